@@ -1,0 +1,49 @@
+import { fromBinary, toBinary, type DescFile, type DescMessage, type DescMethod, type DescService } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+
+/** The grpc-js path of a method: `/orrery.v1.IngestService/Track`. */
+export function methodPath(method: DescMethod): string {
+  return `/${method.parent.typeName}/${method.name}`;
+}
+
+/** Builds the grpc-js service definition of a protobuf-es service descriptor (binary codec). */
+export function grpcServiceDefinition(service: DescService): ServiceDefinition {
+  const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const method of service.methods) {
+    definition[method.localName] = {
+      path: methodPath(method),
+      requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
+      responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
+      requestSerialize: serializer(method.input),
+      requestDeserialize: deserializer(method.input),
+      responseSerialize: serializer(method.output),
+      responseDeserialize: deserializer(method.output),
+      originalName: method.name,
+    };
+  }
+  return definition as ServiceDefinition;
+}
+
+function serializer(schema: DescMessage): (message: unknown) => Buffer {
+  return (message) => Buffer.from(toBinary(schema, message as never));
+}
+
+function deserializer(schema: DescMessage): (bytes: Buffer) => unknown {
+  return (bytes) => fromBinary(schema, bytes);
+}
+
+/** Every file the given services are declared in, with their transitive imports, as serialized FileDescriptorProtos. */
+export function fileDescriptorProtos(services: DescService[]): Buffer[] {
+  const seen = new Map<string, DescFile>();
+  const visit = (file: DescFile): void => {
+    if (seen.has(file.name)) return;
+    seen.set(file.name, file);
+    file.dependencies.forEach(visit);
+  };
+  services.forEach((service) => visit(service.file));
+  return [...seen.values()].map((file) =>
+    Buffer.from(toBinary(FileDescriptorProtoSchema, file.proto)),
+  );
+}
+

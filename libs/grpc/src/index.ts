@@ -1,0 +1,4 @@
+export { createClient, type CallOptions, type Client, type ClientOptions } from './client';
+export { grpcServiceDefinition, methodPath } from './descriptors';
+export { invalidArgument, isGrpcError, ServiceError, status, toServiceError } from './errors';
+export { bindService, startGrpcServer, type CallContext, type GrpcServerOptions, type RunningGrpcServer, type ServiceBinding, type ServiceImplementation } from './server';

@@ -1,0 +1,150 @@
+import { create, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { fileDescriptorProtos, grpcServiceDefinition } from './descriptors';
+import { toServiceError, type ServiceError } from './errors';
+
+/** What a handler learns about the call besides the request. */
+export interface CallContext {
+  readonly metadata: grpc.Metadata;
+  /** Absolute deadline in epoch ms, or Infinity when the caller set none. */
+  readonly deadline: number;
+  readonly peer: string;
+}
+
+type Handler<M> = M extends { methodKind: 'unary'; input: infer I extends DescMessage; output: infer O extends DescMessage }
+  ? (request: MessageShape<I>, context: CallContext) => Promise<MessageInitShape<O>>
+  : M extends { methodKind: 'client_streaming'; input: infer I extends DescMessage; output: infer O extends DescMessage }
+    ? (requests: AsyncIterable<MessageShape<I>>, context: CallContext) => Promise<MessageInitShape<O>>
+    : never;
+
+/** A server implementation typed from a generated service descriptor: one async function per method. */
+export type ServiceImplementation<S> = S extends GenService<infer M extends GenServiceMethods> ? { [K in keyof M]: Handler<M[K]> } : never;
+
+/** A service descriptor with its implementation. */
+export interface ServiceBinding {
+  readonly service: DescService;
+  readonly implementation: object;
+}
+
+/** Pairs a service with its typed implementation (the type check happens here). */
+export function bindService<S extends GenService<GenServiceMethods>>(service: S, implementation: ServiceImplementation<S>): ServiceBinding {
+  return { service: service as unknown as DescService, implementation };
+}
+
+export interface GrpcServerOptions {
+  /** host:port to listen on; port 0 picks a free one. */
+  readonly address: string;
+  readonly services: readonly ServiceBinding[];
+  /** Called with every error answered as INTERNAL/UNKNOWN (bugs and outages, not bad input). */
+  readonly onInternalError?: (error: ServiceError, path: string) => void;
+}
+
+export interface RunningGrpcServer {
+  readonly port: number;
+  readonly health: HealthImplementation;
+  /** Marks every service SERVING or NOT_SERVING in grpc.health.v1. */
+  setServing(serving: boolean): void;
+  /** Reports NOT_SERVING, lets in-flight calls finish (up to graceMs), then stops. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+/** Starts a grpc-js server with the given services plus grpc.health.v1 and server reflection. */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  for (const binding of options.services) {
+    server.addService(grpcServiceDefinition(binding.service), grpcHandlers(binding, options.onInternalError));
+  }
+  const serviceNames = options.services.map((binding) => binding.service.typeName);
+  const health = new HealthImplementation(Object.fromEntries(['', ...serviceNames].map((name) => [name, 'NOT_SERVING' as const])));
+  health.addToServer(server);
+  const reflectionPackage = {
+    ...loadSync(healthProtoPath),
+    'orrery.v1': { fileDescriptorProtos: fileDescriptorProtos(options.services.map((binding) => binding.service)) },
+  };
+  new ReflectionService(reflectionPackage as never).addToServer(server);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(options.address, grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+  );
+  const setServing = (serving: boolean): void => {
+    for (const name of ['', ...serviceNames]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
+  };
+  setServing(true);
+  return {
+    port,
+    health,
+    setServing,
+    shutdown: async (graceMs = 5_000) => {
+      setServing(false);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
+
+function grpcHandlers(binding: ServiceBinding, onInternalError: GrpcServerOptions['onInternalError']): grpc.UntypedServiceImplementation {
+  const handlers: grpc.UntypedServiceImplementation = {};
+  const implementation = binding.implementation as Record<string, (input: unknown, context: CallContext) => Promise<unknown>>;
+  for (const method of binding.service.methods) {
+    const handle = implementation[method.localName];
+    if (!handle) throw new Error(`${binding.service.typeName} has no implementation of ${method.name}`);
+    const path = `/${binding.service.typeName}/${method.name}`;
+    const answer = (result: Promise<unknown>, callback: grpc.sendUnaryData<unknown>): void => {
+      result.then(
+        (response) => callback(null, create(method.output, response as MessageInitShape<DescMessage>)),
+        (error: unknown) => {
+          const serviceError = toServiceError(error);
+          if (serviceError.code === grpc.status.INTERNAL || serviceError.code === grpc.status.UNKNOWN) onInternalError?.(serviceError, path);
+          callback({ code: serviceError.code, details: serviceError.message });
+        },
+      );
+    };
+    switch (method.methodKind) {
+      case 'unary':
+        handlers[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
+          answer(invoke(() => handle.call(implementation, call.request, callContext(call))), callback);
+        break;
+      case 'client_streaming':
+        handlers[method.localName] = (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
+          answer(invoke(() => handle.call(implementation, call, callContext(call))), callback);
+        break;
+      case 'server_streaming':
+      case 'bidi_streaming':
+        throw new Error(`${path}: ${method.methodKind} methods are not supported`);
+      default: {
+        const unreachable: never = method.methodKind;
+        throw new Error(`unknown method kind ${String(unreachable)}`);
+      }
+    }
+  }
+  return handlers;
+}
+
+function invoke(run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return run();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function callContext(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>): CallContext {
+  const deadline = call.getDeadline();
+  return {
+    metadata: call.metadata,
+    deadline: deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : Infinity,
+    peer: call.getPeer(),
+  };
+}

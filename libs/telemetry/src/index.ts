@@ -1,0 +1,20 @@
+export { createLogger, type Logger } from './logging';
+export {
+  context,
+  contextFromKafkaHeaders,
+  contextFromTraceparent,
+  currentTraceparent,
+  recordError,
+  SpanKind,
+  SpanStatusCode,
+  startTelemetry,
+  trace,
+  tracer,
+  withSpan,
+  type Attributes,
+  type Context,
+  type KafkaHeaders,
+  type Span,
+  type SpanOptions,
+  type Telemetry,
+} from './tracing';

@@ -1,0 +1,122 @@
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { hostname } from 'node:os';
+import type { OrreryConfig } from '@orrery/config';
+
+export interface Telemetry {
+  /** Flushes pending spans and stops exporting. */
+  shutdown(): Promise<void>;
+}
+
+const TRACER_NAME = 'orrery';
+
+/**
+ * Starts tracing for one service: OTLP export to Jaeger, parent-based ratio sampling, gRPC, pg and
+ * ioredis instrumentation. Call it before @grpc/grpc-js, pg or ioredis are first required.
+ */
+export function startTelemetry(serviceName: string, config: Pick<OrreryConfig, 'otlpEndpoint' | 'tracingEnabled' | 'traceSampleRatio'>): Telemetry {
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  if (!config.tracingEnabled) return { shutdown: async () => undefined };
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: serviceName,
+      [ATTR_SERVICE_VERSION]: process.env.npm_package_version ?? '0.1.0',
+      'service.namespace': 'orrery',
+      'service.instance.id': `${hostname()}:${process.pid}`,
+    }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.traceSampleRatio) }),
+    spanProcessors: [
+      new BatchSpanProcessor(new OTLPTraceExporter({ url: `${config.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }), {
+        scheduledDelayMillis: 500,
+        maxQueueSize: 16_384,
+        maxExportBatchSize: 1_024,
+      }),
+    ],
+  });
+  provider.register();
+  registerInstrumentations({
+    tracerProvider: provider,
+    instrumentations: [
+      new GrpcInstrumentation(),
+      new PgInstrumentation({ enhancedDatabaseReporting: false }),
+      new IORedisInstrumentation(),
+    ],
+  });
+  return { shutdown: () => provider.shutdown() };
+}
+
+/** Orrery's tracer (a no-op until startTelemetry ran). */
+export function tracer() {
+  return trace.getTracer(TRACER_NAME);
+}
+
+export interface SpanOptions {
+  readonly kind?: SpanKind;
+  readonly attributes?: Attributes;
+  /** Context to start the span in; defaults to the active one. */
+  readonly parent?: Context;
+}
+
+/** Runs `work` inside a new active span; records an exception and ERROR status when it throws. */
+export async function withSpan<T>(name: string, options: SpanOptions, work: (span: Span) => Promise<T>): Promise<T> {
+  const parent = options.parent ?? context.active();
+  return tracer().startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes ?? {} }, parent, async (span) => {
+    try {
+      return await work(span);
+    } catch (error) {
+      recordError(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** Marks a span as failed with the error. */
+export function recordError(span: Span, error: unknown): void {
+  span.recordException(error instanceof Error ? error : new Error(String(error)));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
+/** The W3C traceparent of the active context ('' when there is no sampled span). Carried in a ZeroMQ frame. */
+export function currentTraceparent(): string {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent ?? '';
+}
+
+/** The context a traceparent string (from a ZeroMQ frame or the outbox) continues. */
+export function contextFromTraceparent(traceparent: string): Context {
+  if (!traceparent) return context.active();
+  return propagation.extract(context.active(), { traceparent });
+}
+
+/** Kafka message headers as kafkajs delivers them. */
+export type KafkaHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+
+const kafkaHeadersGetter: TextMapGetter<KafkaHeaders> = {
+  keys: (headers) => Object.keys(headers),
+  get: (headers, key) => {
+    const value = headers[key];
+    if (value === undefined) return undefined;
+    const first = Array.isArray(value) ? value[0] : value;
+    return first === undefined ? undefined : first.toString();
+  },
+};
+
+/** The context carried in a Kafka message's traceparent header. */
+export function contextFromKafkaHeaders(headers: KafkaHeaders | undefined): Context {
+  if (!headers) return context.active();
+  return propagation.extract(context.active(), headers, kafkaHeadersGetter);
+}
+
+export { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span };

@@ -1,0 +1,84 @@
+import { Dealer } from 'zeromq';
+import { ServiceError, status } from '@orrery/grpc';
+import { currentTraceparent, SpanKind, withSpan } from '@orrery/telemetry';
+import { OK_STATUS } from './frames';
+import { SerialSender } from './serial-sender';
+
+export interface ZmqClientOptions {
+  readonly endpoint: string;
+  /** Used in span names: `<name> request`. */
+  readonly name: string;
+  /** Default deadline of a request in ms. */
+  readonly timeoutMs: number;
+}
+
+interface Pending {
+  resolve(body: Buffer): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/** A DEALER that sends requests to a ROUTER and matches replies by request id (see frames.ts). */
+export class ZmqRequestClient {
+  private readonly dealer = new Dealer({ linger: 0, sendHighWaterMark: 10_000, receiveHighWaterMark: 10_000 });
+  private readonly sender = new SerialSender(this.dealer);
+  private readonly pending = new Map<string, Pending>();
+  private nextId = 0;
+  private readonly receiving: Promise<void>;
+
+  constructor(private readonly options: ZmqClientOptions) {
+    this.dealer.connect(options.endpoint);
+    this.receiving = this.receiveReplies();
+  }
+
+  /**
+   * Sends one request and resolves with the reply payload. Rejects with a ServiceError carrying
+   * the server's status, or DEADLINE_EXCEEDED when no reply came in time.
+   */
+  request(payload: Uint8Array, timeoutMs = this.options.timeoutMs): Promise<Buffer> {
+    return withSpan(`${this.options.name} request`, { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'zeromq', 'rpc.system': 'zeromq', 'server.address': this.options.endpoint } }, () => {
+      const requestId = (this.nextId++).toString(36);
+      const reply = new Promise<Buffer>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.pending.delete(requestId);
+          reject(new ServiceError(status.DEADLINE_EXCEEDED, `${this.options.name}: no reply from ${this.options.endpoint} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        this.pending.set(requestId, { resolve, reject, timer });
+      });
+      this.sender.send([requestId, currentTraceparent(), payload]).catch((error: unknown) => this.settle(requestId, error instanceof Error ? error : new Error(String(error))));
+      return reply;
+    });
+  }
+
+  /** Closes the socket; pending requests fail with UNAVAILABLE. */
+  async close(): Promise<void> {
+    for (const requestId of [...this.pending.keys()]) this.settle(requestId, new ServiceError(status.UNAVAILABLE, `${this.options.name}: client closed`));
+    this.dealer.close();
+    await this.receiving;
+  }
+
+  private settle(requestId: string, outcome: Buffer | Error): void {
+    const pending = this.pending.get(requestId);
+    if (!pending) return;
+    this.pending.delete(requestId);
+    clearTimeout(pending.timer);
+    if (outcome instanceof Error) pending.reject(outcome);
+    else pending.resolve(outcome);
+  }
+
+  private async receiveReplies(): Promise<void> {
+    try {
+      for await (const frames of this.dealer) {
+        const [requestId, code, body] = frames as Buffer[];
+        if (!requestId || !code || !body) continue;
+        const statusText = code.toString('latin1');
+        this.settle(
+          requestId.toString('latin1'),
+          statusText === OK_STATUS ? body : new ServiceError(Number(statusText) as status, body.toString('utf8')),
+        );
+      }
+    } catch (error) {
+      if (!this.dealer.closed) throw error;
+    }
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Wire format of Orrery's ZeroMQ request/reply (DEALER -> ROUTER), used by ingestion->command,
+ * recommender->scoring and the public ingestion endpoint:
+ *
+ *   request (as sent by the DEALER):  [request id] [traceparent] [payload]
+ *   reply   (as received by it):      [request id] [status]      [body]
+ *
+ * request id: opaque bytes chosen by the client, echoed back (replies may come out of order).
+ * traceparent: W3C trace context of the caller's span, or empty.
+ * status: decimal gRPC status code as ASCII; "0" means body is the reply payload, anything else
+ * means body is a UTF-8 error message.
+ */
+export const OK_STATUS = '0';
+
+/** A decoded request as the ROUTER sees it (identity frame first). */
+export interface RequestFrames {
+  readonly identity: Buffer;
+  readonly requestId: Buffer;
+  readonly traceparent: string;
+  readonly payload: Buffer;
+}
+
+/** Splits a ROUTER message into its parts; returns a reason string when malformed. */
+export function parseRequestFrames(frames: readonly Buffer[]): RequestFrames | string {
+  if (frames.length !== 4) return `expected 3 frames (request id, traceparent, payload), got ${Math.max(0, frames.length - 1)}`;
+  const [identity, requestId, traceparent, payload] = frames as [Buffer, Buffer, Buffer, Buffer];
+  if (requestId.length === 0 || requestId.length > 64) return 'request id frame must be 1..64 bytes';
+  if (traceparent.length > 256) return 'traceparent frame longer than 256 bytes';
+  return { identity, requestId, traceparent: traceparent.toString('latin1'), payload };
+}

@@ -1,0 +1,3 @@
+export { ZmqRequestClient, type ZmqClientOptions } from './client';
+export { OK_STATUS, parseRequestFrames, type RequestFrames } from './frames';
+export { serveZmqRequests, type RunningZmqServer, type ZmqRequestHandler, type ZmqServerOptions } from './server';

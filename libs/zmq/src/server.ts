@@ -1,0 +1,89 @@
+import { Router } from 'zeromq';
+import { status, toServiceError } from '@orrery/grpc';
+import { contextFromTraceparent, SpanKind, withSpan, type Logger } from '@orrery/telemetry';
+import { OK_STATUS, parseRequestFrames } from './frames';
+import { SerialSender } from './serial-sender';
+
+/** Handles one request payload; throw a ServiceError to answer with its status. */
+export type ZmqRequestHandler = (payload: Buffer) => Promise<Uint8Array>;
+
+export interface ZmqServerOptions {
+  readonly endpoint: string;
+  /** Used in span names: `<name> serve`. */
+  readonly name: string;
+  readonly handler: ZmqRequestHandler;
+  readonly logger: Logger;
+  /** Requests handled at once; further ones wait in ZeroMQ's queue (backpressure). Default 64. */
+  readonly maxInFlight?: number;
+}
+
+export interface RunningZmqServer {
+  /** Stops taking requests and waits for in-flight ones to be answered. */
+  close(): Promise<void>;
+}
+
+/** Binds a ROUTER at `endpoint` and answers each request with the handler's result (see frames.ts). */
+export async function serveZmqRequests(options: ZmqServerOptions): Promise<RunningZmqServer> {
+  const router = new Router({ linger: 0, receiveHighWaterMark: 10_000, sendHighWaterMark: 10_000 });
+  await router.bind(options.endpoint);
+  const sender = new SerialSender(router);
+  const maxInFlight = options.maxInFlight ?? 64;
+  let inFlight = 0;
+  let slotFreed: (() => void) | undefined;
+  const handling = new Set<Promise<void>>();
+
+  const answer = async (frames: Buffer[]): Promise<void> => {
+    const request = parseRequestFrames(frames);
+    if (typeof request === 'string') {
+      const [identity, requestId] = frames;
+      options.logger.warn({ reason: request }, `${options.name}: malformed ZeroMQ request`);
+      if (identity && requestId) await sender.send([identity, requestId, String(status.INVALID_ARGUMENT), request]);
+      return;
+    }
+    const reply = await withSpan(
+      `${options.name} serve`,
+      { kind: SpanKind.SERVER, parent: contextFromTraceparent(request.traceparent), attributes: { 'messaging.system': 'zeromq', 'rpc.system': 'zeromq' } },
+      async (span) => {
+        try {
+          return [OK_STATUS, await options.handler(request.payload)] as const;
+        } catch (error) {
+          const serviceError = toServiceError(error);
+          if (serviceError.code === status.INTERNAL || serviceError.code === status.UNKNOWN) {
+            options.logger.error({ err: serviceError }, `${options.name}: request failed`);
+          }
+          span.setAttribute('rpc.grpc.status_code', serviceError.code);
+          return [String(serviceError.code), serviceError.message] as const;
+        }
+      },
+    );
+    await sender.send([request.identity, request.requestId, reply[0], reply[1]]);
+  };
+
+  const loop = (async () => {
+    try {
+      for await (const frames of router) {
+        while (inFlight >= maxInFlight) await new Promise<void>((resolve) => (slotFreed = resolve));
+        inFlight += 1;
+        const done = answer(frames as Buffer[])
+          .catch((error: unknown) => options.logger.error({ err: error }, `${options.name}: could not reply`))
+          .finally(() => {
+            inFlight -= 1;
+            handling.delete(done);
+            slotFreed?.();
+            slotFreed = undefined;
+          });
+        handling.add(done);
+      }
+    } catch (error) {
+      if (!router.closed) options.logger.error({ err: error }, `${options.name}: receive loop stopped`);
+    }
+  })();
+
+  return {
+    close: async () => {
+      await Promise.allSettled([...handling]);
+      router.close();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { pino } from 'pino';
+import { Dealer } from 'zeromq';
+import { ServiceError, status } from '@orrery/grpc';
+import { serveZmqRequests, ZmqRequestClient, type RunningZmqServer } from './index';
+
+const logger = pino({ level: 'silent' });
+
+describe('ZeroMQ request/reply', () => {
+  let server: RunningZmqServer;
+  const endpoint = `ipc:///tmp/orrery-zmq-test-${process.pid}`;
+
+  beforeAll(async () => {
+    server = await serveZmqRequests({
+      endpoint,
+      name: 'echo',
+      logger,
+      handler: async (payload) => {
+        const text = payload.toString();
+        if (text === 'bad') throw new ServiceError(status.INVALID_ARGUMENT, 'payload: bad');
+        if (text.startsWith('slow')) await new Promise((resolve) => setTimeout(resolve, 50));
+        return Buffer.from(text.toUpperCase());
+      },
+    });
+  });
+  afterAll(() => server.close());
+
+  it('when many requests are in flight, each gets its own reply', async () => {
+    const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
+    const words = Array.from({ length: 200 }, (_, i) => (i % 7 === 0 ? `slow-${i}` : `w-${i}`));
+    const replies = await Promise.all(words.map((word) => client.request(Buffer.from(word))));
+    expect(replies.map(String)).toEqual(words.map((word) => word.toUpperCase()));
+    await client.close();
+  });
+
+  it('when the handler refuses, the client gets the status and message', async () => {
+    const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
+    await expect(client.request(Buffer.from('bad'))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, message: 'payload: bad' });
+    await client.close();
+  });
+
+  it('when nobody answers, the request fails with DEADLINE_EXCEEDED', async () => {
+    const client = new ZmqRequestClient({ endpoint: `ipc:///tmp/orrery-nobody-${process.pid}`, name: 'nobody', timeoutMs: 50 });
+    await expect(client.request(Buffer.from('x'))).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
+    await client.close();
+  });
+
+  it('when a request is malformed, the server answers INVALID_ARGUMENT and keeps serving', async () => {
+    const raw = new Dealer();
+    raw.connect(endpoint);
+    await raw.send(['id-1', 'only-two-frames']);
+    const [requestId, code] = (await raw.receive()) as Buffer[];
+    expect(requestId!.toString()).toBe('id-1');
+    expect(Number(code!.toString())).toBe(status.INVALID_ARGUMENT);
+    raw.close();
+    const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
+    expect(String(await client.request(Buffer.from('still')))).toBe('STILL');
+    await client.close();
+  });
+});
