@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { Client } from 'pg';
+import { readConfig, type OrreryConfig } from '@orrery/config';
+
+/** A name unique to this test run, safe for databases, topics and key prefixes: `prefix_ab12cd34`. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Creates an empty Postgres database on the configured server and returns its URL. */
+export async function createTestDatabase(config: OrreryConfig = readConfig()): Promise<string> {
+  const name = uniqueName('orrery_test');
+  const admin = new Client({ connectionString: config.postgresUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(config.postgresUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Drops a database made by createTestDatabase (terminating its connections). */
+export async function dropTestDatabase(databaseUrl: string, config: OrreryConfig = readConfig()): Promise<void> {
+  const name = new URL(databaseUrl).pathname.slice(1);
+  const admin = new Client({ connectionString: config.postgresUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Creates a Kafka topic with a unique name and returns it. */
+export async function createTestTopic(partitions = 4, config: OrreryConfig = readConfig()): Promise<string> {
+  const topic = uniqueName('orrery-test').replace('_', '-');
+  const admin = new Kafka({ clientId: 'orrery-test', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+  return topic;
+}
+
+/**
+ * Polls `probe` until it returns a value that `accept` takes (default: truthy), or fails with the
+ * last value seen after timeoutMs. For asynchronous effects: poll, never sleep.
+ */
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  options: { timeoutMs?: number; intervalMs?: number; accept?: (value: T) => boolean; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  const accept = options.accept ?? ((value: T) => Boolean(value));
+  let last: T | undefined;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      last = await probe();
+      if (accept(last)) return last;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const detail = lastError instanceof Error ? lastError.message : JSON.stringify(last)?.slice(0, 500);
+      throw new Error(`timed out waiting for ${options.what ?? 'condition'}; last: ${detail}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
+  }
+}
