@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# npm start: installs what is missing, starts Postgres, Redis, Kafka and Jaeger (unless their
+# endpoints are configured), starts every Orrery service, seeds demo data and trains a first model.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+bash infra/dev/prepare.sh
+bash infra/local/stack.sh up
+eval "$(bash infra/local/stack.sh env)"
+node apps/cli/dist/main.js up "$@"

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# npm test: builds, starts the local engines it needs, runs every project's jest suite through Nx,
+# and ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+bash infra/dev/prepare.sh || exit 1
+bash infra/local/stack.sh up || exit 1
+eval "$(bash infra/local/stack.sh env)"
+
+rm -f apps/*/jest-report.json libs/*/jest-report.json
+NX_DAEMON=false NX_TUI=false npx nx run-many -t test --parallel=1 --outputStyle=stream -- --ci --json --outputFile=jest-report.json "$@"
+status=$?
+
+node -e '
+const fs = require("fs");
+let passed = 0, failed = 0, suitesFailed = 0;
+for (const dir of ["apps", "libs"]) {
+  for (const project of fs.readdirSync(dir)) {
+    const file = `${dir}/${project}/jest-report.json`;
+    if (!fs.existsSync(file)) continue;
+    const report = JSON.parse(fs.readFileSync(file, "utf8"));
+    passed += report.numPassedTests;
+    failed += report.numFailedTests;
+    suitesFailed += report.numRuntimeErrorTestSuites;
+  }
+}
+// A suite that crashed before running its tests counts as one failure, so it cannot hide.
+console.log(`${passed} passed, ${failed + suitesFailed} failed`);
+'
+exit $status
