@@ -35,6 +35,12 @@ export interface OrreryConfig {
   readonly traceSampleRatio: number;
   readonly jaegerQueryUrl: string;
   readonly logLevel: string;
+  /** Deadline of ingestion's request to command (which answers after the commit), in ms. */
+  readonly commandTimeoutMs: number;
+  /** Fallback poll interval of the outbox relay when no NOTIFY arrives, in ms. */
+  readonly outboxPollIntervalMs: number;
+  /** Outbox rows the relay publishes per Kafka send. */
+  readonly outboxBatchSize: number;
 }
 
 /** Reads and validates the configuration once; throws a ConfigError naming the bad variable. */
@@ -62,5 +68,8 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     traceSampleRatio: readNumber(env, 'ORRERY_TRACE_SAMPLE_RATIO', 1, 0, 1),
     jaegerQueryUrl: readUrl(env, 'ORRERY_JAEGER_QUERY_URL', 'http://127.0.0.1:16686', ['http:', 'https:']),
     logLevel: readString(env, 'ORRERY_LOG_LEVEL', 'info'),
+    commandTimeoutMs: readInteger(env, 'ORRERY_COMMAND_TIMEOUT_MS', 5_000, 1, 600_000),
+    outboxPollIntervalMs: readInteger(env, 'ORRERY_OUTBOX_POLL_INTERVAL_MS', 1_000, 10, 600_000),
+    outboxBatchSize: readInteger(env, 'ORRERY_OUTBOX_BATCH_SIZE', 500, 1, 10_000),
   };
 }
