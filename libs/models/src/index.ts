@@ -1,0 +1,7 @@
+// @orrery/models: the model registry (Postgres) shared by the trainer, vector and scoring.
+export * from './model';
+export * from './version-id';
+export * from './vector-codec';
+export * from './promotion';
+export * from './registry';
+export * from './watch';
