@@ -18,6 +18,9 @@ CREATE TABLE IF NOT EXISTS model_versions (
   item_ids       text[] NOT NULL,
   -- item count x factors little-endian float32, each row L2-normalised.
   item_vectors   bytea NOT NULL CHECK (octet_length(item_vectors) = 4 * factors * cardinality(item_ids)),
+  -- L2 norm of each raw item vector (little-endian float32): unit row × norm is the raw vector,
+  -- whose dot product with a user vector is the ALS affinity (the ann_score ranking feature).
+  item_norms     bytea NOT NULL CHECK (octet_length(item_norms) = 4 * cardinality(item_ids)),
   ranker_onnx    bytea NOT NULL,
   promoted_at    timestamptz,
   retired_at     timestamptz

@@ -21,6 +21,8 @@ export interface NewModelVersion {
   readonly itemIds: readonly string[];
   /** itemIds.length × factors, rows L2-normalised. */
   readonly itemVectors: Float32Array;
+  /** L2 norm of each raw item vector (unit row × norm = raw vector). */
+  readonly itemNorms: Float32Array;
   /** The ranker as a serialised ONNX model. */
   readonly rankerOnnx: Uint8Array;
 }
@@ -43,6 +45,7 @@ export interface ModelSummary {
 export interface ModelVersion extends ModelSummary {
   readonly itemIds: readonly string[];
   readonly itemVectors: Float32Array;
+  readonly itemNorms: Float32Array;
   readonly rankerOnnx: Uint8Array;
 }
 

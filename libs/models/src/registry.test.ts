@@ -36,6 +36,7 @@ function model(ndcg: number, splitId = 'split-a', overrides: Partial<NewModelVer
     factors: 2,
     itemIds: ['a', 'b', 'c'],
     itemVectors: new Float32Array([1, 0, 0, 1, Math.SQRT1_2, Math.SQRT1_2]),
+    itemNorms: new Float32Array([2, 0.5, 1]),
     rankerOnnx: new Uint8Array([8, 7, 18, 4]),
     ...overrides,
   };
@@ -63,6 +64,7 @@ it('when there is no champion, the first registered model is promoted and loads 
   expect(champion?.promotedAt).toBeInstanceOf(Date);
   expect(champion?.itemIds).toEqual(['a', 'b', 'c']);
   expect(Array.from(champion?.itemVectors ?? [])).toEqual(Array.from(new Float32Array([1, 0, 0, 1, Math.SQRT1_2, Math.SQRT1_2])));
+  expect(Array.from(champion?.itemNorms ?? [])).toEqual([2, 0.5, 1]);
   expect(Array.from(champion?.rankerOnnx ?? [])).toEqual([8, 7, 18, 4]);
   expect(champion?.metrics['ndcg@10']).toBe(0.2);
 });

@@ -35,12 +35,13 @@ interface SummaryRow {
 interface VersionRow extends SummaryRow {
   item_ids: string[];
   item_vectors: Buffer;
+  item_norms: Buffer;
   ranker_onnx: Buffer;
 }
 
 const SUMMARY_COLUMNS = `version, status, created_at, promoted_at, retired_at, metrics, split_id, feature_schema, factors,
   cardinality(item_ids) AS item_count`;
-const VERSION_COLUMNS = `${SUMMARY_COLUMNS}, item_ids, item_vectors, ranker_onnx`;
+const VERSION_COLUMNS = `${SUMMARY_COLUMNS}, item_ids, item_vectors, item_norms, ranker_onnx`;
 
 function toSummary(row: SummaryRow): ModelSummary {
   return {
@@ -62,6 +63,7 @@ function toVersion(row: VersionRow): ModelVersion {
     ...toSummary(row),
     itemIds: row.item_ids,
     itemVectors: decodeFloat32(row.item_vectors),
+    itemNorms: decodeFloat32(row.item_norms),
     rankerOnnx: new Uint8Array(row.ranker_onnx.buffer, row.ranker_onnx.byteOffset, row.ranker_onnx.byteLength),
   };
 }
@@ -81,6 +83,9 @@ export async function registerModel(pool: Pool, model: NewModelVersion): Promise
   if (model.itemVectors.length !== model.itemIds.length * model.factors) {
     throw new Error(`itemVectors has ${model.itemVectors.length} values, expected ${model.itemIds.length} items × ${model.factors} factors`);
   }
+  if (model.itemNorms.length !== model.itemIds.length) {
+    throw new Error(`itemNorms has ${model.itemNorms.length} values, expected one per item (${model.itemIds.length})`);
+  }
   if (new Set(model.itemIds).size !== model.itemIds.length) throw new Error('itemIds must be distinct');
   checkMetrics(model.metrics);
   const version = model.version ?? newModelVersionId();
@@ -88,10 +93,10 @@ export async function registerModel(pool: Pool, model: NewModelVersion): Promise
   try {
     await client.query('BEGIN');
     const { rows } = await client.query<SummaryRow>(
-      `INSERT INTO model_versions (version, metrics, split_id, feature_schema, factors, item_ids, item_vectors, ranker_onnx)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `INSERT INTO model_versions (version, metrics, split_id, feature_schema, factors, item_ids, item_vectors, item_norms, ranker_onnx)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        RETURNING ${SUMMARY_COLUMNS}`,
-      [version, JSON.stringify(model.metrics), model.splitId, model.featureSchema, model.factors, model.itemIds, encodeFloat32(model.itemVectors), Buffer.from(model.rankerOnnx)],
+      [version, JSON.stringify(model.metrics), model.splitId, model.featureSchema, model.factors, model.itemIds, encodeFloat32(model.itemVectors), encodeFloat32(model.itemNorms), Buffer.from(model.rankerOnnx)],
     );
     await client.query('INSERT INTO model_evaluations (version, split_id, metrics) VALUES ($1, $2, $3)', [version, model.splitId, JSON.stringify(model.metrics)]);
     await client.query('COMMIT');
