@@ -1,0 +1,50 @@
+import type { ClientBase } from 'pg';
+import { domainEventKey, encodeDomainEvent } from '@orrery/kafka';
+import type { DomainEvent } from '@orrery/proto';
+import { OUTBOX_RELAY_LOCK } from './locks';
+
+/** The channel a commit that wrote outbox rows notifies (trigger in 001_event_store.sql). */
+export const OUTBOX_CHANNEL = 'orrery_outbox';
+
+/** One committed domain event waiting to be published, as the relay reads it. */
+export interface OutboxRow {
+  /** DomainEvent.sequence, as Postgres returns a bigint. */
+  readonly sequence: string;
+  /** Kafka message key. */
+  readonly key: string;
+  /** Serialized DomainEvent: the Kafka message value. */
+  readonly payload: Buffer;
+  /** Trace context of the command that wrote it ('' when untraced). */
+  readonly traceparent: string;
+}
+
+/** Writes one outbox row per domain event (which must carry its sequence) in the caller's transaction. */
+export async function insertOutbox(tx: ClientBase, events: readonly DomainEvent[], traceparent: string): Promise<void> {
+  if (events.length === 0) return;
+  await tx.query(
+    `INSERT INTO outbox (sequence, partition_key, payload, traceparent)
+     SELECT sequence, partition_key, payload, $4 FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS t(sequence, partition_key, payload)`,
+    [events.map((event) => event.sequence.toString()), events.map(domainEventKey), events.map(encodeDomainEvent), traceparent],
+  );
+}
+
+/** The oldest `limit` committed outbox rows, in sequence order. */
+export async function readOutbox(client: ClientBase, limit: number): Promise<OutboxRow[]> {
+  const result = await client.query<{ sequence: string; partition_key: string; payload: Buffer; traceparent: string }>(
+    'SELECT sequence, partition_key, payload, traceparent FROM outbox ORDER BY sequence LIMIT $1',
+    [limit],
+  );
+  return result.rows.map((row) => ({ sequence: row.sequence, key: row.partition_key, payload: row.payload, traceparent: row.traceparent }));
+}
+
+/** Removes published rows. */
+export async function deleteOutbox(client: ClientBase, sequences: readonly string[]): Promise<void> {
+  if (sequences.length === 0) return;
+  await client.query('DELETE FROM outbox WHERE sequence = ANY($1::bigint[])', [sequences]);
+}
+
+/** Tries to become the one relay (session lock, released when the connection closes); true when it is. */
+export async function tryBecomeOutboxRelay(client: ClientBase): Promise<boolean> {
+  const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, 0) AS locked', [OUTBOX_RELAY_LOCK]);
+  return result.rows[0]?.locked === true;
+}

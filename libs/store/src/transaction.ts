@@ -1,0 +1,33 @@
+import type { Pool, PoolClient } from 'pg';
+
+// deadlock_detected, serialization_failure: the transaction did nothing and can simply run again.
+const RETRYABLE = new Set(['40P01', '40001']);
+
+/** Runs `work` in one transaction (commit on success, rollback on error), retrying deadlock victims. */
+export async function inTransaction<T>(pool: Pool, work: (tx: PoolClient) => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      if (attempt >= attempts || !RETRYABLE.has(pgErrorCode(error) ?? '')) throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/** The SQLSTATE of a Postgres error, if it is one. */
+export function pgErrorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}

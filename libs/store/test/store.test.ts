@@ -1,0 +1,79 @@
+import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { Pool } from 'pg';
+import { decodeDomainEvent } from '@orrery/kafka';
+import { EventSchema, EventType, ItemSchema, type Event } from '@orrery/proto';
+import { createTestDatabase, dropTestDatabase } from '@orrery/testing';
+import { appendEvents, createPool, inTransaction, migrate, readOutbox, upsertItems } from '../src/index';
+
+const logger = pino({ level: 'silent' });
+
+function event(eventId: string, userId = 'user-1'): Event {
+  return create(EventSchema, { eventId, userId, itemId: 'item-1', type: EventType.CLICK, value: 1, occurredAt: timestampFromMs(Date.parse('2025-01-01T00:00:00Z')), context: { page: 'home "quoted" \\ back' } });
+}
+
+describe('Postgres store', () => {
+  let databaseUrl: string;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    databaseUrl = await createTestDatabase();
+    pool = createPool({ postgresUrl: databaseUrl }, logger);
+  });
+  afterAll(async () => {
+    await pool.end();
+    await dropTestDatabase(databaseUrl);
+  });
+
+  it('when two processes migrate at once, every migration is applied exactly once', async () => {
+    const other = createPool({ postgresUrl: databaseUrl }, logger);
+    const [first, second] = await Promise.all([migrate(pool), migrate(other)]);
+    await other.end();
+    expect([...first, ...second].sort()).toEqual(expect.arrayContaining(['001_event_store.sql']));
+    expect([...first, ...second].filter((name) => name === '001_event_store.sql')).toHaveLength(1);
+    expect(await migrate(pool)).toEqual([]);
+    const recorded = await pool.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
+    expect(recorded.rows.map((row) => row.version)).toContain('001_event_store.sql');
+  });
+
+  it('when an applied migration file was edited, migrating refuses to start', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'orrery-migrations-'));
+    await writeFile(join(directory, '001_a.sql'), 'CREATE TABLE migration_probe (id int);');
+    expect(await migrate(pool, { directory })).toEqual(['001_a.sql']);
+    await writeFile(join(directory, '001_a.sql'), 'CREATE TABLE migration_probe (id bigint);');
+    await writeFile(join(directory, '002_b.sql'), 'CREATE TABLE migration_probe_2 (id int);');
+    await expect(migrate(pool, { directory })).rejects.toThrow(/001_a.sql changed/);
+  });
+
+  it('when a batch repeats an event id, it is stored once and flagged as a duplicate the second time', async () => {
+    const duplicates = await inTransaction(pool, (tx) => appendEvents(tx, [event('s-1'), event('s-2'), event('s-1')], 'tp'));
+    expect(duplicates).toEqual([false, false, true]);
+    const again = await inTransaction(pool, (tx) => appendEvents(tx, [event('s-2'), event('s-3')], ''));
+    expect(again).toEqual([true, false]);
+    const stored = await pool.query<{ event_id: string; context: Record<string, string> }>("SELECT event_id, context FROM events WHERE event_id LIKE 's-%' ORDER BY sequence");
+    expect(stored.rows.map((row) => row.event_id)).toEqual(['s-1', 's-2', 's-3']);
+    expect(stored.rows[0]!.context).toEqual({ page: 'home "quoted" \\ back' });
+  });
+
+  it('when events and items are written, each gets one outbox row carrying its sequence, key and trace', async () => {
+    await inTransaction(pool, (tx) => appendEvents(tx, [event('o-1', 'user-7')], '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01'));
+    await inTransaction(pool, (tx) => upsertItems(tx, [create(ItemSchema, { itemId: 'item-9', categories: ['a'] }), create(ItemSchema, { itemId: 'item-9', categories: ['b'] })], ''));
+    const client = await pool.connect();
+    const rows = await readOutbox(client, 1_000).finally(() => client.release());
+    const interaction = rows.find((row) => row.key === 'user-7')!;
+    const stored = await pool.query<{ sequence: string }>("SELECT sequence FROM events WHERE event_id = 'o-1'");
+    expect(interaction.sequence).toBe(stored.rows[0]!.sequence);
+    expect(decodeDomainEvent(interaction.payload).sequence).toBe(BigInt(interaction.sequence));
+    expect(interaction.traceparent).toBe('00-0123456789abcdef0123456789abcdef-0123456789abcdef-01');
+    const itemRows = rows.filter((row) => row.key === 'item:item-9');
+    expect(itemRows).toHaveLength(1);
+    const item = decodeDomainEvent(itemRows[0]!.payload);
+    expect(item.payload.case === 'itemUpserted' && item.payload.value.categories).toEqual(['b']);
+    const state = await pool.query<{ categories: string[] }>("SELECT categories FROM items WHERE item_id = 'item-9'");
+    expect(state.rows[0]!.categories).toEqual(['b']);
+  });
+});
