@@ -41,6 +41,34 @@ export interface OrreryConfig {
   readonly outboxPollIntervalMs: number;
   /** Outbox rows the relay publishes per Kafka send. */
   readonly outboxBatchSize: number;
+  /** Tuning of the Redis projections (projector writes them, query decodes them). */
+  readonly projection: ProjectionConfig;
+}
+
+/** How the projector shapes the read model; query must read with the same half-lives. */
+export interface ProjectionConfig {
+  /** Half-life of item popularity and the trending rankings, in hours. */
+  readonly trendingHalfLifeHours: number;
+  /** Half-life of a user's category affinity, in hours. */
+  readonly affinityHalfLifeHours: number;
+  /** Half-life of co-visitation scores, in hours. */
+  readonly coVisitHalfLifeHours: number;
+  /** Two interactions of one user at most this far apart are co-visits (the session window). */
+  readonly coVisitWindowSeconds: number;
+  /** A new interaction pairs with at most this many of the user's previous ones. */
+  readonly coVisitPartners: number;
+  /** Co-visited items kept per item (best scores). */
+  readonly coVisitLimit: number;
+  /** Recent interactions kept per user. */
+  readonly recentLimit: number;
+  /** Seen items kept per user (most recent). */
+  readonly seenLimit: number;
+  /** Categories kept in a user's affinity (strongest). */
+  readonly affinityLimit: number;
+  /** Items kept in each trending ranking. */
+  readonly trendingLimit: number;
+  /** How long the projector remembers an applied event id (redelivery within it changes nothing). */
+  readonly appliedTtlSeconds: number;
 }
 
 /** Reads and validates the configuration once; throws a ConfigError naming the bad variable. */
@@ -71,5 +99,18 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     commandTimeoutMs: readInteger(env, 'ORRERY_COMMAND_TIMEOUT_MS', 5_000, 1, 600_000),
     outboxPollIntervalMs: readInteger(env, 'ORRERY_OUTBOX_POLL_INTERVAL_MS', 1_000, 10, 600_000),
     outboxBatchSize: readInteger(env, 'ORRERY_OUTBOX_BATCH_SIZE', 500, 1, 10_000),
+    projection: {
+      trendingHalfLifeHours: readNumber(env, 'ORRERY_TRENDING_HALF_LIFE_HOURS', 72, 0.01, 100_000),
+      affinityHalfLifeHours: readNumber(env, 'ORRERY_AFFINITY_HALF_LIFE_HOURS', 336, 0.01, 100_000),
+      coVisitHalfLifeHours: readNumber(env, 'ORRERY_COVISIT_HALF_LIFE_HOURS', 336, 0.01, 100_000),
+      coVisitWindowSeconds: readInteger(env, 'ORRERY_COVISIT_WINDOW_SECONDS', 1_800, 1, 30 * 86_400),
+      coVisitPartners: readInteger(env, 'ORRERY_COVISIT_PARTNERS', 10, 0, 100),
+      coVisitLimit: readInteger(env, 'ORRERY_COVISIT_LIMIT', 100, 1, 10_000),
+      recentLimit: readInteger(env, 'ORRERY_RECENT_LIMIT', 200, 1, 10_000),
+      seenLimit: readInteger(env, 'ORRERY_SEEN_LIMIT', 500, 1, 100_000),
+      affinityLimit: readInteger(env, 'ORRERY_AFFINITY_LIMIT', 100, 1, 10_000),
+      trendingLimit: readInteger(env, 'ORRERY_TRENDING_LIMIT', 1_000, 1, 1_000_000),
+      appliedTtlSeconds: readInteger(env, 'ORRERY_APPLIED_TTL_SECONDS', 7 * 86_400, 60, 365 * 86_400),
+    },
   };
 }

@@ -1,2 +1,2 @@
-export { readConfig, type OrreryConfig } from './config';
+export { readConfig, type OrreryConfig, type ProjectionConfig } from './config';
 export { ConfigError, readAddress, readBoolean, readInteger, readNumber, readString, readUrl, readZmqEndpoint } from './env';
