@@ -1,6 +1,5 @@
 -- Model registry: every trained model version, its offline metrics and which one is serving.
--- Owned by libs/models (registerModel, promoteIfBetter, loadChampion, watchChampion).
--- Idempotent, so applying it twice is harmless.
+-- Owned by libs/models (registerModel, promoteIfBetter, loadChampion, watchChampion); applied by libs/store migrate().
 
 CREATE TABLE IF NOT EXISTS model_versions (
   -- e.g. m-20261125-153000-ab12: sortable by time, unique by its random suffix.

@@ -1,8 +1,8 @@
 import { Pool } from 'pg';
+import { migrate } from '@orrery/store';
 import { createTestDatabase, dropTestDatabase, eventually } from '@orrery/testing';
 import type { ModelVersion, NewModelVersion } from './model';
 import {
-  applyModelRegistrySchema,
   listModelVersions,
   loadChampion,
   promoteIfBetter,
@@ -17,7 +17,7 @@ let pool: Pool;
 beforeAll(async () => {
   databaseUrl = await createTestDatabase();
   pool = new Pool({ connectionString: databaseUrl });
-  await applyModelRegistrySchema(pool);
+  await migrate(pool);
 });
 
 afterAll(async () => {

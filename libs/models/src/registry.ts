@@ -1,7 +1,5 @@
 // The Postgres adapter of the model registry (infra/sql/002_model_registry.sql).
 
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Pool, PoolClient } from 'pg';
 import { parseModelStatus, type ModelMetrics, type ModelSummary, type ModelVersion, type NewModelVersion } from './model';
 import { decidePromotion, type PromotionDecision } from './promotion';
@@ -10,14 +8,6 @@ import { newModelVersionId } from './version-id';
 
 /** Channel of the NOTIFY sent on every promotion; the payload is the new champion's version. */
 export const MODEL_PROMOTED_CHANNEL = 'orrery_model_promoted';
-
-/** Path of the registry's migration (applied by the migration runner with the others). */
-export const MODEL_REGISTRY_SQL = resolve(__dirname, '../../../infra/sql/002_model_registry.sql');
-
-/** Applies the registry migration directly (idempotent); for tests and tools that run without the migration runner. */
-export async function applyModelRegistrySchema(pool: Pool): Promise<void> {
-  await pool.query(await readFile(MODEL_REGISTRY_SQL, 'utf8'));
-}
 
 interface SummaryRow {
   version: string;
