@@ -1,0 +1,104 @@
+// Candidate merging: several sources propose items; one candidate per item keeps every reason and
+// the best score each source gave it, so ranking and explanations see the whole picture.
+import type { SourcedItem } from './ports';
+
+/** Where a candidate came from; each source has its own score scale. */
+export type CandidateSource = 'similar' | 'co-visited' | 'trending';
+
+export const CANDIDATE_SOURCES: readonly CandidateSource[] = ['similar', 'co-visited', 'trending'];
+
+/** One item proposed by one or more sources. */
+export interface Candidate {
+  readonly itemId: string;
+  /** The best score each source gave the item; absent when the source did not propose it. */
+  readonly sourceScores: Readonly<Partial<Record<CandidateSource, number>>>;
+  /** Distinct explanations in the order they were found, e.g. `similar-to:item-42`. */
+  readonly reasons: readonly string[];
+  /** Co-visitation score per item it was co-visited with (for the covisit_score feature). */
+  readonly coVisitedWith: ReadonlyMap<string, number>;
+}
+
+/** A batch of items from one source, each with its explanation. */
+export interface SourceBatch {
+  readonly source: CandidateSource;
+  readonly items: readonly SourceBatchItem[];
+}
+
+export interface SourceBatchItem {
+  readonly itemId: string;
+  readonly score: number;
+  readonly reason: string;
+  /** The item that explains it (similar to / co-visited with); empty when none. */
+  readonly becauseOfItemId: string;
+}
+
+/** ANN neighbours explained by the recent (or given) item they are nearest to. */
+export function similarBatch(items: readonly SourcedItem[], fallbackBecauseOf = ''): SourceBatch {
+  return {
+    source: 'similar',
+    items: items.map((item) => {
+      const becauseOfItemId = item.becauseOfItemId || fallbackBecauseOf;
+      return { itemId: item.itemId, score: item.score, reason: explain('similar-to', becauseOfItemId), becauseOfItemId };
+    }),
+  };
+}
+
+/** Co-visited items explained by the item they were co-visited with. */
+export function coVisitedBatch(items: readonly SourcedItem[], fallbackBecauseOf = ''): SourceBatch {
+  return {
+    source: 'co-visited',
+    items: items.map((item) => {
+      const becauseOfItemId = item.becauseOfItemId || fallbackBecauseOf;
+      return { itemId: item.itemId, score: item.score, reason: explain('co-visited', becauseOfItemId), becauseOfItemId };
+    }),
+  };
+}
+
+/** Trending items: `trending` overall, `trending-in:<category>` for a category's ranking. */
+export function trendingBatch(items: readonly SourcedItem[], category = ''): SourceBatch {
+  const reason = category ? `trending-in:${category}` : 'trending';
+  return { source: 'trending', items: items.map((item) => ({ itemId: item.itemId, score: item.score, reason, becauseOfItemId: '' })) };
+}
+
+function explain(kind: string, becauseOf: string): string {
+  return becauseOf ? `${kind}:${becauseOf}` : kind;
+}
+
+/**
+ * Merges batches into one candidate per item, in order of first appearance; per source the best
+ * score wins and every distinct reason is kept (and each co-visitation source item's score).
+ * Non-finite scores count as 0.
+ */
+export function mergeCandidates(batches: readonly SourceBatch[]): Candidate[] {
+  const merged = new Map<string, { itemId: string; sourceScores: Partial<Record<CandidateSource, number>>; reasons: string[]; coVisitedWith: Map<string, number> }>();
+  for (const batch of batches) {
+    for (const item of batch.items) {
+      if (!item.itemId) continue;
+      const score = Number.isFinite(item.score) ? item.score : 0;
+      let candidate = merged.get(item.itemId);
+      if (!candidate) {
+        candidate = { itemId: item.itemId, sourceScores: {}, reasons: [], coVisitedWith: new Map() };
+        merged.set(item.itemId, candidate);
+      }
+      const previous = candidate.sourceScores[batch.source];
+      if (previous === undefined || score > previous) candidate.sourceScores[batch.source] = score;
+      if (!candidate.reasons.includes(item.reason)) candidate.reasons.push(item.reason);
+      if (batch.source === 'co-visited' && item.becauseOfItemId) {
+        candidate.coVisitedWith.set(item.becauseOfItemId, Math.max(score, candidate.coVisitedWith.get(item.becauseOfItemId) ?? 0));
+      }
+    }
+  }
+  return [...merged.values()];
+}
+
+/** How many items each source is asked for: enough to survive filtering, bounded. */
+export function candidatePoolSize(count: number): number {
+  return Math.min(Math.max(count * 3, 50), 1_500);
+}
+
+/** Counts the candidates each source proposed (for span attributes). */
+export function countBySource(batches: readonly SourceBatch[]): Record<CandidateSource, number> {
+  const counts: Record<CandidateSource, number> = { similar: 0, 'co-visited': 0, trending: 0 };
+  for (const batch of batches) counts[batch.source] += batch.items.length;
+  return counts;
+}

@@ -1,0 +1,60 @@
+import { RANKING_FEATURE_SCHEMA, RANKING_FEATURES } from '@orrery/ml';
+import { item, user } from '../test/fakes';
+import { categoryAffinityShare, featureMatrix, rankingFeatures, recencyWeightedCoVisits } from './features';
+import type { EligibleCandidate } from './filtering';
+
+const DAY = 86_400_000;
+const now = Date.UTC(2025, 0, 11);
+
+const candidate: EligibleCandidate = {
+  itemId: 'c',
+  sourceScores: { similar: 0.8, 'co-visited': 4, trending: Math.E - 1 },
+  reasons: [],
+  coVisitedWith: new Map([['r1', 4], ['r2', 2]]),
+  item: item('c', ['books', 'music'], { publishedAtMs: now - 10 * DAY, popularity: 3, interactions: Math.E ** 2 - 1 }),
+};
+const context = {
+  user: user('u', ['r1', 'r2', 'r3'], { categoryAffinity: new Map([['books', 3], ['music', 1], ['games', 4]]) }),
+  recentItems: new Map([['r3', item('r3', ['music'])]]),
+  nowMs: now,
+};
+
+describe('ranking features', () => {
+  it('computes each feature as the schema describes it', () => {
+    expect(rankingFeatures(candidate, context)).toEqual({
+      ann_score: 0.8,
+      covisit_score: Math.log1p(4 / 1 + 2 / 2),
+      trending_score: 1,
+      log_popularity: expect.closeTo(2, 6),
+      category_affinity: 0.5,
+      is_recent_category: 1,
+      log_item_age_days: Math.log1p(10),
+      source_count: 3,
+    });
+  });
+
+  it('when the user context is missing, user features are 0 and item features remain', () => {
+    const features = rankingFeatures(candidate, { user: undefined, recentItems: new Map(), nowMs: now });
+    expect(features).toMatchObject({ category_affinity: 0, is_recent_category: 0, log_item_age_days: Math.log1p(10), ann_score: 0.8 });
+  });
+
+  it('builds a row-major matrix in RANKING_FEATURES order with the schema id', () => {
+    const matrix = featureMatrix([candidate, { ...candidate, itemId: 'd', sourceScores: { trending: 0 } }], context);
+    expect(matrix).toMatchObject({ rows: 2, featureCount: RANKING_FEATURES.length, schema: RANKING_FEATURE_SCHEMA });
+    const column = (name: (typeof RANKING_FEATURES)[number], row: number) => matrix.values[row * matrix.featureCount + RANKING_FEATURES.indexOf(name)];
+    expect(column('ann_score', 0)).toBeCloseTo(0.8);
+    expect(column('ann_score', 1)).toBe(0);
+    expect(column('source_count', 1)).toBe(1);
+  });
+
+  it('weighs co-visits from older recent items less, and affinity shares stay within 0..1', () => {
+    expect(recencyWeightedCoVisits(new Map([['r3', 3]]), ['r1', 'r2', 'r3'])).toBe(1);
+    expect(categoryAffinityShare(['a', 'b'], new Map([['a', 2], ['b', 2]]))).toBe(1);
+    expect(categoryAffinityShare(['a'], new Map())).toBe(0);
+  });
+
+  it('an item published in the future or at an unknown time has age 0', () => {
+    expect(rankingFeatures({ ...candidate, item: { ...candidate.item, publishedAtMs: now + DAY } }, context).log_item_age_days).toBe(0);
+    expect(rankingFeatures({ ...candidate, item: { ...candidate.item, publishedAtMs: undefined } }, context).log_item_age_days).toBe(0);
+  });
+});

@@ -1,0 +1,39 @@
+// Composition root of the recommender: reads the configuration, starts RecommendationService and
+// drains on SIGTERM/SIGINT.
+import { telemetry } from './instrument';
+import { readConfig } from '@orrery/config';
+import { createLogger } from '@orrery/telemetry';
+import { startRecommender } from './service';
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger('recommender', config.logLevel);
+  const recommender = await startRecommender(config, logger);
+  logger.info(
+    { address: config.recommenderAddress, port: recommender.port, query: config.queryAddress, vector: config.vectorAddress, scoring: config.scoringZmqEndpoint },
+    'ready',
+  );
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    recommender
+      .close()
+      .then(() => telemetry.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

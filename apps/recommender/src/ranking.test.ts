@@ -1,0 +1,56 @@
+import { item } from '../test/fakes';
+import type { EligibleCandidate } from './filtering';
+import { categoryCap, diversify, fallbackScores, rankByScore, type RankedCandidate } from './ranking';
+
+const eligible = (itemId: string, sourceScores: EligibleCandidate['sourceScores'], categories = ['general']): EligibleCandidate => ({
+  itemId,
+  sourceScores,
+  reasons: [],
+  coVisitedWith: new Map(),
+  item: item(itemId, categories),
+});
+const ranked = (itemId: string, score: number, category?: string): RankedCandidate => ({
+  ...eligible(itemId, {}, category === undefined ? [] : [category]),
+  score,
+});
+
+describe('ranking', () => {
+  it('the fallback blend normalises each source by its best score and weighs similarity highest', () => {
+    const scores = fallbackScores([
+      eligible('similar-only', { similar: 0.5 }),
+      eligible('co-visited-only', { 'co-visited': 100 }),
+      eligible('trending-only', { trending: 2_000 }),
+      eligible('both', { similar: 0.25, trending: 1_000 }),
+    ]);
+    expect(scores[0]).toBeCloseTo(0.5);
+    expect(scores[1]).toBeCloseTo(0.3);
+    expect(scores[2]).toBeCloseTo(0.2);
+    expect(scores[3]).toBeCloseTo(0.25 + 0.1);
+  });
+
+  it('the fallback blend treats negative similarity as none', () => {
+    expect(fallbackScores([eligible('a', { similar: -0.4 }), eligible('b', { similar: 0.2 })])).toEqual([0, 0.5]);
+  });
+
+  it('ranks best first, keeping the candidates order on ties', () => {
+    const order = rankByScore([eligible('a', {}), eligible('b', {}), eligible('c', {})], [0.1, 0.5, 0.1]).map((c) => c.itemId);
+    expect(order).toEqual(['b', 'a', 'c']);
+    expect(() => rankByScore([eligible('a', {})], [])).toThrow('0 scores for 1 candidates');
+  });
+
+  it('when one category dominates and others exist, at most ceil(count/2) of it are taken', () => {
+    const list = [ranked('b1', 9, 'books'), ranked('b2', 8, 'books'), ranked('b3', 7, 'books'), ranked('b4', 6, 'books'), ranked('m1', 5, 'music'), ranked('g1', 4, 'games')];
+    expect(categoryCap(4)).toBe(2);
+    expect(diversify(list, 4).map((c) => c.itemId)).toEqual(['b1', 'b2', 'm1', 'g1']);
+  });
+
+  it('when too few other items exist, capped items fill up after the rest', () => {
+    const list = [ranked('b1', 9, 'books'), ranked('b2', 8, 'books'), ranked('b3', 7, 'books'), ranked('m1', 5, 'music')];
+    expect(diversify(list, 4).map((c) => c.itemId)).toEqual(['b1', 'b2', 'm1', 'b3']);
+  });
+
+  it('items without a category are never capped', () => {
+    const list = [ranked('u1', 9), ranked('u2', 8), ranked('u3', 7)];
+    expect(diversify(list, 2).map((c) => c.itemId)).toEqual(['u1', 'u2']);
+  });
+});
