@@ -1,0 +1,98 @@
+// The Redis key layout of the read model. Every key starts with the deployment's prefix and holds
+// exactly one Redis Cluster hash tag, so the keys one Lua script touches can live in one slot:
+//
+//   <prefix>:{u:<user>}:recent     LIST   recent interactions, newest first (encodeRecentEntry)
+//   <prefix>:{u:<user>}:seen       ZSET   item -> last interaction time (ms), most recent kept
+//   <prefix>:{u:<user>}:stats      HASH   <EVENT TYPE NAME> -> count, last_active -> ms
+//   <prefix>:{u:<user>}:affinity   ZSET   category -> log-space decayed affinity (decay.ts)
+//   <prefix>:{u:<user>}:attrs      HASH   the user's attributes (user_upserted)
+//   <prefix>:{i:<item>}:catalog    HASH   categories (JSON), tags (JSON), hidden (0/1), published_at (ms)
+//   <prefix>:{i:<item>}:stats      HASH   n -> interaction count, pop -> log-space decayed popularity
+//   <prefix>:{i:<item>}:users      HLL    distinct users who interacted
+//   <prefix>:{i:<item>}:covis      ZSET   co-visited item -> log-space decayed co-visit weight
+//   <prefix>:{trending}:all        ZSET   item -> log-space decayed popularity (visible items only)
+//   <prefix>:{trending}:cat:<c>    ZSET   the same per category
+//   <prefix>:{trending}:hidden     SET    hidden items (checked atomically when trending is written)
+//   <prefix>:{<tag>}:ev:<event id> STRING applied-event marker with a TTL (exactly-once effect)
+//
+// Ids are escaped (%, {, }) so an id can never end a hash tag early or make two keys collide.
+
+/** The hash tag of the global rankings: all of them share one slot. */
+export const TRENDING_TAG = 'trending';
+
+/** The keys of one user's projections. */
+export interface UserKeys {
+  readonly tag: string;
+  readonly recent: string;
+  readonly seen: string;
+  readonly stats: string;
+  readonly affinity: string;
+  readonly attributes: string;
+}
+
+/** The keys of one item's projections. */
+export interface ItemKeys {
+  readonly tag: string;
+  readonly catalog: string;
+  readonly stats: string;
+  readonly users: string;
+  readonly coVisits: string;
+}
+
+/** The keys of the global rankings. */
+export interface TrendingKeys {
+  readonly tag: string;
+  readonly overall: string;
+  readonly hidden: string;
+  category(category: string): string;
+}
+
+/** Every key of the read model under one prefix. */
+export interface ProjectionKeys {
+  readonly prefix: string;
+  user(userId: string): UserKeys;
+  item(itemId: string): ItemKeys;
+  readonly trending: TrendingKeys;
+  /** The applied-event marker of `eventId` in the slot of `tag` (one of the tags above). */
+  applied(tag: string, eventId: string): string;
+}
+
+/** Builds the key layout under `prefix` (which must not contain a hash tag of its own). */
+export function projectionKeys(prefix: string): ProjectionKeys {
+  if (!prefix || /[{}]/.test(prefix)) throw new Error(`redis prefix "${prefix}" must be non-empty and contain no { or }`);
+  const under = (tag: string): string => `${prefix}:{${tag}}`;
+  return {
+    prefix,
+    user(userId) {
+      const tag = `u:${escapeKeyPart(userId)}`;
+      const base = under(tag);
+      return { tag, recent: `${base}:recent`, seen: `${base}:seen`, stats: `${base}:stats`, affinity: `${base}:affinity`, attributes: `${base}:attrs` };
+    },
+    item(itemId) {
+      const tag = `i:${escapeKeyPart(itemId)}`;
+      const base = under(tag);
+      return { tag, catalog: `${base}:catalog`, stats: `${base}:stats`, users: `${base}:users`, coVisits: `${base}:covis` };
+    },
+    trending: {
+      tag: TRENDING_TAG,
+      overall: `${under(TRENDING_TAG)}:all`,
+      hidden: `${under(TRENDING_TAG)}:hidden`,
+      category: (category) => `${under(TRENDING_TAG)}:cat:${escapeKeyPart(category)}`,
+    },
+    applied: (tag, eventId) => `${under(tag)}:ev:${escapeKeyPart(eventId)}`,
+  };
+}
+
+/** Escapes an id for use inside a key: no braces (hash tags) and an unambiguous inverse. */
+export function escapeKeyPart(id: string): string {
+  return id.replace(/[%{}]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The hash tag Redis Cluster slots `key` by (the text inside the first non-empty {…}), or the key itself. */
+export function hashTagOf(key: string): string {
+  const open = key.indexOf('{');
+  if (open < 0) return key;
+  const close = key.indexOf('}', open + 1);
+  if (close < 0 || close === open + 1) return key;
+  return key.slice(open + 1, close);
+}

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
+import type { OrreryConfig } from '@orrery/config';
+
+/** A standalone or cluster ioredis client: the commands both offer. */
+export type RedisClient = Redis | Cluster;
+
+/** Connects to the configured Redis (ioredis' cluster client when ORRERY_REDIS_CLUSTER is set). */
+export function createRedis(config: Pick<OrreryConfig, 'redisUrl' | 'redisCluster'>, connectionName: string): RedisClient {
+  if (!config.redisCluster) return new Redis(config.redisUrl, { connectionName, maxRetriesPerRequest: 3 });
+  const url = new URL(config.redisUrl);
+  return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+    redisOptions: {
+      connectionName,
+      maxRetriesPerRequest: 3,
+      ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+      ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+      ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+  });
+}
+
+/** A Lua script run by EVALSHA, loaded on demand. */
+export interface LuaScript {
+  readonly source: string;
+  readonly sha: string;
+}
+
+/** Wraps Lua source with its SHA-1 (what EVALSHA names it by). */
+export function luaScript(source: string): LuaScript {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * Runs a script by EVALSHA, falling back to EVAL when this server has not cached it yet (first
+ * use, restart, failover). Commands are sent in call order, so scripts issued back to back run in
+ * that order on one connection.
+ */
+export async function runScript(redis: RedisClient, script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  try {
+    return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+    return redis.eval(script.source, keys.length, ...keys, ...args);
+  }
+}
