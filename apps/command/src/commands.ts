@@ -1,0 +1,97 @@
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import type { Pool } from 'pg';
+import { ServiceError, status } from '@orrery/grpc';
+import { CommandReplySchema, CommandRequestSchema, EventType, type CommandReply, type CommandRequest } from '@orrery/proto';
+import { appendEvents, inTransaction, pgErrorCode, upsertItems, upsertUsers } from '@orrery/store';
+
+/** Decodes a ZeroMQ payload into a command; INVALID_ARGUMENT when it is not one. */
+export function decodeCommand(payload: Uint8Array): CommandRequest {
+  try {
+    return fromBinary(CommandRequestSchema, payload);
+  } catch {
+    throw new ServiceError(status.INVALID_ARGUMENT, 'payload: not a serialized orrery.v1.CommandRequest');
+  }
+}
+
+/**
+ * The first way a command breaks the contract "entries are validated and normalised by
+ * ingestion" (message names the field), or undefined. A last line of defence, not validation:
+ * ingestion gives clients the precise reasons.
+ */
+export function contractViolation(request: CommandRequest): string | undefined {
+  const { command } = request;
+  switch (command.case) {
+    case 'appendEvents':
+      for (const [index, event] of command.value.events.entries()) {
+        const field = `append_events.events[${index}]`;
+        if (!event.eventId) return `${field}.event_id: must be assigned`;
+        if (!event.userId) return `${field}.user_id: must not be empty`;
+        if (!event.itemId) return `${field}.item_id: must not be empty`;
+        if (event.type === EventType.UNSPECIFIED || !(event.type in EventType)) return `${field}.type: must be a known type`;
+        if (!Number.isFinite(event.value)) return `${field}.value: must be finite`;
+        if (!event.occurredAt) return `${field}.occurred_at: must be set`;
+      }
+      return undefined;
+    case 'upsertItems':
+      for (const [index, item] of command.value.items.entries()) {
+        if (!item.itemId) return `upsert_items.items[${index}].item_id: must not be empty`;
+      }
+      return undefined;
+    case 'upsertUsers':
+      for (const [index, user] of command.value.users.entries()) {
+        if (!user.userId) return `upsert_users.users[${index}].user_id: must not be empty`;
+      }
+      return undefined;
+    case undefined:
+      return 'command: must be set';
+    default: {
+      const unknown: never = command;
+      return `command: unknown kind ${String(unknown)}`;
+    }
+  }
+}
+
+/**
+ * Executes one command in one Postgres transaction (facts + outbox rows) and returns the reply
+ * once it has committed. Store failures become UNAVAILABLE: nothing was committed, and the
+ * caller may retry with the same ids.
+ */
+export async function executeCommand(pool: Pool, request: CommandRequest, traceparent: string): Promise<CommandReply> {
+  const violation = contractViolation(request);
+  if (violation) throw new ServiceError(status.INVALID_ARGUMENT, violation);
+  const { command } = request;
+  try {
+    switch (command.case) {
+      case 'appendEvents': {
+        const duplicates = await inTransaction(pool, (tx) => appendEvents(tx, command.value.events, traceparent));
+        return create(CommandReplySchema, { duplicates, applied: duplicates.filter((duplicate) => !duplicate).length });
+      }
+      case 'upsertItems':
+        return create(CommandReplySchema, { applied: await inTransaction(pool, (tx) => upsertItems(tx, command.value.items, traceparent)) });
+      case 'upsertUsers':
+        return create(CommandReplySchema, { applied: await inTransaction(pool, (tx) => upsertUsers(tx, command.value.users, traceparent)) });
+      case undefined:
+        throw new ServiceError(status.INVALID_ARGUMENT, 'command: must be set');
+      default: {
+        const unknown: never = command;
+        throw new ServiceError(status.INVALID_ARGUMENT, `command: unknown kind ${String(unknown)}`);
+      }
+    }
+  } catch (error) {
+    throw storeFailure(error);
+  }
+}
+
+/** Serialises a reply for the ZeroMQ body. */
+export function encodeReply(reply: CommandReply): Uint8Array {
+  return toBinary(CommandReplySchema, reply);
+}
+
+function storeFailure(error: unknown): ServiceError {
+  if (error instanceof ServiceError) return error;
+  const code = pgErrorCode(error) ?? '';
+  const message = error instanceof Error ? error.message : String(error);
+  // Classes 22 (data exception) and 23 (integrity constraint): the data itself was refused.
+  if (code.startsWith('22') || code.startsWith('23')) return new ServiceError(status.INVALID_ARGUMENT, `event store refused the command: ${message}`);
+  return new ServiceError(status.UNAVAILABLE, `event store unavailable: ${message}`);
+}

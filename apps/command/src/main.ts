@@ -1,0 +1,36 @@
+// Composition root of the command service: migrates Postgres, serves commands over ZeroMQ, relays
+// the outbox to Kafka, and drains on SIGTERM/SIGINT.
+import { telemetry } from './instrument';
+import { readConfig } from '@orrery/config';
+import { createLogger } from '@orrery/telemetry';
+import { startCommand } from './service';
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger('command', config.logLevel);
+  const command = await startCommand(config, logger);
+  logger.info({ endpoint: config.commandZmqEndpoint, topic: config.eventsTopic }, 'ready');
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    command
+      .close()
+      .then(() => telemetry.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

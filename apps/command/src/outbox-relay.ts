@@ -1,0 +1,128 @@
+import { Client } from 'pg';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { ensureTopic } from '@orrery/kafka';
+import { deleteOutbox, OUTBOX_CHANNEL, readOutbox, tryBecomeOutboxRelay, type OutboxRow } from '@orrery/store';
+import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger } from '@orrery/telemetry';
+import { Wakeup } from './wakeup';
+
+export interface OutboxRelayOptions {
+  readonly postgresUrl: string;
+  readonly kafka: Kafka;
+  readonly topic: string;
+  readonly partitions: number;
+  /** Rows per Kafka send. */
+  readonly batchSize: number;
+  /** Fallback poll when no NOTIFY arrives (lost notification, another writer without the trigger…). */
+  readonly pollIntervalMs: number;
+  readonly logger: Logger;
+}
+
+export interface OutboxRelay {
+  /** Publishes what is committed, then stops and releases the relay lock, producer and connection. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts publishing the outbox to Kafka in sequence order. Only one relay publishes at a time
+ * (session advisory lock); the others wait as standbys.
+ *
+ * No gap is ever skipped: each round reads the oldest committed rows and deletes exactly the ones
+ * it published, with no "last published sequence" cursor. A row whose sequence was allocated
+ * before a published one but committed after it is simply picked up by the next round.
+ *
+ * Delivery is at-least-once: a crash (or failed send) between the Kafka acknowledgement and the
+ * DELETE publishes those rows again. Consumers dedupe by event id / sequence.
+ */
+export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { logger } = options;
+  const wakeup = new Wakeup();
+  let stopping = false;
+
+  const session = async (): Promise<void> => {
+    const client = new Client({ connectionString: options.postgresUrl, application_name: 'orrery-outbox-relay' });
+    // A lost connection surfaces as a failed query in the loop below; without a listener it would crash the process.
+    client.on('error', (error) => logger.warn({ err: error }, 'outbox relay: postgres connection failed'));
+    let producer: Producer | undefined;
+    try {
+      await client.connect();
+      while (!(await tryBecomeOutboxRelay(client))) {
+        if (stopping) return;
+        await wakeup.wait(options.pollIntervalMs);
+      }
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      client.on('notification', () => wakeup.signal());
+      await ensureTopic(options.kafka, options.topic, options.partitions);
+      producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      await producer.connect();
+      logger.info({ topic: options.topic }, 'outbox relay: publishing');
+      for (;;) {
+        await drain(client, producer);
+        if (stopping) return;
+        await wakeup.wait(options.pollIntervalMs);
+      }
+    } finally {
+      await producer?.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'outbox relay: producer disconnect failed'));
+      // Closing the session releases the relay lock.
+      await client.end().catch(() => undefined);
+    }
+  };
+
+  const drain = async (client: Client, producer: Producer): Promise<void> => {
+    for (;;) {
+      const rows = await readOutbox(client, options.batchSize);
+      if (rows.length === 0) return;
+      await publish(producer, rows);
+      await deleteOutbox(client, rows.map((row) => row.sequence));
+    }
+  };
+
+  const publish = async (producer: Producer, rows: readonly OutboxRow[]): Promise<void> => {
+    // One producer span per event, child of the command that stored it, so the event's trace runs
+    // ingestion → command → relay → consumers; its traceparent goes into the message header.
+    const spans = rows.map((row) =>
+      tracer().startSpan(
+        `${options.topic} publish`,
+        { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': options.topic, 'messaging.kafka.message.key': row.key, 'orrery.sequence': row.sequence } },
+        contextFromTraceparent(row.traceparent),
+      ),
+    );
+    const messages: Message[] = rows.map((row, index) => {
+      const traceparent = context.with(trace.setSpan(contextFromTraceparent(row.traceparent), spans[index]!), currentTraceparent);
+      return { key: row.key, value: row.payload, headers: traceparent ? { traceparent } : {} };
+    });
+    try {
+      await producer.send({ topic: options.topic, messages, acks: -1 });
+    } catch (error) {
+      for (const span of spans) recordError(span, error);
+      throw error;
+    } finally {
+      for (const span of spans) span.end();
+    }
+  };
+
+  const running = (async () => {
+    let failures = 0;
+    while (!stopping) {
+      try {
+        await session();
+        failures = 0;
+      } catch (error) {
+        if (stopping) {
+          logger.warn({ err: error }, 'outbox relay: stopped before the outbox was empty; the rows stay for the next relay');
+          break;
+        }
+        failures += 1;
+        logger.error({ err: error, failures }, 'outbox relay: failed; retrying');
+        await wakeup.wait(Math.min(30_000, options.pollIntervalMs * 2 ** Math.min(failures, 5)));
+      }
+    }
+  })();
+
+  return {
+    stop: async () => {
+      stopping = true;
+      wakeup.signal();
+      await running;
+    },
+  };
+}
