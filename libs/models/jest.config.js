@@ -1,1 +1,1 @@
-module.exports = require('../testing/jest.preset')(__dirname);
+module.exports = require('../testing/jest.preset')(__dirname, { testEnvironment: `${__dirname}/jest.onnx-environment.js` });

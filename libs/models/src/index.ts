@@ -5,3 +5,5 @@ export * from './vector-codec';
 export * from './promotion';
 export * from './registry';
 export * from './watch';
+export * from './serving';
+export * from './onnx-ranker-session';
