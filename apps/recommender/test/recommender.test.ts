@@ -1,0 +1,175 @@
+// The recommender over its real transports: gRPC fakes of QueryService and VectorService, a real
+// ZeroMQ ROUTER standing in for scoring, and RecommendationService called through a gRPC client.
+// (The end-to-end test against the real query, vector and scoring services lives in apps/cli.)
+import { randomBytes } from 'node:crypto';
+import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { RANKING_FEATURE_SCHEMA, RANKING_FEATURES } from '@orrery/ml';
+import { bindService, createClient, ServiceError, startGrpcServer, status, type Client, type RunningGrpcServer } from '@orrery/grpc';
+import {
+  EventType,
+  QueryService,
+  RecommendationService,
+  ScoreReplySchema,
+  ScoreRequestSchema,
+  VectorService,
+  type ItemViewSchema,
+} from '@orrery/proto';
+import { serveZmqRequests, type RunningZmqServer } from '@orrery/zmq';
+import { pino } from 'pino';
+import { startRecommender, type RunningRecommender } from '../src/service';
+
+const logger = pino({ level: 'silent' });
+
+// u1 recently viewed r1 (and long ago s-old). Candidates: a, b (vector), c (co-visited with r1),
+// t (trending); h is hidden, ghost unknown to the catalog, r1 and s-old already seen.
+const catalog: Record<string, { categories: string[]; hidden?: boolean }> = {
+  r1: { categories: ['books'] },
+  's-old': { categories: ['books'] },
+  a: { categories: ['books'] },
+  b: { categories: ['music'] },
+  c: { categories: ['books'] },
+  t: { categories: ['games'] },
+  h: { categories: ['books'], hidden: true },
+};
+
+const annScores: Record<string, number> = { a: 0.5, b: 0.9, h: 0.99, r1: 0.95, ghost: 0.97 };
+
+function itemView(itemId: string): MessageInitShape<typeof ItemViewSchema> {
+  const entry = catalog[itemId];
+  if (!entry) return { itemId, exists: false };
+  return { itemId, exists: true, categories: entry.categories, hidden: entry.hidden ?? false, publishedAt: timestampFromMs(Date.UTC(2025, 0, 1)), popularity: 2, interactions: 5n };
+}
+
+describe('RecommendationService over gRPC and ZeroMQ', () => {
+  let downstream: RunningGrpcServer;
+  let scorer: RunningZmqServer;
+  let recommender: RunningRecommender;
+  let withoutScorer: RunningRecommender;
+  let client: Client<typeof RecommendationService>;
+  let clientWithoutScorer: Client<typeof RecommendationService>;
+  const scoreRequests: { featureCount: number; rows: number; schema: string }[] = [];
+  const scoringEndpoint = `ipc:///tmp/orrery-recommender-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+
+  beforeAll(async () => {
+    downstream = await startGrpcServer({
+      address: '127.0.0.1:0',
+      services: [
+        bindService(QueryService, {
+          getUserContext: async ({ userId }) =>
+            userId === 'u1'
+              ? {
+                  userId,
+                  known: true,
+                  recent: [{ itemId: 'r1', type: EventType.VIEW, occurredAt: timestampFromMs(Date.now() - 60_000) }],
+                  seenItemIds: ['r1', 's-old'],
+                  categoryAffinity: { books: 3 },
+                  eventCounts: { VIEW: 1n },
+                }
+              : { userId, known: false },
+          getCoVisited: async ({ itemIds }) => ({ items: itemIds.includes('r1') ? [{ itemId: 'c', score: 4, sourceItemId: 'r1' }, { itemId: 's-old', score: 3, sourceItemId: 'r1' }] : [] }),
+          getTrending: async ({ category }) => ({
+            items: category === '' || category === 'games' ? [{ itemId: 't', score: 10 }, { itemId: 'h', score: 9 }, { itemId: 'r1', score: 8 }] : [],
+          }),
+          getItems: async ({ itemIds }) => ({ items: itemIds.map(itemView) }),
+        }),
+        bindService(VectorService, {
+          searchForUser: async ({ recentItemIds }) => ({
+            hits: Object.entries(annScores).map(([itemId, score]) => ({ itemId, score, nearestItemId: recentItemIds[0] ?? '' })),
+            modelVersion: 'als-test',
+          }),
+          similarTo: async ({ itemId }) => ({
+            hits: itemId === 'a' ? [{ itemId: 'a', score: 1, nearestItemId: 'a' }, { itemId: 'c', score: 0.8, nearestItemId: 'a' }, { itemId: 'h', score: 0.7, nearestItemId: 'a' }] : [],
+            modelVersion: 'als-test',
+          }),
+        }),
+      ],
+    });
+    // The fake model scores a row by its ann_score column and refuses another feature schema.
+    scorer = await serveZmqRequests({
+      endpoint: scoringEndpoint,
+      name: 'scoring',
+      logger,
+      handler: async (payload) => {
+        const request = fromBinary(ScoreRequestSchema, payload);
+        if (request.featureSchema !== RANKING_FEATURE_SCHEMA) throw new ServiceError(status.FAILED_PRECONDITION, `feature_schema: expected ${RANKING_FEATURE_SCHEMA}`);
+        const rows = request.features.length / request.featureCount;
+        scoreRequests.push({ featureCount: request.featureCount, rows, schema: request.featureSchema });
+        const annColumn = RANKING_FEATURES.indexOf('ann_score');
+        const scores = Array.from({ length: rows }, (_, row) => request.features[row * request.featureCount + annColumn] ?? 0);
+        return toBinary(ScoreReplySchema, create(ScoreReplySchema, { scores, modelVersion: 'ranker-test' }));
+      },
+    });
+    const config = {
+      recommenderAddress: '127.0.0.1:0',
+      queryAddress: `127.0.0.1:${downstream.port}`,
+      vectorAddress: `127.0.0.1:${downstream.port}`,
+      scoringZmqEndpoint: scoringEndpoint,
+      downstreamTimeoutMs: 2_000,
+    };
+    recommender = await startRecommender(config, logger);
+    withoutScorer = await startRecommender({ ...config, scoringZmqEndpoint: `${scoringEndpoint}-nobody`, downstreamTimeoutMs: 500 }, logger);
+    client = createClient(RecommendationService, `127.0.0.1:${recommender.port}`);
+    clientWithoutScorer = createClient(RecommendationService, `127.0.0.1:${withoutScorer.port}`);
+  });
+
+  afterAll(async () => {
+    client?.close();
+    clientWithoutScorer?.close();
+    await recommender?.close();
+    await withoutScorer?.close();
+    await scorer?.close();
+    await downstream?.shutdown(100);
+  });
+
+  it('Recommend returns candidates ranked by the scorer, without seen, hidden or unknown items', async () => {
+    const response = await client.recommend({ userId: 'u1', count: 10 });
+    expect(response.degraded).toBe(false);
+    expect(response.degradedReasons).toEqual([]);
+    expect(response.modelVersion).toBe('ranker-test');
+    expect(response.items.map((item) => item.itemId)).toEqual(['b', 'a', 'c', 't']);
+    expect(response.items[0]!.score).toBeCloseTo(0.9, 5);
+    expect(response.items.find((item) => item.itemId === 'c')?.reasons).toEqual(['co-visited:r1']);
+    expect(response.items.find((item) => item.itemId === 'b')?.reasons).toEqual(['similar-to:r1']);
+    expect(response.items.find((item) => item.itemId === 't')?.reasons).toEqual(['trending']);
+    expect(scoreRequests.at(-1)).toEqual({ featureCount: RANKING_FEATURES.length, rows: 4, schema: RANKING_FEATURE_SCHEMA });
+  });
+
+  it('Recommend applies the caller filter', async () => {
+    const response = await client.recommend({ userId: 'u1', count: 10, filter: { includeCategories: ['books', 'games'], excludeItemIds: ['t'] } });
+    expect(response.items.map((item) => item.itemId)).toEqual(['a', 'c']);
+  });
+
+  it('an unknown user gets trending items', async () => {
+    const response = await client.recommend({ userId: 'someone-new', count: 5 });
+    expect(response.degraded).toBe(false);
+    expect(response.items.map((item) => item.itemId)).toEqual(['t', 'r1']);
+  });
+
+  it('when the scorer is not running, Recommend answers degraded from the remaining sources', async () => {
+    const response = await clientWithoutScorer.recommend({ userId: 'u1', count: 10 });
+    expect(response.degraded).toBe(true);
+    expect(response.degradedReasons).toEqual([expect.stringMatching(/^scoring unavailable: /)]);
+    expect(response.modelVersion).toBe('als-test');
+    expect(response.items.map((item) => item.itemId).sort()).toEqual(['a', 'b', 'c', 't']);
+  });
+
+  it('SimilarItems returns neighbours and never the item itself or hidden ones', async () => {
+    const response = await client.similarItems({ itemId: 'a', count: 10 });
+    expect(response.items.map((item) => item.itemId)).toEqual(['c']);
+    expect(response.items[0]!.reasons).toEqual(['similar-to:a']);
+    expect(response.modelVersion).toBe('als-test');
+  });
+
+  it('Popular returns trending items that are visible', async () => {
+    const response = await client.popular({ count: 10 });
+    expect(response.items.map((item) => item.itemId)).toEqual(['t', 'r1']);
+  });
+
+  it('bad input is refused with INVALID_ARGUMENT naming the field', async () => {
+    await expect(client.recommend({ userId: '', count: 10 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'user_id: must not be empty' });
+    await expect(client.recommend({ userId: 'u1', count: 501 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'count: must be between 0 and 500' });
+    await expect(client.similarItems({ itemId: 'x'.repeat(300) })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'item_id: must be at most 256 characters' });
+    await expect(client.popular({ count: -1 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'count: must be between 0 and 500' });
+  });
+});
