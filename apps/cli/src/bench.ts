@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { createClient } from '@orrery/grpc';
+import { EventType, IngestService, RecommendationService } from '@orrery/proto';
+import { startIsolatedPlatform } from './isolated-platform';
+import { seedDemoData } from './seed';
+import { percentiles, type Percentiles } from './stats';
+
+export interface BenchOptions {
+  readonly seconds: number;
+  readonly rate: number;
+  readonly concurrency: number;
+}
+
+const ms = (nanoseconds: bigint): number => Number(nanoseconds) / 1e6;
+const format = (p: Percentiles): string => `p50 ${p.p50.toFixed(2)} ms | p90 ${p.p90.toFixed(2)} ms | p99 ${p.p99.toFixed(2)} ms | p999 ${p.p999.toFixed(2)} ms | max ${p.max.toFixed(2)} ms (n=${p.count})`;
+
+/**
+ * Starts an isolated platform on the local engines, seeds and trains it, then measures Recommend
+ * latency (open loop at a fixed rate, and closed loop at a fixed concurrency), durable ingest
+ * throughput over gRPC batches, and click-to-recommendation freshness. Prints a markdown report.
+ */
+export async function runBenchmarks(options: BenchOptions): Promise<void> {
+  const log = (line: string): void => void process.stdout.write(`${line}\n`);
+  log(`# Orrery benchmark — ${new Date().toISOString()}`);
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; load generator and all services on the same machine`);
+  const platform = await startIsolatedPlatform();
+  try {
+    const seedStarted = process.hrtime.bigint();
+    const seeded = await seedDemoData({ ingestAddress: platform.ingestAddress, users: 1_000, items: 600, eventsPerUser: 40, seed: 42, progress: true });
+    const seedSeconds = ms(process.hrtime.bigint() - seedStarted) / 1000;
+    log(`data: ${seeded.dataset.items.length} items, ${seeded.dataset.users.length} users, ${seeded.accepted} events (seeded in ${seedSeconds.toFixed(1)} s through TrackBatch of 1000)`);
+    platform.train();
+    const recommender = createClient(RecommendationService, platform.recommenderAddress, { timeoutMs: 5_000 });
+    const ingest = createClient(IngestService, platform.ingestAddress, { timeoutMs: 30_000 });
+    const users = seeded.dataset.users.map((user) => user.userId);
+    const randomUser = (): string => users[Math.floor(Math.random() * users.length)]!;
+
+    // Warm-up: JIT, connections, caches.
+    for (let i = 0; i < 300; i += 1) await recommender.recommend({ userId: randomUser(), count: 10 });
+
+    // Open loop: requests are sent on schedule whatever the latency, so queueing shows in the tail.
+    const openLoop: number[] = [];
+    let degraded = 0;
+    let errors = 0;
+    const total = options.rate * options.seconds;
+    const started = process.hrtime.bigint();
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < total; i += 1) {
+      const due = started + BigInt(Math.round((i * 1e9) / options.rate));
+      while (process.hrtime.bigint() < due) await new Promise((resolve) => setImmediate(resolve));
+      const sent = process.hrtime.bigint();
+      inFlight.push(
+        recommender.recommend({ userId: randomUser(), count: 10 }).then(
+          (reply) => {
+            openLoop.push(ms(process.hrtime.bigint() - sent));
+            if (reply.degraded) degraded += 1;
+          },
+          () => void (errors += 1),
+        ),
+      );
+    }
+    await Promise.all(inFlight);
+    log(`\n## Recommend, open loop at ${options.rate} req/s for ${options.seconds} s (count=10)`);
+    log(format(percentiles(openLoop)));
+    log(`degraded responses: ${degraded}, errors: ${errors}`);
+
+    // Closed loop: the highest rate the platform sustains at a fixed concurrency.
+    const closedLoop: number[] = [];
+    const deadline = Date.now() + options.seconds * 1000;
+    const closedStarted = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        while (Date.now() < deadline) {
+          const sent = process.hrtime.bigint();
+          await recommender.recommend({ userId: randomUser(), count: 10 });
+          closedLoop.push(ms(process.hrtime.bigint() - sent));
+        }
+      }),
+    );
+    const closedSeconds = ms(process.hrtime.bigint() - closedStarted) / 1000;
+    log(`\n## Recommend, closed loop with ${options.concurrency} concurrent callers for ${options.seconds} s`);
+    log(`throughput ${(closedLoop.length / closedSeconds).toFixed(0)} req/s; ${format(percentiles(closedLoop))}`);
+
+    // Durable ingest: every acknowledged event is committed in Postgres.
+    const ackLatency: number[] = [];
+    let acknowledged = 0;
+    const ingestDeadline = Date.now() + options.seconds * 1000;
+    const ingestStarted = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (Date.now() < ingestDeadline) {
+          const events = Array.from({ length: 500 }, () => ({ userId: randomUser(), itemId: seeded.dataset.items[Math.floor(Math.random() * seeded.dataset.items.length)]!.itemId, type: EventType.VIEW }));
+          const sent = process.hrtime.bigint();
+          const reply = await ingest.trackBatch({ events });
+          ackLatency.push(ms(process.hrtime.bigint() - sent));
+          acknowledged += reply.accepted;
+        }
+      }),
+    );
+    const ingestSeconds = ms(process.hrtime.bigint() - ingestStarted) / 1000;
+    log(`\n## Ingest, gRPC TrackBatch of 500 events, 4 concurrent callers for ${options.seconds} s`);
+    log(`throughput ${(acknowledged / ingestSeconds).toFixed(0)} acknowledged events/s; batch ack latency ${format(percentiles(ackLatency))}`);
+
+    // Freshness: a new user's first view, acknowledged, until their recommendations reflect it.
+    const freshness: number[] = [];
+    const similarOf = seeded.dataset.items.filter((item) => !item.hidden);
+    for (let i = 0; i < 30; i += 1) {
+      const userId = `bench-fresh-${randomBytes(4).toString('hex')}`;
+      const itemId = similarOf[Math.floor(Math.random() * similarOf.length)]!.itemId;
+      await ingest.track({ event: { userId, itemId, type: EventType.VIEW } });
+      const acked = process.hrtime.bigint();
+      for (;;) {
+        const reply = await recommender.recommend({ userId, count: 10 });
+        if (reply.items.some((item) => item.reasons.some((reason) => reason.endsWith(`:${itemId}`)))) break;
+        if (ms(process.hrtime.bigint() - acked) > 5_000) break;
+      }
+      freshness.push(ms(process.hrtime.bigint() - acked));
+    }
+    log(`\n## Freshness: acknowledged view → first Recommend that reflects it (30 new users, polled back to back)`);
+    log(format(percentiles(freshness)));
+    recommender.close();
+    ingest.close();
+  } finally {
+    await platform.stop();
+  }
+}

@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { readConfig } from '@orrery/config';
+import { createTestDatabase, dropTestDatabase, uniqueName } from '@orrery/testing';
+import { REPO_ROOT, startServices, stopServices, type ServiceProcess } from './platform';
+
+/** A whole Orrery (every service) for one test file or benchmark run, isolated from others on the shared engines. */
+export interface IsolatedPlatform {
+  readonly env: NodeJS.ProcessEnv;
+  readonly databaseUrl: string;
+  readonly ingestAddress: string;
+  readonly recommenderAddress: string;
+  readonly services: readonly ServiceProcess[];
+  /** Runs the trainer once against this platform's event store; returns its output. */
+  train(): string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Starts every service (built dist/) with its own database, topic, Redis prefix, ports and endpoints. */
+export async function startIsolatedPlatform(): Promise<IsolatedPlatform> {
+  const databaseUrl = await createTestDatabase();
+  const id = uniqueName('e2e');
+  const [ingest, recommender, query, vector] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ORRERY_POSTGRES_URL: databaseUrl,
+    ORRERY_REDIS_PREFIX: id,
+    ORRERY_EVENTS_TOPIC: `${id}.events`,
+    ORRERY_PROJECTOR_GROUP: `${id}-projector`,
+    ORRERY_INGEST_ADDRESS: `127.0.0.1:${ingest}`,
+    ORRERY_RECOMMENDER_ADDRESS: `127.0.0.1:${recommender}`,
+    ORRERY_QUERY_ADDRESS: `127.0.0.1:${query}`,
+    ORRERY_VECTOR_ADDRESS: `127.0.0.1:${vector}`,
+    ORRERY_INGEST_ZMQ_ENDPOINT: `ipc:///tmp/${id}-ingest`,
+    ORRERY_COMMAND_ZMQ_ENDPOINT: `ipc:///tmp/${id}-command`,
+    ORRERY_SCORING_ZMQ_ENDPOINT: `ipc:///tmp/${id}-scoring`,
+    ORRERY_TRACE_SAMPLE_RATIO: '1',
+  };
+  readConfig(env);
+  const services = await startServices({ env, logDir: join(REPO_ROOT, '.orrery', 'logs', id), detached: false, readyTimeoutMs: 90_000 });
+  return {
+    env,
+    databaseUrl,
+    ingestAddress: env.ORRERY_INGEST_ADDRESS!,
+    recommenderAddress: env.ORRERY_RECOMMENDER_ADDRESS!,
+    services,
+    train: () => {
+      const run = spawnSync(process.execPath, [join(REPO_ROOT, 'apps', 'trainer', 'dist', 'main.js')], { env, encoding: 'utf8', timeout: 300_000 });
+      if (run.status !== 0) throw new Error(`trainer failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
+      return run.stdout;
+    },
+    stop: async () => {
+      await stopServices(services);
+      await dropTestDatabase(databaseUrl);
+    },
+  };
+}

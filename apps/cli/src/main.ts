@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readConfig, type OrreryConfig } from '@orrery/config';
+import {
+  clearServiceRecord,
+  readServiceRecord,
+  REPO_ROOT,
+  startServices,
+  stopServices,
+  writeServiceRecord,
+} from './platform';
+import { runBenchmarks } from './bench';
+import { seedDemoData } from './seed';
+
+const USAGE = `orrery <command> [options]
+
+Commands:
+  up [--no-seed]     start every service in the background, seed demo data and train a first
+                     model unless done before (state in .orrery/), then print how to call the API
+  down               stop the services started by \`up\`
+  status             list the services started by \`up\`
+  seed [--users N] [--items N] [--events-per-user N] [--seed N]
+                     send a synthetic catalog with planted tastes through the ingestion API
+  train              train, evaluate and (if better) promote a model from the event store
+  bench [--seconds N] [--rate N] [--concurrency N]
+                     start an isolated platform on the local engines, seed it and print
+                     Recommend latency, ingest throughput and freshness figures
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const config = readConfig();
+  switch (command) {
+    case 'up':
+      return up(config, rest);
+    case 'down':
+      return down();
+    case 'status':
+      return status();
+    case 'seed':
+      return seed(config, rest);
+    case 'train':
+      return train();
+    case 'bench':
+      return bench(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function up(config: OrreryConfig, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'no-seed': { type: 'boolean', default: false } } });
+  const running = readServiceRecord();
+  if (running.length > 0) {
+    process.stdout.write(`services already running: ${running.map((service) => service.name).join(', ')} (orrery down stops them)\n`);
+  } else {
+    const services = await startServices({
+      env: process.env,
+      logDir: join(REPO_ROOT, '.orrery', 'logs'),
+      detached: true,
+      onProgress: (line) => process.stdout.write(`  ${line}\n`),
+    });
+    writeServiceRecord(services);
+  }
+  const marker = join(REPO_ROOT, '.orrery', 'run', 'demo-seeded');
+  if (!values['no-seed'] && !existsSync(marker)) {
+    process.stdout.write('seeding demo data (synthetic catalog with planted tastes)…\n');
+    const result = await seedDemoData({ ingestAddress: config.ingestAddress, users: 1_000, items: 600, eventsPerUser: 40, seed: 42, progress: true });
+    process.stdout.write(`  ${result.dataset.items.length} items, ${result.dataset.users.length} users, ${result.accepted} events\n`);
+    process.stdout.write('training the first model…\n');
+    if (train() !== 0) return 1;
+    mkdirSync(join(REPO_ROOT, '.orrery', 'run'), { recursive: true });
+    writeFileSync(marker, new Date().toISOString());
+  }
+  process.stdout.write(howToCall(config));
+  return 0;
+}
+
+async function down(): Promise<number> {
+  const running = readServiceRecord();
+  await stopServices(running);
+  clearServiceRecord();
+  process.stdout.write(running.length > 0 ? `stopped ${running.map((service) => service.name).join(', ')}\n` : 'no services were running\n');
+  return 0;
+}
+
+function status(): number {
+  const running = readServiceRecord();
+  if (running.length === 0) process.stdout.write('no services running (npm start starts them)\n');
+  for (const service of running) process.stdout.write(`${service.name.padEnd(12)} up   pid ${service.pid}  log ${service.logFile}\n`);
+  return 0;
+}
+
+async function seed(config: OrreryConfig, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      users: { type: 'string', default: '1000' },
+      items: { type: 'string', default: '600' },
+      'events-per-user': { type: 'string', default: '40' },
+      seed: { type: 'string', default: '42' },
+    },
+  });
+  const number = (name: string, raw: string | undefined): number => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
+    return value;
+  };
+  const result = await seedDemoData({
+    ingestAddress: config.ingestAddress,
+    users: number('users', values.users),
+    items: number('items', values.items),
+    eventsPerUser: number('events-per-user', values['events-per-user']),
+    seed: number('seed', values.seed),
+    progress: true,
+  });
+  process.stdout.write(`seeded ${result.dataset.items.length} items, ${result.dataset.users.length} users, ${result.accepted} events\n`);
+  return 0;
+}
+
+async function bench(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '500' }, concurrency: { type: 'string', default: '8' } },
+  });
+  const positive = (name: string, raw: string | undefined): number => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
+    return value;
+  };
+  await runBenchmarks({ seconds: positive('seconds', values.seconds), rate: positive('rate', values.rate), concurrency: positive('concurrency', values.concurrency) });
+  return 0;
+}
+
+function train(): number {
+  const trainer = join(REPO_ROOT, 'apps', 'trainer', 'dist', 'main.js');
+  const run = spawnSync(process.execPath, ['--enable-source-maps', trainer], { stdio: 'inherit', env: process.env });
+  return run.status ?? 1;
+}
+
+function howToCall(config: OrreryConfig): string {
+  return `
+Orrery is up.
+  ingestion (IngestService, CatalogService)  grpc://${config.ingestAddress}   ZeroMQ ${config.ingestZmqEndpoint}
+  recommender (RecommendationService)        grpc://${config.recommenderAddress}
+  Jaeger UI / query API                      ${config.jaegerQueryUrl}
+
+Try:
+  grpcurl -plaintext -d '{"user_id":"user-0007","count":5}' ${config.recommenderAddress} orrery.v1.RecommendationService/Recommend
+  grpcurl -plaintext -d '{"event":{"user_id":"user-0007","item_id":"item-0042","type":"EVENT_TYPE_CLICK"}}' ${config.ingestAddress} orrery.v1.IngestService/Track
+  curl -s '${config.jaegerQueryUrl}/api/traces?service=recommender&limit=1'
+Logs: .orrery/logs/   Stop: npm stop
+`;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`orrery: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

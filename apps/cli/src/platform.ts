@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** The repository root (apps/cli/dist/ or apps/cli/src/ → ../../..). */
+export const REPO_ROOT = resolve(__dirname, '../../..');
+
+/** Every long-running service, in start order (each one's dependencies start before it). */
+export const SERVICES = ['command', 'ingestion', 'projector', 'query', 'vector', 'scoring', 'recommender'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/** A started service process. */
+export interface ServiceProcess {
+  readonly name: ServiceName;
+  readonly pid: number;
+  readonly logFile: string;
+}
+
+export interface StartOptions {
+  /** Environment of the services (the Orrery variables select endpoints, ports, database…). */
+  readonly env: NodeJS.ProcessEnv;
+  /** Folder for `<service>.log`. */
+  readonly logDir: string;
+  /** Detached processes outlive the caller (npm start); attached ones are killed with it (tests). */
+  readonly detached: boolean;
+  readonly readyTimeoutMs?: number;
+  readonly onProgress?: (line: string) => void;
+}
+
+/** Starts the services in order, each once its predecessor logged `ready`; returns their processes. */
+export async function startServices(options: StartOptions): Promise<ServiceProcess[]> {
+  mkdirSync(options.logDir, { recursive: true });
+  const started: ServiceProcess[] = [];
+  for (const name of SERVICES) {
+    const entry = join(REPO_ROOT, 'apps', name, 'dist', 'main.js');
+    if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+    const logFile = join(options.logDir, `${name}.log`);
+    const fd = openSync(logFile, 'a');
+    const child: ChildProcess = spawn(process.execPath, ['--enable-source-maps', entry], {
+      cwd: REPO_ROOT,
+      env: { ...options.env, ORRERY_SERVICE: name },
+      stdio: ['ignore', fd, fd],
+      detached: options.detached,
+    });
+    closeSync(fd);
+    if (child.pid === undefined) throw new Error(`could not start ${name}`);
+    if (options.detached) child.unref();
+    const service = { name, pid: child.pid, logFile };
+    started.push(service);
+    try {
+      await waitUntilReady(service, options.readyTimeoutMs ?? 60_000);
+    } catch (error) {
+      await stopServices(started);
+      throw error;
+    }
+    options.onProgress?.(`${name.padEnd(12)} ready (pid ${child.pid}, log ${logFile})`);
+  }
+  return started;
+}
+
+/** Waits until the service's log has a `ready` line from its own pid; fails if it exits first. */
+async function waitUntilReady(service: ServiceProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const marker = `"pid":${service.pid},`;
+  while (Date.now() < deadline) {
+    const log = readFileSync(service.logFile, 'utf8');
+    if (log.split('\n').some((line) => line.includes(marker) && line.includes('"msg":"ready"'))) return;
+    if (!isAlive(service.pid)) {
+      throw new Error(`${service.name} exited during start-up; last log lines:\n${log.split('\n').slice(-15).join('\n')}`);
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`${service.name} was not ready within ${timeoutMs} ms (log: ${service.logFile})`);
+}
+
+/** Sends SIGTERM to the services in reverse order and waits for each to exit (SIGKILL after graceMs). */
+export async function stopServices(services: readonly ServiceProcess[], graceMs = 10_000): Promise<void> {
+  for (const service of [...services].reverse()) {
+    if (!isAlive(service.pid)) continue;
+    process.kill(service.pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (isAlive(service.pid) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 50));
+    if (isAlive(service.pid)) process.kill(service.pid, 'SIGKILL');
+  }
+}
+
+/** True while a process with this pid runs (and is not a zombie we could reap). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** Where `orrery up` records the detached services of this checkout. */
+export const PIDS_FILE = join(REPO_ROOT, '.orrery', 'run', 'services.json');
+
+/** Records detached services so `orrery down` can stop them. */
+export function writeServiceRecord(services: readonly ServiceProcess[]): void {
+  mkdirSync(join(REPO_ROOT, '.orrery', 'run'), { recursive: true });
+  writeFileSync(PIDS_FILE, JSON.stringify(services, null, 2));
+}
+
+/** The detached services recorded by `orrery up` that still run. */
+export function readServiceRecord(): ServiceProcess[] {
+  if (!existsSync(PIDS_FILE)) return [];
+  const services = JSON.parse(readFileSync(PIDS_FILE, 'utf8')) as ServiceProcess[];
+  return services.filter((service) => isAlive(service.pid));
+}
+
+/** Forgets the record of detached services. */
+export function clearServiceRecord(): void {
+  rmSync(PIDS_FILE, { force: true });
+}

@@ -1,0 +1,127 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Metadata, status } from '@grpc/grpc-js';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { Client as PgClient } from 'pg';
+import { createClient, type Client } from '@orrery/grpc';
+import { EventType, IngestService, RecommendationService, type RecommendResponse } from '@orrery/proto';
+import { readConfig } from '@orrery/config';
+import { eventually } from '@orrery/testing';
+import { seedDemoData, type SeedResult } from '../src/seed';
+import { startIsolatedPlatform, type IsolatedPlatform } from '../src/isolated-platform';
+
+jest.setTimeout(300_000);
+
+describe('Orrery end to end, on real Postgres, Kafka, Redis and Jaeger', () => {
+  let platform: IsolatedPlatform;
+  let seeded: SeedResult;
+  let ingest: Client<typeof IngestService>;
+  let recommender: Client<typeof RecommendationService>;
+  let database: PgClient;
+  const categoryOf = new Map<string, string>();
+  const hidden = new Set<string>();
+
+  beforeAll(async () => {
+    platform = await startIsolatedPlatform();
+    seeded = await seedDemoData({ ingestAddress: platform.ingestAddress, users: 300, items: 240, eventsPerUser: 30, seed: 7, progress: false });
+    for (const item of seeded.dataset.items) {
+      categoryOf.set(item.itemId, item.categories[0]!);
+      if (item.hidden) hidden.add(item.itemId);
+    }
+    platform.train();
+    ingest = createClient(IngestService, platform.ingestAddress, { timeoutMs: 10_000 });
+    recommender = createClient(RecommendationService, platform.recommenderAddress, { timeoutMs: 10_000 });
+    database = new PgClient({ connectionString: platform.databaseUrl });
+    await database.connect();
+    // The projector has caught up with the seed once trending reflects it.
+    await eventually(() => recommender.popular({ count: 10 }), { accept: (reply) => reply.items.length === 10, what: 'popular items after seeding' });
+  });
+
+  afterAll(async () => {
+    ingest?.close();
+    recommender?.close();
+    await database?.end();
+    await platform?.stop();
+  });
+
+  const countEvents = async (): Promise<number> => Number((await database.query('SELECT count(*)::int AS n FROM events')).rows[0].n);
+
+  it('when a new user views items of one category, the next recommendations follow them and exclude what was viewed', async () => {
+    const userId = `e2e-user-${randomBytes(4).toString('hex')}`;
+    const before = await recommender.recommend({ userId, count: 10 });
+    expect(before.items.length).toBe(10);
+
+    const category = 'jazz';
+    const viewed = seeded.dataset.items.filter((item) => item.categories[0] === category && !item.hidden).slice(0, 4).map((item) => item.itemId);
+    const now = Date.now();
+    for (const [index, itemId] of viewed.entries()) {
+      await ingest.track({ event: { userId, itemId, type: EventType.VIEW, occurredAt: timestampFromMs(now - (viewed.length - index) * 1_000) } });
+    }
+
+    const share = (reply: RecommendResponse): number => reply.items.filter((item) => categoryOf.get(item.itemId) === category).length / reply.items.length;
+    const after = await eventually(() => recommender.recommend({ userId, count: 10 }), {
+      accept: (reply) => reply.items.length === 10 && share(reply) >= 0.5,
+      what: `recommendations of ${userId} to follow the ${category} views`,
+    });
+    expect(share(after)).toBeGreaterThan(share(before));
+    const ids = after.items.map((item) => item.itemId);
+    for (const itemId of viewed) expect(ids).not.toContain(itemId);
+    const explained = after.items.filter((item) => item.reasons.some((reason) => viewed.some((v) => reason.endsWith(`:${v}`))));
+    expect(explained.length).toBeGreaterThan(0);
+  });
+
+  it('when recommending for anyone, hidden items never appear', async () => {
+    expect(hidden.size).toBeGreaterThan(0);
+    const replies: RecommendResponse[] = [await recommender.popular({ count: 100 })];
+    for (const user of seeded.dataset.users.slice(0, 20)) replies.push(await recommender.recommend({ userId: user.userId, count: 50 }));
+    for (const item of seeded.dataset.items.slice(0, 10)) replies.push(await recommender.similarItems({ itemId: item.itemId, count: 50 }));
+    const returned = replies.flatMap((reply) => reply.items.map((item) => item.itemId));
+    expect(returned.length).toBeGreaterThan(500);
+    expect(returned.filter((itemId) => hidden.has(itemId))).toEqual([]);
+  });
+
+  it('when a filter is given, every returned item satisfies it', async () => {
+    const reply = await recommender.recommend({ userId: seeded.dataset.users[0]!.userId, count: 20, filter: { includeCategories: ['books'] } });
+    expect(reply.items.length).toBeGreaterThan(0);
+    for (const item of reply.items) expect(categoryOf.get(item.itemId)).toBe('books');
+  });
+
+  it('when input is bad, the status is INVALID_ARGUMENT naming the field and nothing is written', async () => {
+    const stored = await countEvents();
+    await expect(ingest.track({ event: { userId: '', itemId: 'item-0001', type: EventType.VIEW } })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('user_id') });
+    await expect(ingest.track({ event: { userId: 'u', itemId: 'item-0001', type: EventType.UNSPECIFIED } })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('type') });
+    await expect(ingest.track({ event: { userId: 'u', itemId: 'item-0001', type: EventType.RATING, value: Number.NaN } })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('value') });
+    await expect(recommender.recommend({ userId: 'u', count: -1 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('count') });
+    await expect(recommender.recommend({ userId: '', count: 5 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('user_id') });
+    await expect(recommender.similarItems({ itemId: '', count: 5 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringContaining('item_id') });
+    expect(await countEvents()).toBe(stored);
+  });
+
+  it('when the same event id arrives twice, it is stored once', async () => {
+    const eventId = randomUUID();
+    const event = { eventId, userId: 'e2e-dup-user', itemId: 'item-0003', type: EventType.CLICK };
+    expect(await ingest.track({ event })).toMatchObject({ eventId, duplicate: false });
+    expect(await ingest.track({ event })).toMatchObject({ eventId, duplicate: true });
+    const rows = await database.query('SELECT count(*)::int AS n FROM events WHERE event_id = $1', [eventId]);
+    expect(rows.rows[0].n).toBe(1);
+  });
+
+  it('when a Recommend call is traced, Jaeger holds one trace with recommender, query, vector and scoring spans', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const metadata = new Metadata();
+    metadata.set('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-01`);
+    await recommender.recommend({ userId: seeded.dataset.users[1]!.userId, count: 10 }, { metadata });
+
+    const jaeger = readConfig(platform.env).jaegerQueryUrl;
+    type JaegerTrace = { data?: { processes: Record<string, { serviceName: string }>; spans: { operationName: string }[] }[] };
+    const services = await eventually(
+      async () => {
+        const response = await fetch(`${jaeger}/api/traces/${traceId}`);
+        if (!response.ok) return new Set<string>();
+        const body = (await response.json()) as JaegerTrace;
+        return new Set(Object.values(body.data?.[0]?.processes ?? {}).map((process) => process.serviceName));
+      },
+      { accept: (names) => ['recommender', 'query', 'vector', 'scoring'].every((name) => names.has(name)), timeoutMs: 30_000, intervalMs: 500, what: `trace ${traceId} in Jaeger` },
+    );
+    expect([...services]).toEqual(expect.arrayContaining(['recommender', 'query', 'vector', 'scoring']));
+  });
+});
