@@ -1,0 +1,68 @@
+// The trainer job: trains once and exits, or with --every <minutes> retrains on a schedule until
+// SIGTERM/SIGINT (a run in progress finishes first: registering and promoting are transactional).
+import { telemetry } from './instrument';
+import { readConfig } from '@orrery/config';
+import { createLogger } from '@orrery/telemetry';
+import { parseTrainerArgs, TRAINER_USAGE, type TrainerArgs } from './args';
+import { trainOnce } from './train';
+
+async function main(): Promise<number> {
+  let args: TrainerArgs;
+  try {
+    args = parseTrainerArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n${TRAINER_USAGE}`);
+    return 2;
+  }
+  const config = readConfig();
+  const logger = createLogger('trainer', config.logLevel);
+  const options = Object.fromEntries(Object.entries(args.train).filter(([, value]) => value !== undefined));
+
+  if (args.everyMinutes === undefined) {
+    await trainOnce(config, logger, options);
+    return 0;
+  }
+
+  const intervalMs = args.everyMinutes * 60_000;
+  let stopping = false;
+  let wake: (() => void) | undefined;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping after the current run');
+    wake?.();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  logger.info({ everyMinutes: args.everyMinutes }, 'ready');
+  while (!stopping) {
+    try {
+      await trainOnce(config, logger, options);
+    } catch (error) {
+      // A failed run (database away, bad data) must not end the schedule; the next one retries.
+      logger.error({ err: error }, 'trainer: run failed');
+    }
+    if (stopping) break;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, intervalMs);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+  return 0;
+}
+
+main()
+  .then(
+    (code) => code,
+    (error: unknown) => {
+      console.error(error);
+      return 1;
+    },
+  )
+  .then(async (code) => {
+    await telemetry.shutdown().catch(() => undefined);
+    process.exit(code);
+  });
