@@ -1,5 +1,6 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { rmSync } from 'node:fs';
 import { Client } from 'pg';
 import { pino } from 'pino';
 import { readConfig, type OrreryConfig } from '@orrery/config';
@@ -37,7 +38,10 @@ describe('command service', () => {
     await client?.close();
     await topic?.stop();
     await command?.close();
-    if (config) await dropTestDatabase(config.postgresUrl);
+    if (config) {
+      await dropTestDatabase(config.postgresUrl);
+      rmSync(config.commandZmqEndpoint.replace('ipc://', ''), { force: true });
+    }
   });
 
   it('when a command repeats an event id, the event is committed and published once', async () => {

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -47,6 +47,7 @@ describe('Postgres store', () => {
     await writeFile(join(directory, '001_a.sql'), 'CREATE TABLE migration_probe (id bigint);');
     await writeFile(join(directory, '002_b.sql'), 'CREATE TABLE migration_probe_2 (id int);');
     await expect(migrate(pool, { directory })).rejects.toThrow(/001_a.sql changed/);
+    await rm(directory, { recursive: true });
   });
 
   it('when a batch repeats an event id, it is stored once and flagged as a duplicate the second time', async () => {

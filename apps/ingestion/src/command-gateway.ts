@@ -1,0 +1,52 @@
+import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
+import { ServiceError, status, toServiceError } from '@orrery/grpc';
+import { CommandReplySchema, CommandRequestSchema, type CommandReply, type Event, type Item, type User } from '@orrery/proto';
+import type { ZmqRequestClient } from '@orrery/zmq';
+
+/** The command side as ingestion sees it: each call resolves once the entries are durably committed. */
+export interface CommandGateway {
+  /** One duplicate flag per event, in order. */
+  appendEvents(events: readonly Event[], timeoutMs: number): Promise<boolean[]>;
+  /** How many entries were applied. */
+  upsertItems(items: readonly Item[], timeoutMs: number): Promise<number>;
+  upsertUsers(users: readonly User[], timeoutMs: number): Promise<number>;
+}
+
+/** The CommandGateway over ZeroMQ (command.proto messages). */
+export function zmqCommandGateway(client: ZmqRequestClient): CommandGateway {
+  const send = async (command: MessageInitShape<typeof CommandRequestSchema>['command'], timeoutMs: number): Promise<CommandReply> => {
+    let body: Buffer;
+    try {
+      body = await client.request(toBinary(CommandRequestSchema, create(CommandRequestSchema, { command })), timeoutMs);
+    } catch (error) {
+      throw commandFailure(error);
+    }
+    const reply = fromBinary(CommandReplySchema, body);
+    if (reply.errorCode !== 0) throw new ServiceError(reply.errorCode, reply.errorMessage);
+    return reply;
+  };
+  return {
+    appendEvents: async (events, timeoutMs) => {
+      const reply = await send({ case: 'appendEvents', value: { events: [...events] } }, timeoutMs);
+      if (reply.duplicates.length !== events.length) {
+        throw new ServiceError(status.INTERNAL, `command answered ${reply.duplicates.length} duplicate flags for ${events.length} events`);
+      }
+      return reply.duplicates;
+    },
+    upsertItems: async (items, timeoutMs) => (await send({ case: 'upsertItems', value: { items: [...items] } }, timeoutMs)).applied,
+    upsertUsers: async (users, timeoutMs) => (await send({ case: 'upsertUsers', value: { users: [...users] } }, timeoutMs)).applied,
+  };
+}
+
+function commandFailure(error: unknown): ServiceError {
+  const serviceError = toServiceError(error);
+  switch (serviceError.code) {
+    // No answer in time: the entries may or may not have been committed. Retrying with the same
+    // ids is safe, since command dedupes event ids and upserts are idempotent.
+    case status.DEADLINE_EXCEEDED:
+    case status.UNAVAILABLE:
+      return new ServiceError(status.UNAVAILABLE, `command did not confirm the commit (${serviceError.message}); retry with the same event ids`);
+    default:
+      return serviceError;
+  }
+}

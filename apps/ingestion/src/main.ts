@@ -1,0 +1,36 @@
+// Composition root of ingestion: serves the public gRPC and ZeroMQ write APIs, forwards validated
+// entries to command, and drains on SIGTERM/SIGINT.
+import { telemetry } from './instrument';
+import { readConfig } from '@orrery/config';
+import { createLogger } from '@orrery/telemetry';
+import { startIngestion } from './service';
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger('ingestion', config.logLevel);
+  const ingestion = await startIngestion(config, logger);
+  logger.info({ address: config.ingestAddress, port: ingestion.port, zmq: config.ingestZmqEndpoint, command: config.commandZmqEndpoint }, 'ready');
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    ingestion
+      .close()
+      .then(() => telemetry.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,76 @@
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { randomUUID } from 'node:crypto';
+import type { OrreryConfig } from '@orrery/config';
+import { bindService, ServiceError, startGrpcServer, status, type CallContext } from '@orrery/grpc';
+import { CatalogService, IngestService, TrackBatchRequestSchema, TrackBatchResponseSchema, type TrackBatchRequest } from '@orrery/proto';
+import type { Logger } from '@orrery/telemetry';
+import { serveZmqRequests, ZmqRequestClient } from '@orrery/zmq';
+import { zmqCommandGateway } from './command-gateway';
+import { track, trackBatch, upsertItems, upsertUsers, type IngestDependencies } from './ingest';
+
+export interface RunningIngestion {
+  /** The bound gRPC port (useful when config.ingestAddress asked for port 0). */
+  readonly port: number;
+  /** Stops taking requests, answers in-flight ones, then disconnects from command. */
+  close(): Promise<void>;
+}
+
+/** Starts ingestion: gRPC IngestService + CatalogService on config.ingestAddress, the ZeroMQ batch endpoint on config.ingestZmqEndpoint. */
+export async function startIngestion(config: OrreryConfig, logger: Logger): Promise<RunningIngestion> {
+  const commandClient = new ZmqRequestClient({ endpoint: config.commandZmqEndpoint, name: 'command', timeoutMs: config.commandTimeoutMs });
+  const deps: IngestDependencies = {
+    commands: zmqCommandGateway(commandClient),
+    defaults: () => ({ now: Date.now(), newEventId: randomUUID }),
+  };
+  // Never wait for command longer than the gRPC caller will wait for us.
+  const timeoutFor = (call: CallContext): number => Math.max(1, Math.min(config.commandTimeoutMs, call.deadline - Date.now()));
+
+  const grpcServer = await startGrpcServer({
+    address: config.ingestAddress,
+    services: [
+      bindService(IngestService, {
+        track: (request, call) => track(deps, request.event, timeoutFor(call)),
+        trackBatch: (request, call) => trackBatch(deps, request.events, timeoutFor(call)),
+      }),
+      bindService(CatalogService, {
+        upsertItems: (request, call) => upsertItems(deps, request.items, timeoutFor(call)),
+        upsertUsers: (request, call) => upsertUsers(deps, request.users, timeoutFor(call)),
+      }),
+    ],
+    onInternalError: (error, path) => logger.error({ err: error, path }, 'ingestion: request failed'),
+  }).catch(async (error: unknown) => {
+    await commandClient.close();
+    throw error;
+  });
+
+  const zmqServer = await serveZmqRequests({
+    endpoint: config.ingestZmqEndpoint,
+    name: 'ingestion',
+    logger,
+    handler: async (payload) => {
+      const response = await trackBatch(deps, decodeTrackBatch(payload).events, config.commandTimeoutMs);
+      return toBinary(TrackBatchResponseSchema, create(TrackBatchResponseSchema, response));
+    },
+  }).catch(async (error: unknown) => {
+    await grpcServer.shutdown(0);
+    await commandClient.close();
+    throw error;
+  });
+
+  return {
+    port: grpcServer.port,
+    close: async () => {
+      await Promise.all([grpcServer.shutdown(config.commandTimeoutMs + 1_000), zmqServer.close()]);
+      await commandClient.close();
+    },
+  };
+}
+
+/** The TrackBatchRequest of a public ZeroMQ payload; INVALID_ARGUMENT when it is not one. */
+function decodeTrackBatch(payload: Buffer): TrackBatchRequest {
+  try {
+    return fromBinary(TrackBatchRequestSchema, payload);
+  } catch {
+    throw new ServiceError(status.INVALID_ARGUMENT, 'payload: not a serialized orrery.v1.TrackBatchRequest');
+  }
+}
