@@ -1,5 +1,6 @@
 // The Redis read model shared by projector (writes) and query (reads): key layout, the decay and
 // weight arithmetic, co-visitation pairing, the recent-list entry format and the Redis client.
+export { catalogFields, parseCatalogView, parseStringList, type CatalogView } from './catalog';
 export { coVisitPartners, type CoVisitOptions, type CoVisitPartner } from './covisit';
 export { decayedValue, DECAY_EPOCH_MS, halfLifeMs, logAddExp, logDecayedWeight } from './decay';
 export { escapeKeyPart, hashTagOf, projectionKeys, TRENDING_TAG, type ItemKeys, type ProjectionKeys, type TrendingKeys, type UserKeys } from './keys';

@@ -1,0 +1,36 @@
+import './instrument';
+import { readConfig } from '@orrery/config';
+import { createLogger } from '@orrery/telemetry';
+import { telemetry } from './instrument';
+import { startProjector } from './service';
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger('projector', config.logLevel);
+  const projector = await startProjector(config, logger);
+  logger.info({ topic: config.eventsTopic, group: config.projectorGroup, redis: config.redisUrl, prefix: config.redisPrefix }, 'ready');
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, freshness: projector.freshness() }, 'stopping');
+    projector
+      .close()
+      .then(() => telemetry.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'unclean shutdown');
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  console.error('projector failed to start', error);
+  process.exit(1);
+});

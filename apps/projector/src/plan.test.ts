@@ -1,0 +1,115 @@
+import { readConfig } from '@orrery/config';
+import { decodeRecentEntry, hashTagOf, projectionKeys } from '@orrery/projections';
+import { EventType } from '@orrery/proto';
+import { encodeDomainEvent } from '@orrery/kafka';
+import { interaction, itemUpserted } from '../test/domain-events';
+import { scriptCalls } from './apply-script';
+import { planBatch, type EventPlan, type IncomingEvent, type Op } from './plan';
+
+const config = readConfig({}).projection;
+const keys = projectionKeys('plan_test');
+const t0 = Date.UTC(2025, 5, 1, 12);
+
+function incoming(...events: ReturnType<typeof interaction>[]): IncomingEvent[] {
+  return events.map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t0 }));
+}
+
+function plans(events: IncomingEvent[], catalog: Record<string, string[]> = {}): EventPlan[] {
+  const snapshot = { recent: new Map(), catalog: new Map(Object.entries(catalog).map(([id, categories]) => [id, { categories }])) };
+  return planBatch(events, snapshot, keys, config).map((planned) => {
+    if (planned.kind !== 'plan') throw new Error(planned.reason);
+    return planned.plan;
+  });
+}
+
+const ofKind = <K extends Op['kind']>(plan: EventPlan, kind: K) => plan.ops.filter((op): op is Extract<Op, { kind: K }> => op.kind === kind);
+
+describe('planning an interaction', () => {
+  it('when a user views an item, the user, the item and the trending rankings (overall and its categories) are updated', () => {
+    const [plan] = plans(incoming(interaction({ userId: 'u1', itemId: 'shoe', occurredMs: t0 })), { shoe: ['shoes', 'sale'] });
+    const user = keys.user('u1');
+    const item = keys.item('shoe');
+    expect(plan!.homeTag).toBe(user.tag);
+    expect(decodeRecentEntry(ofKind(plan!, 'lpushTrim')[0]!.value)).toMatchObject({ itemId: 'shoe', type: EventType.VIEW, occurredMs: t0 });
+    expect(ofKind(plan!, 'hincrby').map((op) => [op.key, op.field])).toEqual([
+      [user.stats, 'VIEW'],
+      [item.stats, 'n'],
+    ]);
+    expect(ofKind(plan!, 'zlse').map((op) => [op.key, op.member])).toEqual([
+      [user.affinity, 'shoes'],
+      [user.affinity, 'sale'],
+    ]);
+    expect(ofKind(plan!, 'zlseVisible').map((op) => op.key)).toEqual([keys.trending.overall, keys.trending.category('shoes'), keys.trending.category('sale')]);
+    expect(ofKind(plan!, 'pfadd')).toEqual([{ kind: 'pfadd', key: item.users, element: 'u1' }]);
+  });
+
+  it('when a user dislikes an item, it is counted and remembered but raises no popularity, affinity or trending', () => {
+    const [plan] = plans(incoming(interaction({ userId: 'u1', itemId: 'shoe', type: EventType.DISLIKE, occurredMs: t0 })), { shoe: ['shoes'] });
+    expect(ofKind(plan!, 'hincrby').map((op) => op.field)).toEqual(['DISLIKE', 'n']);
+    expect(ofKind(plan!, 'zlse')).toEqual([]);
+    expect(ofKind(plan!, 'zlseVisible')).toEqual([]);
+    expect(ofKind(plan!, 'hlse')).toEqual([]);
+    expect(ofKind(plan!, 'lpushTrim')).toHaveLength(1);
+  });
+
+  it('when a user views items in one batch and session, each new one is co-visited with the earlier ones, both directions', () => {
+    const batch = incoming(
+      interaction({ userId: 'u1', itemId: 'a', occurredMs: t0 }),
+      interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 60_000 }),
+      interaction({ userId: 'u2', itemId: 'c', occurredMs: t0 + 60_000 }),
+    );
+    const [first, second, other] = plans(batch);
+    const coVisits = (plan: EventPlan) => ofKind(plan, 'zlse').map((op) => [op.key, op.member]);
+    expect(coVisits(first!)).toEqual([]);
+    expect(coVisits(second!)).toEqual([
+      [keys.item('b').coVisits, 'a'],
+      [keys.item('a').coVisits, 'b'],
+    ]);
+    expect(coVisits(other!)).toEqual([]);
+  });
+
+  it('when the same event arrives twice in one batch, both copies plan the same effect (the marker keeps one)', () => {
+    const first = interaction({ userId: 'u1', itemId: 'a', occurredMs: t0 });
+    const view = interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1_000 });
+    const [, once, twice] = plans(incoming(first, view, view));
+    expect(twice).toEqual(once);
+  });
+});
+
+describe('planning catalog changes', () => {
+  it('when an item is hidden, it leaves the overall ranking and those of its old and new categories, and joins the hidden set', () => {
+    const event = itemUpserted({ itemId: 'shoe', categories: ['boots'], hidden: true });
+    const [plan] = plans(incoming(event), { shoe: ['shoes'] });
+    expect(ofKind(plan!, 'zrem').map((op) => op.key)).toEqual([keys.trending.overall, keys.trending.category('shoes'), keys.trending.category('boots')]);
+    expect(ofKind(plan!, 'sadd')).toEqual([{ kind: 'sadd', key: keys.trending.hidden, member: 'shoe' }]);
+    expect(plan!.appliedId).toBe(`s:${event.sequence}`);
+  });
+
+  it('when a visible item changes category, it leaves the old category ranking only', () => {
+    const [plan] = plans(incoming(itemUpserted({ itemId: 'shoe', categories: ['boots'] })), { shoe: ['shoes', 'boots'] });
+    expect(ofKind(plan!, 'zrem').map((op) => op.key)).toEqual([keys.trending.category('shoes')]);
+    expect(ofKind(plan!, 'srem')).toHaveLength(1);
+  });
+});
+
+describe('grouping a plan into scripts', () => {
+  const [plan] = plans(
+    incoming(interaction({ userId: 'u1', itemId: 'a', occurredMs: t0 }), interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 })).slice(1),
+  );
+
+  it('when the scope is the event, one script carries every operation and one marker in the user slot', () => {
+    const calls = scriptCalls(plan!, keys, 'event', 60);
+    expect(calls).toHaveLength(1);
+    expect(hashTagOf(calls[0]!.keys[0]!)).toBe(keys.user('u1').tag);
+  });
+
+  it('when the scope is the slot, each script touches exactly one hash tag, its marker included', () => {
+    const history = [{ sequence: 1n, type: EventType.VIEW, value: 0, occurredMs: t0, itemId: 'a' }];
+    const [withPartner] = planBatch(incoming(interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 })), { recent: new Map([['u1', history]]), catalog: new Map([['b', { categories: ['x'] }]]) }, keys, config);
+    if (withPartner?.kind !== 'plan') throw new Error('not planned');
+    const calls = scriptCalls(withPartner.plan, keys, 'slot', 60);
+    const tags = calls.map((call) => new Set(call.keys.map(hashTagOf)));
+    expect(tags.every((set) => set.size === 1)).toBe(true);
+    expect(tags.map((set) => [...set][0]).sort()).toEqual([keys.item('a').tag, keys.item('b').tag, keys.trending.tag, keys.user('u1').tag].sort());
+  });
+});

@@ -1,0 +1,245 @@
+// What applying a domain event does to the read model, as plain data: a list of operations on
+// Redis keys. Pure — the Redis adapter (store.ts) runs them in one Lua script per event (or per
+// hash tag on a cluster), after checking the event's applied-marker.
+import { createHash } from 'node:crypto';
+import { timestampMs } from '@bufbuild/protobuf/wkt';
+import type { ProjectionConfig } from '@orrery/config';
+import {
+  catalogFields,
+  coVisitPartners,
+  encodeRecentEntry,
+  eventTypeName,
+  halfLifeMs,
+  interactionWeight,
+  logDecayedWeight,
+  type ProjectionKeys,
+  type RecentEntry,
+} from '@orrery/projections';
+import type { DomainEvent, Event, Item, User } from '@orrery/proto';
+
+/** One write of the read model. `key` decides the hash tag (slot) the operation runs in. */
+export type Op =
+  /** ZSET member += weight, in log space (log-add-exp), then keep the `keep` highest. */
+  | { readonly kind: 'zlse'; readonly key: string; readonly member: string; readonly logWeight: number; readonly keep: number }
+  /** As zlse, unless `member` is in the SET `hiddenKey` (same hash tag): hidden items never rank. */
+  | { readonly kind: 'zlseVisible'; readonly key: string; readonly hiddenKey: string; readonly member: string; readonly logWeight: number; readonly keep: number }
+  /** HASH field += weight, in log space. */
+  | { readonly kind: 'hlse'; readonly key: string; readonly field: string; readonly logWeight: number }
+  | { readonly kind: 'hincrby'; readonly key: string; readonly field: string; readonly by: number }
+  /** HASH field = max(field, value). */
+  | { readonly kind: 'hmax'; readonly key: string; readonly field: string; readonly value: number }
+  /** The HASH becomes exactly `fields`. */
+  | { readonly kind: 'hreplace'; readonly key: string; readonly fields: readonly (readonly [string, string])[] }
+  /** LPUSH, then keep the newest `keep`. */
+  | { readonly kind: 'lpushTrim'; readonly key: string; readonly value: string; readonly keep: number }
+  /** ZADD GT (a member's score only grows), then keep the `keep` highest. */
+  | { readonly kind: 'zaddMaxTrim'; readonly key: string; readonly member: string; readonly score: number; readonly keep: number }
+  | { readonly kind: 'pfadd'; readonly key: string; readonly element: string }
+  | { readonly kind: 'sadd'; readonly key: string; readonly member: string }
+  | { readonly kind: 'srem'; readonly key: string; readonly member: string }
+  | { readonly kind: 'zrem'; readonly key: string; readonly member: string };
+
+/** The effect of one domain event: its operations and the identity its applied-marker records. */
+export interface EventPlan {
+  /** `e:<event id>` (interactions) or `s:<sequence>` (catalog changes): what makes a redelivery a no-op. */
+  readonly appliedId: string;
+  /** The hash tag whose slot holds the marker when the whole event runs as one script. */
+  readonly homeTag: string;
+  readonly ops: readonly Op[];
+}
+
+/** The catalog facts of an item that interactions and catalog changes depend on. */
+export interface CatalogFacts {
+  readonly categories: readonly string[];
+}
+
+/** What the planner needs to know of the read model before a batch: read by store.ts in one round trip. */
+export interface Snapshot {
+  /** Each user's recent interactions, newest first (the head of the recent list). */
+  readonly recent: ReadonlyMap<string, readonly RecentEntry[]>;
+  /** Catalog facts of the items the batch touches (absent: unknown to the catalog). */
+  readonly catalog: ReadonlyMap<string, CatalogFacts>;
+}
+
+/** A decoded Kafka message of the events topic. */
+export interface IncomingEvent {
+  readonly event: DomainEvent;
+  /** The Kafka message value: fingerprints an event that carries no sequence. */
+  readonly value: Buffer;
+  /** Kafka message timestamp: the time of last resort for an event that carries none. */
+  readonly messageTimestampMs: number;
+}
+
+/** What one message became: a plan, or the reason it changes nothing. */
+export type PlannedEvent = { readonly kind: 'plan'; readonly plan: EventPlan; readonly occurredMs: number | undefined } | { readonly kind: 'skip'; readonly reason: string };
+
+/** The users and items whose state a batch's plan depends on (what the snapshot must read). */
+export function snapshotNeeds(events: readonly IncomingEvent[]): { users: Map<string, number>; items: Set<string> } {
+  const users = new Map<string, number>();
+  const items = new Set<string>();
+  for (const { event } of events) {
+    if (event.payload.case === 'interaction') {
+      users.set(event.payload.value.userId, (users.get(event.payload.value.userId) ?? 0) + 1);
+      items.add(event.payload.value.itemId);
+    } else if (event.payload.case === 'itemUpserted') {
+      items.add(event.payload.value.itemId);
+    }
+  }
+  return { users, items };
+}
+
+/**
+ * Plans a batch in order. Later events see the effects of earlier ones of the same batch (a user's
+ * new interaction pairs with the one just before it, an interaction sees a category change just
+ * before it), as if each were applied before the next was planned.
+ */
+export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, keys: ProjectionKeys, config: ProjectionConfig): PlannedEvent[] {
+  const recent = new Map(snapshot.recent);
+  const catalog = new Map(snapshot.catalog);
+  return events.map((incoming) => {
+    const { event } = incoming;
+    switch (event.payload.case) {
+      case 'interaction': {
+        const interaction = event.payload.value;
+        const problem = interactionProblem(interaction);
+        if (problem) return { kind: 'skip', reason: problem };
+        const occurredMs = resolveOccurredMs(event, incoming.messageTimestampMs);
+        const entry: RecentEntry = { sequence: event.sequence, type: interaction.type, value: interaction.value, occurredMs, itemId: interaction.itemId };
+        const history = recent.get(interaction.userId) ?? [];
+        const plan = planInteraction(
+          { appliedId: interaction.eventId ? `e:${interaction.eventId}` : fingerprint(event, incoming.value), userId: interaction.userId, entry, history, categories: catalog.get(interaction.itemId)?.categories ?? [] },
+          keys,
+          config,
+        );
+        if (!history.some((known) => known.sequence === entry.sequence)) recent.set(interaction.userId, [entry, ...history]);
+        return { kind: 'plan', plan, occurredMs };
+      }
+      case 'itemUpserted': {
+        const item = event.payload.value;
+        if (!item.itemId) return { kind: 'skip', reason: 'item_upserted without item_id' };
+        const plan = planItemUpsert(fingerprint(event, incoming.value), item, catalog.get(item.itemId), keys);
+        catalog.set(item.itemId, { categories: item.categories });
+        return { kind: 'plan', plan, occurredMs: undefined };
+      }
+      case 'userUpserted': {
+        const user = event.payload.value;
+        if (!user.userId) return { kind: 'skip', reason: 'user_upserted without user_id' };
+        return { kind: 'plan', plan: planUserUpsert(fingerprint(event, incoming.value), user, keys), occurredMs: undefined };
+      }
+      case undefined:
+        return { kind: 'skip', reason: 'domain event without payload' };
+      default: {
+        const unknown: never = event.payload;
+        return { kind: 'skip', reason: `unknown payload ${String(unknown)}` };
+      }
+    }
+  });
+}
+
+/** The input of one interaction's plan. */
+export interface InteractionInput {
+  readonly appliedId: string;
+  readonly userId: string;
+  readonly entry: RecentEntry;
+  /** The user's interactions before this one (or including it and later ones, on a replay), newest first. */
+  readonly history: readonly RecentEntry[];
+  /** The item's categories per the catalog view, main category first. */
+  readonly categories: readonly string[];
+}
+
+/**
+ * An interaction updates the user (recent list, seen set, counts, last active, category affinity),
+ * the item (count, popularity, distinct users, co-visits with the user's session), the items it is
+ * co-visited with (the other direction) and the trending rankings (overall and per category).
+ */
+export function planInteraction(input: InteractionInput, keys: ProjectionKeys, config: ProjectionConfig): EventPlan {
+  const { entry, userId, categories } = input;
+  const user = keys.user(userId);
+  const item = keys.item(entry.itemId);
+  const weight = interactionWeight(entry.type, entry.value);
+  const ops: Op[] = [
+    { kind: 'lpushTrim', key: user.recent, value: encodeRecentEntry(entry), keep: config.recentLimit },
+    { kind: 'zaddMaxTrim', key: user.seen, member: entry.itemId, score: entry.occurredMs, keep: config.seenLimit },
+    { kind: 'hincrby', key: user.stats, field: eventTypeName(entry.type), by: 1 },
+    { kind: 'hmax', key: user.stats, field: 'last_active', value: entry.occurredMs },
+    { kind: 'hincrby', key: item.stats, field: 'n', by: 1 },
+    { kind: 'pfadd', key: item.users, element: userId },
+  ];
+  if (weight > 0) {
+    const affinity = logDecayedWeight(weight, entry.occurredMs, halfLifeMs(config.affinityHalfLifeHours));
+    for (const category of categories) ops.push({ kind: 'zlse', key: user.affinity, member: category, logWeight: affinity, keep: config.affinityLimit });
+    const popularity = logDecayedWeight(weight, entry.occurredMs, halfLifeMs(config.trendingHalfLifeHours));
+    ops.push({ kind: 'hlse', key: item.stats, field: 'pop', logWeight: popularity });
+    const rankings = [keys.trending.overall, ...categories.map((category) => keys.trending.category(category))];
+    for (const ranking of rankings) {
+      ops.push({ kind: 'zlseVisible', key: ranking, hiddenKey: keys.trending.hidden, member: entry.itemId, logWeight: popularity, keep: config.trendingLimit });
+    }
+  }
+  const partners = coVisitPartners(entry, input.history, { windowMs: config.coVisitWindowSeconds * 1_000, maxPartners: config.coVisitPartners });
+  const coVisitHalfLife = halfLifeMs(config.coVisitHalfLifeHours);
+  for (const partner of partners) {
+    const logWeight = logDecayedWeight(partner.weight, entry.occurredMs, coVisitHalfLife);
+    ops.push({ kind: 'zlse', key: item.coVisits, member: partner.itemId, logWeight, keep: config.coVisitLimit });
+    ops.push({ kind: 'zlse', key: keys.item(partner.itemId).coVisits, member: entry.itemId, logWeight, keep: config.coVisitLimit });
+  }
+  return { appliedId: input.appliedId, homeTag: user.tag, ops };
+}
+
+/**
+ * An item change replaces its catalog view. A hidden item leaves every trending ranking (and the
+ * hidden set keeps it out, atomically with later interactions); an item leaving a category leaves
+ * that category's ranking.
+ */
+export function planItemUpsert(appliedId: string, item: Item, previous: CatalogFacts | undefined, keys: ProjectionKeys): EventPlan {
+  const keysOfItem = keys.item(item.itemId);
+  const ops: Op[] = [
+    {
+      kind: 'hreplace',
+      key: keysOfItem.catalog,
+      fields: catalogFields({ categories: item.categories, tags: item.tags, hidden: item.hidden, publishedAtMs: item.publishedAt ? timestampMs(item.publishedAt) : undefined }),
+    },
+  ];
+  const previousCategories = previous?.categories ?? [];
+  if (item.hidden) {
+    ops.push({ kind: 'sadd', key: keys.trending.hidden, member: item.itemId });
+    ops.push({ kind: 'zrem', key: keys.trending.overall, member: item.itemId });
+    for (const category of new Set([...previousCategories, ...item.categories])) ops.push({ kind: 'zrem', key: keys.trending.category(category), member: item.itemId });
+  } else {
+    ops.push({ kind: 'srem', key: keys.trending.hidden, member: item.itemId });
+    for (const category of previousCategories) {
+      if (!item.categories.includes(category)) ops.push({ kind: 'zrem', key: keys.trending.category(category), member: item.itemId });
+    }
+  }
+  return { appliedId, homeTag: keysOfItem.tag, ops };
+}
+
+/** A user change replaces the user's attributes. */
+export function planUserUpsert(appliedId: string, user: User, keys: ProjectionKeys): EventPlan {
+  const keysOfUser = keys.user(user.userId);
+  const fields = Object.entries(user.attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { appliedId, homeTag: keysOfUser.tag, ops: [{ kind: 'hreplace', key: keysOfUser.attributes, fields }] };
+}
+
+/**
+ * When the interaction happened, for decay and sessions: its occurred_at, but never later than its
+ * commit (a client clock ahead of ours must not outrank everyone); the commit time when it has
+ * none; the Kafka timestamp when it has neither. Deterministic, so a replay decays the same.
+ */
+export function resolveOccurredMs(event: DomainEvent, messageTimestampMs: number): number {
+  const occurred = event.payload.case === 'interaction' && event.payload.value.occurredAt ? timestampMs(event.payload.value.occurredAt) : undefined;
+  const committed = event.committedAt ? timestampMs(event.committedAt) : undefined;
+  if (occurred !== undefined && committed !== undefined) return Math.min(occurred, committed);
+  return occurred ?? committed ?? messageTimestampMs;
+}
+
+function interactionProblem(event: Event): string | undefined {
+  if (!event.userId) return 'interaction without user_id';
+  if (!event.itemId) return 'interaction without item_id';
+  return undefined;
+}
+
+/** The applied-marker id of an event without an event id: its sequence, or its bytes when it has none. */
+function fingerprint(event: DomainEvent, value: Buffer): string {
+  if (event.sequence > 0n) return `s:${event.sequence}`;
+  return `h:${createHash('sha1').update(value).digest('hex').slice(0, 20)}`;
+}

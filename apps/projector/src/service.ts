@@ -1,0 +1,131 @@
+// The projector: a Kafka consumer group over the domain events that keeps the Redis read model.
+// Per batch chunk: decode, read what the plans depend on (one round trip), plan (pure), apply every
+// event's plan with the exactly-once script (one round trip, in order), then resolve and commit the
+// offsets. A crash anywhere before the commit redelivers the chunk, and the applied-markers make
+// the redelivery change nothing that was already applied.
+import { timestampMs } from '@bufbuild/protobuf/wkt';
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { OrreryConfig } from '@orrery/config';
+import { createKafka, decodeDomainEvent, ensureTopic } from '@orrery/kafka';
+import { createRedis, projectionKeys } from '@orrery/projections';
+import { contextFromKafkaHeaders, SpanKind, withSpan, type Logger } from '@orrery/telemetry';
+import { Freshness, type FreshnessReport } from './freshness';
+import { planBatch, type IncomingEvent } from './plan';
+import { redisProjectionStore } from './store';
+
+/** Messages planned and applied together: bounds the snapshot read and the in-flight scripts. */
+const CHUNK_SIZE = 200;
+const FRESHNESS_LOG_INTERVAL_MS = 30_000;
+
+/** A running projector. */
+export interface RunningProjector {
+  /** Finishes the chunk in hand, commits its offsets, leaves the group and closes Redis. */
+  close(): Promise<void>;
+  /** Lag distributions of the events applied since start. */
+  freshness(): FreshnessReport;
+}
+
+/** Starts consuming config.eventsTopic as config.projectorGroup into the read model under config.redisPrefix. */
+export async function startProjector(config: OrreryConfig, logger: Logger): Promise<RunningProjector> {
+  const kafka = createKafka(config, 'projector');
+  await ensureTopic(kafka, config.eventsTopic, config.eventsTopicPartitions);
+  const redis = createRedis(config, 'orrery-projector');
+  const keys = projectionKeys(config.redisPrefix);
+  const store = redisProjectionStore(redis, keys, config.projection, config.redisCluster ? 'slot' : 'event');
+  const freshness = new Freshness();
+  const interval = new Freshness();
+
+  const consumer = kafka.consumer({ groupId: config.projectorGroup, allowAutoTopicCreation: false });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [config.eventsTopic], fromBeginning: true });
+
+  const projectChunk = async (topic: string, partition: number, messages: readonly KafkaMessage[]): Promise<void> => {
+    const incoming: { readonly message: KafkaMessage; readonly event: IncomingEvent }[] = [];
+    for (const message of messages) {
+      if (!message.value) {
+        logger.warn({ topic, partition, offset: message.offset }, 'empty message skipped');
+        continue;
+      }
+      try {
+        incoming.push({ message, event: { event: decodeDomainEvent(message.value), value: message.value, messageTimestampMs: Number(message.timestamp) } });
+      } catch (error) {
+        // A message that cannot be decoded never will be: skipping it beats blocking the partition.
+        logger.error({ topic, partition, offset: message.offset, err: error }, 'undecodable domain event skipped');
+      }
+    }
+    if (incoming.length === 0) return;
+    const events = incoming.map((entry) => entry.event);
+    const planned = planBatch(events, await store.readSnapshot(events), keys, config.projection);
+    // Every plan's scripts are sent before the next plan's (no await in between), so one user's
+    // events apply in partition order, and all of them share one round trip.
+    await Promise.all(
+      planned.map((outcome, index) => {
+        const { message, event } = incoming[index]!;
+        if (outcome.kind === 'skip') {
+          logger.warn({ topic, partition, offset: message.offset, reason: outcome.reason }, 'domain event skipped');
+          return undefined;
+        }
+        return withSpan(
+          'projector apply',
+          {
+            kind: SpanKind.CONSUMER,
+            parent: contextFromKafkaHeaders(message.headers),
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.operation.type': 'process',
+              'messaging.destination.name': topic,
+              'messaging.destination.partition.id': String(partition),
+              'messaging.kafka.offset': message.offset,
+              'orrery.event.sequence': event.event.sequence.toString(),
+              'orrery.event.kind': event.event.payload.case ?? 'none',
+            },
+          },
+          async (span) => {
+            const result = await store.apply(outcome.plan);
+            span.setAttribute('orrery.projector.outcome', result);
+            if (result === 'duplicate') return;
+            const committedMs = event.event.committedAt ? timestampMs(event.event.committedAt) : undefined;
+            const now = Date.now();
+            freshness.record(now, outcome.occurredMs, committedMs);
+            interval.record(now, outcome.occurredMs, committedMs);
+            if (committedMs !== undefined) span.setAttribute('orrery.projector.lag_from_commit_ms', now - committedMs);
+          },
+        );
+      }),
+    );
+  };
+
+  const projectBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+    for (let start = 0; start < batch.messages.length; start += CHUNK_SIZE) {
+      if (!isRunning() || isStale()) return;
+      const chunk = batch.messages.slice(start, start + CHUNK_SIZE);
+      await projectChunk(batch.topic, batch.partition, chunk);
+      resolveOffset(chunk[chunk.length - 1]!.offset);
+      await heartbeat();
+      await commitOffsetsIfNecessary();
+    }
+  };
+
+  await consumer.run({
+    autoCommit: true,
+    autoCommitInterval: 1_000,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: Math.max(1, Math.min(4, config.eventsTopicPartitions)),
+    eachBatch: projectBatch,
+  });
+
+  const timer = setInterval(() => {
+    const report = interval.takeReport();
+    if (report.fromCommitted.count > 0 || report.fromOccurred.count > 0) logger.info({ freshness: report }, 'projector freshness');
+  }, FRESHNESS_LOG_INTERVAL_MS);
+  timer.unref();
+
+  return {
+    freshness: () => freshness.report(),
+    close: async () => {
+      clearInterval(timer);
+      await consumer.disconnect();
+      await redis.quit();
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// Test helpers: DomainEvents as the command side's outbox relay publishes them.
+import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import type { Producer } from 'kafkajs';
+import { domainEventKey, encodeDomainEvent } from '@orrery/kafka';
+import { DomainEventSchema, EventType, type DomainEvent } from '@orrery/proto';
+
+let nextSequence = 1n;
+
+/** A sequence number higher than every one handed out before (the event store's commit order). */
+export function sequence(): bigint {
+  nextSequence += 1n;
+  return nextSequence;
+}
+
+/** An interaction DomainEvent. */
+export function interaction(init: { userId: string; itemId: string; type?: EventType; value?: number; occurredMs?: number; eventId?: string }): DomainEvent {
+  const occurredMs = init.occurredMs ?? Date.now();
+  const seq = sequence();
+  return create(DomainEventSchema, {
+    sequence: seq,
+    committedAt: timestampFromMs(Math.max(Date.now(), occurredMs)),
+    payload: {
+      case: 'interaction',
+      value: {
+        eventId: init.eventId ?? `ev-${seq}-${Math.random().toString(36).slice(2, 8)}`,
+        userId: init.userId,
+        itemId: init.itemId,
+        type: init.type ?? EventType.VIEW,
+        value: init.value ?? 0,
+        occurredAt: timestampFromMs(occurredMs),
+      },
+    },
+  });
+}
+
+/** An item_upserted DomainEvent. */
+export function itemUpserted(init: { itemId: string; categories?: string[]; hidden?: boolean; publishedMs?: number; tags?: string[] }): DomainEvent {
+  return create(DomainEventSchema, {
+    sequence: sequence(),
+    committedAt: timestampFromMs(Date.now()),
+    payload: {
+      case: 'itemUpserted',
+      value: {
+        itemId: init.itemId,
+        categories: init.categories ?? [],
+        tags: init.tags ?? [],
+        hidden: init.hidden ?? false,
+        ...(init.publishedMs === undefined ? {} : { publishedAt: timestampFromMs(init.publishedMs) }),
+      },
+    },
+  });
+}
+
+/** A user_upserted DomainEvent. */
+export function userUpserted(userId: string, attributes: Record<string, string>): DomainEvent {
+  return create(DomainEventSchema, { sequence: sequence(), committedAt: timestampFromMs(Date.now()), payload: { case: 'userUpserted', value: { userId, attributes } } });
+}
+
+/** Publishes events in order, keyed as the outbox relay keys them, with an optional traceparent header. */
+export async function publish(producer: Producer, topic: string, events: readonly DomainEvent[], traceparent?: string): Promise<void> {
+  await producer.send({
+    topic,
+    messages: events.map((event) => ({
+      key: domainEventKey(event),
+      value: encodeDomainEvent(event),
+      ...(traceparent ? { headers: { traceparent } } : {}),
+    })),
+  });
+}

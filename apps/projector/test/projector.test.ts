@@ -1,0 +1,133 @@
+import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
+import { readConfig, type OrreryConfig } from '@orrery/config';
+import { createRedis, decayedValue, halfLifeMs, logAddExp, logDecayedWeight, projectionKeys, runScript, type RedisClient } from '@orrery/projections';
+import { EventType } from '@orrery/proto';
+import { encodeDomainEvent } from '@orrery/kafka';
+import { createLogger } from '@orrery/telemetry';
+import { createTestTopic, eventually, uniqueName } from '@orrery/testing';
+import { APPLY_SCRIPT, scriptCalls } from '../src/apply-script';
+import { planBatch } from '../src/plan';
+import { startProjector, type RunningProjector } from '../src/service';
+import { redisProjectionStore } from '../src/store';
+import { interaction, itemUpserted, publish } from './domain-events';
+import { deleteModel, readModel } from './redis-state';
+
+const logger = createLogger('projector-test', 'warn');
+let config: OrreryConfig;
+let kafka: Kafka;
+let producer: Producer;
+let admin: Admin;
+let redis: RedisClient;
+const running: RunningProjector[] = [];
+
+async function start(groupId: string): Promise<RunningProjector> {
+  const projector = await startProjector({ ...config, projectorGroup: groupId }, logger);
+  running.push(projector);
+  return projector;
+}
+
+/** Resolves once `groupId` has committed every message of the topic (its projector applied them all). */
+async function caughtUp(groupId: string): Promise<void> {
+  await eventually(
+    async () => {
+      const ends = await admin.fetchTopicOffsets(config.eventsTopic);
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [config.eventsTopic] });
+      return ends.every((end) => {
+        const offset = committed?.partitions.find((partition) => partition.partition === end.partition)?.offset;
+        return offset === end.high || (end.high === '0' && offset === '-1');
+      });
+    },
+    { what: `${groupId} to commit the whole topic`, timeoutMs: 30_000 },
+  );
+}
+
+beforeAll(async () => {
+  const base = readConfig();
+  config = { ...base, eventsTopic: await createTestTopic(2), eventsTopicPartitions: 2, redisPrefix: uniqueName('projector_test'), tracingEnabled: false };
+  kafka = new Kafka({ clientId: 'projector-test', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING });
+  producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  admin = kafka.admin();
+  await Promise.all([producer.connect(), admin.connect()]);
+  redis = createRedis(config, 'projector-test');
+});
+
+afterAll(async () => {
+  for (const projector of running) await projector.close();
+  await Promise.all([producer.disconnect(), admin.disconnect()]);
+  await deleteModel(redis, config.redisPrefix);
+  await redis.quit();
+});
+
+describe('projector', () => {
+  it('when the same domain event is delivered twice, counts and popularity change once', async () => {
+    const group = uniqueName('projector');
+    await start(group);
+    const keys = projectionKeys(config.redisPrefix);
+    const t = Date.now() - 60_000;
+    const first = interaction({ userId: 'dup-user', itemId: 'dup-item', type: EventType.VIEW, occurredMs: t });
+    const second = interaction({ userId: 'dup-user', itemId: 'dup-item', type: EventType.CLICK, occurredMs: t + 1_000 });
+    await publish(producer, config.eventsTopic, [first, first, second, first]);
+    await caughtUp(group);
+
+    expect(await redis.hgetall(keys.user('dup-user').stats)).toEqual({ VIEW: '1', CLICK: '1', last_active: String(t + 1_000) });
+    expect(await redis.llen(keys.user('dup-user').recent)).toBe(2);
+    expect(await redis.hget(keys.item('dup-item').stats, 'n')).toBe('2');
+    const halfLife = halfLifeMs(config.projection.trendingHalfLifeHours);
+    const expected = logAddExp(logDecayedWeight(1, t, halfLife), logDecayedWeight(2, t + 1_000, halfLife));
+    const stored = Number(await redis.hget(keys.item('dup-item').stats, 'pop'));
+    expect(stored).toBeCloseTo(expected, 12);
+    expect(decayedValue(stored, t + 1_000, halfLife)).toBeCloseTo(2 + 2 ** (-1_000 / halfLife), 9);
+    expect(Number(await redis.zscore(keys.trending.overall, 'dup-item'))).toBeCloseTo(expected, 12);
+  });
+
+  it('when a new consumer group replays the whole topic over the same projections, nothing changes', async () => {
+    await publish(producer, config.eventsTopic, [
+      itemUpserted({ itemId: 'replay-a', categories: ['c1'] }),
+      interaction({ userId: 'replay-user', itemId: 'replay-a' }),
+      interaction({ userId: 'replay-user', itemId: 'replay-b', type: EventType.PURCHASE }),
+      interaction({ userId: 'replay-other', itemId: 'replay-a', type: EventType.LIKE }),
+    ]);
+    const firstGroup = uniqueName('projector');
+    await start(firstGroup);
+    await caughtUp(firstGroup);
+    const before = await readModel(redis, config.redisPrefix);
+    expect(Object.keys(before).length).toBeGreaterThan(10);
+
+    const replayGroup = uniqueName('projector-replay');
+    await start(replayGroup);
+    await caughtUp(replayGroup);
+    expect(await readModel(redis, config.redisPrefix)).toEqual(before);
+  });
+});
+
+describe('applying plans in cluster-safe (per slot) scope', () => {
+  it('when a plan is applied twice, or its remainder after a crash, each part takes effect once', async () => {
+    const prefix = uniqueName('projector_slot');
+    const keys = projectionKeys(prefix);
+    const store = redisProjectionStore(redis, keys, config.projection, 'slot');
+    const t = Date.now();
+    const earlier = interaction({ userId: 'u', itemId: 'a', occurredMs: t });
+    const later = interaction({ userId: 'u', itemId: 'b', type: EventType.ADD_TO_CART, occurredMs: t + 1_000 });
+    const incoming = [earlier, later].map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t }));
+    const planned = planBatch(incoming, { recent: new Map(), catalog: new Map() }, keys, config.projection).map((outcome) => {
+      if (outcome.kind !== 'plan') throw new Error(outcome.reason);
+      return outcome.plan;
+    });
+    const [first, second] = planned as [(typeof planned)[number], (typeof planned)[number]];
+
+    expect(await store.apply(first)).toBe('applied');
+    // A crash after the first slot's script of the second event: only the user slot took effect.
+    const [userPart] = scriptCalls(second, keys, 'slot', config.projection.appliedTtlSeconds);
+    await runScript(redis, APPLY_SCRIPT, userPart!.keys, userPart!.args);
+    expect(await store.apply(second)).toBe('completed');
+    expect(await store.apply(second)).toBe('duplicate');
+    expect(await store.apply(first)).toBe('duplicate');
+
+    expect(await redis.hgetall(keys.user('u').stats)).toMatchObject({ VIEW: '1', ADD_TO_CART: '1' });
+    expect(await redis.zrange(keys.item('a').coVisits, 0, -1)).toEqual(['b']);
+    expect(await redis.zrange(keys.item('b').coVisits, 0, -1)).toEqual(['a']);
+    expect(await redis.hget(keys.item('b').stats, 'n')).toBe('1');
+    expect(await redis.zrevrange(keys.trending.overall, 0, -1)).toEqual(['b', 'a']);
+    await deleteModel(redis, prefix);
+  });
+});
