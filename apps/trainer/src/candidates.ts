@@ -1,53 +1,50 @@
-// Offline replica of the recommender's candidate generation and ranking features: ANN (fold-in of
-// the recent items, ranked by ALS affinity as the vector service does), co-visitation and trending,
-// each asked for CANDIDATES_PER_SOURCE unseen, visible items; then RANKING_FEATURES per candidate.
+// Offline replica of the recommender's Recommend pipeline up to scoring (apps/recommender
+// pipeline.ts and features.ts): ANN (the vector service's fold-in of the recent items, ranked by ALS
+// affinity), co-visitation of the recent items, trending overall and in the user's favourite
+// categories; seen, recent, hidden and unknown items dropped; RANKING_FEATURES per candidate.
 
-import {
-  foldInUser,
-  RANKING_FEATURES,
-  topKByScore,
-  writeRankingFeatures,
-  type RankingFeatureName,
-} from '@orrery/ml';
+import { foldInUser, RANKING_FEATURES, topKByScore, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
 import { recentItemWeights, type ItemEmbeddings } from '@orrery/models';
 import type { Catalog, HistorySnapshot } from './history';
 
-/** How many items each source proposes (the recommender asks max(3 × count, 50) for count 10). */
+/** Items asked of each source (the recommender's candidatePoolSize for count 10). */
 export const CANDIDATES_PER_SOURCE = 50;
-/** is_recent_category looks at the user's last this many items (as the recommender does). */
+/** Recent items the candidates are gathered from. */
+export const RECENT_ITEMS = 20;
+/** The user's top categories by affinity whose trending items join the candidates (half a pool each). */
+export const FAVOURITE_CATEGORIES = 2;
+/** is_recent_category looks at the user's last this many items. */
 export const RECENT_CATEGORY_WINDOW = 5;
 
 /** Embeddings with a row lookup, built once per model. */
 export interface IndexedEmbeddings extends ItemEmbeddings {
-  readonly rowOf: ReadonlyMap<string, number>;
   /** Item id → unit vector (views into itemVectors). */
   readonly unitVectors: ReadonlyMap<string, Float32Array>;
 }
 
 /** Indexes embeddings by item id. */
 export function indexEmbeddings(embeddings: ItemEmbeddings): IndexedEmbeddings {
-  const { factors, itemIds, itemVectors } = embeddings;
+  const { factors, itemIds, itemVectors, itemNorms } = embeddings;
   return {
-    factors: embeddings.factors,
+    factors,
     itemIds,
     itemVectors,
-    itemNorms: embeddings.itemNorms,
-    rowOf: new Map(itemIds.map((itemId, row) => [itemId, row])),
+    itemNorms,
     unitVectors: new Map(itemIds.map((itemId, row) => [itemId, itemVectors.subarray(row * factors, (row + 1) * factors)])),
   };
 }
 
-/** One candidate of one user and the sources that proposed it. */
+/** One candidate of one user and what each source said about it. */
 export interface Candidate {
   readonly itemId: string;
   /** ALS affinity (query · raw item vector) when the ANN source proposed it. */
   readonly annScore: number | undefined;
-  /** Σ co-visits from the k-th most recent item weighted 1/k, when the co-visitation source proposed it. */
-  readonly coVisitScore: number | undefined;
+  /** Co-visit score per recent item it was co-visited with. */
+  readonly coVisitedWith: ReadonlyMap<string, number>;
   readonly trending: boolean;
 }
 
-/** The items that the ANN source returns for a user: top `count` by affinity, unseen and visible. */
+/** The vector service's SearchForUser, exactly: top `count` by affinity, skipping `exclude`. */
 export function annCandidates(
   recentItemIds: readonly string[],
   exclude: (itemId: string) => boolean,
@@ -70,72 +67,95 @@ export function annCandidates(
   }));
 }
 
-/** Proposes candidates for a user from the three sources, merged (one per item, in first-seen order). */
+/** Co-visits asked per recent item: the pool spread over the recent items, 5..100 each. */
+export function coVisitsPerItem(pool: number, recentCount: number): number {
+  return Math.min(100, Math.max(5, Math.ceil(pool / Math.max(1, recentCount))));
+}
+
+/** The user's recent items as the recommender reads them. */
+function recentOf(userId: string, snapshot: HistorySnapshot): readonly string[] {
+  return (snapshot.recentItems.get(userId) ?? []).slice(0, RECENT_ITEMS);
+}
+
+/** Proposes the candidates the recommender would score for a user, merged (one per item, first-seen order). */
 export function candidatesForUser(
   userId: string,
   snapshot: HistorySnapshot,
   embeddings: IndexedEmbeddings,
   catalog: Catalog,
-  perSource = CANDIDATES_PER_SOURCE,
+  pool = CANDIDATES_PER_SOURCE,
 ): Candidate[] {
   const seen = snapshot.seenItems.get(userId);
-  const recent = snapshot.recentItems.get(userId) ?? [];
-  const exclude = (itemId: string): boolean => (seen?.has(itemId) ?? false) || (catalog.get(itemId)?.hidden ?? false);
-  const merged = new Map<string, { annScore?: number; coVisitScore?: number; trending?: boolean }>();
-  const entry = (itemId: string): { annScore?: number; coVisitScore?: number; trending?: boolean } => {
+  const recent = recentOf(userId, snapshot);
+  const recentSet = new Set(recent);
+  // With no catalog at all (events only), nothing could be checked, so nothing is dropped as unknown.
+  const unknownDropped = catalog.size > 0;
+  const eligible = (itemId: string): boolean => {
+    if (seen?.has(itemId) || recentSet.has(itemId)) return false;
+    const item = catalog.get(itemId);
+    return item ? !item.hidden : !unknownDropped;
+  };
+  const merged = new Map<string, { annScore?: number; coVisitedWith: Map<string, number>; trending: boolean }>();
+  const entry = (itemId: string): { annScore?: number; coVisitedWith: Map<string, number>; trending: boolean } => {
     let candidate = merged.get(itemId);
-    if (!candidate) merged.set(itemId, (candidate = {}));
+    if (!candidate) merged.set(itemId, (candidate = { coVisitedWith: new Map(), trending: false }));
     return candidate;
   };
 
-  for (const { itemId, score } of annCandidates(recent, exclude, embeddings, perSource)) entry(itemId).annScore = score;
-
-  const coVisitSums = new Map<string, number>();
-  recent.forEach((sourceItemId, index) => {
-    for (const [itemId, count] of snapshot.coVisits.get(sourceItemId) ?? []) {
-      if (exclude(itemId)) continue;
-      coVisitSums.set(itemId, (coVisitSums.get(itemId) ?? 0) + count / (index + 1));
+  if (recent.length > 0) {
+    for (const { itemId, score } of annCandidates(recent, (id) => !eligible(id), embeddings, pool)) entry(itemId).annScore = score;
+    const perItem = coVisitsPerItem(pool, recent.length);
+    for (const sourceItemId of recent) {
+      for (const [itemId, score] of (snapshot.coVisits.get(sourceItemId) ?? []).slice(0, perItem)) {
+        if (!eligible(itemId)) continue;
+        const coVisitedWith = entry(itemId).coVisitedWith;
+        coVisitedWith.set(sourceItemId, Math.max(score, coVisitedWith.get(sourceItemId) ?? 0));
+      }
     }
-  });
-  const coVisited = [...coVisitSums].sort(([aId, a], [bId, b]) => b - a || (aId < bId ? -1 : 1)).slice(0, perSource);
-  for (const [itemId, sum] of coVisited) entry(itemId).coVisitScore = sum;
-
-  let trendingTaken = 0;
-  for (const itemId of snapshot.trendingRanking) {
-    if (trendingTaken >= perSource) break;
-    if (exclude(itemId)) continue;
-    entry(itemId).trending = true;
-    trendingTaken++;
   }
+  const trendingLists = [snapshot.trending.slice(0, pool)];
+  for (const category of favouriteCategories(snapshot.categoryAffinity.get(userId))) {
+    trendingLists.push((snapshot.trendingByCategory.get(category) ?? []).slice(0, Math.ceil(pool / 2)));
+  }
+  for (const list of trendingLists) for (const itemId of list) if (eligible(itemId)) entry(itemId).trending = true;
 
-  return [...merged].map(([itemId, sources]) => ({
-    itemId,
-    annScore: sources.annScore,
-    coVisitScore: sources.coVisitScore,
-    trending: sources.trending ?? false,
-  }));
+  return [...merged].map(([itemId, sources]) => ({ itemId, annScore: sources.annScore, coVisitedWith: sources.coVisitedWith, trending: sources.trending }));
 }
 
-/** The RANKING_FEATURES of one candidate for one user at snapshot time. */
-export function candidateFeatures(
-  userId: string,
-  candidate: Candidate,
-  snapshot: HistorySnapshot,
-  catalog: Catalog,
-): Record<RankingFeatureName, number> {
-  const categories = catalog.get(candidate.itemId)?.categories ?? [];
-  const recent = (snapshot.recentItems.get(userId) ?? []).slice(0, RECENT_CATEGORY_WINDOW);
-  const publishedAt = catalog.get(candidate.itemId)?.publishedAt;
+/** The user's FAVOURITE_CATEGORIES strongest categories with positive affinity. */
+function favouriteCategories(affinity: ReadonlyMap<string, number> | undefined): string[] {
+  return [...(affinity ?? [])]
+    .filter(([, value]) => value > 0)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .slice(0, FAVOURITE_CATEGORIES)
+    .map(([category]) => category);
+}
+
+/** The RANKING_FEATURES of one candidate for one user at snapshot time, as the recommender computes them. */
+export function candidateFeatures(userId: string, candidate: Candidate, snapshot: HistorySnapshot, catalog: Catalog): Record<RankingFeatureName, number> {
+  const item = catalog.get(candidate.itemId);
+  const categories = item?.categories ?? [];
+  const recent = recentOf(userId, snapshot);
+  let coVisits = 0;
+  for (const [sourceItemId, score] of candidate.coVisitedWith) {
+    const index = recent.indexOf(sourceItemId);
+    coVisits += Math.max(0, score) / (index >= 0 ? index + 1 : Math.max(1, recent.length));
+  }
+  const publishedAt = item?.publishedAt;
   return {
     // As served: the ANN source's score, 0 for items it did not propose.
     ann_score: candidate.annScore ?? 0,
-    covisit_score: Math.log1p(candidate.coVisitScore ?? 0),
-    trending_score: Math.log1p(Math.max(0, snapshot.trending.get(candidate.itemId) ?? 0)),
-    log_popularity: Math.log1p(Math.max(0, snapshot.popularity.get(candidate.itemId) ?? 0)),
+    covisit_score: Math.log1p(coVisits),
+    trending_score: Math.log1p(Math.max(0, snapshot.popularity.get(candidate.itemId) ?? 0)),
+    log_popularity: Math.log1p(snapshot.interactions.get(candidate.itemId) ?? 0),
     category_affinity: categoryAffinityShare(categories, snapshot.categoryAffinity.get(userId)),
-    is_recent_category: recent.some((itemId) => catalog.get(itemId)?.categories.some((category) => categories.includes(category))) ? 1 : 0,
+    is_recent_category: recent
+      .slice(0, RECENT_CATEGORY_WINDOW)
+      .some((itemId) => catalog.get(itemId)?.categories.some((category) => categories.includes(category)) ?? false)
+      ? 1
+      : 0,
     log_item_age_days: publishedAt === undefined || publishedAt > snapshot.now ? 0 : Math.log1p((snapshot.now - publishedAt) / 86_400_000),
-    source_count: (candidate.annScore !== undefined ? 1 : 0) + (candidate.coVisitScore !== undefined ? 1 : 0) + (candidate.trending ? 1 : 0),
+    source_count: (candidate.annScore !== undefined ? 1 : 0) + (candidate.coVisitedWith.size > 0 ? 1 : 0) + (candidate.trending ? 1 : 0),
   };
 }
 

@@ -1,11 +1,17 @@
-// What the query side would know at the end of an interaction log: per-user recent items, seen set
-// and category affinity, per-item decayed popularity, item-to-item co-visitation. The trainer builds
-// ranking features from this snapshot the way the recommender builds them from the projections.
+// What the read side would hold at the end of an interaction log, computed the projector's way
+// (libs/projections weights, co-visit pairing and the half-lives of config.projection): per-user
+// recent items, seen set and category affinity, per-item decayed popularity and interaction count,
+// trending rankings and item-to-item co-visits. The trainer builds ranking features from this
+// snapshot as the recommender builds them from the projections, so training matches serving.
 
-import { DAY_MS, decayWeight, interactionWeight, type Interaction } from '@orrery/ml';
+import type { ProjectionConfig } from '@orrery/config';
+import type { Interaction } from '@orrery/ml';
+import { coVisitPartners, halfLifeMs, interactionWeight, type RecentEntry } from '@orrery/projections';
+import { EventType } from '@orrery/proto';
 
 /** Catalog facts of one item (the `items` table). */
 export interface CatalogItem {
+  /** Main category first. */
   readonly categories: readonly string[];
   /** Epoch ms, or undefined when unknown. */
   readonly publishedAt: number | undefined;
@@ -14,104 +20,122 @@ export interface CatalogItem {
 
 export type Catalog = ReadonlyMap<string, CatalogItem>;
 
-/** Distinct recent items kept per user (newest first), as the projector keeps them. */
-export const RECENT_ITEMS_LIMIT = 20;
-/** trending_score decays with this half-life (RANKING_FEATURE_DESCRIPTIONS). */
-export const TRENDING_HALF_LIFE_DAYS = 1;
-/** log_popularity decays with this half-life (RANKING_FEATURE_DESCRIPTIONS). */
-export const POPULARITY_HALF_LIFE_DAYS = 30;
-/** Half-life of a user's category affinity. */
-export const AFFINITY_HALF_LIFE_DAYS = 30;
-/** A later item counts as co-visited when it is among the next this many distinct items… */
-export const COVISIT_WINDOW = 5;
-/** …and follows the previous visit within this gap (same session). */
-export const COVISIT_SESSION_GAP_MS = 30 * 60_000;
+/** Recent interactions the recommender reads per user (its GetUserContext recent_limit). */
+export const RECENT_INTERACTIONS_READ = 20;
 
 /** The state of the read side after a log, at `now` (its newest event). */
 export interface HistorySnapshot {
   readonly now: number;
-  /** Distinct item ids per user, newest first, at most RECENT_ITEMS_LIMIT. */
+  /** Distinct item ids of each user's last RECENT_INTERACTIONS_READ interactions, newest first. */
   readonly recentItems: ReadonlyMap<string, readonly string[]>;
+  /** Each user's most recent `seenLimit` distinct items. */
   readonly seenItems: ReadonlyMap<string, ReadonlySet<string>>;
-  /** Category → decayed positive weight, per user. */
+  /** Category → decayed affinity, per user. */
   readonly categoryAffinity: ReadonlyMap<string, ReadonlyMap<string, number>>;
-  /** Item → interaction weight decayed with TRENDING_HALF_LIFE_DAYS. */
-  readonly trending: ReadonlyMap<string, number>;
-  /** Item → interaction weight decayed with POPULARITY_HALF_LIFE_DAYS. */
+  /** Item → decayed popularity (trending half-life). */
   readonly popularity: ReadonlyMap<string, number>;
-  /** Item ids by descending trending weight (ties by id). */
-  readonly trendingRanking: readonly string[];
-  /** Item → co-visited item → count (symmetric). */
-  readonly coVisits: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Item → lifetime interaction count. */
+  readonly interactions: ReadonlyMap<string, number>;
+  /** Visible item ids by descending popularity, overall. */
+  readonly trending: readonly string[];
+  /** The same per category. */
+  readonly trendingByCategory: ReadonlyMap<string, readonly string[]>;
+  /** Item → co-visited item → decayed co-visit score (symmetric), best first. */
+  readonly coVisits: ReadonlyMap<string, ReadonlyArray<readonly [itemId: string, score: number]>>;
+}
+
+/** The projections' event type of an interaction type name (same names, see libs/ml interactions.ts). */
+export function eventTypeOf(interaction: Interaction): EventType {
+  return EventType[interaction.type];
 }
 
 function addTo<K>(map: Map<K, number>, key: K, amount: number): void {
   map.set(key, (map.get(key) ?? 0) + amount);
 }
 
-/** Builds the snapshot of `events` (any order); `catalog` supplies the categories of affinity. */
-export function snapshotHistory(events: readonly Interaction[], catalog: Catalog): HistorySnapshot {
+function byScoreDescending(entries: Iterable<readonly [string, number]>): Array<readonly [string, number]> {
+  return [...entries].sort(([aId, a], [bId, b]) => b - a || (aId < bId ? -1 : aId > bId ? 1 : 0));
+}
+
+/** Builds the snapshot of `events` (any order) with the projector's settings. */
+export function snapshotHistory(events: readonly Interaction[], catalog: Catalog, config: ProjectionConfig): HistorySnapshot {
   const ordered = [...events].sort((a, b) => a.occurredAt - b.occurredAt);
   const now = ordered.length > 0 ? (ordered[ordered.length - 1] as Interaction).occurredAt : 0;
-  const seenItems = new Map<string, Set<string>>();
+  const decay = (hours: number, at: number): number => Math.pow(0.5, (now - at) / halfLifeMs(hours));
+  const coVisitOptions = { windowMs: config.coVisitWindowSeconds * 1_000, maxPartners: config.coVisitPartners };
+
+  const historyByUser = new Map<string, RecentEntry[]>();
   const categoryAffinity = new Map<string, Map<string, number>>();
-  const trending = new Map<string, number>();
   const popularity = new Map<string, number>();
-  const visitsByUser = new Map<string, Array<{ itemId: string; at: number }>>();
+  const interactions = new Map<string, number>();
+  const coVisitScores = new Map<string, Map<string, number>>();
+  const addCoVisit = (from: string, to: string, score: number): void => {
+    let neighbours = coVisitScores.get(from);
+    if (!neighbours) coVisitScores.set(from, (neighbours = new Map()));
+    addTo(neighbours, to, score);
+  };
 
-  for (const event of ordered) {
-    const { userId, itemId, occurredAt } = event;
-    let seen = seenItems.get(userId);
-    if (!seen) seenItems.set(userId, (seen = new Set()));
-    seen.add(itemId);
-
-    const weight = interactionWeight(event.type, event.value);
-    const age = now - occurredAt;
-    addTo(trending, itemId, weight * decayWeight(age, TRENDING_HALF_LIFE_DAYS * DAY_MS));
-    addTo(popularity, itemId, weight * decayWeight(age, POPULARITY_HALF_LIFE_DAYS * DAY_MS));
+  ordered.forEach((event, sequence) => {
+    const entry: RecentEntry = { sequence: BigInt(sequence), type: eventTypeOf(event), value: event.value, occurredMs: event.occurredAt, itemId: event.itemId };
+    let history = historyByUser.get(event.userId);
+    if (!history) historyByUser.set(event.userId, (history = []));
+    addTo(interactions, event.itemId, 1);
+    const weight = interactionWeight(entry.type, entry.value);
     if (weight > 0) {
-      let affinity = categoryAffinity.get(userId);
-      if (!affinity) categoryAffinity.set(userId, (affinity = new Map()));
-      for (const category of new Set(catalog.get(itemId)?.categories ?? [])) {
-        addTo(affinity, category, weight * decayWeight(age, AFFINITY_HALF_LIFE_DAYS * DAY_MS));
+      let affinity = categoryAffinity.get(event.userId);
+      if (!affinity) categoryAffinity.set(event.userId, (affinity = new Map()));
+      for (const category of catalog.get(event.itemId)?.categories ?? []) {
+        addTo(affinity, category, weight * decay(config.affinityHalfLifeHours, event.occurredAt));
       }
+      addTo(popularity, event.itemId, weight * decay(config.trendingHalfLifeHours, event.occurredAt));
     }
-
-    let visits = visitsByUser.get(userId);
-    if (!visits) visitsByUser.set(userId, (visits = []));
-    const last = visits[visits.length - 1];
-    // The funnel on one item (view, click, cart…) is one visit.
-    if (last?.itemId === itemId) last.at = occurredAt;
-    else visits.push({ itemId, at: occurredAt });
-  }
+    // The projector pairs with its recent list (newest first); only the session window can pair.
+    const newestFirst: RecentEntry[] = [];
+    for (let i = history.length - 1; i >= 0 && newestFirst.length < config.recentLimit; i--) {
+      const earlier = history[i] as RecentEntry;
+      if (event.occurredAt - earlier.occurredMs > coVisitOptions.windowMs) break;
+      newestFirst.push(earlier);
+    }
+    for (const partner of coVisitPartners(entry, newestFirst, coVisitOptions)) {
+      const score = partner.weight * decay(config.coVisitHalfLifeHours, event.occurredAt);
+      addCoVisit(event.itemId, partner.itemId, score);
+      addCoVisit(partner.itemId, event.itemId, score);
+    }
+    history.push(entry);
+  });
 
   const recentItems = new Map<string, string[]>();
-  const coVisits = new Map<string, Map<string, number>>();
-  const addCoVisit = (from: string, to: string): void => {
-    let neighbours = coVisits.get(from);
-    if (!neighbours) coVisits.set(from, (neighbours = new Map()));
-    addTo(neighbours, to, 1);
-  };
-  for (const [userId, visits] of visitsByUser) {
-    const recent: string[] = [];
-    for (let i = visits.length - 1; i >= 0 && recent.length < RECENT_ITEMS_LIMIT; i--) {
-      const itemId = (visits[i] as { itemId: string }).itemId;
-      if (!recent.includes(itemId)) recent.push(itemId);
-    }
-    recentItems.set(userId, recent);
-    visits.forEach((visit, i) => {
-      for (let j = i + 1; j < Math.min(visits.length, i + 1 + COVISIT_WINDOW); j++) {
-        const later = visits[j] as { itemId: string; at: number };
-        if (later.at - (visits[j - 1] as { at: number }).at > COVISIT_SESSION_GAP_MS) break;
-        if (later.itemId === visit.itemId) continue;
-        addCoVisit(visit.itemId, later.itemId);
-        addCoVisit(later.itemId, visit.itemId);
-      }
-    });
+  const seenItems = new Map<string, Set<string>>();
+  for (const [userId, history] of historyByUser) {
+    const recent = new Set<string>();
+    for (let i = history.length - 1; i >= Math.max(0, history.length - RECENT_INTERACTIONS_READ); i--) recent.add((history[i] as RecentEntry).itemId);
+    recentItems.set(userId, [...recent]);
+    const seen = new Set<string>();
+    for (let i = history.length - 1; i >= 0 && seen.size < config.seenLimit; i--) seen.add((history[i] as RecentEntry).itemId);
+    seenItems.set(userId, seen);
   }
 
-  const trendingRanking = [...trending]
-    .sort(([aId, a], [bId, b]) => b - a || (aId < bId ? -1 : aId > bId ? 1 : 0))
-    .map(([itemId]) => itemId);
-  return { now, recentItems, seenItems, categoryAffinity, trending, popularity, trendingRanking, coVisits };
+  const visible = byScoreDescending(popularity).filter(([itemId]) => !(catalog.get(itemId)?.hidden ?? false));
+  const trendingByCategory = new Map<string, string[]>();
+  for (const [itemId] of visible) {
+    for (const category of catalog.get(itemId)?.categories ?? []) {
+      let ranking = trendingByCategory.get(category);
+      if (!ranking) trendingByCategory.set(category, (ranking = []));
+      if (ranking.length < config.trendingLimit) ranking.push(itemId);
+    }
+  }
+  const coVisits = new Map<string, Array<readonly [string, number]>>();
+  for (const [itemId, neighbours] of coVisitScores) coVisits.set(itemId, byScoreDescending(neighbours).slice(0, config.coVisitLimit));
+
+  return {
+    now,
+    recentItems,
+    seenItems,
+    categoryAffinity,
+    popularity,
+    interactions,
+    trending: visible.slice(0, config.trendingLimit).map(([itemId]) => itemId),
+    trendingByCategory,
+    coVisits,
+  };
 }

@@ -104,13 +104,13 @@ export async function trainOnce(config: OrreryConfig, logger: Logger, options: T
   const pool = options.pool ?? createPool(config, logger, 4);
   try {
     await migrate(pool, { logger });
-    return await trainWithPool(pool, logger, options);
+    return await trainWithPool(pool, config, logger, options);
   } finally {
     if (!options.pool) await pool.end();
   }
 }
 
-async function trainWithPool(pool: Pool, logger: Logger, options: TrainOptions): Promise<TrainResult> {
+async function trainWithPool(pool: Pool, config: OrreryConfig, logger: Logger, options: TrainOptions): Promise<TrainResult> {
   const factors = options.factors ?? 32;
   const iterations = options.iterations ?? 10;
   const seed = options.seed ?? 42;
@@ -140,7 +140,7 @@ async function trainWithPool(pool: Pool, logger: Logger, options: TrainOptions):
     logger,
     'build ranker rows',
     () =>
-      buildRankerRows(inner.test, snapshotHistory(inner.train, catalog), indexEmbeddings(rankerEmbeddings), catalog, {
+      buildRankerRows(inner.test, snapshotHistory(inner.train, catalog, config.projection), indexEmbeddings(rankerEmbeddings), catalog, {
         negativesPerUser: options.negativesPerUser,
         seed,
       }),
@@ -157,7 +157,7 @@ async function trainWithPool(pool: Pool, logger: Logger, options: TrainOptions):
   const rankerOnnx = exportRankerToOnnx(ranker);
   const embeddings = await timed(logger, 'train ALS embeddings', () => trainImplicitAls(train, alsOptions), itemsOf);
 
-  const snapshot = snapshotHistory(train, catalog);
+  const snapshot = snapshotHistory(train, catalog, config.projection);
   const allCases = evaluationCasesFrom(test);
   const cases = sampleCases(allCases, options.evaluationUsers ?? 5_000);
   const catalogSize = new Set([...events.map((event) => event.itemId), ...catalog.keys()]).size;
