@@ -43,6 +43,8 @@ export interface OrreryConfig {
   readonly outboxBatchSize: number;
   /** Tuning of the Redis projections (projector writes them, query decodes them). */
   readonly projection: ProjectionConfig;
+  /** Fallback poll interval (ms) of vector and scoring for a newly promoted model; NOTIFY is the fast path. */
+  readonly modelPollIntervalMs: number;
 }
 
 /** How the projector shapes the read model; query must read with the same half-lives. */
@@ -99,6 +101,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     commandTimeoutMs: readInteger(env, 'ORRERY_COMMAND_TIMEOUT_MS', 5_000, 1, 600_000),
     outboxPollIntervalMs: readInteger(env, 'ORRERY_OUTBOX_POLL_INTERVAL_MS', 1_000, 10, 600_000),
     outboxBatchSize: readInteger(env, 'ORRERY_OUTBOX_BATCH_SIZE', 500, 1, 10_000),
+    modelPollIntervalMs: readInteger(env, 'ORRERY_MODEL_POLL_INTERVAL_MS', 30_000, 100, 3_600_000),
     projection: {
       trendingHalfLifeHours: readNumber(env, 'ORRERY_TRENDING_HALF_LIFE_HOURS', 72, 0.01, 100_000),
       affinityHalfLifeHours: readNumber(env, 'ORRERY_AFFINITY_HALF_LIFE_HOURS', 336, 0.01, 100_000),
