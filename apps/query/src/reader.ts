@@ -1,0 +1,148 @@
+// Query's Redis adapter: each read is one round trip (commands sent back to back, or one read-only
+// script where a read must filter atomically), and returns plain data with scores already decayed
+// to the time of the read.
+import type { ProjectionConfig } from '@orrery/config';
+import {
+  decayedValue,
+  decodeRecentEntry,
+  EVENT_TYPE_NAMES,
+  halfLifeMs,
+  luaScript,
+  parseCatalogView,
+  runScript,
+  type CatalogView,
+  type ProjectionKeys,
+  type RecentEntry,
+  type RedisClient,
+} from '@orrery/projections';
+import type { CoVisit } from './merge';
+
+/** What the read model knows about a user. */
+export interface UserProjection {
+  readonly known: boolean;
+  /** Newest first. */
+  readonly recent: readonly RecentEntry[];
+  /** Most recent first. */
+  readonly seenItemIds: readonly string[];
+  readonly categoryAffinity: ReadonlyMap<string, number>;
+  readonly eventCounts: ReadonlyMap<string, bigint>;
+}
+
+/** What the read model knows about an item. */
+export interface ItemProjection {
+  readonly itemId: string;
+  readonly catalog: CatalogView | undefined;
+  readonly popularity: number;
+  readonly interactions: bigint;
+}
+
+/** A ranked item with its decayed score. */
+export interface RankedItem {
+  readonly itemId: string;
+  readonly score: number;
+}
+
+/** Reads the projections query serves. */
+export interface ProjectionReader {
+  user(userId: string, recentLimit: number): Promise<UserProjection>;
+  /** Each source's co-visited items, best first, at most `countPerItem` each. */
+  coVisits(itemIds: readonly string[], countPerItem: number): Promise<Map<string, CoVisit[]>>;
+  /** The best `count` visible items of the overall ranking ('') or of one category. */
+  trending(category: string, count: number): Promise<RankedItem[]>;
+  /** The items in request order. */
+  items(itemIds: readonly string[]): Promise<ItemProjection[]>;
+}
+
+/**
+ * Reads a trending ranking best first, skipping hidden items. The projector already keeps hidden
+ * items out (atomically with the hidden set, in the same slot), so this only double-checks; paging
+ * keeps it correct even if many were hidden. KEYS: ranking, hidden set. ARGV: count.
+ */
+const TRENDING_SCRIPT = luaScript(`
+local want = tonumber(ARGV[1])
+local page = want + 16
+local out = {}
+local start = 0
+while #out < 2 * want do
+  local rows = redis.call('ZREVRANGE', KEYS[1], start, start + page - 1, 'WITHSCORES')
+  for j = 1, #rows, 2 do
+    if #out >= 2 * want then break end
+    if redis.call('SISMEMBER', KEYS[2], rows[j]) == 0 then
+      out[#out + 1] = rows[j]
+      out[#out + 1] = rows[j + 1]
+    end
+  end
+  if #rows < 2 * page then break end
+  start = start + page
+end
+return out
+`);
+
+/** A ProjectionReader over one ioredis client; `now` is the clock scores are decayed to. */
+export function redisProjectionReader(redis: RedisClient, keys: ProjectionKeys, config: ProjectionConfig, now: () => number = Date.now): ProjectionReader {
+  const trendingHalfLife = halfLifeMs(config.trendingHalfLifeHours);
+  const affinityHalfLife = halfLifeMs(config.affinityHalfLifeHours);
+  const coVisitHalfLife = halfLifeMs(config.coVisitHalfLifeHours);
+
+  return {
+    async user(userId, recentLimit) {
+      const user = keys.user(userId);
+      const [recent, seen, affinity, stats] = await Promise.all([
+        redis.lrange(user.recent, 0, recentLimit - 1),
+        redis.zrevrange(user.seen, 0, -1),
+        redis.zrevrange(user.affinity, 0, -1, 'WITHSCORES'),
+        redis.hgetall(user.stats),
+      ]);
+      const at = now();
+      const eventCounts = new Map<string, bigint>();
+      for (const name of EVENT_TYPE_NAMES) {
+        const count = stats[name];
+        if (count !== undefined) eventCounts.set(name, BigInt(count));
+      }
+      return {
+        known: Object.keys(stats).length > 0,
+        recent: recent.map(decodeRecentEntry).filter((entry): entry is RecentEntry => entry !== undefined),
+        seenItemIds: seen,
+        categoryAffinity: new Map(pairs(affinity).map(({ member, score }) => [member, decayedValue(score, at, affinityHalfLife)])),
+        eventCounts,
+      };
+    },
+
+    async coVisits(itemIds, countPerItem) {
+      const lists = await Promise.all(itemIds.map((itemId) => redis.zrevrange(keys.item(itemId).coVisits, 0, countPerItem - 1, 'WITHSCORES')));
+      const at = now();
+      return new Map(itemIds.map((itemId, index) => [itemId, pairs(lists[index] ?? []).map(({ member, score }) => ({ itemId: member, score: decayedValue(score, at, coVisitHalfLife) }))]));
+    },
+
+    async trending(category, count) {
+      const ranking = category ? keys.trending.category(category) : keys.trending.overall;
+      const rows = (await runScript(redis, TRENDING_SCRIPT, [ranking, keys.trending.hidden], [count])) as string[];
+      const at = now();
+      return pairs(rows).map(({ member, score }) => ({ itemId: member, score: decayedValue(score, at, trendingHalfLife) }));
+    },
+
+    async items(itemIds) {
+      const [catalogs, stats] = await Promise.all([
+        Promise.all(itemIds.map((itemId) => redis.hgetall(keys.item(itemId).catalog))),
+        Promise.all(itemIds.map((itemId) => redis.hmget(keys.item(itemId).stats, 'n', 'pop'))),
+      ]);
+      const at = now();
+      return itemIds.map((itemId, index) => {
+        const [count, popularity] = stats[index] ?? [];
+        return {
+          itemId,
+          catalog: parseCatalogView(catalogs[index] ?? {}),
+          popularity: popularity ? decayedValue(Number(popularity), at, trendingHalfLife) : 0,
+          interactions: count ? BigInt(count) : 0n,
+        };
+      });
+    },
+  };
+}
+
+/** [member, score, member, score, …] as WITHSCORES answers → pairs with numeric scores. */
+function pairs(flat: readonly string[]): { member: string; score: number }[] {
+  const result: { member: string; score: number }[] = [];
+  for (let index = 0; index + 1 < flat.length; index += 2) result.push({ member: flat[index]!, score: Number(flat[index + 1]) });
+  return result;
+}

@@ -1,0 +1,34 @@
+// The query service: QueryService over the Redis projections.
+import type { OrreryConfig } from '@orrery/config';
+import { bindService, startGrpcServer } from '@orrery/grpc';
+import { createRedis, projectionKeys } from '@orrery/projections';
+import { QueryService } from '@orrery/proto';
+import type { Logger } from '@orrery/telemetry';
+import { queryService } from './handlers';
+import { redisProjectionReader } from './reader';
+
+/** A running query service. */
+export interface RunningQuery {
+  /** The bound gRPC port (config.queryAddress may ask for 0). */
+  readonly port: number;
+  /** Stops taking calls, lets in-flight ones finish, closes Redis. */
+  close(): Promise<void>;
+}
+
+/** Serves QueryService on config.queryAddress, reading projections under config.redisPrefix. */
+export async function startQuery(config: OrreryConfig, logger: Logger): Promise<RunningQuery> {
+  const redis = createRedis(config, 'orrery-query');
+  const reader = redisProjectionReader(redis, projectionKeys(config.redisPrefix), config.projection);
+  const server = await startGrpcServer({
+    address: config.queryAddress,
+    services: [bindService(QueryService, queryService(reader))],
+    onInternalError: (error, path) => logger.error({ err: error, path }, 'query call failed'),
+  });
+  return {
+    port: server.port,
+    close: async () => {
+      await server.shutdown();
+      await redis.quit();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { status } from '@orrery/grpc';
+import { countOrDefault, optionalCategory, requireId, requireIds } from './validation';
+
+describe('request validation', () => {
+  it('when an id is empty or oversized, the error is INVALID_ARGUMENT naming the field', () => {
+    expect(() => requireId('user_id', '')).toThrow('user_id: must not be empty');
+    expect(() => requireId('user_id', 'x'.repeat(257))).toThrow('user_id: must be at most 256 characters');
+    expect(() => requireIds('item_ids', ['a', ''])).toThrow('item_ids[1]: must not be empty');
+    expect(() => requireIds('item_ids', new Array<string>(1001).fill('a'))).toThrow('item_ids: must hold at most 1000 ids');
+    expect(() => optionalCategory('category', 'c'.repeat(300))).toThrow('category:');
+    try {
+      requireId('user_id', '');
+    } catch (error) {
+      expect((error as { code: number }).code).toBe(status.INVALID_ARGUMENT);
+    }
+  });
+
+  it('when a count is 0 it takes the default; negative or above 1000 is refused', () => {
+    expect(countOrDefault('count', 0, 50)).toBe(50);
+    expect(countOrDefault('count', 1000, 50)).toBe(1000);
+    expect(() => countOrDefault('count', -1, 50)).toThrow('count: must be between 0 and 1000');
+    expect(() => countOrDefault('recent_limit', 1001, 20)).toThrow('recent_limit: must be between 0 and 1000');
+  });
+});
