@@ -1,0 +1,134 @@
+// The champion's item embeddings in two in-process HNSW indexes (usearch):
+// - inner product over the raw item vectors (unit row × norm), for SearchForUser: the score is the
+//   ALS affinity of the folded-in user query, which ranks twice as well offline as cosine (trainer
+//   metrics) and is the ann_score ranking feature;
+// - cosine over the unit vectors, for SimilarTo (item-to-item similarity).
+// Hidden items are never added, so they are never returned.
+
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { Index, MetricKind, ScalarKind } from 'usearch';
+import { foldInUser } from '@orrery/ml';
+import { rawItemVectors, recentItemWeights, type ItemEmbeddings } from '@orrery/models';
+
+/** One neighbour found. */
+export interface Neighbour {
+  readonly itemId: string;
+  readonly score: number;
+  /** For SearchForUser: the recent item whose vector is closest (cosine) to this one. */
+  readonly nearestItemId: string;
+}
+
+/** HNSW parameters: 16 links per node, wide construction; a query explores at least 64 candidates. */
+const HNSW = { connectivity: 16, expansionAdd: 128, expansionSearch: 64 };
+/** Vectors added per event-loop turn while building, so a rebuild never stalls requests for long. */
+const BUILD_CHUNK = 1_000;
+
+/** A searchable, immutable snapshot of one model version. */
+export interface ServingIndex {
+  readonly version: string;
+  /** Items in the indexes (visible items with a vector). */
+  readonly size: number;
+  searchForUser(recentItemIdsNewestFirst: readonly string[], count: number, excludeItemIds: readonly string[]): Neighbour[];
+  similarTo(itemId: string, count: number): Neighbour[];
+}
+
+function newIndex(dimensions: number, metric: MetricKind): Index {
+  return new Index({
+    dimensions,
+    metric,
+    quantization: ScalarKind.F32,
+    connectivity: HNSW.connectivity,
+    expansion_add: HNSW.expansionAdd,
+    expansion_search: HNSW.expansionSearch,
+    multi: false,
+  });
+}
+
+/** Adds rows `rows` of a row-major matrix under their row numbers, a chunk per event-loop turn. */
+async function addRows(index: Index, matrix: Float32Array, factors: number, rows: readonly number[]): Promise<void> {
+  for (let start = 0; start < rows.length; start += BUILD_CHUNK) {
+    const chunk = rows.slice(start, start + BUILD_CHUNK);
+    const vectors = new Float32Array(chunk.length * factors);
+    chunk.forEach((row, i) => vectors.set(matrix.subarray(row * factors, (row + 1) * factors), i * factors));
+    index.add(BigUint64Array.from(chunk, BigInt), vectors, 1);
+    await yieldToEventLoop();
+  }
+}
+
+function dot(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, length: number): number {
+  let sum = 0;
+  for (let k = 0; k < length; k++) sum += (a[aOffset + k] as number) * (b[bOffset + k] as number);
+  return sum;
+}
+
+/** Builds both indexes of a model version, leaving out `hiddenItemIds`. */
+export async function buildServingIndex(version: string, embeddings: ItemEmbeddings, hiddenItemIds: ReadonlySet<string>): Promise<ServingIndex> {
+  const { factors, itemIds, itemVectors } = embeddings;
+  const raw = rawItemVectors(embeddings);
+  const rowOf = new Map(itemIds.map((itemId, row) => [itemId, row]));
+  const unitVectors = new Map(itemIds.map((itemId, row) => [itemId, itemVectors.subarray(row * factors, (row + 1) * factors)]));
+  const visibleRows = itemIds.flatMap((itemId, row) => (hiddenItemIds.has(itemId) ? [] : [row]));
+  const byAffinity = newIndex(factors, MetricKind.IP);
+  const bySimilarity = newIndex(factors, MetricKind.Cos);
+  await addRows(byAffinity, raw, factors, visibleRows);
+  await addRows(bySimilarity, itemVectors, factors, visibleRows);
+  const size = visibleRows.length;
+
+  /** Runs `search` for enough neighbours that `count` remain after dropping `excluded` ones. */
+  const searchExcluding = (index: Index, query: Float32Array, count: number, excluded: ReadonlySet<number>): number[] => {
+    let excludedInIndex = 0;
+    for (const row of excluded) if (!hiddenItemIds.has(itemIds[row] as string)) excludedInIndex++;
+    const wanted = Math.min(size, count + excludedInIndex);
+    if (wanted <= 0) return [];
+    const matches = index.search(query, wanted, 1);
+    const rows: number[] = [];
+    for (const key of matches.keys) {
+      const row = Number(key);
+      if (excluded.has(row)) continue;
+      rows.push(row);
+      if (rows.length >= count) break;
+    }
+    return rows;
+  };
+
+  return {
+    version,
+    size,
+    searchForUser: (recentItemIdsNewestFirst, count, excludeItemIds) => {
+      const weighted = recentItemWeights(recentItemIdsNewestFirst);
+      const query = foldInUser(unitVectors, weighted, factors);
+      if (!query) return [];
+      const recentRows = weighted.flatMap(({ itemId }) => {
+        const row = rowOf.get(itemId);
+        return row === undefined ? [] : [row];
+      });
+      const excluded = new Set<number>(recentRows);
+      for (const itemId of excludeItemIds) {
+        const row = rowOf.get(itemId);
+        if (row !== undefined) excluded.add(row);
+      }
+      return searchExcluding(byAffinity, query, count, excluded).map((row) => {
+        let nearestItemId = '';
+        let nearest = -Infinity;
+        for (const recentRow of recentRows) {
+          const cosine = dot(itemVectors, row * factors, itemVectors, recentRow * factors, factors);
+          if (cosine > nearest) {
+            nearest = cosine;
+            nearestItemId = itemIds[recentRow] as string;
+          }
+        }
+        return { itemId: itemIds[row] as string, score: dot(query, 0, raw, row * factors, factors), nearestItemId };
+      });
+    },
+    similarTo: (itemId, count) => {
+      const row = rowOf.get(itemId);
+      if (row === undefined) return [];
+      const query = itemVectors.subarray(row * factors, (row + 1) * factors);
+      return searchExcluding(bySimilarity, query, count, new Set([row])).map((neighbour) => ({
+        itemId: itemIds[neighbour] as string,
+        score: dot(itemVectors, neighbour * factors, itemVectors, row * factors, factors),
+        nearestItemId: itemId,
+      }));
+    },
+  };
+}

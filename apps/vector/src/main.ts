@@ -1,0 +1,36 @@
+// Composition root of the vector service: serves VectorService over the champion model's ANN index,
+// follows promotions, and drains on SIGTERM/SIGINT.
+import { telemetry } from './instrument';
+import { readConfig } from '@orrery/config';
+import { createLogger } from '@orrery/telemetry';
+import { startVector } from './service';
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createLogger('vector', config.logLevel);
+  const vector = await startVector(config, logger);
+  logger.info({ address: config.vectorAddress, port: vector.port, modelVersion: vector.modelVersion() }, 'ready');
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    vector
+      .close()
+      .then(() => telemetry.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
