@@ -1,0 +1,30 @@
+// Checks a ScoreRequest's shape before it reaches the model: INVALID_ARGUMENT naming the field.
+
+import { invalidArgument } from '@orrery/grpc';
+
+/** Candidate rows one request may carry (the recommender sends at most a few thousand). */
+export const MAX_ROWS = 20_000;
+
+/** A request that is well-formed on its own (whether it fits the model is checked against the model). */
+export interface ScoreBatch {
+  readonly featureCount: number;
+  readonly rowCount: number;
+  readonly features: Float32Array;
+  readonly featureSchema: string;
+}
+
+/** Validates the decoded request; throws INVALID_ARGUMENT naming the field. */
+export function validateScoreRequest(request: { readonly featureCount: number; readonly features: readonly number[]; readonly featureSchema: string }): ScoreBatch {
+  const { featureCount, features, featureSchema } = request;
+  if (featureSchema.length === 0) throw invalidArgument('feature_schema', 'must not be empty');
+  if (!Number.isInteger(featureCount) || featureCount < 1) throw invalidArgument('feature_count', `must be a positive integer, got ${featureCount}`);
+  if (features.length % featureCount !== 0) {
+    throw invalidArgument('features', `holds ${features.length} values, not a multiple of feature_count ${featureCount}`);
+  }
+  const rowCount = features.length / featureCount;
+  if (rowCount > MAX_ROWS) throw invalidArgument('features', `holds ${rowCount} rows, more than ${MAX_ROWS}`);
+  const values = Float32Array.from(features);
+  const bad = values.findIndex((value) => !Number.isFinite(value));
+  if (bad >= 0) throw invalidArgument(`features[${bad}]`, 'must be a finite number');
+  return { featureCount, rowCount, features: values, featureSchema };
+}
