@@ -15,7 +15,7 @@ import type { EventPlan, Op } from './plan';
  */
 export const APPLY_SCRIPT: LuaScript = luaScript(`
 local known = { zlse = true, zlse_visible = true, hlse = true, hincrby = true, hmax = true, hreplace = true,
-  lpush_trim = true, zadd_max_trim = true, pfadd = true, sadd = true, srem = true, zrem = true }
+  lpush_trim = true, lpush_unique_trim = true, pfadd = true, sadd = true, srem = true, zrem = true }
 local i = 2
 while i <= #ARGV do
   if not known[ARGV[i]] or not KEYS[tonumber(ARGV[i + 1])] then
@@ -62,9 +62,10 @@ while i <= #ARGV do
   elseif op == 'lpush_trim' then
     redis.call('LPUSH', key, ARGV[a])
     redis.call('LTRIM', key, 0, tonumber(ARGV[a + 1]) - 1)
-  elseif op == 'zadd_max_trim' then
-    redis.call('ZADD', key, 'GT', ARGV[a + 1], ARGV[a])
-    redis.call('ZREMRANGEBYRANK', key, 0, -tonumber(ARGV[a + 2]) - 1)
+  elseif op == 'lpush_unique_trim' then
+    redis.call('LREM', key, 0, ARGV[a])
+    redis.call('LPUSH', key, ARGV[a])
+    redis.call('LTRIM', key, 0, tonumber(ARGV[a + 1]) - 1)
   elseif op == 'pfadd' then
     redis.call('PFADD', key, ARGV[a])
   elseif op == 'sadd' then
@@ -144,8 +145,8 @@ function encodeCall(markerKey: string, ops: readonly Op[], ttlSeconds: number): 
       case 'lpushTrim':
         emit('lpush_trim', op.key, [op.value, String(op.keep)]);
         break;
-      case 'zaddMaxTrim':
-        emit('zadd_max_trim', op.key, [op.member, String(op.score), String(op.keep)]);
+      case 'lpushUniqueTrim':
+        emit('lpush_unique_trim', op.key, [op.value, String(op.keep)]);
         break;
       case 'pfadd':
         emit('pfadd', op.key, [op.element]);

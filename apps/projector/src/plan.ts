@@ -32,8 +32,8 @@ export type Op =
   | { readonly kind: 'hreplace'; readonly key: string; readonly fields: readonly (readonly [string, string])[] }
   /** LPUSH, then keep the newest `keep`. */
   | { readonly kind: 'lpushTrim'; readonly key: string; readonly value: string; readonly keep: number }
-  /** ZADD GT (a member's score only grows), then keep the `keep` highest. */
-  | { readonly kind: 'zaddMaxTrim'; readonly key: string; readonly member: string; readonly score: number; readonly keep: number }
+  /** Moves (or adds) `value` to the head of the LIST, then keep the newest `keep`: a bounded most-recent-first set. */
+  | { readonly kind: 'lpushUniqueTrim'; readonly key: string; readonly value: string; readonly keep: number }
   | { readonly kind: 'pfadd'; readonly key: string; readonly element: string }
   | { readonly kind: 'sadd'; readonly key: string; readonly member: string }
   | { readonly kind: 'srem'; readonly key: string; readonly member: string }
@@ -159,7 +159,7 @@ export function planInteraction(input: InteractionInput, keys: ProjectionKeys, c
   const weight = interactionWeight(entry.type, entry.value);
   const ops: Op[] = [
     { kind: 'lpushTrim', key: user.recent, value: encodeRecentEntry(entry), keep: config.recentLimit },
-    { kind: 'zaddMaxTrim', key: user.seen, member: entry.itemId, score: entry.occurredMs, keep: config.seenLimit },
+    { kind: 'lpushUniqueTrim', key: user.seen, value: entry.itemId, keep: config.seenLimit },
     { kind: 'hincrby', key: user.stats, field: eventTypeName(entry.type), by: 1 },
     { kind: 'hmax', key: user.stats, field: 'last_active', value: entry.occurredMs },
     { kind: 'hincrby', key: item.stats, field: 'n', by: 1 },

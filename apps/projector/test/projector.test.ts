@@ -130,4 +130,22 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     expect(await redis.zrevrange(keys.trending.overall, 0, -1)).toEqual(['b', 'a']);
     await deleteModel(redis, prefix);
   });
+
+  it('when a user returns to an item, it moves to the head of the seen list instead of appearing twice', async () => {
+    const prefix = uniqueName('projector_seen');
+    const keys = projectionKeys(prefix);
+    const store = redisProjectionStore(redis, keys, config.projection, 'event');
+    const t = Date.now();
+    const events = [
+      interaction({ userId: 'u', itemId: 'a', occurredMs: t }),
+      interaction({ userId: 'u', itemId: 'b', occurredMs: t + 1 }),
+      interaction({ userId: 'u', itemId: 'a', type: EventType.CLICK, occurredMs: t + 2 }),
+    ].map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t }));
+    for (const outcome of planBatch(events, { recent: new Map(), catalog: new Map() }, keys, config.projection)) {
+      if (outcome.kind === 'plan') await store.apply(outcome.plan);
+    }
+    expect(await redis.lrange(keys.user('u').seen, 0, -1)).toEqual(['a', 'b']);
+    expect(await redis.llen(keys.user('u').recent)).toBe(3);
+    await deleteModel(redis, prefix);
+  });
 });

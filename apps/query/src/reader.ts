@@ -89,7 +89,7 @@ export function redisProjectionReader(redis: RedisClient, keys: ProjectionKeys, 
       const user = keys.user(userId);
       const [recent, seen, affinity, stats] = await Promise.all([
         redis.lrange(user.recent, 0, recentLimit - 1),
-        redis.zrevrange(user.seen, 0, -1),
+        redis.lrange(user.seen, 0, -1),
         redis.zrevrange(user.affinity, 0, -1, 'WITHSCORES'),
         redis.hgetall(user.stats),
       ]);

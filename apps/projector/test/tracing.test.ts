@@ -1,0 +1,48 @@
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { readConfig, type OrreryConfig } from '@orrery/config';
+import { createRedis, type RedisClient } from '@orrery/projections';
+import { SpanKind, createLogger } from '@orrery/telemetry';
+import { createTestTopic, eventually, uniqueName } from '@orrery/testing';
+import { startProjector, type RunningProjector } from '../src/service';
+import { interaction, publish } from './domain-events';
+import { deleteModel } from './redis-state';
+
+// Spans are collected in memory (not Jaeger): this checks the projector continues the producer's trace.
+const exporter = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+provider.register();
+
+let config: OrreryConfig;
+let producer: Producer;
+let redis: RedisClient;
+let projector: RunningProjector;
+
+beforeAll(async () => {
+  config = { ...readConfig(), eventsTopic: await createTestTopic(1), eventsTopicPartitions: 1, projectorGroup: uniqueName('projector'), redisPrefix: uniqueName('tracing_test') };
+  producer = new Kafka({ clientId: 'tracing-test', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  redis = createRedis(config, 'tracing-test');
+  projector = await startProjector(config, createLogger('tracing-test', 'warn'));
+});
+
+afterAll(async () => {
+  await projector.close();
+  await producer.disconnect();
+  await deleteModel(redis, config.redisPrefix);
+  await redis.quit();
+  await provider.shutdown();
+});
+
+it('when an event carries a traceparent header, its projection is a consumer span in that trace, child of the producer span', async () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const producerSpanId = '00f067aa0ba902b7';
+  await publish(producer, config.eventsTopic, [interaction({ userId: 'traced', itemId: 'item' })], `00-${traceId}-${producerSpanId}-01`);
+  const span = await eventually(async () => exporter.getFinishedSpans().find((finished) => finished.name === 'projector apply'), { what: 'projector apply span' });
+  expect(span.spanContext().traceId).toBe(traceId);
+  expect(span.parentSpanContext?.spanId).toBe(producerSpanId);
+  expect(span.kind).toBe(SpanKind.CONSUMER);
+  expect(span.attributes['orrery.projector.outcome']).toBe('applied');
+  expect(span.attributes['messaging.destination.name']).toBe(config.eventsTopic);
+});
