@@ -148,3 +148,26 @@ it('a watcher started before any champion picks up the first promotion', async (
     await watch.close();
   }
 });
+
+it('a champion the service fails to apply is retried at the next check, and the watcher keeps running', async () => {
+  const first = await registerModel(pool, model(0.2));
+  await promoteIfBetter(pool, first.version, 'ndcg@10');
+  let attempts = 0;
+  const watch = await watchChampion(
+    pool,
+    () => {
+      attempts += 1;
+      if (attempts === 1) throw new Error('cannot load this one');
+    },
+    { pollIntervalMs: 600_000 },
+  );
+  try {
+    expect(attempts).toBe(1);
+    expect(watch.current()).toBeUndefined();
+    await watch.refresh();
+    expect(attempts).toBe(2);
+    expect(watch.current()).toBe(first.version);
+  } finally {
+    await watch.close();
+  }
+});

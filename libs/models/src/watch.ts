@@ -22,8 +22,8 @@ export interface ChampionWatch {
 
 /**
  * Calls `onChange(model)` with the champion now (if there is one) and again whenever another version
- * becomes champion, never concurrently; a failed onChange is retried at the next poll. Resolves once
- * the initial champion was handled; throws when the registry cannot be read at start.
+ * becomes champion, never concurrently; a failed onChange is logged and retried at the next check.
+ * Resolves once the initial champion was handled; throws when the registry cannot be read at start.
  */
 export async function watchChampion(
   pool: Pool,
@@ -42,7 +42,13 @@ export async function watchChampion(
     const model = await loadModelVersion(pool, version);
     // Promoted and retired again in between: the next check finds the newer champion.
     if (!model || model.status !== 'champion') return;
-    await onChange(model);
+    try {
+      await onChange(model);
+    } catch (error) {
+      // A model the service cannot apply must not stop it serving the previous one (or none).
+      logger?.error({ err: error, modelVersion: version }, 'could not apply the champion model; retrying at the next check');
+      return;
+    }
     current = version;
     logger?.info({ modelVersion: version }, 'champion model loaded');
   };
