@@ -39,8 +39,11 @@ export interface Candidate {
   readonly itemId: string;
   /** ALS affinity (query · raw item vector) when the ANN source proposed it. */
   readonly annScore: number | undefined;
-  /** Co-visit score per recent item it was co-visited with. */
-  readonly coVisitedWith: ReadonlyMap<string, number>;
+  /**
+   * As the query service merges co-visits: the score summed over the recent items it is co-visited
+   * with, and the recent item that contributed most; undefined when not co-visited.
+   */
+  readonly coVisit: { readonly score: number; readonly sourceItemId: string; readonly best: number } | undefined;
   readonly trending: boolean;
 }
 
@@ -95,10 +98,11 @@ export function candidatesForUser(
     const item = catalog.get(itemId);
     return item ? !item.hidden : !unknownDropped;
   };
-  const merged = new Map<string, { annScore?: number; coVisitedWith: Map<string, number>; trending: boolean }>();
-  const entry = (itemId: string): { annScore?: number; coVisitedWith: Map<string, number>; trending: boolean } => {
+  type Draft = { annScore?: number; coVisit?: { score: number; sourceItemId: string; best: number }; trending: boolean };
+  const merged = new Map<string, Draft>();
+  const entry = (itemId: string): Draft => {
     let candidate = merged.get(itemId);
-    if (!candidate) merged.set(itemId, (candidate = { coVisitedWith: new Map(), trending: false }));
+    if (!candidate) merged.set(itemId, (candidate = { trending: false }));
     return candidate;
   };
 
@@ -108,8 +112,12 @@ export function candidatesForUser(
     for (const sourceItemId of recent) {
       for (const [itemId, score] of (snapshot.coVisits.get(sourceItemId) ?? []).slice(0, perItem)) {
         if (!eligible(itemId)) continue;
-        const coVisitedWith = entry(itemId).coVisitedWith;
-        coVisitedWith.set(sourceItemId, Math.max(score, coVisitedWith.get(sourceItemId) ?? 0));
+        const candidate = entry(itemId);
+        if (!candidate.coVisit) candidate.coVisit = { score, sourceItemId, best: score };
+        else {
+          candidate.coVisit.score += score;
+          if (score > candidate.coVisit.best) Object.assign(candidate.coVisit, { sourceItemId, best: score });
+        }
       }
     }
   }
@@ -119,7 +127,7 @@ export function candidatesForUser(
   }
   for (const list of trendingLists) for (const itemId of list) if (eligible(itemId)) entry(itemId).trending = true;
 
-  return [...merged].map(([itemId, sources]) => ({ itemId, annScore: sources.annScore, coVisitedWith: sources.coVisitedWith, trending: sources.trending }));
+  return [...merged].map(([itemId, sources]) => ({ itemId, annScore: sources.annScore, coVisit: sources.coVisit, trending: sources.trending }));
 }
 
 /** The user's FAVOURITE_CATEGORIES strongest categories with positive affinity. */
@@ -136,10 +144,11 @@ export function candidateFeatures(userId: string, candidate: Candidate, snapshot
   const item = catalog.get(candidate.itemId);
   const categories = item?.categories ?? [];
   const recent = recentOf(userId, snapshot);
+  // The recommender weighs the merged score by the recency rank (1-based) of its main source item.
   let coVisits = 0;
-  for (const [sourceItemId, score] of candidate.coVisitedWith) {
-    const index = recent.indexOf(sourceItemId);
-    coVisits += Math.max(0, score) / (index >= 0 ? index + 1 : Math.max(1, recent.length));
+  if (candidate.coVisit) {
+    const index = recent.indexOf(candidate.coVisit.sourceItemId);
+    coVisits = Math.max(0, candidate.coVisit.score) / (index >= 0 ? index + 1 : Math.max(1, recent.length));
   }
   const publishedAt = item?.publishedAt;
   return {
@@ -155,7 +164,7 @@ export function candidateFeatures(userId: string, candidate: Candidate, snapshot
       ? 1
       : 0,
     log_item_age_days: publishedAt === undefined || publishedAt > snapshot.now ? 0 : Math.log1p((snapshot.now - publishedAt) / 86_400_000),
-    source_count: (candidate.annScore !== undefined ? 1 : 0) + (candidate.coVisitedWith.size > 0 ? 1 : 0) + (candidate.trending ? 1 : 0),
+    source_count: (candidate.annScore !== undefined ? 1 : 0) + (candidate.coVisit ? 1 : 0) + (candidate.trending ? 1 : 0),
   };
 }
 
