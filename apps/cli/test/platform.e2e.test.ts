@@ -18,6 +18,7 @@ describe('Orrery end to end, on real Postgres, Kafka, Redis and Jaeger', () => {
   let recommender: Client<typeof RecommendationService>;
   let database: PgClient;
   const categoryOf = new Map<string, string>();
+  const categoriesOf = new Map<string, readonly string[]>();
   const hidden = new Set<string>();
 
   beforeAll(async () => {
@@ -25,6 +26,7 @@ describe('Orrery end to end, on real Postgres, Kafka, Redis and Jaeger', () => {
     seeded = await seedDemoData({ ingestAddress: platform.ingestAddress, users: 300, items: 240, eventsPerUser: 30, seed: 7, progress: false });
     for (const item of seeded.dataset.items) {
       categoryOf.set(item.itemId, item.categories[0]!);
+      categoriesOf.set(item.itemId, item.categories);
       if (item.hidden) hidden.add(item.itemId);
     }
     platform.train();
@@ -63,6 +65,8 @@ describe('Orrery end to end, on real Postgres, Kafka, Redis and Jaeger', () => {
       what: `recommendations of ${userId} to follow the ${category} views`,
     });
     expect(share(after)).toBeGreaterThan(share(before));
+    expect(after.degraded).toBe(false);
+    expect(after.modelVersion).not.toBe('');
     const ids = after.items.map((item) => item.itemId);
     for (const itemId of viewed) expect(ids).not.toContain(itemId);
     const explained = after.items.filter((item) => item.reasons.some((reason) => viewed.some((v) => reason.endsWith(`:${v}`))));
@@ -82,7 +86,10 @@ describe('Orrery end to end, on real Postgres, Kafka, Redis and Jaeger', () => {
   it('when a filter is given, every returned item satisfies it', async () => {
     const reply = await recommender.recommend({ userId: seeded.dataset.users[0]!.userId, count: 20, filter: { includeCategories: ['books'] } });
     expect(reply.items.length).toBeGreaterThan(0);
-    for (const item of reply.items) expect(categoryOf.get(item.itemId)).toBe('books');
+    for (const item of reply.items) expect(categoriesOf.get(item.itemId)).toContain('books');
+    const excluding = await recommender.recommend({ userId: seeded.dataset.users[0]!.userId, count: 50, filter: { excludeCategories: ['books'], excludeItemIds: [reply.items[0]!.itemId] } });
+    expect(excluding.items.length).toBeGreaterThan(0);
+    for (const item of excluding.items) expect(categoriesOf.get(item.itemId)).not.toContain('books');
   });
 
   it('when input is bad, the status is INVALID_ARGUMENT naming the field and nothing is written', async () => {
