@@ -1,0 +1,43 @@
+import { propagation, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { contextFromKafkaHeaders, contextFromTraceparent, currentTraceparent, SpanKind, withSpan } from './index';
+
+describe('trace context across ZeroMQ frames and Kafka headers', () => {
+  const exporter = new InMemorySpanExporter();
+
+  beforeAll(() => {
+    const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    provider.register();
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  });
+
+  it('when a traceparent is carried in a frame, the receiving span joins the sender trace as its child', async () => {
+    let carried = '';
+    let senderSpanId = '';
+    const traceId = await withSpan('send', { kind: SpanKind.CLIENT }, async (span) => {
+      carried = currentTraceparent();
+      senderSpanId = span.spanContext().spanId;
+      return span.spanContext().traceId;
+    });
+    expect(carried).toBe(`00-${traceId}-${senderSpanId}-01`);
+    await withSpan('receive', { kind: SpanKind.SERVER, parent: contextFromTraceparent(carried) }, async () => undefined);
+    const receive = exporter.getFinishedSpans().find((span) => span.name === 'receive')!;
+    expect(receive.spanContext().traceId).toBe(traceId);
+    expect(receive.parentSpanContext?.spanId).toBe(senderSpanId);
+  });
+
+  it('when Kafka headers arrive as Buffers, the context is read from the traceparent header', () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const context = contextFromKafkaHeaders({ traceparent: Buffer.from(traceparent), other: Buffer.from('x') });
+    expect(trace.getSpanContext(context)).toMatchObject({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' });
+  });
+
+  it('when there is no trace context, nothing is carried and a failing span records the error', async () => {
+    expect(currentTraceparent()).toBe('');
+    await expect(withSpan('fails', {}, async () => Promise.reject(new Error('nope')))).rejects.toThrow('nope');
+    const failed = exporter.getFinishedSpans().find((span) => span.name === 'fails')!;
+    expect(failed.status).toMatchObject({ code: 2, message: 'nope' });
+  });
+});
