@@ -77,7 +77,7 @@ async function up(config: OrreryConfig, args: string[]): Promise<number> {
     const result = await seedDemoData({ ingestAddress: config.ingestAddress, users: 1_000, items: 600, eventsPerUser: 40, seed: 42, progress: true });
     process.stdout.write(`  ${result.dataset.items.length} items, ${result.dataset.users.length} users, ${result.accepted} events\n`);
     process.stdout.write('training the first model…\n');
-    if (train() !== 0) return 1;
+    if (train({ ...process.env, ORRERY_LOG_LEVEL: 'warn' }) !== 0) return 1;
     mkdirSync(join(REPO_ROOT, '.orrery', 'run'), { recursive: true });
     writeFileSync(marker, new Date().toISOString());
   }
@@ -141,9 +141,10 @@ async function bench(args: string[]): Promise<number> {
   return 0;
 }
 
-function train(): number {
+/** Runs the trainer once (train, evaluate, register, promote if better); returns its exit code. */
+function train(env: NodeJS.ProcessEnv = process.env): number {
   const trainer = join(REPO_ROOT, 'apps', 'trainer', 'dist', 'main.js');
-  const run = spawnSync(process.execPath, ['--enable-source-maps', trainer], { stdio: 'inherit', env: process.env });
+  const run = spawnSync(process.execPath, ['--enable-source-maps', trainer], { stdio: 'inherit', env });
   return run.status ?? 1;
 }
 

@@ -1,3 +1,5 @@
+import { fromBinary } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { credentials, loadPackageDefinition, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
@@ -86,6 +88,9 @@ describe('grpc-js bridge over protobuf-es descriptors', () => {
     expect(listed.listServicesResponse.service.map((service) => service.name)).toEqual(expect.arrayContaining(['orrery.v1.IngestService', 'grpc.health.v1.Health']));
     const described = (await ask({ fileContainingSymbol: 'orrery.v1.IngestService' })) as { fileDescriptorResponse: { fileDescriptorProto: Buffer[] } };
     expect(described.fileDescriptorResponse.fileDescriptorProto.length).toBeGreaterThan(0);
+    const healthFile = (await ask({ fileContainingSymbol: 'grpc.health.v1.Health' })) as { fileDescriptorResponse: { fileDescriptorProto: Buffer[] } };
+    const decoded = healthFile.fileDescriptorResponse.fileDescriptorProto.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes));
+    expect(decoded.map((file) => file.name)).toContain('grpc/health/v1/health.proto');
     reflection.close();
   });
 });

@@ -1,9 +1,9 @@
 import { create, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import * as grpc from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
+import { health as healthContract } from '@orrery/proto';
 import { fileDescriptorProtos, grpcServiceDefinition } from './descriptors';
 import { toServiceError, type ServiceError } from './errors';
 
@@ -61,9 +61,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const serviceNames = options.services.map((binding) => binding.service.typeName);
   const health = new HealthImplementation(Object.fromEntries(['', ...serviceNames].map((name) => [name, 'NOT_SERVING' as const])));
   health.addToServer(server);
+  // Reflection reads serialized FileDescriptorProtos; ours and grpc.health.v1 come from protobuf-es.
   const reflectionPackage = {
-    ...loadSync(healthProtoPath),
-    'orrery.v1': { fileDescriptorProtos: fileDescriptorProtos(options.services.map((binding) => binding.service)) },
+    described: { fileDescriptorProtos: fileDescriptorProtos([...options.services.map((binding) => binding.service), healthContract.Health]) },
   };
   new ReflectionService(reflectionPackage as never).addToServer(server);
 

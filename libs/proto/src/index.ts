@@ -11,3 +11,4 @@ export * from './gen/orrery/v1/vector_pb';
 // The ONNX model format (vendored proto/onnx/onnx.proto), namespaced so its names (TensorProto,
 // Version, …) never collide with Orrery's own messages.
 export * as onnx from './gen/onnx/onnx_pb';
+export * as health from './gen/grpc/health/v1/health_pb';
