@@ -42,6 +42,9 @@ export function contractViolation(request: CommandRequest): string | undefined {
         if (!user.userId) return `upsert_users.users[${index}].user_id: must not be empty`;
       }
       return undefined;
+    case 'deleteItem':
+    case 'forgetUser':
+      return undefined;
     case undefined:
       return 'command: must be set';
     default: {
@@ -70,6 +73,9 @@ export async function executeCommand(pool: Pool, request: CommandRequest, tracep
         return create(CommandReplySchema, { applied: await inTransaction(pool, (tx) => upsertItems(tx, command.value.items, traceparent)) });
       case 'upsertUsers':
         return create(CommandReplySchema, { applied: await inTransaction(pool, (tx) => upsertUsers(tx, command.value.users, traceparent)) });
+      case 'deleteItem':
+      case 'forgetUser':
+        throw new ServiceError(status.UNIMPLEMENTED, `command: ${command.case} is not implemented yet`);
       case undefined:
         throw new ServiceError(status.INVALID_ARGUMENT, 'command: must be set');
       default: {

@@ -31,10 +31,19 @@ export async function startIngestion(config: OrreryConfig, logger: Logger): Prom
       bindService(IngestService, {
         track: (request, call) => track(deps, request.event, timeoutFor(call)),
         trackBatch: (request, call) => trackBatch(deps, request.events, timeoutFor(call)),
+        trackStream: async () => {
+          throw new ServiceError(status.UNIMPLEMENTED, 'TrackStream is not implemented yet');
+        },
       }),
       bindService(CatalogService, {
         upsertItems: (request, call) => upsertItems(deps, request.items, timeoutFor(call)),
         upsertUsers: (request, call) => upsertUsers(deps, request.users, timeoutFor(call)),
+        deleteItem: async () => {
+          throw new ServiceError(status.UNIMPLEMENTED, 'DeleteItem is not implemented yet');
+        },
+        forgetUser: async () => {
+          throw new ServiceError(status.UNIMPLEMENTED, 'ForgetUser is not implemented yet');
+        },
       }),
     ],
     onInternalError: (error, path) => logger.error({ err: error, path }, 'ingestion: request failed'),

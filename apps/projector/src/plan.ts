@@ -126,6 +126,9 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
         if (!user.userId) return { kind: 'skip', reason: 'user_upserted without user_id' };
         return { kind: 'plan', plan: planUserUpsert(fingerprint(event, incoming.value), user, keys), occurredMs: undefined };
       }
+      case 'itemDeleted':
+      case 'userForgotten':
+        return { kind: 'skip', reason: `${event.payload.case} is not projected yet` };
       case undefined:
         return { kind: 'skip', reason: 'domain event without payload' };
       default: {

@@ -39,6 +39,10 @@ export function domainEventKey(event: DomainEvent): string {
       return `item:${event.payload.value.itemId}`;
     case 'userUpserted':
       return event.payload.value.userId;
+    case 'itemDeleted':
+      return `item:${event.payload.value.itemId}`;
+    case 'userForgotten':
+      return event.payload.value.userId;
     case undefined:
       throw new Error(`domain event ${event.sequence} has no payload`);
     default: {
