@@ -8,13 +8,22 @@ bash infra/dev/prepare.sh || exit 1
 bash infra/local/stack.sh up || exit 1
 eval "$(bash infra/local/stack.sh env)"
 
+# The build leaves test files out; this checks every source and test file in one program.
+echo "typecheck: sources and tests…"
+npx tsc -p libs/testing/tsconfig.typecheck.json
+typecheck=$?
+
 rm -f apps/*/jest-report.json libs/*/jest-report.json
 NX_DAEMON=false NX_TUI=false npx nx run-many -t test --parallel=1 --outputStyle=stream -- --ci --json --outputFile=jest-report.json "$@"
 status=$?
 
-node -e '
+TYPECHECK_STATUS=$typecheck node -e '
 const fs = require("fs");
 let passed = 0, failed = 0;
+if (process.env.TYPECHECK_STATUS !== "0") {
+  console.log("typecheck: failed (see above)");
+  failed += 1;
+}
 for (const dir of ["apps", "libs"]) {
   for (const project of fs.readdirSync(dir)) {
     const manifest = `${dir}/${project}/package.json`;
@@ -33,4 +42,5 @@ for (const dir of ["apps", "libs"]) {
 }
 console.log(`${passed} passed, ${failed} failed`);
 '
+[ $typecheck -eq 0 ] || status=1
 exit $status

@@ -1,6 +1,6 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
-import { credentials, loadPackageDefinition, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, type Client as GrpcClient, type ClientDuplexStream, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { EventType, IngestService, type TrackRequest } from '@orrery/proto';
@@ -24,6 +24,11 @@ describe('grpc-js bridge over protobuf-es descriptors', () => {
             return { eventId: request.event.eventId || 'generated', duplicate: false };
           },
           trackBatch: async (request) => ({ accepted: request.events.length, rejected: [{ index: 0, reason: 'just because' }] }),
+          trackStream: async (requests) => {
+            let accepted = 0;
+            for await (const request of requests) if (request.event) accepted += 1;
+            return { accepted };
+          },
         }),
       ],
     });
@@ -61,9 +66,9 @@ describe('grpc-js bridge over protobuf-es descriptors', () => {
   });
 
   it('when asked for health, the server answers SERVING, and NOT_SERVING once marked so', async () => {
-    const health = standardClient(healthProtoPath, 'grpc.health.v1.Health', server.port);
+    const health = standardClient<HealthClient>(healthProtoPath, 'grpc.health.v1.Health', server.port);
     const check = (service: string) =>
-      new Promise<string>((resolve, reject) => health.Check({ service }, (error: Error | null, reply: { status: string }) => (error ? reject(error) : resolve(reply.status))));
+      new Promise<string>((resolve, reject) => health.Check({ service }, (error, reply) => (error ? reject(error) : resolve(reply.status))));
     expect(await check('orrery.v1.IngestService')).toBe('SERVING');
     server.setServing(false);
     expect(await check('')).toBe('NOT_SERVING');
@@ -73,7 +78,7 @@ describe('grpc-js bridge over protobuf-es descriptors', () => {
   });
 
   it('when asked by server reflection (as grpcurl does), the server lists its services and describes them', async () => {
-    const reflection = standardClient(require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto'), 'grpc.reflection.v1.ServerReflection', server.port);
+    const reflection = standardClient<ReflectionClient>(require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto'), 'grpc.reflection.v1.ServerReflection', server.port);
     const ask = (request: object) =>
       new Promise<Record<string, unknown>>((resolve, reject) => {
         const call = reflection.ServerReflectionInfo();
@@ -95,9 +100,17 @@ describe('grpc-js bridge over protobuf-es descriptors', () => {
   });
 });
 
+interface HealthClient extends GrpcClient {
+  Check(request: { service: string }, callback: (error: Error | null, reply: { status: string }) => void): void;
+}
+
+interface ReflectionClient extends GrpcClient {
+  ServerReflectionInfo(): ClientDuplexStream<object, Record<string, unknown>>;
+}
+
 /** A dynamic grpc-js client of a standard service (health, reflection) loaded from its .proto file. */
-function standardClient(protoFile: string, serviceName: string, port: number) {
+function standardClient<T extends GrpcClient>(protoFile: string, serviceName: string, port: number): T {
   const definition = loadPackageDefinition(loadSync(protoFile, { keepCase: false, enums: String }));
   const Constructor = serviceName.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], definition) as ServiceClientConstructor;
-  return new Constructor(`127.0.0.1:${port}`, credentials.createInsecure()) as InstanceType<ServiceClientConstructor> & Record<string, (...args: never[]) => never>;
+  return new Constructor(`127.0.0.1:${port}`, credentials.createInsecure()) as unknown as T;
 }

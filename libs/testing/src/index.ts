@@ -48,14 +48,20 @@ export async function createTestTopic(partitions = 4, config: OrreryConfig = rea
   return topic;
 }
 
+interface EventuallyOptions {
+  readonly timeoutMs?: number;
+  readonly intervalMs?: number;
+  readonly what?: string;
+}
+
 /**
- * Polls `probe` until it returns a value that `accept` takes (default: truthy), or fails with the
- * last value seen after timeoutMs. For asynchronous effects: poll, never sleep.
+ * Polls `probe` until it returns a value that `accept` takes (default: any non-null, non-false
+ * value, which the result type then excludes), or fails with the last value seen after timeoutMs.
+ * For asynchronous effects: poll, never sleep.
  */
-export async function eventually<T>(
-  probe: () => Promise<T>,
-  options: { timeoutMs?: number; intervalMs?: number; accept?: (value: T) => boolean; what?: string } = {},
-): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T>, options: EventuallyOptions & { accept: (value: T) => boolean }): Promise<T>;
+export async function eventually<T>(probe: () => Promise<T>, options?: EventuallyOptions): Promise<NonNullable<T>>;
+export async function eventually<T>(probe: () => Promise<T>, options: EventuallyOptions & { accept?: (value: T) => boolean } = {}): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   const accept = options.accept ?? ((value: T) => Boolean(value));
   let last: T | undefined;
