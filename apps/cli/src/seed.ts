@@ -2,6 +2,7 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { createClient } from '@orrery/grpc';
 import { generateSyntheticDataset, type SyntheticDataset } from '@orrery/ml';
 import { CatalogService, EventType, IngestService } from '@orrery/proto';
+import type { Dataset } from './dataset';
 import { ProgressBar } from './progress';
 
 export interface SeedOptions {
@@ -36,8 +37,18 @@ export async function seedDemoData(options: SeedOptions): Promise<SeedResult> {
     startTime: Date.now() - 30 * 86_400_000,
     spanDays: 29,
   });
-  const catalog = createClient(CatalogService, options.ingestAddress, { timeoutMs: 60_000 });
-  const ingest = createClient(IngestService, options.ingestAddress, { timeoutMs: 60_000 });
+  const accepted = await ingestDataset(dataset, options.ingestAddress, { progress: options.progress });
+  return { dataset, accepted };
+}
+
+/**
+ * Sends a dataset through the public ingestion API as a client would: items, users, then events
+ * in the given (time) order, in batches of 1000; returns how many events were accepted. Throws on
+ * the first refused entry, with ingestion's reason (which names the field).
+ */
+export async function ingestDataset(dataset: Dataset, ingestAddress: string, options: { readonly progress: boolean }): Promise<number> {
+  const catalog = createClient(CatalogService, ingestAddress, { timeoutMs: 60_000 });
+  const ingest = createClient(IngestService, ingestAddress, { timeoutMs: 60_000 });
   try {
     const itemsBar = new ProgressBar('items', dataset.items.length);
     for (let start = 0; start < dataset.items.length; start += BATCH) {
@@ -75,11 +86,12 @@ export async function seedDemoData(options: SeedOptions): Promise<SeedResult> {
           occurredAt: timestampFromMs(event.occurredAt),
         })),
       });
-      if (reply.rejected.length > 0) throw new Error(`events refused: ${reply.rejected[0]?.reason}`);
+      const refused = reply.rejected[0];
+      if (refused) throw new Error(`event ${start + refused.index + 1} of ${dataset.events.length} (${chunk[refused.index]?.eventId}) refused: ${refused.reason}`);
       accepted += reply.accepted;
       if (options.progress) eventsBar.update(start + chunk.length);
     }
-    return { dataset, accepted };
+    return accepted;
   } finally {
     catalog.close();
     ingest.close();

@@ -1,0 +1,57 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { datasetFromEvents, readRatingFile } from './dataset';
+import { DatasetParseError, movieLensFormatOf, parseRatings, shiftTimestamps } from './movielens';
+
+describe('MovieLens rating files', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'orrery-movielens-'));
+  const write = (name: string, text: string): string => {
+    const path = join(directory, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('when reading u.data, each tab-separated line becomes a RATING event with its value and time in ms', async () => {
+    const path = write('u.data', '196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n');
+    const events = await readRatingFile(path, { progress: false });
+    expect(events).toHaveLength(3);
+    expect(events[0]).toEqual({ eventId: 'movielens:196:242:881250949', userId: '196', itemId: '242', type: 'RATING', value: 3, occurredAt: 881_250_949_000 });
+  });
+
+  it('when reading ratings.dat, fields are separated by "::"', async () => {
+    const events = await readRatingFile(write('ratings.dat', '1::1193::5::978300760\r\n1::661::3::978302109\r\n'), { progress: false });
+    expect(events.map((event) => [event.userId, event.itemId, event.value])).toEqual([['1', '1193', 5], ['1', '661', 3]]);
+  });
+
+  it('when reading ratings.csv, the header is skipped and half-star ratings are kept', async () => {
+    const events = await readRatingFile(write('ratings.csv', 'userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n1,1029,3.0,1260759179\n'), { progress: false });
+    expect(events.map((event) => event.value)).toEqual([2.5, 3]);
+    expect(events[1]?.occurredAt).toBe(1_260_759_179_000);
+  });
+
+  it('when a line is malformed, the error names the file and the line number', async () => {
+    const path = write('bad.data', '196\t242\t3\t881250949\n186\t302\t3\n');
+    await expect(readRatingFile(path, { progress: false })).rejects.toThrow(`${path}:2: expected 4 tab-separated fields`);
+    expect(() => parseRatings('userId,movieId,rating,timestamp\n1,31,abc,1260759144\n', 'ratings.csv', 'r.csv')).toThrow('r.csv:2: rating must be a number');
+    expect(() => parseRatings('1::2::4::12.5\n', 'ratings.dat', 'r.dat')).toThrow('r.dat:1: timestamp must be whole Unix seconds');
+    expect(() => parseRatings('movie,user\n', 'ratings.csv', 'r.csv')).toThrow(DatasetParseError);
+  });
+
+  it('when a file has no ratings or an unknown name, it is refused', async () => {
+    await expect(readRatingFile(write('empty.csv', 'userId,movieId,rating,timestamp\n'), { progress: false })).rejects.toThrow('no ratings found');
+    expect(() => movieLensFormatOf('ratings.json')).toThrow('unknown rating file format');
+  });
+
+  it('when timestamps are shifted, the newest lands on the given time and gaps are kept', () => {
+    const shifted = shiftTimestamps([{ occurredAt: 1_000 }, { occurredAt: 5_000 }], 100_000);
+    expect(shifted.map((event) => event.occurredAt)).toEqual([96_000, 100_000]);
+  });
+
+  it('when building a data set from ratings, every rated item and user exists once and events are in time order', () => {
+    const dataset = datasetFromEvents(parseRatings('2\t10\t4\t200\n1\t10\t5\t100\n1\t11\t3\t300\n', 'u.data', 'u.data'));
+    expect(dataset.items.map((item) => [item.itemId, item.publishedAt])).toEqual([['10', 100_000], ['11', 300_000]]);
+    expect(dataset.users.map((user) => user.userId)).toEqual(['1', '2']);
+    expect(dataset.events.map((event) => event.occurredAt)).toEqual([100_000, 200_000, 300_000]);
+  });
+});
