@@ -12,8 +12,8 @@ export interface IsolatedPlatform {
   readonly ingestAddress: string;
   readonly recommenderAddress: string;
   readonly services: readonly ServiceProcess[];
-  /** Runs the trainer once against this platform's event store; returns its output. */
-  train(): string;
+  /** Runs the trainer once against this platform's event store (with trainer flags, e.g. `--factors 2`); returns its output. */
+  train(args?: readonly string[]): string;
   stop(): Promise<void>;
 }
 
@@ -56,8 +56,8 @@ export async function startIsolatedPlatform(): Promise<IsolatedPlatform> {
     ingestAddress: env.ORRERY_INGEST_ADDRESS!,
     recommenderAddress: env.ORRERY_RECOMMENDER_ADDRESS!,
     services,
-    train: () => {
-      const run = spawnSync(process.execPath, [join(REPO_ROOT, 'apps', 'trainer', 'dist', 'main.js')], { env, encoding: 'utf8', timeout: 300_000 });
+    train: (args = []) => {
+      const run = spawnSync(process.execPath, [join(REPO_ROOT, 'apps', 'trainer', 'dist', 'main.js'), ...args], { env, encoding: 'utf8', timeout: 300_000 });
       if (run.status !== 0) throw new Error(`trainer failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
       return run.stdout;
     },

@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { Client as PgClient } from 'pg';
+import { createClient, type Client } from '@orrery/grpc';
+import { EventType, IngestService, RecommendationService, type RecommendResponse } from '@orrery/proto';
+import { eventually } from '@orrery/testing';
+import { isAlive } from '../src/platform';
+import { seedDemoData, type SeedResult } from '../src/seed';
+import { startIsolatedPlatform, type IsolatedPlatform } from '../src/isolated-platform';
+
+jest.setTimeout(300_000);
+
+// Serving behaviour of the whole platform (every service a process): models hot-swapped on
+// promotion, fresh retrieval after acknowledged events, degradation when scoring dies. The tests
+// run in order on one platform; the last one kills scoring.
+describe('serving on a whole platform', () => {
+  let platform: IsolatedPlatform;
+  let seeded: SeedResult;
+  let ingest: Client<typeof IngestService>;
+  let recommender: Client<typeof RecommendationService>;
+  let database: PgClient;
+  const categoriesOf = new Map<string, readonly string[]>();
+
+  const champion = async (): Promise<string> => String((await database.query(`SELECT version FROM model_versions WHERE status = 'champion'`)).rows[0]?.version ?? '');
+
+  beforeAll(async () => {
+    platform = await startIsolatedPlatform();
+    seeded = await seedDemoData({ ingestAddress: platform.ingestAddress, users: 300, items: 240, eventsPerUser: 30, seed: 21, progress: false });
+    for (const item of seeded.dataset.items) categoriesOf.set(item.itemId, item.categories);
+    // A deliberately weak first champion, so that a normal run later beats it.
+    platform.train(['--factors', '2', '--iterations', '1']);
+    ingest = createClient(IngestService, platform.ingestAddress, { timeoutMs: 10_000 });
+    recommender = createClient(RecommendationService, platform.recommenderAddress, { timeoutMs: 10_000 });
+    database = new PgClient({ connectionString: platform.databaseUrl });
+    await database.connect();
+    await eventually(() => recommender.popular({ count: 10 }), { accept: (reply) => reply.items.length === 10, what: 'popular items after seeding' });
+  });
+
+  afterAll(async () => {
+    ingest?.close();
+    recommender?.close();
+    await database?.end();
+    await platform?.stop();
+  });
+
+  it('when a better model is promoted, vector and scoring serve it without a restart', async () => {
+    const weak = await champion();
+    expect(weak).not.toBe('');
+    const userId = seeded.dataset.users[0]!.userId;
+    const itemId = seeded.dataset.items.find((item) => !item.hidden)!.itemId;
+    await eventually(() => recommender.recommend({ userId, count: 10 }), { accept: (reply) => reply.modelVersion === weak && !reply.degraded, what: `Recommend scored by ${weak}` });
+
+    const output = platform.train();
+    expect(output).toContain('PROMOTED');
+    const better = await champion();
+    expect(better).not.toBe(weak);
+    // Recommend reports the scoring service's version; SimilarItems the vector service's.
+    await eventually(() => recommender.recommend({ userId, count: 10 }), { accept: (reply) => reply.modelVersion === better && !reply.degraded, what: `scoring to serve ${better}` });
+    await eventually(() => recommender.similarItems({ itemId, count: 10 }), { accept: (reply) => reply.modelVersion === better && reply.items.length > 0, what: `vector to serve ${better}` });
+  });
+
+  it('when a user’s new events are acknowledged, their next Recommend is retrieved from those items', async () => {
+    const user = seeded.dataset.users[1]!;
+    const seen = new Set(seeded.dataset.events.filter((event) => event.userId === user.userId).map((event) => event.itemId));
+    const newCategory = ['jazz', 'books', 'rock', 'cooking', 'travel'].find((category) => !user.favouriteCategories.includes(category))!;
+    const fresh = seeded.dataset.items.filter((item) => item.categories[0] === newCategory && !item.hidden && !seen.has(item.itemId)).slice(0, 3).map((item) => item.itemId);
+    expect(fresh).toHaveLength(3);
+    const namesFresh = (reason: string): boolean => fresh.some((itemId) => reason === `similar-to:${itemId}` || reason === `co-visited:${itemId}`);
+    const before = await recommender.recommend({ userId: user.userId, count: 20 });
+    expect(before.items.flatMap((item) => item.reasons).filter(namesFresh)).toEqual([]);
+
+    const now = Date.now();
+    for (const [index, itemId] of fresh.entries()) {
+      await ingest.track({ event: { userId: user.userId, itemId, type: EventType.CLICK, occurredAt: timestampFromMs(now - (fresh.length - index) * 1_000) } });
+    }
+    const after = await eventually(() => recommender.recommend({ userId: user.userId, count: 20 }), {
+      accept: (reply) => reply.items.some((item) => item.reasons.some(namesFresh)),
+      what: `recommendations of ${user.userId} explained by the items just clicked`,
+    });
+    const ids = after.items.map((item) => item.itemId);
+    for (const itemId of fresh) expect(ids).not.toContain(itemId);
+    expect(ids).not.toEqual(before.items.map((item) => item.itemId));
+  });
+
+  it('when a filter is given, SimilarItems and Popular hold it like Recommend does', async () => {
+    const anchor = seeded.dataset.items.find((item) => !item.hidden && item.categories[0] === 'jazz')!.itemId;
+    const similar = await recommender.similarItems({ itemId: anchor, count: 30, filter: { includeCategories: ['jazz'] } });
+    expect(similar.items.length).toBeGreaterThan(0);
+    for (const item of similar.items) expect(categoriesOf.get(item.itemId)).toContain('jazz');
+    const excludedId = similar.items[0]!.itemId;
+    const popular = await recommender.popular({ count: 50, filter: { excludeCategories: ['jazz'], excludeItemIds: [excludedId] } });
+    expect(popular.items.length).toBeGreaterThan(0);
+    for (const item of popular.items) expect(categoriesOf.get(item.itemId)).not.toContain('jazz');
+    const similarExcluding = await recommender.similarItems({ itemId: anchor, count: 30, filter: { excludeItemIds: [excludedId] } });
+    expect(similarExcluding.items.map((item) => item.itemId)).not.toContain(excludedId);
+  });
+
+  it('when scoring is killed under load, every Recommend still answers, degraded by scoring, with the filter held', async () => {
+    const scoring = platform.services.find((service) => service.name === 'scoring')!;
+    const users = seeded.dataset.users.map((user) => user.userId);
+    const filter = { excludeCategories: ['books'] };
+    type Sample = { readonly sentAfterKill: boolean; readonly reply: RecommendResponse };
+    const samples: Sample[] = [];
+    const failures: unknown[] = [];
+    let killed = false;
+    let afterKill = 0;
+    const loop = async (): Promise<void> => {
+      while (afterKill < 40 && failures.length === 0) {
+        const sentAfterKill = killed;
+        try {
+          const reply = await recommender.recommend({ userId: users[Math.floor(Math.random() * users.length)]!, count: 10, filter });
+          samples.push({ sentAfterKill, reply });
+          if (sentAfterKill) afterKill += 1;
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+    };
+    const load = Promise.all([loop(), loop(), loop(), loop()]);
+    await eventually(async () => samples.length, { accept: (count) => count >= 40, what: 'load before the kill' });
+    process.kill(scoring.pid, 'SIGKILL');
+    await eventually(async () => isAlive(scoring.pid), { accept: (alive) => !alive, what: 'scoring to die' });
+    killed = true;
+    await load;
+
+    expect(failures).toEqual([]);
+    const before = samples.filter((sample) => !sample.sentAfterKill);
+    const after = samples.filter((sample) => sample.sentAfterKill);
+    // Scoring answered before the kill (a single slow call on a busy machine may still be degraded).
+    expect(before.some((sample) => !sample.reply.degraded)).toBe(true);
+    expect(after.length).toBeGreaterThanOrEqual(40);
+    for (const { reply } of after) {
+      expect(reply.degraded).toBe(true);
+      expect(reply.degradedReasons.some((reason) => reason.startsWith('scoring'))).toBe(true);
+      expect(reply.items.length).toBe(10);
+    }
+    for (const { reply } of samples) for (const item of reply.items) expect(categoriesOf.get(item.itemId)).not.toContain('books');
+  });
+});
