@@ -74,3 +74,16 @@ describe('on a history with planted tastes', () => {
     expect((await listModelVersions(pool)).map((summary) => summary.status).sort()).toEqual(['candidate', 'champion']);
   });
 });
+
+describe('a worse challenger', () => {
+  it('when a run learns a weaker model (2 factors, 1 sweep) on the same history, it is registered but not promoted', async () => {
+    const champion = await loadChampion(pool);
+    expect(champion).toBeDefined();
+    const result = registered(await trainOnce(readConfig(), logger, { ...options(), factors: 2, iterations: 1, seed: 7 }));
+    expect(result.splitId).toBe(champion?.splitId);
+    expect(result.metrics['ndcg@10']).toBeLessThan(result.championMetrics?.metrics['ndcg@10'] ?? -1);
+    expect(result.promotion).toMatchObject({ promoted: false });
+    expect(result.promotion?.reason).toContain('is not better than');
+    expect((await loadChampion(pool))?.version).toBe(champion?.version);
+  });
+});
