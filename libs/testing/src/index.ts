@@ -23,12 +23,20 @@ export async function createTestDatabase(config: OrreryConfig = readConfig()): P
   return url.toString();
 }
 
-/** Drops a database made by createTestDatabase (terminating its connections). */
-export async function dropTestDatabase(databaseUrl: string, config: OrreryConfig = readConfig()): Promise<void> {
+/**
+ * Drops a database made by createTestDatabase. Sessions still closing get up to `graceMs` to leave
+ * first: pg's `pool.end()` resolves before its connections are gone, and a forced drop would
+ * send them "terminating connection due to administrator command" (57P01), an unhandled error in
+ * a pool without an error listener. Sessions still there after the grace are terminated.
+ */
+export async function dropTestDatabase(databaseUrl: string, config: OrreryConfig = readConfig(), graceMs = 5_000): Promise<void> {
   const name = new URL(databaseUrl).pathname.slice(1);
   const admin = new Client({ connectionString: config.postgresUrl });
   await admin.connect();
   try {
+    const deadline = Date.now() + graceMs;
+    const sessions = async (): Promise<number> => Number((await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name])).rows[0].n);
+    while ((await sessions()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   } finally {
     await admin.end();
