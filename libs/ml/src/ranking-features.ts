@@ -3,21 +3,30 @@
 // Order matters: it is the column order of the ranker's input. Changing a name, its meaning or the
 // order must change RANKING_FEATURE_SCHEMA, so that an old model is never fed new rows.
 
-/** What each feature means; the recommender and the trainer must compute them the same way. */
+/**
+ * What each feature means, as the recommender computes it at request time (serving is the
+ * reference; the trainer's replica in apps/trainer/src/candidates.ts computes the same from its
+ * projector-faithful history snapshot, with the snapshot's last event time as "now").
+ */
 export const RANKING_FEATURE_DESCRIPTIONS = {
   ann_score:
-    "ALS affinity: the user's unit query vector (foldInUser of recent items) · the item's raw vector " +
-    '(unit vector × itemNorm, i.e. an inner-product index); 0 when the user or the item has no vector.',
+    "The ANN source's score for the item: the user's unit query vector (foldInUser of their recent items, " +
+    'newest weighted most) · the item\'s raw vector (unit vector × itemNorm), i.e. the ALS affinity of the ' +
+    "vector service's inner-product search; 0 when the ANN source did not propose the item (not among its " +
+    'top candidates, or the user has no recent item with a vector).',
   covisit_score:
-    "ln(1 + Σ co-visitation count from each of the user's recent items to this item, the k-th most " +
-    'recent weighted 1/k); 0 when no recent item co-occurs with it.',
-  trending_score: "ln(1 + the item's interaction weight decayed with a 1-day half-life).",
-  log_popularity: "ln(1 + the item's interaction weight decayed with a 30-day half-life).",
+    'ln(1 + S / k): S is the co-visitation score summed over the user\'s recent items (each list decayed ' +
+    'with ORRERY_COVISIT_HALF_LIFE_HOURS, merged by the query service), k the recency rank (1 = newest) of ' +
+    'the recent item contributing most; 0 when no recent item co-occurs with it.',
+  trending_score:
+    "ln(1 + the item's interaction weight decayed to now with ORRERY_TRENDING_HALF_LIFE_HOURS, default " +
+    '72 h) — the score of the trending ranking (ItemView.popularity).',
+  log_popularity: "ln(1 + the item's lifetime interaction count, every event type counted once) — ItemView.interactions.",
   category_affinity:
-    "Share (0–1) of the user's decayed interaction weight that falls on items sharing a category with this item.",
-  is_recent_category: "1 when the item shares a category with one of the user's last 5 items, else 0.",
+    "Share (0–1) of the user's decayed category affinity (ORRERY_AFFINITY_HALF_LIFE_HOURS) on the item's categories.",
+  is_recent_category: "1 when the item shares a category with one of the user's last 5 distinct items, else 0.",
   log_item_age_days: 'ln(1 + days since the item was published); 0 when unknown or in the future.',
-  source_count: 'How many candidate sources (ann, covisit, popular) proposed the item: 1 to 3.',
+  source_count: 'How many candidate sources (ANN, co-visitation, trending) proposed the item: 1 to 3.',
 } as const;
 
 /** A ranking feature name. */
