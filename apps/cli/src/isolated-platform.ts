@@ -28,8 +28,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts every service (built dist/) with its own database, topic, Redis prefix, ports and endpoints. */
-export async function startIsolatedPlatform(): Promise<IsolatedPlatform> {
+/**
+ * Starts every service (built dist/) with its own database, topic, Redis prefix, ports and
+ * endpoints; `overrides` are applied last (e.g. `{ ORRERY_TRACE_SAMPLE_RATIO: '0.01' }` for a benchmark).
+ */
+export async function startIsolatedPlatform(overrides: Readonly<Record<string, string>> = {}): Promise<IsolatedPlatform> {
   const databaseUrl = await createTestDatabase();
   const id = uniqueName('e2e');
   const [ingest, recommender, query, vector] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
@@ -47,6 +50,7 @@ export async function startIsolatedPlatform(): Promise<IsolatedPlatform> {
     ORRERY_COMMAND_ZMQ_ENDPOINT: `ipc:///tmp/${id}-command`,
     ORRERY_SCORING_ZMQ_ENDPOINT: `ipc:///tmp/${id}-scoring`,
     ORRERY_TRACE_SAMPLE_RATIO: '1',
+    ...overrides,
   };
   readConfig(env);
   const services = await startServices({ env, logDir: join(REPO_ROOT, '.orrery', 'logs', id), detached: false, readyTimeoutMs: 90_000 });

@@ -38,7 +38,7 @@ Commands:
                      start an isolated platform, replay the data set's train part (leave-last-out by
                      time) through the API, train, then score Recommend and the popularity and
                      co-visitation baselines on each user's next item; writes docs/eval-<name>.md/.svg
-  bench [--seconds N] [--rate N] [--concurrency N]
+  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R]
                      start an isolated platform on the local engines, seed it and print
                      Recommend latency, ingest throughput and freshness figures
 `;
@@ -147,14 +147,21 @@ async function seed(config: OrreryConfig, args: string[]): Promise<number> {
 async function bench(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '500' }, concurrency: { type: 'string', default: '8' } },
+    options: {
+      seconds: { type: 'string', default: '10' },
+      rate: { type: 'string', default: '500' },
+      concurrency: { type: 'string', default: '8' },
+      'trace-sample-ratio': { type: 'string', default: '1' },
+    },
   });
   const positive = (name: string, raw: string | undefined): number => {
     const value = Number(raw);
     if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
     return value;
   };
-  await runBenchmarks({ seconds: positive('seconds', values.seconds), rate: positive('rate', values.rate), concurrency: positive('concurrency', values.concurrency) });
+  const traceSampleRatio = Number(values['trace-sample-ratio']);
+  if (!(traceSampleRatio >= 0 && traceSampleRatio <= 1)) throw new Error(`--trace-sample-ratio must be from 0 to 1, got "${values['trace-sample-ratio']}"`);
+  await runBenchmarks({ seconds: positive('seconds', values.seconds), rate: positive('rate', values.rate), concurrency: positive('concurrency', values.concurrency), traceSampleRatio });
   return 0;
 }
 

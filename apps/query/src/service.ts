@@ -17,7 +17,7 @@ export interface RunningQuery {
 
 /** Serves QueryService on config.queryAddress, reading projections under config.redisPrefix. */
 export async function startQuery(config: OrreryConfig, logger: Logger): Promise<RunningQuery> {
-  const redis = createRedis(config, 'orrery-query');
+  const redis = createRedis(config, 'orrery-query', { autoPipelining: true });
   const reader = redisProjectionReader(redis, projectionKeys(config.redisPrefix), config.projection);
   const server = await startGrpcServer({
     address: config.queryAddress,
