@@ -7,6 +7,7 @@ import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
 import { trace, type Logger } from '@orrery/telemetry';
 import { createQueryClient, createScoringClient, createVectorClient } from './clients';
+import { cachingItemFacts } from './item-facts-cache';
 import type { DownstreamBudget } from './downstream';
 import { popular, recommend, similarItems, type RecommendationList, type RecommenderPorts } from './pipeline';
 import { validatePopularRequest, validateRecommendRequest, validateSimilarItemsRequest } from './validation';
@@ -18,14 +19,16 @@ export interface RunningRecommender {
   close(): Promise<void>;
 }
 
-type Settings = Pick<OrreryConfig, 'recommenderAddress' | 'queryAddress' | 'vectorAddress' | 'scoringZmqEndpoint' | 'downstreamTimeoutMs'>;
+type Settings = Pick<OrreryConfig, 'recommenderAddress' | 'queryAddress' | 'vectorAddress' | 'scoringZmqEndpoint' | 'downstreamTimeoutMs'> &
+  Partial<Pick<OrreryConfig, 'itemFactsCacheMs'>>;
 
 /** Starts RecommendationService on config.recommenderAddress, wired to query, vector and scoring. */
 export async function startRecommender(config: Settings, logger: Logger): Promise<RunningRecommender> {
   const query = createQueryClient(config.queryAddress, config.downstreamTimeoutMs);
   const vector = createVectorClient(config.vectorAddress, config.downstreamTimeoutMs);
   const scoring = createScoringClient(config.scoringZmqEndpoint, config.downstreamTimeoutMs);
-  const ports: RecommenderPorts = { users: query, features: query, coVisitation: query, trending: query, candidates: vector, scorer: scoring };
+  const features = cachingItemFacts(query, { ttlMs: config.itemFactsCacheMs ?? 0 });
+  const ports: RecommenderPorts = { users: query, features, coVisitation: query, trending: query, candidates: vector, scorer: scoring };
   const budget = (requestDeadlineMs: number): DownstreamBudget => ({ perCallTimeoutMs: config.downstreamTimeoutMs, requestDeadlineMs, now: Date.now });
 
   const answer = (method: string, list: RecommendationList): MessageInitShape<GenMessage<RecommendResponse>> => {
