@@ -8,6 +8,7 @@ import { createClient, type Client } from '@orrery/grpc';
 import { evaluationCasesFrom, splitLeaveLastOut, type EvaluationCase } from '@orrery/ml';
 import { QueryService, RecommendationService } from '@orrery/proto';
 import { eventually } from '@orrery/testing';
+import { lastItemByUser } from './caught-up';
 import type { Dataset } from './dataset';
 import { EVAL_RECOMMENDERS, renderBarChartSvg, renderMarkdown, scoreLists, type EvalSummary } from './eval-report';
 import { startIsolatedPlatform } from './isolated-platform';
@@ -137,15 +138,6 @@ async function listsOf(
   const coVisited = [...new Set(ranked.map((item) => item.itemId).filter((itemId) => visible.has(itemId)))].slice(0, LIST_LENGTH);
   for (const itemId of popular) if (coVisited.length < LIST_LENGTH && !coVisited.includes(itemId)) coVisited.push(itemId);
   return { served, popular, coVisited };
-}
-
-function lastItemByUser(events: readonly { readonly userId: string; readonly itemId: string; readonly occurredAt: number }[]): Map<string, string> {
-  const last = new Map<string, { itemId: string; at: number }>();
-  for (const event of events) {
-    const previous = last.get(event.userId);
-    if (!previous || event.occurredAt >= previous.at) last.set(event.userId, { itemId: event.itemId, at: event.occurredAt });
-  }
-  return new Map([...last].map(([userId, { itemId }]) => [userId, itemId]));
 }
 
 /** At most `max` cases, evenly spread (deterministic). */
