@@ -136,3 +136,49 @@ describe('with a champion ranker', () => {
     expect(scoring.modelVersion()).toBe(secondVersion);
   });
 });
+
+describe('shadow scoring of a challenger', () => {
+  let shadowing: RunningScoring;
+  let shadowClient: ZmqRequestClient;
+
+  beforeAll(async () => {
+    const endpoint = `ipc:///tmp/${uniqueName('orrery-scoring-shadow')}`;
+    shadowing = await startScoring({ ...readConfig(), postgresUrl: databaseUrl, scoringZmqEndpoint: endpoint, shadowChallenger: true }, logger, { pollIntervalMs: 600_000 });
+    shadowClient = new ZmqRequestClient({ endpoint, name: 'scoring-shadow-test', timeoutMs: 5_000 });
+  });
+
+  afterAll(async () => {
+    await shadowClient?.close();
+    await shadowing?.close();
+  });
+
+  it('when a challenger is registered but not promoted, batches are also scored by it, answered by the champion, and the rank correlation recorded', async () => {
+    const champion = shadowing.modelVersion();
+    expect(champion).not.toBe('');
+    const challengerModel = ranker(3, 9);
+    const challenger = await registerModel(pool, {
+      metrics: { 'ndcg@10': 0.01 },
+      splitId: 'split-scoring-test',
+      featureSchema: challengerModel.featureSchema,
+      factors: 1,
+      itemIds: ['item-a'],
+      itemVectors: new Float32Array([1]),
+      itemNorms: new Float32Array([1]),
+      rankerOnnx: exportRankerToOnnx(challengerModel),
+    });
+    await shadowing.refreshShadow();
+
+    const batch = candidates(60, 10);
+    const request = create(ScoreRequestSchema, { featureCount: width, features: Array.from(batch), featureSchema: RANKING_FEATURE_SCHEMA });
+    const reply = fromBinary(ScoreReplySchema, await shadowClient.request(toBinary(ScoreRequestSchema, request)));
+    expect(reply.modelVersion).toBe(champion);
+    const challengerScores = scoreWithRanker(challengerModel, batch);
+    expect(reply.scores.some((value, i) => Math.abs(value - (challengerScores[i] as number)) > 1e-3)).toBe(true);
+
+    const figures = shadowing.shadow();
+    expect(figures.version).toBe(challenger.version);
+    expect(figures.batches).toBe(1);
+    expect(figures.meanRankCorrelation).toBeGreaterThanOrEqual(-1);
+    expect(figures.meanRankCorrelation).toBeLessThan(0.999);
+  });
+});
