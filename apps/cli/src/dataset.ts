@@ -3,25 +3,15 @@
 // catalog and users from events is pure.
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { SyntheticEvent } from '@orrery/ml';
+import type { SyntheticEvent, SyntheticItem, SyntheticUser } from '@orrery/ml';
 import { movieLensFormatOf, parseRatingLine } from './movielens';
 import { ProgressBar } from './progress';
 
-/** A catalog item as the ingestion API takes it. */
-export interface DatasetItem {
-  readonly itemId: string;
-  readonly categories: readonly string[];
-  readonly tags: readonly string[];
-  readonly hidden: boolean;
-  /** Epoch ms. */
-  readonly publishedAt: number;
-}
+/** A catalog item as the ingestion API takes it (the generator's items are ones). */
+export type DatasetItem = SyntheticItem;
 
-/** A user as the ingestion API takes it. */
-export interface DatasetUser {
-  readonly userId: string;
-  readonly attributes: Readonly<Record<string, string>>;
-}
+/** A user as the ingestion API takes it (the generator's planted tastes are not sent). */
+export type DatasetUser = Omit<SyntheticUser, 'favouriteCategories'>;
 
 /** Items, users and events (time-ordered) to send through ingestion; a SyntheticDataset is one. */
 export interface Dataset {

@@ -35,8 +35,9 @@ function ranker(column: number, seed: number): RankerModel {
   return trainRanker(rows, labels, width);
 }
 
-async function promote(model: RankerModel, ndcg: number): Promise<string> {
-  const registered = await registerModel(pool, {
+/** Registers a version with this ranker (not promoted). */
+function register(model: RankerModel, ndcg: number) {
+  return registerModel(pool, {
     metrics: { 'ndcg@10': ndcg },
     splitId: 'split-scoring-test',
     featureSchema: model.featureSchema,
@@ -46,6 +47,10 @@ async function promote(model: RankerModel, ndcg: number): Promise<string> {
     itemNorms: new Float32Array([1]),
     rankerOnnx: exportRankerToOnnx(model),
   });
+}
+
+async function promote(model: RankerModel, ndcg: number): Promise<string> {
+  const registered = await register(model, ndcg);
   const decision = await promoteIfBetter(pool, registered.version, 'ndcg@10');
   if (!decision.promoted) throw new Error(decision.reason);
   return registered.version;
@@ -156,16 +161,7 @@ describe('shadow scoring of a challenger', () => {
     const champion = shadowing.modelVersion();
     expect(champion).not.toBe('');
     const challengerModel = ranker(3, 9);
-    const challenger = await registerModel(pool, {
-      metrics: { 'ndcg@10': 0.01 },
-      splitId: 'split-scoring-test',
-      featureSchema: challengerModel.featureSchema,
-      factors: 1,
-      itemIds: ['item-a'],
-      itemVectors: new Float32Array([1]),
-      itemNorms: new Float32Array([1]),
-      rankerOnnx: exportRankerToOnnx(challengerModel),
-    });
+    const challenger = await register(challengerModel, 0.01);
     await shadowing.refreshShadow();
 
     const batch = candidates(60, 10);
