@@ -24,7 +24,9 @@ describe('serving on a whole platform', () => {
   const champion = async (): Promise<string> => String((await database.query(`SELECT version FROM model_versions WHERE status = 'champion'`)).rows[0]?.version ?? '');
 
   beforeAll(async () => {
-    platform = await startIsolatedPlatform();
+    // A roomier deadline than the default 150 ms: on a busy shared machine query calls may exceed it
+    // and degrade answers for reasons these tests are not about.
+    platform = await startIsolatedPlatform({ ORRERY_DOWNSTREAM_TIMEOUT_MS: '500' });
     seeded = await seedDemoData({ ingestAddress: platform.ingestAddress, users: 300, items: 240, eventsPerUser: 30, seed: 21, progress: false });
     for (const item of seeded.dataset.items) categoriesOf.set(item.itemId, item.categories);
     // A deliberately weak first champion, so that a normal run later beats it.
@@ -73,10 +75,13 @@ describe('serving on a whole platform', () => {
     for (const [index, itemId] of fresh.entries()) {
       await ingest.track({ event: { userId: user.userId, itemId, type: EventType.CLICK, occurredAt: timestampFromMs(now - (fresh.length - index) * 1_000) } });
     }
+    // A user's events are applied in order, so once the last click shows, all of them are applied.
+    const last = fresh[fresh.length - 1]!;
     const after = await eventually(() => recommender.recommend({ userId: user.userId, count: 20 }), {
-      accept: (reply) => reply.items.some((item) => item.reasons.some(namesFresh)),
-      what: `recommendations of ${user.userId} explained by the items just clicked`,
+      accept: (reply) => reply.items.some((item) => item.reasons.some((reason) => reason === `similar-to:${last}` || reason === `co-visited:${last}`)),
+      what: `recommendations of ${user.userId} explained by the item clicked last`,
     });
+    expect(after.items.flatMap((item) => item.reasons).filter(namesFresh).length).toBeGreaterThan(0);
     const ids = after.items.map((item) => item.itemId);
     for (const itemId of fresh) expect(ids).not.toContain(itemId);
     expect(ids).not.toEqual(before.items.map((item) => item.itemId));
@@ -131,9 +136,14 @@ describe('serving on a whole platform', () => {
     expect(after.length).toBeGreaterThanOrEqual(40);
     for (const { reply } of after) {
       expect(reply.degraded).toBe(true);
-      expect(reply.degradedReasons.some((reason) => reason.startsWith('scoring'))).toBe(true);
-      expect(reply.items.length).toBe(10);
+      // Scoring is only reached once the catalog was read (without it nothing can be shown).
+      const catalogRead = !reply.degradedReasons.some((reason) => reason.startsWith('catalog'));
+      if (catalogRead) {
+        expect(reply.degradedReasons.filter((reason) => reason.startsWith('scoring'))).toHaveLength(1);
+        expect(reply.items.length).toBe(10);
+      }
     }
+    expect(after.filter(({ reply }) => reply.degradedReasons.some((reason) => reason.startsWith('scoring'))).length).toBeGreaterThan(after.length / 2);
     for (const { reply } of samples) for (const item of reply.items) expect(categoriesOf.get(item.itemId)).not.toContain('books');
   });
 });
