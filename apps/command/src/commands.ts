@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { Pool } from 'pg';
 import { ServiceError, status } from '@orrery/grpc';
 import { CommandReplySchema, CommandRequestSchema, EventType, type CommandReply, type CommandRequest } from '@orrery/proto';
-import { appendEvents, inTransaction, pgErrorCode, upsertItems, upsertUsers } from '@orrery/store';
+import { appendEvents, deleteItem, forgetUser, inTransaction, pgErrorCode, upsertItems, upsertUsers } from '@orrery/store';
 
 /** Decodes a ZeroMQ payload into a command; INVALID_ARGUMENT when it is not one. */
 export function decodeCommand(payload: Uint8Array): CommandRequest {
@@ -43,8 +43,9 @@ export function contractViolation(request: CommandRequest): string | undefined {
       }
       return undefined;
     case 'deleteItem':
+      return command.value.itemId ? undefined : 'delete_item.item_id: must not be empty';
     case 'forgetUser':
-      return undefined;
+      return command.value.userId ? undefined : 'forget_user.user_id: must not be empty';
     case undefined:
       return 'command: must be set';
     default: {
@@ -73,9 +74,12 @@ export async function executeCommand(pool: Pool, request: CommandRequest, tracep
         return create(CommandReplySchema, { applied: await inTransaction(pool, (tx) => upsertItems(tx, command.value.items, traceparent)) });
       case 'upsertUsers':
         return create(CommandReplySchema, { applied: await inTransaction(pool, (tx) => upsertUsers(tx, command.value.users, traceparent)) });
-      case 'deleteItem':
+      case 'deleteItem': {
+        const deleted = await inTransaction(pool, (tx) => deleteItem(tx, command.value.itemId, traceparent));
+        return create(CommandReplySchema, { applied: deleted ? 1 : 0 });
+      }
       case 'forgetUser':
-        throw new ServiceError(status.UNIMPLEMENTED, `command: ${command.case} is not implemented yet`);
+        return create(CommandReplySchema, { applied: await inTransaction(pool, (tx) => forgetUser(tx, command.value.userId, traceparent)) });
       case undefined:
         throw new ServiceError(status.INVALID_ARGUMENT, 'command: must be set');
       default: {

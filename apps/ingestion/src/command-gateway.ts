@@ -2,6 +2,7 @@ import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/p
 import { ServiceError, status, toServiceError } from '@orrery/grpc';
 import { CommandReplySchema, CommandRequestSchema, type CommandReply, type Event, type Item, type User } from '@orrery/proto';
 import type { ZmqRequestClient } from '@orrery/zmq';
+import type { InFlightBudget } from './in-flight-budget';
 
 /** The command side as ingestion sees it: each call resolves once the entries are durably committed. */
 export interface CommandGateway {
@@ -10,6 +11,15 @@ export interface CommandGateway {
   /** How many entries were applied. */
   upsertItems(items: readonly Item[], timeoutMs: number): Promise<number>;
   upsertUsers(users: readonly User[], timeoutMs: number): Promise<number>;
+  /** True when the catalog knew the item (it is now removed and tombstoned). */
+  deleteItem(itemId: string, timeoutMs: number): Promise<boolean>;
+  /** How many of the user's events were erased from the event store. */
+  forgetUser(userId: string, timeoutMs: number): Promise<number>;
+}
+
+/** The gateway with every appendEvents counted against the in-flight budget (waits or RESOURCE_EXHAUSTED when full). */
+export function withInFlightBudget(gateway: CommandGateway, budget: InFlightBudget): CommandGateway {
+  return { ...gateway, appendEvents: (events, timeoutMs) => budget.run(events.length, () => gateway.appendEvents(events, timeoutMs)) };
 }
 
 /** The CommandGateway over ZeroMQ (command.proto messages). */
@@ -35,6 +45,8 @@ export function zmqCommandGateway(client: ZmqRequestClient): CommandGateway {
     },
     upsertItems: async (items, timeoutMs) => (await send({ case: 'upsertItems', value: { items: [...items] } }, timeoutMs)).applied,
     upsertUsers: async (users, timeoutMs) => (await send({ case: 'upsertUsers', value: { users: [...users] } }, timeoutMs)).applied,
+    deleteItem: async (itemId, timeoutMs) => (await send({ case: 'deleteItem', value: { itemId } }, timeoutMs)).applied > 0,
+    forgetUser: async (userId, timeoutMs) => (await send({ case: 'forgetUser', value: { userId } }, timeoutMs)).applied,
   };
 }
 

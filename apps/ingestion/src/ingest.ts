@@ -1,7 +1,10 @@
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { invalidArgument } from '@orrery/grpc';
 import type {
+  DeleteItemResponseSchema,
   Event,
+  ForgetUserResponseSchema,
+  TrackRequest,
   Item,
   TrackBatchResponseSchema,
   TrackResponseSchema,
@@ -10,7 +13,7 @@ import type {
   User,
 } from '@orrery/proto';
 import type { CommandGateway } from './command-gateway';
-import { checkBatchSize, splitBatch, validateEvent, validateItem, validateUser, type Defaults } from './validation';
+import { checkBatchSize, checkId, describeFieldError, LIMITS, splitBatch, validateEvent, validateItem, validateUser, type Defaults } from './validation';
 
 /** What the use cases need: the command side and how to fill in defaults. */
 export interface IngestDependencies {
@@ -33,6 +36,66 @@ export async function trackBatch(deps: IngestDependencies, events: readonly Even
   const { valid, rejected } = splitBatch(events, 'events', (event, path) => validateEvent(event, path, defaults));
   if (valid.length > 0) await deps.commands.appendEvents(valid, timeoutMs);
   return { accepted: valid.length, rejected };
+}
+
+/** Events of a TrackStream sent to command at once (the next chunk is read while one is committing). */
+export const STREAM_CHUNK = 2_000;
+
+/**
+ * Stores a client stream of events in chunks of STREAM_CHUNK, one command each; answers once all
+ * are committed, counting them like TrackBatch (`index` from the first message of the stream).
+ * At most LIMITS.stream events per stream. When a chunk fails the call fails: earlier chunks
+ * stay committed, so the client resends the stream with the same event ids (stored once).
+ */
+export async function trackStream(
+  deps: IngestDependencies,
+  requests: AsyncIterable<TrackRequest>,
+  timeoutMs: () => number,
+): Promise<MessageInitShape<typeof TrackBatchResponseSchema>> {
+  let accepted = 0;
+  const rejected: { index: number; reason: string }[] = [];
+  let chunk: Event[] = [];
+  // At most one chunk committing while the next one fills up.
+  let committing: Promise<void> = Promise.resolve();
+  const flush = async (): Promise<void> => {
+    await committing;
+    if (chunk.length === 0) return;
+    const events = chunk;
+    chunk = [];
+    committing = deps.commands.appendEvents(events, timeoutMs()).then(() => void (accepted += events.length));
+    // Awaited by the next flush; this only keeps a failure from being reported as unhandled meanwhile.
+    committing.catch(() => undefined);
+  };
+  let index = 0;
+  let defaults = deps.defaults();
+  for await (const request of requests) {
+    if (index >= LIMITS.stream) throw invalidArgument('events', `at most ${LIMITS.stream} per stream`);
+    const checked = validateEvent(request.event, `events[${index}]`, defaults);
+    if (checked.ok) chunk.push(checked.value);
+    else rejected.push({ index, reason: describeFieldError(checked.error) });
+    index += 1;
+    if (chunk.length >= STREAM_CHUNK) {
+      await flush();
+      defaults = deps.defaults();
+    }
+  }
+  await flush();
+  await committing;
+  return { accepted, rejected };
+}
+
+/** Removes an item from the catalog (tombstoned, ItemDeleted published); `deleted` is false when the catalog did not know it. */
+export async function deleteItem(deps: IngestDependencies, itemId: string, timeoutMs: number): Promise<MessageInitShape<typeof DeleteItemResponseSchema>> {
+  const problem = checkId(itemId, 'item_id');
+  if (problem) throw invalidArgument(problem.field, problem.problem);
+  return { deleted: await deps.commands.deleteItem(itemId, timeoutMs) };
+}
+
+/** Erases a user's events from the event store and publishes UserForgotten so projections erase theirs. */
+export async function forgetUser(deps: IngestDependencies, userId: string, timeoutMs: number): Promise<MessageInitShape<typeof ForgetUserResponseSchema>> {
+  const problem = checkId(userId, 'user_id');
+  if (problem) throw invalidArgument(problem.field, problem.problem);
+  return { eventsErased: BigInt(await deps.commands.forgetUser(userId, timeoutMs)) };
 }
 
 /** Upserts the valid items of a batch in one command and lists the refused ones with their index. */

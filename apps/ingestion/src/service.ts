@@ -5,8 +5,9 @@ import { bindService, ServiceError, startGrpcServer, status, type CallContext } 
 import { CatalogService, IngestService, TrackBatchRequestSchema, TrackBatchResponseSchema, type TrackBatchRequest } from '@orrery/proto';
 import type { Logger } from '@orrery/telemetry';
 import { serveZmqRequests, ZmqRequestClient } from '@orrery/zmq';
-import { zmqCommandGateway } from './command-gateway';
-import { track, trackBatch, upsertItems, upsertUsers, type IngestDependencies } from './ingest';
+import { withInFlightBudget, zmqCommandGateway } from './command-gateway';
+import { InFlightBudget } from './in-flight-budget';
+import { deleteItem, forgetUser, track, trackBatch, trackStream, upsertItems, upsertUsers, type IngestDependencies } from './ingest';
 
 export interface RunningIngestion {
   /** The bound gRPC port (useful when config.ingestAddress asked for port 0). */
@@ -19,7 +20,7 @@ export interface RunningIngestion {
 export async function startIngestion(config: OrreryConfig, logger: Logger): Promise<RunningIngestion> {
   const commandClient = new ZmqRequestClient({ endpoint: config.commandZmqEndpoint, name: 'command', timeoutMs: config.commandTimeoutMs });
   const deps: IngestDependencies = {
-    commands: zmqCommandGateway(commandClient),
+    commands: withInFlightBudget(zmqCommandGateway(commandClient), new InFlightBudget(config.ingestMaxInFlightEvents, config.ingestBackpressureWaitMs)),
     defaults: () => ({ now: Date.now(), newEventId: randomUUID }),
   };
   // Never wait for command longer than the gRPC caller will wait for us.
@@ -31,22 +32,17 @@ export async function startIngestion(config: OrreryConfig, logger: Logger): Prom
       bindService(IngestService, {
         track: (request, call) => track(deps, request.event, timeoutFor(call)),
         trackBatch: (request, call) => trackBatch(deps, request.events, timeoutFor(call)),
-        trackStream: async () => {
-          throw new ServiceError(status.UNIMPLEMENTED, 'TrackStream is not implemented yet');
-        },
+        trackStream: (requests, call) => trackStream(deps, requests, () => timeoutFor(call)),
       }),
       bindService(CatalogService, {
         upsertItems: (request, call) => upsertItems(deps, request.items, timeoutFor(call)),
         upsertUsers: (request, call) => upsertUsers(deps, request.users, timeoutFor(call)),
-        deleteItem: async () => {
-          throw new ServiceError(status.UNIMPLEMENTED, 'DeleteItem is not implemented yet');
-        },
-        forgetUser: async () => {
-          throw new ServiceError(status.UNIMPLEMENTED, 'ForgetUser is not implemented yet');
-        },
+        deleteItem: (request, call) => deleteItem(deps, request.itemId, timeoutFor(call)),
+        forgetUser: (request, call) => forgetUser(deps, request.userId, timeoutFor(call)),
       }),
     ],
     onInternalError: (error, path) => logger.error({ err: error, path }, 'ingestion: request failed'),
+    maxReceiveMessageBytes: config.ingestMaxMessageBytes,
   }).catch(async (error: unknown) => {
     await commandClient.close();
     throw error;
@@ -56,6 +52,7 @@ export async function startIngestion(config: OrreryConfig, logger: Logger): Prom
     endpoint: config.ingestZmqEndpoint,
     name: 'ingestion',
     logger,
+    maxPayloadBytes: config.ingestMaxMessageBytes,
     handler: async (payload) => {
       const response = await trackBatch(deps, decodeTrackBatch(payload).events, config.commandTimeoutMs);
       return toBinary(TrackBatchResponseSchema, create(TrackBatchResponseSchema, response));

@@ -18,6 +18,8 @@ export const LIMITS = {
   mapValueLength: 1024,
   /** Entries of one batch. */
   batch: 10_000,
+  /** Events of one TrackStream (bounds the reply, which lists every refused one). */
+  stream: 100_000,
   /** How far in the future occurred_at may be (clock skew), in ms. */
   futureMs: 24 * 60 * 60 * 1000,
   /** The earliest occurred_at accepted. */
@@ -59,6 +61,11 @@ export function describeFieldError(error: FieldError): string {
 /** Refuses batches above LIMITS.batch entries (`events: at most 10000 per batch`). */
 export function checkBatchSize(count: number, field: string): FieldError | undefined {
   return count > LIMITS.batch ? { field, problem: `at most ${LIMITS.batch} per batch` } : undefined;
+}
+
+/** Refuses an id (item_id, user_id of a catalog command) that is empty, too long, blank or has control characters. */
+export function checkId(value: string, field: string): FieldError | undefined {
+  return at(field, idProblem(value, LIMITS.idLength));
 }
 
 /** Validates every entry at `field[index]`; the valid ones come back normalised, in order. */

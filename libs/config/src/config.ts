@@ -41,6 +41,12 @@ export interface OrreryConfig {
   readonly logLevel: string;
   /** Deadline of ingestion's request to command (which answers after the commit), in ms. */
   readonly commandTimeoutMs: number;
+  /** Events ingestion may have forwarded to command and not yet seen committed (backpressure bound). */
+  readonly ingestMaxInFlightEvents: number;
+  /** How long a request over the in-flight budget waits for room before RESOURCE_EXHAUSTED, in ms. */
+  readonly ingestBackpressureWaitMs: number;
+  /** Largest gRPC message or ZeroMQ payload ingestion accepts, in bytes. */
+  readonly ingestMaxMessageBytes: number;
   /** Fallback poll interval of the outbox relay when no NOTIFY arrives, in ms. */
   readonly outboxPollIntervalMs: number;
   /** Outbox rows the relay publishes per Kafka send. */
@@ -105,6 +111,9 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     jaegerQueryUrl: readUrl(env, 'ORRERY_JAEGER_QUERY_URL', 'http://127.0.0.1:16686', ['http:', 'https:']),
     logLevel: readString(env, 'ORRERY_LOG_LEVEL', 'info'),
     commandTimeoutMs: readInteger(env, 'ORRERY_COMMAND_TIMEOUT_MS', 5_000, 1, 600_000),
+    ingestMaxInFlightEvents: readInteger(env, 'ORRERY_INGEST_MAX_IN_FLIGHT_EVENTS', 50_000, 1, 10_000_000),
+    ingestBackpressureWaitMs: readInteger(env, 'ORRERY_INGEST_BACKPRESSURE_WAIT_MS', 1_000, 0, 600_000),
+    ingestMaxMessageBytes: readInteger(env, 'ORRERY_INGEST_MAX_MESSAGE_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     outboxPollIntervalMs: readInteger(env, 'ORRERY_OUTBOX_POLL_INTERVAL_MS', 1_000, 10, 600_000),
     outboxBatchSize: readInteger(env, 'ORRERY_OUTBOX_BATCH_SIZE', 500, 1, 10_000),
     modelPollIntervalMs: readInteger(env, 'ORRERY_MODEL_POLL_INTERVAL_MS', 30_000, 100, 3_600_000),

@@ -26,8 +26,11 @@ describe('grpc-js bridge over protobuf-es descriptors', () => {
           trackBatch: async (request) => ({ accepted: request.events.length, rejected: [{ index: 0, reason: 'just because' }] }),
           trackStream: async (requests) => {
             let accepted = 0;
-            for await (const request of requests) if (request.event) accepted += 1;
-            return { accepted };
+            for await (const request of requests) {
+              if (request.event?.userId === 'stop') throw invalidArgument(`events[${accepted}].user_id`, 'stop here');
+              accepted += 1;
+            }
+            return { accepted, rejected: [] };
           },
         }),
       ],
@@ -56,6 +59,27 @@ describe('grpc-js bridge over protobuf-es descriptors', () => {
     const ingest = client();
     await expect(ingest.track({ event: { userId: 'boom' } })).rejects.toMatchObject({ code: status.INTERNAL });
     expect(internalErrors).toContain('database on fire');
+    ingest.close();
+  });
+
+  it('when a client streams messages, the handler reads them all and the caller gets its one reply', async () => {
+    const ingest = client();
+    async function* events() {
+      for (let i = 0; i < 500; i += 1) yield { event: { userId: `u-${i}`, itemId: 'i', type: EventType.VIEW } };
+    }
+    expect(await ingest.trackStream(events())).toMatchObject({ accepted: 500 });
+    expect(await ingest.trackStream([])).toMatchObject({ accepted: 0 });
+    await expect(ingest.trackStream([{ event: { userId: 'a' } }, { event: { userId: 'stop' } }])).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'events[1].user_id: stop here' });
+    ingest.close();
+  });
+
+  it('when the request source of a stream fails, the caller gets that error', async () => {
+    const ingest = client();
+    async function* failing() {
+      yield { event: { userId: 'a' } };
+      throw new Error('source broke');
+    }
+    await expect(ingest.trackStream(failing())).rejects.toThrow('source broke');
     ingest.close();
   });
 

@@ -41,6 +41,8 @@ export interface GrpcServerOptions {
   readonly services: readonly ServiceBinding[];
   /** Called with every error answered as INTERNAL/UNKNOWN (bugs and outages, not bad input). */
   readonly onInternalError?: (error: ServiceError, path: string) => void;
+  /** Largest request message accepted, in bytes (default 16 MiB); grpc-js answers RESOURCE_EXHAUSTED above it. */
+  readonly maxReceiveMessageBytes?: number;
 }
 
 export interface RunningGrpcServer {
@@ -54,7 +56,7 @@ export interface RunningGrpcServer {
 
 /** Starts a grpc-js server with the given services plus grpc.health.v1 and server reflection. */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 16 * 1024 * 1024 });
   for (const binding of options.services) {
     server.addService(grpcServiceDefinition(binding.service), grpcHandlers(binding, options.onInternalError));
   }

@@ -16,6 +16,8 @@ export async function upsertItems(tx: ClientBase, items: readonly Item[], tracep
   const latest = lastOccurrences(items.map((item) => item.itemId)).map((index) => items[index]!);
   const domainEvents = latest.map((item) => create(DomainEventSchema, { payload: { case: 'itemUpserted', value: item } }));
   const committedAt = await prepare(tx, domainEvents);
+  // Upserting a deleted item re-adds it.
+  await tx.query('DELETE FROM deleted_items WHERE item_id = ANY($1::text[])', [latest.map((item) => item.itemId)]);
   await tx.query(
     `INSERT INTO items (item_id, categories, tags, attributes, published_at, hidden, sequence, updated_at)
      SELECT r.item_id, ARRAY(SELECT jsonb_array_elements_text(r.categories)), ARRAY(SELECT jsonb_array_elements_text(r.tags)),
@@ -62,6 +64,25 @@ export async function upsertUsers(tx: ClientBase, users: readonly User[], tracep
   );
   await insertOutbox(tx, stamp(domainEvents, committedAt), traceparent);
   return users.length;
+}
+
+/**
+ * Removes an item from the catalog in the caller's transaction: deletes its row, keeps a tombstone
+ * and writes an item_deleted outbox row. Returns true when the catalog had the item. An item only
+ * seen in interactions is tombstoned and published too (projections drop it) but answers false;
+ * deleting an already deleted item changes nothing.
+ */
+export async function deleteItem(tx: ClientBase, itemId: string, traceparent: string): Promise<boolean> {
+  const domainEvent = create(DomainEventSchema, { payload: { case: 'itemDeleted', value: { itemId } } });
+  const committedAt = await prepare(tx, [domainEvent]);
+  const removed = await tx.query('DELETE FROM items WHERE item_id = $1', [itemId]);
+  const tombstone = await tx.query('INSERT INTO deleted_items (item_id, sequence) VALUES ($1, $2) ON CONFLICT (item_id) DO NOTHING', [itemId, domainEvent.sequence.toString()]);
+  const known = (removed.rowCount ?? 0) > 0;
+  const fresh = (tombstone.rowCount ?? 0) > 0;
+  // Already deleted and not re-added since: nothing to publish (the allocated sequence stays a gap, which the relay tolerates).
+  if (!known && !fresh) return false;
+  await insertOutbox(tx, stamp([domainEvent], committedAt), traceparent);
+  return known;
 }
 
 /** Locks the events' keys, then allocates their sequences (in order) from the global commit sequence. */

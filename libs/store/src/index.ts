@@ -1,5 +1,6 @@
-export { upsertItems, upsertUsers } from './catalog';
+export { deleteItem, upsertItems, upsertUsers } from './catalog';
 export { firstOccurrences, lastOccurrences } from './dedupe';
+export { forgetUser } from './erasure';
 export { appendEvents } from './event-store';
 export { eventTypeFromStored, storedEventType, type StoredEventType } from './event-types';
 export { lockPartitionKeys, MIGRATION_LOCK, OUTBOX_RELAY_LOCK, PARTITION_KEY_LOCK } from './locks';

@@ -1,3 +1,3 @@
 export { ZmqRequestClient, type ZmqClientOptions } from './client';
 export { OK_STATUS, parseRequestFrames, type RequestFrames } from './frames';
-export { serveZmqRequests, type RunningZmqServer, type ZmqRequestHandler, type ZmqServerOptions } from './server';
+export { DEFAULT_MAX_PAYLOAD_BYTES, serveZmqRequests, type RunningZmqServer, type ZmqRequestHandler, type ZmqServerOptions } from './server';

@@ -15,7 +15,16 @@ export interface ZmqServerOptions {
   readonly logger: Logger;
   /** Requests handled at once; further ones wait in ZeroMQ's queue (backpressure). Default 64. */
   readonly maxInFlight?: number;
+  /**
+   * Largest payload handled, in bytes (default 16 MiB): a larger one is answered RESOURCE_EXHAUSTED
+   * without being handled. A frame above 4× this is dropped by ZeroMQ itself (it disconnects that
+   * peer before reading it), so no peer can make the server buffer an unbounded message.
+   */
+  readonly maxPayloadBytes?: number;
 }
+
+/** The default of ZmqServerOptions.maxPayloadBytes. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 
 export interface RunningZmqServer {
   /** Stops taking requests and waits for in-flight ones to be answered. */
@@ -24,7 +33,8 @@ export interface RunningZmqServer {
 
 /** Binds a ROUTER at `endpoint` and answers each request with the handler's result (see frames.ts). */
 export async function serveZmqRequests(options: ZmqServerOptions): Promise<RunningZmqServer> {
-  const router = new Router({ linger: 0, receiveHighWaterMark: 10_000, sendHighWaterMark: 10_000 });
+  const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const router = new Router({ linger: 0, receiveHighWaterMark: 10_000, sendHighWaterMark: 10_000, maxMessageSize: maxPayloadBytes * 4 });
   await router.bind(options.endpoint);
   const sender = new SerialSender(router);
   const maxInFlight = options.maxInFlight ?? 64;
@@ -38,6 +48,11 @@ export async function serveZmqRequests(options: ZmqServerOptions): Promise<Runni
       const [identity, requestId] = frames;
       options.logger.warn({ reason: request }, `${options.name}: malformed ZeroMQ request`);
       if (identity && requestId) await sender.send([identity, requestId, String(status.INVALID_ARGUMENT), request]);
+      return;
+    }
+    if (request.payload.length > maxPayloadBytes) {
+      options.logger.warn({ bytes: request.payload.length, maxPayloadBytes }, `${options.name}: oversized ZeroMQ request refused`);
+      await sender.send([request.identity, request.requestId, String(status.RESOURCE_EXHAUSTED), `payload: ${request.payload.length} bytes, at most ${maxPayloadBytes}`]);
       return;
     }
     const reply = await withSpan(

@@ -14,6 +14,7 @@ describe('ZeroMQ request/reply', () => {
       endpoint,
       name: 'echo',
       logger,
+      maxPayloadBytes: 1024,
       handler: async (payload) => {
         const text = payload.toString();
         if (text === 'bad') throw new ServiceError(status.INVALID_ARGUMENT, 'payload: bad');
@@ -41,6 +42,22 @@ describe('ZeroMQ request/reply', () => {
   it('when nobody answers, the request fails with DEADLINE_EXCEEDED', async () => {
     const client = new ZmqRequestClient({ endpoint: `ipc:///tmp/orrery-nobody-${process.pid}`, name: 'nobody', timeoutMs: 50 });
     await expect(client.request(Buffer.from('x'))).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
+    await client.close();
+  });
+
+  it('when a payload is over the limit, the server answers RESOURCE_EXHAUSTED without handling it and keeps serving', async () => {
+    const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
+    await expect(client.request(Buffer.alloc(1025, 'a'))).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, message: 'payload: 1025 bytes, at most 1024' });
+    expect(String(await client.request(Buffer.alloc(1024, 'b')))).toBe('B'.repeat(1024));
+    await client.close();
+  });
+
+  it('when a frame is far over the limit, ZeroMQ drops that peer and the server keeps serving others', async () => {
+    const huge = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 300 });
+    await expect(huge.request(Buffer.alloc(1024 * 8, 'a'))).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
+    await huge.close();
+    const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
+    expect(String(await client.request(Buffer.from('fine')))).toBe('FINE');
     await client.close();
   });
 

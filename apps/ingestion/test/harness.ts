@@ -1,0 +1,81 @@
+// Test harness: command + ingestion in-process on a fresh database, topic and endpoints.
+import { rmSync } from 'node:fs';
+import { Client } from 'pg';
+import { pino } from 'pino';
+import { readConfig, type OrreryConfig } from '@orrery/config';
+import { createClient, type Client as GrpcClient } from '@orrery/grpc';
+import { CatalogService, IngestService } from '@orrery/proto';
+import { createTestDatabase, createTestTopic, dropTestDatabase, uniqueName } from '@orrery/testing';
+import { startCommand, type RunningCommand } from '../../command/src/service';
+import { collectTopic, type TopicCollector } from '../../command/test/kafka-collector';
+import { startIngestion, type RunningIngestion } from '../src/service';
+
+/** A silent logger for services under test. */
+export const silentLogger = pino({ level: 'silent' });
+
+/** A write side (ingestion → command → Postgres → relay → Kafka) of one test file. */
+export interface WriteSide {
+  readonly config: OrreryConfig;
+  readonly ingest: GrpcClient<typeof IngestService>;
+  readonly catalog: GrpcClient<typeof CatalogService>;
+  readonly db: Client;
+  readonly topic: TopicCollector;
+  readonly ingestion: RunningIngestion;
+  /** The running command service (replaced by restartCommand). */
+  command: RunningCommand;
+  /** Count of rows in a table. */
+  count(table: 'events' | 'items' | 'users' | 'outbox' | 'deleted_items', where?: string, params?: unknown[]): Promise<number>;
+  /** A fresh ipc:// endpoint, removed by stop(). */
+  ipc(name: string): string;
+  stop(): Promise<void>;
+}
+
+/** Starts command and ingestion on a new database and topic; `overrides` adjust the configuration. */
+export async function startWriteSide(overrides: Partial<OrreryConfig> = {}): Promise<WriteSide> {
+  const endpoints: string[] = [];
+  const ipc = (name: string): string => {
+    const endpoint = `ipc:///tmp/${uniqueName(name)}`;
+    endpoints.push(endpoint);
+    return endpoint;
+  };
+  const [postgresUrl, eventsTopic] = await Promise.all([createTestDatabase(), createTestTopic(2)]);
+  const config: OrreryConfig = {
+    ...readConfig(),
+    postgresUrl,
+    eventsTopic,
+    eventsTopicPartitions: 2,
+    ingestAddress: '127.0.0.1:0',
+    ingestZmqEndpoint: ipc('orrery-ingest'),
+    commandZmqEndpoint: ipc('orrery-command'),
+    outboxPollIntervalMs: 200,
+    ...overrides,
+  };
+  const command = await startCommand(config, silentLogger);
+  const ingestion = await startIngestion(config, silentLogger);
+  const address = `127.0.0.1:${ingestion.port}`;
+  const db = new Client({ connectionString: postgresUrl });
+  await db.connect();
+  const topic = await collectTopic(eventsTopic);
+  const side: WriteSide = {
+    config,
+    ingest: createClient(IngestService, address, { timeoutMs: 20_000 }),
+    catalog: createClient(CatalogService, address, { timeoutMs: 20_000 }),
+    db,
+    topic,
+    ingestion,
+    command,
+    ipc,
+    count: async (table, where = 'true', params = []) => Number((await db.query<{ count: string }>(`SELECT count(*) FROM ${table} WHERE ${where}`, params)).rows[0]!.count),
+    stop: async () => {
+      side.ingest.close();
+      side.catalog.close();
+      await topic.stop();
+      await db.end();
+      await ingestion.close();
+      await side.command.close();
+      await dropTestDatabase(postgresUrl);
+      for (const endpoint of endpoints) rmSync(endpoint.replace('ipc://', ''), { force: true });
+    },
+  };
+  return side;
+}
