@@ -83,6 +83,12 @@ describe('event validation', () => {
     );
     expect(validateEvent(event({ context: { note: 'two\nlines\tand tab' } }), 'event', defaults).ok).toBe(true);
   });
+
+  it('when the context is over 16384 characters in total, it is refused even with every entry in bounds', () => {
+    const entries = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${String(i).padStart(2, '0')}`, 'v'.repeat(1021)]));
+    expect(validateEvent(event({ context: entries(16) }), 'event', defaults).ok).toBe(true);
+    expect(errorOf(validateEvent(event({ context: entries(17) }), 'event', defaults))).toBe('event.context: at most 16384 characters of keys and values in total');
+  });
 });
 
 describe('batch validation', () => {
@@ -116,6 +122,8 @@ describe('catalog validation', () => {
     ['a tag is 129 characters', { itemId: 'i', tags: ['t'.repeat(129)] }, 'items[2].tags[0]: must be at most 128 characters'],
     ['it has 33 tags', { itemId: 'i', tags: Array.from({ length: 33 }, (_, i) => `t${i}`) }, 'items[2].tags: at most 32 entries'],
     ['an attribute key is a control character', { itemId: 'i', attributes: { '\u0007': 'x' } }, 'items[2].attributes["\\u0007"]: key must not contain control characters'],
+    ['published_at is before 1900', { itemId: 'i', publishedAt: timestampFromMs(Date.UTC(1899, 11, 31)) }, 'items[2].published_at: must be between 1900-01-01 and 2200-01-01'],
+    ['published_at is in 2200', { itemId: 'i', publishedAt: timestampFromMs(Date.UTC(2200, 0, 1)) }, 'items[2].published_at: must be between 1900-01-01 and 2200-01-01'],
     ['published_at is after year 9999', { itemId: 'i', publishedAt: { seconds: 300_000_000_000n, nanos: 0 } }, 'items[2].published_at: must be between years 1 and 9999'],
   ])('when an item is refused because %s, the refusal names the field', (_case, init, message) => {
     expect(errorOf(validateItem(create(ItemSchema, init), 'items[2]'))).toBe(message);

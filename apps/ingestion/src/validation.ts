@@ -16,6 +16,8 @@ export const LIMITS = {
   mapEntries: 64,
   /** Characters of a context or attribute value. */
   mapValueLength: 1024,
+  /** Characters of all keys and values of one context or attributes map together. */
+  mapCharacters: 16_384,
   /** Entries of one batch. */
   batch: 10_000,
   /** Events of one TrackStream (bounds the reply, which lists every refused one). */
@@ -24,6 +26,8 @@ export const LIMITS = {
   futureMs: 24 * 60 * 60 * 1000,
   /** The earliest occurred_at accepted. */
   earliestMs: Date.UTC(2000, 0, 1),
+  /** The range of an item's published_at. */
+  publishedRangeMs: [Date.UTC(1900, 0, 1), Date.UTC(2200, 0, 1)],
 } as const;
 
 /** A refused field and why. */
@@ -116,7 +120,7 @@ export function validateItem(item: Item, field: string): Checked<Item> {
     labelsProblem(item.categories, `${field}.categories`) ??
     labelsProblem(item.tags, `${field}.tags`) ??
     mapProblem(item.attributes, `${field}.attributes`) ??
-    at(`${field}.published_at`, item.publishedAt ? timestampProblem(item.publishedAt) : undefined);
+    at(`${field}.published_at`, item.publishedAt ? publishedAtProblem(item.publishedAt) : undefined);
   if (problem) return { ok: false, error: problem };
   return {
     ok: true,
@@ -166,6 +170,15 @@ function occurredAtProblem(timestamp: Timestamp, now: number): string | undefine
   return undefined;
 }
 
+function publishedAtProblem(timestamp: Timestamp): string | undefined {
+  const invalid = timestampProblem(timestamp);
+  if (invalid) return invalid;
+  const ms = epochMs(timestamp);
+  const [earliest, latest] = LIMITS.publishedRangeMs;
+  if (ms < earliest || ms >= latest) return 'must be between 1900-01-01 and 2200-01-01';
+  return undefined;
+}
+
 // The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999999Z.
 const MIN_SECONDS = -62_135_596_800n;
 const MAX_SECONDS = 253_402_300_799n;
@@ -192,7 +205,10 @@ function labelsProblem(labels: readonly string[], field: string): FieldError | u
 function mapProblem(map: Readonly<Record<string, string>>, field: string): FieldError | undefined {
   const entries = Object.entries(map);
   if (entries.length > LIMITS.mapEntries) return { field, problem: `at most ${LIMITS.mapEntries} entries` };
+  let total = 0;
   for (const [key, value] of entries) {
+    total += characters(key) + characters(value);
+    if (total > LIMITS.mapCharacters) return { field, problem: `at most ${LIMITS.mapCharacters} characters of keys and values in total` };
     const keyProblem = idProblem(key, LIMITS.labelLength);
     const entry = `${field}[${JSON.stringify(characters(key) > 64 ? `${[...key].slice(0, 64).join('')}…` : key)}]`;
     if (keyProblem) return { field: entry, problem: `key ${keyProblem}` };
