@@ -1,0 +1,174 @@
+import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
+import { timestampNow } from '@bufbuild/protobuf/wkt';
+import { randomUUID } from 'node:crypto';
+import { ServiceError, status, toServiceError } from '@orrery/grpc';
+import { EventSchema, TrackBatchRequestSchema, TrackBatchResponseSchema, type Event } from '@orrery/proto';
+import { ZmqRequestClient } from '@orrery/zmq';
+import { backoffDelay, type BackoffPolicy } from './backoff';
+
+/** An event as callers write it (every field optional, as in `create(EventSchema, …)`). */
+export type EventInit = Omit<MessageInitShape<typeof EventSchema>, '$typeName'>;
+
+/** What became of one emitted event: stored (or already stored: a retry), or refused with the reason. */
+export type EmitOutcome = { readonly eventId: string; readonly accepted: true } | { readonly eventId: string; readonly accepted: false; readonly reason: string };
+
+export interface EmitterOptions {
+  /** Ingestion's public ZeroMQ ROUTER (ORRERY_INGEST_ZMQ_ENDPOINT). */
+  readonly endpoint: string;
+  /** Events per TrackBatchRequest (at most 10,000, ingestion's limit). Default 1000. */
+  readonly maxBatchEvents?: number;
+  /** How long a partly filled batch waits for more events before it is sent, in ms. Default 5. */
+  readonly lingerMs?: number;
+  /** Batches awaiting their ack at once. Default 4. */
+  readonly maxInFlightBatches?: number;
+  /** Events queued or awaiting an ack above which emit() waits for room (backpressure). Default 50,000. */
+  readonly maxPendingEvents?: number;
+  /** Deadline of one attempt of a batch, in ms. Default 10,000. */
+  readonly requestTimeoutMs?: number;
+  /** Retry spacing of a batch that got no ack. Default 50 ms doubling to 5 s. */
+  readonly backoff?: BackoffPolicy;
+  /** Attempts of a batch before its events fail (Infinity: retry until closed). Default Infinity. */
+  readonly maxAttempts?: number;
+}
+
+/** Counters of an emitter, for logs and tests. */
+export interface EmitterStats {
+  readonly batchesSent: number;
+  readonly retries: number;
+  readonly pendingEvents: number;
+}
+
+interface Pending {
+  readonly event: Event;
+  readonly resolve: (outcome: EmitOutcome) => void;
+  readonly reject: (error: Error) => void;
+}
+
+// Transient: the batch may or may not have been committed, and resending it with the same event
+// ids is safe (ingestion stores each id once).
+const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED, status.ABORTED]);
+
+/**
+ * Emits interaction events to ingestion over ZeroMQ: batches them (by count, or after lingerMs),
+ * waits for each batch's ack (sent only after command committed it), and retries a batch that got
+ * no ack with backoff. Each event gets its event_id (and occurred_at) when emitted, so a retried
+ * batch carries the same ids and is deduplicated by the event store instead of doubled.
+ */
+export class ZmqEventEmitter {
+  private readonly client: ZmqRequestClient;
+  private readonly maxBatchEvents: number;
+  private readonly lingerMs: number;
+  private readonly maxInFlightBatches: number;
+  private readonly maxPendingEvents: number;
+  private readonly requestTimeoutMs: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly maxAttempts: number;
+  private queue: Pending[] = [];
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private inFlightBatches = 0;
+  private pendingEvents = 0;
+  private readonly roomWaiters: (() => void)[] = [];
+  private readonly sending = new Set<Promise<void>>();
+  private closed = false;
+  private counters = { batchesSent: 0, retries: 0 };
+
+  constructor(options: EmitterOptions) {
+    this.maxBatchEvents = Math.min(10_000, Math.max(1, options.maxBatchEvents ?? 1_000));
+    this.lingerMs = options.lingerMs ?? 5;
+    this.maxInFlightBatches = Math.max(1, options.maxInFlightBatches ?? 4);
+    this.maxPendingEvents = Math.max(this.maxBatchEvents, options.maxPendingEvents ?? 50_000);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.backoff = options.backoff ?? { initialMs: 50, maxMs: 5_000 };
+    this.maxAttempts = options.maxAttempts ?? Infinity;
+    this.client = new ZmqRequestClient({ endpoint: options.endpoint, name: 'ingestion', timeoutMs: this.requestTimeoutMs });
+  }
+
+  /** Counters so far. */
+  get stats(): EmitterStats {
+    return { ...this.counters, pendingEvents: this.pendingEvents };
+  }
+
+  /**
+   * Queues one event and resolves once ingestion acknowledged it (stored, or refused with the
+   * reason). Waits first while maxPendingEvents are pending. Rejects only when the emitter is
+   * closed or the batch ran out of attempts / got a non-retryable status.
+   */
+  async emit(init: EventInit): Promise<EmitOutcome> {
+    while (this.pendingEvents >= this.maxPendingEvents && !this.closed) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+    if (this.closed) throw new ServiceError(status.CANCELLED, 'emitter is closed');
+    const event = create(EventSchema, { ...init, eventId: init.eventId || randomUUID(), occurredAt: init.occurredAt ?? timestampNow() });
+    this.pendingEvents += 1;
+    const outcome = new Promise<EmitOutcome>((resolve, reject) => this.queue.push({ event, resolve, reject }));
+    this.schedule();
+    return outcome;
+  }
+
+  /** Sends whatever is queued now and resolves once every emitted event is acknowledged or failed. */
+  async flush(): Promise<void> {
+    this.sendQueued(true);
+    while (this.sending.size > 0 || this.queue.length > 0) {
+      await Promise.allSettled([...this.sending]);
+      this.sendQueued(true);
+    }
+  }
+
+  /** Flushes, then closes the socket; later emits are refused. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    for (const wake of this.roomWaiters.splice(0)) wake();
+    await this.client.close();
+  }
+
+  private schedule(): void {
+    if (this.queue.length >= this.maxBatchEvents) this.sendQueued(false);
+    else if (!this.lingerTimer) this.lingerTimer = setTimeout(() => this.sendQueued(true), this.lingerMs);
+  }
+
+  /** Starts batches while there is room in flight; `partial` also sends a batch that is not full. */
+  private sendQueued(partial: boolean): void {
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
+    while (this.inFlightBatches < this.maxInFlightBatches && (this.queue.length >= this.maxBatchEvents || (partial && this.queue.length > 0))) {
+      const batch = this.queue.splice(0, this.maxBatchEvents);
+      this.inFlightBatches += 1;
+      const sent = this.deliver(batch).finally(() => {
+        this.inFlightBatches -= 1;
+        this.sending.delete(sent);
+        this.pendingEvents -= batch.length;
+        for (const wake of this.roomWaiters.splice(0)) wake();
+        // Room in flight again: full batches go at once, a partial one after its linger.
+        if (this.queue.length > 0) this.schedule();
+      });
+      this.sending.add(sent);
+    }
+    if (this.queue.length > 0 && !this.lingerTimer && this.inFlightBatches < this.maxInFlightBatches) this.schedule();
+  }
+
+  /** Sends one batch until it is acknowledged, retrying transient failures with the same payload (same ids). */
+  private async deliver(batch: Pending[]): Promise<void> {
+    const payload = toBinary(TrackBatchRequestSchema, create(TrackBatchRequestSchema, { events: batch.map((entry) => entry.event) }));
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        this.counters.batchesSent += 1;
+        const reply = fromBinary(TrackBatchResponseSchema, await this.client.request(payload, this.requestTimeoutMs));
+        const refused = new Map(reply.rejected.map((rejection) => [rejection.index, rejection.reason]));
+        batch.forEach((entry, index) => {
+          const reason = refused.get(index);
+          entry.resolve(reason === undefined ? { eventId: entry.event.eventId, accepted: true } : { eventId: entry.event.eventId, accepted: false, reason });
+        });
+        return;
+      } catch (error) {
+        const failure = toServiceError(error);
+        if (!RETRYABLE.has(failure.code) || attempt >= this.maxAttempts || this.closed) {
+          for (const entry of batch) entry.reject(failure);
+          return;
+        }
+        this.counters.retries += 1;
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, this.backoff)));
+      }
+    }
+  }
+}
