@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { readConfig } from '@orrery/config';
 import { createTestDatabase, dropTestDatabase, uniqueName } from '@orrery/testing';
-import { REPO_ROOT, startServices, stopServices, type ServiceProcess } from './platform';
+import { REPO_ROOT, startServices, stopServices, type ServiceName, type ServiceProcess } from './platform';
 
 /** A whole Orrery (every service) for one test file or benchmark run, isolated from others on the shared engines. */
 export interface IsolatedPlatform {
@@ -29,10 +29,10 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * Starts every service (built dist/) with its own database, topic, Redis prefix, ports and
- * endpoints; `overrides` are applied last (e.g. `{ ORRERY_TRACE_SAMPLE_RATIO: '0.01' }` for a benchmark).
+ * Starts every service (or `only` these) from the built dist/, with its own database, topic, Redis
+ * prefix, ports and endpoints; `overrides` are applied last (e.g. `{ ORRERY_TRACE_SAMPLE_RATIO: '0.01' }` for a benchmark).
  */
-export async function startIsolatedPlatform(overrides: Readonly<Record<string, string>> = {}): Promise<IsolatedPlatform> {
+export async function startIsolatedPlatform(overrides: Readonly<Record<string, string>> = {}, only?: readonly ServiceName[]): Promise<IsolatedPlatform> {
   const databaseUrl = await createTestDatabase();
   const id = uniqueName('e2e');
   const [ingest, recommender, query, vector] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
@@ -53,7 +53,7 @@ export async function startIsolatedPlatform(overrides: Readonly<Record<string, s
     ...overrides,
   };
   readConfig(env);
-  const services = await startServices({ env, logDir: join(REPO_ROOT, '.orrery', 'logs', id), detached: false, readyTimeoutMs: 90_000 });
+  const services = await startServices({ env, logDir: join(REPO_ROOT, '.orrery', 'logs', id), detached: false, readyTimeoutMs: 90_000, only });
   return {
     env,
     databaseUrl,

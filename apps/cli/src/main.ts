@@ -13,6 +13,7 @@ import {
   writeServiceRecord,
 } from './platform';
 import { runBenchmarks } from './bench';
+import { runIngestBenchmarks } from './bench-ingest';
 import { ingestDataset, seedDemoData } from './seed';
 import { datasetFromEvents, readRatingFile, type Dataset } from './dataset';
 import { runLiveEvaluation } from './eval';
@@ -41,6 +42,10 @@ Commands:
   bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R]
                      start an isolated platform on the local engines, seed it and print
                      Recommend latency, ingest throughput and freshness figures
+  bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N]
+                     the write side alone: raw Postgres/Kafka ceilings, acked events/s over
+                     gRPC TrackBatch/TrackStream and ZeroMQ, ack latency, and at a fixed rate
+                     (default 5000/s) the ack -> projection lag
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -145,6 +150,7 @@ async function seed(config: OrreryConfig, args: string[]): Promise<number> {
 }
 
 async function bench(args: string[]): Promise<number> {
+  if (args[0] === 'ingest') return benchIngest(args.slice(1));
   const { values } = parseArgs({
     args,
     options: {
@@ -218,6 +224,30 @@ async function evaluate(args: string[]): Promise<number> {
   process.stdout.write(`\n${'recommender'.padEnd(22)}${'HitRate@10'.padStart(10)}${'NDCG@10'.padStart(10)}${'Recall@20'.padStart(10)}${'cov@10'.padStart(10)}\n`);
   for (const row of summary.rows) process.stdout.write(`${row.name.padEnd(22)}${f(row.hitRateAt10)}${f(row.ndcgAt10)}${f(row.recallAt20)}${f(row.coverageAt10)}\n`);
   process.stdout.write(`served NDCG@10 = ${ndcgRatio(summary, EVAL_RECOMMENDERS.popularity).toFixed(2)}× popularity, ${ndcgRatio(summary, EVAL_RECOMMENDERS.coVisitation).toFixed(2)}× co-visitation only (${summary.evaluatedUsers} users); report in ${values.out}\n`);
+  return 0;
+}
+
+async function benchIngest(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      seconds: { type: 'string', default: '10' },
+      batch: { type: 'string', default: '1000' },
+      concurrency: { type: 'string', default: '4' },
+      rate: { type: 'string', default: '5000' },
+    },
+  });
+  const positive = (name: string, raw: string | undefined): number => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
+    return value;
+  };
+  await runIngestBenchmarks({
+    seconds: positive('seconds', values.seconds),
+    batch: Math.min(10_000, positive('batch', values.batch)),
+    concurrency: positive('concurrency', values.concurrency),
+    rate: positive('rate', values.rate),
+  });
   return 0;
 }
 

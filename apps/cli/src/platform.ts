@@ -25,13 +25,15 @@ export interface StartOptions {
   readonly detached: boolean;
   readonly readyTimeoutMs?: number;
   readonly onProgress?: (line: string) => void;
+  /** Start only these services (in SERVICES order); default every one. */
+  readonly only?: readonly ServiceName[];
 }
 
 /** Starts the services in order, each once its predecessor logged `ready`; returns their processes. */
 export async function startServices(options: StartOptions): Promise<ServiceProcess[]> {
   mkdirSync(options.logDir, { recursive: true });
   const started: ServiceProcess[] = [];
-  for (const name of SERVICES) {
+  for (const name of SERVICES.filter((service) => !options.only || options.only.includes(service))) {
     const entry = join(REPO_ROOT, 'apps', name, 'dist', 'main.js');
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
     const logFile = join(options.logDir, `${name}.log`);

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { ensureTopic } from '@orrery/kafka';
-import { deleteOutbox, OUTBOX_CHANNEL, readOutbox, tryBecomeOutboxRelay, type OutboxRow } from '@orrery/store';
+import { deleteOutbox, OUTBOX_CHANNEL, takeOutbox, tryBecomeOutboxRelay, type OutboxRow } from '@orrery/store';
 import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger } from '@orrery/telemetry';
 import { Wakeup } from './wakeup';
 
@@ -67,13 +67,21 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
+  // Pipelined: while batch N is being sent to Kafka, one statement deletes batch N-1 (published)
+  // and reads batch N+1 (excluding N). Sends stay sequential, so a key's rows reach Kafka in
+  // sequence order; a row committed late simply lands in a later batch.
   const drain = async (client: Client, producer: Producer): Promise<void> => {
-    for (;;) {
-      const rows = await readOutbox(client, options.batchSize);
-      if (rows.length === 0) return;
-      await publish(producer, rows);
-      await deleteOutbox(client, rows.map((row) => row.sequence));
+    let published: string[] = [];
+    let next = await takeOutbox(client, [], [], options.batchSize);
+    while (next.length > 0) {
+      const sending = next.map((row) => row.sequence);
+      const [sent, read] = await Promise.allSettled([publish(producer, next), takeOutbox(client, published, [...published, ...sending], options.batchSize)]);
+      if (sent.status === 'rejected') throw sent.reason;
+      if (read.status === 'rejected') throw read.reason;
+      published = sending;
+      next = read.value;
     }
+    await deleteOutbox(client, published);
   };
 
   const publish = async (producer: Producer, rows: readonly OutboxRow[]): Promise<void> => {

@@ -115,7 +115,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     ingestBackpressureWaitMs: readInteger(env, 'ORRERY_INGEST_BACKPRESSURE_WAIT_MS', 1_000, 0, 600_000),
     ingestMaxMessageBytes: readInteger(env, 'ORRERY_INGEST_MAX_MESSAGE_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     outboxPollIntervalMs: readInteger(env, 'ORRERY_OUTBOX_POLL_INTERVAL_MS', 1_000, 10, 600_000),
-    outboxBatchSize: readInteger(env, 'ORRERY_OUTBOX_BATCH_SIZE', 500, 1, 10_000),
+    outboxBatchSize: readInteger(env, 'ORRERY_OUTBOX_BATCH_SIZE', 2_000, 1, 10_000),
     modelPollIntervalMs: readInteger(env, 'ORRERY_MODEL_POLL_INTERVAL_MS', 30_000, 100, 3_600_000),
     projection: {
       trendingHalfLifeHours: readNumber(env, 'ORRERY_TRENDING_HALF_LIFE_HOURS', 72, 0.01, 100_000),

@@ -37,6 +37,20 @@ export async function readOutbox(client: ClientBase, limit: number): Promise<Out
   return result.rows.map((row) => ({ sequence: row.sequence, key: row.partition_key, payload: row.payload, traceparent: row.traceparent }));
 }
 
+/**
+ * One round trip of the relay: deletes the rows it published (`published`) and reads the oldest
+ * `limit` committed rows other than `exclude` (rows being published right now, and the deleted
+ * ones, which this statement's snapshot still sees), in sequence order.
+ */
+export async function takeOutbox(client: ClientBase, published: readonly string[], exclude: readonly string[], limit: number): Promise<OutboxRow[]> {
+  const result = await client.query<{ sequence: string; partition_key: string; payload: Buffer; traceparent: string }>(
+    `WITH published AS (DELETE FROM outbox WHERE sequence = ANY($1::bigint[]))
+     SELECT sequence, partition_key, payload, traceparent FROM outbox WHERE sequence <> ALL($2::bigint[]) ORDER BY sequence LIMIT $3`,
+    [published, exclude, limit],
+  );
+  return result.rows.map((row) => ({ sequence: row.sequence, key: row.partition_key, payload: row.payload, traceparent: row.traceparent }));
+}
+
 /** Removes published rows. */
 export async function deleteOutbox(client: ClientBase, sequences: readonly string[]): Promise<void> {
   if (sequences.length === 0) return;

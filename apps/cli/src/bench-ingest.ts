@@ -1,0 +1,300 @@
+import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Client } from 'pg';
+import { readConfig } from '@orrery/config';
+import { createIngestClient, ZmqEventEmitter } from '@orrery/client';
+import { createRedis, projectionKeys } from '@orrery/projections';
+import { EventType } from '@orrery/proto';
+import { createTestDatabase, createTestTopic, dropTestDatabase } from '@orrery/testing';
+import { startIsolatedPlatform } from './isolated-platform';
+import { percentiles, type Percentiles } from './stats';
+
+export interface IngestBenchOptions {
+  /** Duration of each phase. */
+  readonly seconds: number;
+  /** Events per TrackBatch / ZeroMQ batch in the throughput phases. */
+  readonly batch: number;
+  /** Concurrent callers in the throughput phases. */
+  readonly concurrency: number;
+  /** Events/s of the open-loop lag phase. */
+  readonly rate: number;
+}
+
+const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+const fmt = (p: Percentiles): string => `p50 ${p.p50.toFixed(1)} ms | p99 ${p.p99.toFixed(1)} ms | max ${p.max.toFixed(1)} ms (n=${p.count})`;
+const USERS = 10_000;
+const ITEMS = 2_000;
+
+/** A view event with a unique id, a random user and item (as a busy site would send). */
+function syntheticEvent(run: string, n: number): { eventId: string; userId: string; itemId: string; type: EventType; value: number; context: Record<string, string> } {
+  return {
+    eventId: `${run}-${n}`,
+    userId: `user-${Math.floor(Math.random() * USERS)}`,
+    itemId: `item-${Math.floor(Math.random() * ITEMS)}`,
+    type: EventType.VIEW,
+    value: 1,
+    context: { page: 'home' },
+  };
+}
+
+/**
+ * The write side's figures: raw ceilings of this machine's Postgres (multi-row INSERT loop) and
+ * Kafka (kafkajs producer loop), then — on an isolated command + ingestion + projector — acked
+ * events/s over gRPC TrackBatch, TrackStream and the ZeroMQ emitter with ack latency, and at a
+ * fixed rate the ack latency and ack → projection-applied lag. Ends by checking acked == stored.
+ */
+export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<void> {
+  const log = (line: string): void => void process.stdout.write(`${line}\n`);
+  log(`# Orrery write-side benchmark — ${new Date().toISOString()}`);
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} at start`);
+  log(`phases of ${options.seconds} s; batches of ${options.batch}, ${options.concurrency} concurrent callers; events: random user of ${USERS}, item of ${ITEMS}, one context entry`);
+
+  log('\n## Raw ceilings of this machine (no Orrery code)');
+  log(`Postgres, multi-row INSERT (unnest) of ${options.batch} rows into an events-shaped table, ${options.concurrency} connections: ${(await postgresCeiling(options)).toFixed(0)} rows/s`);
+  log(`Kafka, kafkajs idempotent producer (acks=all, one send in flight, as the relay), ${options.batch} messages per send: ${(await kafkaCeiling(options)).toFixed(0)} messages/s`);
+
+  const platform = await startIsolatedPlatform({ ORRERY_TRACE_SAMPLE_RATIO: process.env.ORRERY_TRACE_SAMPLE_RATIO ?? '1' }, ['command', 'ingestion', 'projector']);
+  const config = readConfig(platform.env);
+  const ingest = createIngestClient(platform.ingestAddress, { timeoutMs: 60_000 });
+  let acknowledged = 0;
+  try {
+    const run = randomBytes(3).toString('hex');
+    let n = 0;
+    const nextBatch = (size: number) => Array.from({ length: size }, () => syntheticEvent(run, n++));
+    // Warm-up (JIT, connections, topic metadata).
+    for (let i = 0; i < 5; i += 1) {
+      const reply = await ingest.trackBatch({ events: nextBatch(options.batch) });
+      acknowledged += reply.accepted;
+    }
+
+    log(`\n## Open loop at ${options.rate} events/s for ${options.seconds} s (TrackBatch every 10 ms), one sampled event per batch`);
+    {
+      const redis = createRedis(config, 'bench');
+      const keys = projectionKeys(config.redisPrefix);
+      const perTick = Math.max(1, Math.round(options.rate / 100));
+      const ticks = options.seconds * 100;
+      const ackLatency: number[] = [];
+      const lag: number[] = [];
+      const watching = new Map<string, number>(); // marker key -> ack time
+      let polling = true;
+      let pollUntil = Infinity;
+      const poller = (async () => {
+        while (polling || watching.size > 0) {
+          const pending = [...watching.keys()];
+          if (pending.length > 0) {
+            const found = await redis.pipeline(pending.map((key) => ['exists', key])).exec();
+            const at = nowMs();
+            pending.forEach((key, index) => {
+              if (found?.[index]?.[1] === 1) {
+                lag.push(at - watching.get(key)!);
+                watching.delete(key);
+              }
+            });
+          }
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          if (!polling && Date.now() > pollUntil) break;
+        }
+      })();
+      const started = nowMs();
+      const inFlight: Promise<void>[] = [];
+      let lost = 0;
+      for (let tick = 0; tick < ticks; tick += 1) {
+        const due = started + tick * 10;
+        while (nowMs() < due) await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(2, due - nowMs()))));
+        const events = nextBatch(perTick);
+        const sample = events[0]!;
+        const sent = nowMs();
+        inFlight.push(
+          ingest.trackBatch({ events }).then(
+            (reply) => {
+              const acked = nowMs();
+              acknowledged += reply.accepted;
+              ackLatency.push(acked - sent);
+              watching.set(keys.applied(keys.user(sample.userId).tag, `e:${sample.eventId}`), acked);
+            },
+            () => void (lost += perTick),
+          ),
+        );
+      }
+      await Promise.all(inFlight);
+      pollUntil = Date.now() + 10_000;
+      polling = false;
+      await poller;
+      log(`sent ${ticks * perTick} events in ${((nowMs() - started) / 1000).toFixed(1)} s; failed calls' events: ${lost}`);
+      log(`batch ack latency: ${fmt(percentiles(ackLatency))}`);
+      log(`ack → projection applied (projector's applied marker in Redis, polled every ~1 ms): ${fmt(percentiles(lag))}; not seen within 10 s: ${watching.size}`);
+      redis.disconnect();
+    }
+
+    log(`\n## Durable ingest (acked = committed in Postgres), trace sampling ${config.traceSampleRatio}`);
+    {
+      const latency: number[] = [];
+      let acked = 0;
+      const deadline = Date.now() + options.seconds * 1000;
+      const started = nowMs();
+      await Promise.all(
+        Array.from({ length: options.concurrency }, async () => {
+          while (Date.now() < deadline) {
+            const sent = nowMs();
+            const reply = await ingest.trackBatch({ events: nextBatch(options.batch) });
+            acked += reply.accepted;
+            latency.push(nowMs() - sent);
+          }
+        }),
+      );
+      acknowledged += acked;
+      log(`gRPC TrackBatch: ${(acked / ((nowMs() - started) / 1000)).toFixed(0)} acked events/s; batch ack latency ${fmt(percentiles(latency))}`);
+    }
+    {
+      let acked = 0;
+      const latency: number[] = [];
+      const deadline = Date.now() + options.seconds * 1000;
+      const started = nowMs();
+      await Promise.all(
+        Array.from({ length: options.concurrency }, async () => {
+          while (Date.now() < deadline) {
+            const sent = nowMs();
+            const streamLength = options.batch * 10;
+            async function* requests() {
+              for (let i = 0; i < streamLength; i += 1) yield { event: syntheticEvent(run, n++) };
+            }
+            const reply = await ingest.trackStream(requests());
+            acked += reply.accepted;
+            latency.push(nowMs() - sent);
+          }
+        }),
+      );
+      acknowledged += acked;
+      log(`gRPC TrackStream (streams of ${options.batch * 10}): ${(acked / ((nowMs() - started) / 1000)).toFixed(0)} acked events/s; stream ack latency ${fmt(percentiles(latency))}`);
+    }
+    {
+      const emitter = new ZmqEventEmitter({ endpoint: config.ingestZmqEndpoint, maxBatchEvents: options.batch, maxInFlightBatches: options.concurrency, requestTimeoutMs: 60_000 });
+      const latency: number[] = [];
+      let acked = 0;
+      const deadline = Date.now() + options.seconds * 1000;
+      const started = nowMs();
+      await Promise.all(
+        Array.from({ length: options.concurrency }, async () => {
+          while (Date.now() < deadline) {
+            const sent = nowMs();
+            const outcomes = await Promise.all(nextBatch(options.batch).map((event) => emitter.emit(event)));
+            const ackedAt = nowMs();
+            for (const outcome of outcomes) if (outcome.accepted) acked += 1;
+            latency.push(ackedAt - sent);
+          }
+        }),
+      );
+      await emitter.close();
+      acknowledged += acked;
+      log(`ZeroMQ emitter (@orrery/client): ${(acked / ((nowMs() - started) / 1000)).toFixed(0)} acked events/s; per-event emit→ack latency ${fmt(percentiles(latency))}`);
+    }
+
+    log('\n## Accounting');
+    await waitForDrain(platform.databaseUrl);
+    const stored = await countEvents(platform.databaseUrl);
+    const published = await topicMessageCount(config.eventsTopic);
+    log(`acknowledged ${acknowledged}; in the event store ${stored}; on Kafka ${published} (${acknowledged === stored && stored === published ? 'equal' : 'NOT EQUAL'})`);
+  } finally {
+    ingest.close();
+    await platform.stop();
+  }
+}
+
+async function postgresCeiling(options: IngestBenchOptions): Promise<number> {
+  const url = await createTestDatabase();
+  try {
+    const setup = new Client({ connectionString: url });
+    await setup.connect();
+    await setup.query(`CREATE TABLE events (
+      sequence bigserial PRIMARY KEY, event_id text NOT NULL UNIQUE, user_id text NOT NULL, item_id text NOT NULL, type text NOT NULL,
+      value double precision NOT NULL, occurred_at timestamptz NOT NULL, context jsonb NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())`);
+    await setup.query('CREATE INDEX ON events (user_id, sequence)');
+    await setup.query('CREATE INDEX ON events (occurred_at)');
+    await setup.end();
+    let rows = 0;
+    let n = 0;
+    const deadline = Date.now() + options.seconds * 1000;
+    const started = nowMs();
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        const client = new Client({ connectionString: url });
+        await client.connect();
+        while (Date.now() < deadline) {
+          const batch = Array.from({ length: options.batch }, () => syntheticEvent('pg', n++));
+          const now = new Date().toISOString();
+          await client.query(
+            `INSERT INTO events (event_id, user_id, item_id, type, value, occurred_at, context)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::timestamptz[], $7::jsonb[])`,
+            [batch.map((e) => e.eventId), batch.map((e) => e.userId), batch.map((e) => e.itemId), batch.map(() => 'view'), batch.map((e) => e.value), batch.map(() => now), batch.map((e) => JSON.stringify(e.context))],
+          );
+          rows += batch.length;
+        }
+        await client.end();
+      }),
+    );
+    return rows / ((nowMs() - started) / 1000);
+  } finally {
+    await dropTestDatabase(url);
+  }
+}
+
+async function kafkaCeiling(options: IngestBenchOptions): Promise<number> {
+  const topic = await createTestTopic(4);
+  const kafka = new Kafka({ clientId: 'orrery-bench', brokers: [...readConfig().kafkaBrokers], logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const value = Buffer.alloc(120, 7);
+  let sent = 0;
+  let n = 0;
+  const deadline = Date.now() + options.seconds * 1000;
+  const started = nowMs();
+  while (Date.now() < deadline) {
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: options.batch }, () => ({ key: `user-${n++ % USERS}`, value })) });
+    sent += options.batch;
+  }
+  const rate = sent / ((nowMs() - started) / 1000);
+  await producer.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+  await admin.disconnect();
+  return rate;
+}
+
+async function countEvents(databaseUrl: string): Promise<number> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return Number((await client.query<{ count: string }>('SELECT count(*) FROM events')).rows[0]!.count);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Waits (up to a minute) for the relay to empty the outbox; returns how long it took. */
+async function waitForDrain(databaseUrl: string): Promise<string> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  const started = nowMs();
+  try {
+    for (;;) {
+      const left = Number((await client.query<{ count: string }>('SELECT count(*) FROM outbox')).rows[0]!.count);
+      if (left === 0 || nowMs() - started > 60_000) return `${left} rows left after ${((nowMs() - started) / 1000).toFixed(1)} s`;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+async function topicMessageCount(topic: string): Promise<number> {
+  const admin = new Kafka({ clientId: 'orrery-bench', brokers: [...readConfig().kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, partition) => sum + Number(partition.high) - Number(partition.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
