@@ -38,7 +38,9 @@ export async function startWriteSide(overrides: Partial<OrreryConfig> = {}): Pro
     endpoints.push(endpoint);
     return endpoint;
   };
-  const [postgresUrl, eventsTopic] = await Promise.all([createTestDatabase(), createTestTopic(2)]);
+  // A given postgresUrl (e.g. a private server) is used as is; otherwise a fresh database of the shared one.
+  const ownDatabase = overrides.postgresUrl === undefined;
+  const [postgresUrl, eventsTopic] = await Promise.all([overrides.postgresUrl ?? createTestDatabase(), createTestTopic(2)]);
   const config: OrreryConfig = {
     ...readConfig(),
     postgresUrl,
@@ -54,6 +56,8 @@ export async function startWriteSide(overrides: Partial<OrreryConfig> = {}): Pro
   const ingestion = await startIngestion(config, silentLogger);
   const address = `127.0.0.1:${ingestion.port}`;
   const db = new Client({ connectionString: postgresUrl });
+  // A test may crash the server under this connection; without a listener that would crash the run.
+  db.on('error', () => undefined);
   await db.connect();
   const topic = await collectTopic(eventsTopic);
   const side: WriteSide = {
@@ -73,7 +77,7 @@ export async function startWriteSide(overrides: Partial<OrreryConfig> = {}): Pro
       await db.end();
       await ingestion.close();
       await side.command.close();
-      await dropTestDatabase(postgresUrl);
+      if (ownDatabase) await dropTestDatabase(postgresUrl);
       for (const endpoint of endpoints) rmSync(endpoint.replace('ipc://', ''), { force: true });
     },
   };

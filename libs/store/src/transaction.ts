@@ -8,6 +8,11 @@ export async function inTransaction<T>(pool: Pool, work: (tx: PoolClient) => Pro
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken = false;
+    // The pool listens for errors of idle clients only: a connection lost while we hold the client
+    // (e.g. Postgres restarting between two statements) would otherwise be an unhandled 'error'
+    // that kills the process. The failing query rejects on its own; the client is discarded.
+    const onLostConnection = (): void => void (broken = true);
+    client.on('error', onLostConnection);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -21,6 +26,7 @@ export async function inTransaction<T>(pool: Pool, work: (tx: PoolClient) => Pro
       }
       if (attempt >= attempts || !RETRYABLE.has(pgErrorCode(error) ?? '')) throw error;
     } finally {
+      client.off('error', onLostConnection);
       client.release(broken);
     }
   }
