@@ -23,6 +23,8 @@ export interface WriteSide {
   readonly ingestion: RunningIngestion;
   /** The running command service (replaced by restartCommand). */
   command: RunningCommand;
+  /** The last commit_sequence value allocated: unchanged means nothing was written (no fact, no outbox row). */
+  lastSequence(): Promise<string>;
   /** Count of rows in a table. */
   count(table: 'events' | 'items' | 'users' | 'outbox' | 'deleted_items', where?: string, params?: unknown[]): Promise<number>;
   /** A fresh ipc:// endpoint, removed by stop(). */
@@ -69,6 +71,7 @@ export async function startWriteSide(overrides: Partial<OrreryConfig> = {}): Pro
     ingestion,
     command,
     ipc,
+    lastSequence: async () => (await db.query<{ last_value: string }>('SELECT last_value FROM commit_sequence')).rows[0]!.last_value,
     count: async (table, where = 'true', params = []) => Number((await db.query<{ count: string }>(`SELECT count(*) FROM ${table} WHERE ${where}`, params)).rows[0]!.count),
     stop: async () => {
       side.ingest.close();
