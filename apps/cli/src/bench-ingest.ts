@@ -128,66 +128,38 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
     }
 
     log(`\n## Durable ingest (acked = committed in Postgres), trace sampling ${config.traceSampleRatio}`);
+    const closedLoop = (callers: number, once: () => Promise<number>) => runClosedLoop(callers, options.seconds, once);
     {
-      const latency: number[] = [];
-      let acked = 0;
-      const deadline = Date.now() + options.seconds * 1000;
-      const started = nowMs();
-      await Promise.all(
-        Array.from({ length: options.concurrency }, async () => {
-          while (Date.now() < deadline) {
-            const sent = nowMs();
-            const reply = await ingest.trackBatch({ events: nextBatch(options.batch) });
-            acked += reply.accepted;
-            latency.push(nowMs() - sent);
-          }
-        }),
-      );
-      acknowledged += acked;
-      log(`gRPC TrackBatch: ${(acked / ((nowMs() - started) / 1000)).toFixed(0)} acked events/s; batch ack latency ${fmt(percentiles(latency))}`);
+      const { rate, latency } = await closedLoop(options.concurrency, async () => (await ingest.trackBatch({ events: nextBatch(options.batch) })).accepted);
+      acknowledged += rate.acked;
+      log(`gRPC TrackBatch of ${options.batch}, ${options.concurrency} callers: ${rate.perSecond.toFixed(0)} acked events/s; batch ack latency ${fmt(latency)}`);
     }
     {
-      let acked = 0;
-      const latency: number[] = [];
-      const deadline = Date.now() + options.seconds * 1000;
-      const started = nowMs();
-      await Promise.all(
-        Array.from({ length: options.concurrency }, async () => {
-          while (Date.now() < deadline) {
-            const sent = nowMs();
-            const streamLength = options.batch * 10;
-            async function* requests() {
-              for (let i = 0; i < streamLength; i += 1) yield { event: syntheticEvent(run, n++) };
-            }
-            const reply = await ingest.trackStream(requests());
-            acked += reply.accepted;
-            latency.push(nowMs() - sent);
-          }
-        }),
-      );
-      acknowledged += acked;
-      log(`gRPC TrackStream (streams of ${options.batch * 10}): ${(acked / ((nowMs() - started) / 1000)).toFixed(0)} acked events/s; stream ack latency ${fmt(percentiles(latency))}`);
+      const streamLength = options.batch * 10;
+      const { rate, latency } = await closedLoop(options.concurrency, async () => {
+        async function* requests() {
+          for (let i = 0; i < streamLength; i += 1) yield { event: syntheticEvent(run, n++) };
+        }
+        return (await ingest.trackStream(requests())).accepted;
+      });
+      acknowledged += rate.acked;
+      log(`gRPC TrackStream of ${streamLength}, ${options.concurrency} callers: ${rate.perSecond.toFixed(0)} acked events/s; stream ack latency ${fmt(latency)}`);
     }
     {
       const emitter = new ZmqEventEmitter({ endpoint: config.ingestZmqEndpoint, maxBatchEvents: options.batch, maxInFlightBatches: options.concurrency, requestTimeoutMs: 60_000 });
-      const latency: number[] = [];
-      let acked = 0;
-      const deadline = Date.now() + options.seconds * 1000;
-      const started = nowMs();
-      await Promise.all(
-        Array.from({ length: options.concurrency }, async () => {
-          while (Date.now() < deadline) {
-            const sent = nowMs();
-            const outcomes = await Promise.all(nextBatch(options.batch).map((event) => emitter.emit(event)));
-            const ackedAt = nowMs();
-            for (const outcome of outcomes) if (outcome.accepted) acked += 1;
-            latency.push(ackedAt - sent);
-          }
-        }),
-      );
+      const { rate, latency } = await closedLoop(options.concurrency, async () => {
+        const outcomes = await Promise.all(nextBatch(options.batch).map((event) => emitter.emit(event)));
+        return outcomes.filter((outcome) => outcome.accepted).length;
+      });
       await emitter.close();
-      acknowledged += acked;
-      log(`ZeroMQ emitter (@orrery/client): ${(acked / ((nowMs() - started) / 1000)).toFixed(0)} acked events/s; per-event emit→ack latency ${fmt(percentiles(latency))}`);
+      acknowledged += rate.acked;
+      log(`ZeroMQ emitter (@orrery/client), ${options.concurrency} × ${options.batch} events awaited together: ${rate.perSecond.toFixed(0)} acked events/s; latency until all ${options.batch} acked ${fmt(latency)}`);
+    }
+    {
+      const callers = 64;
+      const { rate, latency } = await closedLoop(callers, async () => ((await ingest.track({ event: nextBatch(1)[0]! })).duplicate ? 0 : 1));
+      acknowledged += rate.acked;
+      log(`gRPC Track (one event per call), ${callers} callers (coalesced into shared commands): ${rate.perSecond.toFixed(0)} acked events/s; ack latency ${fmt(latency)}`);
     }
 
     log('\n## Accounting');
@@ -199,6 +171,25 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
     ingest.close();
     await platform.stop();
   }
+}
+
+/** Runs `once` back to back from `callers` concurrent loops for `seconds`; `once` returns the events it got acked. */
+async function runClosedLoop(callers: number, seconds: number, once: () => Promise<number>): Promise<{ rate: { acked: number; perSecond: number }; latency: Percentiles }> {
+  const latency: number[] = [];
+  let acked = 0;
+  const deadline = Date.now() + seconds * 1000;
+  const started = nowMs();
+  await Promise.all(
+    Array.from({ length: callers }, async () => {
+      while (Date.now() < deadline) {
+        const sent = nowMs();
+        const count = await once();
+        acked += count;
+        latency.push(nowMs() - sent);
+      }
+    }),
+  );
+  return { rate: { acked, perSecond: acked / ((nowMs() - started) / 1000) }, latency: percentiles(latency) };
 }
 
 async function postgresCeiling(options: IngestBenchOptions): Promise<number> {

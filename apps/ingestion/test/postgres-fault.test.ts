@@ -1,9 +1,8 @@
 // Postgres crashes mid-stream (a private server, so the shared engines are untouched): emitters
 // keep retrying with the same ids, and afterwards acked == stored == distinct on Kafka.
-import { createServer } from 'node:net';
 import { ZmqEventEmitter } from '@orrery/client';
 import { EventType } from '@orrery/proto';
-import { eventually } from '@orrery/testing';
+import { eventually, freePort } from '@orrery/testing';
 import { Client } from 'pg';
 import { eventIdOf } from '../../command/test/kafka-collector';
 import { startWriteSide, type WriteSide } from './harness';
@@ -13,17 +12,6 @@ jest.setTimeout(180_000);
 
 const TOTAL = 3_000;
 const CHUNK = 100;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 describe('Postgres crash mid-stream', () => {
   let postgres: PrivatePostgres;

@@ -4,77 +4,44 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { rmSync } from 'node:fs';
 import { Client } from 'pg';
-import { pino } from 'pino';
-import { readConfig, type OrreryConfig } from '@orrery/config';
+import type { OrreryConfig } from '@orrery/config';
 import { createClient, status, type Client as GrpcClient } from '@orrery/grpc';
 import { CatalogService, EventType, IngestService, TrackBatchRequestSchema, TrackBatchResponseSchema } from '@orrery/proto';
-import { createTestDatabase, createTestTopic, dropTestDatabase, eventually, uniqueName } from '@orrery/testing';
+import { eventually } from '@orrery/testing';
 import { ZmqRequestClient } from '@orrery/zmq';
-import { startCommand, type RunningCommand } from '../../command/src/service';
-import { collectTopic, eventIdOf, type TopicCollector } from '../../command/test/kafka-collector';
-import { startIngestion, type RunningIngestion } from '../src/service';
+import { eventIdOf, type TopicCollector } from '../../command/test/kafka-collector';
+import { startIngestion } from '../src/service';
+import { silentLogger, startWriteSide, type WriteSide } from './harness';
 
 // Real spans (kept in memory) so trace context flows through ZeroMQ frames and the outbox.
 const spans = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
 provider.register();
 
-const logger = pino({ level: 'silent' });
-// ZeroMQ leaves ipc:// socket files behind; removed after the run.
-const ipcEndpoints: string[] = [];
-const ipc = (name: string): string => {
-  const endpoint = `ipc:///tmp/${uniqueName(name)}`;
-  ipcEndpoints.push(endpoint);
-  return endpoint;
-};
 const TRACEPARENT = /^00-([0-9a-f]{32})-[0-9a-f]{16}-01$/;
 
 describe('write path', () => {
+  let side: WriteSide;
   let config: OrreryConfig;
-  let command: RunningCommand;
-  let ingestion: RunningIngestion;
   let ingest: GrpcClient<typeof IngestService>;
   let catalog: GrpcClient<typeof CatalogService>;
   let db: Client;
   let topic: TopicCollector;
+  const ipc = (name: string): string => side.ipc(name);
 
   const click = (eventId: string, userId = 'user-1') => ({ eventId, userId, itemId: 'item-1', type: EventType.CLICK, value: 1 });
   const published = (eventId: string) => topic.messages.filter((message) => eventIdOf(message) === eventId);
   const storedIds = async (pattern: string) =>
     (await db.query<{ event_id: string }>('SELECT event_id FROM events WHERE event_id LIKE $1 ORDER BY sequence', [pattern])).rows.map((row) => row.event_id);
-  const eventCount = async () => Number((await db.query<{ count: string }>('SELECT count(*) FROM events')).rows[0]!.count);
+  const eventCount = () => side.count('events');
 
   beforeAll(async () => {
-    const [postgresUrl, eventsTopic] = await Promise.all([createTestDatabase(), createTestTopic(2)]);
-    config = {
-      ...readConfig(),
-      postgresUrl,
-      eventsTopic,
-      eventsTopicPartitions: 2,
-      ingestAddress: '127.0.0.1:0',
-      ingestZmqEndpoint: ipc('orrery-ingest'),
-      commandZmqEndpoint: ipc('orrery-command'),
-      outboxPollIntervalMs: 200,
-    };
-    command = await startCommand(config, logger);
-    ingestion = await startIngestion(config, logger);
-    ingest = createClient(IngestService, `127.0.0.1:${ingestion.port}`, { timeoutMs: 10_000 });
-    catalog = createClient(CatalogService, `127.0.0.1:${ingestion.port}`, { timeoutMs: 10_000 });
-    db = new Client({ connectionString: postgresUrl });
-    await db.connect();
-    topic = await collectTopic(eventsTopic);
+    side = await startWriteSide();
+    ({ config, ingest, catalog, db, topic } = side);
   });
   afterAll(async () => {
-    ingest?.close();
-    catalog?.close();
-    await topic?.stop();
-    await db?.end();
-    await ingestion?.close();
-    await command?.close();
-    if (config) await dropTestDatabase(config.postgresUrl);
-    for (const endpoint of ipcEndpoints) rmSync(endpoint.replace('ipc://', ''), { force: true });
+    await side?.stop();
     await provider.shutdown();
   });
 
@@ -164,7 +131,7 @@ describe('write path', () => {
   it('when command does not answer in time, the client gets UNAVAILABLE', async () => {
     const orphan = await startIngestion(
       { ...config, ingestAddress: '127.0.0.1:0', ingestZmqEndpoint: ipc('orrery-orphan'), commandZmqEndpoint: ipc('orrery-nobody'), commandTimeoutMs: 100 },
-      logger,
+      silentLogger,
     );
     const client = createClient(IngestService, `127.0.0.1:${orphan.port}`, { timeoutMs: 10_000 });
     try {
