@@ -21,7 +21,8 @@ describe('client library', () => {
     try {
       const outcomes = await Promise.all(Array.from({ length: 5_000 }, (_, i) => emitter.emit({ eventId: `many-${i}`, userId: `u-${i % 50}`, itemId: `i-${i % 30}`, type: EventType.VIEW })));
       expect(outcomes.every((outcome) => outcome.accepted)).toBe(true);
-      expect(emitter.stats.batchesSent).toBeLessThanOrEqual(20);
+      // First attempts only: under load ingestion may answer UNAVAILABLE (300 ms command deadline here) and a batch is retried.
+      expect(emitter.stats.batchesSent - emitter.stats.retries).toBeLessThanOrEqual(20);
       expect(await side.count('events', "event_id LIKE 'many-%'")).toBe(5_000);
     } finally {
       await emitter.close();
