@@ -25,7 +25,7 @@ describe('write side under faults (processes killed mid-stream)', () => {
 
   beforeAll(async () => {
     // A short command deadline, so ingestion answers UNAVAILABLE soon while command is down.
-    platform = await startIsolatedPlatform({ only: ['command', 'ingestion', 'projector'], env: { ORRERY_COMMAND_TIMEOUT_MS: '1000', ORRERY_TRACE_SAMPLE_RATIO: '0.01' } });
+    platform = await startIsolatedPlatform({ ORRERY_COMMAND_TIMEOUT_MS: '1000', ORRERY_TRACE_SAMPLE_RATIO: '0.01' }, ['command', 'ingestion', 'projector']);
     db = new Client({ connectionString: platform.databaseUrl });
     await db.connect();
   });
