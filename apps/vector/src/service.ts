@@ -4,6 +4,7 @@
 import type { Pool } from 'pg';
 import type { OrreryConfig } from '@orrery/config';
 import { bindService, startGrpcServer } from '@orrery/grpc';
+import { annSearchDuration } from '@orrery/metrics';
 import { watchChampion, type ChampionWatch, type ModelVersion } from '@orrery/models';
 import { VectorService } from '@orrery/proto';
 import { createPool, migrate } from '@orrery/store';
@@ -59,13 +60,19 @@ export async function startVector(config: OrreryConfig, logger: Logger, options:
           const query = validateSearchForUser(request);
           const index = serving;
           if (!index) return { hits: [], modelVersion: '' };
-          return toHits(index.searchForUser(query.recentItemIds, query.count, query.excludeItemIds), index.version);
+          const timer = annSearchDuration.startTimer({ kind: 'for_user' });
+          const neighbours = index.searchForUser(query.recentItemIds, query.count, query.excludeItemIds);
+          timer();
+          return toHits(neighbours, index.version);
         },
         similarTo: async (request) => {
           const query = validateSimilarTo(request);
           const index = serving;
           if (!index) return { hits: [], modelVersion: '' };
-          return toHits(index.similarTo(query.itemId, query.count), index.version);
+          const timer = annSearchDuration.startTimer({ kind: 'similar_to' });
+          const neighbours = index.similarTo(query.itemId, query.count);
+          timer();
+          return toHits(neighbours, index.version);
         },
       }),
     ],

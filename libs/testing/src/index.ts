@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { readConfig, type OrreryConfig } from '@orrery/config';
+import { createClient } from '@orrery/grpc';
+import { health } from '@orrery/proto';
 
 /** A name unique to this test run, safe for databases, topics and key prefixes: `prefix_ab12cd34`. */
 export function uniqueName(prefix: string): string {
@@ -86,5 +88,18 @@ export async function eventually<T>(probe: () => Promise<T>, options: Eventually
       throw new Error(`timed out waiting for ${options.what ?? 'condition'}; last: ${detail}`);
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
+  }
+}
+
+/** The grpc.health.v1 status of the whole server at `address` ('SERVING', 'NOT_SERVING'…), or 'UNREACHABLE'. */
+export async function healthStatus(address: string): Promise<string> {
+  const client = createClient(health.Health, address, { timeoutMs: 1_000 });
+  try {
+    const reply = await client.check({ service: '' });
+    return health.HealthCheckResponse_ServingStatus[reply.status];
+  } catch {
+    return 'UNREACHABLE';
+  } finally {
+    client.close();
   }
 }

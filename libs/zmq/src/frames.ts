@@ -9,6 +9,10 @@
  * traceparent: W3C trace context of the caller's span, or empty.
  * status: decimal gRPC status code as ASCII; "0" means body is the reply payload, anything else
  * means body is a UTF-8 error message.
+ *
+ * An empty payload is a liveness probe (ZmqRequestClient.probe): the server's receive loop answers
+ * it with status "0" and an empty body without calling the handler, tracing or counting it. (No
+ * Orrery request is empty: every handler needs at least one field set.)
  */
 export const OK_STATUS = '0';
 

@@ -1,5 +1,6 @@
 import { Router } from 'zeromq';
 import { status, toServiceError } from '@orrery/grpc';
+import { rpcServerDuration, rpcServerRequests, secondsSince } from '@orrery/metrics';
 import { contextFromTraceparent, SpanKind, withSpan, type Logger } from '@orrery/telemetry';
 import { OK_STATUS, parseRequestFrames } from './frames';
 import { SerialSender } from './serial-sender';
@@ -40,6 +41,11 @@ export async function serveZmqRequests(options: ZmqServerOptions): Promise<Runni
       if (identity && requestId) await sender.send([identity, requestId, String(status.INVALID_ARGUMENT), request]);
       return;
     }
+    if (request.payload.length === 0) {
+      await sender.send([request.identity, request.requestId, OK_STATUS, '']);
+      return;
+    }
+    const started = process.hrtime.bigint();
     const reply = await withSpan(
       `${options.name} serve`,
       { kind: SpanKind.SERVER, parent: contextFromTraceparent(request.traceparent), attributes: { 'messaging.system': 'zeromq', 'rpc.system': 'zeromq' } },
@@ -57,6 +63,8 @@ export async function serveZmqRequests(options: ZmqServerOptions): Promise<Runni
       },
     );
     await sender.send([request.identity, request.requestId, reply[0], reply[1]]);
+    rpcServerRequests.inc({ transport: 'zeromq', method: options.name, code: status[Number(reply[0]) as status] });
+    rpcServerDuration.observe({ transport: 'zeromq', method: options.name }, secondsSince(started));
   };
 
   const loop = (async () => {
