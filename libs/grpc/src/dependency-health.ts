@@ -31,7 +31,8 @@ export interface DependencyMonitor {
 
 /**
  * Probes the dependencies now and every intervalMs, and reports grpc.health.v1 SERVING only while
- * all of them answer (NOT_SERVING from the first failed probe until one succeeds again; the server
+ * all of them answer (NOT_SERVING until the first round passed, and from a failed probe until one
+ * succeeds again; the server
  * stays NOT_SERVING once its shutdown began). Probes run with tracing suppressed: a health check
  * every few seconds must not fill Jaeger with root traces. Each dependency's state is also the
  * gauge orrery_dependency_up{dependency}.
@@ -65,6 +66,8 @@ export function monitorDependencies(server: Pick<RunningGrpcServer, 'setServing'
   };
 
   const healthy = (): boolean => checks.every((check) => up.get(check.name) === true);
+  // Not SERVING before the first round has shown every dependency answering.
+  server.setServing(false);
   let running: Promise<void> = Promise.resolve();
   const round = (): void => {
     running = Promise.all(checks.map(probeOne)).then(() => {
