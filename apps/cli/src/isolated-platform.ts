@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { METRICS_SERVICES, readConfig, type MetricsService } from '@orrery/config';
-import { createTestDatabase, dropTestDatabase, uniqueName } from '@orrery/testing';
+import { createTestDatabase, dropTestDatabase, freePort, uniqueName } from '@orrery/testing';
 import { REPO_ROOT, startServices, stopServices, type ServiceProcess } from './platform';
 
 /** A whole Orrery (every service) for one test file or benchmark run, isolated from others on the shared engines. */
@@ -17,17 +16,6 @@ export interface IsolatedPlatform {
   /** Runs the trainer once against this platform's event store (with trainer flags, e.g. `--factors 2`); returns its output. */
   train(args?: readonly string[]): string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /**

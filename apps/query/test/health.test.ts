@@ -1,24 +1,12 @@
 // grpc.health.v1 of query follows Redis: a private redis-server on a free port is started and
 // stopped under it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { readConfig } from '@orrery/config';
 import { createLogger } from '@orrery/telemetry';
-import { eventually, healthStatus, uniqueName } from '@orrery/testing';
+import { eventually, freePort, healthStatus, uniqueName } from '@orrery/testing';
 import { startQuery, type RunningQuery } from '../src/service';
 
 const logger = createLogger('query-health-test', 'silent');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function startRedisServer(port: number): ChildProcess {
   return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });

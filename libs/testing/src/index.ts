@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { readConfig, type OrreryConfig } from '@orrery/config';
@@ -102,4 +103,16 @@ export async function healthStatus(address: string): Promise<string> {
   } finally {
     client.close();
   }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a process that must be told its port). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }
