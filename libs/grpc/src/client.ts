@@ -1,7 +1,7 @@
 import { create, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import * as grpc from '@grpc/grpc-js';
-import { rpcClientDuration, secondsSince } from '@orrery/metrics';
+import { clientMetricsInterceptor } from './client-metrics';
 import { grpcServiceDefinition } from './descriptors';
 
 export interface CallOptions {
@@ -31,22 +31,19 @@ export function createClient<S extends GenService<GenServiceMethods>>(service: S
   const channel = new Constructor(address, grpc.credentials.createInsecure(), {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    interceptors: [clientMetricsInterceptor],
   });
   const defaultTimeoutMs = options.timeoutMs ?? 5_000;
   const client: Record<string, unknown> = { close: () => channel.close() };
   for (const method of descriptor.methods) {
     if (method.methodKind !== 'unary') continue;
     const invoke = (channel as unknown as Record<string, grpc.requestCallback<unknown> & Function>)[method.localName]!.bind(channel);
-    const metricMethod = `${descriptor.typeName}/${method.name}`;
     client[method.localName] = (request: MessageInitShape<DescMessage>, callOptions: CallOptions = {}) =>
       new Promise((resolve, reject) => {
         const deadline = Date.now() + (callOptions.timeoutMs ?? defaultTimeoutMs);
-        const started = process.hrtime.bigint();
-        invoke(create(method.input, request), callOptions.metadata ?? new grpc.Metadata(), { deadline }, (error: grpc.ServiceError | null, response: unknown) => {
-          rpcClientDuration.observe({ transport: 'grpc', method: metricMethod, code: grpc.status[error ? error.code : grpc.status.OK] }, secondsSince(started));
-          if (error) reject(error);
-          else resolve(response);
-        });
+        invoke(create(method.input, request), callOptions.metadata ?? new grpc.Metadata(), { deadline }, (error: grpc.ServiceError | null, response: unknown) =>
+          error ? reject(error) : resolve(response),
+        );
       });
   }
   return client as Client<S>;
