@@ -98,6 +98,7 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
     const scoringServe = findSpan(trace, 'scoring', 'scoring serve')!;
     expect(descendsFrom(trace, scoringServe, findSpan(trace, 'recommender', 'scoring request')!)).toBe(true);
     expect(scoringServe.tags).toMatchObject({ 'orrery.model_version': reply.modelVersion });
+    expect(findSpan(trace, 'vector', 'grpc.orrery.v1.VectorService/SearchForUser')!.tags).toMatchObject({ 'orrery.model_version': reply.modelVersion, 'orrery.hits': expect.any(Number) });
   });
 
   it('when the services are under load, every service\'s metrics endpoint shows its series moving', async () => {
