@@ -2,7 +2,7 @@ import { Dealer } from 'zeromq';
 import { isGrpcError, ServiceError, status } from '@orrery/grpc';
 import { rpcClientDuration, secondsSince } from '@orrery/metrics';
 import { currentTraceparent, SpanKind, withSpan } from '@orrery/telemetry';
-import { OK_STATUS } from './frames';
+import { OK_STATUS, PROBE_TRACEPARENT } from './frames';
 import { SerialSender } from './serial-sender';
 
 export interface ZmqClientOptions {
@@ -55,12 +55,12 @@ export class ZmqRequestClient {
   }
 
   /**
-   * Liveness probe (an empty payload, answered by the server's receive loop; see frames.ts):
+   * Liveness probe (the probe marker instead of a traceparent, answered by the server's receive loop; see frames.ts):
    * resolves once the server answers, rejects with DEADLINE_EXCEEDED when it does not within
    * timeoutMs. Neither traced nor counted in the request metrics.
    */
   probe(timeoutMs: number): Promise<void> {
-    return this.exchange('', Buffer.alloc(0), timeoutMs, 'answer to a probe').then(() => undefined);
+    return this.exchange(PROBE_TRACEPARENT, Buffer.alloc(0), timeoutMs, 'answer to a probe').then(() => undefined);
   }
 
   private exchange(traceparent: string, payload: Uint8Array, timeoutMs: number, awaited: string): Promise<Buffer> {

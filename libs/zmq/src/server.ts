@@ -2,7 +2,7 @@ import { Router } from 'zeromq';
 import { status, toServiceError } from '@orrery/grpc';
 import { rpcServerDuration, rpcServerRequests, secondsSince } from '@orrery/metrics';
 import { contextFromTraceparent, SpanKind, withSpan, type Logger } from '@orrery/telemetry';
-import { OK_STATUS, parseRequestFrames } from './frames';
+import { OK_STATUS, parseRequestFrames, PROBE_TRACEPARENT } from './frames';
 import { SerialSender } from './serial-sender';
 
 /** Handles one request payload; throw a ServiceError to answer with its status. */
@@ -41,7 +41,7 @@ export async function serveZmqRequests(options: ZmqServerOptions): Promise<Runni
       if (identity && requestId) await sender.send([identity, requestId, String(status.INVALID_ARGUMENT), request]);
       return;
     }
-    if (request.payload.length === 0) {
+    if (request.traceparent === PROBE_TRACEPARENT) {
       await sender.send([request.identity, request.requestId, OK_STATUS, '']);
       return;
     }

@@ -61,6 +61,8 @@ describe('ZeroMQ request/reply', () => {
   it('when probed, a live server answers without calling the handler, and a missing one does not answer in time', async () => {
     const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
     await expect(client.probe(1_000)).resolves.toBeUndefined();
+    // An empty payload is an ordinary request, seen by the handler.
+    expect(String(await client.request(Buffer.alloc(0)))).toBe('');
     await client.close();
     const nobody = new ZmqRequestClient({ endpoint: `ipc:///tmp/orrery-nobody-probe-${process.pid}`, name: 'nobody', timeoutMs: 50 });
     await expect(nobody.probe(50)).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
