@@ -58,7 +58,17 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
     const itemId = seeded.dataset.items[3]!.itemId;
     await ingest.track({ event: { userId, itemId, type: EventType.CLICK } }, { metadata });
 
-    const trace = await traceHolding(traceId, (candidate) => candidate.spans.some((span) => span.service === 'projector' && /evalsha|eval/.test(span.operationName)), `trace ${traceId} reaching the projector's Redis writes`);
+    // Each process exports its spans in its own batches: wait until every hop's span has arrived.
+    const hops: [string, string | RegExp][] = [
+      ['ingestion', 'grpc.orrery.v1.IngestService/Track'],
+      ['ingestion', 'command request'],
+      ['command', 'command serve'],
+      ['command', /^pg\.query:INSERT/],
+      ['command', / publish$/],
+      ['projector', 'projector apply'],
+      ['projector', /^evalsha|^eval$/],
+    ];
+    const trace = await traceHolding(traceId, (candidate) => hops.every(([service, operation]) => findSpan(candidate, service, operation)), `trace ${traceId} with every hop from ingestion to the projector's Redis write`);
     const track = findSpan(trace, 'ingestion', 'grpc.orrery.v1.IngestService/Track')!;
     expect(track.tags).toMatchObject({ 'orrery.user_id': userId, 'orrery.item_id': itemId });
     const commandRequest = findSpan(trace, 'ingestion', 'command request')!;
@@ -89,7 +99,15 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
     const reply = await recommender.recommend({ userId, count: 10 }, { metadata });
     const trace = await traceHolding(
       traceId,
-      (candidate) => ['recommender', 'query', 'vector', 'scoring'].every((service) => candidate.spans.some((span) => span.service === service)) && Boolean(findSpan(candidate, 'query', /^(hmget|hgetall|get|mget|zrevrange|lrange|evalsha|eval|multi|exec|smembers|zrange)/i)),
+      (candidate) =>
+        [
+          findSpan(candidate, 'recommender', 'grpc.orrery.v1.RecommendationService/Recommend'),
+          findSpan(candidate, 'recommender', 'scoring request'),
+          findSpan(candidate, 'scoring', 'scoring serve'),
+          findSpan(candidate, 'vector', 'grpc.orrery.v1.VectorService/SearchForUser'),
+          findSpan(candidate, 'query', /^grpc\.orrery\.v1\.QueryService\//),
+          findSpan(candidate, 'query', /^(hmget|hgetall|get|mget|zrevrange|lrange|evalsha|eval|multi|exec|smembers|zrange)/i),
+        ].every(Boolean),
       `trace ${traceId} with every service of a Recommend`,
     );
     const root = findSpan(trace, 'recommender', 'grpc.orrery.v1.RecommendationService/Recommend')!;
@@ -170,7 +188,11 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
     expect(reply.degradedReasons.some((reason) => reason.startsWith('scoring unavailable'))).toBe(true);
     expect(reply.items.length).toBe(10);
 
-    const trace = await traceHolding(traceId, (candidate) => Boolean(findSpan(candidate, 'recommender', 'scoring request')), `trace ${traceId} with the scoring call`);
+    const trace = await traceHolding(
+      traceId,
+      (candidate) => Boolean(findSpan(candidate, 'recommender', 'scoring request') && findSpan(candidate, 'recommender', 'grpc.orrery.v1.RecommendationService/Recommend')),
+      `trace ${traceId} with the scoring call`,
+    );
     expect(findSpan(trace, 'recommender', 'scoring request')!.tags).toMatchObject({ error: true, 'otel.status_code': 'ERROR' });
     expect(findSpan(trace, 'scoring', 'scoring serve')).toBeUndefined();
     const root = findSpan(trace, 'recommender', 'grpc.orrery.v1.RecommendationService/Recommend')!;
