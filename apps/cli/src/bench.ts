@@ -12,8 +12,8 @@ export interface BenchOptions {
   readonly seconds: number;
   readonly rate: number;
   readonly concurrency: number;
-  /** ORRERY_TRACE_SAMPLE_RATIO of the benchmarked services (1 traces every request). */
-  readonly traceSampleRatio: number;
+  /** ORRERY_TRACE_SAMPLE_RATIO of the benchmarked services (1 traces every request), or 'off' (ORRERY_TRACING=false). */
+  readonly traceSampleRatio: number | 'off';
 }
 
 const ms = (nanoseconds: bigint): number => Number(nanoseconds) / 1e6;
@@ -28,8 +28,9 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
   log(`# Orrery benchmark — ${new Date().toISOString()}`);
   log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; load generator and all services on the same machine`);
-  const platform = await startIsolatedPlatform({ ORRERY_TRACE_SAMPLE_RATIO: String(options.traceSampleRatio) });
-  log(`tracing: ${options.traceSampleRatio * 100}% of new traces sampled`);
+  const tracingOff = options.traceSampleRatio === 'off';
+  const platform = await startIsolatedPlatform(tracingOff ? { ORRERY_TRACING: 'false' } : { ORRERY_TRACE_SAMPLE_RATIO: String(options.traceSampleRatio) });
+  log(`tracing: ${tracingOff ? 'off (ORRERY_TRACING=false)' : `${Number(options.traceSampleRatio) * 100}% of new traces sampled`}`);
   try {
     const seedStarted = process.hrtime.bigint();
     const seeded = await seedDemoData({ ingestAddress: platform.ingestAddress, users: 1_000, items: 600, eventsPerUser: 40, seed: 42, progress: true });

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { readConfig } from '@orrery/config';
+import { METRICS_SERVICES, readConfig, type MetricsService } from '@orrery/config';
 import { createTestDatabase, dropTestDatabase, freePort, uniqueName } from '@orrery/testing';
 import { REPO_ROOT, startServices, stopServices, type ServiceName, type ServiceProcess } from './platform';
 
@@ -11,6 +11,8 @@ export interface IsolatedPlatform {
   readonly ingestAddress: string;
   readonly recommenderAddress: string;
   readonly services: readonly ServiceProcess[];
+  /** `http://127.0.0.1:<port>/metrics` of each service. */
+  readonly metricsUrls: Readonly<Record<MetricsService, string>>;
   /** Runs the trainer once against this platform's event store (with trainer flags, e.g. `--factors 2`); returns its output. */
   train(args?: readonly string[]): string;
   stop(): Promise<void>;
@@ -24,6 +26,7 @@ export async function startIsolatedPlatform(overrides: Readonly<Record<string, s
   const databaseUrl = await createTestDatabase();
   const id = uniqueName('e2e');
   const [ingest, recommender, query, vector] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const metricsPorts = await Promise.all(METRICS_SERVICES.map(() => freePort()));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ORRERY_POSTGRES_URL: databaseUrl,
@@ -38,9 +41,10 @@ export async function startIsolatedPlatform(overrides: Readonly<Record<string, s
     ORRERY_COMMAND_ZMQ_ENDPOINT: `ipc:///tmp/${id}-command`,
     ORRERY_SCORING_ZMQ_ENDPOINT: `ipc:///tmp/${id}-scoring`,
     ORRERY_TRACE_SAMPLE_RATIO: '1',
+    ...Object.fromEntries(METRICS_SERVICES.map((service, index) => [`ORRERY_METRICS_PORT_${service.toUpperCase()}`, String(metricsPorts[index])])),
     ...overrides,
   };
-  readConfig(env);
+  const config = readConfig(env);
   const services = await startServices({ env, logDir: join(REPO_ROOT, '.orrery', 'logs', id), detached: false, readyTimeoutMs: 90_000, only });
   return {
     env,
@@ -48,6 +52,7 @@ export async function startIsolatedPlatform(overrides: Readonly<Record<string, s
     ingestAddress: env.ORRERY_INGEST_ADDRESS!,
     recommenderAddress: env.ORRERY_RECOMMENDER_ADDRESS!,
     services,
+    metricsUrls: Object.fromEntries(METRICS_SERVICES.map((service) => [service, `http://127.0.0.1:${config.metricsPorts[service]}/metrics`])) as Record<MetricsService, string>,
     train: (args = []) => {
       const run = spawnSync(process.execPath, [join(REPO_ROOT, 'apps', 'trainer', 'dist', 'main.js'), ...args], { env, encoding: 'utf8', timeout: 300_000 });
       if (run.status !== 0) throw new Error(`trainer failed (${run.status}):\n${run.stdout}\n${run.stderr}`);

@@ -39,7 +39,7 @@ Commands:
                      start an isolated platform, replay the data set's train part (leave-last-out by
                      time) through the API, train, then score Recommend and the popularity and
                      co-visitation baselines on each user's next item; writes docs/eval-<name>.md/.svg
-  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R]
+  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R|off]
                      start an isolated platform on the local engines, seed it and print
                      Recommend latency, ingest throughput and freshness figures
   bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N]
@@ -165,8 +165,9 @@ async function bench(args: string[]): Promise<number> {
     if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
     return value;
   };
-  const traceSampleRatio = Number(values['trace-sample-ratio']);
-  if (!(traceSampleRatio >= 0 && traceSampleRatio <= 1)) throw new Error(`--trace-sample-ratio must be from 0 to 1, got "${values['trace-sample-ratio']}"`);
+  // 'off' benchmarks without tracing at all (ORRERY_TRACING=false), beside a ratio of the SDK.
+  const traceSampleRatio = values['trace-sample-ratio'] === 'off' ? 'off' : Number(values['trace-sample-ratio']);
+  if (traceSampleRatio !== 'off' && !(traceSampleRatio >= 0 && traceSampleRatio <= 1)) throw new Error(`--trace-sample-ratio must be from 0 to 1 or off, got "${values['trace-sample-ratio']}"`);
   await runBenchmarks({ seconds: positive('seconds', values.seconds), rate: positive('rate', values.rate), concurrency: positive('concurrency', values.concurrency), traceSampleRatio });
   return 0;
 }

@@ -2,14 +2,18 @@
 // the outbox to Kafka, and drains on SIGTERM/SIGINT.
 import { telemetry } from './instrument';
 import { readConfig } from '@orrery/config';
+import { startMetricsServer } from '@orrery/metrics';
 import { createLogger } from '@orrery/telemetry';
 import { startCommand } from './service';
+import { sampleOutboxLag } from './outbox-metrics';
 
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger('command', config.logLevel);
   const command = await startCommand(config, logger);
-  logger.info({ endpoint: config.commandZmqEndpoint, topic: config.eventsTopic }, 'ready');
+  const metrics = await startMetricsServer({ service: 'command', host: config.metricsHost, port: config.metricsPorts.command });
+  const outboxLag = sampleOutboxLag(config, logger);
+  logger.info({ endpoint: config.commandZmqEndpoint, topic: config.eventsTopic, metrics: metrics.port }, 'ready');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -17,6 +21,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'stopping');
     command
       .close()
+      .then(() => Promise.all([metrics.close(), outboxLag.stop()]))
       .then(() => telemetry.shutdown())
       .then(
         () => process.exit(0),

@@ -2,6 +2,7 @@
 // entries to command, and drains on SIGTERM/SIGINT.
 import { telemetry } from './instrument';
 import { readConfig } from '@orrery/config';
+import { startMetricsServer } from '@orrery/metrics';
 import { createLogger } from '@orrery/telemetry';
 import { startIngestion } from './service';
 
@@ -9,7 +10,8 @@ async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger('ingestion', config.logLevel);
   const ingestion = await startIngestion(config, logger);
-  logger.info({ address: config.ingestAddress, port: ingestion.port, zmq: config.ingestZmqEndpoint, command: config.commandZmqEndpoint }, 'ready');
+  const metrics = await startMetricsServer({ service: 'ingestion', host: config.metricsHost, port: config.metricsPorts.ingestion });
+  logger.info({ address: config.ingestAddress, port: ingestion.port, zmq: config.ingestZmqEndpoint, command: config.commandZmqEndpoint, metrics: metrics.port }, 'ready');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -17,6 +19,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'stopping');
     ingestion
       .close()
+      .then(() => Promise.all([metrics.close()]))
       .then(() => telemetry.shutdown())
       .then(
         () => process.exit(0),

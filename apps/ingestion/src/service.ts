@@ -1,10 +1,11 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { randomUUID } from 'node:crypto';
 import type { OrreryConfig } from '@orrery/config';
-import { bindService, ServiceError, startGrpcServer, status, type CallContext } from '@orrery/grpc';
+import { bindService, monitorDependencies, ServiceError, startGrpcServer, status, type CallContext } from '@orrery/grpc';
 import { CatalogService, IngestService, TrackBatchRequestSchema, TrackBatchResponseSchema, type TrackBatchRequest } from '@orrery/proto';
-import type { Logger } from '@orrery/telemetry';
+import { trace, type Logger } from '@orrery/telemetry';
 import { serveZmqRequests, ZmqRequestClient } from '@orrery/zmq';
+import { countingAcks } from './ack-metrics';
 import { withInFlightBudget, zmqCommandGateway } from './command-gateway';
 import { withCoalescedAppends } from './coalescer';
 import { InFlightBudget } from './in-flight-budget';
@@ -27,9 +28,11 @@ export async function startIngestion(config: OrreryConfig, logger: Logger): Prom
   const commandClient = new ZmqRequestClient({ endpoint: config.commandZmqEndpoint, name: 'command', timeoutMs: config.commandTimeoutMs });
   const deps: IngestDependencies = {
     // Group commit: at most COMMANDS_IN_FLIGHT appends at once, the requests queued meanwhile merged into one command.
-    commands: withInFlightBudget(
-      withCoalescedAppends(zmqCommandGateway(commandClient), { maxInFlight: COMMANDS_IN_FLIGHT, maxEvents: LIMITS.batch }),
-      new InFlightBudget(config.ingestMaxInFlightEvents, config.ingestBackpressureWaitMs),
+    commands: countingAcks(
+      withInFlightBudget(
+        withCoalescedAppends(zmqCommandGateway(commandClient), { maxInFlight: COMMANDS_IN_FLIGHT, maxEvents: LIMITS.batch }),
+        new InFlightBudget(config.ingestMaxInFlightEvents, config.ingestBackpressureWaitMs),
+      ),
     ),
     defaults: () => ({ now: Date.now(), newEventId: randomUUID }),
   };
@@ -40,8 +43,14 @@ export async function startIngestion(config: OrreryConfig, logger: Logger): Prom
     address: config.ingestAddress,
     services: [
       bindService(IngestService, {
-        track: (request, call) => track(deps, request.event, timeoutFor(call)),
-        trackBatch: (request, call) => trackBatch(deps, request.events, timeoutFor(call)),
+        track: (request, call) => {
+          trace.getActiveSpan()?.setAttributes({ 'orrery.user_id': request.event?.userId ?? '', 'orrery.item_id': request.event?.itemId ?? '', 'orrery.event_id': request.event?.eventId ?? '' });
+          return track(deps, request.event, timeoutFor(call));
+        },
+        trackBatch: (request, call) => {
+          trace.getActiveSpan()?.setAttribute('orrery.events', request.events.length);
+          return trackBatch(deps, request.events, timeoutFor(call));
+        },
         trackStream: (requests, call) => trackStream(deps, requests, () => timeoutFor(call)),
       }),
       bindService(CatalogService, {
@@ -73,9 +82,16 @@ export async function startIngestion(config: OrreryConfig, logger: Logger): Prom
     throw error;
   });
 
+  // NOT_SERVING while command does not answer: an ack needs its commit.
+  const health = monitorDependencies(grpcServer, [{ name: 'command', probe: () => commandClient.probe(config.healthCheckIntervalMs) }], {
+    intervalMs: config.healthCheckIntervalMs,
+    logger,
+  });
+
   return {
     port: grpcServer.port,
     close: async () => {
+      await health.stop();
       await Promise.all([grpcServer.shutdown(config.commandTimeoutMs + 1_000), zmqServer.close()]);
       await commandClient.close();
     },

@@ -1,14 +1,18 @@
 import './instrument';
 import { readConfig } from '@orrery/config';
+import { startMetricsServer } from '@orrery/metrics';
 import { createLogger } from '@orrery/telemetry';
 import { telemetry } from './instrument';
 import { startProjector } from './service';
+import { sampleConsumerLag } from './consumer-lag';
 
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger('projector', config.logLevel);
   const projector = await startProjector(config, logger);
-  logger.info({ topic: config.eventsTopic, group: config.projectorGroup, redis: config.redisUrl, prefix: config.redisPrefix }, 'ready');
+  const metrics = await startMetricsServer({ service: 'projector', host: config.metricsHost, port: config.metricsPorts.projector });
+  const consumerLag = sampleConsumerLag(config, logger);
+  logger.info({ topic: config.eventsTopic, group: config.projectorGroup, redis: config.redisUrl, prefix: config.redisPrefix, metrics: metrics.port }, 'ready');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -17,6 +21,7 @@ async function main(): Promise<void> {
     logger.info({ signal, freshness: projector.freshness() }, 'stopping');
     projector
       .close()
+      .then(() => Promise.all([metrics.close(), consumerLag.stop()]))
       .then(() => telemetry.shutdown())
       .then(
         () => process.exit(0),

@@ -7,6 +7,7 @@ import { timestampMs } from '@bufbuild/protobuf/wkt';
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
 import { createKafka, decodeDomainEvent, ensureTopic } from '@orrery/kafka';
+import { projectedEvents, projectionFreshness } from '@orrery/metrics';
 import { createRedis, projectionKeys } from '@orrery/projections';
 import { contextFromKafkaHeaders, SpanKind, withSpan, type Logger } from '@orrery/telemetry';
 import { Freshness, type FreshnessReport } from './freshness';
@@ -63,6 +64,7 @@ export async function startProjector(config: OrreryConfig, logger: Logger): Prom
         const { message, event } = incoming[index]!;
         if (outcome.kind === 'skip') {
           logger.warn({ topic, partition, offset: message.offset, reason: outcome.reason }, 'domain event skipped');
+          projectedEvents.inc({ outcome: 'skipped' });
           return undefined;
         }
         return withSpan(
@@ -78,16 +80,20 @@ export async function startProjector(config: OrreryConfig, logger: Logger): Prom
               'messaging.kafka.offset': message.offset,
               'orrery.event.sequence': event.event.sequence.toString(),
               'orrery.event.kind': event.event.payload.case ?? 'none',
+              ...(event.event.payload.case === 'interaction' ? { 'orrery.user_id': event.event.payload.value.userId, 'orrery.item_id': event.event.payload.value.itemId } : {}),
             },
           },
           async (span) => {
             const result = await store.apply(outcome.plan);
             span.setAttribute('orrery.projector.outcome', result);
+            projectedEvents.inc({ outcome: result });
             if (result === 'duplicate') return;
             const committedMs = event.event.committedAt ? timestampMs(event.event.committedAt) : undefined;
             const now = Date.now();
             freshness.record(now, outcome.occurredMs, committedMs);
             interval.record(now, outcome.occurredMs, committedMs);
+            if (outcome.occurredMs !== undefined) projectionFreshness.observe({ from: 'occurred' }, Math.max(0, now - outcome.occurredMs) / 1000);
+            if (committedMs !== undefined) projectionFreshness.observe({ from: 'committed' }, Math.max(0, now - committedMs) / 1000);
             if (committedMs !== undefined) span.setAttribute('orrery.projector.lag_from_commit_ms', now - committedMs);
           },
         );

@@ -1,5 +1,6 @@
 import './instrument';
 import { readConfig } from '@orrery/config';
+import { startMetricsServer } from '@orrery/metrics';
 import { createLogger } from '@orrery/telemetry';
 import { telemetry } from './instrument';
 import { startQuery } from './service';
@@ -8,7 +9,8 @@ async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger('query', config.logLevel);
   const query = await startQuery(config, logger);
-  logger.info({ address: config.queryAddress, port: query.port, redis: config.redisUrl, prefix: config.redisPrefix }, 'ready');
+  const metrics = await startMetricsServer({ service: 'query', host: config.metricsHost, port: config.metricsPorts.query });
+  logger.info({ address: config.queryAddress, port: query.port, redis: config.redisUrl, prefix: config.redisPrefix, metrics: metrics.port }, 'ready');
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -17,6 +19,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'stopping');
     query
       .close()
+      .then(() => Promise.all([metrics.close()]))
       .then(() => telemetry.shutdown())
       .then(
         () => process.exit(0),

@@ -1,6 +1,6 @@
 // The query service: QueryService over the Redis projections.
 import type { OrreryConfig } from '@orrery/config';
-import { bindService, startGrpcServer } from '@orrery/grpc';
+import { bindService, monitorDependencies, startGrpcServer } from '@orrery/grpc';
 import { createRedis, projectionKeys } from '@orrery/projections';
 import { QueryService } from '@orrery/proto';
 import type { Logger } from '@orrery/telemetry';
@@ -24,9 +24,12 @@ export async function startQuery(config: OrreryConfig, logger: Logger): Promise<
     services: [bindService(QueryService, queryService(reader))],
     onInternalError: (error, path) => logger.error({ err: error, path }, 'query call failed'),
   });
+  // NOT_SERVING while Redis does not answer: every call reads it.
+  const health = monitorDependencies(server, [{ name: 'redis', probe: () => redis.ping() }], { intervalMs: config.healthCheckIntervalMs, logger });
   return {
     port: server.port,
     close: async () => {
+      await health.stop();
       await server.shutdown();
       await redis.quit();
     },

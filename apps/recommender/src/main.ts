@@ -2,6 +2,7 @@
 // drains on SIGTERM/SIGINT.
 import { telemetry } from './instrument';
 import { readConfig } from '@orrery/config';
+import { startMetricsServer } from '@orrery/metrics';
 import { createLogger } from '@orrery/telemetry';
 import { startRecommender } from './service';
 
@@ -9,8 +10,9 @@ async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger('recommender', config.logLevel);
   const recommender = await startRecommender(config, logger);
+  const metrics = await startMetricsServer({ service: 'recommender', host: config.metricsHost, port: config.metricsPorts.recommender });
   logger.info(
-    { address: config.recommenderAddress, port: recommender.port, query: config.queryAddress, vector: config.vectorAddress, scoring: config.scoringZmqEndpoint },
+    { address: config.recommenderAddress, port: recommender.port, query: config.queryAddress, vector: config.vectorAddress, scoring: config.scoringZmqEndpoint, metrics: metrics.port },
     'ready',
   );
   let stopping = false;
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'stopping');
     recommender
       .close()
+      .then(() => Promise.all([metrics.close()]))
       .then(() => telemetry.shutdown())
       .then(
         () => process.exit(0),

@@ -2,6 +2,7 @@
 // vector and scoring clients, and annotates the active (gRPC server) span.
 import type { OrreryConfig } from '@orrery/config';
 import { bindService, startGrpcServer } from '@orrery/grpc';
+import { degradedAnswers } from '@orrery/metrics';
 import { RecommendationService, type RecommendResponse } from '@orrery/proto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
@@ -34,6 +35,7 @@ export async function startRecommender(config: Settings, logger: Logger): Promis
   const answer = (method: string, list: RecommendationList): MessageInitShape<GenMessage<RecommendResponse>> => {
     annotateActiveSpan(list);
     if (list.degradedReasons.length > 0) logger.warn({ method, degradedReasons: list.degradedReasons }, 'degraded answer');
+    for (const reason of list.degradedReasons) degradedAnswers.inc({ part: degradedPart(reason) });
     return {
       items: list.items.map((item) => ({ itemId: item.itemId, score: item.score, reasons: [...item.reasons] })),
       modelVersion: list.modelVersion,
@@ -89,4 +91,10 @@ function annotateActiveSpan(list: RecommendationList): void {
     'orrery.degraded': list.degradedReasons.length > 0,
   });
   if (list.degradedReasons.length > 0) span.setAttribute('orrery.degraded_reasons', [...list.degradedReasons]);
+}
+
+/** The part a degraded reason names ('vector unavailable: …' → 'vector'): a bounded metric label. */
+function degradedPart(reason: string): string {
+  const cut = reason.indexOf(' unavailable');
+  return cut > 0 ? reason.slice(0, cut) : 'other';
 }

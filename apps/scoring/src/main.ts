@@ -2,6 +2,7 @@
 // ranker, follows promotions, and drains on SIGTERM/SIGINT.
 import { telemetry } from './instrument';
 import { readConfig } from '@orrery/config';
+import { sampleEvery, setModelInUse, startMetricsServer } from '@orrery/metrics';
 import { createLogger } from '@orrery/telemetry';
 import { startScoring } from './service';
 
@@ -9,7 +10,9 @@ async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger('scoring', config.logLevel);
   const scoring = await startScoring(config, logger);
-  logger.info({ endpoint: config.scoringZmqEndpoint, modelVersion: scoring.modelVersion() }, 'ready');
+  const metrics = await startMetricsServer({ service: 'scoring', host: config.metricsHost, port: config.metricsPorts.scoring });
+  const modelInUse = sampleEvery(config.healthCheckIntervalMs, async () => setModelInUse(scoring.modelVersion()), () => undefined);
+  logger.info({ endpoint: config.scoringZmqEndpoint, modelVersion: scoring.modelVersion(), metrics: metrics.port }, 'ready');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -17,6 +20,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'stopping');
     scoring
       .close()
+      .then(() => Promise.all([metrics.close(), modelInUse.stop()]))
       .then(() => telemetry.shutdown())
       .then(
         () => process.exit(0),

@@ -5,6 +5,7 @@ import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/p
 import type { Pool } from 'pg';
 import type { OrreryConfig } from '@orrery/config';
 import { invalidArgument } from '@orrery/grpc';
+import { scoringBatchRows, scoringRunDuration } from '@orrery/metrics';
 import { listModelVersions, loadModelVersion, watchChampion, type ChampionWatch } from '@orrery/models';
 import { ScoreReplySchema, ScoreRequestSchema } from '@orrery/proto';
 import { createPool, migrate } from '@orrery/store';
@@ -44,7 +45,10 @@ export async function scoreBatch(model: LoadedRanker | undefined, batch: ScoreBa
   if (batch.featureCount !== model.ranker.featureCount) {
     throw invalidArgument('feature_count', `model ${model.version} takes ${model.ranker.featureCount} features, got ${batch.featureCount}`);
   }
+  const timer = scoringRunDuration.startTimer();
   const scores = await model.ranker.score(batch.features, batch.rowCount);
+  timer();
+  scoringBatchRows.observe(batch.rowCount);
   return { scores: Array.from(scores), modelVersion: model.version };
 }
 

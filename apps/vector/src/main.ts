@@ -2,6 +2,7 @@
 // follows promotions, and drains on SIGTERM/SIGINT.
 import { telemetry } from './instrument';
 import { readConfig } from '@orrery/config';
+import { sampleEvery, setModelInUse, startMetricsServer } from '@orrery/metrics';
 import { createLogger } from '@orrery/telemetry';
 import { startVector } from './service';
 
@@ -9,7 +10,9 @@ async function main(): Promise<void> {
   const config = readConfig();
   const logger = createLogger('vector', config.logLevel);
   const vector = await startVector(config, logger);
-  logger.info({ address: config.vectorAddress, port: vector.port, modelVersion: vector.modelVersion() }, 'ready');
+  const metrics = await startMetricsServer({ service: 'vector', host: config.metricsHost, port: config.metricsPorts.vector });
+  const modelInUse = sampleEvery(config.healthCheckIntervalMs, async () => setModelInUse(vector.modelVersion()), () => undefined);
+  logger.info({ address: config.vectorAddress, port: vector.port, modelVersion: vector.modelVersion(), metrics: metrics.port }, 'ready');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -17,6 +20,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'stopping');
     vector
       .close()
+      .then(() => Promise.all([metrics.close(), modelInUse.stop()]))
       .then(() => telemetry.shutdown())
       .then(
         () => process.exit(0),

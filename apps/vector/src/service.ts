@@ -4,10 +4,11 @@
 import type { Pool } from 'pg';
 import type { OrreryConfig } from '@orrery/config';
 import { bindService, startGrpcServer } from '@orrery/grpc';
+import { annSearchDuration } from '@orrery/metrics';
 import { watchChampion, type ChampionWatch, type ModelVersion } from '@orrery/models';
 import { VectorService } from '@orrery/proto';
 import { createPool, migrate } from '@orrery/store';
-import { withSpan, type Logger } from '@orrery/telemetry';
+import { trace, withSpan, type Logger } from '@orrery/telemetry';
 import { buildServingIndex, type Neighbour, type ServingIndex } from './ann-index';
 import { readHiddenItemIds } from './hidden-items';
 import { validateSearchForUser, validateSimilarTo } from './validation';
@@ -59,13 +60,21 @@ export async function startVector(config: OrreryConfig, logger: Logger, options:
           const query = validateSearchForUser(request);
           const index = serving;
           if (!index) return { hits: [], modelVersion: '' };
-          return toHits(index.searchForUser(query.recentItemIds, query.count, query.excludeItemIds), index.version);
+          const timer = annSearchDuration.startTimer({ kind: 'for_user' });
+          const neighbours = index.searchForUser(query.recentItemIds, query.count, query.excludeItemIds);
+          timer();
+          trace.getActiveSpan()?.setAttributes({ 'orrery.model_version': index.version, 'orrery.hits': neighbours.length });
+          return toHits(neighbours, index.version);
         },
         similarTo: async (request) => {
           const query = validateSimilarTo(request);
           const index = serving;
           if (!index) return { hits: [], modelVersion: '' };
-          return toHits(index.similarTo(query.itemId, query.count), index.version);
+          const timer = annSearchDuration.startTimer({ kind: 'similar_to' });
+          const neighbours = index.similarTo(query.itemId, query.count);
+          timer();
+          trace.getActiveSpan()?.setAttributes({ 'orrery.model_version': index.version, 'orrery.hits': neighbours.length });
+          return toHits(neighbours, index.version);
         },
       }),
     ],

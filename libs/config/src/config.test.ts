@@ -19,4 +19,11 @@ describe('readConfig', () => {
     expect(() => readConfig({ ORRERY_TRACE_SAMPLE_RATIO: '2' })).toThrow(ConfigError);
     expect(() => readConfig({ ORRERY_POSTGRES_URL: 'mysql://x' })).toThrow(/ORRERY_POSTGRES_URL/);
   });
+
+  it('when no metrics port is set, each service gets its own default port; a malformed one is named', () => {
+    const ports = Object.values(readConfig({}).metricsPorts);
+    expect(new Set(ports).size).toBe(ports.length);
+    expect(readConfig({ ORRERY_METRICS_PORT_QUERY: '0' }).metricsPorts.query).toBe(0);
+    expect(() => readConfig({ ORRERY_METRICS_PORT_SCORING: '70000' })).toThrow(/ORRERY_METRICS_PORT_SCORING/);
+  });
 });

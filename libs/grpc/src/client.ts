@@ -1,6 +1,7 @@
 import { create, type DescMessage, type DescService, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import * as grpc from '@grpc/grpc-js';
+import { clientMetricsInterceptor } from './client-metrics';
 import { grpcServiceDefinition } from './descriptors';
 
 export interface CallOptions {
@@ -32,6 +33,7 @@ export function createClient<S extends GenService<GenServiceMethods>>(service: S
   const channel = new Constructor(address, grpc.credentials.createInsecure(), {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
+    interceptors: [clientMetricsInterceptor],
   });
   const defaultTimeoutMs = options.timeoutMs ?? 5_000;
   const client: Record<string, unknown> = { close: () => channel.close() };

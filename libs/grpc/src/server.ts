@@ -3,6 +3,7 @@ import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
+import { rpcServerDuration, rpcServerRequests, secondsSince } from '@orrery/metrics';
 import { health as healthContract } from '@orrery/proto';
 import { fileDescriptorProtos, grpcServiceDefinition } from './descriptors';
 import { toServiceError, type ServiceError } from './errors';
@@ -48,7 +49,7 @@ export interface GrpcServerOptions {
 export interface RunningGrpcServer {
   readonly port: number;
   readonly health: HealthImplementation;
-  /** Marks every service SERVING or NOT_SERVING in grpc.health.v1. */
+  /** Marks every service SERVING or NOT_SERVING in grpc.health.v1 (once shutdown began, it stays NOT_SERVING). */
   setServing(serving: boolean): void;
   /** Reports NOT_SERVING, lets in-flight calls finish (up to graceMs), then stops. */
   shutdown(graceMs?: number): Promise<void>;
@@ -72,8 +73,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(options.address, grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
   );
+  let shuttingDown = false;
   const setServing = (serving: boolean): void => {
-    for (const name of ['', ...serviceNames]) health.setStatus(name, serving ? 'SERVING' : 'NOT_SERVING');
+    const status = serving && !shuttingDown ? 'SERVING' : 'NOT_SERVING';
+    for (const name of ['', ...serviceNames]) health.setStatus(name, status);
   };
   setServing(true);
   return {
@@ -81,6 +84,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     health,
     setServing,
     shutdown: async (graceMs = 5_000) => {
+      shuttingDown = true;
       setServing(false);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -103,13 +107,24 @@ function grpcHandlers(binding: ServiceBinding, onInternalError: GrpcServerOption
     const handle = implementation[method.localName];
     if (!handle) throw new Error(`${binding.service.typeName} has no implementation of ${method.name}`);
     const path = `/${binding.service.typeName}/${method.name}`;
+    const metricMethod = path.slice(1);
+    // Every call is counted by status and timed (orrery_rpc_server_*), on top of the OTel span.
     const answer = (result: Promise<unknown>, callback: grpc.sendUnaryData<unknown>): void => {
+      const started = process.hrtime.bigint();
+      const done = (code: grpc.status): void => {
+        rpcServerRequests.inc({ transport: 'grpc', method: metricMethod, code: grpc.status[code] });
+        rpcServerDuration.observe({ transport: 'grpc', method: metricMethod }, secondsSince(started));
+      };
       result.then(
-        (response) => callback(null, create(method.output, response as MessageInitShape<DescMessage>)),
+        (response) => {
+          callback(null, create(method.output, response as MessageInitShape<DescMessage>));
+          done(grpc.status.OK);
+        },
         (error: unknown) => {
           const serviceError = toServiceError(error);
           if (serviceError.code === grpc.status.INTERNAL || serviceError.code === grpc.status.UNKNOWN) onInternalError?.(serviceError, path);
           callback({ code: serviceError.code, details: serviceError.message });
+          done(serviceError.code);
         },
       );
     };

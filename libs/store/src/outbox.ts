@@ -1,4 +1,4 @@
-import type { ClientBase } from 'pg';
+import type { ClientBase, Pool } from 'pg';
 import { domainEventKey, encodeDomainEvent } from '@orrery/kafka';
 import type { DomainEvent } from '@orrery/proto';
 import { OUTBOX_RELAY_LOCK } from './locks';
@@ -61,4 +61,12 @@ export async function deleteOutbox(client: ClientBase, sequences: readonly strin
 export async function tryBecomeOutboxRelay(client: ClientBase): Promise<boolean> {
   const result = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, 0) AS locked', [OUTBOX_RELAY_LOCK]);
   return result.rows[0]?.locked === true;
+}
+
+/** How far the relay is behind: committed rows not yet published, and the age of the oldest (0 when none). */
+export async function readOutboxLag(client: ClientBase | Pool): Promise<{ pendingRows: number; oldestAgeSeconds: number }> {
+  const result = await client.query<{ pending: number; oldest: number }>(
+    'SELECT count(*)::int AS pending, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest FROM outbox',
+  );
+  return { pendingRows: result.rows[0]?.pending ?? 0, oldestAgeSeconds: result.rows[0]?.oldest ?? 0 };
 }

@@ -9,7 +9,9 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { OrreryConfig } from '@orrery/config';
 
 export interface Telemetry {
@@ -29,9 +31,10 @@ export function startTelemetry(serviceName: string, config: Pick<OrreryConfig, '
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: serviceName,
-      [ATTR_SERVICE_VERSION]: process.env.npm_package_version ?? '0.1.0',
+      [ATTR_SERVICE_VERSION]: serviceVersion(),
       'service.namespace': 'orrery',
-      'service.instance.id': `${hostname()}:${process.pid}`,
+      // The pod name under Kubernetes (ORRERY_INSTANCE_ID), else host:pid: tells replicas apart.
+      'service.instance.id': process.env.ORRERY_INSTANCE_ID || `${hostname()}:${process.pid}`,
     }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.traceSampleRatio) }),
     spanProcessors: [
@@ -52,6 +55,17 @@ export function startTelemetry(serviceName: string, config: Pick<OrreryConfig, '
     ],
   });
   return { shutdown: () => provider.shutdown() };
+}
+
+/** The version of the running service: its package.json (apps/<service>/package.json above dist/main.js), else npm's, else 0.0.0. */
+function serviceVersion(): string {
+  for (let dir = dirname(process.argv[1] ?? '.'), depth = 0; depth < 3; dir = dirname(dir), depth += 1) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const version = (JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown }).version;
+    if (typeof version === 'string') return version;
+  }
+  return process.env.npm_package_version ?? '0.0.0';
 }
 
 /** Orrery's tracer (a no-op until startTelemetry ran). */

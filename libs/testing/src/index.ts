@@ -3,6 +3,8 @@ import { createServer } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { readConfig, type OrreryConfig } from '@orrery/config';
+import { createClient } from '@orrery/grpc';
+import { health } from '@orrery/proto';
 
 /** A name unique to this test run, safe for databases, topics and key prefixes: `prefix_ab12cd34`. */
 export function uniqueName(prefix: string): string {
@@ -90,7 +92,20 @@ export async function eventually<T>(probe: () => Promise<T>, options: Eventually
   }
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (for a server that needs its port up front). */
+/** The grpc.health.v1 status of the whole server at `address` ('SERVING', 'NOT_SERVING'…), or 'UNREACHABLE'. */
+export async function healthStatus(address: string): Promise<string> {
+  const client = createClient(health.Health, address, { timeoutMs: 1_000 });
+  try {
+    const reply = await client.check({ service: '' });
+    return health.HealthCheckResponse_ServingStatus[reply.status];
+  } catch {
+    return 'UNREACHABLE';
+  } finally {
+    client.close();
+  }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a process that must be told its port). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

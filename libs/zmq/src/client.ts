@@ -1,7 +1,8 @@
 import { Dealer } from 'zeromq';
-import { ServiceError, status } from '@orrery/grpc';
+import { isGrpcError, ServiceError, status } from '@orrery/grpc';
+import { rpcClientDuration, secondsSince } from '@orrery/metrics';
 import { currentTraceparent, SpanKind, withSpan } from '@orrery/telemetry';
-import { OK_STATUS } from './frames';
+import { OK_STATUS, PROBE_TRACEPARENT } from './frames';
 import { SerialSender } from './serial-sender';
 
 export interface ZmqClientOptions {
@@ -37,17 +38,42 @@ export class ZmqRequestClient {
    */
   request(payload: Uint8Array, timeoutMs = this.options.timeoutMs): Promise<Buffer> {
     return withSpan(`${this.options.name} request`, { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'zeromq', 'rpc.system': 'zeromq', 'server.address': this.options.endpoint } }, () => {
-      const requestId = (this.nextId++).toString(36);
-      const reply = new Promise<Buffer>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.pending.delete(requestId);
-          reject(new ServiceError(status.DEADLINE_EXCEEDED, `${this.options.name}: no reply from ${this.options.endpoint} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        this.pending.set(requestId, { resolve, reject, timer });
-      });
-      this.sender.send([requestId, currentTraceparent(), payload]).catch((error: unknown) => this.settle(requestId, error instanceof Error ? error : new Error(String(error))));
-      return reply;
+      const started = process.hrtime.bigint();
+      const reply = this.exchange(currentTraceparent(), payload, timeoutMs, 'reply');
+      const observe = (code: status): void => rpcClientDuration.observe({ transport: 'zeromq', method: this.options.name, code: status[code] }, secondsSince(started));
+      return reply.then(
+        (body) => {
+          observe(status.OK);
+          return body;
+        },
+        (error: unknown) => {
+          observe(error instanceof ServiceError ? error.code : isGrpcError(error) ? error.code : status.UNKNOWN);
+          throw error;
+        },
+      );
     });
+  }
+
+  /**
+   * Liveness probe (the probe marker instead of a traceparent, answered by the server's receive loop; see frames.ts):
+   * resolves once the server answers, rejects with DEADLINE_EXCEEDED when it does not within
+   * timeoutMs. Neither traced nor counted in the request metrics.
+   */
+  probe(timeoutMs: number): Promise<void> {
+    return this.exchange(PROBE_TRACEPARENT, Buffer.alloc(0), timeoutMs, 'answer to a probe').then(() => undefined);
+  }
+
+  private exchange(traceparent: string, payload: Uint8Array, timeoutMs: number, awaited: string): Promise<Buffer> {
+    const requestId = (this.nextId++).toString(36);
+    const reply = new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new ServiceError(status.DEADLINE_EXCEEDED, `${this.options.name}: no ${awaited} from ${this.options.endpoint} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(requestId, { resolve, reject, timer });
+    });
+    this.sender.send([requestId, traceparent, payload]).catch((error: unknown) => this.settle(requestId, error instanceof Error ? error : new Error(String(error))));
+    return reply;
   }
 
   /** Closes the socket; pending requests fail with UNAVAILABLE. */

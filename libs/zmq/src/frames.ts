@@ -9,8 +9,16 @@
  * traceparent: W3C trace context of the caller's span, or empty.
  * status: decimal gRPC status code as ASCII; "0" means body is the reply payload, anything else
  * means body is a UTF-8 error message.
+ *
+ * A liveness probe (ZmqRequestClient.probe) carries PROBE_TRACEPARENT in the traceparent frame and
+ * an empty payload: the server's receive loop answers it with status "0" and an empty body without
+ * calling the handler, tracing or counting it. (A marker in that frame, because an empty payload
+ * is a valid protobuf message that handlers must see.)
  */
 export const OK_STATUS = '0';
+
+/** The traceparent frame of a liveness probe (never a valid W3C traceparent). */
+export const PROBE_TRACEPARENT = 'probe';
 
 /** A decoded request as the ROUTER sees it (identity frame first). */
 export interface RequestFrames {

@@ -1,7 +1,8 @@
 import { Router } from 'zeromq';
 import { status, toServiceError } from '@orrery/grpc';
+import { rpcServerDuration, rpcServerRequests, secondsSince } from '@orrery/metrics';
 import { contextFromTraceparent, SpanKind, withSpan, type Logger } from '@orrery/telemetry';
-import { OK_STATUS, parseRequestFrames } from './frames';
+import { OK_STATUS, parseRequestFrames, PROBE_TRACEPARENT } from './frames';
 import { SerialSender } from './serial-sender';
 
 /** Handles one request payload; throw a ServiceError to answer with its status. */
@@ -50,11 +51,16 @@ export async function serveZmqRequests(options: ZmqServerOptions): Promise<Runni
       if (identity && requestId) await sender.send([identity, requestId, String(status.INVALID_ARGUMENT), request]);
       return;
     }
+    if (request.traceparent === PROBE_TRACEPARENT) {
+      await sender.send([request.identity, request.requestId, OK_STATUS, '']);
+      return;
+    }
     if (request.payload.length > maxPayloadBytes) {
       options.logger.warn({ bytes: request.payload.length, maxPayloadBytes }, `${options.name}: oversized ZeroMQ request refused`);
       await sender.send([request.identity, request.requestId, String(status.RESOURCE_EXHAUSTED), `payload: ${request.payload.length} bytes, at most ${maxPayloadBytes}`]);
       return;
     }
+    const started = process.hrtime.bigint();
     const reply = await withSpan(
       `${options.name} serve`,
       { kind: SpanKind.SERVER, parent: contextFromTraceparent(request.traceparent), attributes: { 'messaging.system': 'zeromq', 'rpc.system': 'zeromq' } },
@@ -72,6 +78,8 @@ export async function serveZmqRequests(options: ZmqServerOptions): Promise<Runni
       },
     );
     await sender.send([request.identity, request.requestId, reply[0], reply[1]]);
+    rpcServerRequests.inc({ transport: 'zeromq', method: options.name, code: status[Number(reply[0]) as status] });
+    rpcServerDuration.observe({ transport: 'zeromq', method: options.name }, secondsSince(started));
   };
 
   const loop = (async () => {

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { Dealer } from 'zeromq';
 import { ServiceError, status } from '@orrery/grpc';
+import { metricsText } from '@orrery/metrics';
 import { serveZmqRequests, ZmqRequestClient, type RunningZmqServer } from './index';
 
 const logger = pino({ level: 'silent' });
@@ -71,6 +72,34 @@ describe('ZeroMQ request/reply', () => {
     raw.close();
     const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
     expect(String(await client.request(Buffer.from('still')))).toBe('STILL');
+    await client.close();
+  });
+
+  it('when probed, a live server answers without calling the handler, and a missing one does not answer in time', async () => {
+    const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
+    await expect(client.probe(1_000)).resolves.toBeUndefined();
+    // An empty payload is an ordinary request, seen by the handler.
+    expect(String(await client.request(Buffer.alloc(0)))).toBe('');
+    await client.close();
+    const nobody = new ZmqRequestClient({ endpoint: `ipc:///tmp/orrery-nobody-probe-${process.pid}`, name: 'nobody', timeoutMs: 50 });
+    await expect(nobody.probe(50)).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
+    await nobody.close();
+  });
+
+  it('when requests are answered, the server and client request metrics count them by status', async () => {
+    const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
+    const before = await metricsText();
+    await client.request(Buffer.from('counted'));
+    await expect(client.request(Buffer.from('bad'))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    const after = await metricsText();
+    const count = (text: string, series: string): number => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    for (const series of [
+      'orrery_rpc_server_requests_total{transport="zeromq",method="echo",code="OK"}',
+      'orrery_rpc_server_requests_total{transport="zeromq",method="echo",code="INVALID_ARGUMENT"}',
+      'orrery_rpc_client_duration_seconds_count{transport="zeromq",method="echo",code="OK"}',
+    ]) {
+      expect([series, count(after, series)]).toEqual([series, count(before, series) + 1]);
+    }
     await client.close();
   });
 });

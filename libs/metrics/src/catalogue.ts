@@ -1,0 +1,121 @@
+// Every Orrery metric, in one place so the Grafana dashboard (infra/grafana) and the README can be
+// checked against one list. Series are created on first use; a process exposes the ones it touches.
+import { Counter, Gauge, Histogram } from 'prom-client';
+
+/** Latency buckets in seconds for in-process and LAN calls: 0.5 ms … 5 s. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Freshness buckets in seconds: 5 ms … 5 min (an event from ack to applied projection). */
+const FRESHNESS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+/** Calls answered by a server: transport (grpc|zeromq), method (gRPC path without the leading slash, or the ZeroMQ endpoint's name), code (gRPC status name). */
+export const rpcServerRequests = new Counter({
+  name: 'orrery_rpc_server_requests_total',
+  help: 'Calls answered by this service, by transport, method and gRPC status code',
+  labelNames: ['transport', 'method', 'code'] as const,
+});
+
+/** Time from receiving a call to handing its answer to the transport. */
+export const rpcServerDuration = new Histogram({
+  name: 'orrery_rpc_server_duration_seconds',
+  help: 'Server-side latency of a call, by transport and method',
+  labelNames: ['transport', 'method'] as const,
+  buckets: LATENCY_BUCKETS,
+});
+
+/** Calls this service made to another one, as the caller saw them (deadline included). */
+export const rpcClientDuration = new Histogram({
+  name: 'orrery_rpc_client_duration_seconds',
+  help: 'Client-side latency of a call to another service, by transport, method and gRPC status code',
+  labelNames: ['transport', 'method', 'code'] as const,
+  buckets: LATENCY_BUCKETS,
+});
+
+/** Ingestion: entries acknowledged after command committed them, by kind (event|item|user) and outcome (stored|duplicate). */
+export const ingestAcks = new Counter({
+  name: 'orrery_ingest_acks_total',
+  help: 'Entries ingestion acknowledged after command committed them, by kind (event, item, user) and outcome (stored, duplicate)',
+  labelNames: ['kind', 'outcome'] as const,
+});
+
+/** Command: committed domain events not yet published to Kafka. */
+export const outboxPending = new Gauge({ name: 'orrery_outbox_pending_rows', help: 'Outbox rows committed but not yet published to Kafka' });
+
+/** Command: age of the oldest unpublished outbox row (0 when empty). */
+export const outboxOldestAge = new Gauge({ name: 'orrery_outbox_oldest_age_seconds', help: 'Age of the oldest unpublished outbox row, 0 when the outbox is empty' });
+
+/** Projector: messages of the events topic not yet consumed by its group, per partition. */
+export const kafkaConsumerLag = new Gauge({
+  name: 'orrery_kafka_consumer_lag_messages',
+  help: 'High watermark minus the committed offset of the consumer group, per topic partition',
+  labelNames: ['topic', 'partition'] as const,
+});
+
+/** Projector: time from an event's commit (or occurrence) to its projection being applied in Redis. */
+export const projectionFreshness = new Histogram({
+  name: 'orrery_projection_freshness_seconds',
+  help: 'Time until an event is applied to the Redis projections, from its commit (from="committed") or its occurred_at (from="occurred")',
+  labelNames: ['from'] as const,
+  buckets: FRESHNESS_BUCKETS,
+});
+
+/** Projector: domain events handled, by outcome (applied, completed, duplicate, skipped). */
+export const projectedEvents = new Counter({
+  name: 'orrery_projected_events_total',
+  help: 'Domain events the projector handled, by outcome (applied, completed, duplicate, skipped)',
+  labelNames: ['outcome'] as const,
+});
+
+/** Vector and scoring: 1 for the model version in use (the series with value 1 names it). */
+export const modelInUse = new Gauge({
+  name: 'orrery_model_in_use',
+  help: 'Model version this service serves (value 1; no series before the first champion)',
+  labelNames: ['version'] as const,
+});
+
+/** Vector: time of one ANN query (search for a user, or similar to an item). */
+export const annSearchDuration = new Histogram({
+  name: 'orrery_ann_search_duration_seconds',
+  help: 'HNSW search latency in the vector service, by kind (for_user, similar_to)',
+  labelNames: ['kind'] as const,
+  buckets: LATENCY_BUCKETS,
+});
+
+/** Scoring: time of one ONNX run over a candidate batch. */
+export const scoringRunDuration = new Histogram({
+  name: 'orrery_scoring_run_duration_seconds',
+  help: 'ONNX ranker latency of one candidate batch in the scoring service',
+  buckets: LATENCY_BUCKETS,
+});
+
+/** Scoring: candidates per scored batch. */
+export const scoringBatchRows = new Histogram({
+  name: 'orrery_scoring_batch_rows',
+  help: 'Candidates per batch the scoring service ranked',
+  buckets: [1, 10, 25, 50, 100, 200, 400, 800, 1600],
+});
+
+/** Recommender: answers built without a part that failed, by reason kind (query, vector, scoring…). */
+export const degradedAnswers = new Counter({
+  name: 'orrery_degraded_answers_total',
+  help: 'Recommender answers marked degraded, by the downstream part that was missing',
+  labelNames: ['part'] as const,
+});
+
+/** 1 while a dependency a service checks periodically answers, 0 while it does not. */
+export const dependencyUp = new Gauge({
+  name: 'orrery_dependency_up',
+  help: 'Whether a dependency answered the last periodic health check (1) or not (0)',
+  labelNames: ['dependency'] as const,
+});
+
+/** Seconds elapsed since `startedNs` (a process.hrtime.bigint() reading). */
+export function secondsSince(startedNs: bigint): number {
+  return Number(process.hrtime.bigint() - startedNs) / 1e9;
+}
+
+/** Replaces the model-in-use series with one for `version` ('' removes it: no model yet). */
+export function setModelInUse(version: string): void {
+  modelInUse.reset();
+  if (version) modelInUse.set({ version }, 1);
+}

@@ -1,0 +1,21 @@
+export {
+  annSearchDuration,
+  degradedAnswers,
+  dependencyUp,
+  ingestAcks,
+  kafkaConsumerLag,
+  modelInUse,
+  outboxOldestAge,
+  outboxPending,
+  projectedEvents,
+  projectionFreshness,
+  rpcClientDuration,
+  rpcServerDuration,
+  rpcServerRequests,
+  scoringBatchRows,
+  scoringRunDuration,
+  secondsSince,
+  setModelInUse,
+} from './catalogue';
+export { sampleEvery, type Sampler } from './sampler';
+export { metricsText, startMetricsServer, type MetricsServer, type MetricsServerOptions } from './server';
