@@ -15,7 +15,7 @@ import type { EventPlan, Op } from './plan';
  */
 export const APPLY_SCRIPT: LuaScript = luaScript(`
 local known = { zlse = true, zlse_visible = true, hlse = true, hincrby = true, hmax = true, hreplace = true,
-  lpush_trim = true, lpush_unique_trim = true, pfadd = true, sadd = true, srem = true, zrem = true }
+  lpush_trim = true, lpush_unique_trim = true, pfadd = true, sadd = true, srem = true, zrem = true, del = true }
 local i = 2
 while i <= #ARGV do
   if not known[ARGV[i]] or not KEYS[tonumber(ARGV[i + 1])] then
@@ -74,6 +74,8 @@ while i <= #ARGV do
     redis.call('SREM', key, ARGV[a])
   elseif op == 'zrem' then
     redis.call('ZREM', key, ARGV[a])
+  elseif op == 'del' then
+    redis.call('DEL', key)
   end
   i = a + n
 end
@@ -155,6 +157,9 @@ function encodeCall(markerKey: string, ops: readonly Op[], ttlSeconds: number): 
       case 'srem':
       case 'zrem':
         emit(op.kind, op.key, [op.member]);
+        break;
+      case 'del':
+        emit('del', op.key, []);
         break;
       default: {
         const unknown: never = op;

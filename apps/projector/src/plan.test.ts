@@ -1,22 +1,23 @@
 import { readConfig } from '@orrery/config';
-import { decodeRecentEntry, hashTagOf, projectionKeys } from '@orrery/projections';
-import { EventType } from '@orrery/proto';
+import { controlKeys, decodeRecentEntry, forgottenUserField, hashTagOf, projectionKeys } from '@orrery/projections';
+import { EventType, type DomainEvent } from '@orrery/proto';
 import { encodeDomainEvent } from '@orrery/kafka';
-import { interaction, itemUpserted } from '../test/domain-events';
+import { interaction, itemDeleted, itemUpserted, userForgotten } from '../test/domain-events';
 import { scriptCalls } from './apply-script';
-import { planBatch, type EventPlan, type IncomingEvent, type Op } from './plan';
+import { emptySnapshot, planBatch, type EventPlan, type IncomingEvent, type Op } from './plan';
 
 const config = readConfig({}).projection;
 const keys = projectionKeys('plan_test');
+const control = controlKeys('plan_test');
 const t0 = Date.UTC(2025, 5, 1, 12);
 
-function incoming(...events: ReturnType<typeof interaction>[]): IncomingEvent[] {
+function incoming(...events: DomainEvent[]): IncomingEvent[] {
   return events.map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t0 }));
 }
 
 function plans(events: IncomingEvent[], catalog: Record<string, string[]> = {}): EventPlan[] {
-  const snapshot = { recent: new Map(), catalog: new Map(Object.entries(catalog).map(([id, categories]) => [id, { categories }])) };
-  return planBatch(events, snapshot, keys, config).map((planned) => {
+  const snapshot = { ...emptySnapshot(), catalog: new Map(Object.entries(catalog).map(([id, categories]) => [id, { categories, deleted: false }])) };
+  return planBatch(events, snapshot, keys, control, config).map((planned) => {
     if (planned.kind !== 'plan') throw new Error(planned.reason);
     return planned.plan;
   });
@@ -92,6 +93,47 @@ describe('planning catalog changes', () => {
   });
 });
 
+describe('planning deletions', () => {
+  it('when an item is deleted, its catalog becomes a tombstone, its own keys go, it leaves every ranking and the co-visit sets that held it', () => {
+    const deleted = itemDeleted('shoe');
+    const snapshot = { ...emptySnapshot(), catalog: new Map([['shoe', { categories: ['boots'], deleted: false }]]), coVisitedWith: new Map([['shoe', ['sock', 'lace']]]) };
+    const [planned] = planBatch(incoming(deleted), snapshot, keys, control, config);
+    if (planned?.kind !== 'plan') throw new Error('not planned');
+    const item = keys.item('shoe');
+    expect(ofKind(planned.plan, 'del').map((op) => op.key)).toEqual([item.stats, item.users, item.coVisits]);
+    expect(ofKind(planned.plan, 'hreplace')).toEqual([{ kind: 'hreplace', key: item.catalog, fields: [['deleted', '1']] }]);
+    expect(ofKind(planned.plan, 'zrem').map((op) => op.key)).toEqual([keys.trending.overall, keys.trending.category('boots'), keys.item('sock').coVisits, keys.item('lace').coVisits]);
+    expect(ofKind(planned.plan, 'sadd')).toEqual([{ kind: 'sadd', key: keys.trending.hidden, member: 'shoe' }]);
+  });
+
+  it('when an interaction with a deleted item follows (in the batch or later), it is skipped', () => {
+    const later = interaction({ userId: 'u1', itemId: 'shoe', occurredMs: t0 });
+    const outcomes = planBatch(incoming(itemDeleted('shoe'), later), emptySnapshot(), keys, control, config);
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(['plan', 'skip']);
+    const snapshot = { ...emptySnapshot(), catalog: new Map([['shoe', { categories: [], deleted: true }]]) };
+    expect(planBatch(incoming(later), snapshot, keys, control, config)[0]!.kind).toBe('skip');
+  });
+
+  it('when a user is forgotten, every key of the user slot is erased, the tombstone records the sequence, and the marker is not in the user slot', () => {
+    const forget = userForgotten('u1');
+    const [planned] = planBatch(incoming(forget), emptySnapshot(), keys, control, config);
+    if (planned?.kind !== 'plan') throw new Error('not planned');
+    const user = keys.user('u1');
+    expect(planned.plan.eraseTag).toBe(user.tag);
+    expect(ofKind(planned.plan, 'del').map((op) => op.key)).toEqual([user.recent, user.seen, user.stats, user.affinity, user.attributes]);
+    expect(ofKind(planned.plan, 'hmax')).toEqual([{ kind: 'hmax', key: control.forgotten, field: forgottenUserField('u1'), value: Number(forget.sequence) }]);
+    expect(planned.plan.homeTag).not.toBe(user.tag);
+  });
+
+  it('when a replay meets a forgotten user, their events before the forget are skipped and those after it are planned', () => {
+    const before = interaction({ userId: 'u1', itemId: 'a', occurredMs: t0 });
+    const forget = userForgotten('u1');
+    const after = interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 });
+    const snapshot = { ...emptySnapshot(), forgotten: new Map([['u1', forget.sequence]]) };
+    expect(planBatch(incoming(before, forget, after), snapshot, keys, control, config).map((outcome) => outcome.kind)).toEqual(['skip', 'plan', 'plan']);
+  });
+});
+
 describe('grouping a plan into scripts', () => {
   const [plan] = plans(
     incoming(interaction({ userId: 'u1', itemId: 'a', occurredMs: t0 }), interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 })).slice(1),
@@ -105,7 +147,7 @@ describe('grouping a plan into scripts', () => {
 
   it('when the scope is the slot, each script touches exactly one hash tag, its marker included', () => {
     const history = [{ sequence: 1n, type: EventType.VIEW, value: 0, occurredMs: t0, itemId: 'a' }];
-    const [withPartner] = planBatch(incoming(interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 })), { recent: new Map([['u1', history]]), catalog: new Map([['b', { categories: ['x'] }]]) }, keys, config);
+    const [withPartner] = planBatch(incoming(interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 })), { ...emptySnapshot(), recent: new Map([['u1', history]]), catalog: new Map([['b', { categories: ['x'], deleted: false }]]) }, keys, control, config);
     if (withPartner?.kind !== 'plan') throw new Error('not planned');
     const calls = scriptCalls(withPartner.plan, keys, 'slot', 60);
     const tags = calls.map((call) => new Set(call.keys.map(hashTagOf)));

@@ -7,6 +7,10 @@ import type { ProjectionConfig } from '@orrery/config';
 import {
   catalogFields,
   coVisitPartners,
+  DELETED_CATALOG_FIELDS,
+  forgottenUserField,
+  hashTagOf,
+  type ControlKeys,
   encodeRecentEntry,
   eventTypeName,
   halfLifeMs,
@@ -37,7 +41,8 @@ export type Op =
   | { readonly kind: 'pfadd'; readonly key: string; readonly element: string }
   | { readonly kind: 'sadd'; readonly key: string; readonly member: string }
   | { readonly kind: 'srem'; readonly key: string; readonly member: string }
-  | { readonly kind: 'zrem'; readonly key: string; readonly member: string };
+  | { readonly kind: 'zrem'; readonly key: string; readonly member: string }
+  | { readonly kind: 'del'; readonly key: string };
 
 /** The effect of one domain event: its operations and the identity its applied-marker records. */
 export interface EventPlan {
@@ -46,11 +51,18 @@ export interface EventPlan {
   /** The hash tag whose slot holds the marker when the whole event runs as one script. */
   readonly homeTag: string;
   readonly ops: readonly Op[];
+  /**
+   * A hash tag whose every key under the prefix the store deletes too (found by SCAN when the plan is
+   * applied: keys the plan cannot name, such as a forgotten user's applied-markers).
+   */
+  readonly eraseTag?: string;
 }
 
 /** The catalog facts of an item that interactions and catalog changes depend on. */
 export interface CatalogFacts {
   readonly categories: readonly string[];
+  /** The item was deleted (its catalog hash is the DELETED_CATALOG_FIELDS tombstone). */
+  readonly deleted: boolean;
 }
 
 /** What the planner needs to know of the read model before a batch: read by store.ts in one round trip. */
@@ -59,6 +71,15 @@ export interface Snapshot {
   readonly recent: ReadonlyMap<string, readonly RecentEntry[]>;
   /** Catalog facts of the items the batch touches (absent: unknown to the catalog). */
   readonly catalog: ReadonlyMap<string, CatalogFacts>;
+  /** Forgotten users among the batch's users: user id → sequence of their UserForgotten event. */
+  readonly forgotten: ReadonlyMap<string, bigint>;
+  /** For each item the batch deletes: the items its co-visit set holds (they hold it back). */
+  readonly coVisitedWith: ReadonlyMap<string, readonly string[]>;
+}
+
+/** A snapshot of an empty read model. */
+export function emptySnapshot(): Snapshot {
+  return { recent: new Map(), catalog: new Map(), forgotten: new Map(), coVisitedWith: new Map() };
 }
 
 /** A decoded Kafka message of the events topic. */
@@ -74,18 +95,36 @@ export interface IncomingEvent {
 export type PlannedEvent = { readonly kind: 'plan'; readonly plan: EventPlan; readonly occurredMs: number | undefined } | { readonly kind: 'skip'; readonly reason: string };
 
 /** The users and items whose state a batch's plan depends on (what the snapshot must read). */
-export function snapshotNeeds(events: readonly IncomingEvent[]): { users: Map<string, number>; items: Set<string> } {
+export function snapshotNeeds(events: readonly IncomingEvent[]): { users: Map<string, number>; items: Set<string>; deletedItems: Set<string> } {
   const users = new Map<string, number>();
   const items = new Set<string>();
+  const deletedItems = new Set<string>();
   for (const { event } of events) {
-    if (event.payload.case === 'interaction') {
-      users.set(event.payload.value.userId, (users.get(event.payload.value.userId) ?? 0) + 1);
-      items.add(event.payload.value.itemId);
-    } else if (event.payload.case === 'itemUpserted') {
-      items.add(event.payload.value.itemId);
+    switch (event.payload.case) {
+      case 'interaction':
+        users.set(event.payload.value.userId, (users.get(event.payload.value.userId) ?? 0) + 1);
+        items.add(event.payload.value.itemId);
+        break;
+      case 'userUpserted':
+      case 'userForgotten':
+        users.set(event.payload.value.userId, users.get(event.payload.value.userId) ?? 0);
+        break;
+      case 'itemUpserted':
+        items.add(event.payload.value.itemId);
+        break;
+      case 'itemDeleted':
+        items.add(event.payload.value.itemId);
+        deletedItems.add(event.payload.value.itemId);
+        break;
+      case undefined:
+        break;
+      default: {
+        const unknown: never = event.payload;
+        void unknown;
+      }
     }
   }
-  return { users, items };
+  return { users, items, deletedItems };
 }
 
 /**
@@ -93,9 +132,16 @@ export function snapshotNeeds(events: readonly IncomingEvent[]): { users: Map<st
  * new interaction pairs with the one just before it, an interaction sees a category change just
  * before it), as if each were applied before the next was planned.
  */
-export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, keys: ProjectionKeys, config: ProjectionConfig): PlannedEvent[] {
+export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, keys: ProjectionKeys, control: ControlKeys, config: ProjectionConfig): PlannedEvent[] {
   const recent = new Map(snapshot.recent);
   const catalog = new Map(snapshot.catalog);
+  const forgotten = new Map(snapshot.forgotten);
+  // A forgotten user's events before their UserForgotten are never projected (a replay must not
+  // resurrect them); events after it (the id used again) are.
+  const forgottenBefore = (userId: string, sequence: bigint): boolean => {
+    const forgottenAt = forgotten.get(userId);
+    return forgottenAt !== undefined && sequence < forgottenAt;
+  };
   return events.map((incoming) => {
     const { event } = incoming;
     switch (event.payload.case) {
@@ -103,6 +149,8 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
         const interaction = event.payload.value;
         const problem = interactionProblem(interaction);
         if (problem) return { kind: 'skip', reason: problem };
+        if (forgottenBefore(interaction.userId, event.sequence)) return { kind: 'skip', reason: 'the user was forgotten' };
+        if (catalog.get(interaction.itemId)?.deleted) return { kind: 'skip', reason: 'the item was deleted' };
         const occurredMs = resolveOccurredMs(event, incoming.messageTimestampMs);
         const entry: RecentEntry = { sequence: event.sequence, type: interaction.type, value: interaction.value, occurredMs, itemId: interaction.itemId };
         const history = recent.get(interaction.userId) ?? [];
@@ -118,17 +166,30 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
         const item = event.payload.value;
         if (!item.itemId) return { kind: 'skip', reason: 'item_upserted without item_id' };
         const plan = planItemUpsert(fingerprint(event, incoming.value), item, catalog.get(item.itemId), keys);
-        catalog.set(item.itemId, { categories: item.categories });
+        catalog.set(item.itemId, { categories: item.categories, deleted: false });
         return { kind: 'plan', plan, occurredMs: undefined };
       }
       case 'userUpserted': {
         const user = event.payload.value;
         if (!user.userId) return { kind: 'skip', reason: 'user_upserted without user_id' };
+        if (forgottenBefore(user.userId, event.sequence)) return { kind: 'skip', reason: 'the user was forgotten' };
         return { kind: 'plan', plan: planUserUpsert(fingerprint(event, incoming.value), user, keys), occurredMs: undefined };
       }
-      case 'itemDeleted':
-      case 'userForgotten':
-        return { kind: 'skip', reason: `${event.payload.case} is not projected yet` };
+      case 'itemDeleted': {
+        const { itemId } = event.payload.value;
+        if (!itemId) return { kind: 'skip', reason: 'item_deleted without item_id' };
+        const plan = planItemDelete(fingerprint(event, incoming.value), itemId, catalog.get(itemId), snapshot.coVisitedWith.get(itemId) ?? [], keys);
+        catalog.set(itemId, { categories: [], deleted: true });
+        return { kind: 'plan', plan, occurredMs: undefined };
+      }
+      case 'userForgotten': {
+        const { userId } = event.payload.value;
+        if (!userId) return { kind: 'skip', reason: 'user_forgotten without user_id' };
+        if (event.sequence <= 0n) return { kind: 'skip', reason: 'user_forgotten without sequence' };
+        forgotten.set(userId, event.sequence > (forgotten.get(userId) ?? 0n) ? event.sequence : (forgotten.get(userId) ?? 0n));
+        recent.delete(userId);
+        return { kind: 'plan', plan: planUserForget(fingerprint(event, incoming.value), userId, event.sequence, keys, control), occurredMs: undefined };
+      }
       case undefined:
         return { kind: 'skip', reason: 'domain event without payload' };
       default: {
@@ -214,6 +275,43 @@ export function planItemUpsert(appliedId: string, item: Item, previous: CatalogF
     }
   }
   return { appliedId, homeTag: keysOfItem.tag, ops };
+}
+
+/**
+ * A deleted item leaves every projection: its catalog view becomes a tombstone (later interactions
+ * with it are skipped, reads say it does not exist), its stats, distinct users and co-visits are
+ * deleted, it leaves every trending ranking and joins the hidden set (so nothing ranks it again),
+ * and it leaves the co-visit set of every item its own co-visit set held. (A partner that kept it
+ * while it had dropped the partner from its capped set, or a user's later interaction pairing with
+ * it from the recent list, can still list it: query filters co-visits through the hidden set.)
+ */
+export function planItemDelete(appliedId: string, itemId: string, previous: CatalogFacts | undefined, coVisitedWith: readonly string[], keys: ProjectionKeys): EventPlan {
+  const item = keys.item(itemId);
+  const ops: Op[] = [
+    { kind: 'hreplace', key: item.catalog, fields: DELETED_CATALOG_FIELDS },
+    { kind: 'del', key: item.stats },
+    { kind: 'del', key: item.users },
+    { kind: 'del', key: item.coVisits },
+    { kind: 'sadd', key: keys.trending.hidden, member: itemId },
+    { kind: 'zrem', key: keys.trending.overall, member: itemId },
+  ];
+  for (const category of previous?.categories ?? []) ops.push({ kind: 'zrem', key: keys.trending.category(category), member: itemId });
+  for (const partner of coVisitedWith) if (partner !== itemId) ops.push({ kind: 'zrem', key: keys.item(partner).coVisits, member: itemId });
+  return { appliedId, homeTag: item.tag, ops };
+}
+
+/**
+ * A forgotten user's keys are deleted — every key in the user's slot, applied-markers included
+ * (eraseTag) — and the user's digest enters the forgotten tombstone with the event's sequence, so a
+ * replay skips their earlier events. The plan's own marker lives in the control slot, not the user's.
+ * What the user contributed to aggregates (item counts, popularity, distinct users, co-visits,
+ * trending) stays until a rebuild, which skips their events (see apps/projector/README.md).
+ */
+export function planUserForget(appliedId: string, userId: string, sequence: bigint, keys: ProjectionKeys, control: ControlKeys): EventPlan {
+  const user = keys.user(userId);
+  const ops: Op[] = [user.recent, user.seen, user.stats, user.affinity, user.attributes].map((key) => ({ kind: 'del', key }));
+  ops.push({ kind: 'hmax', key: control.forgotten, field: forgottenUserField(userId), value: Number(sequence) });
+  return { appliedId, homeTag: hashTagOf(control.forgotten), ops, eraseTag: user.tag };
 }
 
 /** A user change replaces the user's attributes. */

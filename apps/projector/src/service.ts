@@ -7,8 +7,7 @@ import { timestampMs } from '@bufbuild/protobuf/wkt';
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
 import { createKafka, decodeDomainEvent, ensureTopic } from '@orrery/kafka';
-import { projectedEvents, projectionFreshness } from '@orrery/metrics';
-import { createRedis, projectionKeys } from '@orrery/projections';
+import { controlKeys, createRedis, projectionKeys } from '@orrery/projections';
 import { contextFromKafkaHeaders, SpanKind, withSpan, type Logger } from '@orrery/telemetry';
 import { Freshness, type FreshnessReport } from './freshness';
 import { planBatch, type IncomingEvent } from './plan';
@@ -32,7 +31,8 @@ export async function startProjector(config: OrreryConfig, logger: Logger): Prom
   await ensureTopic(kafka, config.eventsTopic, config.eventsTopicPartitions);
   const redis = createRedis(config, 'orrery-projector');
   const keys = projectionKeys(config.redisPrefix);
-  const store = redisProjectionStore(redis, keys, config.projection, config.redisCluster ? 'slot' : 'event');
+  const control = controlKeys(config.redisPrefix);
+  const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event');
   const freshness = new Freshness();
   const interval = new Freshness();
 
@@ -56,49 +56,52 @@ export async function startProjector(config: OrreryConfig, logger: Logger): Prom
     }
     if (incoming.length === 0) return;
     const events = incoming.map((entry) => entry.event);
-    const planned = planBatch(events, await store.readSnapshot(events), keys, config.projection);
+    const planned = planBatch(events, await store.readSnapshot(events), keys, control, config.projection);
     // Every plan's scripts are sent before the next plan's (no await in between), so one user's
-    // events apply in partition order, and all of them share one round trip.
-    await Promise.all(
-      planned.map((outcome, index) => {
-        const { message, event } = incoming[index]!;
-        if (outcome.kind === 'skip') {
-          logger.warn({ topic, partition, offset: message.offset, reason: outcome.reason }, 'domain event skipped');
-          projectedEvents.inc({ outcome: 'skipped' });
-          return undefined;
-        }
-        return withSpan(
-          'projector apply',
-          {
-            kind: SpanKind.CONSUMER,
-            parent: contextFromKafkaHeaders(message.headers),
-            attributes: {
-              'messaging.system': 'kafka',
-              'messaging.operation.type': 'process',
-              'messaging.destination.name': topic,
-              'messaging.destination.partition.id': String(partition),
-              'messaging.kafka.offset': message.offset,
-              'orrery.event.sequence': event.event.sequence.toString(),
-              'orrery.event.kind': event.event.payload.case ?? 'none',
-              ...(event.event.payload.case === 'interaction' ? { 'orrery.user_id': event.event.payload.value.userId, 'orrery.item_id': event.event.payload.value.itemId } : {}),
-            },
+    // events apply in partition order, and all of them share one round trip. A plan that must SCAN
+    // first (a forgotten user) waits for the ones before it, and the ones after wait for it.
+    let inFlight: Promise<unknown>[] = [];
+    for (const [index, outcome] of planned.entries()) {
+      const { message, event } = incoming[index]!;
+      if (outcome.kind === 'skip') {
+        logger.warn({ topic, partition, offset: message.offset, reason: outcome.reason }, 'domain event skipped');
+        continue;
+      }
+      const sequential = outcome.plan.eraseTag !== undefined;
+      if (sequential) {
+        await Promise.all(inFlight);
+        inFlight = [];
+      }
+      const applying = withSpan(
+        'projector apply',
+        {
+          kind: SpanKind.CONSUMER,
+          parent: contextFromKafkaHeaders(message.headers),
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': topic,
+            'messaging.destination.partition.id': String(partition),
+            'messaging.kafka.offset': message.offset,
+            'orrery.event.sequence': event.event.sequence.toString(),
+            'orrery.event.kind': event.event.payload.case ?? 'none',
           },
-          async (span) => {
-            const result = await store.apply(outcome.plan);
-            span.setAttribute('orrery.projector.outcome', result);
-            projectedEvents.inc({ outcome: result });
-            if (result === 'duplicate') return;
-            const committedMs = event.event.committedAt ? timestampMs(event.event.committedAt) : undefined;
-            const now = Date.now();
-            freshness.record(now, outcome.occurredMs, committedMs);
-            interval.record(now, outcome.occurredMs, committedMs);
-            if (outcome.occurredMs !== undefined) projectionFreshness.observe({ from: 'occurred' }, Math.max(0, now - outcome.occurredMs) / 1000);
-            if (committedMs !== undefined) projectionFreshness.observe({ from: 'committed' }, Math.max(0, now - committedMs) / 1000);
-            if (committedMs !== undefined) span.setAttribute('orrery.projector.lag_from_commit_ms', now - committedMs);
-          },
-        );
-      }),
-    );
+        },
+        async (span) => {
+          const result = await store.apply(outcome.plan);
+          span.setAttribute('orrery.projector.outcome', result);
+          if (result === 'duplicate') return;
+          const committedMs = event.event.committedAt ? timestampMs(event.event.committedAt) : undefined;
+          const now = Date.now();
+          freshness.record(now, outcome.occurredMs, committedMs);
+          interval.record(now, outcome.occurredMs, committedMs);
+          if (committedMs !== undefined) span.setAttribute('orrery.projector.lag_from_commit_ms', now - committedMs);
+        },
+      );
+      if (sequential) await applying;
+      else inFlight.push(applying);
+    }
+    await Promise.all(inFlight);
   };
 
   const projectBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> => {

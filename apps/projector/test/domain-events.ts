@@ -57,6 +57,16 @@ export function userUpserted(userId: string, attributes: Record<string, string>)
   return create(DomainEventSchema, { sequence: sequence(), committedAt: timestampFromMs(Date.now()), payload: { case: 'userUpserted', value: { userId, attributes } } });
 }
 
+/** An item_deleted DomainEvent. */
+export function itemDeleted(itemId: string): DomainEvent {
+  return create(DomainEventSchema, { sequence: sequence(), committedAt: timestampFromMs(Date.now()), payload: { case: 'itemDeleted', value: { itemId } } });
+}
+
+/** A user_forgotten DomainEvent. */
+export function userForgotten(userId: string): DomainEvent {
+  return create(DomainEventSchema, { sequence: sequence(), committedAt: timestampFromMs(Date.now()), payload: { case: 'userForgotten', value: { userId } } });
+}
+
 /** Publishes events in order, keyed as the outbox relay keys them, with an optional traceparent header. */
 export async function publish(producer: Producer, topic: string, events: readonly DomainEvent[], traceparent?: string): Promise<void> {
   await producer.send({

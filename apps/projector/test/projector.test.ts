@@ -1,12 +1,12 @@
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { readConfig, type OrreryConfig } from '@orrery/config';
-import { createRedis, decayedValue, halfLifeMs, logAddExp, logDecayedWeight, projectionKeys, runScript, type RedisClient } from '@orrery/projections';
+import { controlKeys, createRedis, decayedValue, halfLifeMs, logAddExp, logDecayedWeight, projectionKeys, runScript, type RedisClient } from '@orrery/projections';
 import { EventType } from '@orrery/proto';
 import { encodeDomainEvent } from '@orrery/kafka';
 import { createLogger } from '@orrery/telemetry';
 import { createTestTopic, eventually, uniqueName } from '@orrery/testing';
 import { APPLY_SCRIPT, scriptCalls } from '../src/apply-script';
-import { planBatch } from '../src/plan';
+import { emptySnapshot, planBatch } from '../src/plan';
 import { startProjector, type RunningProjector } from '../src/service';
 import { redisProjectionStore } from '../src/store';
 import { interaction, itemUpserted, publish } from './domain-events';
@@ -104,12 +104,12 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
   it('when a plan is applied twice, or its remainder after a crash, each part takes effect once', async () => {
     const prefix = uniqueName('projector_slot');
     const keys = projectionKeys(prefix);
-    const store = redisProjectionStore(redis, keys, config.projection, 'slot');
+    const store = redisProjectionStore(redis, keys, controlKeys(config.redisPrefix), config.projection, 'slot');
     const t = Date.now();
     const earlier = interaction({ userId: 'u', itemId: 'a', occurredMs: t });
     const later = interaction({ userId: 'u', itemId: 'b', type: EventType.ADD_TO_CART, occurredMs: t + 1_000 });
     const incoming = [earlier, later].map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t }));
-    const planned = planBatch(incoming, { recent: new Map(), catalog: new Map() }, keys, config.projection).map((outcome) => {
+    const planned = planBatch(incoming, emptySnapshot(), keys, controlKeys(config.redisPrefix), config.projection).map((outcome) => {
       if (outcome.kind !== 'plan') throw new Error(outcome.reason);
       return outcome.plan;
     });
@@ -134,14 +134,14 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
   it('when a user returns to an item, it moves to the head of the seen list instead of appearing twice', async () => {
     const prefix = uniqueName('projector_seen');
     const keys = projectionKeys(prefix);
-    const store = redisProjectionStore(redis, keys, config.projection, 'event');
+    const store = redisProjectionStore(redis, keys, controlKeys(config.redisPrefix), config.projection, 'event');
     const t = Date.now();
     const events = [
       interaction({ userId: 'u', itemId: 'a', occurredMs: t }),
       interaction({ userId: 'u', itemId: 'b', occurredMs: t + 1 }),
       interaction({ userId: 'u', itemId: 'a', type: EventType.CLICK, occurredMs: t + 2 }),
     ].map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t }));
-    for (const outcome of planBatch(events, { recent: new Map(), catalog: new Map() }, keys, config.projection)) {
+    for (const outcome of planBatch(events, emptySnapshot(), keys, controlKeys(config.redisPrefix), config.projection)) {
       if (outcome.kind === 'plan') await store.apply(outcome.plan);
     }
     expect(await redis.lrange(keys.user('u').seen, 0, -1)).toEqual(['a', 'b']);

@@ -78,6 +78,9 @@ end
 return out
 `);
 
+/** Extra co-visit rows read per item to make up for hidden ones filtered out. */
+const COVISIT_SPARE = 4;
+
 /** A ProjectionReader over one ioredis client; `now` is the clock scores are decayed to. */
 export function redisProjectionReader(redis: RedisClient, keys: ProjectionKeys, config: ProjectionConfig, now: () => number = Date.now): ProjectionReader {
   const trendingHalfLife = halfLifeMs(config.trendingHalfLifeHours);
@@ -109,9 +112,24 @@ export function redisProjectionReader(redis: RedisClient, keys: ProjectionKeys, 
     },
 
     async coVisits(itemIds, countPerItem) {
-      const lists = await Promise.all(itemIds.map((itemId) => redis.zrevrange(keys.item(itemId).coVisits, 0, countPerItem - 1, 'WITHSCORES')));
+      // A few spare rows per item, so filtering hidden/deleted items rarely leaves a list short.
+      const lists = await Promise.all(itemIds.map((itemId) => redis.zrevrange(keys.item(itemId).coVisits, 0, countPerItem + COVISIT_SPARE - 1, 'WITHSCORES')));
       const at = now();
-      return new Map(itemIds.map((itemId, index) => [itemId, pairs(lists[index] ?? []).map(({ member, score }) => ({ itemId: member, score: decayedValue(score, at, coVisitHalfLife) }))]));
+      const rows = itemIds.map((itemId, index) => ({ itemId, pairs: pairs(lists[index] ?? []) }));
+      const members = [...new Set(rows.flatMap((row) => row.pairs.map((pair) => pair.member)))];
+      // Usually empty; a second round trip only when there is something to check. A deleted item can
+      // linger in a partner's capped co-visit set (see planItemDelete), so co-visits are filtered here.
+      const flags = members.length === 0 ? [] : await redis.smismember(keys.trending.hidden, ...members);
+      const hidden = new Set(members.filter((_, index) => flags[index] === 1));
+      return new Map(
+        rows.map(({ itemId, pairs: found }) => [
+          itemId,
+          found
+            .filter(({ member }) => !hidden.has(member))
+            .slice(0, countPerItem)
+            .map(({ member, score }) => ({ itemId: member, score: decayedValue(score, at, coVisitHalfLife) })),
+        ]),
+      );
     },
 
     async trending(category, count) {

@@ -2,11 +2,11 @@ import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient, status, type Client } from '@orrery/grpc';
-import { createRedis, type RedisClient } from '@orrery/projections';
+import { createRedis, projectionKeys, tagKeyPattern, type RedisClient } from '@orrery/projections';
 import { EventType, QueryService } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
 import { createTestTopic, eventually, uniqueName } from '@orrery/testing';
-import { interaction, itemUpserted, publish } from '../../projector/test/domain-events';
+import { interaction, itemDeleted, itemUpserted, publish, userForgotten, userUpserted } from '../../projector/test/domain-events';
 import { deleteModel } from '../../projector/test/redis-state';
 import { startProjector, type RunningProjector } from '../../projector/src/service';
 import { startQuery, type RunningQuery } from '../src/service';
@@ -157,6 +157,62 @@ describe('query over the projections', () => {
     expect(news.items.map((item) => item.itemId)).toEqual(['story']);
     expect((await client.getTrending({ count: 1000 })).items.map((item) => item.itemId)).not.toContain('scandal');
     expect((await client.getItems({ itemIds: ['scandal'] })).items[0]!.interactions).toBe(3n);
+  });
+
+  it('when an item is deleted, it leaves trending, co-visits (both directions) and the catalog view, and later interactions do not bring it back', async () => {
+    await catalog({ itemId: 'doomed', categories: ['tools'] }, { itemId: 'hammer', categories: ['tools'] }, { itemId: 'nail', categories: ['tools'] });
+    const t = Date.now() - 10 * MINUTE;
+    await publish(producer, config.eventsTopic, [
+      interaction({ userId: 'builder', itemId: 'hammer', occurredMs: t }),
+      interaction({ userId: 'builder', itemId: 'doomed', type: EventType.PURCHASE, occurredMs: t + MINUTE }),
+      interaction({ userId: 'builder', itemId: 'nail', occurredMs: t + 2 * MINUTE }),
+    ]);
+    await eventually(() => client.getCoVisited({ itemIds: ['hammer'] }), { accept: (reply) => reply.items.length === 2, what: 'hammer co-visits' });
+    expect((await client.getTrending({ category: 'tools' })).items.map((item) => item.itemId)).toContain('doomed');
+
+    await publish(producer, config.eventsTopic, [itemDeleted('doomed')]);
+    await eventually(() => client.getItems({ itemIds: ['doomed'] }), { accept: (reply) => !reply.items[0]!.exists, what: 'doomed deleted' });
+    expect((await client.getItems({ itemIds: ['doomed'] })).items[0]).toMatchObject({ exists: false, interactions: 0n, popularity: 0 });
+    expect((await client.getCoVisited({ itemIds: ['doomed'] })).items).toEqual([]);
+    expect((await client.getCoVisited({ itemIds: ['hammer'] })).items.map((item) => item.itemId)).toEqual(['nail']);
+    expect((await client.getCoVisited({ itemIds: ['nail'] })).items.map((item) => item.itemId)).toEqual(['hammer']);
+    const keys = projectionKeys(config.redisPrefix);
+    expect(await redis.zscore(keys.item('hammer').coVisits, 'doomed')).toBeNull();
+    expect((await client.getTrending({ category: 'tools' })).items.map((item) => item.itemId)).not.toContain('doomed');
+
+    // The same user's later interactions: with the deleted item (skipped) and one pairing with it from the recent list.
+    await publish(producer, config.eventsTopic, [
+      interaction({ userId: 'builder', itemId: 'doomed', type: EventType.PURCHASE, occurredMs: t + 3 * MINUTE }),
+      interaction({ userId: 'builder', itemId: 'saw', occurredMs: t + 4 * MINUTE }),
+    ]);
+    await eventually(() => client.getUserContext({ userId: 'builder' }), { accept: (reply) => reply.seenItemIds[0] === 'saw', what: 'builder saw' });
+    expect((await client.getUserContext({ userId: 'builder' })).eventCounts).toEqual({ VIEW: 3n, PURCHASE: 1n });
+    expect((await client.getItems({ itemIds: ['doomed'] })).items[0]).toMatchObject({ exists: false, interactions: 0n });
+    expect((await client.getCoVisited({ itemIds: ['saw'], countPerItem: 10 })).items.map((item) => item.itemId).sort()).toEqual(['hammer', 'nail']);
+    expect((await client.getTrending({ count: 1000 })).items.map((item) => item.itemId)).not.toContain('doomed');
+  });
+
+  it('when a user is forgotten, no key of theirs remains and query answers as for a stranger', async () => {
+    await catalog({ itemId: 'diary', categories: ['private'] });
+    await publish(producer, config.eventsTopic, [
+      userUpserted('carol', { country: 'NO' }),
+      interaction({ userId: 'carol', itemId: 'diary', type: EventType.PURCHASE }),
+      interaction({ userId: 'carol', itemId: 'pen' }),
+    ]);
+    await eventually(() => client.getUserContext({ userId: 'carol' }), { accept: (reply) => reply.recent.length === 2, what: 'carol context' });
+    const carolSlot = tagKeyPattern(config.redisPrefix, projectionKeys(config.redisPrefix).user('carol').tag);
+    const scanSlot = async (): Promise<string[]> => (await redis.scan('0', 'MATCH', carolSlot, 'COUNT', 1_000_000))[1];
+    expect((await scanSlot()).some((key) => key.includes(':ev:'))).toBe(true);
+
+    await publish(producer, config.eventsTopic, [userForgotten('carol')]);
+    await eventually(() => client.getUserContext({ userId: 'carol' }), { accept: (reply) => !reply.known, what: 'carol forgotten' });
+    expect(await scanSlot()).toEqual([]);
+    expect(await client.getUserContext({ userId: 'carol' })).toMatchObject({ known: false, recent: [], seenItemIds: [], categoryAffinity: {}, eventCounts: {} });
+
+    // The id used again later is a new user.
+    await publish(producer, config.eventsTopic, [interaction({ userId: 'carol', itemId: 'novel' })]);
+    const again = await eventually(() => client.getUserContext({ userId: 'carol' }), { accept: (reply) => reply.known, what: 'carol again' });
+    expect(again.seenItemIds).toEqual(['novel']);
   });
 
   it('when a user or item is unknown, the answers are empty, not errors', async () => {

@@ -20,6 +20,9 @@ export function catalogFields(view: CatalogView): [string, string][] {
   ];
 }
 
+/** The whole catalog hash of a deleted item: a tombstone that makes later interactions with it no-ops (and reads say it does not exist). */
+export const DELETED_CATALOG_FIELDS: readonly (readonly [string, string])[] = [['deleted', '1']];
+
 /** The catalog view of a hash read back (HGETALL); undefined when the item was never upserted. */
 export function parseCatalogView(fields: Readonly<Record<string, string>>): CatalogView | undefined {
   if (fields.hidden === undefined) return undefined;

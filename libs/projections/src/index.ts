@@ -1,9 +1,24 @@
 // The Redis read model shared by projector (writes) and query (reads): key layout, the decay and
 // weight arithmetic, co-visitation pairing, the recent-list entry format and the Redis client.
-export { catalogFields, parseCatalogView, parseStringList, type CatalogView } from './catalog';
+export { catalogFields, DELETED_CATALOG_FIELDS, parseCatalogView, parseStringList, type CatalogView } from './catalog';
 export { coVisitPartners, type CoVisitOptions, type CoVisitPartner } from './covisit';
 export { decayedValue, DECAY_EPOCH_MS, halfLifeMs, logAddExp, logDecayedWeight } from './decay';
-export { escapeKeyPart, hashTagOf, projectionKeys, TRENDING_TAG, type ItemKeys, type ProjectionKeys, type TrendingKeys, type UserKeys } from './keys';
+export {
+  controlKeys,
+  escapeKeyPart,
+  forgottenUserField,
+  hashTagOf,
+  projectionKeys,
+  tagKeyPattern,
+  TRENDING_TAG,
+  versionKeyPattern,
+  versionPrefix,
+  type ControlKeys,
+  type ItemKeys,
+  type ProjectionKeys,
+  type TrendingKeys,
+  type UserKeys,
+} from './keys';
 export { decodeRecentEntry, encodeRecentEntry, type RecentEntry } from './recent';
 export { createRedis, luaScript, runScript, type LuaScript, type RedisClient } from './redis';
 export { EVENT_TYPE_NAMES, eventTypeName, interactionWeight, MAX_RATING_WEIGHT } from './weights';

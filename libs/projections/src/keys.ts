@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 // The Redis key layout of the read model. Every key starts with the deployment's prefix and holds
 // exactly one Redis Cluster hash tag, so the keys one Lua script touches can live in one slot:
 //
@@ -15,6 +17,16 @@
 //   <prefix>:{trending}:cat:<c>    ZSET   the same per category
 //   <prefix>:{trending}:hidden     SET    hidden items (checked atomically when trending is written)
 //   <prefix>:{<tag>}:ev:<event id> STRING applied-event marker with a TTL (exactly-once effect)
+//
+// A deleted item keeps only `<prefix>:{i:<item>}:catalog` = {deleted: 1} (so later interactions with
+// it are skipped) and its id in {trending}:hidden (so it can never rank again).
+//
+// Projection versions (rebuild, see apps/projector/src/rebuild.ts): version 0 lives directly under the
+// configured base prefix, version N under `<base>:v<N>`. Two control keys, outside every version:
+//
+//   <base>:{control}:version     STRING the version readers and the projector use (absent: 0)
+//   <base>:{control}:forgotten   HASH   sha256(user id) -> sequence of the UserForgotten event; events
+//                                       of that user with a lower sequence are never projected again
 //
 // Ids are escaped (%, {, }) so an id can never end a hash tag early or make two keys collide.
 
@@ -82,6 +94,46 @@ export function projectionKeys(prefix: string): ProjectionKeys {
     },
     applied: (tag, eventId) => `${under(tag)}:ev:${escapeKeyPart(eventId)}`,
   };
+}
+
+/** The control keys of a deployment (outside every projection version). */
+export interface ControlKeys {
+  readonly base: string;
+  /** STRING: the current projection version (absent means 0). */
+  readonly version: string;
+  /** HASH: sha256(user id) → sequence of the user's UserForgotten event. */
+  readonly forgotten: string;
+}
+
+/** The control keys under the configured base prefix. */
+export function controlKeys(base: string): ControlKeys {
+  projectionKeys(base);
+  return { base, version: `${base}:{control}:version`, forgotten: `${base}:{control}:forgotten` };
+}
+
+/** The key prefix of projection `version` under `base`: version 0 is the base itself (the layout before versions existed). */
+export function versionPrefix(base: string, version: number): string {
+  if (!Number.isInteger(version) || version < 0) throw new Error(`projection version must be a non-negative integer, got ${version}`);
+  return version === 0 ? base : `${base}:v${version}`;
+}
+
+/** The SCAN pattern of every key of projection `version` (never a control key or another version's key). */
+export function versionKeyPattern(base: string, version: number): string {
+  return `${globEscape(versionPrefix(base, version))}:{*`;
+}
+
+/** SCAN pattern of every key in one hash tag's slot under `prefix` (e.g. a user's keys and markers). */
+export function tagKeyPattern(prefix: string, tag: string): string {
+  return `${globEscape(prefix)}:{${globEscape(tag)}}:*`;
+}
+
+/** The forgotten-users field of a user id: a digest, so the tombstone does not keep the id itself. */
+export function forgottenUserField(userId: string): string {
+  return createHash('sha256').update(userId).digest('hex');
+}
+
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (character) => `\\${character}`);
 }
 
 /** Escapes an id for use inside a key: no braces (hash tags) and an unambiguous inverse. */
