@@ -39,7 +39,10 @@ Commands:
                      start an isolated platform, replay the data set's train part (leave-last-out by
                      time) through the API, train, then score Recommend and the popularity and
                      co-visitation baselines on each user's next item; writes docs/eval-<name>.md/.svg
-  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R|off]
+  rebuild [--max-lag N] [--grace-ms N]
+                     replay the events topic into a new projection version, switch query and
+                     projector to it when caught up, drop the old one (apps/projector/README.md)
+  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R]
                      start an isolated platform on the local engines, seed it and print
                      Recommend latency, ingest throughput and freshness figures
   bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N]
@@ -62,6 +65,8 @@ async function main(argv: string[]): Promise<number> {
       return seed(config, rest);
     case 'train':
       return train();
+    case 'rebuild':
+      return rebuild(rest);
     case 'bench':
       return bench(rest);
     case 'import':
@@ -256,6 +261,12 @@ async function benchIngest(args: string[]): Promise<number> {
 function train(env: NodeJS.ProcessEnv = process.env): number {
   const trainer = join(REPO_ROOT, 'apps', 'trainer', 'dist', 'main.js');
   const run = spawnSync(process.execPath, ['--enable-source-maps', trainer], { stdio: 'inherit', env });
+  return run.status ?? 1;
+}
+
+function rebuild(args: string[]): number {
+  const entry = join(REPO_ROOT, 'apps', 'projector', 'dist', 'rebuild-main.js');
+  const run = spawnSync(process.execPath, ['--enable-source-maps', entry, ...args], { stdio: 'inherit' });
   return run.status ?? 1;
 }
 

@@ -3,11 +3,24 @@
 // event's plan with the exactly-once script (one round trip, in order), then resolve and commit the
 // offsets. A crash anywhere before the commit redelivers the chunk, and the applied-markers make
 // the redelivery change nothing that was already applied.
+//
+// Versions (rebuild.ts): the projector writes projection version N (keys under versionPrefix, group
+// projectorGroupOf) where N is the control pointer; when a rebuild switches the pointer, it leaves
+// the old group and joins the new version's group, which continues where the rebuild got to.
 import { timestampMs } from '@bufbuild/protobuf/wkt';
-import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
 import { createKafka, decodeDomainEvent, ensureTopic } from '@orrery/kafka';
-import { controlKeys, createRedis, projectionKeys } from '@orrery/projections';
+import {
+  controlKeys,
+  createRedis,
+  projectionKeys,
+  projectorGroupOf,
+  readProjectionVersion,
+  versionPrefix,
+  watchProjectionVersion,
+  type RedisClient,
+} from '@orrery/projections';
 import { contextFromKafkaHeaders, SpanKind, withSpan, type Logger } from '@orrery/telemetry';
 import { Freshness, type FreshnessReport } from './freshness';
 import { planBatch, type IncomingEvent } from './plan';
@@ -23,20 +36,81 @@ export interface RunningProjector {
   close(): Promise<void>;
   /** Lag distributions of the events applied since start. */
   freshness(): FreshnessReport;
+  /** The projection version being written. */
+  version(): number;
 }
 
-/** Starts consuming config.eventsTopic as config.projectorGroup into the read model under config.redisPrefix. */
-export async function startProjector(config: OrreryConfig, logger: Logger): Promise<RunningProjector> {
+/** Options of startProjector. */
+export interface ProjectorOptions {
+  /** Write this version only, ignoring the pointer (a rebuild); default: follow the pointer. */
+  readonly pinnedVersion?: number;
+  /** Freshness of every applied event is also recorded here (a metrics endpoint reads it). */
+  readonly freshness?: Freshness;
+}
+
+/**
+ * Starts consuming config.eventsTopic into the read model under config.redisPrefix: the version the
+ * control pointer names (followed as it changes), or options.pinnedVersion.
+ */
+export async function startProjector(config: OrreryConfig, logger: Logger, options: ProjectorOptions = {}): Promise<RunningProjector> {
   const kafka = createKafka(config, 'projector');
   await ensureTopic(kafka, config.eventsTopic, config.eventsTopicPartitions);
   const redis = createRedis(config, 'orrery-projector');
-  const keys = projectionKeys(config.redisPrefix);
   const control = controlKeys(config.redisPrefix);
-  const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event');
   const freshness = new Freshness();
   const interval = new Freshness();
+  const recorders = [freshness, interval, ...(options.freshness ? [options.freshness] : [])];
 
-  const consumer = kafka.consumer({ groupId: config.projectorGroup, allowAutoTopicCreation: false });
+  let version = options.pinnedVersion ?? (await readProjectionVersion(redis, control));
+  let consumer = await startVersionConsumer(kafka, redis, config, logger, version, recorders);
+  const stopWatching =
+    options.pinnedVersion === undefined
+      ? watchProjectionVersion(
+          redis,
+          control,
+          version,
+          config.projectionVersionPollMs,
+          async (next) => {
+            logger.info({ from: version, to: next }, 'projection version switched: joining its consumer group');
+            await consumer.close();
+            version = next;
+            consumer = await startVersionConsumer(kafka, redis, config, logger, version, recorders);
+          },
+          (error) => logger.error({ err: error }, 'projection version check failed'),
+        )
+      : () => undefined;
+
+  const timer = setInterval(() => {
+    const report = interval.takeReport();
+    if (report.fromCommitted.count > 0 || report.fromOccurred.count > 0) logger.info({ freshness: report, version }, 'projector freshness');
+  }, FRESHNESS_LOG_INTERVAL_MS);
+  timer.unref();
+
+  return {
+    freshness: () => freshness.report(),
+    version: () => version,
+    close: async () => {
+      clearInterval(timer);
+      stopWatching();
+      await consumer.close();
+      await redis.quit();
+    },
+  };
+}
+
+/** One consumer group member writing one projection version. */
+async function startVersionConsumer(
+  kafka: Kafka,
+  redis: RedisClient,
+  config: OrreryConfig,
+  logger: Logger,
+  version: number,
+  recorders: readonly Freshness[],
+): Promise<{ close(): Promise<void> }> {
+  const keys = projectionKeys(versionPrefix(config.redisPrefix, version));
+  const control = controlKeys(config.redisPrefix);
+  const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event');
+  const consumer = kafka.consumer({ groupId: projectorGroupOf(config.projectorGroup, version), allowAutoTopicCreation: false });
   await consumer.connect();
   await consumer.subscribe({ topics: [config.eventsTopic], fromBeginning: true });
 
@@ -93,8 +167,7 @@ export async function startProjector(config: OrreryConfig, logger: Logger): Prom
           if (result === 'duplicate') return;
           const committedMs = event.event.committedAt ? timestampMs(event.event.committedAt) : undefined;
           const now = Date.now();
-          freshness.record(now, outcome.occurredMs, committedMs);
-          interval.record(now, outcome.occurredMs, committedMs);
+          for (const recorder of recorders) recorder.record(now, outcome.occurredMs, committedMs);
           if (committedMs !== undefined) span.setAttribute('orrery.projector.lag_from_commit_ms', now - committedMs);
         },
       );
@@ -122,19 +195,5 @@ export async function startProjector(config: OrreryConfig, logger: Logger): Prom
     partitionsConsumedConcurrently: Math.max(1, Math.min(4, config.eventsTopicPartitions)),
     eachBatch: projectBatch,
   });
-
-  const timer = setInterval(() => {
-    const report = interval.takeReport();
-    if (report.fromCommitted.count > 0 || report.fromOccurred.count > 0) logger.info({ freshness: report }, 'projector freshness');
-  }, FRESHNESS_LOG_INTERVAL_MS);
-  timer.unref();
-
-  return {
-    freshness: () => freshness.report(),
-    close: async () => {
-      clearInterval(timer);
-      await consumer.disconnect();
-      await redis.quit();
-    },
-  };
+  return { close: () => consumer.disconnect() };
 }

@@ -32,3 +32,38 @@ export async function deleteModel(redis: RedisClient, prefix: string): Promise<v
   const keys = await keysUnder(redis, prefix);
   for (let start = 0; start < keys.length; start += 500) await redis.del(...keys.slice(start, start + 500));
 }
+
+/** A float as compared across runs: summation order may differ in the last bits. */
+function canonicalNumber(text: string): string {
+  const value = Number(text);
+  return Number.isFinite(value) && !Number.isInteger(value) ? value.toPrecision(10) : text;
+}
+
+/**
+ * Every key of one projection version (`<prefix>:{…}`, control keys left out) relative to the prefix,
+ * as plain comparable data: lists in order, hashes and ZSETs with floats to 10 significant digits,
+ * HyperLogLogs as their count, applied-markers as present. Two runs over the same events give equal
+ * dumps whatever the order their partitions were interleaved in.
+ */
+export async function canonicalModel(redis: RedisClient, versionPrefix: string): Promise<Record<string, unknown>> {
+  const model: Record<string, unknown> = {};
+  for (const key of await keysUnder(redis, versionPrefix)) {
+    const relative = key.slice(versionPrefix.length);
+    if (!relative.startsWith(':{') || relative.startsWith(':{control}')) continue;
+    if (relative.includes(':ev:')) {
+      model[relative] = 'marker';
+      continue;
+    }
+    const type = await redis.type(key);
+    if (type === 'list') model[relative] = await redis.lrange(key, 0, -1);
+    else if (type === 'hash') model[relative] = Object.fromEntries(Object.entries(await redis.hgetall(key)).map(([field, value]) => [field, canonicalNumber(value)]));
+    else if (type === 'zset') {
+      const flat = await redis.zrange(key, 0, -1, 'WITHSCORES');
+      const pairs: [string, string][] = [];
+      for (let index = 0; index + 1 < flat.length; index += 2) pairs.push([flat[index]!, canonicalNumber(flat[index + 1]!)]);
+      model[relative] = pairs.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    } else if (type === 'set') model[relative] = (await redis.smembers(key)).sort();
+    else if (type === 'string') model[relative] = await redis.pfcount(key);
+  }
+  return model;
+}

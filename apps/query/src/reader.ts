@@ -81,14 +81,18 @@ return out
 /** Extra co-visit rows read per item to make up for hidden ones filtered out. */
 const COVISIT_SPARE = 4;
 
-/** A ProjectionReader over one ioredis client; `now` is the clock scores are decayed to. */
-export function redisProjectionReader(redis: RedisClient, keys: ProjectionKeys, config: ProjectionConfig, now: () => number = Date.now): ProjectionReader {
+/**
+ * A ProjectionReader over one ioredis client. `currentKeys` names the projection version to read (each
+ * call reads one version, resolved when it starts); `now` is the clock scores are decayed to.
+ */
+export function redisProjectionReader(redis: RedisClient, currentKeys: () => ProjectionKeys, config: ProjectionConfig, now: () => number = Date.now): ProjectionReader {
   const trendingHalfLife = halfLifeMs(config.trendingHalfLifeHours);
   const affinityHalfLife = halfLifeMs(config.affinityHalfLifeHours);
   const coVisitHalfLife = halfLifeMs(config.coVisitHalfLifeHours);
 
   return {
     async user(userId, recentLimit) {
+      const keys = currentKeys();
       const user = keys.user(userId);
       const [recent, seen, affinity, stats] = await Promise.all([
         redis.lrange(user.recent, 0, recentLimit - 1),
@@ -112,6 +116,7 @@ export function redisProjectionReader(redis: RedisClient, keys: ProjectionKeys, 
     },
 
     async coVisits(itemIds, countPerItem) {
+      const keys = currentKeys();
       // A few spare rows per item, so filtering hidden/deleted items rarely leaves a list short.
       const lists = await Promise.all(itemIds.map((itemId) => redis.zrevrange(keys.item(itemId).coVisits, 0, countPerItem + COVISIT_SPARE - 1, 'WITHSCORES')));
       const at = now();
@@ -133,6 +138,7 @@ export function redisProjectionReader(redis: RedisClient, keys: ProjectionKeys, 
     },
 
     async trending(category, count) {
+      const keys = currentKeys();
       const ranking = category ? keys.trending.category(category) : keys.trending.overall;
       const rows = (await runScript(redis, TRENDING_SCRIPT, [ranking, keys.trending.hidden], [count])) as string[];
       const at = now();
@@ -140,6 +146,7 @@ export function redisProjectionReader(redis: RedisClient, keys: ProjectionKeys, 
     },
 
     async items(itemIds) {
+      const keys = currentKeys();
       const [catalogs, stats] = await Promise.all([
         Promise.all(itemIds.map((itemId) => redis.hgetall(keys.item(itemId).catalog))),
         Promise.all(itemIds.map((itemId) => redis.hmget(keys.item(itemId).stats, 'n', 'pop'))),

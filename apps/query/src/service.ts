@@ -1,7 +1,7 @@
 // The query service: QueryService over the Redis projections.
 import type { OrreryConfig } from '@orrery/config';
-import { bindService, monitorDependencies, startGrpcServer } from '@orrery/grpc';
-import { createRedis, projectionKeys } from '@orrery/projections';
+import { bindService, startGrpcServer } from '@orrery/grpc';
+import { controlKeys, createRedis, projectionKeys, readProjectionVersion, versionPrefix, watchProjectionVersion } from '@orrery/projections';
 import { QueryService } from '@orrery/proto';
 import type { Logger } from '@orrery/telemetry';
 import { queryService } from './handlers';
@@ -18,7 +18,24 @@ export interface RunningQuery {
 /** Serves QueryService on config.queryAddress, reading projections under config.redisPrefix. */
 export async function startQuery(config: OrreryConfig, logger: Logger): Promise<RunningQuery> {
   const redis = createRedis(config, 'orrery-query', { autoPipelining: true });
-  const reader = redisProjectionReader(redis, projectionKeys(config.redisPrefix), config.projection);
+  const control = controlKeys(config.redisPrefix);
+  // Each call reads the version current when it starts; a rebuild's switch reaches query within one
+  // poll interval, and the old version is kept longer than that (rebuild.ts), so no call reads a dropped one.
+  let version = await readProjectionVersion(redis, control);
+  let keys = projectionKeys(versionPrefix(config.redisPrefix, version));
+  const stopWatching = watchProjectionVersion(
+    redis,
+    control,
+    version,
+    config.projectionVersionPollMs,
+    async (next) => {
+      logger.info({ from: version, to: next }, 'projection version switched');
+      version = next;
+      keys = projectionKeys(versionPrefix(config.redisPrefix, version));
+    },
+    (error) => logger.error({ err: error }, 'projection version check failed'),
+  );
+  const reader = redisProjectionReader(redis, () => keys, config.projection);
   const server = await startGrpcServer({
     address: config.queryAddress,
     services: [bindService(QueryService, queryService(reader))],
@@ -29,7 +46,7 @@ export async function startQuery(config: OrreryConfig, logger: Logger): Promise<
   return {
     port: server.port,
     close: async () => {
-      await health.stop();
+      stopWatching();
       await server.shutdown();
       await redis.quit();
     },

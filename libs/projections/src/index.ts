@@ -23,3 +23,4 @@ export { decodeRecentEntry, encodeRecentEntry, type RecentEntry } from './recent
 export { createRedis, luaScript, runScript, type LuaScript, type RedisClient } from './redis';
 export { EVENT_TYPE_NAMES, eventTypeName, interactionWeight, MAX_RATING_WEIGHT } from './weights';
 
+export { parseProjectionVersion, projectorGroupOf, readProjectionVersion, watchProjectionVersion } from './versions';

@@ -1,0 +1,127 @@
+// Exactly-once effect under a consumer-group rebalance, against real Kafka and Redis: one group whose
+// membership changes mid-stream (a second instance joins, then the first crashes — SIGKILL, so what
+// it applied since its last offset commit is redelivered to the second) must end with the same
+// projections as a single clean run over the same events. The first instance is the built service
+// (apps/projector/dist/main.js: `npm run build` first).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
+import { readConfig, type OrreryConfig } from '@orrery/config';
+import { createRedis, type RedisClient } from '@orrery/projections';
+import { EventType, type DomainEvent } from '@orrery/proto';
+import { createLogger } from '@orrery/telemetry';
+import { createTestTopic, eventually, uniqueName } from '@orrery/testing';
+import { groupLag } from '../src/rebuild';
+import { startProjector, type RunningProjector } from '../src/service';
+import { interaction, itemUpserted, publish } from './domain-events';
+import { canonicalModel, deleteModel } from './redis-state';
+
+jest.setTimeout(180_000);
+
+const logger = createLogger('rebalance-test', 'warn');
+const MINUTE = 60_000;
+let base: OrreryConfig;
+let producer: Producer;
+let admin: Admin;
+let redis: RedisClient;
+const prefixes: string[] = [];
+const running = new Set<RunningProjector>();
+
+async function start(config: OrreryConfig): Promise<RunningProjector> {
+  const projector = await startProjector(config, logger);
+  running.add(projector);
+  return projector;
+}
+
+const children = new Set<ChildProcess>();
+
+/** The built projector as its own process (so it can really crash). */
+function spawnProjector(config: OrreryConfig): ChildProcess {
+  const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'main.js')], {
+    env: { ...process.env, ORRERY_REDIS_PREFIX: config.redisPrefix, ORRERY_PROJECTOR_GROUP: config.projectorGroup, ORRERY_EVENTS_TOPIC: config.eventsTopic, ORRERY_TRACING: 'false', ORRERY_LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
+  children.add(child);
+  return child;
+}
+
+async function caughtUp(...groups: string[]): Promise<void> {
+  await eventually(async () => (await Promise.all(groups.map((group) => groupLag(admin, base.eventsTopic, group)))).every((lag) => lag === 0), {
+    what: `${groups.join(', ')} to commit the whole topic`,
+    timeoutMs: 120_000,
+  });
+}
+
+/** A deterministic pseudo-random stream: users browsing a small catalog in sessions. */
+function interactions(count: number, users: number, items: number, seed: number): DomainEvent[] {
+  let state = seed;
+  const next = (): number => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+  const types = [EventType.VIEW, EventType.VIEW, EventType.VIEW, EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.LIKE, EventType.DISLIKE];
+  const clock = new Map<string, number>();
+  const t0 = Date.now() - 3 * 24 * 60 * MINUTE;
+  return Array.from({ length: count }, () => {
+    const userId = `u${Math.floor(next() * users)}`;
+    const at = (clock.get(userId) ?? t0) + Math.floor(next() * 40 * MINUTE);
+    clock.set(userId, at);
+    return interaction({ userId, itemId: `i${Math.floor(next() * items)}`, type: types[Math.floor(next() * types.length)]!, occurredMs: at });
+  });
+}
+
+beforeAll(async () => {
+  base = { ...readConfig(), eventsTopic: await createTestTopic(4), eventsTopicPartitions: 4, tracingEnabled: false, projectionVersionPollMs: 60_000 };
+  const kafka = new Kafka({ clientId: 'rebalance-test', brokers: [...base.kafkaBrokers], logLevel: logLevel.NOTHING });
+  producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  admin = kafka.admin();
+  await Promise.all([producer.connect(), admin.connect()]);
+  redis = createRedis(base, 'rebalance-test');
+});
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  for (const projector of running) await projector.close();
+  await Promise.all([producer.disconnect(), admin.disconnect()]);
+  for (const prefix of prefixes) await deleteModel(redis, prefix);
+  await redis.quit();
+});
+
+describe('projector consumer group', () => {
+  it('when a second instance joins mid-stream and the first crashes mid-stream, the projections equal those of a single clean run', async () => {
+    const clean = { ...base, projectorGroup: uniqueName('clean'), redisPrefix: uniqueName('clean') };
+    const shared = { ...base, projectorGroup: uniqueName('shared'), redisPrefix: uniqueName('shared') };
+    prefixes.push(clean.redisPrefix, shared.redisPrefix);
+
+    // The catalog first, applied by both before any interaction, so category lookups cannot race
+    // across partitions (that order is not defined in any run).
+    const categories = ['books', 'music', 'garden'];
+    await publish(producer, base.eventsTopic, Array.from({ length: 30 }, (_, index) => itemUpserted({ itemId: `i${index}`, categories: [categories[index % 3]!, ...(index % 5 === 0 ? ['sale'] : [])] })));
+    await start(clean);
+    const first = spawnProjector(shared);
+    await caughtUp(clean.projectorGroup, shared.projectorGroup);
+
+    const stream = interactions(40_000, 40, 30, 7);
+    // Slice 5 is long, so the first instance is busy applying it when it is killed.
+    const bounds = [0, 1_000, 2_000, 3_000, 4_000, 5_000, 37_000, 38_500, 40_000];
+    let second: RunningProjector | undefined;
+    for (let slice = 0; slice + 1 < bounds.length; slice += 1) {
+      await publish(producer, base.eventsTopic, stream.slice(bounds[slice], bounds[slice + 1]));
+      if (slice === 2) second = await start(shared); // joins while the first is mid-stream
+      if (slice === 5) {
+        // Crashes while applying: wait until it has applied part of this slice, then kill it.
+        const progress = async (): Promise<number> => (await Promise.all(['i0', 'i1', 'i2'].map((item) => redis.hget(`${shared.redisPrefix}:{i:${item}}:stats`, 'n')))).reduce((sum, n) => sum + Number(n ?? 0), 0);
+        const before = await progress();
+        await eventually(progress, { accept: (now) => now > before + 30, intervalMs: 5, what: 'the first instance to apply more' });
+        first.kill('SIGKILL');
+      }
+    }
+    await caughtUp(clean.projectorGroup, shared.projectorGroup);
+    expect(second).toBeDefined();
+
+    const [cleanModel, sharedModel] = await Promise.all([canonicalModel(redis, clean.redisPrefix), canonicalModel(redis, shared.redisPrefix)]);
+    expect(Object.keys(cleanModel).filter((key) => key.includes(':ev:'))).toHaveLength(40_030);
+    expect(Object.keys(cleanModel).length).toBeGreaterThan(40_030 + 40 * 4 + 30 * 3);
+    expect(sharedModel).toEqual(cleanModel);
+  });
+});
