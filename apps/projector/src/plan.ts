@@ -92,7 +92,10 @@ export interface IncomingEvent {
 }
 
 /** What one message became: a plan, or the reason it changes nothing. */
-export type PlannedEvent = { readonly kind: 'plan'; readonly plan: EventPlan; readonly occurredMs: number | undefined } | { readonly kind: 'skip'; readonly reason: string };
+export type PlannedEvent =
+  | { readonly kind: 'plan'; readonly plan: EventPlan; readonly occurredMs: number | undefined }
+  /** `routine`: expected in normal operation (a forgotten user's or deleted item's events), not a defect of the message. */
+  | { readonly kind: 'skip'; readonly reason: string; readonly routine?: boolean };
 
 /** The users and items whose state a batch's plan depends on (what the snapshot must read). */
 export function snapshotNeeds(events: readonly IncomingEvent[]): { users: Map<string, number>; items: Set<string>; deletedItems: Set<string> } {
@@ -149,8 +152,8 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
         const interaction = event.payload.value;
         const problem = interactionProblem(interaction);
         if (problem) return { kind: 'skip', reason: problem };
-        if (forgottenBefore(interaction.userId, event.sequence)) return { kind: 'skip', reason: 'the user was forgotten' };
-        if (catalog.get(interaction.itemId)?.deleted) return { kind: 'skip', reason: 'the item was deleted' };
+        if (forgottenBefore(interaction.userId, event.sequence)) return { kind: 'skip', reason: 'the user was forgotten', routine: true };
+        if (catalog.get(interaction.itemId)?.deleted) return { kind: 'skip', reason: 'the item was deleted', routine: true };
         const occurredMs = resolveOccurredMs(event, incoming.messageTimestampMs);
         const entry: RecentEntry = { sequence: event.sequence, type: interaction.type, value: interaction.value, occurredMs, itemId: interaction.itemId };
         const history = recent.get(interaction.userId) ?? [];
@@ -172,7 +175,7 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
       case 'userUpserted': {
         const user = event.payload.value;
         if (!user.userId) return { kind: 'skip', reason: 'user_upserted without user_id' };
-        if (forgottenBefore(user.userId, event.sequence)) return { kind: 'skip', reason: 'the user was forgotten' };
+        if (forgottenBefore(user.userId, event.sequence)) return { kind: 'skip', reason: 'the user was forgotten', routine: true };
         return { kind: 'plan', plan: planUserUpsert(fingerprint(event, incoming.value), user, keys), occurredMs: undefined };
       }
       case 'itemDeleted': {

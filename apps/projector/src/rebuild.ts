@@ -2,9 +2,13 @@
 // switches readers and the projector to it and drops the old version — without downtime.
 //
 //   1. version N is live (control pointer). Version N+1's keys and consumer group are cleared.
-//   2. A projector pinned to N+1 consumes the topic from the beginning in its own group
-//      (`<group>.v<N+1>`). Events of forgotten users before their UserForgotten are skipped (the
-//      forgotten tombstone is outside every version), so their aggregate traces are gone from N+1.
+//   2. The topic up to its current end is read whole and replayed into N+1 in commit order (the
+//      events' global `sequence`, merged across partitions), so a catalog change and the
+//      interactions after it replay in the order they were committed, whatever partitions they are
+//      on; events of forgotten users before their UserForgotten are skipped (the forgotten tombstone
+//      is outside every version), so their aggregate traces are gone from N+1. Group N+1's offsets
+//      are then set to that end, and a projector pinned to N+1 continues from there, live.
+//      (The replay holds the history in memory: ~200 bytes per event.)
 //   3. When that group's lag is at most `maxLag` messages, the pointer becomes N+1 (compare-and-set:
 //      a concurrent rebuild makes this one give up). Query reads N+1 from its next poll; live
 //      projectors leave group N and join group N+1, which continues from the rebuild's offsets.
@@ -18,10 +22,13 @@
 // consumer group already does. ForgetUser removes events from the event store but not from Kafka;
 // the tombstone is what keeps a replay from resurrecting them.
 import type { OrreryConfig } from '@orrery/config';
-import { createKafka } from '@orrery/kafka';
+import { createKafka, decodeDomainEvent } from '@orrery/kafka';
+import { randomUUID } from 'node:crypto';
 import {
   controlKeys,
   createRedis,
+  projectionKeys,
+  versionPrefix,
   luaScript,
   projectorGroupOf,
   readProjectionVersion,
@@ -30,9 +37,10 @@ import {
   type RedisClient,
 } from '@orrery/projections';
 import type { Logger } from '@orrery/telemetry';
-import type { Admin } from 'kafkajs';
+import type { Admin, KafkaMessage } from 'kafkajs';
+import { chunkProjector, type PartitionMessage } from './apply-chunk';
 import { startProjector } from './service';
-import { scanKeys } from './store';
+import { redisProjectionStore, scanKeys } from './store';
 
 /** Options of a rebuild. */
 export interface RebuildOptions {
@@ -50,6 +58,8 @@ export interface RebuildResult {
   readonly toVersion: number;
   /** Keys of the old version unlinked. */
   readonly droppedKeys: number;
+  /** Messages replayed in commit order before the projector took over. */
+  readonly replayedEvents: number;
   readonly elapsedMs: number;
 }
 
@@ -80,6 +90,8 @@ export async function rebuildProjections(config: OrreryConfig, logger: Logger, o
     await deleteGroup(admin, toGroup, logger);
     logger.info({ fromVersion, toVersion, group: toGroup }, 'rebuild: replaying the events topic into a new version');
 
+    const replayed = await replayInCommitOrder(config, logger, redis, admin, toVersion);
+    logger.info({ events: replayed, elapsedMs: Date.now() - started }, 'rebuild: history replayed in commit order; continuing live');
     const projector = await startProjector(config, logger, { pinnedVersion: toVersion });
     try {
       await waitForLag(admin, config.eventsTopic, toGroup, maxLag, timeoutMs, logger);
@@ -96,13 +108,84 @@ export async function rebuildProjections(config: OrreryConfig, logger: Logger, o
     await projector.close();
     const droppedKeys = await dropVersion(redis, config.redisPrefix, fromVersion);
     await deleteGroup(admin, projectorGroupOf(config.projectorGroup, fromVersion), logger);
-    const result = { fromVersion, toVersion, droppedKeys, elapsedMs: Date.now() - started };
+    const result = { fromVersion, toVersion, droppedKeys, replayedEvents: replayed, elapsedMs: Date.now() - started };
     logger.info(result, 'rebuild: old version dropped');
     return result;
   } finally {
     await admin.disconnect();
     await redis.quit();
   }
+}
+
+/** Messages applied per chunk of the ordered replay. */
+const REPLAY_CHUNK = 500;
+
+/**
+ * Reads the events topic from its start to its current end, applies it to projection `version` in
+ * commit order, and sets that version's consumer group to the end. Returns the messages replayed.
+ */
+async function replayInCommitOrder(config: OrreryConfig, logger: Logger, redis: RedisClient, admin: Admin, version: number): Promise<number> {
+  const topic = config.eventsTopic;
+  const ends = await admin.fetchTopicOffsets(topic);
+  const messages = await readUpTo(config, topic, new Map(ends.map((end) => [end.partition, { low: Number(end.low), high: Number(end.high) }])));
+  const ordered = messages
+    .map((entry) => ({ entry, sequence: sequenceOf(entry.message) }))
+    .sort((a, b) => (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0))
+    .map(({ entry }) => entry);
+  const keys = projectionKeys(versionPrefix(config.redisPrefix, version));
+  const control = controlKeys(config.redisPrefix);
+  const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event');
+  const project = chunkProjector(store, keys, control, config, logger, [], { traced: false });
+  for (let start = 0; start < ordered.length; start += REPLAY_CHUNK) await project(ordered.slice(start, start + REPLAY_CHUNK));
+  await admin.setOffsets({ groupId: projectorGroupOf(config.projectorGroup, version), topic, partitions: ends.map((end) => ({ partition: end.partition, offset: end.high })) });
+  return ordered.length;
+}
+
+/** A message's commit sequence (undecodable: -1, so it is met first and skipped). */
+function sequenceOf(message: KafkaMessage): bigint {
+  try {
+    return message.value ? decodeDomainEvent(message.value).sequence : -1n;
+  } catch {
+    return -1n;
+  }
+}
+
+/** Every message of `topic` below each partition's `high` offset (a throwaway consumer group, deleted after). */
+async function readUpTo(config: OrreryConfig, topic: string, bounds: ReadonlyMap<number, { low: number; high: number }>): Promise<PartitionMessage[]> {
+  const pending = new Set([...bounds].filter(([, { low, high }]) => high > low).map(([partition]) => partition));
+  const messages: PartitionMessage[] = [];
+  if (pending.size === 0) return messages;
+  const kafka = createKafka(config, 'rebuild-replay');
+  const groupId = `${config.projectorGroup}.replay-${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxBytesPerPartition: 4 * 1024 * 1024 });
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const high = bounds.get(batch.partition)?.high ?? 0;
+        if (!pending.has(batch.partition)) return;
+        for (const message of batch.messages) {
+          if (Number(message.offset) < high) messages.push({ topic, partition: batch.partition, message });
+          if (Number(message.offset) >= high - 1) pending.delete(batch.partition);
+        }
+        if (pending.size === 0) done();
+      },
+    });
+    await finished;
+  } finally {
+    await consumer.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+  return messages;
 }
 
 /** Unlinks every key of projection `version` (never a control key); returns how many. */

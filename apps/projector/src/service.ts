@@ -7,10 +7,9 @@
 // Versions (rebuild.ts): the projector writes projection version N (keys under versionPrefix, group
 // projectorGroupOf) where N is the control pointer; when a rebuild switches the pointer, it leaves
 // the old group and joins the new version's group, which continues where the rebuild got to.
-import { timestampMs } from '@bufbuild/protobuf/wkt';
-import type { EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { EachBatchPayload, Kafka } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
-import { createKafka, decodeDomainEvent, ensureTopic } from '@orrery/kafka';
+import { createKafka, ensureTopic } from '@orrery/kafka';
 import {
   controlKeys,
   createRedis,
@@ -21,9 +20,9 @@ import {
   watchProjectionVersion,
   type RedisClient,
 } from '@orrery/projections';
-import { contextFromKafkaHeaders, SpanKind, withSpan, type Logger } from '@orrery/telemetry';
+import type { Logger } from '@orrery/telemetry';
+import { chunkProjector } from './apply-chunk';
 import { Freshness, type FreshnessReport } from './freshness';
-import { planBatch, type IncomingEvent } from './plan';
 import { redisProjectionStore } from './store';
 
 /** Messages planned and applied together: bounds the snapshot read and the in-flight scripts. */
@@ -114,74 +113,13 @@ async function startVersionConsumer(
   await consumer.connect();
   await consumer.subscribe({ topics: [config.eventsTopic], fromBeginning: true });
 
-  const projectChunk = async (topic: string, partition: number, messages: readonly KafkaMessage[]): Promise<void> => {
-    const incoming: { readonly message: KafkaMessage; readonly event: IncomingEvent }[] = [];
-    for (const message of messages) {
-      if (!message.value) {
-        logger.warn({ topic, partition, offset: message.offset }, 'empty message skipped');
-        continue;
-      }
-      try {
-        incoming.push({ message, event: { event: decodeDomainEvent(message.value), value: message.value, messageTimestampMs: Number(message.timestamp) } });
-      } catch (error) {
-        // A message that cannot be decoded never will be: skipping it beats blocking the partition.
-        logger.error({ topic, partition, offset: message.offset, err: error }, 'undecodable domain event skipped');
-      }
-    }
-    if (incoming.length === 0) return;
-    const events = incoming.map((entry) => entry.event);
-    const planned = planBatch(events, await store.readSnapshot(events), keys, control, config.projection);
-    // Every plan's scripts are sent before the next plan's (no await in between), so one user's
-    // events apply in partition order, and all of them share one round trip. A plan that must SCAN
-    // first (a forgotten user) waits for the ones before it, and the ones after wait for it.
-    let inFlight: Promise<unknown>[] = [];
-    for (const [index, outcome] of planned.entries()) {
-      const { message, event } = incoming[index]!;
-      if (outcome.kind === 'skip') {
-        logger.warn({ topic, partition, offset: message.offset, reason: outcome.reason }, 'domain event skipped');
-        continue;
-      }
-      const sequential = outcome.plan.eraseTag !== undefined;
-      if (sequential) {
-        await Promise.all(inFlight);
-        inFlight = [];
-      }
-      const applying = withSpan(
-        'projector apply',
-        {
-          kind: SpanKind.CONSUMER,
-          parent: contextFromKafkaHeaders(message.headers),
-          attributes: {
-            'messaging.system': 'kafka',
-            'messaging.operation.type': 'process',
-            'messaging.destination.name': topic,
-            'messaging.destination.partition.id': String(partition),
-            'messaging.kafka.offset': message.offset,
-            'orrery.event.sequence': event.event.sequence.toString(),
-            'orrery.event.kind': event.event.payload.case ?? 'none',
-          },
-        },
-        async (span) => {
-          const result = await store.apply(outcome.plan);
-          span.setAttribute('orrery.projector.outcome', result);
-          if (result === 'duplicate') return;
-          const committedMs = event.event.committedAt ? timestampMs(event.event.committedAt) : undefined;
-          const now = Date.now();
-          for (const recorder of recorders) recorder.record(now, outcome.occurredMs, committedMs);
-          if (committedMs !== undefined) span.setAttribute('orrery.projector.lag_from_commit_ms', now - committedMs);
-        },
-      );
-      if (sequential) await applying;
-      else inFlight.push(applying);
-    }
-    await Promise.all(inFlight);
-  };
+  const projectChunk = chunkProjector(store, keys, control, config, logger, recorders);
 
   const projectBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> => {
     for (let start = 0; start < batch.messages.length; start += CHUNK_SIZE) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(start, start + CHUNK_SIZE);
-      await projectChunk(batch.topic, batch.partition, chunk);
+      await projectChunk(chunk.map((message) => ({ topic: batch.topic, partition: batch.partition, message })));
       resolveOffset(chunk[chunk.length - 1]!.offset);
       await heartbeat();
       await commitOffsetsIfNecessary();
