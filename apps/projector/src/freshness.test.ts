@@ -19,4 +19,15 @@ describe('freshness', () => {
     freshness.takeReport();
     expect(freshness.report().fromCommitted.count).toBe(0);
   });
+
+  it('when a metrics endpoint reads the histogram, buckets are cumulative per bound and end with the total', () => {
+    const histogram = new LagHistogram();
+    [0.5, 3, 3, 7_000, 10 ** 9].forEach((lag) => histogram.record(lag));
+    const snapshot = histogram.snapshot();
+    const at = (boundMs: number): number => snapshot.cumulativeCounts[snapshot.boundsMs.indexOf(boundMs)]!;
+    expect([at(1), at(2), at(5), at(5_000), at(10_000)]).toEqual([1, 1, 3, 3, 4]);
+    expect(snapshot.cumulativeCounts).toHaveLength(snapshot.boundsMs.length + 1);
+    expect(snapshot.cumulativeCounts.at(-1)).toBe(5);
+    expect(snapshot).toMatchObject({ count: 5, sumMs: 0.5 + 3 + 3 + 7_000 + 10 ** 9 });
+  });
 });

@@ -14,10 +14,21 @@ export interface LagSummary {
   readonly maxMs: number;
 }
 
+/** The buckets of a lag histogram, as a Prometheus histogram exposes them. */
+export interface HistogramSnapshot {
+  /** Upper bounds in ms (`le`), ascending; +Inf is implied after the last. */
+  readonly boundsMs: readonly number[];
+  /** Cumulative counts per bound, then the +Inf bucket (= count): boundsMs.length + 1 entries. */
+  readonly cumulativeCounts: readonly number[];
+  readonly sumMs: number;
+  readonly count: number;
+}
+
 /** A constant-size histogram of lags in ms. */
 export class LagHistogram {
   private readonly counts = new Array<number>(BOUNDS_MS.length + 1).fill(0);
   private total = 0;
+  private sum = 0;
   private max = 0;
 
   /** Adds one lag (negative lags, from clock skew, count as 0). */
@@ -27,7 +38,15 @@ export class LagHistogram {
     const index = bucket < 0 ? BOUNDS_MS.length : bucket;
     this.counts[index] = (this.counts[index] ?? 0) + 1;
     this.total += 1;
+    this.sum += lag;
     this.max = Math.max(this.max, lag);
+  }
+
+  /** The buckets (cumulative), sum and count, for a metrics endpoint. */
+  snapshot(): HistogramSnapshot {
+    let running = 0;
+    const cumulativeCounts = this.counts.map((count) => (running += count));
+    return { boundsMs: BOUNDS_MS, cumulativeCounts, sumMs: this.sum, count: this.total };
   }
 
   /** The count, bucketed quantiles and exact maximum recorded so far. */
@@ -62,6 +81,14 @@ export class Freshness {
   record(appliedMs: number, occurredMs: number | undefined, committedMs: number | undefined): void {
     if (occurredMs !== undefined) this.fromOccurred.record(appliedMs - occurredMs);
     if (committedMs !== undefined) this.fromCommitted.record(appliedMs - committedMs);
+  }
+
+  /**
+   * Both histograms since start (or the last takeReport), for a Prometheus endpoint:
+   * orrery_projector_lag_from_occurred_ms / _from_committed_ms (buckets, sum, count).
+   */
+  histograms(): { readonly fromOccurred: HistogramSnapshot; readonly fromCommitted: HistogramSnapshot } {
+    return { fromOccurred: this.fromOccurred.snapshot(), fromCommitted: this.fromCommitted.snapshot() };
   }
 
   /** The distributions since start (or the last takeReport). */

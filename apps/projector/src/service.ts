@@ -35,6 +35,8 @@ export interface RunningProjector {
   close(): Promise<void>;
   /** Lag distributions of the events applied since start. */
   freshness(): FreshnessReport;
+  /** The same as histogram buckets, for a metrics endpoint (see Freshness.histograms). */
+  freshnessHistograms(): ReturnType<Freshness['histograms']>;
   /** The projection version being written. */
   version(): number;
 }
@@ -87,6 +89,7 @@ export async function startProjector(config: OrreryConfig, logger: Logger, optio
 
   return {
     freshness: () => freshness.report(),
+    freshnessHistograms: () => freshness.histograms(),
     version: () => version,
     close: async () => {
       clearInterval(timer);
