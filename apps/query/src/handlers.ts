@@ -26,6 +26,7 @@ export function queryService(reader: ProjectionReader): ServiceImplementation<ty
         seenItemIds: [...user.seenItemIds],
         categoryAffinity: Object.fromEntries(user.categoryAffinity),
         eventCounts: Object.fromEntries(user.eventCounts),
+        ...(user.lastActiveMs === undefined ? {} : { lastActive: timestampFromMs(user.lastActiveMs) }),
       };
     },
 
@@ -48,16 +49,25 @@ export function queryService(reader: ProjectionReader): ServiceImplementation<ty
       const itemIds = requireIds('item_ids', request.itemIds);
       const items = itemIds.length === 0 ? [] : await reader.items(itemIds);
       return {
-        items: items.map(({ itemId, catalog, popularity, interactions }) => ({
+        items: items.map(({ itemId, catalog, popularity, interactions, uniqueUsers, deleted }) => ({
           itemId,
           exists: catalog !== undefined,
+          deleted,
           categories: [...(catalog?.categories ?? [])],
+          tags: [...(catalog?.tags ?? [])],
+          uniqueUsers: BigInt(uniqueUsers),
           hidden: catalog?.hidden ?? false,
           ...(catalog?.publishedAtMs === undefined ? {} : { publishedAt: timestampFromMs(catalog.publishedAtMs) }),
           popularity,
           interactions,
         })),
       };
+    },
+
+    async checkSeen(request) {
+      const userId = requireId('user_id', request.userId);
+      const itemIds = requireIds('item_ids', request.itemIds);
+      return { seen: itemIds.length === 0 ? [] : await reader.seen(userId, itemIds) };
     },
   };
 }

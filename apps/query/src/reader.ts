@@ -26,6 +26,8 @@ export interface UserProjection {
   readonly seenItemIds: readonly string[];
   readonly categoryAffinity: ReadonlyMap<string, number>;
   readonly eventCounts: ReadonlyMap<string, bigint>;
+  /** When the latest interaction happened; undefined for an unknown user. */
+  readonly lastActiveMs: number | undefined;
 }
 
 /** What the read model knows about an item. */
@@ -34,6 +36,10 @@ export interface ItemProjection {
   readonly catalog: CatalogView | undefined;
   readonly popularity: number;
   readonly interactions: bigint;
+  /** Distinct users (HyperLogLog estimate). */
+  readonly uniqueUsers: number;
+  /** The catalog holds a deletion tombstone for it. */
+  readonly deleted: boolean;
 }
 
 /** A ranked item with its decayed score. */
@@ -51,6 +57,8 @@ export interface ProjectionReader {
   trending(category: string, count: number): Promise<RankedItem[]>;
   /** The items in request order. */
   items(itemIds: readonly string[]): Promise<ItemProjection[]>;
+  /** For each item, whether it is in the user's seen list. */
+  seen(userId: string, itemIds: readonly string[]): Promise<boolean[]>;
 }
 
 /**
@@ -112,6 +120,7 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
         seenItemIds: seen,
         categoryAffinity: new Map(pairs(affinity).map(({ member, score }) => [member, decayedValue(score, at, affinityHalfLife)])),
         eventCounts,
+        lastActiveMs: stats.last_active ? Number(stats.last_active) : undefined,
       };
     },
 
@@ -147,20 +156,29 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
 
     async items(itemIds) {
       const keys = currentKeys();
-      const [catalogs, stats] = await Promise.all([
+      const [catalogs, stats, users] = await Promise.all([
         Promise.all(itemIds.map((itemId) => redis.hgetall(keys.item(itemId).catalog))),
         Promise.all(itemIds.map((itemId) => redis.hmget(keys.item(itemId).stats, 'n', 'pop'))),
+        Promise.all(itemIds.map((itemId) => redis.pfcount(keys.item(itemId).users))),
       ]);
       const at = now();
       return itemIds.map((itemId, index) => {
         const [count, popularity] = stats[index] ?? [];
+        const fields = catalogs[index] ?? {};
         return {
           itemId,
-          catalog: parseCatalogView(catalogs[index] ?? {}),
+          catalog: parseCatalogView(fields),
           popularity: popularity ? decayedValue(Number(popularity), at, trendingHalfLife) : 0,
           interactions: count ? BigInt(count) : 0n,
+          uniqueUsers: users[index] ?? 0,
+          deleted: fields.deleted === '1',
         };
       });
+    },
+
+    async seen(userId, itemIds) {
+      const seen = new Set(await redis.lrange(currentKeys().user(userId).seen, 0, -1));
+      return itemIds.map((itemId) => seen.has(itemId));
     },
   };
 }

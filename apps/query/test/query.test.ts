@@ -172,7 +172,7 @@ describe('query over the projections', () => {
 
     await publish(producer, config.eventsTopic, [itemDeleted('doomed')]);
     await eventually(() => client.getItems({ itemIds: ['doomed'] }), { accept: (reply) => !reply.items[0]!.exists, what: 'doomed deleted' });
-    expect((await client.getItems({ itemIds: ['doomed'] })).items[0]).toMatchObject({ exists: false, interactions: 0n, popularity: 0 });
+    expect((await client.getItems({ itemIds: ['doomed'] })).items[0]).toMatchObject({ exists: false, deleted: true, interactions: 0n, uniqueUsers: 0n, popularity: 0 });
     expect((await client.getCoVisited({ itemIds: ['doomed'] })).items).toEqual([]);
     expect((await client.getCoVisited({ itemIds: ['hammer'] })).items.map((item) => item.itemId)).toEqual(['nail']);
     expect((await client.getCoVisited({ itemIds: ['nail'] })).items.map((item) => item.itemId)).toEqual(['hammer']);
@@ -213,6 +213,24 @@ describe('query over the projections', () => {
     await publish(producer, config.eventsTopic, [interaction({ userId: 'carol', itemId: 'novel' })]);
     const again = await eventually(() => client.getUserContext({ userId: 'carol' }), { accept: (reply) => reply.known, what: 'carol again' });
     expect(again.seenItemIds).toEqual(['novel']);
+  });
+
+  it('when features are asked for, the user has a last-active time, items their distinct users and tags, and seen checks answer per item', async () => {
+    await catalog({ itemId: 'kettle', categories: ['kitchen'], tags: ['steel', 'electric'] });
+    const t = Date.now() - 3 * MINUTE;
+    await publish(producer, config.eventsTopic, [
+      interaction({ userId: 'dora', itemId: 'kettle', occurredMs: t - MINUTE }),
+      interaction({ userId: 'dora', itemId: 'kettle', type: EventType.PURCHASE, occurredMs: t }),
+      interaction({ userId: 'eve', itemId: 'kettle', occurredMs: t }),
+    ]);
+    const [kettle] = (await eventually(() => client.getItems({ itemIds: ['kettle'] }), { accept: (reply) => reply.items[0]!.interactions === 3n, what: 'kettle counted' })).items;
+    expect(kettle).toMatchObject({ exists: true, deleted: false, uniqueUsers: 2n, tags: ['steel', 'electric'] });
+    const dora = await client.getUserContext({ userId: 'dora' });
+    expect(dora.lastActive && timestampMs(dora.lastActive)).toBe(t);
+    expect((await client.getUserContext({ userId: 'nobody' })).lastActive).toBeUndefined();
+    expect((await client.checkSeen({ userId: 'dora', itemIds: ['kettle', 'toaster', 'kettle'] })).seen).toEqual([true, false, true]);
+    expect((await client.checkSeen({ userId: 'nobody', itemIds: ['kettle'] })).seen).toEqual([false]);
+    expect(await rejection(client.checkSeen({ userId: 'dora', itemIds: ['kettle', ''] }))).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'item_ids[1]: must not be empty' });
   });
 
   it('when a user or item is unknown, the answers are empty, not errors', async () => {
