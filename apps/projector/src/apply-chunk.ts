@@ -9,8 +9,8 @@ import { decodeDomainEvent } from '@orrery/kafka';
 import type { ControlKeys, ProjectionKeys } from '@orrery/projections';
 import { contextFromKafkaHeaders, SpanKind, withSpan, type Logger, type SpanOptions } from '@orrery/telemetry';
 import type { Freshness } from './freshness';
-import { planBatch, type IncomingEvent } from './plan';
-import type { ProjectionStore } from './store';
+import { planBatch, type EventPlan, type IncomingEvent } from './plan';
+import type { ApplyOutcome, ProjectionStore } from './store';
 
 /** A message with where it came from. */
 export interface PartitionMessage {
@@ -61,49 +61,64 @@ export function chunkProjector(
     if (incoming.length === 0) return;
     const events = incoming.map((entry) => entry.event);
     const planned = planBatch(events, await store.readSnapshot(events), keys, control, config.projection);
-    // Every plan's scripts are sent before the next plan's (no await in between), so one user's
-    // events apply in partition order, and all of them share one round trip. A plan that must SCAN
-    // first (a forgotten user) waits for the ones before it, and the ones after wait for it.
-    let inFlight: Promise<unknown>[] = [];
+    // Consecutive plans go to Redis together (store.applyAll: one script per slot, commutative
+    // updates merged); a plan that must SCAN first (a forgotten user) is applied alone, after the
+    // plans before it and before those after it. Each event still gets its own span, covering the
+    // batch it was applied in.
+    type Planned = { readonly index: number; readonly plan: EventPlan; readonly occurredMs: number | undefined };
+    const record = (entries: readonly Planned[], outcomes: Promise<readonly ApplyOutcome[]>): Promise<unknown> =>
+      Promise.all(
+        entries.map(({ index, occurredMs }, position) => {
+          const { topic, partition, message, event } = incoming[index]!;
+          return apply(
+            'projector apply',
+            {
+              kind: SpanKind.CONSUMER,
+              parent: contextFromKafkaHeaders(message.headers),
+              attributes: {
+                'messaging.system': 'kafka',
+                'messaging.operation.type': 'process',
+                'messaging.destination.name': topic,
+                'messaging.destination.partition.id': String(partition),
+                'messaging.kafka.offset': message.offset,
+                'orrery.event.sequence': event.event.sequence.toString(),
+                'orrery.event.kind': event.event.payload.case ?? 'none',
+                'orrery.projector.batch_size': entries.length,
+              },
+            },
+            async (span) => {
+              const result = (await outcomes)[position]!;
+              span.setAttribute('orrery.projector.outcome', result);
+              if (result === 'duplicate') return;
+              const committedMs = event.event.committedAt ? timestampMs(event.event.committedAt) : undefined;
+              const now = Date.now();
+              for (const recorder of recorders) recorder.record(now, occurredMs, committedMs);
+              if (committedMs !== undefined) span.setAttribute('orrery.projector.lag_from_commit_ms', now - committedMs);
+            },
+          );
+        }),
+      );
+    let run: Planned[] = [];
+    const flushRun = async (): Promise<void> => {
+      if (run.length === 0) return;
+      const entries = run;
+      run = [];
+      await record(entries, store.applyAll(entries.map((entry) => entry.plan)));
+    };
     for (const [index, outcome] of planned.entries()) {
-      const { topic, partition, message, event } = incoming[index]!;
       if (outcome.kind === 'skip') {
+        const { topic, partition, message } = incoming[index]!;
         logger[outcome.routine ? 'debug' : 'warn']({ topic, partition, offset: message.offset, reason: outcome.reason }, 'domain event skipped');
         continue;
       }
-      const sequential = outcome.plan.eraseTag !== undefined;
-      if (sequential) {
-        await Promise.all(inFlight);
-        inFlight = [];
+      const entry = { index, plan: outcome.plan, occurredMs: outcome.occurredMs };
+      if (outcome.plan.eraseTag === undefined) {
+        run.push(entry);
+        continue;
       }
-      const applying = apply(
-        'projector apply',
-        {
-          kind: SpanKind.CONSUMER,
-          parent: contextFromKafkaHeaders(message.headers),
-          attributes: {
-            'messaging.system': 'kafka',
-            'messaging.operation.type': 'process',
-            'messaging.destination.name': topic,
-            'messaging.destination.partition.id': String(partition),
-            'messaging.kafka.offset': message.offset,
-            'orrery.event.sequence': event.event.sequence.toString(),
-            'orrery.event.kind': event.event.payload.case ?? 'none',
-          },
-        },
-        async (span) => {
-          const result = await store.apply(outcome.plan);
-          span.setAttribute('orrery.projector.outcome', result);
-          if (result === 'duplicate') return;
-          const committedMs = event.event.committedAt ? timestampMs(event.event.committedAt) : undefined;
-          const now = Date.now();
-          for (const recorder of recorders) recorder.record(now, outcome.occurredMs, committedMs);
-          if (committedMs !== undefined) span.setAttribute('orrery.projector.lag_from_commit_ms', now - committedMs);
-        },
-      );
-      if (sequential) await applying;
-      else inFlight.push(applying);
+      await flushRun();
+      await record([entry], store.apply(outcome.plan).then((result) => [result]));
     }
-    await Promise.all(inFlight);
+    await flushRun();
   };
 }

@@ -4,82 +4,210 @@ import { hashTagOf, luaScript, type LuaScript, type ProjectionKeys } from '@orre
 import type { EventPlan, Op } from './plan';
 
 /**
- * KEYS[1] is the event's applied-marker. If it exists the event was applied before (a redelivery)
- * and nothing changes; otherwise it is set with a TTL and every operation runs — atomically, since
- * Redis runs a script without interleaving. Operations are validated before anything is written
- * because Redis does not roll a failing script back. Log-space sums (log-add-exp) are explained in
- * libs/projections/src/decay.ts. Scores are written with 17 significant digits (Lua's default
- * number-to-string keeps 14).
- * ARGV[1] = marker TTL in seconds; then per operation: name, index into KEYS, argument count, arguments.
- * Returns 1 when applied, 0 for a duplicate.
+ * Applies a batch of events' operations, each event exactly once, in one atomic script. For each
+ * event, its applied-marker is SET NX with a TTL; if it existed (a redelivery) the event's operations
+ * are skipped. Operations are validated before anything is written because Redis does not roll a
+ * failing script back.
+ *
+ * Commutative updates are merged across the batch before they touch Redis, which is what makes a
+ * batch cheap: log-space sums on one ZSET member or hash field (zlse, hlse: log-add-exp, see
+ * libs/projections/src/decay.ts), counters (hincrby), maxima (hmax), HyperLogLog adds and pushes
+ * onto one list are accumulated per key and written once per key at the end (ZMSCORE + one ZADD +
+ * one trim per ZSET). An order-sensitive operation (hreplace, del, sadd, srem, zrem) first writes
+ * what is pending on its key, so every key sees its operations in batch order; zlse_visible checks
+ * the hidden set when it is met (sadd/srem of that set are immediate). Caps are enforced once per
+ * key per batch (a ZSET may exceed its cap by the members added in one batch until its trim at the end).
+ * Scores are written with 17 significant digits (Lua's default number-to-string keeps 14).
+ *
+ * ARGV[1] = marker TTL in seconds, ARGV[2] = number of events; then per event: index of its marker in
+ * KEYS, number of ARGV entries of its operations, then per operation: name, index into KEYS,
+ * argument count, arguments. Returns one 1 (applied) or 0 (duplicate) per event.
  */
 export const APPLY_SCRIPT: LuaScript = luaScript(`
 local known = { zlse = true, zlse_visible = true, hlse = true, hincrby = true, hmax = true, hreplace = true,
   lpush_trim = true, lpush_unique_trim = true, pfadd = true, sadd = true, srem = true, zrem = true, del = true }
-local i = 2
-while i <= #ARGV do
-  if not known[ARGV[i]] or not KEYS[tonumber(ARGV[i + 1])] then
-    return redis.error_reply('projection op ' .. tostring(ARGV[i]) .. ' is unknown or names no key')
+local function invalid(what) return redis.error_reply('projection batch: ' .. what) end
+local i = 3
+for e = 1, tonumber(ARGV[2]) do
+  if not KEYS[tonumber(ARGV[i])] then return invalid('event ' .. e .. ' names no marker key') end
+  local stop = i + 2 + tonumber(ARGV[i + 1])
+  local j = i + 2
+  while j < stop do
+    if not known[ARGV[j]] or not KEYS[tonumber(ARGV[j + 1])] then
+      return invalid('op ' .. tostring(ARGV[j]) .. ' is unknown or names no key')
+    end
+    j = j + 3 + tonumber(ARGV[j + 2])
   end
-  i = i + 3 + tonumber(ARGV[i + 2])
+  if j ~= stop then return invalid('event ' .. e .. ' has a malformed op list') end
+  i = stop
 end
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+if i ~= #ARGV + 1 then return invalid('trailing arguments') end
 
 local function num(x) return string.format('%.17g', x) end
 local function lse(a, b)
   if a < b then a, b = b, a end
   return a + math.log(1 + math.exp(b - a))
 end
-local function zlse(key, member, weight, keep)
-  local old = redis.call('ZSCORE', key, member)
-  if old then weight = lse(tonumber(old), weight) end
-  redis.call('ZADD', key, num(weight), member)
-  redis.call('ZREMRANGEBYRANK', key, 0, -keep - 1)
+
+-- Pending merged writes per key, and the order keys were first met in.
+local pending, order = {}, {}
+local function entry(key, kind)
+  local p = pending[key]
+  if not p then
+    p = { kind = kind, names = {}, values = {}, kinds = {}, list = {} }
+    pending[key] = p
+    order[#order + 1] = key
+  end
+  return p
+end
+local function flush(key)
+  local p = pending[key]
+  if not p then return end
+  pending[key] = nil
+  if p.kind == 'z' then
+    local old = redis.call('ZMSCORE', key, unpack(p.names))
+    local args = {}
+    for n, member in ipairs(p.names) do
+      local w = p.values[member]
+      if old[n] then w = lse(tonumber(old[n]), w) end
+      args[#args + 1] = num(w)
+      args[#args + 1] = member
+    end
+    if redis.call('ZADD', key, unpack(args)) > 0 then redis.call('ZREMRANGEBYRANK', key, 0, -p.keep - 1) end
+  elseif p.kind == 'h' then
+    local reads, sets = {}, {}
+    for _, field in ipairs(p.names) do
+      if p.kinds[field] == 'incr' then
+        redis.call('HINCRBY', key, field, p.values[field])
+      else
+        reads[#reads + 1] = field
+      end
+    end
+    if #reads > 0 then
+      local old = redis.call('HMGET', key, unpack(reads))
+      for n, field in ipairs(reads) do
+        local value, previous = p.values[field], tonumber(old[n])
+        if p.kinds[field] == 'lse' then
+          if previous then value = lse(previous, value) end
+          sets[#sets + 1] = field
+          sets[#sets + 1] = num(value)
+        elseif not previous or value > previous then
+          sets[#sets + 1] = field
+          sets[#sets + 1] = p.raw[field]
+        end
+      end
+      if #sets > 0 then redis.call('HSET', key, unpack(sets)) end
+    end
+  elseif p.kind == 'l' then
+    redis.call('LPUSH', key, unpack(p.list))
+    redis.call('LTRIM', key, 0, p.keep - 1)
+  elseif p.kind == 'u' then
+    -- Each value once, at its latest position: remove it wherever it is, push oldest first.
+    local seen, latest = {}, {}
+    for n = #p.list, 1, -1 do
+      local value = p.list[n]
+      if not seen[value] then
+        seen[value] = true
+        latest[#latest + 1] = value
+      end
+    end
+    local push = {}
+    for n = #latest, 1, -1 do
+      redis.call('LREM', key, 0, latest[n])
+      push[#push + 1] = latest[n]
+    end
+    redis.call('LPUSH', key, unpack(push))
+    redis.call('LTRIM', key, 0, p.keep - 1)
+  elseif p.kind == 'p' then
+    redis.call('PFADD', key, unpack(p.list))
+  end
+end
+local function addZ(key, member, weight, keep)
+  local p = entry(key, 'z')
+  p.keep = keep
+  local old = p.values[member]
+  if old then
+    p.values[member] = lse(old, weight)
+  else
+    p.names[#p.names + 1] = member
+    p.values[member] = weight
+  end
+end
+local function addH(key, field, kind, value, raw)
+  local p = entry(key, 'h')
+  p.raw = p.raw or {}
+  local old = p.values[field]
+  if old == nil then
+    p.names[#p.names + 1] = field
+    p.kinds[field] = kind
+    p.values[field] = value
+    p.raw[field] = raw
+  elseif kind == 'incr' then
+    p.values[field] = old + value
+  elseif kind == 'lse' then
+    p.values[field] = lse(old, value)
+  elseif value > old then
+    p.values[field] = value
+    p.raw[field] = raw
+  end
 end
 
-i = 2
-while i <= #ARGV do
-  local op, key, a, n = ARGV[i], KEYS[tonumber(ARGV[i + 1])], i + 3, tonumber(ARGV[i + 2])
-  if op == 'zlse' then
-    zlse(key, ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]))
-  elseif op == 'zlse_visible' then
-    if redis.call('SISMEMBER', KEYS[tonumber(ARGV[a])], ARGV[a + 1]) == 0 then
-      zlse(key, ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]))
+local results = {}
+i = 3
+for e = 1, tonumber(ARGV[2]) do
+  local stop = i + 2 + tonumber(ARGV[i + 1])
+  if redis.call('SET', KEYS[tonumber(ARGV[i])], '1', 'NX', 'EX', ARGV[1]) then
+    results[e] = 1
+    local j = i + 2
+    while j < stop do
+      local op, key, a, n = ARGV[j], KEYS[tonumber(ARGV[j + 1])], j + 3, tonumber(ARGV[j + 2])
+      if op == 'zlse' then
+        addZ(key, ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]))
+      elseif op == 'zlse_visible' then
+        if redis.call('SISMEMBER', KEYS[tonumber(ARGV[a])], ARGV[a + 1]) == 0 then
+          addZ(key, ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]))
+        end
+      elseif op == 'hlse' then
+        addH(key, ARGV[a], 'lse', tonumber(ARGV[a + 1]), nil)
+      elseif op == 'hincrby' then
+        addH(key, ARGV[a], 'incr', tonumber(ARGV[a + 1]), nil)
+      elseif op == 'hmax' then
+        addH(key, ARGV[a], 'max', tonumber(ARGV[a + 1]), ARGV[a + 1])
+      elseif op == 'lpush_trim' then
+        local p = entry(key, 'l')
+        p.keep = tonumber(ARGV[a + 1])
+        p.list[#p.list + 1] = ARGV[a]
+      elseif op == 'lpush_unique_trim' then
+        local p = entry(key, 'u')
+        p.keep = tonumber(ARGV[a + 1])
+        p.list[#p.list + 1] = ARGV[a]
+      elseif op == 'pfadd' then
+        local p = entry(key, 'p')
+        p.list[#p.list + 1] = ARGV[a]
+      else
+        flush(key)
+        if op == 'hreplace' then
+          redis.call('DEL', key)
+          if n > 0 then redis.call('HSET', key, unpack(ARGV, a, a + n - 1)) end
+        elseif op == 'sadd' then
+          redis.call('SADD', key, ARGV[a])
+        elseif op == 'srem' then
+          redis.call('SREM', key, ARGV[a])
+        elseif op == 'zrem' then
+          redis.call('ZREM', key, ARGV[a])
+        elseif op == 'del' then
+          redis.call('DEL', key)
+        end
+      end
+      j = a + n
     end
-  elseif op == 'hlse' then
-    local weight = tonumber(ARGV[a + 1])
-    local old = redis.call('HGET', key, ARGV[a])
-    if old then weight = lse(tonumber(old), weight) end
-    redis.call('HSET', key, ARGV[a], num(weight))
-  elseif op == 'hincrby' then
-    redis.call('HINCRBY', key, ARGV[a], ARGV[a + 1])
-  elseif op == 'hmax' then
-    local old = tonumber(redis.call('HGET', key, ARGV[a]))
-    if not old or tonumber(ARGV[a + 1]) > old then redis.call('HSET', key, ARGV[a], ARGV[a + 1]) end
-  elseif op == 'hreplace' then
-    redis.call('DEL', key)
-    if n > 0 then redis.call('HSET', key, unpack(ARGV, a, a + n - 1)) end
-  elseif op == 'lpush_trim' then
-    redis.call('LPUSH', key, ARGV[a])
-    redis.call('LTRIM', key, 0, tonumber(ARGV[a + 1]) - 1)
-  elseif op == 'lpush_unique_trim' then
-    redis.call('LREM', key, 0, ARGV[a])
-    redis.call('LPUSH', key, ARGV[a])
-    redis.call('LTRIM', key, 0, tonumber(ARGV[a + 1]) - 1)
-  elseif op == 'pfadd' then
-    redis.call('PFADD', key, ARGV[a])
-  elseif op == 'sadd' then
-    redis.call('SADD', key, ARGV[a])
-  elseif op == 'srem' then
-    redis.call('SREM', key, ARGV[a])
-  elseif op == 'zrem' then
-    redis.call('ZREM', key, ARGV[a])
-  elseif op == 'del' then
-    redis.call('DEL', key)
+  else
+    results[e] = 0
   end
-  i = a + n
+  i = stop
 end
-return 1
+for _, key in ipairs(order) do flush(key) end
+return results
 `);
 
 /**
@@ -95,21 +223,38 @@ export type ScriptScope = 'event' | 'slot';
 export interface ScriptCall {
   readonly keys: readonly string[];
   readonly args: readonly string[];
+  /** Indices (into the plans given to scriptCalls) of the events this call carries, in its result order. */
+  readonly events: readonly number[];
 }
 
-/** Encodes a plan into the script calls that apply it (one for `event` scope, one per hash tag for `slot`). */
-export function scriptCalls(plan: EventPlan, keys: ProjectionKeys, scope: ScriptScope, appliedTtlSeconds: number): ScriptCall[] {
-  if (scope === 'event') return [encodeCall(keys.applied(plan.homeTag, plan.appliedId), plan.ops, appliedTtlSeconds)];
-  const byTag = new Map<string, Op[]>();
-  for (const op of plan.ops) {
-    const tag = hashTagOf(op.key);
-    byTag.set(tag, [...(byTag.get(tag) ?? []), op]);
+/**
+ * Encodes plans, in order, into the script calls that apply them: one call for `event` scope; one
+ * per hash tag for `slot` (each carrying, in order, the part of every plan that falls in its slot).
+ */
+export function scriptCalls(plans: readonly EventPlan[], keys: ProjectionKeys, scope: ScriptScope, appliedTtlSeconds: number): ScriptCall[] {
+  if (scope === 'event') {
+    return [encodeCall(plans.map((plan, index) => ({ index, markerKey: keys.applied(plan.homeTag, plan.appliedId), ops: plan.ops })), appliedTtlSeconds)];
   }
-  return [...byTag].map(([tag, ops]) => encodeCall(keys.applied(tag, plan.appliedId), ops, appliedTtlSeconds));
+  const byTag = new Map<string, { index: number; markerKey: string; ops: Op[] }[]>();
+  plans.forEach((plan, index) => {
+    const parts = new Map<string, Op[]>();
+    for (const op of plan.ops) {
+      const tag = hashTagOf(op.key);
+      const part = parts.get(tag);
+      if (part) part.push(op);
+      else parts.set(tag, [op]);
+    }
+    for (const [tag, ops] of parts) {
+      const events = byTag.get(tag) ?? [];
+      events.push({ index, markerKey: keys.applied(tag, plan.appliedId), ops });
+      byTag.set(tag, events);
+    }
+  });
+  return [...byTag.values()].map((events) => encodeCall(events, appliedTtlSeconds));
 }
 
-function encodeCall(markerKey: string, ops: readonly Op[], ttlSeconds: number): ScriptCall {
-  const keys = [markerKey];
+function encodeCall(events: readonly { readonly index: number; readonly markerKey: string; readonly ops: readonly Op[] }[], ttlSeconds: number): ScriptCall {
+  const keys: string[] = [];
   const indexOf = new Map<string, number>();
   const keyIndex = (key: string): string => {
     let index = indexOf.get(key);
@@ -120,7 +265,17 @@ function encodeCall(markerKey: string, ops: readonly Op[], ttlSeconds: number): 
     }
     return String(index);
   };
-  const args: string[] = [String(ttlSeconds)];
+  const args: string[] = [String(ttlSeconds), String(events.length)];
+  for (const event of events) {
+    const header = args.length;
+    args.push(keyIndex(event.markerKey), '0');
+    encodeOps(event.ops, args, keyIndex);
+    args[header + 1] = String(args.length - header - 2);
+  }
+  return { keys, args, events: events.map((event) => event.index) };
+}
+
+function encodeOps(ops: readonly Op[], args: string[], keyIndex: (key: string) => string): void {
   const emit = (name: string, key: string, operands: readonly string[]): void => {
     args.push(name, keyIndex(key), String(operands.length), ...operands);
   };
@@ -167,5 +322,4 @@ function encodeCall(markerKey: string, ops: readonly Op[], ttlSeconds: number): 
       }
     }
   }
-  return { keys, args };
 }

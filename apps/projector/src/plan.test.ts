@@ -140,7 +140,7 @@ describe('grouping a plan into scripts', () => {
   );
 
   it('when the scope is the event, one script carries every operation and one marker in the user slot', () => {
-    const calls = scriptCalls(plan!, keys, 'event', 60);
+    const calls = scriptCalls([plan!], keys, 'event', 60);
     expect(calls).toHaveLength(1);
     expect(hashTagOf(calls[0]!.keys[0]!)).toBe(keys.user('u1').tag);
   });
@@ -149,7 +149,7 @@ describe('grouping a plan into scripts', () => {
     const history = [{ sequence: 1n, type: EventType.VIEW, value: 0, occurredMs: t0, itemId: 'a' }];
     const [withPartner] = planBatch(incoming(interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 })), { ...emptySnapshot(), recent: new Map([['u1', history]]), catalog: new Map([['b', { categories: ['x'], deleted: false }]]) }, keys, control, config);
     if (withPartner?.kind !== 'plan') throw new Error('not planned');
-    const calls = scriptCalls(withPartner.plan, keys, 'slot', 60);
+    const calls = scriptCalls([withPartner.plan], keys, 'slot', 60);
     const tags = calls.map((call) => new Set(call.keys.map(hashTagOf)));
     expect(tags.every((set) => set.size === 1)).toBe(true);
     expect(tags.map((set) => [...set][0]).sort()).toEqual([keys.item('a').tag, keys.item('b').tag, keys.trending.tag, keys.user('u1').tag].sort());

@@ -139,6 +139,13 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
   const recent = new Map(snapshot.recent);
   const catalog = new Map(snapshot.catalog);
   const forgotten = new Map(snapshot.forgotten);
+  // Co-visit pairs written earlier in this batch (not in the snapshot yet), for a deletion later in it.
+  const pairedInBatch = new Map<string, Set<string>>();
+  const pair = (a: string, b: string): void => {
+    const set = pairedInBatch.get(a) ?? new Set<string>();
+    set.add(b);
+    pairedInBatch.set(a, set);
+  };
   // A forgotten user's events before their UserForgotten are never projected (a replay must not
   // resurrect them); events after it (the id used again) are.
   const forgottenBefore = (userId: string, sequence: bigint): boolean => {
@@ -163,6 +170,13 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
           config,
         );
         if (!history.some((known) => known.sequence === entry.sequence)) recent.set(interaction.userId, [entry, ...history]);
+        const ownCoVisits = keys.item(interaction.itemId).coVisits;
+        for (const op of plan.ops) {
+          if (op.kind === 'zlse' && op.key === ownCoVisits) {
+            pair(interaction.itemId, op.member);
+            pair(op.member, interaction.itemId);
+          }
+        }
         return { kind: 'plan', plan, occurredMs };
       }
       case 'itemUpserted': {
@@ -181,7 +195,9 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
       case 'itemDeleted': {
         const { itemId } = event.payload.value;
         if (!itemId) return { kind: 'skip', reason: 'item_deleted without item_id' };
-        const plan = planItemDelete(fingerprint(event, incoming.value), itemId, catalog.get(itemId), snapshot.coVisitedWith.get(itemId) ?? [], keys);
+        const partners = new Set([...(snapshot.coVisitedWith.get(itemId) ?? []), ...(pairedInBatch.get(itemId) ?? [])]);
+        const plan = planItemDelete(fingerprint(event, incoming.value), itemId, catalog.get(itemId), [...partners], keys);
+        pairedInBatch.delete(itemId);
         catalog.set(itemId, { categories: [], deleted: true });
         return { kind: 'plan', plan, occurredMs: undefined };
       }

@@ -26,7 +26,7 @@ import { Freshness, type FreshnessReport } from './freshness';
 import { redisProjectionStore } from './store';
 
 /** Messages planned and applied together: bounds the snapshot read and the in-flight scripts. */
-const CHUNK_SIZE = 200;
+const CHUNK_SIZE = 500;
 const FRESHNESS_LOG_INTERVAL_MS = 30_000;
 
 /** A running projector. */

@@ -27,11 +27,17 @@ export interface ProjectionStore {
    * eraseTag first SCANs, so the caller must await it before sending later plans).
    */
   apply(plan: EventPlan): Promise<ApplyOutcome>;
+  /**
+   * Applies plans, in order, each exactly once, in one script call per slot (one in all for a
+   * standalone Redis): commutative updates of the batch are merged before they reach Redis. Plans
+   * with an eraseTag must go through apply, alone.
+   */
+  applyAll(plans: readonly EventPlan[]): Promise<ApplyOutcome[]>;
 }
 
 /** A ProjectionStore over one ioredis client. */
 export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, control: ControlKeys, config: ProjectionConfig, scope: ScriptScope): ProjectionStore {
-  return {
+  const store: ProjectionStore = {
     async readSnapshot(events) {
       const needs = snapshotNeeds(events);
       const users = [...needs.users];
@@ -64,21 +70,43 @@ export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, c
     },
 
     apply(plan) {
-      const run = (erased: readonly string[]): Promise<ApplyOutcome> => {
-        const full = erased.length === 0 ? plan : { ...plan, ops: [...plan.ops, ...erased.map((key) => ({ kind: 'del' as const, key }))] };
-        const calls = scriptCalls(full, keys, scope, config.appliedTtlSeconds);
-        const results = calls.map((call) => runScript(redis, APPLY_SCRIPT, call.keys, call.args));
-        return Promise.all(results).then((applied) => {
-          const count = applied.filter((result) => result === 1).length;
-          return count === applied.length ? 'applied' : count === 0 ? 'duplicate' : 'completed';
-        });
-      };
-      if (plan.eraseTag === undefined) return run([]);
+      if (plan.eraseTag === undefined) return applyPlans([plan]).then((outcomes) => outcomes[0]!);
       // The erased slot's own marker of this plan (slot scope sets it in the same script) goes too.
       const ownMarker = keys.applied(plan.eraseTag, plan.appliedId);
-      return scanKeys(redis, tagKeyPattern(keys.prefix, plan.eraseTag)).then((found) => run([...found.filter((key) => key !== ownMarker), ownMarker]));
+      return scanKeys(redis, tagKeyPattern(keys.prefix, plan.eraseTag)).then((found) => {
+        const erased = [...found.filter((key) => key !== ownMarker), ownMarker].map((key) => ({ kind: 'del' as const, key }));
+        return applyPlans([{ ...plan, ops: [...plan.ops, ...erased] }]).then((outcomes) => outcomes[0]!);
+      });
+    },
+
+    applyAll(plans) {
+      if (plans.some((plan) => plan.eraseTag !== undefined)) return Promise.reject(new Error('a plan with an eraseTag must be applied alone'));
+      return applyPlans(plans);
     },
   };
+  return store;
+
+  function applyPlans(plans: readonly EventPlan[]): Promise<ApplyOutcome[]> {
+    if (plans.length === 0) return Promise.resolve([]);
+    const calls = scriptCalls(plans, keys, scope, config.appliedTtlSeconds);
+    return Promise.all(calls.map((call) => runScript(redis, APPLY_SCRIPT, call.keys, call.args))).then((results) => {
+      const applied = plans.map(() => 0);
+      const parts = plans.map(() => 0);
+      calls.forEach((call, callIndex) => {
+        const flags = results[callIndex] as readonly number[];
+        call.events.forEach((event, position) => {
+          parts[event] = (parts[event] ?? 0) + 1;
+          if (flags[position] === 1) applied[event] = (applied[event] ?? 0) + 1;
+        });
+      });
+      // A plan with no op at all (none in slot scope) counts as applied.
+      return plans.map((_, index): ApplyOutcome => {
+        const count = applied[index] ?? 0;
+        const of = parts[index] ?? 0;
+        return count === of ? 'applied' : count === 0 ? 'duplicate' : 'completed';
+      });
+    });
+  }
 }
 
 /** Every key matching `pattern` (on every master of a cluster). SCAN walks the keyspace without blocking Redis. */

@@ -9,8 +9,8 @@ import { APPLY_SCRIPT, scriptCalls } from '../src/apply-script';
 import { emptySnapshot, planBatch } from '../src/plan';
 import { startProjector, type RunningProjector } from '../src/service';
 import { redisProjectionStore } from '../src/store';
-import { interaction, itemUpserted, publish } from './domain-events';
-import { deleteModel, readModel } from './redis-state';
+import { interaction, itemDeleted, itemUpserted, publish } from './domain-events';
+import { canonicalModel, deleteModel, readModel } from './redis-state';
 
 const logger = createLogger('projector-test', 'warn');
 let config: OrreryConfig;
@@ -117,7 +117,7 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
 
     expect(await store.apply(first)).toBe('applied');
     // A crash after the first slot's script of the second event: only the user slot took effect.
-    const [userPart] = scriptCalls(second, keys, 'slot', config.projection.appliedTtlSeconds);
+    const [userPart] = scriptCalls([second], keys, 'slot', config.projection.appliedTtlSeconds);
     await runScript(redis, APPLY_SCRIPT, userPart!.keys, userPart!.args);
     expect(await store.apply(second)).toBe('completed');
     expect(await store.apply(second)).toBe('duplicate');
@@ -147,5 +147,45 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     expect(await redis.lrange(keys.user('u').seen, 0, -1)).toEqual(['a', 'b']);
     expect(await redis.llen(keys.user('u').recent)).toBe(3);
     await deleteModel(redis, prefix);
+  });
+
+  it('when plans are applied as one merged batch, the projections equal applying them one by one, and redelivered ones in the batch change nothing', async () => {
+    const t = Date.now() - 3_600_000;
+    const catalogEvents = [itemUpserted({ itemId: 'x', categories: ['c1', 'c2'] }), itemUpserted({ itemId: 'y', categories: ['c1'] }), itemUpserted({ itemId: 'z', categories: ['c2'] })];
+    const users = ['u1', 'u2', 'u3'];
+    const interactions = Array.from({ length: 60 }, (_, index) =>
+      interaction({ userId: users[index % 3]!, itemId: ['x', 'y', 'z', 'w'][(index * 5) % 4]!, type: [EventType.VIEW, EventType.PURCHASE, EventType.RATING, EventType.CLICK][index % 4]!, value: 3.5, occurredMs: t + index * 20_000 }),
+    );
+    // A hide in the middle and an item deletion: order-sensitive operations among merged ones.
+    const events = [...catalogEvents, ...interactions.slice(0, 30), itemUpserted({ itemId: 'y', categories: ['c1'], hidden: true }), ...interactions.slice(30, 45), itemDeleted('z'), ...interactions.slice(45)];
+    const incoming = events.map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t }));
+    const project = async (scope: 'event' | 'slot', batched: boolean): Promise<Record<string, unknown>> => {
+      const prefix = uniqueName(`projector_batch_${scope}`);
+      const keys = projectionKeys(prefix);
+      const control = controlKeys(prefix);
+      const store = redisProjectionStore(redis, keys, control, config.projection, scope);
+      if (!batched) {
+        // Each event planned against what the ones before it wrote, and applied alone.
+        for (const one of incoming) {
+          const [outcome] = planBatch([one], await store.readSnapshot([one]), keys, control, config.projection);
+          if (outcome?.kind === 'plan') expect(await store.apply(outcome.plan)).toBe('applied');
+        }
+      } else {
+        const plans = planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection).flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
+        const [head, tail] = [plans.slice(0, 40), plans.slice(40)];
+        expect(await store.applyAll(head)).toEqual(head.map(() => 'applied'));
+        // The last ten of the first batch redelivered with the rest.
+        const outcomes = await store.applyAll([...head.slice(-10), ...tail]);
+        expect(outcomes).toEqual([...head.slice(-10).map(() => 'duplicate'), ...tail.map(() => 'applied')]);
+      }
+      const model = await canonicalModel(redis, prefix);
+      await deleteModel(redis, prefix);
+      return model;
+    };
+    const oneByOne = await project('event', false);
+    expect(Object.keys(oneByOne).length).toBeGreaterThan(20);
+    expect(await project('event', true)).toEqual(oneByOne);
+    const slotOneByOne = await project('slot', false);
+    expect(await project('slot', true)).toEqual(slotOneByOne);
   });
 });

@@ -1,0 +1,235 @@
+// Read-side benchmark (prints figures; not a test). On the local engines, in a fresh topic and Redis
+// prefix (both removed at the end):
+//   1. projector throughput: a topic pre-loaded with N domain events, consumed from the start;
+//   2. projector lag (from committed_at, i.e. the command-side commit) at a fixed input rate;
+//   3. query p50/p99 per call at a fixed concurrency, over what 1. projected (the built query
+//      service as its own process, called over gRPC from this one);
+//   4. redis-benchmark on the same Redis, for scale.
+// Run: npm run build && node apps/projector/dist/bench-read-side.js [--events 200000] [--rate 5000]
+//      [--seconds 10] [--concurrency 8]   (engines: bash /work/main/infra/local/stack.sh env)
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { Partitioners } from 'kafkajs';
+import { readConfig, type OrreryConfig } from '@orrery/config';
+import { createClient } from '@orrery/grpc';
+import { createKafka, domainEventKey, encodeDomainEvent, ensureTopic } from '@orrery/kafka';
+import { createRedis } from '@orrery/projections';
+import { DomainEventSchema, EventType, QueryService, type DomainEvent } from '@orrery/proto';
+import { createLogger } from '@orrery/telemetry';
+import { Freshness } from './freshness';
+import { groupLag } from './rebuild';
+import { startProjector } from './service';
+import { scanKeys } from './store';
+
+const USERS = 10_000;
+const ITEMS = 2_000;
+const CATEGORIES = 20;
+
+function options(): { events: number; rate: number; seconds: number; concurrency: number } {
+  const { values } = parseArgs({
+    options: { events: { type: 'string', default: '200000' }, rate: { type: 'string', default: '5000' }, seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '8' } },
+  });
+  return { events: Number(values.events), rate: Number(values.rate), seconds: Number(values.seconds), concurrency: Number(values.concurrency) };
+}
+
+/** A deterministic stream generator: skewed item popularity, per-user session clocks. */
+function generator(seed: number): () => DomainEvent {
+  let state = seed;
+  let sequence = 1n;
+  const random = (): number => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+  const types = [EventType.VIEW, EventType.VIEW, EventType.VIEW, EventType.VIEW, EventType.CLICK, EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.LIKE];
+  const clocks = new Map<number, number>();
+  const start = Date.now() - 7 * 86_400_000;
+  return () => {
+    const user = Math.floor(random() * USERS);
+    const at = Math.floor((clocks.get(user) ?? start + random() * 86_400_000) + random() * 600_000);
+    clocks.set(user, at);
+    sequence += 1n;
+    return create(DomainEventSchema, {
+      sequence,
+      committedAt: timestampFromMs(Date.now()),
+      payload: {
+        case: 'interaction',
+        value: { eventId: randomUUID(), userId: `user-${user}`, itemId: `item-${Math.floor(random() ** 2 * ITEMS)}`, type: types[Math.floor(random() * types.length)]!, occurredAt: timestampFromMs(at) },
+      },
+    });
+  };
+}
+
+function percentile(sorted: readonly number[], q: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+async function main(): Promise<void> {
+  const { events, rate, seconds, concurrency } = options();
+  const suffix = randomUUID().slice(0, 8);
+  const config: OrreryConfig = {
+    ...readConfig(),
+    eventsTopic: `orrery-bench-${suffix}`,
+    eventsTopicPartitions: 4,
+    projectorGroup: `orrery-bench-${suffix}`,
+    redisPrefix: `bench_${suffix}`,
+    queryAddress: '127.0.0.1:0',
+    tracingEnabled: false,
+    logLevel: 'warn',
+  };
+  const logger = createLogger('bench-read-side', 'warn');
+  const kafka = createKafka(config, 'bench');
+  await ensureTopic(kafka, config.eventsTopic, config.eventsTopicPartitions);
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  const admin = kafka.admin();
+  await Promise.all([producer.connect(), admin.connect()]);
+  const redis = createRedis(config, 'bench');
+  const send = (batch: readonly DomainEvent[]): Promise<unknown> =>
+    producer.send({ topic: config.eventsTopic, messages: batch.map((event) => ({ key: domainEventKey(event), value: encodeDomainEvent(event) })) });
+  const next = generator(42);
+
+  try {
+    // The catalog, then the pre-loaded interactions.
+    const catalog = Array.from({ length: ITEMS }, (_, index) =>
+      create(DomainEventSchema, {
+        sequence: 1n,
+        committedAt: timestampFromMs(Date.now()),
+        payload: { case: 'itemUpserted', value: { itemId: `item-${index}`, categories: [`cat-${index % CATEGORIES}`, `cat-${(index * 7) % CATEGORIES}`] } },
+      }),
+    );
+    await send(catalog);
+    process.stdout.write(`pre-loading ${events} interactions (${USERS} users, ${ITEMS} items)…\n`);
+    for (let sent = 0; sent < events; sent += 5_000) await send(Array.from({ length: Math.min(5_000, events - sent) }, next));
+
+    // 1. Throughput from the start of the topic.
+    const freshness = new Freshness();
+    const startedMs = Date.now();
+    const projector = await startProjector(config, logger, { freshness });
+    let firstMs = 0;
+    const total = events + ITEMS;
+    for (;;) {
+      const applied = freshness.report().fromCommitted.count;
+      if (applied > 0 && firstMs === 0) firstMs = Date.now();
+      if (applied >= total) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const doneMs = Date.now();
+    const throughput = total / ((doneMs - firstMs) / 1000);
+    process.stdout.write(
+      `projector throughput: ${total} events applied in ${((doneMs - firstMs) / 1000).toFixed(2)} s from the first apply = ${Math.round(throughput)} events/s ` +
+        `(${((doneMs - startedMs) / 1000).toFixed(2)} s including the consumer group join)\n`,
+    );
+
+    // 2. Lag at a fixed input rate.
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // offsets committed
+    freshness.takeReport();
+    const tickMs = 20;
+    const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+    const endAt = Date.now() + seconds * 1000;
+    let produced = 0;
+    const sends: Promise<unknown>[] = [];
+    while (Date.now() < endAt) {
+      const tickStart = Date.now();
+      sends.push(send(Array.from({ length: perTick }, next)));
+      produced += perTick;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, tickMs - (Date.now() - tickStart))));
+    }
+    await Promise.all(sends);
+    while (freshness.report().fromCommitted.count < produced) await new Promise((resolve) => setTimeout(resolve, 20));
+    const lag = freshness.report().fromCommitted;
+    process.stdout.write(
+      `projector lag at ${rate} events/s for ${seconds} s (${produced} events; commit → applied, bucket bounds): p50 ≤ ${lag.p50Ms} ms, p90 ≤ ${lag.p90Ms} ms, p99 ≤ ${lag.p99Ms} ms, max ${lag.maxMs} ms\n`,
+    );
+    await eventually0(async () => (await groupLag(admin, config.eventsTopic, config.projectorGroup)) === 0);
+
+    // 3. Query latency per call.
+    // The built query service as its own process (as deployed), on a free port.
+    const port = await freePort();
+    const query = spawn(process.execPath, [join(__dirname, '..', '..', 'query', 'dist', 'main.js')], {
+      env: { ...process.env, ORRERY_QUERY_ADDRESS: `127.0.0.1:${port}`, ORRERY_REDIS_PREFIX: config.redisPrefix, ORRERY_TRACING: 'false', ORRERY_LOG_LEVEL: 'warn' },
+      stdio: 'inherit',
+    });
+    const client = createClient(QueryService, `127.0.0.1:${port}`);
+    await eventually0(() => client.getTrending({ count: 1 }).then(() => true, () => false));
+    const pick = (count: number, prefix: string, of: number): string[] => Array.from({ length: count }, () => `${prefix}-${Math.floor(Math.random() ** 2 * of)}`);
+    const calls: [string, () => Promise<unknown>][] = [
+      ['GetUserContext', () => client.getUserContext({ userId: pick(1, 'user', USERS)[0]!, recentLimit: 50 })],
+      ['GetCoVisited(5 items)', () => client.getCoVisited({ itemIds: pick(5, 'item', ITEMS), countPerItem: 20 })],
+      ['GetTrending', () => client.getTrending({ count: 50 })],
+      ['GetTrending(category)', () => client.getTrending({ count: 50, category: `cat-${Math.floor(Math.random() * CATEGORIES)}` })],
+      ['GetItems(50 items)', () => client.getItems({ itemIds: pick(50, 'item', ITEMS) })],
+      ['CheckSeen(50 items)', () => client.checkSeen({ userId: pick(1, 'user', USERS)[0]!, itemIds: pick(50, 'item', ITEMS) })],
+    ];
+    for (const [name, call] of calls) {
+      for (let warm = 0; warm < 200; warm += 1) await call();
+      const latencies: number[] = [];
+      const until = Date.now() + 3_000;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (Date.now() < until) {
+            const begin = process.hrtime.bigint();
+            await call();
+            latencies.push(Number(process.hrtime.bigint() - begin) / 1e6);
+          }
+        }),
+      );
+      latencies.sort((a, b) => a - b);
+      process.stdout.write(
+        `query ${name.padEnd(22)} concurrency ${concurrency}: ${latencies.length} calls in 3 s (${Math.round(latencies.length / 3)}/s), p50 ${percentile(latencies, 0.5).toFixed(2)} ms, p99 ${percentile(latencies, 0.99).toFixed(2)} ms\n`,
+      );
+    }
+    client.close();
+    query.kill('SIGTERM');
+    await projector.close();
+
+    // 4. The same Redis, measured by its own tool.
+    const url = new URL(config.redisUrl);
+    const benchmark = spawnSync('redis-benchmark', ['-h', url.hostname, '-p', url.port || '6379', '-q', '-n', '100000', '-t', 'set,get,incr,lpush,zadd,hset'], { encoding: 'utf8' });
+    const pipelined = spawnSync('redis-benchmark', ['-h', url.hostname, '-p', url.port || '6379', '-q', '-n', '200000', '-P', '16', '-t', 'set,get,zadd'], { encoding: 'utf8' });
+    process.stdout.write(`redis-benchmark -q -n 100000 (50 clients):\n${clean(benchmark.stdout)}redis-benchmark -q -n 200000 -P 16 (pipelined):\n${clean(pipelined.stdout)}`);
+  } finally {
+    const keys = await scanKeys(redis, `${config.redisPrefix}:*`);
+    for (let start = 0; start < keys.length; start += 1_000) await Promise.all(keys.slice(start, start + 1_000).map((key) => redis.unlink(key)));
+    await admin.deleteTopics({ topics: [config.eventsTopic] }).catch(() => undefined);
+    await admin.deleteGroups([config.projectorGroup]).catch(() => undefined);
+    await Promise.all([producer.disconnect(), admin.disconnect()]);
+    await redis.quit();
+  }
+}
+
+/** redis-benchmark -q progress lines end in \r: keep only the final figures. */
+function clean(output: string): string {
+  return output
+    .split('\n')
+    .map((line) => line.split('\r').at(-1)!.trim())
+    .filter((line) => line.length > 0)
+    .map((line) => `  ${line}\n`)
+    .join('');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function eventually0(probe: () => Promise<boolean>): Promise<void> {
+  while (!(await probe())) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error('bench failed:', error);
+    process.exit(1);
+  },
+);
