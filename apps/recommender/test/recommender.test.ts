@@ -72,6 +72,7 @@ describe('RecommendationService over gRPC and ZeroMQ', () => {
             items: category === '' || category === 'games' ? [{ itemId: 't', score: 10 }, { itemId: 'h', score: 9 }, { itemId: 'r1', score: 8 }] : [],
           }),
           getItems: async ({ itemIds }) => ({ items: itemIds.map(itemView) }),
+          checkSeen: async ({ itemIds }) => ({ seen: itemIds.map(() => false) }),
         }),
         bindService(VectorService, {
           searchForUser: async ({ recentItemIds }) => ({
