@@ -153,11 +153,11 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     const t = Date.now() - 3_600_000;
     const catalogEvents = [itemUpserted({ itemId: 'x', categories: ['c1', 'c2'] }), itemUpserted({ itemId: 'y', categories: ['c1'] }), itemUpserted({ itemId: 'z', categories: ['c2'] })];
     const users = ['u1', 'u2', 'u3'];
-    const interactions = Array.from({ length: 60 }, (_, index) =>
+    const interactions = Array.from({ length: 30 }, (_, index) =>
       interaction({ userId: users[index % 3]!, itemId: ['x', 'y', 'z', 'w'][(index * 5) % 4]!, type: [EventType.VIEW, EventType.PURCHASE, EventType.RATING, EventType.CLICK][index % 4]!, value: 3.5, occurredMs: t + index * 20_000 }),
     );
     // A hide in the middle and an item deletion: order-sensitive operations among merged ones.
-    const events = [...catalogEvents, ...interactions.slice(0, 30), itemUpserted({ itemId: 'y', categories: ['c1'], hidden: true }), ...interactions.slice(30, 45), itemDeleted('z'), ...interactions.slice(45)];
+    const events = [...catalogEvents, ...interactions.slice(0, 15), itemUpserted({ itemId: 'y', categories: ['c1'], hidden: true }), ...interactions.slice(15, 22), itemDeleted('z'), ...interactions.slice(22)];
     const incoming = events.map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t }));
     const project = async (scope: 'event' | 'slot', batched: boolean): Promise<Record<string, unknown>> => {
       const prefix = uniqueName(`projector_batch_${scope}`);
@@ -172,7 +172,7 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
         }
       } else {
         const plans = planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection).flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
-        const [head, tail] = [plans.slice(0, 40), plans.slice(40)];
+        const [head, tail] = [plans.slice(0, 20), plans.slice(20)];
         expect(await store.applyAll(head)).toEqual(head.map(() => 'applied'));
         // The last ten of the first batch redelivered with the rest.
         const outcomes = await store.applyAll([...head.slice(-10), ...tail]);
@@ -187,5 +187,5 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     expect(await project('event', true)).toEqual(oneByOne);
     const slotOneByOne = await project('slot', false);
     expect(await project('slot', true)).toEqual(slotOneByOne);
-  });
+  }, 180_000);
 });
