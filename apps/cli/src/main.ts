@@ -42,7 +42,7 @@ Commands:
   rebuild [--max-lag N] [--grace-ms N]
                      replay the events topic into a new projection version, switch query and
                      projector to it when caught up, drop the old one (apps/projector/README.md)
-  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R]
+  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R|off]
                      start an isolated platform on the local engines, seed it and print
                      Recommend latency, ingest throughput and freshness figures
   bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N]

@@ -6,6 +6,7 @@ import { timestampMs } from '@bufbuild/protobuf/wkt';
 import type { KafkaMessage } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
 import { decodeDomainEvent } from '@orrery/kafka';
+import { projectedEvents, projectionFreshness } from '@orrery/metrics';
 import type { ControlKeys, ProjectionKeys } from '@orrery/projections';
 import { contextFromKafkaHeaders, SpanKind, withSpan, type Logger, type SpanOptions } from '@orrery/telemetry';
 import type { Freshness } from './freshness';
@@ -84,15 +85,19 @@ export function chunkProjector(
                 'orrery.event.sequence': event.event.sequence.toString(),
                 'orrery.event.kind': event.event.payload.case ?? 'none',
                 'orrery.projector.batch_size': entries.length,
+                ...(event.event.payload.case === 'interaction' ? { 'orrery.user_id': event.event.payload.value.userId, 'orrery.item_id': event.event.payload.value.itemId } : {}),
               },
             },
             async (span) => {
               const result = (await outcomes)[position]!;
               span.setAttribute('orrery.projector.outcome', result);
+              projectedEvents.inc({ outcome: result });
               if (result === 'duplicate') return;
               const committedMs = event.event.committedAt ? timestampMs(event.event.committedAt) : undefined;
               const now = Date.now();
               for (const recorder of recorders) recorder.record(now, occurredMs, committedMs);
+              if (occurredMs !== undefined) projectionFreshness.observe({ from: 'occurred' }, Math.max(0, now - occurredMs) / 1000);
+              if (committedMs !== undefined) projectionFreshness.observe({ from: 'committed' }, Math.max(0, now - committedMs) / 1000);
               if (committedMs !== undefined) span.setAttribute('orrery.projector.lag_from_commit_ms', now - committedMs);
             },
           );
@@ -109,6 +114,7 @@ export function chunkProjector(
       if (outcome.kind === 'skip') {
         const { topic, partition, message } = incoming[index]!;
         logger[outcome.routine ? 'debug' : 'warn']({ topic, partition, offset: message.offset, reason: outcome.reason }, 'domain event skipped');
+        projectedEvents.inc({ outcome: 'skipped' });
         continue;
       }
       const entry = { index, plan: outcome.plan, occurredMs: outcome.occurredMs };

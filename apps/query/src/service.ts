@@ -1,6 +1,6 @@
 // The query service: QueryService over the Redis projections.
 import type { OrreryConfig } from '@orrery/config';
-import { bindService, startGrpcServer } from '@orrery/grpc';
+import { bindService, monitorDependencies, startGrpcServer } from '@orrery/grpc';
 import { controlKeys, createRedis, projectionKeys, readProjectionVersion, versionPrefix, watchProjectionVersion } from '@orrery/projections';
 import { QueryService } from '@orrery/proto';
 import type { Logger } from '@orrery/telemetry';
@@ -47,6 +47,7 @@ export async function startQuery(config: OrreryConfig, logger: Logger): Promise<
     port: server.port,
     close: async () => {
       stopWatching();
+      await health.stop();
       await server.shutdown();
       await redis.quit();
     },

@@ -57,6 +57,12 @@ export interface OrreryConfig {
   readonly modelPollIntervalMs: number;
   /** How often (ms) projector and query re-read the current projection version (a rebuild switches it). */
   readonly projectionVersionPollMs: number;
+  /** Interface the Prometheus /metrics endpoints listen on. */
+  readonly metricsHost: string;
+  /** Port of each service's /metrics endpoint (0 picks a free one). */
+  readonly metricsPorts: Readonly<Record<MetricsService, number>>;
+  /** Interval of the periodic dependency checks behind grpc.health.v1 and of sampled gauges, in ms. */
+  readonly healthCheckIntervalMs: number;
 }
 
 /** The long-running services, each with its own /metrics endpoint. */
@@ -127,6 +133,11 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     outboxBatchSize: readInteger(env, 'ORRERY_OUTBOX_BATCH_SIZE', 2_000, 1, 10_000),
     modelPollIntervalMs: readInteger(env, 'ORRERY_MODEL_POLL_INTERVAL_MS', 30_000, 100, 3_600_000),
     projectionVersionPollMs: readInteger(env, 'ORRERY_PROJECTION_VERSION_POLL_MS', 1_000, 10, 600_000),
+    metricsHost: readString(env, 'ORRERY_METRICS_HOST', '127.0.0.1'),
+    metricsPorts: Object.fromEntries(
+      METRICS_SERVICES.map((service, index) => [service, readInteger(env, `ORRERY_METRICS_PORT_${service.toUpperCase()}`, METRICS_BASE_PORT + index, 0, 65_535)]),
+    ) as Record<MetricsService, number>,
+    healthCheckIntervalMs: readInteger(env, 'ORRERY_HEALTH_CHECK_INTERVAL_MS', 2_000, 50, 600_000),
     projection: {
       trendingHalfLifeHours: readNumber(env, 'ORRERY_TRENDING_HALF_LIFE_HOURS', 72, 0.01, 100_000),
       affinityHalfLifeHours: readNumber(env, 'ORRERY_AFFINITY_HALF_LIFE_HOURS', 336, 0.01, 100_000),
