@@ -68,6 +68,7 @@ describe('health follows dependencies; every call is counted', () => {
           getItems: async () => Promise.reject(new Error('broken')),
           getCoVisited: async () => ({ items: [] }),
           getTrending: async () => ({ items: [] }),
+          checkSeen: async () => ({ seen: [] }),
         }),
       ],
     });
