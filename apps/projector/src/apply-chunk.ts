@@ -67,8 +67,11 @@ export function chunkProjector(
     // plans before it and before those after it. Each event still gets its own span, covering the
     // batch it was applied in.
     type Planned = { readonly index: number; readonly plan: EventPlan; readonly occurredMs: number | undefined };
-    const record = (entries: readonly Planned[], outcomes: Promise<readonly ApplyOutcome[]>): Promise<unknown> =>
-      Promise.all(
+    // The batch is sent from inside the first event's span, so its Redis call joins that event's trace.
+    const record = (entries: readonly Planned[], send: () => Promise<readonly ApplyOutcome[]>): Promise<unknown> => {
+      let sent: Promise<readonly ApplyOutcome[]> | undefined;
+      const outcomesOf = (): Promise<readonly ApplyOutcome[]> => (sent ??= send());
+      return Promise.all(
         entries.map(({ index, occurredMs }, position) => {
           const { topic, partition, message, event } = incoming[index]!;
           return apply(
@@ -89,7 +92,7 @@ export function chunkProjector(
               },
             },
             async (span) => {
-              const result = (await outcomes)[position]!;
+              const result = (await outcomesOf())[position]!;
               span.setAttribute('orrery.projector.outcome', result);
               projectedEvents.inc({ outcome: result });
               if (result === 'duplicate') return;
@@ -103,12 +106,13 @@ export function chunkProjector(
           );
         }),
       );
+    };
     let run: Planned[] = [];
     const flushRun = async (): Promise<void> => {
       if (run.length === 0) return;
       const entries = run;
       run = [];
-      await record(entries, store.applyAll(entries.map((entry) => entry.plan)));
+      await record(entries, () => store.applyAll(entries.map((entry) => entry.plan)));
     };
     for (const [index, outcome] of planned.entries()) {
       if (outcome.kind === 'skip') {
@@ -123,7 +127,7 @@ export function chunkProjector(
         continue;
       }
       await flushRun();
-      await record([entry], store.apply(outcome.plan).then((result) => [result]));
+      await record([entry], () => store.apply(outcome.plan).then((result) => [result]));
     }
     await flushRun();
   };

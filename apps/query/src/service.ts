@@ -21,8 +21,12 @@ export async function startQuery(config: OrreryConfig, logger: Logger): Promise<
   const control = controlKeys(config.redisPrefix);
   // Each call reads the version current when it starts; a rebuild's switch reaches query within one
   // poll interval, and the old version is kept longer than that (rebuild.ts), so no call reads a dropped one.
-  let version = await readProjectionVersion(redis, control);
-  let keys = projectionKeys(versionPrefix(config.redisPrefix, version));
+  // Redis may be down at start (health says NOT_SERVING): then the first poll that reads the pointer sets it.
+  let version = await readProjectionVersion(redis, control).catch((error: unknown) => {
+    logger.warn({ err: error }, 'projection version unknown at start (Redis unreachable); reading version 0 until Redis answers');
+    return -1;
+  });
+  let keys = projectionKeys(versionPrefix(config.redisPrefix, Math.max(0, version)));
   const stopWatching = watchProjectionVersion(
     redis,
     control,
