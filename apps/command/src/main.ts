@@ -3,7 +3,7 @@
 import { telemetry } from './instrument';
 import { readConfig } from '@orrery/config';
 import { startMetricsServer } from '@orrery/metrics';
-import { createLogger } from '@orrery/telemetry';
+import { createLogger, stopOnSignals } from '@orrery/telemetry';
 import { startCommand } from './service';
 import { sampleOutboxLag } from './outbox-metrics';
 
@@ -14,25 +14,11 @@ async function main(): Promise<void> {
   const metrics = await startMetricsServer({ service: 'command', host: config.metricsHost, port: config.metricsPorts.command });
   const outboxLag = sampleOutboxLag(config, logger);
   logger.info({ endpoint: config.commandZmqEndpoint, topic: config.eventsTopic, metrics: metrics.port }, 'ready');
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    command
-      .close()
-      .then(() => Promise.all([metrics.close(), outboxLag.stop()]))
-      .then(() => telemetry.shutdown())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignals(logger, async () => {
+    await command.close();
+    await Promise.all([metrics.close(), outboxLag.stop()]);
+    await telemetry.shutdown();
+  });
 }
 
 main().catch((error: unknown) => {

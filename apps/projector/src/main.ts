@@ -1,7 +1,7 @@
 import './instrument';
 import { readConfig } from '@orrery/config';
 import { startMetricsServer } from '@orrery/metrics';
-import { createLogger } from '@orrery/telemetry';
+import { createLogger, stopOnSignals } from '@orrery/telemetry';
 import { telemetry } from './instrument';
 import { startProjector } from './service';
 import { sampleConsumerLag } from './consumer-lag';
@@ -14,25 +14,12 @@ async function main(): Promise<void> {
   const consumerLag = sampleConsumerLag(config, logger);
   logger.info({ topic: config.eventsTopic, group: config.projectorGroup, redis: config.redisUrl, prefix: config.redisPrefix, metrics: metrics.port }, 'ready');
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal, freshness: projector.freshness() }, 'stopping');
-    projector
-      .close()
-      .then(() => Promise.all([metrics.close(), consumerLag.stop()]))
-      .then(() => telemetry.shutdown())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'unclean shutdown');
-          process.exit(1);
-        },
-      );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  stopOnSignals(logger, async () => {
+    logger.info({ freshness: projector.freshness() }, 'freshness at stop');
+    await projector.close();
+    await Promise.all([metrics.close(), consumerLag.stop()]);
+    await telemetry.shutdown();
+  });
 }
 
 main().catch((error: unknown) => {

@@ -3,7 +3,7 @@
 import { telemetry } from './instrument';
 import { readConfig } from '@orrery/config';
 import { startMetricsServer } from '@orrery/metrics';
-import { createLogger } from '@orrery/telemetry';
+import { createLogger, stopOnSignals } from '@orrery/telemetry';
 import { startRecommender } from './service';
 
 async function main(): Promise<void> {
@@ -15,25 +15,11 @@ async function main(): Promise<void> {
     { address: config.recommenderAddress, port: recommender.port, query: config.queryAddress, vector: config.vectorAddress, scoring: config.scoringZmqEndpoint, metrics: metrics.port },
     'ready',
   );
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    recommender
-      .close()
-      .then(() => Promise.all([metrics.close()]))
-      .then(() => telemetry.shutdown())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignals(logger, async () => {
+    await recommender.close();
+    await Promise.all([metrics.close()]);
+    await telemetry.shutdown();
+  });
 }
 
 main().catch((error: unknown) => {

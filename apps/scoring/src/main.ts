@@ -3,7 +3,7 @@
 import { telemetry } from './instrument';
 import { readConfig } from '@orrery/config';
 import { sampleEvery, setModelInUse, startMetricsServer } from '@orrery/metrics';
-import { createLogger } from '@orrery/telemetry';
+import { createLogger, stopOnSignals } from '@orrery/telemetry';
 import { startScoring } from './service';
 
 async function main(): Promise<void> {
@@ -13,25 +13,11 @@ async function main(): Promise<void> {
   const metrics = await startMetricsServer({ service: 'scoring', host: config.metricsHost, port: config.metricsPorts.scoring });
   const modelInUse = sampleEvery(config.healthCheckIntervalMs, async () => setModelInUse(scoring.modelVersion()), () => undefined);
   logger.info({ endpoint: config.scoringZmqEndpoint, modelVersion: scoring.modelVersion(), metrics: metrics.port }, 'ready');
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    scoring
-      .close()
-      .then(() => Promise.all([metrics.close(), modelInUse.stop()]))
-      .then(() => telemetry.shutdown())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignals(logger, async () => {
+    await scoring.close();
+    await Promise.all([metrics.close(), modelInUse.stop()]);
+    await telemetry.shutdown();
+  });
 }
 
 main().catch((error: unknown) => {

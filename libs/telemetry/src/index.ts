@@ -1,3 +1,4 @@
+export { stopOnSignals } from './lifecycle';
 export { createLogger, type Logger } from './logging';
 export {
   context,
