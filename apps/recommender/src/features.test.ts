@@ -1,6 +1,7 @@
 import { RANKING_FEATURE_SCHEMA, RANKING_FEATURES } from '@orrery/ml';
 import { item, user } from '../test/fakes';
-import { categoryAffinityShare, featureMatrix, rankingFeatures, recencyWeightedCoVisits } from './features';
+import { categoryAffinityShare } from '@orrery/ml';
+import { featureMatrix, rankingFeatures, recencyWeightedCoVisits } from './features';
 import type { EligibleCandidate } from './filtering';
 
 const DAY = 86_400_000;

@@ -1,7 +1,7 @@
 // Request-time ranking features: one row per eligible candidate, in the column order of
 // @orrery/ml's RANKING_FEATURES, computed as RANKING_FEATURE_DESCRIPTIONS defines them (the trainer
 // computes the same features offline, so any drift here is training/serving skew).
-import { RANKING_FEATURE_SCHEMA, RANKING_FEATURES, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
+import { categoryAffinityShare, RANKING_FEATURE_SCHEMA, RANKING_FEATURES, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
 import type { EligibleCandidate } from './filtering';
 import type { FeatureMatrix, ItemFacts, UserFacts } from './ports';
 
@@ -53,16 +53,6 @@ export function recencyWeightedCoVisits(coVisitedWith: ReadonlyMap<string, numbe
   return sum;
 }
 
-/** Share (0..1) of the user's category affinity on the item's categories. */
-export function categoryAffinityShare(categories: readonly string[], affinity: ReadonlyMap<string, number> | undefined): number {
-  if (!affinity || categories.length === 0) return 0;
-  let total = 0;
-  for (const value of affinity.values()) total += Math.max(0, value);
-  if (total <= 0) return 0;
-  let onItem = 0;
-  for (const category of new Set(categories)) onItem += Math.max(0, affinity.get(category) ?? 0);
-  return Math.min(1, onItem / total);
-}
 
 function sharesRecentCategory(categories: readonly string[], context: FeatureContext): boolean {
   const recent = context.user?.recentItemIds.slice(0, RECENT_CATEGORY_WINDOW) ?? [];

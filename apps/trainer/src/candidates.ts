@@ -3,7 +3,7 @@
 // affinity), co-visitation of the recent items, trending overall and in the user's favourite
 // categories; seen, recent, hidden and unknown items dropped; RANKING_FEATURES per candidate.
 
-import { foldInUser, RANKING_FEATURES, topKByScore, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
+import { categoryAffinityShare, foldInUser, RANKING_FEATURES, topKByScore, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
 import { recentItemWeights, type ItemEmbeddings } from '@orrery/models';
 import type { Catalog, HistorySnapshot } from './history';
 
@@ -168,16 +168,6 @@ export function candidateFeatures(userId: string, candidate: Candidate, snapshot
   };
 }
 
-/** Share (0–1) of the user's category affinity that falls on the item's categories. */
-export function categoryAffinityShare(categories: readonly string[], affinity: ReadonlyMap<string, number> | undefined): number {
-  if (!affinity || categories.length === 0) return 0;
-  let total = 0;
-  for (const value of affinity.values()) total += Math.max(0, value);
-  if (total <= 0) return 0;
-  let onItem = 0;
-  for (const category of new Set(categories)) onItem += Math.max(0, affinity.get(category) ?? 0);
-  return Math.min(1, onItem / total);
-}
 
 /** The feature matrix (candidates × RANKING_FEATURES, row-major) of a user's candidates. */
 export function featureRows(userId: string, candidates: readonly Candidate[], snapshot: HistorySnapshot, catalog: Catalog): Float32Array {

@@ -1,7 +1,8 @@
 import { readConfig } from '@orrery/config';
 import type { Interaction, InteractionType } from '@orrery/ml';
 import { parseTrainerArgs } from './args';
-import { candidateFeatures, candidatesForUser, categoryAffinityShare, indexEmbeddings } from './candidates';
+import { categoryAffinityShare } from '@orrery/ml';
+import { candidateFeatures, candidatesForUser, indexEmbeddings } from './candidates';
 import { interactionTypeOf } from './event-source';
 import { snapshotHistory, type Catalog } from './history';
 

@@ -77,3 +77,17 @@ export function writeRankingFeatures(
     rows[offset + column] = Number.isFinite(value) ? value : 0;
   });
 }
+
+/**
+ * Share (0..1) of the user's category affinity that falls on the item's categories: the
+ * `category_affinity` feature, computed by this one function in training and in serving.
+ */
+export function categoryAffinityShare(categories: readonly string[], affinity: ReadonlyMap<string, number> | undefined): number {
+  if (!affinity || categories.length === 0) return 0;
+  let total = 0;
+  for (const value of affinity.values()) total += Math.max(0, value);
+  if (total <= 0) return 0;
+  let onItem = 0;
+  for (const category of new Set(categories)) onItem += Math.max(0, affinity.get(category) ?? 0);
+  return Math.min(1, onItem / total);
+}
