@@ -1,17 +1,19 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Metadata, status } from '@grpc/grpc-js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { Client as PgClient } from 'pg';
-import { createClient, type Client } from '@orrery/grpc';
+import type { Client as PgClient } from 'pg';
+import type { Client } from '@orrery/grpc';
 import { EventType, IngestService, RecommendationService, type RecommendResponse } from '@orrery/proto';
 import { readConfig } from '@orrery/config';
 import { eventually } from '@orrery/testing';
-import { seedDemoData, type SeedResult } from '../src/seed';
-import { startIsolatedPlatform, type IsolatedPlatform } from '../src/isolated-platform';
+import type { SeedResult } from '../src/seed';
+import type { IsolatedPlatform } from '../src/isolated-platform';
+import { startSeededPlatform, type SeededPlatform } from './seeded-platform';
 
 jest.setTimeout(300_000);
 
 describe('Orrery end to end, on real Postgres, Kafka, Redis and Jaeger', () => {
+  let running: SeededPlatform;
   let platform: IsolatedPlatform;
   let seeded: SeedResult;
   let ingest: Client<typeof IngestService>;
@@ -22,28 +24,16 @@ describe('Orrery end to end, on real Postgres, Kafka, Redis and Jaeger', () => {
   const hidden = new Set<string>();
 
   beforeAll(async () => {
-    platform = await startIsolatedPlatform();
-    seeded = await seedDemoData({ ingestAddress: platform.ingestAddress, users: 300, items: 240, eventsPerUser: 30, seed: 7, progress: false });
+    running = await startSeededPlatform({ seed: 7 });
+    ({ platform, seeded, ingest, recommender, database } = running);
     for (const item of seeded.dataset.items) {
       categoryOf.set(item.itemId, item.categories[0]!);
       categoriesOf.set(item.itemId, item.categories);
       if (item.hidden) hidden.add(item.itemId);
     }
-    platform.train();
-    ingest = createClient(IngestService, platform.ingestAddress, { timeoutMs: 10_000 });
-    recommender = createClient(RecommendationService, platform.recommenderAddress, { timeoutMs: 10_000 });
-    database = new PgClient({ connectionString: platform.databaseUrl });
-    await database.connect();
-    // The projector has caught up with the seed once trending reflects it.
-    await eventually(() => recommender.popular({ count: 10 }), { accept: (reply) => reply.items.length === 10, what: 'popular items after seeding' });
   });
 
-  afterAll(async () => {
-    ingest?.close();
-    recommender?.close();
-    await database?.end();
-    await platform?.stop();
-  });
+  afterAll(() => running?.stop());
 
   const countEvents = async (): Promise<number> => Number((await database.query('SELECT count(*)::int AS n FROM events')).rows[0].n);
 

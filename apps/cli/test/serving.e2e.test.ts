@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { Client as PgClient } from 'pg';
-import { createClient, type Client } from '@orrery/grpc';
+import type { Client as PgClient } from 'pg';
+import type { Client } from '@orrery/grpc';
 import { EventType, IngestService, RecommendationService, type RecommendResponse } from '@orrery/proto';
 import { eventually } from '@orrery/testing';
 import { isAlive } from '../src/platform';
-import { seedDemoData, type SeedResult } from '../src/seed';
-import { startIsolatedPlatform, type IsolatedPlatform } from '../src/isolated-platform';
+import type { SeedResult } from '../src/seed';
+import type { IsolatedPlatform } from '../src/isolated-platform';
+import { startSeededPlatform, type SeededPlatform } from './seeded-platform';
 
 jest.setTimeout(300_000);
 
@@ -14,6 +15,7 @@ jest.setTimeout(300_000);
 // promotion, fresh retrieval after acknowledged events, degradation when scoring dies. The tests
 // run in order on one platform; the last one kills scoring.
 describe('serving on a whole platform', () => {
+  let running: SeededPlatform;
   let platform: IsolatedPlatform;
   let seeded: SeedResult;
   let ingest: Client<typeof IngestService>;
@@ -26,24 +28,13 @@ describe('serving on a whole platform', () => {
   beforeAll(async () => {
     // A roomier deadline than the default 150 ms: on a busy shared machine query calls may exceed it
     // and degrade answers for reasons these tests are not about.
-    platform = await startIsolatedPlatform({ ORRERY_DOWNSTREAM_TIMEOUT_MS: '500' });
-    seeded = await seedDemoData({ ingestAddress: platform.ingestAddress, users: 300, items: 240, eventsPerUser: 30, seed: 21, progress: false });
-    for (const item of seeded.dataset.items) categoriesOf.set(item.itemId, item.categories);
     // A deliberately weak first champion, so that a normal run later beats it.
-    platform.train(['--factors', '2', '--iterations', '1']);
-    ingest = createClient(IngestService, platform.ingestAddress, { timeoutMs: 10_000 });
-    recommender = createClient(RecommendationService, platform.recommenderAddress, { timeoutMs: 10_000 });
-    database = new PgClient({ connectionString: platform.databaseUrl });
-    await database.connect();
-    await eventually(() => recommender.popular({ count: 10 }), { accept: (reply) => reply.items.length === 10, what: 'popular items after seeding' });
+    running = await startSeededPlatform({ seed: 21, env: { ORRERY_DOWNSTREAM_TIMEOUT_MS: '500' }, trainArgs: ['--factors', '2', '--iterations', '1'] });
+    ({ platform, seeded, ingest, recommender, database } = running);
+    for (const item of seeded.dataset.items) categoriesOf.set(item.itemId, item.categories);
   });
 
-  afterAll(async () => {
-    ingest?.close();
-    recommender?.close();
-    await database?.end();
-    await platform?.stop();
-  });
+  afterAll(() => running?.stop());
 
   it('when a better model is promoted, vector and scoring serve it without a restart', async () => {
     const weak = await champion();
