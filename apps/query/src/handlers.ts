@@ -3,8 +3,7 @@
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { ServiceImplementation } from '@orrery/grpc';
 import type { QueryService } from '@orrery/proto';
-import { mergeCoVisits } from './merge';
-import type { ProjectionReader } from './reader';
+import { mergeCoVisits, type ProjectionReader } from '@orrery/projections';
 import { countOrDefault, optionalCategory, requireId, requireIds } from './validation';
 
 /** Defaults the proto documents for a count of 0. */

@@ -1,4 +1,4 @@
-// The Redis read model shared by projector (writes) and query (reads): key layout, the decay and
+// The Redis read model shared by projector (writes), and query and recommender (reads): key layout, the decay and
 // weight arithmetic, co-visitation pairing, the recent-list entry format and the Redis client.
 export { catalogFields, DELETED_CATALOG_FIELDS, parseCatalogView, parseStringList, type CatalogView } from './catalog';
 export { coVisitPartners, type CoVisitOptions, type CoVisitPartner } from './covisit';
@@ -19,6 +19,16 @@ export {
   type TrendingKeys,
   type UserKeys,
 } from './keys';
+export { mergeCoVisits, type CoVisit, type MergedCoVisit } from './merge-co-visits';
+export {
+  followProjections,
+  redisProjectionReader,
+  type FollowedReader,
+  type ItemProjection,
+  type ProjectionReader,
+  type RankedItem,
+  type UserProjection,
+} from './reader';
 export { decodeRecentEntry, encodeRecentEntry, type RecentEntry } from './recent';
 export { createRedis, luaScript, runScript, type LuaScript, type RedisClient } from './redis';
 export { EVENT_TYPE_NAMES, eventTypeName, interactionWeight, MAX_RATING_WEIGHT } from './weights';

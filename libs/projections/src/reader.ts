@@ -1,21 +1,17 @@
-// Query's Redis adapter: each read is one round trip (commands sent back to back, or one read-only
+// The read side of the Redis projections, used by query (its gRPC API) and by the recommender (in
+// process, on the hot path). Each read is one round trip (commands sent back to back, or one read-only
 // script where a read must filter atomically), and returns plain data with scores already decayed
 // to the time of the read.
-import type { ProjectionConfig } from '@orrery/config';
-import {
-  decayedValue,
-  decodeRecentEntry,
-  EVENT_TYPE_NAMES,
-  halfLifeMs,
-  luaScript,
-  parseCatalogView,
-  runScript,
-  type CatalogView,
-  type ProjectionKeys,
-  type RecentEntry,
-  type RedisClient,
-} from '@orrery/projections';
-import type { CoVisit } from './merge';
+import type { OrreryConfig, ProjectionConfig } from '@orrery/config';
+import type { Logger } from '@orrery/telemetry';
+import { EVENT_TYPE_NAMES } from './weights';
+import { decayedValue, halfLifeMs } from './decay';
+import { parseCatalogView, type CatalogView } from './catalog';
+import { decodeRecentEntry, type RecentEntry } from './recent';
+import { createRedis, luaScript, runScript, type RedisClient } from './redis';
+import { controlKeys, projectionKeys, versionPrefix, type ProjectionKeys } from './keys';
+import { readProjectionVersion, watchProjectionVersion } from './versions';
+import type { CoVisit } from './merge-co-visits';
 
 /** What the read model knows about a user. */
 export interface UserProjection {
@@ -188,4 +184,54 @@ function pairs(flat: readonly string[]): { member: string; score: number }[] {
   const result: { member: string; score: number }[] = [];
   for (let index = 0; index + 1 < flat.length; index += 2) result.push({ member: flat[index]!, score: Number(flat[index + 1]) });
   return result;
+}
+
+/** A reader that follows the projection version pointer, with the Redis client it reads through. */
+export interface FollowedReader {
+  readonly reader: ProjectionReader;
+  /** The client the reader uses (for health probes). */
+  readonly redis: RedisClient;
+  /** Stops following the pointer and closes the client. */
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to Redis (auto-pipelined) and reads the projections under `config.redisPrefix`, following
+ * the version pointer: each read uses the version current when it starts; a rebuild's switch is seen
+ * within one poll interval, and the old version is kept longer than that (projector/rebuild.ts), so no
+ * read meets a dropped one. Redis may be down at start: then version 0 is read until the first poll
+ * that reaches Redis sets the pointer.
+ */
+export async function followProjections(
+  config: Pick<OrreryConfig, 'redisUrl' | 'redisCluster' | 'redisPrefix' | 'projectionVersionPollMs' | 'projection'>,
+  connectionName: string,
+  logger: Logger,
+): Promise<FollowedReader> {
+  const redis = createRedis(config, connectionName, { autoPipelining: true });
+  const control = controlKeys(config.redisPrefix);
+  let version = await readProjectionVersion(redis, control).catch((error: unknown) => {
+    logger.warn({ err: error }, 'projection version unknown at start (Redis unreachable); reading version 0 until Redis answers');
+    return -1;
+  });
+  let keys = projectionKeys(versionPrefix(config.redisPrefix, Math.max(0, version)));
+  const stopWatching = watchProjectionVersion(
+    redis,
+    control,
+    version,
+    config.projectionVersionPollMs,
+    async (next) => {
+      logger.info({ from: version, to: next }, 'projection version switched');
+      version = next;
+      keys = projectionKeys(versionPrefix(config.redisPrefix, version));
+    },
+    (error) => logger.error({ err: error }, 'projection version check failed'),
+  );
+  return {
+    reader: redisProjectionReader(redis, () => keys, config.projection),
+    redis,
+    close: async () => {
+      stopWatching();
+      await redis.quit();
+    },
+  };
 }

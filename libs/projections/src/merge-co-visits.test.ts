@@ -1,4 +1,4 @@
-import { mergeCoVisits } from './merge';
+import { mergeCoVisits } from './merge-co-visits';
 
 describe('merging co-visits of several items', () => {
   it('when a candidate is co-visited with several sources, its scores add up and the strongest source explains it', () => {
