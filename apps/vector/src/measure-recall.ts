@@ -7,8 +7,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'pg';
 import { readConfig } from '@orrery/config';
 import { createSeededRandom, foldInUser, generateSyntheticDataset, topKByScore, trainImplicitAls } from '@orrery/ml';
-import { loadChampion, rawItemVectors, recentItemWeights, type ItemEmbeddings } from '@orrery/models';
-import { buildServingIndex } from './ann-index';
+import { buildServingIndex, loadChampion, rawItemVectors, recentItemWeights, type ItemEmbeddings } from '@orrery/models';
 
 const K = 10;
 

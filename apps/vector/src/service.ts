@@ -5,12 +5,10 @@ import type { Pool } from 'pg';
 import type { OrreryConfig } from '@orrery/config';
 import { bindService, startGrpcServer } from '@orrery/grpc';
 import { annSearchDuration } from '@orrery/metrics';
-import { watchChampion, type ChampionWatch, type ModelVersion } from '@orrery/models';
+import { followChampionIndex, type ChampionIndex, type Neighbour } from '@orrery/models';
 import { VectorService } from '@orrery/proto';
 import { createPool, migrate } from '@orrery/store';
-import { trace, withSpan, type Logger } from '@orrery/telemetry';
-import { buildServingIndex, type Neighbour, type ServingIndex } from './ann-index';
-import { readHiddenItemIds } from './hidden-items';
+import { trace, type Logger } from '@orrery/telemetry';
 import { validateSearchForUser, validateSimilarTo } from './validation';
 
 export interface RunningVector {
@@ -32,22 +30,11 @@ function toHits(neighbours: readonly Neighbour[], version: string) {
 /** Starts VectorService on config.vectorAddress, serving the registry's champion and following promotions. */
 export async function startVector(config: OrreryConfig, logger: Logger, options: VectorOptions = {}): Promise<RunningVector> {
   const pool: Pool = createPool(config, logger, 4);
-  let serving: ServingIndex | undefined;
-  let watch: ChampionWatch | undefined;
+  let champion: ChampionIndex;
   try {
     await migrate(pool, { logger });
-    const load = async (model: ModelVersion): Promise<void> => {
-      const started = Date.now();
-      const next = await withSpan('vector load model', { attributes: { 'orrery.model_version': model.version, 'orrery.items': model.itemIds.length } }, async () =>
-        buildServingIndex(model.version, model, await readHiddenItemIds(pool)),
-      );
-      // Requests in flight keep the index they started with; new ones see the new version.
-      serving = next;
-      logger.info({ modelVersion: model.version, items: next.size, ms: Date.now() - started }, 'vector: index swapped');
-    };
-    watch = await watchChampion(pool, load, { pollIntervalMs: options.pollIntervalMs ?? config.modelPollIntervalMs, logger });
+    champion = await followChampionIndex(pool, { pollIntervalMs: options.pollIntervalMs ?? config.modelPollIntervalMs, logger });
   } catch (error) {
-    await watch?.close();
     await pool.end();
     throw error;
   }
@@ -58,7 +45,7 @@ export async function startVector(config: OrreryConfig, logger: Logger, options:
       bindService(VectorService, {
         searchForUser: async (request) => {
           const query = validateSearchForUser(request);
-          const index = serving;
+          const index = champion.current();
           if (!index) return { hits: [], modelVersion: '' };
           const timer = annSearchDuration.startTimer({ kind: 'for_user' });
           const neighbours = index.searchForUser(query.recentItemIds, query.count, query.excludeItemIds);
@@ -68,7 +55,7 @@ export async function startVector(config: OrreryConfig, logger: Logger, options:
         },
         similarTo: async (request) => {
           const query = validateSimilarTo(request);
-          const index = serving;
+          const index = champion.current();
           if (!index) return { hits: [], modelVersion: '' };
           const timer = annSearchDuration.startTimer({ kind: 'similar_to' });
           const neighbours = index.similarTo(query.itemId, query.count);
@@ -83,10 +70,10 @@ export async function startVector(config: OrreryConfig, logger: Logger, options:
 
   return {
     port: server.port,
-    modelVersion: () => serving?.version ?? '',
+    modelVersion: () => champion.current()?.version ?? '',
     close: async () => {
       await server.shutdown();
-      await watch?.close();
+      await champion.close();
       await pool.end();
     },
   };

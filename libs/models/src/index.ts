@@ -7,3 +7,5 @@ export * from './registry';
 export * from './watch';
 export * from './serving';
 export * from './onnx-ranker-session';
+export * from './ann-index';
+export * from './champion-index';

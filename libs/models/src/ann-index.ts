@@ -8,7 +8,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Index, MetricKind, ScalarKind } from 'usearch';
 import { foldInUser } from '@orrery/ml';
-import { rawItemVectors, recentItemWeights, type ItemEmbeddings } from '@orrery/models';
+import { rawItemVectors, recentItemWeights, type ItemEmbeddings } from './serving';
 
 /** One neighbour found. */
 export interface Neighbour {
