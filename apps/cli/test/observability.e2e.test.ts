@@ -93,7 +93,7 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
     }
   });
 
-  it('when Recommend is traced, the trace holds recommender, query and its Redis reads, vector and scoring over ZeroMQ, with candidate counts and the model version', async () => {
+  it('when Recommend is traced, the trace holds the recommender, its Redis reads and in-process ANN search, and scoring over ZeroMQ, with candidate counts and the model version', async () => {
     const { traceId, metadata } = traced();
     const userId = seeded.dataset.users[2]!.userId;
     const reply = await recommender.recommend({ userId, count: 10 }, { metadata });
@@ -104,9 +104,8 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
           findSpan(candidate, 'recommender', 'grpc.orrery.v1.RecommendationService/Recommend'),
           findSpan(candidate, 'recommender', 'scoring request'),
           findSpan(candidate, 'scoring', 'scoring serve'),
-          findSpan(candidate, 'vector', 'grpc.orrery.v1.VectorService/SearchForUser'),
-          findSpan(candidate, 'query', /^grpc\.orrery\.v1\.QueryService\//),
-          findSpan(candidate, 'query', /^(hmget|hgetall|get|mget|zrevrange|lrange|evalsha|eval|multi|exec|smembers|zrange)/i),
+          findSpan(candidate, 'recommender', 'ann search'),
+          findSpan(candidate, 'recommender', /^(hmget|hgetall|get|mget|zrevrange|lrange|evalsha|eval|multi|exec|smembers|zrange)/i),
         ].every(Boolean),
       `trace ${traceId} with every service of a Recommend`,
     );
@@ -116,7 +115,7 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
     const scoringServe = findSpan(trace, 'scoring', 'scoring serve')!;
     expect(descendsFrom(trace, scoringServe, findSpan(trace, 'recommender', 'scoring request')!)).toBe(true);
     expect(scoringServe.tags).toMatchObject({ 'orrery.model_version': reply.modelVersion });
-    expect(findSpan(trace, 'vector', 'grpc.orrery.v1.VectorService/SearchForUser')!.tags).toMatchObject({ 'orrery.model_version': reply.modelVersion, 'orrery.hits': expect.any(Number) });
+    expect(findSpan(trace, 'recommender', 'ann search')!.tags).toMatchObject({ 'orrery.ann.kind': 'for_user', 'orrery.model_version': reply.modelVersion, 'orrery.hits': expect.any(Number) });
   });
 
   it('when the services are under load, every service\'s metrics endpoint shows its series moving', async () => {
@@ -140,15 +139,12 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
       ['command', 'orrery_rpc_server_duration_seconds_bucket', { method: 'command', le: '+Inf' }],
       ['projector', 'orrery_projection_freshness_seconds_count', { from: 'committed' }],
       ['projector', 'orrery_projected_events_total', { outcome: 'applied' }],
-      ['query', 'orrery_rpc_server_requests_total', { method: 'orrery.v1.QueryService/GetUserContext', code: 'OK' }],
-      ['vector', 'orrery_rpc_server_requests_total', { method: 'orrery.v1.VectorService/SearchForUser', code: 'OK' }],
-      ['vector', 'orrery_ann_search_duration_seconds_count', { kind: 'for_user' }],
-      ['vector', 'orrery_ann_search_duration_seconds_count', { kind: 'similar_to' }],
       ['scoring', 'orrery_rpc_server_requests_total', { transport: 'zeromq', method: 'scoring', code: 'OK' }],
       ['scoring', 'orrery_scoring_run_duration_seconds_count', {}],
       ['recommender', 'orrery_rpc_server_requests_total', { method: 'orrery.v1.RecommendationService/Recommend', code: 'OK' }],
       ['recommender', 'orrery_rpc_client_duration_seconds_count', { transport: 'zeromq', method: 'scoring', code: 'OK' }],
-      ['recommender', 'orrery_rpc_client_duration_seconds_count', { transport: 'grpc', method: 'orrery.v1.VectorService/SearchForUser' }],
+      ['recommender', 'orrery_ann_search_duration_seconds_count', { kind: 'for_user' }],
+      ['recommender', 'orrery_ann_search_duration_seconds_count', { kind: 'similar_to' }],
     ];
     const after = await eventually(scrapeAll, {
       accept: (scraped) => moving.every(([service, name, labels]) => sumOf(scraped.get(service)!, name, labels) > sumOf(before.get(service)!, name, labels)),

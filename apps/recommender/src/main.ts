@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const recommender = await startRecommender(config, logger);
   const metrics = await startMetricsServer({ service: 'recommender', host: config.metricsHost, port: config.metricsPorts.recommender });
   logger.info(
-    { address: config.recommenderAddress, port: recommender.port, query: config.queryAddress, vector: config.vectorAddress, scoring: config.scoringZmqEndpoint, metrics: metrics.port },
+    { address: config.recommenderAddress, port: recommender.port, redis: config.redisUrl, prefix: config.redisPrefix, scoring: config.scoringZmqEndpoint, metrics: metrics.port },
     'ready',
   );
   stopOnSignals(logger, async () => {

@@ -1,5 +1,6 @@
-// The RecommendationService server: validates requests, runs the pipelines against the query,
-// vector and scoring clients, and annotates the active (gRPC server) span.
+// The RecommendationService server: validates requests, runs the pipelines against the read model
+// (Redis projections and the ANN index, in process) and the scoring client, and annotates the
+// active (gRPC server) span.
 import type { OrreryConfig } from '@orrery/config';
 import { bindService, startGrpcServer } from '@orrery/grpc';
 import { degradedAnswers } from '@orrery/metrics';
@@ -7,8 +8,11 @@ import { RecommendationService, type RecommendResponse } from '@orrery/proto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
 import { trace, type Logger } from '@orrery/telemetry';
-import { createQueryClient, createScoringClient, createVectorClient } from './clients';
-import { cachingItemFacts } from './item-facts-cache';
+import { followChampionIndex, type ChampionIndex } from '@orrery/models';
+import { followProjections, type FollowedReader } from '@orrery/projections';
+import { createPool, migrate } from '@orrery/store';
+import { createScoringClient } from './clients';
+import { readModel } from './read-model';
 import type { DownstreamBudget } from './downstream';
 import { popular, recommend, similarItems, type RecommendationList, type RecommenderPorts } from './pipeline';
 import { validatePopularRequest, validateRecommendRequest, validateSimilarItemsRequest } from './validation';
@@ -16,20 +20,57 @@ import { validatePopularRequest, validateRecommendRequest, validateSimilarItemsR
 export interface RunningRecommender {
   /** The port RecommendationService listens on (useful with port 0). */
   readonly port: number;
-  /** Stops serving (in-flight calls finish) and closes the downstream clients. */
+  /** Stops serving (in-flight calls finish) and closes what it reads from. */
   close(): Promise<void>;
 }
 
-type Settings = Pick<OrreryConfig, 'recommenderAddress' | 'queryAddress' | 'vectorAddress' | 'scoringZmqEndpoint' | 'downstreamTimeoutMs'> &
-  Partial<Pick<OrreryConfig, 'itemFactsCacheMs'>>;
-
-/** Starts RecommendationService on config.recommenderAddress, wired to query, vector and scoring. */
-export async function startRecommender(config: Settings, logger: Logger): Promise<RunningRecommender> {
-  const query = createQueryClient(config.queryAddress, config.downstreamTimeoutMs);
-  const vector = createVectorClient(config.vectorAddress, config.downstreamTimeoutMs);
+/**
+ * Starts RecommendationService on config.recommenderAddress: reads the Redis projections and searches
+ * the champion's ANN index in process, scores over ZeroMQ. It stays SERVING when a part fails: the
+ * answers say what is missing (degraded).
+ */
+export async function startRecommender(config: OrreryConfig, logger: Logger): Promise<RunningRecommender> {
+  const pool = createPool(config, logger, 2);
+  let projections: FollowedReader | undefined;
+  let champion: ChampionIndex | undefined;
+  try {
+    await migrate(pool, { logger });
+    champion = await followChampionIndex(pool, { pollIntervalMs: config.modelPollIntervalMs, logger });
+    projections = await followProjections(config, 'orrery-recommender', logger);
+  } catch (error) {
+    await champion?.close();
+    await pool.end();
+    throw error;
+  }
+  const reads = readModel(projections.reader, champion.current, { ttlMs: config.sharedReadsCacheMs });
   const scoring = createScoringClient(config.scoringZmqEndpoint, config.downstreamTimeoutMs);
-  const features = cachingItemFacts(query, { ttlMs: config.itemFactsCacheMs ?? 0 });
-  const ports: RecommenderPorts = { users: query, features, coVisitation: query, trending: query, candidates: vector, scorer: scoring };
+  const ports: RecommenderPorts = {
+    users: reads,
+    features: reads,
+    coVisitation: reads,
+    trending: reads,
+    candidates: reads,
+    scorer: scoring,
+  };
+  const server = await serveRecommendations(ports, config, logger);
+  return {
+    port: server.port,
+    close: async () => {
+      await server.close();
+      await scoring.close();
+      await projections?.close();
+      await champion?.close();
+      await pool.end();
+    },
+  };
+}
+
+/** Serves RecommendationService on config.recommenderAddress over the given ports. */
+export async function serveRecommendations(
+  ports: RecommenderPorts,
+  config: Pick<OrreryConfig, 'recommenderAddress' | 'downstreamTimeoutMs'>,
+  logger: Logger,
+): Promise<RunningRecommender> {
   const budget = (requestDeadlineMs: number): DownstreamBudget => ({ perCallTimeoutMs: config.downstreamTimeoutMs, requestDeadlineMs, now: Date.now });
 
   const answer = (method: string, list: RecommendationList): MessageInitShape<GenMessage<RecommendResponse>> => {
@@ -64,15 +105,7 @@ export async function startRecommender(config: Settings, logger: Logger): Promis
     onInternalError: (error, path) => logger.error({ err: error, path }, 'internal error'),
   });
 
-  return {
-    port: server.port,
-    close: async () => {
-      await server.shutdown();
-      query.close();
-      vector.close();
-      await scoring.close();
-    },
-  };
+  return { port: server.port, close: () => server.shutdown() };
 }
 
 /** Records what the pipeline did on the active span (the gRPC server span from instrumentation). */

@@ -1,23 +1,19 @@
-// The recommender over its real transports: gRPC fakes of QueryService and VectorService, a real
-// ZeroMQ ROUTER standing in for scoring, and RecommendationService called through a gRPC client.
-// (The end-to-end test against the real query, vector and scoring services lives in apps/cli.)
+// The recommender over its real transports: an in-memory read model (what the projections and the
+// ANN index would answer), a real ZeroMQ ROUTER standing in for scoring, and RecommendationService
+// called through a gRPC client. (The end-to-end tests over real Redis, Postgres, Kafka and the real
+// scoring service live in apps/cli.)
 import { randomBytes } from 'node:crypto';
-import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
-import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { RANKING_FEATURE_SCHEMA, RANKING_FEATURES } from '@orrery/ml';
-import { bindService, createClient, ServiceError, startGrpcServer, status, type Client, type RunningGrpcServer } from '@orrery/grpc';
-import {
-  EventType,
-  QueryService,
-  RecommendationService,
-  ScoreReplySchema,
-  ScoreRequestSchema,
-  VectorService,
-  type ItemViewSchema,
-} from '@orrery/proto';
+import { createClient, ServiceError, status, type Client } from '@orrery/grpc';
+import { RecommendationService, ScoreReplySchema, ScoreRequestSchema } from '@orrery/proto';
 import { serveZmqRequests, type RunningZmqServer } from '@orrery/zmq';
 import { pino } from 'pino';
-import { startRecommender, type RunningRecommender } from '../src/service';
+import { createScoringClient, type ScoringClient } from '../src/clients';
+import type { RecommenderPorts } from '../src/pipeline';
+import type { ItemFacts } from '../src/ports';
+import type { ReadModel } from '../src/read-model';
+import { serveRecommendations, type RunningRecommender } from '../src/service';
 
 const logger = pino({ level: 'silent' });
 
@@ -35,14 +31,37 @@ const catalog: Record<string, { categories: string[]; hidden?: boolean }> = {
 
 const annScores: Record<string, number> = { a: 0.5, b: 0.9, h: 0.99, r1: 0.95, ghost: 0.97 };
 
-function itemView(itemId: string): MessageInitShape<typeof ItemViewSchema> {
+function itemFacts(itemId: string): ItemFacts {
   const entry = catalog[itemId];
-  if (!entry) return { itemId, exists: false };
-  return { itemId, exists: true, categories: entry.categories, hidden: entry.hidden ?? false, publishedAt: timestampFromMs(Date.UTC(2025, 0, 1)), popularity: 2, interactions: 5n };
+  if (!entry) return { itemId, exists: false, hidden: false, categories: [], publishedAtMs: undefined, popularity: 0, interactions: 0 };
+  return { itemId, exists: true, categories: entry.categories, hidden: entry.hidden ?? false, publishedAtMs: Date.UTC(2025, 0, 1), popularity: 2, interactions: 5 };
 }
 
+/** The read model as the projections and the ANN index would answer for this catalog. */
+const reads: ReadModel = {
+  userContext: async (userId) =>
+    userId === 'u1'
+      ? { userId, known: true, recentItemIds: ['r1'], seenItemIds: ['r1', 's-old'], categoryAffinity: new Map([['books', 3]]), eventCounts: new Map([['VIEW', 1]]) }
+      : { userId, known: false, recentItemIds: [], seenItemIds: [], categoryAffinity: new Map(), eventCounts: new Map() },
+  items: async (itemIds) => new Map(itemIds.map((itemId) => [itemId, itemFacts(itemId)])),
+  coVisited: async (itemIds) => (itemIds.includes('r1') ? [{ itemId: 'c', score: 4, becauseOfItemId: 'r1' }, { itemId: 's-old', score: 3, becauseOfItemId: 'r1' }] : []),
+  trending: async (_count, category) =>
+    category === '' || category === 'games'
+      ? [{ itemId: 't', score: 10, becauseOfItemId: '' }, { itemId: 'h', score: 9, becauseOfItemId: '' }, { itemId: 'r1', score: 8, becauseOfItemId: '' }]
+      : [],
+  similarForUser: async (recentItemIds) => ({
+    items: Object.entries(annScores).map(([itemId, score]) => ({ itemId, score, becauseOfItemId: recentItemIds[0] ?? '' })),
+    modelVersion: 'als-test',
+  }),
+  similarTo: async (itemId) => ({
+    items: itemId === 'a' ? [{ itemId: 'a', score: 1, becauseOfItemId: 'a' }, { itemId: 'c', score: 0.8, becauseOfItemId: 'a' }, { itemId: 'h', score: 0.7, becauseOfItemId: 'a' }] : [],
+    modelVersion: 'als-test',
+  }),
+};
+
 describe('RecommendationService over gRPC and ZeroMQ', () => {
-  let downstream: RunningGrpcServer;
+  let scoring: ScoringClient;
+  let nobodyScoring: ScoringClient;
   let scorer: RunningZmqServer;
   let recommender: RunningRecommender;
   let withoutScorer: RunningRecommender;
@@ -52,40 +71,6 @@ describe('RecommendationService over gRPC and ZeroMQ', () => {
   const scoringEndpoint = `ipc:///tmp/orrery-recommender-test-${process.pid}-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    downstream = await startGrpcServer({
-      address: '127.0.0.1:0',
-      services: [
-        bindService(QueryService, {
-          getUserContext: async ({ userId }) =>
-            userId === 'u1'
-              ? {
-                  userId,
-                  known: true,
-                  recent: [{ itemId: 'r1', type: EventType.VIEW, occurredAt: timestampFromMs(Date.now() - 60_000) }],
-                  seenItemIds: ['r1', 's-old'],
-                  categoryAffinity: { books: 3 },
-                  eventCounts: { VIEW: 1n },
-                }
-              : { userId, known: false },
-          getCoVisited: async ({ itemIds }) => ({ items: itemIds.includes('r1') ? [{ itemId: 'c', score: 4, sourceItemId: 'r1' }, { itemId: 's-old', score: 3, sourceItemId: 'r1' }] : [] }),
-          getTrending: async ({ category }) => ({
-            items: category === '' || category === 'games' ? [{ itemId: 't', score: 10 }, { itemId: 'h', score: 9 }, { itemId: 'r1', score: 8 }] : [],
-          }),
-          getItems: async ({ itemIds }) => ({ items: itemIds.map(itemView) }),
-          checkSeen: async ({ itemIds }) => ({ seen: itemIds.map(() => false) }),
-        }),
-        bindService(VectorService, {
-          searchForUser: async ({ recentItemIds }) => ({
-            hits: Object.entries(annScores).map(([itemId, score]) => ({ itemId, score, nearestItemId: recentItemIds[0] ?? '' })),
-            modelVersion: 'als-test',
-          }),
-          similarTo: async ({ itemId }) => ({
-            hits: itemId === 'a' ? [{ itemId: 'a', score: 1, nearestItemId: 'a' }, { itemId: 'c', score: 0.8, nearestItemId: 'a' }, { itemId: 'h', score: 0.7, nearestItemId: 'a' }] : [],
-            modelVersion: 'als-test',
-          }),
-        }),
-      ],
-    });
     // The fake model scores a row by its ann_score column and refuses another feature schema.
     scorer = await serveZmqRequests({
       endpoint: scoringEndpoint,
@@ -101,15 +86,12 @@ describe('RecommendationService over gRPC and ZeroMQ', () => {
         return toBinary(ScoreReplySchema, create(ScoreReplySchema, { scores, modelVersion: 'ranker-test' }));
       },
     });
-    const config = {
-      recommenderAddress: '127.0.0.1:0',
-      queryAddress: `127.0.0.1:${downstream.port}`,
-      vectorAddress: `127.0.0.1:${downstream.port}`,
-      scoringZmqEndpoint: scoringEndpoint,
-      downstreamTimeoutMs: 2_000,
-    };
-    recommender = await startRecommender(config, logger);
-    withoutScorer = await startRecommender({ ...config, scoringZmqEndpoint: `${scoringEndpoint}-nobody`, downstreamTimeoutMs: 500 }, logger);
+    const config = { recommenderAddress: '127.0.0.1:0', downstreamTimeoutMs: 2_000 };
+    scoring = createScoringClient(scoringEndpoint, 2_000);
+    nobodyScoring = createScoringClient(`${scoringEndpoint}-nobody`, 500);
+    const ports = (scorer: ScoringClient): RecommenderPorts => ({ users: reads, features: reads, coVisitation: reads, trending: reads, candidates: reads, scorer });
+    recommender = await serveRecommendations(ports(scoring), config, logger);
+    withoutScorer = await serveRecommendations(ports(nobodyScoring), { ...config, downstreamTimeoutMs: 500 }, logger);
     client = createClient(RecommendationService, `127.0.0.1:${recommender.port}`);
     clientWithoutScorer = createClient(RecommendationService, `127.0.0.1:${withoutScorer.port}`);
   });
@@ -119,8 +101,9 @@ describe('RecommendationService over gRPC and ZeroMQ', () => {
     clientWithoutScorer?.close();
     await recommender?.close();
     await withoutScorer?.close();
+    await scoring?.close();
+    await nobodyScoring?.close();
     await scorer?.close();
-    await downstream?.shutdown(100);
   });
 
   it('Recommend returns candidates ranked by the scorer, without seen, hidden or unknown items', async () => {

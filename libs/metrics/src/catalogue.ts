@@ -76,7 +76,7 @@ export const modelInUse = new Gauge({
 /** Vector: time of one ANN query (search for a user, or similar to an item). */
 export const annSearchDuration = new Histogram({
   name: 'orrery_ann_search_duration_seconds',
-  help: 'HNSW search latency in the vector service, by kind (for_user, similar_to)',
+  help: 'HNSW search latency (vector service and the recommender in process), by kind (for_user, similar_to)',
   labelNames: ['kind'] as const,
   buckets: LATENCY_BUCKETS,
 });

@@ -1,0 +1,110 @@
+// The recommender's reads, in process: the Redis projections through the same reader query serves
+// them with, and the champion's ANN index searched in this process. No network hop but Redis' on the
+// hot path (see README "Serving path"); query and vector still serve the same reads over gRPC to
+// other callers.
+import { mergeCoVisits, type CoVisit, type ItemProjection, type ProjectionReader, type UserProjection } from '@orrery/projections';
+import { annSearchDuration } from '@orrery/metrics';
+import type { Neighbour, ServingIndex } from '@orrery/models';
+import { withSpan } from '@orrery/telemetry';
+import { cachedBatchLookup, type TtlCacheOptions } from './shared-reads-cache';
+import type { Candidates, CoVisitation, Features, ItemFacts, SourcedItem, Trending, UserContextSource, UserFacts, VectorNeighbours } from './ports';
+
+/** How many recent interactions are read per user. */
+export const RECENT_LIMIT = 20;
+
+/** Every read the pipelines make, over a projection reader and the index being served. */
+export type ReadModel = UserContextSource & Features & CoVisitation & Trending & Candidates;
+
+/**
+ * The pipelines' reads over `reader` and `index()` (undefined before a model is promoted: no ANN
+ * candidates). Catalog facts, co-visitation lists and trending rankings are the same for every user
+ * and are reused for `cache.ttlMs` (shared-reads-cache.ts); the user's own reads never are.
+ */
+export function readModel(reader: ProjectionReader, index: () => ServingIndex | undefined, cache: TtlCacheOptions): ReadModel {
+  const items = cachedBatchLookup(async (itemIds) => new Map((await reader.items(itemIds)).map((item) => [item.itemId, toItemFacts(item)])), cache);
+  // Keyed `<count>\n<item or category>`: one cached answer per size asked.
+  const coVisitLists = cachedBatchLookup(async (keys) => {
+    const answers = new Map<string, readonly CoVisit[]>();
+    for (const [count, itemIds] of groupByCount(keys)) {
+      for (const [itemId, coVisits] of await reader.coVisits(itemIds, count)) answers.set(sizedKey(count, itemId), coVisits);
+    }
+    return answers;
+  }, cache);
+  const trendingRankings = cachedBatchLookup(async (keys) => {
+    const rankings = await Promise.all([...groupByCount(keys)].flatMap(([count, categories]) => categories.map(async (category) => [sizedKey(count, category), await reader.trending(category, count)] as const)));
+    return new Map(rankings);
+  }, cache);
+
+  return {
+    userContext: async (userId) => toUserFacts(userId, await reader.user(userId, RECENT_LIMIT)),
+    items: (itemIds) => items(itemIds),
+    coVisited: async (itemIds, countPerItem) => {
+      const sources = [...new Set(itemIds)];
+      const lists = await coVisitLists(sources.map((itemId) => sizedKey(countPerItem, itemId)));
+      const bySource = new Map(sources.map((itemId) => [itemId, lists.get(sizedKey(countPerItem, itemId)) ?? []]));
+      return mergeCoVisits(bySource).map(({ itemId, score, sourceItemId }) => ({ itemId, score, becauseOfItemId: sourceItemId }));
+    },
+    trending: async (count, category) => {
+      const key = sizedKey(count, category);
+      const ranking = (await trendingRankings([key])).get(key) ?? [];
+      return ranking.map(({ itemId, score }): SourcedItem => ({ itemId, score, becauseOfItemId: '' }));
+    },
+    similarForUser: (recentItemIds, count, excludeItemIds) =>
+      searchTimed(index(), 'for_user', (served) => served.searchForUser(recentItemIds, count, excludeItemIds)),
+    similarTo: (itemId, count) => searchTimed(index(), 'similar_to', (served) => served.similarTo(itemId, count)),
+  };
+}
+
+function sizedKey(count: number, id: string): string {
+  return `${count}\n${id}`;
+}
+
+/** `<count>\n<id>` keys grouped by count (ids never hold a newline: ingestion refuses control characters). */
+function groupByCount(keys: readonly string[]): Map<number, string[]> {
+  const groups = new Map<number, string[]>();
+  for (const key of keys) {
+    const cut = key.indexOf('\n');
+    const count = Number(key.slice(0, cut));
+    const ids = groups.get(count) ?? [];
+    ids.push(key.slice(cut + 1));
+    groups.set(count, ids);
+  }
+  return groups;
+}
+
+/** Searches the served index under an `ann search` span and the ANN latency histogram; no index yet → no neighbours. */
+async function searchTimed(index: ServingIndex | undefined, kind: 'for_user' | 'similar_to', search: (index: ServingIndex) => Neighbour[]): Promise<VectorNeighbours> {
+  if (!index) return { items: [], modelVersion: '' };
+  return withSpan('ann search', { attributes: { 'orrery.ann.kind': kind, 'orrery.model_version': index.version } }, async (span) => {
+    const timer = annSearchDuration.startTimer({ kind });
+    const neighbours = search(index);
+    timer();
+    span.setAttribute('orrery.hits', neighbours.length);
+    return { items: neighbours.map((hit) => ({ itemId: hit.itemId, score: hit.score, becauseOfItemId: hit.nearestItemId })), modelVersion: index.version };
+  });
+}
+
+/** A user's projection as the pipelines see it (recent items distinct, newest first). */
+export function toUserFacts(userId: string, user: UserProjection): UserFacts {
+  return {
+    userId,
+    known: user.known,
+    recentItemIds: [...new Set(user.recent.map((entry) => entry.itemId).filter(Boolean))],
+    seenItemIds: user.seenItemIds,
+    categoryAffinity: user.categoryAffinity,
+    eventCounts: new Map([...user.eventCounts].map(([type, count]) => [type, Number(count)])),
+  };
+}
+
+/** An item's projection as the pipelines see it (exists = the catalog knows it). */
+export function toItemFacts(item: ItemProjection): ItemFacts {
+  return {
+    itemId: item.itemId,
+    exists: item.catalog !== undefined,
+    hidden: item.catalog?.hidden ?? false,
+    categories: item.catalog?.categories ?? [],
+    publishedAtMs: item.catalog?.publishedAtMs,
+    popularity: item.popularity,
+    interactions: Number(item.interactions),
+  };
+}

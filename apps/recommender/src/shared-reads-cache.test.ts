@@ -1,0 +1,56 @@
+import type { ItemFacts } from './ports';
+import { cachedBatchLookup, type TtlCacheOptions } from './shared-reads-cache';
+
+const facts = (itemId: string, hidden = false): ItemFacts => ({ itemId, exists: true, hidden, categories: ['books'], publishedAtMs: undefined, popularity: 1, interactions: 1 });
+const limits = { timeoutMs: 100 };
+
+describe('cachedBatchLookup', () => {
+  function source(): { calls: string[][]; hidden: Set<string>; withCache: (options: TtlCacheOptions) => (itemIds: readonly string[], callLimits: typeof limits) => Promise<Map<string, ItemFacts>> } {
+    const calls: string[][] = [];
+    const hidden = new Set<string>();
+    const fetch = async (itemIds: readonly string[], callLimits: typeof limits): Promise<Map<string, ItemFacts>> => {
+      expect(callLimits).toBe(limits);
+      calls.push([...itemIds]);
+      return new Map(itemIds.map((itemId) => [itemId, facts(itemId, hidden.has(itemId))]));
+    };
+    return { calls, hidden, withCache: (options) => cachedBatchLookup(fetch, options) };
+  }
+
+  it('when facts are younger than the TTL, only the missing items are asked for, in one call', async () => {
+    const { withCache, calls } = source();
+    let clock = 0;
+    const cached = withCache({ ttlMs: 1_000, now: () => clock });
+    await cached(['a', 'b'], limits);
+    clock = 500;
+    const answer = await cached(['a', 'b', 'c'], limits);
+    expect([...answer.keys()].sort()).toEqual(['a', 'b', 'c']);
+    expect(calls).toEqual([['a', 'b'], ['c']]);
+  });
+
+  it('when the TTL has passed, facts are read again, so hiding an item shows after at most the TTL', async () => {
+    const { withCache, calls, hidden } = source();
+    let clock = 0;
+    const cached = withCache({ ttlMs: 1_000, now: () => clock });
+    expect((await cached(['a'], limits)).get('a')?.hidden).toBe(false);
+    hidden.add('a');
+    clock = 1_000;
+    expect((await cached(['a'], limits)).get('a')?.hidden).toBe(true);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('when the TTL is 0, every lookup goes to the source', async () => {
+    const { withCache, calls } = source();
+    const cached = withCache({ ttlMs: 0 });
+    await cached(['a'], limits);
+    await cached(['a'], limits);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('when more items than the limit were fetched, the oldest are evicted', async () => {
+    const { withCache, calls } = source();
+    const cached = withCache({ ttlMs: 60_000, maxEntries: 2, now: () => 0 });
+    await cached(['a', 'b', 'c'], limits);
+    await cached(['b', 'c', 'a'], limits);
+    expect(calls).toEqual([['a', 'b', 'c'], ['a']]);
+  });
+});
