@@ -19,7 +19,7 @@ export interface FeatureContext {
 }
 
 /** The ranking features of one candidate (see RANKING_FEATURE_DESCRIPTIONS). */
-export function rankingFeatures(candidate: EligibleCandidate, context: FeatureContext): Record<RankingFeatureName, number> {
+export function rankingFeatures(candidate: EligibleCandidate, context: FeatureContext, recentCategories: ReadonlySet<string> = recentCategoriesOf(context)): Record<RankingFeatureName, number> {
   const { item } = candidate;
   return {
     ann_score: candidate.sourceScores.similar ?? 0,
@@ -29,7 +29,7 @@ export function rankingFeatures(candidate: EligibleCandidate, context: FeatureCo
     // ItemView carries no long-half-life popularity; the lifetime interaction count is its proxy.
     log_popularity: Math.log1p(Math.max(0, item.interactions)),
     category_affinity: categoryAffinityShare(item.categories, context.user?.categoryAffinity),
-    is_recent_category: sharesRecentCategory(item.categories, context) ? 1 : 0,
+    is_recent_category: item.categories.some((category) => recentCategories.has(category)) ? 1 : 0,
     log_item_age_days: logAgeDays(item.publishedAtMs, context.nowMs),
     source_count: Object.keys(candidate.sourceScores).length,
   };
@@ -38,7 +38,8 @@ export function rankingFeatures(candidate: EligibleCandidate, context: FeatureCo
 /** Builds the row-major candidate x feature matrix for one ScoreRequest. */
 export function featureMatrix(candidates: readonly EligibleCandidate[], context: FeatureContext): FeatureMatrix {
   const values = new Float32Array(candidates.length * RANKING_FEATURES.length);
-  candidates.forEach((candidate, row) => writeRankingFeatures(values, row, rankingFeatures(candidate, context)));
+  const recentCategories = recentCategoriesOf(context);
+  candidates.forEach((candidate, row) => writeRankingFeatures(values, row, rankingFeatures(candidate, context, recentCategories)));
   return { rows: candidates.length, featureCount: RANKING_FEATURES.length, values, schema: RANKING_FEATURE_SCHEMA };
 }
 
@@ -54,9 +55,13 @@ export function recencyWeightedCoVisits(coVisitedWith: ReadonlyMap<string, numbe
 }
 
 
-function sharesRecentCategory(categories: readonly string[], context: FeatureContext): boolean {
-  const recent = context.user?.recentItemIds.slice(0, RECENT_CATEGORY_WINDOW) ?? [];
-  return recent.some((itemId) => context.recentItems.get(itemId)?.categories.some((category) => categories.includes(category)) ?? false);
+/** The categories of the user's last RECENT_CATEGORY_WINDOW items (is_recent_category: the item shares one). */
+function recentCategoriesOf(context: FeatureContext): Set<string> {
+  const categories = new Set<string>();
+  for (const itemId of context.user?.recentItemIds.slice(0, RECENT_CATEGORY_WINDOW) ?? []) {
+    for (const category of context.recentItems.get(itemId)?.categories ?? []) categories.add(category);
+  }
+  return categories;
 }
 
 function logAgeDays(publishedAtMs: number | undefined, nowMs: number): number {

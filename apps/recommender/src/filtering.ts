@@ -37,7 +37,9 @@ export function eligibleCandidates(
   for (const candidate of candidates) {
     if (excludedItemIds.has(candidate.itemId)) continue;
     const item = items.get(candidate.itemId);
-    if (isEligible(item, filter)) eligible.push({ ...candidate, item });
+    if (isEligible(item, filter)) {
+      eligible.push({ itemId: candidate.itemId, sourceScores: candidate.sourceScores, reasons: candidate.reasons, coVisitedWith: candidate.coVisitedWith, item });
+    }
   }
   return eligible;
 }

@@ -27,14 +27,14 @@ export function cachedBatchLookup<V, A extends unknown[]>(
     if (options.ttlMs <= 0) return new Map(await fetch(keys, ...args));
     const at = now();
     const found = new Map<string, V>();
-    const missing: string[] = [];
+    const missing = new Set<string>();
     for (const key of keys) {
       const entry = cache.get(key);
       if (entry && entry.expiresAt > at) found.set(key, entry.value);
-      else if (!found.has(key) && !missing.includes(key)) missing.push(key);
+      else missing.add(key);
     }
-    if (missing.length === 0) return found;
-    const fetched = await fetch(missing, ...args);
+    if (missing.size === 0) return found;
+    const fetched = await fetch([...missing], ...args);
     const expiresAt = now() + options.ttlMs;
     for (const [key, value] of fetched) {
       found.set(key, value);
