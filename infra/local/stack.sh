@@ -439,7 +439,7 @@ redis_up() {
   mkdir -p "${REDIS_DIR}"
   printf 'redis: starting… '
   redis-server --bind 127.0.0.1 --port "${REDIS_PORT}" --protected-mode yes \
-    --save "" --appendonly no \
+    --save "" --appendonly yes --appendfsync everysec \
     --daemonize yes --pidfile "${pidfile}" \
     --logfile "${LOGS}/redis.log" --dir "${REDIS_DIR}" 9>&- ||
     die "redis: failed to start; see ${LOGS}/redis.log"

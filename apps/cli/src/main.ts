@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readConfig, type OrreryConfig } from '@orrery/config';
@@ -13,6 +12,7 @@ import {
   writeServiceRecord,
 } from './platform';
 import { runBenchmarks } from './bench';
+import { readPlatformState } from './platform-state';
 import { runIngestBenchmarks } from './bench-ingest';
 import { ingestDataset, seedDemoData } from './seed';
 import { datasetFromEvents, readRatingFile, type Dataset } from './dataset';
@@ -24,8 +24,9 @@ import { generateSyntheticDataset } from '@orrery/ml';
 const USAGE = `orrery <command> [options]
 
 Commands:
-  up [--no-seed]     start every service in the background, seed demo data and train a first
-                     model unless done before (state in .orrery/), then print how to call the API
+  up [--no-seed]     start every service in the background; seed demo data when the event store
+                     is empty, rebuild the projections when Redis lost them, train a first model
+                     when there is no champion; then print how to call the API
   down               stop the services started by \`up\`
   status             list the services started by \`up\`
   seed [--users N] [--items N] [--events-per-user N] [--seed N]
@@ -98,15 +99,21 @@ async function up(config: OrreryConfig, args: string[]): Promise<number> {
     });
     writeServiceRecord(services);
   }
-  const marker = join(REPO_ROOT, '.orrery', 'run', 'demo-seeded');
-  if (!values['no-seed'] && !existsSync(marker)) {
-    process.stdout.write('seeding demo data (synthetic catalog with planted tastes)…\n');
-    const result = await seedDemoData({ ingestAddress: config.ingestAddress, users: 1_000, items: 600, eventsPerUser: 40, seed: 42, progress: true });
-    process.stdout.write(`  ${result.dataset.items.length} items, ${result.dataset.users.length} users, ${result.accepted} events\n`);
-    process.stdout.write('training the first model…\n');
-    if (train({ ...process.env, ORRERY_LOG_LEVEL: 'warn' }) !== 0) return 1;
-    mkdirSync(join(REPO_ROOT, '.orrery', 'run'), { recursive: true });
-    writeFileSync(marker, new Date().toISOString());
+  if (!values['no-seed']) {
+    const state = await readPlatformState(config);
+    if (!state.hasEvents) {
+      process.stdout.write('seeding demo data (synthetic catalog with planted tastes)…\n');
+      const result = await seedDemoData({ ingestAddress: config.ingestAddress, users: 1_000, items: 600, eventsPerUser: 40, seed: 42, progress: true });
+      process.stdout.write(`  ${result.dataset.items.length} items, ${result.dataset.users.length} users, ${result.accepted} events\n`);
+    } else if (!state.hasProjections) {
+      // The event store and Kafka kept the history but Redis did not (e.g. restarted without its data).
+      process.stdout.write('the event store holds events but the Redis projections are empty: replaying Kafka into them…\n');
+      if (rebuild([]) !== 0) return 1;
+    }
+    if (!state.hasChampion) {
+      process.stdout.write('training the first model…\n');
+      if (train({ ...process.env, ORRERY_LOG_LEVEL: 'warn' }) !== 0) return 1;
+    }
   }
   process.stdout.write(howToCall(config));
   return 0;
