@@ -45,9 +45,10 @@ export function fallbackScores(
 export function rankByScore(candidates: readonly EligibleCandidate[], scores: readonly number[]): RankedCandidate[] {
   if (scores.length !== candidates.length) throw new Error(`${scores.length} scores for ${candidates.length} candidates`);
   return candidates
-    .map((candidate, index) => {
+    .map((candidate, index): RankedCandidate => {
       const score = scores[index] ?? 0;
-      return { ...candidate, score: Number.isFinite(score) ? score : 0 };
+      const { itemId, sourceScores, reasons, coVisitedWith, item } = candidate;
+      return { itemId, sourceScores, reasons, coVisitedWith, item, score: Number.isFinite(score) ? score : 0 };
     })
     .sort((a, b) => b.score - a.score);
 }
