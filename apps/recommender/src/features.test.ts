@@ -1,8 +1,11 @@
-import { RANKING_FEATURE_SCHEMA, RANKING_FEATURES } from '@orrery/ml';
+import { categoryAffinityShare, RANKING_FEATURE_SCHEMA, RANKING_FEATURES, rankingFeatureValues, recencyWeightedCoVisits, type RankingFeatureName } from '@orrery/ml';
 import { item, user } from '../test/fakes';
-import { categoryAffinityShare } from '@orrery/ml';
-import { featureMatrix, rankingFeatures, recencyWeightedCoVisits } from './features';
+import { candidateFeatureInputs, featureMatrix, userFeatureInputs, type FeatureContext } from './features';
 import type { EligibleCandidate } from './filtering';
+
+/** The features of one served candidate, as featureMatrix computes its row. */
+const rankingFeatures = (served: EligibleCandidate, at: FeatureContext): Record<RankingFeatureName, number> =>
+  rankingFeatureValues(candidateFeatureInputs(served), userFeatureInputs(at));
 
 const DAY = 86_400_000;
 const now = Date.UTC(2025, 0, 11);

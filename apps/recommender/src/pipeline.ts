@@ -13,7 +13,8 @@ import {
   type SourceBatch,
 } from './candidates';
 import { callDownstream, skipped, type DownstreamBudget, type Outcome } from './downstream';
-import { featureMatrix, RECENT_CATEGORY_WINDOW } from './features';
+import { RECENT_CATEGORY_WINDOW } from '@orrery/ml';
+import { featureMatrix } from './features';
 import { eligibleCandidates, idSet, withoutItemIds, type EligibleCandidate } from './filtering';
 import type { Candidates, CoVisitation, Features, ItemFacts, Scorer, Scores, SourcedItem, Trending, UserContextSource, UserFacts, VectorNeighbours } from './ports';
 import { diversify, fallbackScores, rankByScore, type RankedCandidate } from './ranking';

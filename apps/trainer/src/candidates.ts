@@ -3,7 +3,7 @@
 // affinity), co-visitation of the recent items, trending overall and in the user's favourite
 // categories; seen, recent, hidden and unknown items dropped; RANKING_FEATURES per candidate.
 
-import { categoryAffinityShare, foldInUser, RANKING_FEATURES, topKByScore, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
+import { foldInUser, RANKING_FEATURES, RECENT_CATEGORY_WINDOW, rankingFeatureValues, topKByScore, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
 import { recentItemWeights, type ItemEmbeddings } from '@orrery/models';
 import type { Catalog, HistorySnapshot } from './history';
 
@@ -13,8 +13,6 @@ export const CANDIDATES_PER_SOURCE = 50;
 export const RECENT_ITEMS = 20;
 /** The user's top categories by affinity whose trending items join the candidates (half a pool each). */
 export const FAVOURITE_CATEGORIES = 2;
-/** is_recent_category looks at the user's last this many items. */
-export const RECENT_CATEGORY_WINDOW = 5;
 
 /** Embeddings with a row lookup, built once per model. */
 export interface IndexedEmbeddings extends ItemEmbeddings {
@@ -139,35 +137,25 @@ function favouriteCategories(affinity: ReadonlyMap<string, number> | undefined):
     .map(([category]) => category);
 }
 
-/** The RANKING_FEATURES of one candidate for one user at snapshot time, as the recommender computes them. */
+/** The RANKING_FEATURES of one candidate for one user at snapshot time, by the function the recommender serves with. */
 export function candidateFeatures(userId: string, candidate: Candidate, snapshot: HistorySnapshot, catalog: Catalog): Record<RankingFeatureName, number> {
   const item = catalog.get(candidate.itemId);
-  const categories = item?.categories ?? [];
-  const recent = recentOf(userId, snapshot);
-  // The recommender weighs the merged score by the recency rank (1-based) of its main source item.
-  let coVisits = 0;
-  if (candidate.coVisit) {
-    const index = recent.indexOf(candidate.coVisit.sourceItemId);
-    coVisits = Math.max(0, candidate.coVisit.score) / (index >= 0 ? index + 1 : Math.max(1, recent.length));
-  }
-  const publishedAt = item?.publishedAt;
-  return {
-    // As served: the ANN source's score, 0 for items it did not propose.
-    ann_score: candidate.annScore ?? 0,
-    covisit_score: Math.log1p(coVisits),
-    trending_score: Math.log1p(Math.max(0, snapshot.popularity.get(candidate.itemId) ?? 0)),
-    log_popularity: Math.log1p(snapshot.interactions.get(candidate.itemId) ?? 0),
-    category_affinity: categoryAffinityShare(categories, snapshot.categoryAffinity.get(userId)),
-    is_recent_category: recent
-      .slice(0, RECENT_CATEGORY_WINDOW)
-      .some((itemId) => catalog.get(itemId)?.categories.some((category) => categories.includes(category)) ?? false)
-      ? 1
-      : 0,
-    log_item_age_days: publishedAt === undefined || publishedAt > snapshot.now ? 0 : Math.log1p((snapshot.now - publishedAt) / 86_400_000),
-    source_count: (candidate.annScore !== undefined ? 1 : 0) + (candidate.coVisit ? 1 : 0) + (candidate.trending ? 1 : 0),
-  };
+  const recentItemIds = recentOf(userId, snapshot);
+  const recentCategories = new Set(recentItemIds.slice(0, RECENT_CATEGORY_WINDOW).flatMap((itemId) => catalog.get(itemId)?.categories ?? []));
+  return rankingFeatureValues(
+    {
+      annScore: candidate.annScore,
+      // As the query service merges co-visits: the summed score, held by the source contributing most.
+      coVisitScores: candidate.coVisit ? new Map([[candidate.coVisit.sourceItemId, candidate.coVisit.score]]) : new Map(),
+      trendingScore: snapshot.popularity.get(candidate.itemId) ?? 0,
+      interactions: snapshot.interactions.get(candidate.itemId) ?? 0,
+      categories: item?.categories ?? [],
+      publishedAtMs: item?.publishedAt,
+      sourceCount: (candidate.annScore !== undefined ? 1 : 0) + (candidate.coVisit ? 1 : 0) + (candidate.trending ? 1 : 0),
+    },
+    { recentItemIds, recentCategories, categoryAffinity: snapshot.categoryAffinity.get(userId), nowMs: snapshot.now },
+  );
 }
-
 
 /** The feature matrix (candidates × RANKING_FEATURES, row-major) of a user's candidates. */
 export function featureRows(userId: string, candidates: readonly Candidate[], snapshot: HistorySnapshot, catalog: Catalog): Float32Array {

@@ -4,9 +4,9 @@
 // order must change RANKING_FEATURE_SCHEMA, so that an old model is never fed new rows.
 
 /**
- * What each feature means, as the recommender computes it at request time (serving is the
- * reference; the trainer's replica in apps/trainer/src/candidates.ts computes the same from its
- * projector-faithful history snapshot, with the snapshot's last event time as "now").
+ * What each feature means. rankingFeatureValues (below) computes them, for the recommender at request
+ * time and for the trainer from its projector-faithful history snapshot (with the snapshot's last
+ * event time as "now").
  */
 export const RANKING_FEATURE_DESCRIPTIONS = {
   ann_score:
@@ -90,4 +90,67 @@ export function categoryAffinityShare(categories: readonly string[], affinity: R
   let onItem = 0;
   for (const category of new Set(categories)) onItem += Math.max(0, affinity.get(category) ?? 0);
   return Math.min(1, onItem / total);
+}
+
+/** is_recent_category looks at the user's last this many distinct items. */
+export const RECENT_CATEGORY_WINDOW = 5;
+
+const DAY_MS = 86_400_000;
+
+/** What one candidate's ranking features are computed from — the same in training and in serving. */
+export interface CandidateFeatureInputs {
+  /** The ANN source's score; undefined when the ANN source did not propose the item. */
+  readonly annScore: number | undefined;
+  /** Co-visitation score by the recent item it was co-visited with (merged lists: the main source holds the sum). */
+  readonly coVisitScores: ReadonlyMap<string, number>;
+  /** The item's decayed popularity (the trending ranking's score). */
+  readonly trendingScore: number;
+  /** Lifetime interaction count. */
+  readonly interactions: number;
+  /** The first is the main category. */
+  readonly categories: readonly string[];
+  readonly publishedAtMs: number | undefined;
+  /** How many candidate sources proposed the item. */
+  readonly sourceCount: number;
+}
+
+/** What the features depend on about the user and the moment. */
+export interface UserFeatureInputs {
+  /** Distinct recent item ids, newest first. */
+  readonly recentItemIds: readonly string[];
+  /** The categories of the user's last RECENT_CATEGORY_WINDOW items. */
+  readonly recentCategories: ReadonlySet<string>;
+  /** Category -> decayed affinity; undefined when unknown. */
+  readonly categoryAffinity: ReadonlyMap<string, number> | undefined;
+  readonly nowMs: number;
+}
+
+/**
+ * The ranking features of one candidate, as RANKING_FEATURE_DESCRIPTIONS defines them: the one
+ * computation the trainer (training rows) and the recommender (request rows) share, so the model is
+ * served exactly the features it was trained on.
+ */
+export function rankingFeatureValues(candidate: CandidateFeatureInputs, user: UserFeatureInputs): Record<RankingFeatureName, number> {
+  const { publishedAtMs } = candidate;
+  return {
+    ann_score: candidate.annScore ?? 0,
+    covisit_score: Math.log1p(recencyWeightedCoVisits(candidate.coVisitScores, user.recentItemIds)),
+    trending_score: Math.log1p(Math.max(0, candidate.trendingScore)),
+    log_popularity: Math.log1p(Math.max(0, candidate.interactions)),
+    category_affinity: categoryAffinityShare(candidate.categories, user.categoryAffinity),
+    is_recent_category: candidate.categories.some((category) => user.recentCategories.has(category)) ? 1 : 0,
+    log_item_age_days: publishedAtMs === undefined || publishedAtMs > user.nowMs ? 0 : Math.log1p((user.nowMs - publishedAtMs) / DAY_MS),
+    source_count: candidate.sourceCount,
+  };
+}
+
+/** Σ co-visit score from the k-th most recent item (1-based) weighted 1/k; sources not among the recent items weigh as the oldest. */
+export function recencyWeightedCoVisits(coVisitScores: ReadonlyMap<string, number>, recentItemIds: readonly string[]): number {
+  let sum = 0;
+  for (const [sourceItemId, score] of coVisitScores) {
+    const index = recentItemIds.indexOf(sourceItemId);
+    const k = index >= 0 ? index + 1 : Math.max(1, recentItemIds.length);
+    sum += Math.max(0, score) / k;
+  }
+  return sum;
 }
