@@ -18,9 +18,9 @@ export interface TopicCollector {
   stop(): Promise<void>;
 }
 
-/** Starts consuming `topic` from the beginning with a fresh consumer group. */
-export async function collectTopic(topic: string): Promise<TopicCollector> {
-  const kafka = new Kafka({ clientId: 'orrery-test-collector', brokers: [...readConfig().kafkaBrokers], logLevel: logLevel.NOTHING });
+/** Starts consuming `topic` (on `brokers`, default the configured ones) from the beginning with a fresh consumer group. */
+export async function collectTopic(topic: string, brokers: readonly string[] = readConfig().kafkaBrokers): Promise<TopicCollector> {
+  const kafka = new Kafka({ clientId: 'orrery-test-collector', brokers: [...brokers], logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: uniqueName('test-collector'), maxWaitTimeInMs: 100 });
   const messages: CollectedMessage[] = [];
   await consumer.connect();

@@ -32,8 +32,12 @@ export interface WriteSide {
   stop(): Promise<void>;
 }
 
-/** Starts command and ingestion on a new database and topic; `overrides` adjust the configuration. */
-export async function startWriteSide(overrides: Partial<OrreryConfig> = {}): Promise<WriteSide> {
+/**
+ * Starts command and ingestion on a new database and topic; `overrides` adjust the configuration.
+ * The topic is created (and collected) on `topicBrokers`, by default the configured brokers — a test
+ * may point command elsewhere (an unreachable port) and the topic stays where it can be read.
+ */
+export async function startWriteSide(overrides: Partial<OrreryConfig> = {}, topicBrokers: readonly string[] = readConfig().kafkaBrokers): Promise<WriteSide> {
   const endpoints: string[] = [];
   const ipc = (name: string): string => {
     const endpoint = `ipc:///tmp/${uniqueName(name)}`;
@@ -42,7 +46,7 @@ export async function startWriteSide(overrides: Partial<OrreryConfig> = {}): Pro
   };
   // A given postgresUrl (e.g. a private server) is used as is; otherwise a fresh database of the shared one.
   const ownDatabase = overrides.postgresUrl === undefined;
-  const [postgresUrl, eventsTopic] = await Promise.all([overrides.postgresUrl ?? createTestDatabase(), createTestTopic(2)]);
+  const [postgresUrl, eventsTopic] = await Promise.all([overrides.postgresUrl ?? createTestDatabase(), createTestTopic(2, { ...readConfig(), kafkaBrokers: topicBrokers })]);
   const config: OrreryConfig = {
     ...readConfig(),
     postgresUrl,
@@ -61,7 +65,7 @@ export async function startWriteSide(overrides: Partial<OrreryConfig> = {}): Pro
   // A test may crash the server under this connection; without a listener that would crash the run.
   db.on('error', () => undefined);
   await db.connect();
-  const topic = await collectTopic(eventsTopic);
+  const topic = await collectTopic(eventsTopic, topicBrokers);
   const side: WriteSide = {
     config,
     ingest: createClient(IngestService, address, { timeoutMs: 20_000 }),
