@@ -29,14 +29,15 @@ describe('serving on a whole platform', () => {
     // A roomier deadline than the default 150 ms: on a busy shared machine query calls may exceed it
     // and degrade answers for reasons these tests are not about.
     // A deliberately weak first champion, so that a normal run later beats it.
-    running = await startSeededPlatform({ seed: 21, env: { ORRERY_DOWNSTREAM_TIMEOUT_MS: '500' }, trainArgs: ['--factors', '2', '--iterations', '1'] });
+    // Two recommender workers (node:cluster) sharing the port: what a multi-core deployment runs.
+    running = await startSeededPlatform({ seed: 21, env: { ORRERY_DOWNSTREAM_TIMEOUT_MS: '500', ORRERY_RECOMMENDER_WORKERS: '2' }, trainArgs: ['--factors', '2', '--iterations', '1'] });
     ({ platform, seeded, ingest, recommender, database } = running);
     for (const item of seeded.dataset.items) categoriesOf.set(item.itemId, item.categories);
   });
 
   afterAll(() => running?.stop());
 
-  it('when a better model is promoted, vector and scoring serve it without a restart', async () => {
+  it('when a better model is promoted, the recommender\'s ANN index and scoring serve it without a restart', async () => {
     const weak = await champion();
     expect(weak).not.toBe('');
     const userId = seeded.dataset.users[0]!.userId;

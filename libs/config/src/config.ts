@@ -28,6 +28,8 @@ export interface OrreryConfig {
   readonly scoringZmqEndpoint: string;
   /** Deadline of each downstream call the recommender makes, in ms. */
   readonly downstreamTimeoutMs: number;
+  /** Recommender processes sharing its port (node:cluster); 1 = a single process. */
+  readonly recommenderWorkers: number;
   /** How long the recommender reuses reads that are the same for every user (catalog facts, co-visits, trending); 0 = never. */
   readonly sharedReadsCacheMs: number;
   /** Scoring also scores each batch with the newest unpromoted challenger and records the rank correlation. */
@@ -118,6 +120,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     vectorAddress: readAddress(env, 'ORRERY_VECTOR_ADDRESS', '127.0.0.1:50062'),
     scoringZmqEndpoint: readZmqEndpoint(env, 'ORRERY_SCORING_ZMQ_ENDPOINT', 'tcp://127.0.0.1:5561'),
     downstreamTimeoutMs: readInteger(env, 'ORRERY_DOWNSTREAM_TIMEOUT_MS', 150, 1, 60_000),
+    recommenderWorkers: readInteger(env, 'ORRERY_RECOMMENDER_WORKERS', 1, 1, 64),
     sharedReadsCacheMs: readInteger(env, 'ORRERY_SHARED_READS_CACHE_MS', 500, 0, 60_000),
     shadowChallenger: readBoolean(env, 'ORRERY_SHADOW_CHALLENGER', false),
     otlpEndpoint: readUrl(env, 'ORRERY_OTLP_ENDPOINT', 'http://127.0.0.1:4318', ['http:', 'https:']),

@@ -18,4 +18,4 @@ export {
   setModelInUse,
 } from './catalogue';
 export { sampleEvery, type Sampler } from './sampler';
-export { metricsText, startMetricsServer, type MetricsServer, type MetricsServerOptions } from './server';
+export { collectMetricsForClusterPrimary, metricsText, startMetricsServer, type MetricsServer, type MetricsServerOptions } from './server';

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, register } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, register } from 'prom-client';
 
 /** A running /metrics endpoint. */
 export interface MetricsServer {
@@ -15,9 +15,32 @@ export interface MetricsServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
+  /**
+   * Serve the sum of the cluster workers' series (this process is a node:cluster primary whose
+   * workers called collectMetricsForClusterPrimary) instead of this process's own.
+   */
+  readonly aggregateClusterWorkers?: boolean;
 }
 
 let defaultsCollected = false;
+
+function collectOwnMetrics(service: string): void {
+  register.setDefaultLabels({ service });
+  if (!defaultsCollected) {
+    collectDefaultMetrics();
+    defaultsCollected = true;
+  }
+}
+
+/**
+ * In a node:cluster worker: collects this process's series (labelled with the service name) and
+ * answers the primary's requests for them, so the primary's /metrics shows the workers' sum.
+ */
+export function collectMetricsForClusterPrimary(service: string): void {
+  collectOwnMetrics(service);
+  // Constructing it registers the worker's answer to the primary's metric requests.
+  new AggregatorRegistry();
+}
 
 /**
  * Serves the Prometheus text exposition of this process at `http://host:port/metrics`: Orrery's
@@ -25,17 +48,15 @@ let defaultsCollected = false;
  * labelled with the service name.
  */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
-  register.setDefaultLabels({ service: options.service });
-  if (!defaultsCollected) {
-    collectDefaultMetrics();
-    defaultsCollected = true;
-  }
+  const aggregator = options.aggregateClusterWorkers ? new AggregatorRegistry() : undefined;
+  if (!aggregator) collectOwnMetrics(options.service);
+  const exposition = (): Promise<string> => (aggregator ? aggregator.clusterMetrics() : register.metrics());
   const server: Server = createServer((request, response) => {
     if (request.method !== 'GET' || !request.url?.startsWith('/metrics')) {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are at /metrics\n');
       return;
     }
-    register.metrics().then(
+    exposition().then(
       (body) => response.writeHead(200, { 'content-type': register.contentType }).end(body),
       (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`${error instanceof Error ? error.message : String(error)}\n`),
     );
