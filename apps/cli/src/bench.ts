@@ -8,12 +8,17 @@ import { startIsolatedPlatform } from './isolated-platform';
 import { seedDemoData } from './seed';
 import { percentiles, type Percentiles } from './stats';
 
+/** Connections the load generator spreads its Recommend calls over. */
+const BENCH_CONNECTIONS = 4;
+
 export interface BenchOptions {
   readonly seconds: number;
   readonly rate: number;
   readonly concurrency: number;
   /** ORRERY_TRACE_SAMPLE_RATIO of the benchmarked services (1 traces every request), or 'off' (ORRERY_TRACING=false). */
   readonly traceSampleRatio: number | 'off';
+  /** ORRERY_RECOMMENDER_WORKERS of the benchmarked recommender. */
+  readonly recommenderWorkers: number;
 }
 
 const ms = (nanoseconds: bigint): number => Number(nanoseconds) / 1e6;
@@ -29,8 +34,11 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   log(`# Orrery benchmark — ${new Date().toISOString()}`);
   log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; load generator and all services on the same machine`);
   const tracingOff = options.traceSampleRatio === 'off';
-  const platform = await startIsolatedPlatform(tracingOff ? { ORRERY_TRACING: 'false' } : { ORRERY_TRACE_SAMPLE_RATIO: String(options.traceSampleRatio) });
-  log(`tracing: ${tracingOff ? 'off (ORRERY_TRACING=false)' : `${Number(options.traceSampleRatio) * 100}% of new traces sampled`}`);
+  const platform = await startIsolatedPlatform({
+    ...(tracingOff ? { ORRERY_TRACING: 'false' } : { ORRERY_TRACE_SAMPLE_RATIO: String(options.traceSampleRatio) }),
+    ORRERY_RECOMMENDER_WORKERS: String(options.recommenderWorkers),
+  });
+  log(`tracing: ${tracingOff ? 'off (ORRERY_TRACING=false)' : `${Number(options.traceSampleRatio) * 100}% of new traces sampled`}; recommender workers: ${options.recommenderWorkers}; load generator: ${BENCH_CONNECTIONS} connections`);
   try {
     const seedStarted = process.hrtime.bigint();
     const seeded = await seedDemoData({ ingestAddress: platform.ingestAddress, users: 1_000, items: 600, eventsPerUser: 40, seed: 42, progress: true });
@@ -39,7 +47,10 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     // Measured on a settled platform: the projector has applied the whole seed.
     await waitUntilProjected(readConfig(platform.env).queryAddress, lastItemByUser(seeded.dataset.events));
     platform.train();
-    const recommender = createClient(RecommendationService, platform.recommenderAddress, { timeoutMs: 5_000 });
+    // Calls spread over several connections, as many clients' would (each worker behind the port gets some).
+    const connections = Array.from({ length: BENCH_CONNECTIONS }, () => createClient(RecommendationService, platform.recommenderAddress, { timeoutMs: 5_000, ownConnection: true }));
+    let nextConnection = 0;
+    const recommender = { recommend: (request: { userId: string; count: number }) => connections[nextConnection++ % connections.length]!.recommend(request) };
     const ingest = createClient(IngestService, platform.ingestAddress, { timeoutMs: 30_000 });
     const users = seeded.dataset.users.map((user) => user.userId);
     const randomUser = (): string => users[Math.floor(Math.random() * users.length)]!;
@@ -142,7 +153,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     log(`\n## Ingest, gRPC TrackBatch of 500 events, 4 concurrent callers for ${options.seconds} s`);
     log(`throughput ${(acknowledged / ingestSeconds).toFixed(0)} acknowledged events/s; batch ack latency ${format(percentiles(ackLatency))}`);
 
-    recommender.close();
+    for (const connection of connections) connection.close();
     ingest.close();
   } finally {
     await platform.stop();

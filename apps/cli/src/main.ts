@@ -43,7 +43,7 @@ Commands:
   rebuild [--max-lag N] [--grace-ms N]
                      replay the events topic into a new projection version, switch query and
                      projector to it when caught up, drop the old one (apps/projector/README.md)
-  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R|off]
+  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R|off] [--recommender-workers N]
                      start an isolated platform on the local engines, seed it and print
                      Recommend latency, ingest throughput and freshness figures
   bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N]
@@ -170,6 +170,7 @@ async function bench(args: string[]): Promise<number> {
       rate: { type: 'string', default: '500' },
       concurrency: { type: 'string', default: '8' },
       'trace-sample-ratio': { type: 'string', default: '1' },
+      'recommender-workers': { type: 'string', default: '1' },
     },
   });
   const positive = (name: string, raw: string | undefined): number => {
@@ -180,7 +181,7 @@ async function bench(args: string[]): Promise<number> {
   // 'off' benchmarks without tracing at all (ORRERY_TRACING=false), beside a ratio of the SDK.
   const traceSampleRatio = values['trace-sample-ratio'] === 'off' ? 'off' : Number(values['trace-sample-ratio']);
   if (traceSampleRatio !== 'off' && !(traceSampleRatio >= 0 && traceSampleRatio <= 1)) throw new Error(`--trace-sample-ratio must be from 0 to 1 or off, got "${values['trace-sample-ratio']}"`);
-  await runBenchmarks({ seconds: positive('seconds', values.seconds), rate: positive('rate', values.rate), concurrency: positive('concurrency', values.concurrency), traceSampleRatio });
+  await runBenchmarks({ seconds: positive('seconds', values.seconds), rate: positive('rate', values.rate), concurrency: positive('concurrency', values.concurrency), traceSampleRatio, recommenderWorkers: positive('recommender-workers', values['recommender-workers']) });
   return 0;
 }
 

@@ -24,6 +24,12 @@ export type Client<S> = S extends GenService<infer M extends GenServiceMethods>
 export interface ClientOptions {
   /** Default deadline of every call in ms (default 5000). */
   readonly timeoutMs?: number;
+  /**
+   * Open this client's own connection instead of sharing grpc-js's process-wide one to the same
+   * address (as separate client processes would; e.g. a load generator spreading over the workers
+   * behind one port).
+   */
+  readonly ownConnection?: boolean;
 }
 
 /** Creates a client of `service` at `address` (host:port, plaintext). Every call carries a deadline. */
@@ -34,6 +40,7 @@ export function createClient<S extends GenService<GenServiceMethods>>(service: S
     'grpc.keepalive_time_ms': 30_000,
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
     interceptors: [clientMetricsInterceptor],
+    ...(options.ownConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}),
   });
   const defaultTimeoutMs = options.timeoutMs ?? 5_000;
   const client: Record<string, unknown> = { close: () => channel.close() };
