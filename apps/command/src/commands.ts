@@ -2,7 +2,8 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { Pool } from 'pg';
 import { ServiceError, status } from '@orrery/grpc';
 import { CommandReplySchema, CommandRequestSchema, EventType, type CommandReply, type CommandRequest } from '@orrery/proto';
-import { appendEvents, deleteItem, forgetUser, inTransaction, pgErrorCode, upsertItems, upsertUsers } from '@orrery/store';
+import { deleteItem, forgetUser, inTransaction, isRefusedData, upsertItems, upsertUsers } from '@orrery/store';
+import type { AppendEvents } from './append-lane';
 
 /** Decodes a ZeroMQ payload into a command; INVALID_ARGUMENT when it is not one. */
 export function decodeCommand(payload: Uint8Array): CommandRequest {
@@ -55,19 +56,26 @@ export function contractViolation(request: CommandRequest): string | undefined {
   }
 }
 
+/** Where commands are executed: the pool for catalog commands, and the group-committing append lane. */
+export interface CommandStore {
+  readonly pool: Pool;
+  readonly appendEvents: AppendEvents;
+}
+
 /**
- * Executes one command in one Postgres transaction (facts + outbox rows) and returns the reply
- * once it has committed. Store failures become UNAVAILABLE: nothing was committed, and the
- * caller may retry with the same ids.
+ * Executes one command in one Postgres transaction (facts + outbox rows; appends possibly together
+ * with other append commands) and returns the reply once it has committed. Store failures become
+ * UNAVAILABLE: nothing was committed, and the caller may retry with the same ids.
  */
-export async function executeCommand(pool: Pool, request: CommandRequest, traceparent: string): Promise<CommandReply> {
+export async function executeCommand(store: CommandStore, request: CommandRequest, traceparent: string): Promise<CommandReply> {
+  const { pool } = store;
   const violation = contractViolation(request);
   if (violation) throw new ServiceError(status.INVALID_ARGUMENT, violation);
   const { command } = request;
   try {
     switch (command.case) {
       case 'appendEvents': {
-        const duplicates = await inTransaction(pool, (tx) => appendEvents(tx, command.value.events, traceparent));
+        const duplicates = await store.appendEvents(command.value.events, traceparent);
         return create(CommandReplySchema, { duplicates, applied: duplicates.filter((duplicate) => !duplicate).length });
       }
       case 'upsertItems':
@@ -99,9 +107,7 @@ export function encodeReply(reply: CommandReply): Uint8Array {
 
 function storeFailure(error: unknown): ServiceError {
   if (error instanceof ServiceError) return error;
-  const code = pgErrorCode(error) ?? '';
   const message = error instanceof Error ? error.message : String(error);
-  // Classes 22 (data exception) and 23 (integrity constraint): the data itself was refused.
-  if (code.startsWith('22') || code.startsWith('23')) return new ServiceError(status.INVALID_ARGUMENT, `event store refused the command: ${message}`);
+  if (isRefusedData(error)) return new ServiceError(status.INVALID_ARGUMENT, `event store refused the command: ${message}`);
   return new ServiceError(status.UNAVAILABLE, `event store unavailable: ${message}`);
 }

@@ -6,6 +6,12 @@ import { currentTraceparent, type Logger } from '@orrery/telemetry';
 import { serveZmqRequests } from '@orrery/zmq';
 import { decodeCommand, encodeReply, executeCommand } from './commands';
 import { startOutboxRelay } from './outbox-relay';
+import { appendLane } from './append-lane';
+
+// Events of one group-committed append transaction: enough for the append commands queued behind a
+// running transaction to go in one commit (ingestion keeps 4 in flight, of at most 10,000 events
+// each), few enough that one transaction stays well under a second.
+const APPEND_TRANSACTION_MAX_EVENTS = 20_000;
 
 export interface RunningCommand {
   /** Stops taking commands, finishes in-flight ones, flushes the outbox, closes connections. */
@@ -30,6 +36,7 @@ export async function startCommand(config: OrreryConfig, logger: Logger): Promis
     pollIntervalMs: config.outboxPollIntervalMs,
     logger,
   });
+  const store = { pool, appendEvents: appendLane(pool, APPEND_TRANSACTION_MAX_EVENTS) };
   const server = await serveZmqRequests({
     endpoint: config.commandZmqEndpoint,
     name: 'command',
@@ -37,7 +44,7 @@ export async function startCommand(config: OrreryConfig, logger: Logger): Promis
     handler: async (payload) => {
       try {
         // The traceparent of this command's span rides along in the outbox rows.
-        return encodeReply(await executeCommand(pool, decodeCommand(payload), currentTraceparent()));
+        return encodeReply(await executeCommand(store, decodeCommand(payload), currentTraceparent()));
       } catch (error) {
         const serviceError = toServiceError(error);
         if (serviceError.code === status.UNAVAILABLE) logger.error({ err: error }, 'command: not committed');

@@ -86,9 +86,9 @@ describe('command service', () => {
     await Promise.all([early.connect(), late.connect()]);
     try {
       await early.query('BEGIN');
-      await appendEvents(early, [event('gap-early', 'u-early')], '');
+      await appendEvents(early, [event('gap-early', 'u-early')], ['']);
       await late.query('BEGIN');
-      await appendEvents(late, [event('gap-late', 'u-late')], '');
+      await appendEvents(late, [event('gap-late', 'u-late')], ['']);
       await late.query('COMMIT');
       await eventually(async () => published('gap-late').length, { what: 'the later sequence on Kafka' });
       expect(published('gap-early')).toHaveLength(0);

@@ -10,13 +10,17 @@ import { insertOutbox } from './outbox';
 
 /**
  * Appends normalised events (event_id, type and occurred_at set) to the event store in the caller's
- * transaction, with one outbox row per newly stored event. Returns one flag per input event: true
- * when its event_id was stored before (by an earlier transaction or earlier in this batch).
+ * transaction, with one outbox row per newly stored event carrying the trace context of the command
+ * that sent it (`traceparents[i]` for `events[i]`, '' when untraced). Returns one flag per input
+ * event: true when its event_id was stored before (by an earlier transaction or earlier in this batch).
  */
-export async function appendEvents(tx: ClientBase, events: readonly Event[], traceparent: string): Promise<boolean[]> {
+export async function appendEvents(tx: ClientBase, events: readonly Event[], traceparents: readonly string[]): Promise<boolean[]> {
   if (events.length === 0) return [];
-  const unique = firstOccurrences(events.map((event) => event.eventId)).map((index) => events[index]!);
+  if (traceparents.length !== events.length) throw new Error(`appendEvents: ${traceparents.length} traceparents for ${events.length} events`);
+  const uniqueIndexes = firstOccurrences(events.map((event) => event.eventId));
+  const unique = uniqueIndexes.map((index) => events[index]!);
   const domainEvents = unique.map((event) => create(DomainEventSchema, { payload: { case: 'interaction', value: event } }));
+  const traceparentOf = new Map(domainEvents.map((domainEvent, index) => [domainEvent, traceparents[uniqueIndexes[index]!]!]));
   await lockPartitionKeys(tx, domainEvents.map(domainEventKey));
 
   // One statement for the whole batch; ON CONFLICT tells which ids were already stored (they are
@@ -50,7 +54,7 @@ export async function appendEvents(tx: ClientBase, events: readonly Event[], tra
     outbox.push(domainEvent);
   });
   outbox.sort((a, b) => (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0));
-  await insertOutbox(tx, outbox, traceparent);
+  await insertOutbox(tx, outbox, outbox.map((domainEvent) => traceparentOf.get(domainEvent)!));
 
   const firstIndex = new Map<string, number>();
   events.forEach((event, index) => {

@@ -7,4 +7,4 @@ export { lockPartitionKeys, MIGRATION_LOCK, OUTBOX_RELAY_LOCK, PARTITION_KEY_LOC
 export { DEFAULT_MIGRATIONS_DIR, migrate, type MigrateOptions } from './migrate';
 export { deleteOutbox, insertOutbox, OUTBOX_CHANNEL, readOutbox, readOutboxLag, takeOutbox, tryBecomeOutboxRelay, type OutboxRow } from './outbox';
 export { createPool } from './pool';
-export { inTransaction, pgErrorCode } from './transaction';
+export { inTransaction, isRefusedData, pgErrorCode } from './transaction';

@@ -18,13 +18,21 @@ export interface OutboxRow {
   readonly traceparent: string;
 }
 
-/** Writes one outbox row per domain event (which must carry its sequence) in the caller's transaction. */
-export async function insertOutbox(tx: ClientBase, events: readonly DomainEvent[], traceparent: string): Promise<void> {
+/**
+ * Writes one outbox row per domain event (which must carry its sequence) in the caller's transaction,
+ * with the trace context of the command that wrote it: one traceparent for all, or one per event.
+ */
+export async function insertOutbox(tx: ClientBase, events: readonly DomainEvent[], traceparent: string | readonly string[]): Promise<void> {
   if (events.length === 0) return;
   await tx.query(
     `INSERT INTO outbox (sequence, partition_key, payload, traceparent)
-     SELECT sequence, partition_key, payload, $4 FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS t(sequence, partition_key, payload)`,
-    [events.map((event) => event.sequence.toString()), events.map(domainEventKey), events.map(encodeDomainEvent), traceparent],
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::text[])`,
+    [
+      events.map((event) => event.sequence.toString()),
+      events.map(domainEventKey),
+      events.map(encodeDomainEvent),
+      typeof traceparent === 'string' ? events.map(() => traceparent) : traceparent,
+    ],
   );
 }
 

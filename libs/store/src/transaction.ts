@@ -37,3 +37,9 @@ export function pgErrorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
+
+/** True when Postgres refused the data itself (SQLSTATE classes 22, data exception, and 23, integrity constraint). */
+export function isRefusedData(error: unknown): boolean {
+  const code = pgErrorCode(error) ?? '';
+  return code.startsWith('22') || code.startsWith('23');
+}

@@ -51,9 +51,9 @@ describe('Postgres store', () => {
   });
 
   it('when a batch repeats an event id, it is stored once and flagged as a duplicate the second time', async () => {
-    const duplicates = await inTransaction(pool, (tx) => appendEvents(tx, [event('s-1'), event('s-2'), event('s-1')], 'tp'));
+    const duplicates = await inTransaction(pool, (tx) => appendEvents(tx, [event('s-1'), event('s-2'), event('s-1')], ['tp', 'tp', 'tp']));
     expect(duplicates).toEqual([false, false, true]);
-    const again = await inTransaction(pool, (tx) => appendEvents(tx, [event('s-2'), event('s-3')], ''));
+    const again = await inTransaction(pool, (tx) => appendEvents(tx, [event('s-2'), event('s-3')], ['', '']));
     expect(again).toEqual([true, false]);
     const stored = await pool.query<{ event_id: string; context: Record<string, string> }>("SELECT event_id, context FROM events WHERE event_id LIKE 's-%' ORDER BY sequence");
     expect(stored.rows.map((row) => row.event_id)).toEqual(['s-1', 's-2', 's-3']);
@@ -61,7 +61,7 @@ describe('Postgres store', () => {
   });
 
   it('when events and items are written, each gets one outbox row carrying its sequence, key and trace', async () => {
-    await inTransaction(pool, (tx) => appendEvents(tx, [event('o-1', 'user-7')], '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01'));
+    await inTransaction(pool, (tx) => appendEvents(tx, [event('o-1', 'user-7')], ['00-0123456789abcdef0123456789abcdef-0123456789abcdef-01']));
     await inTransaction(pool, (tx) => upsertItems(tx, [create(ItemSchema, { itemId: 'item-9', categories: ['a'] }), create(ItemSchema, { itemId: 'item-9', categories: ['b'] })], ''));
     const client = await pool.connect();
     const rows = await readOutbox(client, 1_000).finally(() => client.release());
