@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { ensureTopic } from '@orrery/kafka';
 import { deleteOutbox, OUTBOX_CHANNEL, takeOutbox, tryBecomeOutboxRelay, type OutboxRow } from '@orrery/store';
-import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger } from '@orrery/telemetry';
+import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger, type Span } from '@orrery/telemetry';
 import { Wakeup } from './wakeup';
 
 export interface OutboxRelayOptions {
@@ -85,26 +85,34 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   };
 
   const publish = async (producer: Producer, rows: readonly OutboxRow[]): Promise<void> => {
-    // One producer span per event, child of the command that stored it, so the event's trace runs
-    // ingestion → command → relay → consumers; its traceparent goes into the message header.
-    const spans = rows.map((row) =>
-      tracer().startSpan(
-        `${options.topic} publish`,
-        { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': options.topic, 'messaging.kafka.message.key': row.key, 'orrery.sequence': row.sequence } },
-        contextFromTraceparent(row.traceparent),
-      ),
-    );
-    const messages: Message[] = rows.map((row, index) => {
-      const traceparent = context.with(trace.setSpan(contextFromTraceparent(row.traceparent), spans[index]!), currentTraceparent);
-      return { key: row.key, value: row.payload, headers: traceparent ? { traceparent } : {} };
+    // One producer span per command that stored rows of this send (rows of a command share its
+    // traceparent), child of that command, so each event's trace runs ingestion → command → relay →
+    // consumers; the span's traceparent goes into the header of each of its messages. Per command
+    // rather than per event: spans are most of the relay's cost per event otherwise.
+    const spans = new Map<string, { span: Span; header: string; count: number }>();
+    const messages: Message[] = rows.map((row) => {
+      let producerSpan = spans.get(row.traceparent);
+      if (!producerSpan) {
+        const parent = contextFromTraceparent(row.traceparent);
+        const span = tracer().startSpan(
+          `${options.topic} publish`,
+          { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': options.topic, 'orrery.sequence': row.sequence } },
+          parent,
+        );
+        producerSpan = { span, header: context.with(trace.setSpan(parent, span), currentTraceparent), count: 0 };
+        spans.set(row.traceparent, producerSpan);
+      }
+      producerSpan.count += 1;
+      return { key: row.key, value: row.payload, headers: producerSpan.header ? { traceparent: producerSpan.header } : {} };
     });
+    for (const { span, count } of spans.values()) span.setAttribute('messaging.batch.message_count', count);
     try {
       await producer.send({ topic: options.topic, messages, acks: -1 });
     } catch (error) {
-      for (const span of spans) recordError(span, error);
+      for (const { span } of spans.values()) recordError(span, error);
       throw error;
     } finally {
-      for (const span of spans) span.end();
+      for (const { span } of spans.values()) span.end();
     }
   };
 
