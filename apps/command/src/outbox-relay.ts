@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { ensureTopic } from '@orrery/kafka';
-import { deleteOutbox, OUTBOX_CHANNEL, takeOutbox, tryBecomeOutboxRelay, type OutboxRow } from '@orrery/store';
+import { OUTBOX_CHANNEL, readRelayPosition, readUnpublished, takeUnpublished, tryBecomeOutboxRelay, type OutboxRow } from '@orrery/store';
 import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger, type Span } from '@orrery/telemetry';
 import { Wakeup } from './wakeup';
 
@@ -26,12 +26,13 @@ export interface OutboxRelay {
  * Starts publishing the outbox to Kafka in sequence order. Only one relay publishes at a time
  * (session advisory lock); the others wait as standbys.
  *
- * No gap is ever skipped: each round reads the oldest committed rows and deletes exactly the ones
- * it published, with no "last published sequence" cursor. A row whose sequence was allocated
- * before a published one but committed after it is simply picked up by the next round.
+ * It publishes the facts after its durable position (relay_position), interactions straight from
+ * the event store and catalog facts from the outbox, merged in sequence order. No gap is ever
+ * skipped: writers hold the commit-order lock until they have committed, so no row can appear
+ * below the position later (libs/store locks.ts).
  *
  * Delivery is at-least-once: a crash (or failed send) between the Kafka acknowledgement and the
- * DELETE publishes those rows again. Consumers dedupe by event id / sequence.
+ * position update publishes those rows again. Consumers dedupe by event id / sequence.
  */
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { logger } = options;
@@ -67,21 +68,22 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
-  // Pipelined: while batch N is being sent to Kafka, one statement deletes batch N-1 (published)
-  // and reads batch N+1 (excluding N). Sends stay sequential, so a key's rows reach Kafka in
-  // sequence order; a row committed late simply lands in a later batch.
+  // Pipelined: while batch N is being sent to Kafka, one statement records batch N-1 as published
+  // (moves the position, deletes its outbox rows) and reads batch N+1 (the facts after N). Sends
+  // stay sequential, so each key's facts reach Kafka in sequence order.
   const drain = async (client: Client, producer: Producer): Promise<void> => {
-    let published: string[] = [];
-    let next = await takeOutbox(client, [], [], options.batchSize);
+    let published = await readRelayPosition(client);
+    let next = await readUnpublished(client, published, options.batchSize);
     while (next.length > 0) {
-      const sending = next.map((row) => row.sequence);
-      const [sent, read] = await Promise.allSettled([publish(producer, next), takeOutbox(client, published, [...published, ...sending], options.batchSize)]);
+      const sending = next.at(-1)!.sequence;
+      const [sent, read] = await Promise.allSettled([publish(producer, next), takeUnpublished(client, published, sending, options.batchSize)]);
       if (sent.status === 'rejected') throw sent.reason;
       if (read.status === 'rejected') throw read.reason;
       published = sending;
       next = read.value;
     }
-    await deleteOutbox(client, published);
+    // Records the last send (reading nothing more).
+    await takeUnpublished(client, published, published, 0);
   };
 
   const publish = async (producer: Producer, rows: readonly OutboxRow[]): Promise<void> => {

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { status } from '@orrery/grpc';
 import { CommandReplySchema, CommandRequestSchema, EventSchema, EventType, type CommandRequest, type Event } from '@orrery/proto';
-import { appendEvents } from '@orrery/store';
+import { appendEvents, COMMIT_ORDER_LOCK, readRelayPosition } from '@orrery/store';
 import { createTestDatabase, createTestTopic, dropTestDatabase, eventually, uniqueName } from '@orrery/testing';
 import { ZmqRequestClient } from '@orrery/zmq';
 import { startCommand, type RunningCommand } from '../src/service';
@@ -80,26 +80,31 @@ describe('command service', () => {
     expect((await send(create(CommandRequestSchema, { command: { case: 'appendEvents', value: { events: [event('c-after', 'u-2')] } } }))).duplicates).toEqual([false]);
   });
 
-  it('when a later sequence commits before an earlier one, the relay publishes both and skips neither', async () => {
+  it('when a writer is still committing, the next one waits for it, so sequences commit in order and the relay skips none', async () => {
     const early = new Client({ connectionString: config.postgresUrl });
     const late = new Client({ connectionString: config.postgresUrl });
-    await Promise.all([early.connect(), late.connect()]);
+    const observer = new Client({ connectionString: config.postgresUrl });
+    await Promise.all([early.connect(), late.connect(), observer.connect()]);
     try {
       await early.query('BEGIN');
       await appendEvents(early, [event('gap-early', 'u-early')], ['']);
       await late.query('BEGIN');
-      await appendEvents(late, [event('gap-late', 'u-late')], ['']);
-      await late.query('COMMIT');
-      await eventually(async () => published('gap-late').length, { what: 'the later sequence on Kafka' });
-      expect(published('gap-early')).toHaveLength(0);
-
+      const lateAppend = appendEvents(late, [event('gap-late', 'u-late')], ['']);
+      // The later writer is blocked on the commit-order lock before it draws a sequence.
+      await eventually(
+        async () => (await observer.query<{ waiting: number }>("SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1", [COMMIT_ORDER_LOCK])).rows[0]!.waiting,
+        { accept: (waiting) => waiting === 1, what: 'the later writer waiting on the commit-order lock' },
+      );
       await early.query('COMMIT');
+      await lateAppend;
+      await late.query('COMMIT');
       const [earlyMessage] = await eventually(async () => published('gap-early'), { accept: (found) => found.length > 0, what: 'the earlier sequence on Kafka' });
-      expect(earlyMessage!.event.sequence).toBeLessThan(published('gap-late')[0]!.event.sequence);
-      // Published rows leave the outbox; nothing stays behind.
-      await eventually(async () => (await early.query<{ count: string }>('SELECT count(*) FROM outbox')).rows[0]!.count, { accept: (count) => count === '0', what: 'an empty outbox' });
+      const [lateMessage] = await eventually(async () => published('gap-late'), { accept: (found) => found.length > 0, what: 'the later sequence on Kafka' });
+      expect(earlyMessage!.event.sequence).toBeLessThan(lateMessage!.event.sequence);
+      // The relay's position reaches the last fact: nothing stays unpublished.
+      await eventually(async () => readRelayPosition(observer), { accept: (position) => BigInt(position) >= lateMessage!.event.sequence, what: 'the relay position past the later event' });
     } finally {
-      await Promise.all([early.end(), late.end()]);
+      await Promise.all([early.end(), late.end(), observer.end()]);
     }
   });
 });

@@ -6,6 +6,7 @@ import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient, type Client as GrpcClient } from '@orrery/grpc';
 import { CatalogService, IngestService } from '@orrery/proto';
 import { createTestDatabase, createTestTopic, dropTestDatabase, uniqueName } from '@orrery/testing';
+import { readRelayPosition, readUnpublished } from '@orrery/store';
 import { startCommand, type RunningCommand } from '../../command/src/service';
 import { collectTopic, type TopicCollector } from '../../command/test/kafka-collector';
 import { startIngestion, type RunningIngestion } from '../src/service';
@@ -26,7 +27,9 @@ export interface WriteSide {
   /** The last commit_sequence value allocated: unchanged means nothing was written (no fact, no outbox row). */
   lastSequence(): Promise<string>;
   /** Count of rows in a table. */
-  count(table: 'events' | 'items' | 'users' | 'outbox' | 'deleted_items', where?: string, params?: unknown[]): Promise<number>;
+  count(table: 'events' | 'items' | 'users' | 'deleted_items', where?: string, params?: unknown[]): Promise<number>;
+  /** Committed facts the relay has not published yet (of one Kafka key, when given). */
+  unpublished(key?: string): Promise<number>;
   /** A fresh ipc:// endpoint, removed by stop(). */
   ipc(name: string): string;
   stop(): Promise<void>;
@@ -77,6 +80,7 @@ export async function startWriteSide(overrides: Partial<OrreryConfig> = {}, topi
     ipc,
     lastSequence: async () => (await db.query<{ last_value: string }>('SELECT last_value FROM commit_sequence')).rows[0]!.last_value,
     count: async (table, where = 'true', params = []) => Number((await db.query<{ count: string }>(`SELECT count(*) FROM ${table} WHERE ${where}`, params)).rows[0]!.count),
+    unpublished: async (key) => (await readUnpublished(db, await readRelayPosition(db), 1_000_000)).filter((row) => key === undefined || row.key === key).length,
     stop: async () => {
       side.ingest.close();
       side.catalog.close();

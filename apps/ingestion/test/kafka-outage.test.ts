@@ -1,5 +1,5 @@
 // Kafka unreachable: ingestion keeps acknowledging (an ack means committed in Postgres, not
-// published), the outbox holds the events, and once the relay reaches Kafka again every one of
+// published), the events wait unpublished, and once the relay reaches Kafka again every one of
 // them is published exactly once. (The shared broker is never stopped: the outage is command
 // pointed at a port where no broker listens, then restarted with the real one.)
 import { readConfig } from '@orrery/config';
@@ -18,12 +18,12 @@ describe('Kafka outage', () => {
   });
   afterAll(() => side?.stop());
 
-  it('when Kafka cannot be reached, events are still acknowledged and wait in the outbox; once it can, each is published exactly once', async () => {
+  it('when Kafka cannot be reached, events are still acknowledged and wait unpublished; once it can, each is published exactly once', async () => {
     for (let batch = 0; batch < 4; batch += 1) {
       const events = Array.from({ length: 500 }, (_, i) => ({ eventId: `outage-${batch * 500 + i}`, userId: `user-${i % 23}`, itemId: 'item-1', type: EventType.VIEW }));
       expect((await side.ingest.trackBatch({ events })).accepted).toBe(500);
     }
-    expect(await side.count('outbox')).toBe(2_000);
+    expect(await side.unpublished()).toBe(2_000);
     expect(side.topic.messages.filter((message) => eventIdOf(message).startsWith('outage-'))).toEqual([]);
 
     await side.command.close();
@@ -34,7 +34,7 @@ describe('Kafka outage', () => {
       timeoutMs: 60_000,
       what: 'the 2000 waiting events on Kafka',
     });
-    await eventually(async () => side.count('outbox'), { accept: (n) => n === 0, what: 'an empty outbox' });
+    await eventually(async () => side.unpublished(), { accept: (n) => n === 0, what: 'nothing left unpublished' });
     const published = side.topic.messages.filter((message) => eventIdOf(message).startsWith('outage-'));
     expect(new Set(published.map(eventIdOf)).size).toBe(2_000);
     expect(published).toHaveLength(2_000);

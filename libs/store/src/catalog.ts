@@ -1,10 +1,9 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampDate, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { ClientBase } from 'pg';
-import { domainEventKey } from '@orrery/kafka';
 import { DomainEventSchema, type DomainEvent, type Item, type User } from '@orrery/proto';
 import { lastOccurrences } from './dedupe';
-import { lockPartitionKeys } from './locks';
+import { lockCommitOrder } from './locks';
 import { insertOutbox } from './outbox';
 
 /**
@@ -85,9 +84,9 @@ export async function deleteItem(tx: ClientBase, itemId: string, traceparent: st
   return known;
 }
 
-/** Locks the events' keys, then allocates their sequences (in order) from the global commit sequence. */
+/** Takes the commit-order lock, then allocates the events' sequences (in order) from the global commit sequence. */
 async function prepare(tx: ClientBase, domainEvents: DomainEvent[]): Promise<Date> {
-  await lockPartitionKeys(tx, domainEvents.map(domainEventKey));
+  await lockCommitOrder(tx);
   const allocated = await tx.query<{ sequence: string; now: Date }>(
     "SELECT nextval('commit_sequence') AS sequence, now() AS now FROM generate_series(1, $1::int) AS n ORDER BY n",
     [domainEvents.length],

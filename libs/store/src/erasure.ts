@@ -1,9 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { ClientBase } from 'pg';
-import { domainEventKey } from '@orrery/kafka';
 import { DomainEventSchema } from '@orrery/proto';
-import { lockPartitionKeys } from './locks';
+import { lockCommitOrder } from './locks';
 import { insertOutbox } from './outbox';
 
 /**
@@ -18,8 +17,8 @@ import { insertOutbox } from './outbox';
  */
 export async function forgetUser(tx: ClientBase, userId: string, traceparent: string): Promise<number> {
   const domainEvent = create(DomainEventSchema, { payload: { case: 'userForgotten', value: { userId } } });
-  // The key lock waits for in-flight writers of this user, so none of their events commits after the erasure with an earlier sequence.
-  await lockPartitionKeys(tx, [domainEventKey(domainEvent)]);
+  // The commit-order lock waits for in-flight writers, so none of this user's events commits after the erasure with an earlier sequence.
+  await lockCommitOrder(tx);
   const erased = await tx.query<{ sequence: string }>('DELETE FROM events WHERE user_id = $1 RETURNING sequence', [userId]);
   const user = await tx.query<{ sequence: string }>('DELETE FROM users WHERE user_id = $1 RETURNING sequence', [userId]);
   const unpublished = [...erased.rows, ...user.rows].map((row) => row.sequence);

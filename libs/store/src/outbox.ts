@@ -1,9 +1,12 @@
+import { create } from '@bufbuild/protobuf';
+import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import type { ClientBase, Pool } from 'pg';
 import { domainEventKey, encodeDomainEvent } from '@orrery/kafka';
-import type { DomainEvent } from '@orrery/proto';
+import { DomainEventSchema, type DomainEvent } from '@orrery/proto';
+import { eventTypeFromStored, type StoredEventType } from './event-types';
 import { OUTBOX_RELAY_LOCK } from './locks';
 
-/** The channel a commit that wrote outbox rows notifies (trigger in 001_event_store.sql). */
+/** The channel a commit that wrote events or outbox rows notifies (triggers in 001 and 004). */
 export const OUTBOX_CHANNEL = 'orrery_outbox';
 
 /** One committed domain event waiting to be published, as the relay reads it. */
@@ -19,50 +22,71 @@ export interface OutboxRow {
 }
 
 /**
- * Writes one outbox row per domain event (which must carry its sequence) in the caller's transaction,
- * with the trace context of the command that wrote it: one traceparent for all, or one per event.
+ * Writes one outbox row per catalog or privacy fact (which must carry its sequence) in the caller's
+ * transaction, with the trace context of the command that wrote it. Interactions need none: the
+ * event store is their outbox.
  */
-export async function insertOutbox(tx: ClientBase, events: readonly DomainEvent[], traceparent: string | readonly string[]): Promise<void> {
+export async function insertOutbox(tx: ClientBase, events: readonly DomainEvent[], traceparent: string): Promise<void> {
   if (events.length === 0) return;
   await tx.query(
     `INSERT INTO outbox (sequence, partition_key, payload, traceparent)
-     SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[], $4::text[])`,
-    [
-      events.map((event) => event.sequence.toString()),
-      events.map(domainEventKey),
-      events.map(encodeDomainEvent),
-      typeof traceparent === 'string' ? events.map(() => traceparent) : traceparent,
-    ],
+     SELECT sequence, partition_key, payload, $4 FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS t(sequence, partition_key, payload)`,
+    [events.map((event) => event.sequence.toString()), events.map(domainEventKey), events.map(encodeDomainEvent), traceparent],
   );
 }
 
-/** The oldest `limit` committed outbox rows, in sequence order. */
-export async function readOutbox(client: ClientBase, limit: number): Promise<OutboxRow[]> {
-  const result = await client.query<{ sequence: string; partition_key: string; payload: Buffer; traceparent: string }>(
-    'SELECT sequence, partition_key, payload, traceparent FROM outbox ORDER BY sequence LIMIT $1',
-    [limit],
-  );
-  return result.rows.map((row) => ({ sequence: row.sequence, key: row.partition_key, payload: row.payload, traceparent: row.traceparent }));
+// The facts after a sequence, in sequence order: catalog/privacy facts from the outbox (serialized
+// already) merged with interactions from the event store (serialized here). Times as epoch
+// microseconds, exact, with no date parsing.
+const UNPUBLISHED = `
+  SELECT sequence, partition_key AS key, payload, traceparent,
+         NULL::text AS event_id, NULL::text AS item_id, NULL::text AS type, NULL::float8 AS value, NULL::jsonb AS context,
+         NULL::text AS occurred_us, NULL::text AS recorded_us
+    FROM outbox WHERE sequence > $1
+  UNION ALL
+  SELECT sequence, user_id, NULL, traceparent, event_id, item_id, type, value, context,
+         (extract(epoch FROM occurred_at) * 1000000)::int8::text, (extract(epoch FROM recorded_at) * 1000000)::int8::text
+    FROM events WHERE sequence > $1
+  ORDER BY sequence LIMIT $2`;
+
+interface UnpublishedRow {
+  readonly sequence: string;
+  readonly key: string;
+  readonly payload: Buffer | null;
+  readonly traceparent: string;
+  readonly event_id: string | null;
+  readonly item_id: string | null;
+  readonly type: StoredEventType | null;
+  readonly value: number | null;
+  readonly context: Record<string, string> | null;
+  readonly occurred_us: string | null;
+  readonly recorded_us: string | null;
+}
+
+/** How far the relay has published: every fact up to this sequence reached Kafka. */
+export async function readRelayPosition(db: ClientBase | Pool): Promise<string> {
+  const result = await db.query<{ published_through: string }>('SELECT published_through FROM relay_position');
+  return result.rows[0]!.published_through;
+}
+
+/** The `limit` oldest committed facts after sequence `after`, in sequence order. */
+export async function readUnpublished(db: ClientBase | Pool, after: string, limit: number): Promise<OutboxRow[]> {
+  return (await db.query<UnpublishedRow>(UNPUBLISHED, [after, limit])).rows.map(toOutboxRow);
 }
 
 /**
- * One round trip of the relay: deletes the rows it published (`published`) and reads the oldest
- * `limit` committed rows other than `exclude` (rows being published right now, and the deleted
- * ones, which this statement's snapshot still sees), in sequence order.
+ * One round trip of the relay: records that everything up to `publishedThrough` reached Kafka
+ * (the position moves only forward; published outbox rows are deleted) and reads the `limit`
+ * oldest committed facts after `after` (>= publishedThrough), in sequence order.
  */
-export async function takeOutbox(client: ClientBase, published: readonly string[], exclude: readonly string[], limit: number): Promise<OutboxRow[]> {
-  const result = await client.query<{ sequence: string; partition_key: string; payload: Buffer; traceparent: string }>(
-    `WITH published AS (DELETE FROM outbox WHERE sequence = ANY($1::bigint[]))
-     SELECT sequence, partition_key, payload, traceparent FROM outbox WHERE sequence <> ALL($2::bigint[]) ORDER BY sequence LIMIT $3`,
-    [published, exclude, limit],
+export async function takeUnpublished(db: ClientBase, publishedThrough: string, after: string, limit: number): Promise<OutboxRow[]> {
+  const result = await db.query<UnpublishedRow>(
+    `WITH advanced AS (UPDATE relay_position SET published_through = $3 WHERE published_through < $3),
+          published AS (DELETE FROM outbox WHERE sequence <= $3)
+     ${UNPUBLISHED}`,
+    [after, limit, publishedThrough],
   );
-  return result.rows.map((row) => ({ sequence: row.sequence, key: row.partition_key, payload: row.payload, traceparent: row.traceparent }));
-}
-
-/** Removes published rows. */
-export async function deleteOutbox(client: ClientBase, sequences: readonly string[]): Promise<void> {
-  if (sequences.length === 0) return;
-  await client.query('DELETE FROM outbox WHERE sequence = ANY($1::bigint[])', [sequences]);
+  return result.rows.map(toOutboxRow);
 }
 
 /** Tries to become the one relay (session lock, released when the connection closes); true when it is. */
@@ -71,10 +95,45 @@ export async function tryBecomeOutboxRelay(client: ClientBase): Promise<boolean>
   return result.rows[0]?.locked === true;
 }
 
-/** How far the relay is behind: committed rows not yet published, and the age of the oldest (0 when none). */
-export async function readOutboxLag(client: ClientBase | Pool): Promise<{ pendingRows: number; oldestAgeSeconds: number }> {
-  const result = await client.query<{ pending: number; oldest: number }>(
-    'SELECT count(*)::int AS pending, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest FROM outbox',
+/** How far the relay is behind: committed facts not yet published, and the age of the oldest (0 when none). */
+export async function readOutboxLag(db: ClientBase | Pool): Promise<{ pendingRows: number; oldestAgeSeconds: number }> {
+  const result = await db.query<{ pending: number; oldest: number }>(
+    `WITH position AS (SELECT published_through FROM relay_position),
+          pending AS (SELECT created_at AS at FROM outbox WHERE sequence > (SELECT published_through FROM position)
+                      UNION ALL SELECT recorded_at FROM events WHERE sequence > (SELECT published_through FROM position))
+     SELECT count(*)::int AS pending, COALESCE(EXTRACT(EPOCH FROM now() - min(at)), 0)::float8 AS oldest FROM pending`,
   );
   return { pendingRows: result.rows[0]?.pending ?? 0, oldestAgeSeconds: result.rows[0]?.oldest ?? 0 };
+}
+
+function toOutboxRow(row: UnpublishedRow): OutboxRow {
+  if (row.payload !== null) return { sequence: row.sequence, key: row.key, payload: row.payload, traceparent: row.traceparent };
+  const domainEvent = create(DomainEventSchema, {
+    sequence: BigInt(row.sequence),
+    committedAt: timestampFromMicros(row.recorded_us!),
+    payload: {
+      case: 'interaction',
+      value: {
+        eventId: row.event_id!,
+        userId: row.key,
+        itemId: row.item_id!,
+        type: eventTypeFromStored(row.type!),
+        value: row.value!,
+        occurredAt: timestampFromMicros(row.occurred_us!),
+        context: row.context!,
+      },
+    },
+  });
+  return { sequence: row.sequence, key: row.key, payload: encodeDomainEvent(domainEvent), traceparent: row.traceparent };
+}
+
+function timestampFromMicros(micros: string): Timestamp {
+  const total = BigInt(micros);
+  let seconds = total / 1_000_000n;
+  let remainder = total % 1_000_000n;
+  if (remainder < 0n) {
+    remainder += 1_000_000n;
+    seconds -= 1n;
+  }
+  return { $typeName: 'google.protobuf.Timestamp', seconds, nanos: Number(remainder) * 1000 };
 }

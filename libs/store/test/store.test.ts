@@ -8,7 +8,7 @@ import type { Pool } from 'pg';
 import { decodeDomainEvent } from '@orrery/kafka';
 import { EventSchema, EventType, ItemSchema, type Event } from '@orrery/proto';
 import { createTestDatabase, dropTestDatabase } from '@orrery/testing';
-import { appendEvents, createPool, inTransaction, migrate, readOutbox, upsertItems } from '../src/index';
+import { appendEvents, createPool, inTransaction, migrate, readRelayPosition, readUnpublished, takeUnpublished, upsertItems } from '../src/index';
 
 const logger = pino({ level: 'silent' });
 
@@ -28,6 +28,9 @@ describe('Postgres store', () => {
     await pool.end();
     await dropTestDatabase(databaseUrl);
   });
+
+  /** The last commit_sequence value allocated (facts written after it have higher sequences). */
+  const lastSequence = async (): Promise<string> => (await pool.query<{ last: string }>('SELECT last_value::text AS last FROM commit_sequence')).rows[0]!.last;
 
   it('when two processes migrate at once, every migration is applied exactly once', async () => {
     const other = createPool({ postgresUrl: databaseUrl }, logger);
@@ -60,21 +63,47 @@ describe('Postgres store', () => {
     expect(stored.rows[0]!.context).toEqual({ page: 'home "quoted" \\ back' });
   });
 
-  it('when events and items are written, each gets one outbox row carrying its sequence, key and trace', async () => {
+  it('when events and items are written, the relay reads each once in sequence order with its key and trace: events from the event store, catalog changes from the outbox', async () => {
+    const start = await lastSequence();
     await inTransaction(pool, (tx) => appendEvents(tx, [event('o-1', 'user-7')], ['00-0123456789abcdef0123456789abcdef-0123456789abcdef-01']));
     await inTransaction(pool, (tx) => upsertItems(tx, [create(ItemSchema, { itemId: 'item-9', categories: ['a'] }), create(ItemSchema, { itemId: 'item-9', categories: ['b'] })], ''));
-    const client = await pool.connect();
-    const rows = await readOutbox(client, 1_000).finally(() => client.release());
-    const interaction = rows.find((row) => row.key === 'user-7')!;
+    await appendEvents(pool, [event('o-2', 'user-8')], ['']);
+    const rows = await readUnpublished(pool, start, 1_000);
+    expect(rows.map((row) => row.key)).toEqual(['user-7', 'item:item-9', 'user-8']);
+    expect(rows.map((row) => BigInt(row.sequence))).toEqual(rows.map((row) => decodeDomainEvent(row.payload).sequence));
+    expect([...rows.map((row) => BigInt(row.sequence))].sort((a, b) => (a < b ? -1 : 1))).toEqual(rows.map((row) => BigInt(row.sequence)));
+
+    const [interaction, item] = [decodeDomainEvent(rows[0]!.payload), decodeDomainEvent(rows[1]!.payload)];
     const stored = await pool.query<{ sequence: string }>("SELECT sequence FROM events WHERE event_id = 'o-1'");
-    expect(interaction.sequence).toBe(stored.rows[0]!.sequence);
-    expect(decodeDomainEvent(interaction.payload).sequence).toBe(BigInt(interaction.sequence));
-    expect(interaction.traceparent).toBe('00-0123456789abcdef0123456789abcdef-0123456789abcdef-01');
-    const itemRows = rows.filter((row) => row.key === 'item:item-9');
-    expect(itemRows).toHaveLength(1);
-    const item = decodeDomainEvent(itemRows[0]!.payload);
+    expect(rows[0]!.sequence).toBe(stored.rows[0]!.sequence);
+    expect(rows[0]!.traceparent).toBe('00-0123456789abcdef0123456789abcdef-0123456789abcdef-01');
+    expect(interaction.payload.case === 'interaction' && interaction.payload.value).toMatchObject({
+      eventId: 'o-1',
+      userId: 'user-7',
+      itemId: 'item-1',
+      type: EventType.CLICK,
+      value: 1,
+      occurredAt: { seconds: BigInt(Date.parse('2025-01-01T00:00:00Z') / 1000), nanos: 0 },
+      context: { page: 'home "quoted" \\ back' },
+    });
+    expect(interaction.committedAt?.seconds).toBeGreaterThan(0n);
     expect(item.payload.case === 'itemUpserted' && item.payload.value.categories).toEqual(['b']);
     const state = await pool.query<{ categories: string[] }>("SELECT categories FROM items WHERE item_id = 'item-9'");
     expect(state.rows[0]!.categories).toEqual(['b']);
+  });
+
+  it('when the relay records a position, later reads start after it and the published outbox rows are gone', async () => {
+    const start = await lastSequence();
+    await inTransaction(pool, (tx) => upsertItems(tx, [create(ItemSchema, { itemId: 'item-p1' })], ''));
+    await appendEvents(pool, [event('p-1')], ['']);
+    const [first, second] = await readUnpublished(pool, start, 1_000);
+    const client = await pool.connect();
+    try {
+      expect(await takeUnpublished(client, first!.sequence, first!.sequence, 1_000)).toEqual([second]);
+    } finally {
+      client.release();
+    }
+    expect(await readRelayPosition(pool)).toBe(first!.sequence);
+    expect((await pool.query('SELECT count(*)::int AS n FROM outbox WHERE sequence <= $1', [first!.sequence])).rows[0].n).toBe(0);
   });
 });
