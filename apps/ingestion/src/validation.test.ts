@@ -48,6 +48,7 @@ describe('event validation', () => {
 
   it('when an id is 256 characters counted as code points, it is accepted', () => {
     expect(validateEvent(event({ userId: '🙂'.repeat(256) }), 'event', defaults).ok).toBe(true);
+    expect(errorOf(validateEvent(event({ userId: `a${'🙂'.repeat(256)}` }), 'event', defaults))).toBe('event.user_id: must be at most 256 characters');
   });
 
   it('when the type is unspecified or unknown, it is refused', () => {

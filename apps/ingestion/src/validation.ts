@@ -226,8 +226,13 @@ function refuse(field: string, problem: string): Checked<never> {
   return { ok: false, error: { field, problem } };
 }
 
+// A UTF-16 surrogate: only strings with one have fewer code points than UTF-16 units.
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 function characters(value: string): number {
-  // Code points, not UTF-16 units: an emoji is one character.
+  // Code points, not UTF-16 units: an emoji is one character. Counted one by one only when the
+  // string has a surrogate (the regular expression scans natively; most ids are plain).
+  if (!SURROGATE.test(value)) return value.length;
   let count = 0;
   for (const _ of value) count += 1;
   return count;
