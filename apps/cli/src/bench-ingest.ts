@@ -5,7 +5,8 @@ import { Client } from 'pg';
 import { readConfig } from '@orrery/config';
 import { createIngestClient, ZmqEventEmitter } from '@orrery/client';
 import { createRedis, projectionKeys } from '@orrery/projections';
-import { EventType } from '@orrery/proto';
+import { fromBinary } from '@bufbuild/protobuf';
+import { DomainEventSchema, EventType } from '@orrery/proto';
 import { createTestDatabase, createTestTopic, dropTestDatabase } from '@orrery/testing';
 import { startIsolatedPlatform } from './isolated-platform';
 import { percentiles, type Percentiles } from './stats';
@@ -84,6 +85,9 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
     {
       const redis = createRedis(config, 'bench');
       const keys = projectionKeys(config.redisPrefix);
+      // When each sampled event reaches Kafka (the write side's share of the lag; the rest is the projector's).
+      const onKafka = await watchTopic(config.eventsTopic);
+      const ackedAt = new Map<string, number>(); // sampled event id -> ack time
       const perTick = Math.max(1, Math.round(options.rate / 100));
       const ticks = options.seconds * 100;
       const ackLatency: number[] = [];
@@ -123,6 +127,7 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
               const acked = nowMs();
               acknowledged += reply.accepted;
               ackLatency.push(acked - sent);
+              ackedAt.set(sample.eventId, acked);
               watching.set(keys.applied(keys.user(sample.userId).tag, `e:${sample.eventId}`), acked);
             },
             () => void (lost += perTick),
@@ -135,6 +140,9 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       await poller;
       log(`sent ${ticks * perTick} events in ${((nowMs() - started) / 1000).toFixed(1)} s; failed calls' events: ${lost}`);
       log(`batch ack latency: ${fmt(percentiles(ackLatency))}`);
+      const toKafka = [...ackedAt].flatMap(([eventId, acked]) => (onKafka.seen.has(eventId) ? [onKafka.seen.get(eventId)! - acked] : []));
+      await onKafka.stop();
+      log(`ack → on Kafka (relay; a consumer of the topic, negative when the relay published before the ack reached the caller): ${fmt(percentiles(toKafka))}; not seen: ${ackedAt.size - toKafka.length}`);
       log(`ack → projection applied (projector's applied marker in Redis, polled every ~1 ms): ${fmt(percentiles(lag))}; not seen within 10 s: ${watching.size}`);
       redis.disconnect();
     }
@@ -263,6 +271,27 @@ async function kafkaCeiling(options: IngestBenchOptions): Promise<number> {
   await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
   await admin.disconnect();
   return rate;
+}
+
+/** Follows a topic from its start, noting when each interaction's event id first arrives (clock of nowMs). */
+async function watchTopic(topic: string): Promise<{ seen: Map<string, number>; stop(): Promise<void> }> {
+  const seen = new Map<string, number>();
+  const consumer = new Kafka({ clientId: 'orrery-bench', brokers: [...readConfig().kafkaBrokers], logLevel: logLevel.NOTHING }).consumer({ groupId: `${topic}-bench-watch`, maxWaitTimeInMs: 5 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const at = nowMs();
+      for (const message of batch.messages) {
+        if (!message.value) continue;
+        const event = fromBinary(DomainEventSchema, message.value);
+        if (event.payload.case === 'interaction' && !seen.has(event.payload.value.eventId)) seen.set(event.payload.value.eventId, at);
+      }
+    },
+  });
+  await joined;
+  return { seen, stop: () => consumer.disconnect() };
 }
 
 async function countEvents(databaseUrl: string): Promise<number> {
