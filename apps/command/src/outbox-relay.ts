@@ -3,6 +3,7 @@ import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { ensureTopic } from '@orrery/kafka';
 import { OUTBOX_CHANNEL, readRelayPosition, readUnpublished, takeUnpublished, tryBecomeOutboxRelay, type OutboxRow } from '@orrery/store';
 import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger, type Span } from '@orrery/telemetry';
+import { readPublishedTails, SEQUENCE_HEADER, type PublishedTails } from './published-tails';
 import { Wakeup } from './wakeup';
 
 export interface OutboxRelayOptions {
@@ -31,8 +32,11 @@ export interface OutboxRelay {
  * skipped: writers hold the commit-order lock until they have committed, so no row can appear
  * below the position later (libs/store locks.ts).
  *
- * Delivery is at-least-once: a crash (or failed send) between the Kafka acknowledgement and the
- * position update publishes those rows again. Consumers dedupe by event id / sequence.
+ * Each message carries its sequence (header orrery-sequence). A session that starts with facts
+ * unpublished first reads the sequence each partition ends with and skips the facts already there
+ * (sent by a session whose acknowledgement was lost: relay killed, broker crashed), so the log holds
+ * each fact once. Consumers still dedupe by event id (a log written by an older relay, without the
+ * header, falls back to at-least-once).
  */
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { logger } = options;
@@ -55,9 +59,13 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await ensureTopic(options.kafka, options.topic, options.partitions);
       producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
-      logger.info({ topic: options.topic }, 'outbox relay: publishing');
+      // Facts waiting at start may be on Kafka already (a previous session's send whose ack was lost):
+      // read what each partition ends with, to skip those instead of publishing them twice.
+      const backlog = (await readUnpublished(client, await readRelayPosition(client), 1)).length > 0;
+      const tails = await readPublishedTails(options.kafka, options.topic, backlog);
+      logger.info({ topic: options.topic, partitionsWithTail: tails.lastSequence.size }, 'outbox relay: publishing');
       for (;;) {
-        await drain(client, producer);
+        await drain(client, producer, tails);
         if (stopping) return;
         await wakeup.wait(options.pollIntervalMs);
       }
@@ -71,12 +79,12 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   // Pipelined: while batch N is being sent to Kafka, one statement records batch N-1 as published
   // (moves the position, deletes its outbox rows) and reads batch N+1 (the facts after N). Sends
   // stay sequential, so each key's facts reach Kafka in sequence order.
-  const drain = async (client: Client, producer: Producer): Promise<void> => {
+  const drain = async (client: Client, producer: Producer, tails: PublishedTails): Promise<void> => {
     let published = await readRelayPosition(client);
     let next = await readUnpublished(client, published, options.batchSize);
     while (next.length > 0) {
       const sending = next.at(-1)!.sequence;
-      const [sent, read] = await Promise.allSettled([publish(producer, next), takeUnpublished(client, published, sending, options.batchSize)]);
+      const [sent, read] = await Promise.allSettled([publish(producer, tails, next), takeUnpublished(client, published, sending, options.batchSize)]);
       if (sent.status === 'rejected') throw sent.reason;
       if (read.status === 'rejected') throw read.reason;
       published = sending;
@@ -86,13 +94,13 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     await takeUnpublished(client, published, published, 0);
   };
 
-  const publish = async (producer: Producer, rows: readonly OutboxRow[]): Promise<void> => {
+  const publish = async (producer: Producer, tails: PublishedTails, rows: readonly OutboxRow[]): Promise<void> => {
     // One producer span per command that stored rows of this send (rows of a command share its
     // traceparent), child of that command, so each event's trace runs ingestion → command → relay →
     // consumers; the span's traceparent goes into the header of each of its messages. Per command
     // rather than per event: spans are most of the relay's cost per event otherwise.
     const spans = new Map<string, { span: Span; header: string; count: number }>();
-    const messages: Message[] = rows.map((row) => {
+    const message = (row: OutboxRow, partition: number): Message => {
       let producerSpan = spans.get(row.traceparent);
       if (!producerSpan) {
         const parent = contextFromTraceparent(row.traceparent);
@@ -105,8 +113,21 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         spans.set(row.traceparent, producerSpan);
       }
       producerSpan.count += 1;
-      return { key: row.key, value: row.payload, headers: producerSpan.header ? { traceparent: producerSpan.header } : {} };
-    });
+      return {
+        key: row.key,
+        value: row.payload,
+        partition,
+        headers: producerSpan.header ? { traceparent: producerSpan.header, [SEQUENCE_HEADER]: row.sequence } : { [SEQUENCE_HEADER]: row.sequence },
+      };
+    };
+    const messages: Message[] = [];
+    for (const row of rows) {
+      const partition = tails.partitionOf(row.key);
+      const sequence = BigInt(row.sequence);
+      if (sequence <= (tails.lastSequence.get(partition) ?? -1n)) continue; // on Kafka already
+      messages.push(message(row, partition));
+    }
+    if (messages.length === 0) return;
     for (const { span, count } of spans.values()) span.setAttribute('messaging.batch.message_count', count);
     try {
       await producer.send({ topic: options.topic, messages, acks: -1 });
