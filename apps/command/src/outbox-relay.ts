@@ -34,9 +34,8 @@ export interface OutboxRelay {
  *
  * Each message carries its sequence (header orrery-sequence). A session that starts with facts
  * unpublished first reads the sequence each partition ends with and skips the facts already there
- * (sent by a session whose acknowledgement was lost: relay killed, broker crashed), so the log holds
- * each fact once. Consumers still dedupe by event id (a log written by an older relay, without the
- * header, falls back to at-least-once).
+ * (sent by a session whose acknowledgement was lost: relay killed, broker crashed). Delivery stays
+ * at-least-once (a resend inside one producer session can still copy a fact); consumers dedupe by event id.
  */
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { logger } = options;
