@@ -4,6 +4,7 @@
 // acknowledgement was lost (broker crash, relay killed) — so a resend never duplicates them on the log.
 import { randomBytes } from 'node:crypto';
 import { Partitioners, type Kafka, type PartitionMetadata } from 'kafkajs';
+import { closeThrowawayConsumer } from '@orrery/kafka';
 
 /** Header carrying a message's commit sequence. */
 export const SEQUENCE_HEADER = 'orrery-sequence';
@@ -69,10 +70,6 @@ async function lastSequences(kafka: Kafka, topic: string, ends: readonly { parti
     }
     return found;
   } finally {
-    await consumer.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
+    await closeThrowawayConsumer(kafka, consumer, groupId);
   }
 }

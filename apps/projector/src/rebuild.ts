@@ -22,7 +22,7 @@
 // consumer group already does. ForgetUser removes events from the event store but not from Kafka;
 // the tombstone is what keeps a replay from resurrecting them.
 import type { OrreryConfig } from '@orrery/config';
-import { createKafka, decodeDomainEvent } from '@orrery/kafka';
+import { closeThrowawayConsumer, createKafka, decodeDomainEvent } from '@orrery/kafka';
 import { randomUUID } from 'node:crypto';
 import {
   controlKeys,
@@ -179,11 +179,7 @@ async function readUpTo(config: OrreryConfig, topic: string, bounds: ReadonlyMap
     });
     await finished;
   } finally {
-    await consumer.disconnect();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
+    await closeThrowawayConsumer(kafka, consumer, groupId);
   }
   return messages;
 }
