@@ -6,9 +6,10 @@
 //      service as its own process, called over gRPC from this one);
 //   4. redis-benchmark on the same Redis, for scale.
 // Run: npm run build && node apps/projector/dist/bench-read-side.js [--events 200000] [--rate 5000]
-//      [--seconds 10] [--concurrency 8]   (engines: bash /work/main/infra/local/stack.sh env)
+//      [--seconds 10] [--concurrency 8] [--projector-only: phases 1 and 2]   (engines: bash /work/main/infra/local/stack.sh env)
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -30,11 +31,17 @@ const USERS = 10_000;
 const ITEMS = 2_000;
 const CATEGORIES = 20;
 
-function options(): { events: number; rate: number; seconds: number; concurrency: number } {
+function options(): { events: number; rate: number; seconds: number; concurrency: number; projectorOnly: boolean } {
   const { values } = parseArgs({
-    options: { events: { type: 'string', default: '200000' }, rate: { type: 'string', default: '5000' }, seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '8' } },
+    options: {
+      events: { type: 'string', default: '200000' },
+      rate: { type: 'string', default: '5000' },
+      seconds: { type: 'string', default: '10' },
+      concurrency: { type: 'string', default: '8' },
+      'projector-only': { type: 'boolean', default: false },
+    },
   });
-  return { events: Number(values.events), rate: Number(values.rate), seconds: Number(values.seconds), concurrency: Number(values.concurrency) };
+  return { events: Number(values.events), rate: Number(values.rate), seconds: Number(values.seconds), concurrency: Number(values.concurrency), projectorOnly: values['projector-only'] };
 }
 
 /** A deterministic stream generator: skewed item popularity, per-user session clocks. */
@@ -69,7 +76,7 @@ function percentile(sorted: readonly number[], q: number): number {
 }
 
 async function main(): Promise<void> {
-  const { events, rate, seconds, concurrency } = options();
+  const { events, rate, seconds, concurrency, projectorOnly } = options();
   const suffix = randomUUID().slice(0, 8);
   const config: OrreryConfig = {
     ...readConfig(),
@@ -108,6 +115,7 @@ async function main(): Promise<void> {
     // 1. Throughput from the start of the topic.
     const freshness = new Freshness();
     const startedMs = Date.now();
+    const costBefore = await costSnapshot(redis);
     const projector = await startProjector(config, logger, { freshness });
     let firstMs = 0;
     const total = events + ITEMS;
@@ -123,12 +131,14 @@ async function main(): Promise<void> {
       `projector throughput: ${total} events applied in ${((doneMs - firstMs) / 1000).toFixed(2)} s from the first apply = ${Math.round(throughput)} events/s ` +
         `(${((doneMs - startedMs) / 1000).toFixed(2)} s including the consumer group join)\n`,
     );
+    process.stdout.write(`  cost per event: ${describeCost(costBefore, await costSnapshot(redis), total)}\n`);
 
     // 2. Lag at a fixed input rate.
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // offsets committed
     freshness.takeReport();
     const tickMs = 20;
     const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+    const lagCostBefore = await costSnapshot(redis);
     const endAt = Date.now() + seconds * 1000;
     let produced = 0;
     const sends: Promise<unknown>[] = [];
@@ -144,7 +154,12 @@ async function main(): Promise<void> {
     process.stdout.write(
       `projector lag at ${rate} events/s for ${seconds} s (${produced} events; commit → applied, bucket bounds): p50 ≤ ${lag.p50Ms} ms, p90 ≤ ${lag.p90Ms} ms, p99 ≤ ${lag.p99Ms} ms, max ${lag.maxMs} ms\n`,
     );
+    process.stdout.write(`  cost per event (producer in this process too): ${describeCost(lagCostBefore, await costSnapshot(redis), produced)}\n`);
     await eventually0(async () => (await groupLag(admin, config.eventsTopic, config.projectorGroup)) === 0);
+    if (projectorOnly) {
+      await projector.close();
+      return;
+    }
 
     // 3. Query latency per call.
     // The built query service as its own process (as deployed), on a free port.
@@ -199,6 +214,36 @@ async function main(): Promise<void> {
     await Promise.all([producer.disconnect(), admin.disconnect()]);
     await redis.quit();
   }
+}
+
+/** CPU used so far by this process (projector + producer) and by Redis, and Redis' command count. */
+interface CostSnapshot {
+  readonly processCpuMs: number;
+  readonly redisCpuMs: number;
+  readonly redisCommands: number;
+  readonly loadAverage: number;
+}
+
+async function costSnapshot(redis: ReturnType<typeof createRedis>): Promise<CostSnapshot> {
+  const info = String(await redis.info('all'));
+  const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  const usage = process.cpuUsage();
+  return {
+    processCpuMs: (usage.user + usage.system) / 1000,
+    redisCpuMs: (field('used_cpu_user') + field('used_cpu_sys')) * 1000,
+    redisCommands: field('total_commands_processed'),
+    loadAverage: loadavg()[0]!,
+  };
+}
+
+/** Per-event CPU and Redis commands between two snapshots (Redis figures include other clients of a shared Redis). */
+function describeCost(before: CostSnapshot, after: CostSnapshot, events: number): string {
+  const perEvent = (delta: number): number => delta / events;
+  return (
+    `this process ${(perEvent(after.processCpuMs - before.processCpuMs) * 1000).toFixed(1)} µs CPU, ` +
+    `Redis ${(perEvent(after.redisCpuMs - before.redisCpuMs) * 1000).toFixed(1)} µs CPU and ${perEvent(after.redisCommands - before.redisCommands).toFixed(2)} commands ` +
+    `(load average ${before.loadAverage.toFixed(2)} → ${after.loadAverage.toFixed(2)})`
+  );
 }
 
 /** redis-benchmark -q progress lines end in \r: keep only the final figures. */
