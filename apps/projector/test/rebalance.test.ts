@@ -38,7 +38,8 @@ const children = new Set<ChildProcess>();
 /** The built projector as its own process (so it can really crash). */
 function spawnProjector(config: OrreryConfig): ChildProcess {
   const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'main.js')], {
-    env: { ...process.env, ORRERY_REDIS_PREFIX: config.redisPrefix, ORRERY_PROJECTOR_GROUP: config.projectorGroup, ORRERY_EVENTS_TOPIC: config.eventsTopic, ORRERY_TRACING: 'false', ORRERY_LOG_LEVEL: 'warn' },
+    env: { ...process.env, ORRERY_REDIS_PREFIX: config.redisPrefix, ORRERY_PROJECTOR_GROUP: config.projectorGroup, ORRERY_EVENTS_TOPIC: config.eventsTopic, ORRERY_TRACING: 'false', ORRERY_LOG_LEVEL: 'warn', ORRERY_METRICS_PORT_PROJECTOR: '0' },
+    // Port 0: a projector already running on this machine holds the default metrics port.
     stdio: 'ignore',
   });
   children.add(child);
