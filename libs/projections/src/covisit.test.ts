@@ -64,6 +64,11 @@ describe('recent list entries', () => {
     expect(encodeRecentEntry(entry(1, 'i', EventType.VIEW, 0)).length).toBeLessThan(20);
   });
 
+  it('when a sequence is beyond 2^53, it decodes exactly', () => {
+    const original = { ...entry(1, 'item', EventType.VIEW, 0), sequence: 2n ** 62n + 12_345n };
+    expect(decodeRecentEntry(encodeRecentEntry(original))).toEqual(original);
+  });
+
   it('when a list value is malformed, it decodes to nothing instead of failing', () => {
     expect(decodeRecentEntry('garbage')).toBeUndefined();
     expect(decodeRecentEntry('!!|1|abc||item')).toBeUndefined();
