@@ -1,213 +1,155 @@
 // The one Lua script that applies an event's operations exactly once, and the pure encoding of a
 // plan into its KEYS and ARGV.
-import { hashTagOf, luaScript, type LuaScript, type ProjectionKeys } from '@orrery/projections';
+import { hashTagOf, logAddExp, luaScript, type LuaScript, type ProjectionKeys } from '@orrery/projections';
 import type { EventPlan, Op } from './plan';
 
 /**
- * Applies a batch of events' operations, each event exactly once, in one atomic script. For each
- * event, its applied-marker is SET NX with a TTL; if it existed (a redelivery) the event's operations
- * are skipped. Operations are validated before anything is written because Redis does not roll a
- * failing script back.
+ * Applies a batch of events exactly once, in one atomic script, or nothing of it. KEYS[1..M] are the
+ * events' applied-markers; if any of them exists (a redelivery), nothing is written and the script
+ * returns the 1-based positions of the markers found, so the caller drops those events and sends the
+ * rest again (mergeOperations over the remaining events). Otherwise every marker is set with a TTL and
+ * the merged operations run, and the script returns an empty array. Operations are validated before
+ * anything is written because Redis does not roll a failing script back.
  *
- * Commutative updates are merged across the batch before they touch Redis, which is what makes a
- * batch cheap: log-space sums on one ZSET member or hash field (zlse, hlse: log-add-exp, see
- * libs/projections/src/decay.ts), counters (hincrby), maxima (hmax), HyperLogLog adds and pushes
- * onto one list are accumulated per key and written once per key at the end (ZMSCORE + one ZADD +
- * one trim per ZSET). An order-sensitive operation (hreplace, del, sadd, srem, zrem) first writes
- * what is pending on its key, so every key sees its operations in batch order; zlse_visible checks
- * the hidden set when it is met (sadd/srem of that set are immediate). Caps are enforced once per
- * key per batch (a ZSET may exceed its cap by the members added in one batch until its trim at the end).
+ * The operations arrive merged per key (mergeOperations, in JavaScript: the script's own work is one
+ * Redis command or two per key, not an interpretation of every event): log-space sums into a ZSET
+ * (read with ZMSCORE, log-add-exp, one ZADD, one trim), the same on a trending ZSET for the members
+ * not in its hidden set (SMISMEMBER), a HASH's counters, log-space sums and maxima (one HMGET, one
+ * HSET), list pushes (one LPUSH, and LTRIM only past the cap), a bounded most-recent-first set (LREM per
+ * value, one LPUSH, LTRIM past the cap), HyperLogLog adds (one PFADD), and the order-sensitive writes as they come.
  * Scores are written with 17 significant digits (Lua's default number-to-string keeps 14).
  *
- * ARGV[1] = marker TTL in seconds, ARGV[2] = number of events; then per event: index of its marker in
- * KEYS, number of ARGV entries of its operations, then per operation: name, index into KEYS,
- * argument count, arguments. Returns one 1 (applied) or 0 (duplicate) per event.
+ * ARGV[1] = marker TTL in seconds, ARGV[2] = M; then per operation: code, index into KEYS, its operands:
+ *   Z key keep n (member logWeight)×n      V key hiddenKey keep n (member logWeight)×n
+ *   H key n (field mode value)×n, mode i (add) | l (log-add) | m (max)
+ *   L key keep n value×n (pushed in order)   U key keep n value×n (each once, oldest first)
+ *   P key n element×n     R key n (field value)×(n/2): the hash becomes exactly these fields
+ *   A key member (SADD)   S key member (SREM)   X key member (ZREM)   D key (DEL)
  */
 export const APPLY_SCRIPT: LuaScript = luaScript(`
-local known = { zlse = true, zlse_visible = true, hlse = true, hincrby = true, hmax = true, hreplace = true,
-  lpush_trim = true, lpush_unique_trim = true, pfadd = true, sadd = true, srem = true, zrem = true, del = true }
+local markers = tonumber(ARGV[2])
 local function invalid(what) return redis.error_reply('projection batch: ' .. what) end
+-- Operands per code: a fixed count, or a count at that offset times a stride.
+local shape = { Z = { 2, 2 }, V = { 3, 2 }, H = { 1, 3 }, L = { 2, 1 }, U = { 2, 1 }, P = { 1, 1 }, R = { 1, 1 }, A = { 1 }, S = { 1 }, X = { 1 }, D = { 0 } }
+if not markers or markers > #KEYS then return invalid('bad marker count') end
 local i = 3
-for e = 1, tonumber(ARGV[2]) do
-  if not KEYS[tonumber(ARGV[i])] then return invalid('event ' .. e .. ' names no marker key') end
-  local stop = i + 2 + tonumber(ARGV[i + 1])
-  local j = i + 2
-  while j < stop do
-    if not known[ARGV[j]] or not KEYS[tonumber(ARGV[j + 1])] then
-      return invalid('op ' .. tostring(ARGV[j]) .. ' is unknown or names no key')
-    end
-    j = j + 3 + tonumber(ARGV[j + 2])
+while i <= #ARGV do
+  local s = shape[ARGV[i]]
+  if not s or not KEYS[tonumber(ARGV[i + 1])] then return invalid('op ' .. tostring(ARGV[i]) .. ' is unknown or names no key') end
+  local n = s[1]
+  if s[2] then
+    local count = tonumber(ARGV[i + 1 + s[1]])
+    if not count then return invalid('op ' .. ARGV[i] .. ' has no count') end
+    n = s[1] + count * s[2]
   end
-  if j ~= stop then return invalid('event ' .. e .. ' has a malformed op list') end
-  i = stop
+  if ARGV[i] == 'V' and not KEYS[tonumber(ARGV[i + 2])] then return invalid('op V names no hidden key') end
+  i = i + 2 + n
 end
-if i ~= #ARGV + 1 then return invalid('trailing arguments') end
+if i ~= #ARGV + 1 then return invalid('truncated operation list') end
+
+if markers > 0 and redis.call('EXISTS', unpack(KEYS, 1, markers)) > 0 then
+  local found = {}
+  for m = 1, markers do
+    if redis.call('EXISTS', KEYS[m]) == 1 then found[#found + 1] = m end
+  end
+  return found
+end
+for m = 1, markers do redis.call('SET', KEYS[m], '1', 'EX', ARGV[1]) end
 
 local function num(x) return string.format('%.17g', x) end
 local function lse(a, b)
   if a < b then a, b = b, a end
   return a + math.log(1 + math.exp(b - a))
 end
-
--- Pending merged writes per key, and the order keys were first met in.
-local pending, order = {}, {}
-local function entry(key, kind)
-  local p = pending[key]
-  if not p then
-    p = { kind = kind, names = {}, values = {}, kinds = {}, list = {} }
-    pending[key] = p
-    order[#order + 1] = key
+local function addScores(key, keep, members, weights)
+  if #members == 0 then return end
+  local old = redis.call('ZMSCORE', key, unpack(members))
+  local args = {}
+  for n, member in ipairs(members) do
+    local w = weights[n]
+    if old[n] then w = lse(tonumber(old[n]), w) end
+    args[#args + 1] = num(w)
+    args[#args + 1] = member
   end
-  return p
-end
-local function flush(key)
-  local p = pending[key]
-  if not p then return end
-  pending[key] = nil
-  if p.kind == 'z' then
-    local old = redis.call('ZMSCORE', key, unpack(p.names))
-    local args = {}
-    for n, member in ipairs(p.names) do
-      local w = p.values[member]
-      if old[n] then w = lse(tonumber(old[n]), w) end
-      args[#args + 1] = num(w)
-      args[#args + 1] = member
-    end
-    if redis.call('ZADD', key, unpack(args)) > 0 then redis.call('ZREMRANGEBYRANK', key, 0, -p.keep - 1) end
-  elseif p.kind == 'h' then
-    local reads, sets = {}, {}
-    for _, field in ipairs(p.names) do
-      if p.kinds[field] == 'incr' then
-        redis.call('HINCRBY', key, field, p.values[field])
-      else
-        reads[#reads + 1] = field
-      end
-    end
-    if #reads > 0 then
-      local old = redis.call('HMGET', key, unpack(reads))
-      for n, field in ipairs(reads) do
-        local value, previous = p.values[field], tonumber(old[n])
-        if p.kinds[field] == 'lse' then
-          if previous then value = lse(previous, value) end
-          sets[#sets + 1] = field
-          sets[#sets + 1] = num(value)
-        elseif not previous or value > previous then
-          sets[#sets + 1] = field
-          sets[#sets + 1] = p.raw[field]
-        end
-      end
-      if #sets > 0 then redis.call('HSET', key, unpack(sets)) end
-    end
-  elseif p.kind == 'l' then
-    redis.call('LPUSH', key, unpack(p.list))
-    redis.call('LTRIM', key, 0, p.keep - 1)
-  elseif p.kind == 'u' then
-    -- Each value once, at its latest position: remove it wherever it is, push oldest first.
-    local seen, latest = {}, {}
-    for n = #p.list, 1, -1 do
-      local value = p.list[n]
-      if not seen[value] then
-        seen[value] = true
-        latest[#latest + 1] = value
-      end
-    end
-    local push = {}
-    for n = #latest, 1, -1 do
-      redis.call('LREM', key, 0, latest[n])
-      push[#push + 1] = latest[n]
-    end
-    redis.call('LPUSH', key, unpack(push))
-    redis.call('LTRIM', key, 0, p.keep - 1)
-  elseif p.kind == 'p' then
-    redis.call('PFADD', key, unpack(p.list))
-  end
-end
-local function addZ(key, member, weight, keep)
-  local p = entry(key, 'z')
-  p.keep = keep
-  local old = p.values[member]
-  if old then
-    p.values[member] = lse(old, weight)
-  else
-    p.names[#p.names + 1] = member
-    p.values[member] = weight
-  end
-end
-local function addH(key, field, kind, value, raw)
-  local p = entry(key, 'h')
-  p.raw = p.raw or {}
-  local old = p.values[field]
-  if old == nil then
-    p.names[#p.names + 1] = field
-    p.kinds[field] = kind
-    p.values[field] = value
-    p.raw[field] = raw
-  elseif kind == 'incr' then
-    p.values[field] = old + value
-  elseif kind == 'lse' then
-    p.values[field] = lse(old, value)
-  elseif value > old then
-    p.values[field] = value
-    p.raw[field] = raw
-  end
+  if redis.call('ZADD', key, unpack(args)) > 0 then redis.call('ZREMRANGEBYRANK', key, 0, -keep - 1) end
 end
 
-local results = {}
 i = 3
-for e = 1, tonumber(ARGV[2]) do
-  local stop = i + 2 + tonumber(ARGV[i + 1])
-  if redis.call('SET', KEYS[tonumber(ARGV[i])], '1', 'NX', 'EX', ARGV[1]) then
-    results[e] = 1
-    local j = i + 2
-    while j < stop do
-      local op, key, a, n = ARGV[j], KEYS[tonumber(ARGV[j + 1])], j + 3, tonumber(ARGV[j + 2])
-      if op == 'zlse' then
-        addZ(key, ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]))
-      elseif op == 'zlse_visible' then
-        if redis.call('SISMEMBER', KEYS[tonumber(ARGV[a])], ARGV[a + 1]) == 0 then
-          addZ(key, ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]))
-        end
-      elseif op == 'hlse' then
-        addH(key, ARGV[a], 'lse', tonumber(ARGV[a + 1]), nil)
-      elseif op == 'hincrby' then
-        addH(key, ARGV[a], 'incr', tonumber(ARGV[a + 1]), nil)
-      elseif op == 'hmax' then
-        addH(key, ARGV[a], 'max', tonumber(ARGV[a + 1]), ARGV[a + 1])
-      elseif op == 'lpush_trim' then
-        local p = entry(key, 'l')
-        p.keep = tonumber(ARGV[a + 1])
-        p.list[#p.list + 1] = ARGV[a]
-      elseif op == 'lpush_unique_trim' then
-        local p = entry(key, 'u')
-        p.keep = tonumber(ARGV[a + 1])
-        p.list[#p.list + 1] = ARGV[a]
-      elseif op == 'pfadd' then
-        local p = entry(key, 'p')
-        p.list[#p.list + 1] = ARGV[a]
-      else
-        flush(key)
-        if op == 'hreplace' then
-          redis.call('DEL', key)
-          if n > 0 then redis.call('HSET', key, unpack(ARGV, a, a + n - 1)) end
-        elseif op == 'sadd' then
-          redis.call('SADD', key, ARGV[a])
-        elseif op == 'srem' then
-          redis.call('SREM', key, ARGV[a])
-        elseif op == 'zrem' then
-          redis.call('ZREM', key, ARGV[a])
-        elseif op == 'del' then
-          redis.call('DEL', key)
+while i <= #ARGV do
+  local op, key = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
+  if op == 'Z' or op == 'V' then
+    local hidden
+    if op == 'V' then
+      hidden = KEYS[tonumber(ARGV[i + 2])]
+      i = i + 1
+    end
+    local keep, count = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+    local members, weights = {}, {}
+    for n = 0, count - 1 do
+      members[#members + 1] = ARGV[i + 4 + 2 * n]
+      weights[#weights + 1] = tonumber(ARGV[i + 5 + 2 * n])
+    end
+    if hidden then
+      local flags = redis.call('SMISMEMBER', hidden, unpack(members))
+      local visible, visibleWeights = {}, {}
+      for n, member in ipairs(members) do
+        if flags[n] == 0 then
+          visible[#visible + 1] = member
+          visibleWeights[#visibleWeights + 1] = weights[n]
         end
       end
-      j = a + n
+      members, weights = visible, visibleWeights
     end
+    addScores(key, keep, members, weights)
+    i = i + 4 + 2 * count
+  elseif op == 'H' then
+    local count = tonumber(ARGV[i + 2])
+    local fields = {}
+    for n = 0, count - 1 do fields[#fields + 1] = ARGV[i + 3 + 3 * n] end
+    local old = redis.call('HMGET', key, unpack(fields))
+    local sets = {}
+    for n = 0, count - 1 do
+      local mode, raw, previous = ARGV[i + 4 + 3 * n], ARGV[i + 5 + 3 * n], tonumber(old[n + 1])
+      local value = tonumber(raw)
+      if mode == 'i' then
+        sets[#sets + 1] = fields[n + 1]
+        sets[#sets + 1] = string.format('%d', (previous or 0) + value)
+      elseif mode == 'l' then
+        sets[#sets + 1] = fields[n + 1]
+        sets[#sets + 1] = num(previous and lse(previous, value) or value)
+      elseif not previous or value > previous then
+        sets[#sets + 1] = fields[n + 1]
+        sets[#sets + 1] = raw
+      end
+    end
+    if #sets > 0 then redis.call('HSET', key, unpack(sets)) end
+    i = i + 3 + 3 * count
+  elseif op == 'L' or op == 'U' then
+    local keep, count = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+    if op == 'U' then
+      for n = i + 4, i + 3 + count do redis.call('LREM', key, 0, ARGV[n]) end
+    end
+    if redis.call('LPUSH', key, unpack(ARGV, i + 4, i + 3 + count)) > keep then redis.call('LTRIM', key, 0, keep - 1) end
+    i = i + 4 + count
+  elseif op == 'P' then
+    local count = tonumber(ARGV[i + 2])
+    redis.call('PFADD', key, unpack(ARGV, i + 3, i + 2 + count))
+    i = i + 3 + count
+  elseif op == 'R' then
+    local count = tonumber(ARGV[i + 2])
+    redis.call('DEL', key)
+    if count > 0 then redis.call('HSET', key, unpack(ARGV, i + 3, i + 2 + count)) end
+    i = i + 3 + count
+  elseif op == 'D' then
+    redis.call('DEL', key)
+    i = i + 2
   else
-    results[e] = 0
+    local command = op == 'A' and 'SADD' or op == 'S' and 'SREM' or 'ZREM'
+    redis.call(command, key, ARGV[i + 2])
+    i = i + 3
   end
-  i = stop
 end
-for _, key in ipairs(order) do flush(key) end
-return results
+return {}
 `);
 
 /**
@@ -219,12 +161,22 @@ return results
  */
 export type ScriptScope = 'event' | 'slot';
 
+/** One event's part of a script call: its applied-marker in the call's slot and its operations there. */
+export interface ScriptPart {
+  /** Index (into the plans given to scriptCalls) of the event. */
+  readonly index: number;
+  readonly markerKey: string;
+  readonly ops: readonly Op[];
+}
+
 /** One EVALSHA of APPLY_SCRIPT. */
 export interface ScriptCall {
+  /** Every part the call is for, in order. */
+  readonly parts: readonly ScriptPart[];
+  /** The parts the script applies (all or none): the first of each marker — a repeated one is a redelivery within the batch. */
+  readonly sent: readonly ScriptPart[];
   readonly keys: readonly string[];
   readonly args: readonly string[];
-  /** Indices (into the plans given to scriptCalls) of the events this call carries, in its result order. */
-  readonly events: readonly number[];
 }
 
 /**
@@ -235,7 +187,7 @@ export function scriptCalls(plans: readonly EventPlan[], keys: ProjectionKeys, s
   if (scope === 'event') {
     return [encodeCall(plans.map((plan, index) => ({ index, markerKey: keys.applied(plan.homeTag, plan.appliedId), ops: plan.ops })), appliedTtlSeconds)];
   }
-  const byTag = new Map<string, { index: number; markerKey: string; ops: Op[] }[]>();
+  const byTag = new Map<string, ScriptPart[]>();
   plans.forEach((plan, index) => {
     const parts = new Map<string, Op[]>();
     for (const op of plan.ops) {
@@ -250,12 +202,18 @@ export function scriptCalls(plans: readonly EventPlan[], keys: ProjectionKeys, s
       byTag.set(tag, events);
     }
   });
-  return [...byTag.values()].map((events) => encodeCall(events, appliedTtlSeconds));
+  return [...byTag.values()].map((parts) => encodeCall(parts, appliedTtlSeconds));
 }
 
-function encodeCall(events: readonly { readonly index: number; readonly markerKey: string; readonly ops: readonly Op[] }[], ttlSeconds: number): ScriptCall {
-  const keys: string[] = [];
-  const indexOf = new Map<string, number>();
+/**
+ * The call applying `parts` (each marker's first part; later ones with the same marker are left out):
+ * markers first in KEYS, then the parts' operations merged by mergeOperations.
+ */
+export function encodeCall(parts: readonly ScriptPart[], ttlSeconds: number): ScriptCall {
+  const markers = new Set<string>();
+  const sent = parts.filter((part) => !markers.has(part.markerKey) && markers.add(part.markerKey));
+  const keys = [...markers];
+  const indexOf = new Map(keys.map((key, index) => [key, index + 1]));
   const keyIndex = (key: string): string => {
     let index = indexOf.get(key);
     if (index === undefined) {
@@ -265,61 +223,175 @@ function encodeCall(events: readonly { readonly index: number; readonly markerKe
     }
     return String(index);
   };
-  const args: string[] = [String(ttlSeconds), String(events.length)];
-  for (const event of events) {
-    const header = args.length;
-    args.push(keyIndex(event.markerKey), '0');
-    encodeOps(event.ops, args, keyIndex);
-    args[header + 1] = String(args.length - header - 2);
-  }
-  return { keys, args, events: events.map((event) => event.index) };
-}
-
-function encodeOps(ops: readonly Op[], args: string[], keyIndex: (key: string) => string): void {
-  const emit = (name: string, key: string, operands: readonly string[]): void => {
-    args.push(name, keyIndex(key), String(operands.length), ...operands);
-  };
-  for (const op of ops) {
+  const args: string[] = [String(ttlSeconds), String(markers.size)];
+  for (const op of mergeOperations(sent.map((part) => part.ops))) {
     switch (op.kind) {
-      case 'zlse':
-        emit('zlse', op.key, [op.member, String(op.logWeight), String(op.keep)]);
+      case 'scores': {
+        args.push(op.hiddenKey === undefined ? 'Z' : 'V', keyIndex(op.key));
+        if (op.hiddenKey !== undefined) args.push(keyIndex(op.hiddenKey));
+        args.push(String(op.keep), String(op.logWeights.size));
+        for (const [member, logWeight] of op.logWeights) args.push(member, String(logWeight));
         break;
-      case 'zlseVisible':
-        emit('zlse_visible', op.key, [keyIndex(op.hiddenKey), op.member, String(op.logWeight), String(op.keep)]);
+      }
+      case 'fields':
+        args.push('H', keyIndex(op.key), String(op.fields.size));
+        for (const [field, { mode, value }] of op.fields) args.push(field, mode, String(value));
         break;
-      case 'hlse':
-        emit('hlse', op.key, [op.field, String(op.logWeight)]);
+      case 'push':
+        args.push(op.unique ? 'U' : 'L', keyIndex(op.key), String(op.keep), String(op.values.length), ...op.values);
         break;
-      case 'hincrby':
-        emit('hincrby', op.key, [op.field, String(op.by)]);
-        break;
-      case 'hmax':
-        emit('hmax', op.key, [op.field, String(op.value)]);
+      case 'hll':
+        args.push('P', keyIndex(op.key), String(op.elements.size), ...op.elements);
         break;
       case 'hreplace':
-        emit('hreplace', op.key, op.fields.flat());
-        break;
-      case 'lpushTrim':
-        emit('lpush_trim', op.key, [op.value, String(op.keep)]);
-        break;
-      case 'lpushUniqueTrim':
-        emit('lpush_unique_trim', op.key, [op.value, String(op.keep)]);
-        break;
-      case 'pfadd':
-        emit('pfadd', op.key, [op.element]);
+        args.push('R', keyIndex(op.key), String(op.fields.length * 2), ...op.fields.flat());
         break;
       case 'sadd':
       case 'srem':
       case 'zrem':
-        emit(op.kind, op.key, [op.member]);
+        args.push(op.kind === 'sadd' ? 'A' : op.kind === 'srem' ? 'S' : 'X', keyIndex(op.key), op.member);
         break;
       case 'del':
-        emit('del', op.key, []);
+        args.push('D', keyIndex(op.key));
         break;
       default: {
         const unknown: never = op;
-        throw new Error(`unknown projection op ${JSON.stringify(unknown)}`);
+        throw new Error(`unknown merged projection op ${JSON.stringify(unknown)}`);
       }
     }
   }
+  return { parts, sent, keys, args };
+}
+
+/** A write of the merged form: one per key for the commutative updates, order-sensitive ones as they are. */
+export type MergedOp =
+  /** log-add-exp each member's weight into the ZSET (members in `hiddenKey` left out), then keep the `keep` highest. */
+  | { readonly kind: 'scores'; readonly key: string; readonly hiddenKey: string | undefined; readonly keep: number; readonly logWeights: ReadonlyMap<string, number> }
+  /** Per field: add (i), log-add-exp (l) or keep the maximum (m). */
+  | { readonly kind: 'fields'; readonly key: string; readonly fields: ReadonlyMap<string, { readonly mode: 'i' | 'l' | 'm'; readonly value: number }> }
+  /** LPUSH `values` in order and keep the newest `keep`; `unique`: each value once (oldest first here), moved to the head. */
+  | { readonly kind: 'push'; readonly key: string; readonly unique: boolean; readonly keep: number; readonly values: readonly string[] }
+  | { readonly kind: 'hll'; readonly key: string; readonly elements: ReadonlySet<string> }
+  | Extract<Op, { kind: 'hreplace' | 'sadd' | 'srem' | 'zrem' | 'del' }>;
+
+type Pending =
+  | { kind: 'scores'; key: string; hiddenKey: string | undefined; keep: number; logWeights: Map<string, number> }
+  | { kind: 'fields'; key: string; fields: Map<string, { mode: 'i' | 'l' | 'm'; value: number }> }
+  | { kind: 'push'; key: string; unique: boolean; keep: number; values: string[] }
+  | { kind: 'hll'; key: string; elements: Set<string> };
+
+/**
+ * Merges the operations of events (in order) into what applying them one after another does:
+ * commutative updates (log-space sums, counters, maxima, HyperLogLog adds, list pushes) accumulate
+ * per key and are written once per key, at the end; an order-sensitive operation (hreplace, del,
+ * sadd, srem, zrem) first writes what is pending on its key, and a change of a hidden set first writes
+ * the trending updates it filters, so every key sees its updates in event order. Caps are enforced
+ * once per key per batch (a ZSET may exceed its cap by the members added in one batch until its trim).
+ */
+export function mergeOperations(opsOfEvents: readonly (readonly Op[])[]): MergedOp[] {
+  const merged: MergedOp[] = [];
+  const pending = new Map<string, Pending>();
+  // Pending trending keys per hidden set that filters them.
+  const filteredBy = new Map<string, Set<string>>();
+  const flush = (key: string): void => {
+    const entry = pending.get(key);
+    if (!entry) return;
+    pending.delete(key);
+    if (entry.kind === 'scores' && entry.hiddenKey !== undefined) filteredBy.get(entry.hiddenKey)?.delete(key);
+    if (entry.kind === 'push' && entry.unique) {
+      // Each value once, at its latest position, oldest first (pushed last = newest at the head).
+      const latest = [...new Set([...entry.values].reverse())].reverse();
+      merged.push({ ...entry, values: latest });
+    } else {
+      merged.push(entry);
+    }
+  };
+  const pendingOf = <K extends Pending['kind']>(key: string, kind: K, create: () => Extract<Pending, { kind: K }>): Extract<Pending, { kind: K }> => {
+    const entry = pending.get(key);
+    if (entry?.kind === kind) return entry as Extract<Pending, { kind: K }>;
+    flush(key);
+    const created = create();
+    pending.set(key, created);
+    return created;
+  };
+  const addScore = (key: string, hiddenKey: string | undefined, member: string, logWeight: number, keep: number): void => {
+    let entry = pendingOf(key, 'scores', () => ({ kind: 'scores', key, hiddenKey, keep, logWeights: new Map() }));
+    if (entry.hiddenKey !== hiddenKey) {
+      flush(key);
+      entry = pendingOf(key, 'scores', () => ({ kind: 'scores', key, hiddenKey, keep, logWeights: new Map() }));
+    }
+    if (hiddenKey !== undefined) {
+      const filtered = filteredBy.get(hiddenKey) ?? new Set<string>();
+      filtered.add(key);
+      filteredBy.set(hiddenKey, filtered);
+    }
+    entry.keep = keep;
+    const known = entry.logWeights.get(member);
+    entry.logWeights.set(member, known === undefined ? logWeight : logAddExp(known, logWeight));
+  };
+  const setField = (key: string, field: string, mode: 'i' | 'l' | 'm', value: number): void => {
+    const { fields } = pendingOf(key, 'fields', () => ({ kind: 'fields', key, fields: new Map() }));
+    const known = fields.get(field);
+    if (known === undefined || known.mode !== mode) fields.set(field, { mode, value });
+    else fields.set(field, { mode, value: mode === 'i' ? known.value + value : mode === 'l' ? logAddExp(known.value, value) : Math.max(known.value, value) });
+  };
+  const push = (key: string, unique: boolean, value: string, keep: number): void => {
+    let entry = pendingOf(key, 'push', () => ({ kind: 'push', key, unique, keep, values: [] }));
+    if (entry.unique !== unique) {
+      flush(key);
+      entry = pendingOf(key, 'push', () => ({ kind: 'push', key, unique, keep, values: [] }));
+    }
+    entry.keep = keep;
+    entry.values.push(value);
+  };
+
+  for (const ops of opsOfEvents) {
+    for (const op of ops) {
+      switch (op.kind) {
+        case 'zlse':
+          addScore(op.key, undefined, op.member, op.logWeight, op.keep);
+          break;
+        case 'zlseVisible':
+          addScore(op.key, op.hiddenKey, op.member, op.logWeight, op.keep);
+          break;
+        case 'hlse':
+          setField(op.key, op.field, 'l', op.logWeight);
+          break;
+        case 'hincrby':
+          setField(op.key, op.field, 'i', op.by);
+          break;
+        case 'hmax':
+          setField(op.key, op.field, 'm', op.value);
+          break;
+        case 'lpushTrim':
+          push(op.key, false, op.value, op.keep);
+          break;
+        case 'lpushUniqueTrim':
+          push(op.key, true, op.value, op.keep);
+          break;
+        case 'pfadd':
+          pendingOf(op.key, 'hll', () => ({ kind: 'hll', key: op.key, elements: new Set() })).elements.add(op.element);
+          break;
+        case 'sadd':
+        case 'srem':
+          // The trending updates this hidden set filters are checked against it as it was before.
+          for (const key of [...(filteredBy.get(op.key) ?? [])]) flush(key);
+          flush(op.key);
+          merged.push(op);
+          break;
+        case 'hreplace':
+        case 'zrem':
+        case 'del':
+          flush(op.key);
+          merged.push(op);
+          break;
+        default: {
+          const unknown: never = op;
+          throw new Error(`unknown projection op ${JSON.stringify(unknown)}`);
+        }
+      }
+    }
+  }
+  for (const key of [...pending.keys()]) flush(key);
+  return merged;
 }

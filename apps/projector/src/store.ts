@@ -11,7 +11,7 @@ import {
   type RecentEntry,
   type RedisClient,
 } from '@orrery/projections';
-import { APPLY_SCRIPT, scriptCalls, type ScriptScope } from './apply-script';
+import { APPLY_SCRIPT, encodeCall, scriptCalls, type ScriptCall, type ScriptPart, type ScriptScope } from './apply-script';
 import { snapshotNeeds, type CatalogFacts, type EventPlan, type IncomingEvent, type Snapshot } from './plan';
 
 /** What applying a plan did: all of it, none of it (a redelivery), or the rest of a partly applied one (slot scope). */
@@ -89,15 +89,14 @@ export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, c
   function applyPlans(plans: readonly EventPlan[]): Promise<ApplyOutcome[]> {
     if (plans.length === 0) return Promise.resolve([]);
     const calls = scriptCalls(plans, keys, scope, config.appliedTtlSeconds);
-    return Promise.all(calls.map((call) => runScript(redis, APPLY_SCRIPT, call.keys, call.args))).then((results) => {
+    return Promise.all(calls.map(applyCall)).then((appliedParts) => {
       const applied = plans.map(() => 0);
       const parts = plans.map(() => 0);
       calls.forEach((call, callIndex) => {
-        const flags = results[callIndex] as readonly number[];
-        call.events.forEach((event, position) => {
-          parts[event] = (parts[event] ?? 0) + 1;
-          if (flags[position] === 1) applied[event] = (applied[event] ?? 0) + 1;
-        });
+        for (const part of call.parts) {
+          parts[part.index] = (parts[part.index] ?? 0) + 1;
+          if (appliedParts[callIndex]!.has(part)) applied[part.index] = (applied[part.index] ?? 0) + 1;
+        }
       });
       // A plan with no op at all (none in slot scope) counts as applied.
       return plans.map((_, index): ApplyOutcome => {
@@ -106,6 +105,24 @@ export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, c
         return count === of ? 'applied' : count === 0 ? 'duplicate' : 'completed';
       });
     });
+  }
+
+  /**
+   * Runs one call; when the script finds some of its markers (redeliveries), it wrote nothing, and
+   * the call goes again without those parts. Resolves to the parts applied.
+   */
+  async function applyCall(call: ScriptCall): Promise<Set<ScriptPart>> {
+    let attempt = call;
+    while (attempt.sent.length > 0) {
+      const found = (await runScript(redis, APPLY_SCRIPT, attempt.keys, attempt.args)) as readonly number[];
+      if (found.length === 0) return new Set(attempt.sent);
+      const redelivered = new Set(found.map((position) => attempt.sent[position - 1]));
+      attempt = encodeCall(
+        attempt.sent.filter((part) => !redelivered.has(part)),
+        config.appliedTtlSeconds,
+      );
+    }
+    return new Set();
   }
 }
 
