@@ -6,6 +6,7 @@ import { timestampMs } from '@bufbuild/protobuf/wkt';
 import type { ProjectionConfig } from '@orrery/config';
 import {
   catalogFields,
+  coVisitLookBack,
   coVisitPartners,
   DELETED_CATALOG_FIELDS,
   forgottenUserField,
@@ -258,7 +259,11 @@ export function planInteraction(input: InteractionInput, keys: ProjectionKeys, c
       ops.push({ kind: 'zlseVisible', key: ranking, hiddenKey: keys.trending.hidden, member: entry.itemId, logWeight: popularity, keep: config.trendingLimit });
     }
   }
-  const partners = coVisitPartners(entry, input.history, { windowMs: config.coVisitWindowSeconds * 1_000, maxPartners: config.coVisitPartners });
+  const partners = coVisitPartners(entry, input.history, {
+    windowMs: config.coVisitWindowSeconds * 1_000,
+    maxPartners: config.coVisitPartners,
+    lookBack: coVisitLookBack(config.coVisitPartners, config.recentLimit),
+  });
   const coVisitHalfLife = halfLifeMs(config.coVisitHalfLifeHours);
   for (const partner of partners) {
     const logWeight = logDecayedWeight(partner.weight, entry.occurredMs, coVisitHalfLife);

@@ -1,6 +1,7 @@
 // The projector's Redis adapter: reads what a batch's plan depends on, runs the apply script.
 import type { ProjectionConfig } from '@orrery/config';
 import {
+  coVisitLookBack,
   decodeRecentEntry,
   forgottenUserField,
   parseStringList,
@@ -43,9 +44,9 @@ export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, c
       const users = [...needs.users];
       const items = [...needs.items];
       const deletedItems = [...needs.deletedItems];
-      // Deep enough for this batch's partners even when a replay finds the batch's own events (and
-      // some later ones) already at the head of the list.
-      const depth = (count: number): number => Math.min(config.recentLimit, config.coVisitPartners * 3 + count + 16);
+      // Deep enough for this batch's partners (coVisitLookBack before each) even when a replay finds
+      // the batch's own events (and some later ones) already at the head of the list.
+      const depth = (count: number): number => Math.min(config.recentLimit, coVisitLookBack(config.coVisitPartners, config.recentLimit) + count + 16);
       const [lists, catalogs, forgottenAt, coVisited] = await Promise.all([
         Promise.all(users.map(([userId, count]) => (count > 0 ? redis.lrange(keys.user(userId).recent, 0, depth(count) - 1) : Promise.resolve([])))),
         Promise.all(items.map((itemId) => redis.hmget(keys.item(itemId).catalog, 'categories', 'deleted'))),

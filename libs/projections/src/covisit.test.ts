@@ -57,6 +57,15 @@ describe('co-visitation pairing', () => {
   });
 });
 
+describe('co-visitation look-back', () => {
+  it('when a session-window match sits deeper than the look-back, it does not pair, however much history is given', () => {
+    // Timestamps out of order: the oldest entry is in the window of the new one, 31 others are not.
+    const history = [...Array.from({ length: 31 }, (_, index) => entry(32 - index, `far-${index}`, EventType.VIEW, 600 + index)), entry(1, 'near', EventType.VIEW, 0)];
+    expect(coVisitPartners(entry(33, 'new', EventType.VIEW, 1), history, options)).toEqual([]);
+    expect(coVisitPartners(entry(33, 'new', EventType.VIEW, 1), history, { ...options, lookBack: 32 })).toEqual([{ itemId: 'near', weight: 1 }]);
+  });
+});
+
 describe('recent list entries', () => {
   it('when an entry is encoded and decoded, it is unchanged, even with | in the item id', () => {
     const original = entry(123456789, 'shop|sku-1', EventType.RATING, 7, 4.5);

@@ -1,7 +1,7 @@
 // The Redis read model shared by projector (writes), and query and recommender (reads): key layout, the decay and
 // weight arithmetic, co-visitation pairing, the recent-list entry format and the Redis client.
 export { catalogFields, DELETED_CATALOG_FIELDS, parseCatalogView, parseStringList, type CatalogView } from './catalog';
-export { coVisitPartners, type CoVisitOptions, type CoVisitPartner } from './covisit';
+export { coVisitLookBack, coVisitPartners, type CoVisitOptions, type CoVisitPartner } from './covisit';
 export { decayedValue, DECAY_EPOCH_MS, halfLifeMs, logAddExp, logDecayedWeight } from './decay';
 export {
   controlKeys,
