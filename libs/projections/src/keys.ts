@@ -70,27 +70,46 @@ export interface ProjectionKeys {
   applied(tag: string, eventId: string): string;
 }
 
+/** Users' (and items') key sets a ProjectionKeys keeps built at most. */
+const KEYS_REMEMBERED = 50_000;
+
 /** Builds the key layout under `prefix` (which must not contain a hash tag of its own). */
 export function projectionKeys(prefix: string): ProjectionKeys {
   if (!prefix || /[{}]/.test(prefix)) throw new Error(`redis prefix "${prefix}" must be non-empty and contain no { or }`);
   const under = (tag: string): string => `${prefix}:{${tag}}`;
+  // The same id gives the same key strings (a projector batch names one user's or item's keys dozens
+  // of times; equal string objects hash once in every Map they key). Bounded: cleared when full.
+  const users = new Map<string, UserKeys>();
+  const items = new Map<string, ItemKeys>();
+  const categories = new Map<string, string>();
+  const remembered = <T>(cache: Map<string, T>, id: string, build: () => T): T => {
+    let found = cache.get(id);
+    if (found === undefined) {
+      if (cache.size >= KEYS_REMEMBERED) cache.clear();
+      found = build();
+      cache.set(id, found);
+    }
+    return found;
+  };
   return {
     prefix,
-    user(userId) {
-      const tag = `u:${escapeKeyPart(userId)}`;
-      const base = under(tag);
-      return { tag, recent: `${base}:recent`, seen: `${base}:seen`, stats: `${base}:stats`, affinity: `${base}:affinity`, attributes: `${base}:attrs` };
-    },
-    item(itemId) {
-      const tag = `i:${escapeKeyPart(itemId)}`;
-      const base = under(tag);
-      return { tag, catalog: `${base}:catalog`, stats: `${base}:stats`, users: `${base}:users`, coVisits: `${base}:covis` };
-    },
+    user: (userId) =>
+      remembered(users, userId, () => {
+        const tag = `u:${escapeKeyPart(userId)}`;
+        const base = under(tag);
+        return { tag, recent: `${base}:recent`, seen: `${base}:seen`, stats: `${base}:stats`, affinity: `${base}:affinity`, attributes: `${base}:attrs` };
+      }),
+    item: (itemId) =>
+      remembered(items, itemId, () => {
+        const tag = `i:${escapeKeyPart(itemId)}`;
+        const base = under(tag);
+        return { tag, catalog: `${base}:catalog`, stats: `${base}:stats`, users: `${base}:users`, coVisits: `${base}:covis` };
+      }),
     trending: {
       tag: TRENDING_TAG,
       overall: `${under(TRENDING_TAG)}:all`,
       hidden: `${under(TRENDING_TAG)}:hidden`,
-      category: (category) => `${under(TRENDING_TAG)}:cat:${escapeKeyPart(category)}`,
+      category: (category) => remembered(categories, category, () => `${under(TRENDING_TAG)}:cat:${escapeKeyPart(category)}`),
     },
     applied: (tag, eventId) => `${under(tag)}:ev:${escapeKeyPart(eventId)}`,
   };
