@@ -117,9 +117,6 @@ export async function rebuildProjections(config: OrreryConfig, logger: Logger, o
   }
 }
 
-/** Messages applied per chunk of the ordered replay. */
-const REPLAY_CHUNK = 500;
-
 /**
  * Reads the events topic from its start to its current end, applies it to projection `version` in
  * commit order, and sets that version's consumer group to the end. Returns the messages replayed.
@@ -136,7 +133,7 @@ async function replayInCommitOrder(config: OrreryConfig, logger: Logger, redis: 
   const control = controlKeys(config.redisPrefix);
   const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event');
   const project = chunkProjector(store, keys, control, config, logger, [], { traced: false });
-  for (let start = 0; start < ordered.length; start += REPLAY_CHUNK) await project(ordered.slice(start, start + REPLAY_CHUNK));
+  for (let start = 0; start < ordered.length; start += config.projectorChunkSize) await project(ordered.slice(start, start + config.projectorChunkSize));
   await admin.setOffsets({ groupId: projectorGroupOf(config.projectorGroup, version), topic, partitions: ends.map((end) => ({ partition: end.partition, offset: end.high })) });
   return ordered.length;
 }

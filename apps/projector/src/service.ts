@@ -25,8 +25,6 @@ import { chunkProjector } from './apply-chunk';
 import { Freshness, type FreshnessReport } from './freshness';
 import { redisProjectionStore } from './store';
 
-/** Messages planned and applied together: bounds the snapshot read and the in-flight scripts. */
-const CHUNK_SIZE = 500;
 const FRESHNESS_LOG_INTERVAL_MS = 30_000;
 
 /** A running projector. */
@@ -119,9 +117,11 @@ async function startVersionConsumer(
   const projectChunk = chunkProjector(store, keys, control, config, logger, recorders);
 
   const projectBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> => {
-    for (let start = 0; start < batch.messages.length; start += CHUNK_SIZE) {
+    // Messages planned and applied together (config.projectorChunkSize at most): bounds the snapshot
+    // read and how long one script holds Redis. The script's Lua unpack()s stay under its 8,000-value limit.
+    for (let start = 0; start < batch.messages.length; start += config.projectorChunkSize) {
       if (!isRunning() || isStale()) return;
-      const chunk = batch.messages.slice(start, start + CHUNK_SIZE);
+      const chunk = batch.messages.slice(start, start + config.projectorChunkSize);
       await projectChunk(chunk.map((message) => ({ topic: batch.topic, partition: batch.partition, message })));
       resolveOffset(chunk[chunk.length - 1]!.offset);
       await heartbeat();
