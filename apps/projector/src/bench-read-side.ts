@@ -165,7 +165,8 @@ async function main(): Promise<void> {
     // The built query service as its own process (as deployed), on a free port.
     const port = await freePort();
     const query = spawn(process.execPath, [join(__dirname, '..', '..', 'query', 'dist', 'main.js')], {
-      env: { ...process.env, ORRERY_QUERY_ADDRESS: `127.0.0.1:${port}`, ORRERY_REDIS_PREFIX: config.redisPrefix, ORRERY_TRACING: 'false', ORRERY_LOG_LEVEL: 'warn' },
+      // Metrics port 0: a query already running on this machine holds the default one.
+      env: { ...process.env, ORRERY_QUERY_ADDRESS: `127.0.0.1:${port}`, ORRERY_REDIS_PREFIX: config.redisPrefix, ORRERY_TRACING: 'false', ORRERY_LOG_LEVEL: 'warn', ORRERY_METRICS_PORT_QUERY: '0' },
       stdio: 'inherit',
     });
     const client = createClient(QueryService, `127.0.0.1:${port}`);
