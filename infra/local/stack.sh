@@ -465,7 +465,7 @@ redis_down() {
 # ---------------------------------------------------------------------------------------------
 # kafka
 
-KAFKA_LOG_OFFSET=0
+KAFKA_LAUNCHED_AT=""
 KAFKA_T0=""
 
 kafka_java() {
@@ -492,7 +492,7 @@ kafka_start() {
   local pidfile="${RUN}/kafka.pid" java
   KAFKA_T0="$(now)"
   if pid_alive "${pidfile}" kafka.Kafka; then
-    KAFKA_LOG_OFFSET=-1
+    KAFKA_LAUNCHED_AT=""
     return 0
   fi
   if port_open 127.0.0.1 "${KAFKA_PORT}" || port_open 127.0.0.1 "${KAFKA_CONTROLLER_PORT}"; then
@@ -512,8 +512,7 @@ kafka_start() {
       >>"${LOGS}/kafka-format.log" 2>&1 || die "kafka: storage format failed; see ${LOGS}/kafka-format.log"
     say "done"
   fi
-  touch "${LOGS}/kafka.log"
-  KAFKA_LOG_OFFSET="$(stat -c %s "${LOGS}/kafka.log")"
+  KAFKA_LAUNCHED_AT="$(date '+%Y-%m-%d %H:%M:%S')"
   say "kafka: starting (KRaft, $(kafka_version))…"
   # setsid: its own session, so it outlives the shell that ran `up`.
   # shellcheck disable=SC2086 # KAFKA_HEAP is a list of JVM flags
@@ -526,16 +525,17 @@ kafka_start() {
   printf '%s\n' "$!" >"${pidfile}"
 }
 
-# Done waiting: the log (past the offset noted at launch) says it started, or the JVM is gone.
+# Done waiting: a "Kafka Server started" line stamped at or after the launch, or the JVM is gone.
+# Every rolled file (kafka.log.N) is searched: loading many partitions can log past the 20 MB roll.
 kafka_started_or_dead() {
   pid_gone "$1" && return 0
-  # grep -c reads to the end: with -q, tail could die of SIGPIPE and pipefail would say "no".
-  tail -c "+$((KAFKA_LOG_OFFSET + 1))" "${LOGS}/kafka.log" | grep -c "Kafka Server started" >/dev/null
+  cat "${LOGS}"/kafka.log* 2>/dev/null |
+    awk -v launched="[${KAFKA_LAUNCHED_AT}" '/Kafka Server started/ && $0 >= launched { found = 1 } END { exit !found }'
 }
 
 kafka_wait() {
   local pidfile="${RUN}/kafka.pid"
-  if ((KAFKA_LOG_OFFSET < 0)); then
+  if [[ -z "${KAFKA_LAUNCHED_AT}" ]]; then
     wait_until 60 port_open 127.0.0.1 "${KAFKA_PORT}" || die "kafka: running but port ${KAFKA_PORT} is closed; see ${LOGS}/kafka.log"
     say "kafka: already running (pid $(pid_of "${pidfile}")) on 127.0.0.1:${KAFKA_PORT}"
     return 0
