@@ -1,6 +1,7 @@
 // The ZeroMQ client of scoring implementing the pipeline's Scorer, converting protobuf messages to
 // plain data at the edge.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { encodeFeatureMatrix } from '@orrery/ml';
 import { ScoreReplySchema, ScoreRequestSchema } from '@orrery/proto';
 import { ZmqRequestClient } from '@orrery/zmq';
 import type { Scorer } from './ports';
@@ -13,7 +14,7 @@ export function createScoringClient(endpoint: string, timeoutMs: number): Scorin
   const client = new ZmqRequestClient({ endpoint, name: 'scoring', timeoutMs });
   return {
     score: async (matrix, limits) => {
-      const request = create(ScoreRequestSchema, { featureCount: matrix.featureCount, features: Array.from(matrix.values), featureSchema: matrix.schema });
+      const request = create(ScoreRequestSchema, { featureCount: matrix.featureCount, featureMatrix: encodeFeatureMatrix(matrix.values), featureSchema: matrix.schema });
       const reply = fromBinary(ScoreReplySchema, await client.request(toBinary(ScoreRequestSchema, request), limits.timeoutMs));
       if (reply.error) throw new Error(reply.error);
       return { scores: reply.scores, modelVersion: reply.modelVersion };

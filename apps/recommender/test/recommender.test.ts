@@ -4,7 +4,7 @@
 // scoring service live in apps/cli.)
 import { randomBytes } from 'node:crypto';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import { RANKING_FEATURE_SCHEMA, RANKING_FEATURES } from '@orrery/ml';
+import { decodeFeatureMatrix, RANKING_FEATURE_SCHEMA, RANKING_FEATURES } from '@orrery/ml';
 import { createClient, ServiceError, status, type Client } from '@orrery/grpc';
 import { RecommendationService, ScoreReplySchema, ScoreRequestSchema } from '@orrery/proto';
 import { serveZmqRequests, type RunningZmqServer } from '@orrery/zmq';
@@ -79,10 +79,11 @@ describe('RecommendationService over gRPC and ZeroMQ', () => {
       handler: async (payload) => {
         const request = fromBinary(ScoreRequestSchema, payload);
         if (request.featureSchema !== RANKING_FEATURE_SCHEMA) throw new ServiceError(status.FAILED_PRECONDITION, `feature_schema: expected ${RANKING_FEATURE_SCHEMA}`);
-        const rows = request.features.length / request.featureCount;
+        const features = decodeFeatureMatrix(request.featureMatrix);
+        const rows = features.length / request.featureCount;
         scoreRequests.push({ featureCount: request.featureCount, rows, schema: request.featureSchema });
         const annColumn = RANKING_FEATURES.indexOf('ann_score');
-        const scores = Array.from({ length: rows }, (_, row) => request.features[row * request.featureCount + annColumn] ?? 0);
+        const scores = Array.from({ length: rows }, (_, row) => features[row * request.featureCount + annColumn] ?? 0);
         return toBinary(ScoreReplySchema, create(ScoreReplySchema, { scores, modelVersion: 'ranker-test' }));
       },
     });

@@ -1,6 +1,7 @@
 // Checks a ScoreRequest's shape before it reaches the model: INVALID_ARGUMENT naming the field.
 
 import { invalidArgument } from '@orrery/grpc';
+import { decodeFeatureMatrix } from '@orrery/ml';
 
 /** Candidate rows one request may carry (the recommender sends at most a few thousand). */
 export const MAX_ROWS = 20_000;
@@ -14,17 +15,21 @@ export interface ScoreBatch {
 }
 
 /** Validates the decoded request; throws INVALID_ARGUMENT naming the field. */
-export function validateScoreRequest(request: { readonly featureCount: number; readonly features: readonly number[]; readonly featureSchema: string }): ScoreBatch {
-  const { featureCount, features, featureSchema } = request;
+export function validateScoreRequest(request: { readonly featureCount: number; readonly featureMatrix: Uint8Array; readonly featureSchema: string }): ScoreBatch {
+  const { featureCount, featureMatrix, featureSchema } = request;
   if (featureSchema.length === 0) throw invalidArgument('feature_schema', 'must not be empty');
   if (!Number.isInteger(featureCount) || featureCount < 1) throw invalidArgument('feature_count', `must be a positive integer, got ${featureCount}`);
-  if (features.length % featureCount !== 0) {
-    throw invalidArgument('features', `holds ${features.length} values, not a multiple of feature_count ${featureCount}`);
+  if (featureMatrix.byteLength % 4 !== 0) {
+    throw invalidArgument('feature_matrix', `holds ${featureMatrix.byteLength} bytes, not whole float32 values (4 bytes each)`);
   }
-  const rowCount = features.length / featureCount;
-  if (rowCount > MAX_ROWS) throw invalidArgument('features', `holds ${rowCount} rows, more than ${MAX_ROWS}`);
-  const values = Float32Array.from(features);
-  const bad = values.findIndex((value) => !Number.isFinite(value));
-  if (bad >= 0) throw invalidArgument(`features[${bad}]`, 'must be a finite number');
-  return { featureCount, rowCount, features: values, featureSchema };
+  const valueCount = featureMatrix.byteLength / 4;
+  if (valueCount % featureCount !== 0) {
+    throw invalidArgument('feature_matrix', `holds ${valueCount} values, not a multiple of feature_count ${featureCount}`);
+  }
+  const rowCount = valueCount / featureCount;
+  if (rowCount > MAX_ROWS) throw invalidArgument('feature_matrix', `holds ${rowCount} rows, more than ${MAX_ROWS}`);
+  const features = decodeFeatureMatrix(featureMatrix);
+  const bad = features.findIndex((value) => !Number.isFinite(value));
+  if (bad >= 0) throw invalidArgument(`feature_matrix[${bad}]`, 'must be a finite number');
+  return { featureCount, rowCount, features, featureSchema };
 }

@@ -4,6 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import {
   createSeededRandom,
+  encodeFeatureMatrix,
   exportRankerToOnnx,
   RANKING_FEATURE_SCHEMA,
   RANKING_FEATURES,
@@ -57,7 +58,7 @@ async function promote(model: RankerModel, ndcg: number): Promise<string> {
 }
 
 async function score(features: Float32Array, featureSchema = RANKING_FEATURE_SCHEMA, featureCount = width): Promise<ScoreReply> {
-  const request = create(ScoreRequestSchema, { featureCount, features: Array.from(features), featureSchema });
+  const request = create(ScoreRequestSchema, { featureCount, featureMatrix: encodeFeatureMatrix(features), featureSchema });
   return fromBinary(ScoreReplySchema, await client.request(toBinary(ScoreRequestSchema, request)));
 }
 
@@ -121,10 +122,12 @@ describe('with a champion ranker', () => {
   it('malformed batches are INVALID_ARGUMENT naming the field', async () => {
     const expectInvalid = (reply: Promise<unknown>, field: string) =>
       expect(reply).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, message: expect.stringContaining(field) });
-    await expectInvalid(score(candidates(2, 5).subarray(0, width * 2 - 1)), 'features');
+    await expectInvalid(score(candidates(2, 5).subarray(0, width * 2 - 1)), 'feature_matrix: holds 15 values, not a multiple of feature_count 8');
+    const partialValue = create(ScoreRequestSchema, { featureCount: width, featureMatrix: new Uint8Array(4 * width + 2), featureSchema: RANKING_FEATURE_SCHEMA });
+    await expectInvalid(client.request(toBinary(ScoreRequestSchema, partialValue)), 'feature_matrix: holds 34 bytes');
     await expectInvalid(score(candidates(1, 5), RANKING_FEATURE_SCHEMA, 0), 'feature_count');
     await expectInvalid(score(candidates(1, 5), ''), 'feature_schema');
-    await expectInvalid(score(Float32Array.from([NaN, ...candidates(1, 6).subarray(1)])), 'features[0]');
+    await expectInvalid(score(Float32Array.from([NaN, ...candidates(1, 6).subarray(1)])), 'feature_matrix[0]');
     await expectInvalid(score(candidates(2, 7).subarray(0, 2 * (width - 1)), RANKING_FEATURE_SCHEMA, width - 1), 'feature_count');
     await expectInvalid(client.request(Buffer.from([0xff, 0xff, 0xff])), 'payload');
   });
@@ -165,7 +168,7 @@ describe('shadow scoring of a challenger', () => {
     await shadowing.refreshShadow();
 
     const batch = candidates(60, 10);
-    const request = create(ScoreRequestSchema, { featureCount: width, features: Array.from(batch), featureSchema: RANKING_FEATURE_SCHEMA });
+    const request = create(ScoreRequestSchema, { featureCount: width, featureMatrix: encodeFeatureMatrix(batch), featureSchema: RANKING_FEATURE_SCHEMA });
     const reply = fromBinary(ScoreReplySchema, await shadowClient.request(toBinary(ScoreRequestSchema, request)));
     expect(reply.modelVersion).toBe(champion);
     const challengerScores = scoreWithRanker(challengerModel, batch);

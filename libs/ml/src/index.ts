@@ -11,3 +11,4 @@ export * from './embedding-recommender';
 export * from './ranking-features';
 export * from './ranker';
 export * from './onnx-ranker';
+export * from './feature-bytes';
