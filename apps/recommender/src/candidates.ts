@@ -64,26 +64,38 @@ function explain(kind: string, becauseOf: string): string {
   return becauseOf ? `${kind}:${becauseOf}` : kind;
 }
 
+interface MergingCandidate {
+  readonly itemId: string;
+  readonly sourceScores: Partial<Record<CandidateSource, number>>;
+  readonly reasons: string[];
+  coVisitedWith: Map<string, number>;
+}
+
+const NOT_CO_VISITED: Map<string, number> = new Map();
+
 /**
  * Merges batches into one candidate per item, in order of first appearance; per source the best
  * score wins and every distinct reason is kept (and each co-visitation source item's score).
  * Non-finite scores count as 0.
  */
 export function mergeCandidates(batches: readonly SourceBatch[]): Candidate[] {
-  const merged = new Map<string, { itemId: string; sourceScores: Partial<Record<CandidateSource, number>>; reasons: string[]; coVisitedWith: Map<string, number> }>();
+  const merged = new Map<string, MergingCandidate>();
   for (const batch of batches) {
     for (const item of batch.items) {
       if (!item.itemId) continue;
       const score = Number.isFinite(item.score) ? item.score : 0;
       let candidate = merged.get(item.itemId);
       if (!candidate) {
-        candidate = { itemId: item.itemId, sourceScores: {}, reasons: [], coVisitedWith: new Map() };
+        candidate = { itemId: item.itemId, sourceScores: {}, reasons: [item.reason], coVisitedWith: NOT_CO_VISITED };
         merged.set(item.itemId, candidate);
+      } else if (!candidate.reasons.includes(item.reason)) {
+        candidate.reasons.push(item.reason);
       }
       const previous = candidate.sourceScores[batch.source];
       if (previous === undefined || score > previous) candidate.sourceScores[batch.source] = score;
-      if (!candidate.reasons.includes(item.reason)) candidate.reasons.push(item.reason);
       if (batch.source === 'co-visited' && item.becauseOfItemId) {
+        // Most candidates are never co-visited: they share one empty map, and a map is made on the first co-visit.
+        if (candidate.coVisitedWith === NOT_CO_VISITED) candidate.coVisitedWith = new Map();
         candidate.coVisitedWith.set(item.becauseOfItemId, Math.max(score, candidate.coVisitedWith.get(item.becauseOfItemId) ?? 0));
       }
     }
