@@ -46,15 +46,15 @@ export function queryService(reader: ProjectionReader): ServiceImplementation<ty
 
     async getItems(request) {
       const itemIds = requireIds('item_ids', request.itemIds);
-      const items = itemIds.length === 0 ? [] : await reader.items(itemIds);
+      const [items, uniqueUsers] = itemIds.length === 0 ? [[], []] : await Promise.all([reader.items(itemIds), reader.uniqueUsers(itemIds)]);
       return {
-        items: items.map(({ itemId, catalog, popularity, interactions, uniqueUsers, deleted }) => ({
+        items: items.map(({ itemId, catalog, popularity, interactions, deleted }, index) => ({
           itemId,
           exists: catalog !== undefined,
           deleted,
           categories: [...(catalog?.categories ?? [])],
           tags: [...(catalog?.tags ?? [])],
-          uniqueUsers: BigInt(uniqueUsers),
+          uniqueUsers: BigInt(uniqueUsers[index] ?? 0),
           hidden: catalog?.hidden ?? false,
           ...(catalog?.publishedAtMs === undefined ? {} : { publishedAt: timestampFromMs(catalog.publishedAtMs) }),
           popularity,

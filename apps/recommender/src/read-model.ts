@@ -22,7 +22,8 @@ export type ReadModel = UserContextSource & Features & CoVisitation & Trending &
  */
 export function readModel(reader: ProjectionReader, index: () => ServingIndex | undefined, cache: TtlCacheOptions): ReadModel {
   const items = cachedBatchLookup(async (itemIds) => new Map((await reader.items(itemIds)).map((item) => [item.itemId, toItemFacts(item)])), cache);
-  // Keyed `<count>\n<item or category>`: one cached answer per size asked.
+  // Keyed `<count>\n<item or category>`: one cached answer per size read (co-visits are read in a few
+  // fixed depths, so users with few and many recent items share them).
   const coVisitLists = cachedBatchLookup(async (keys) => {
     const answers = new Map<string, readonly CoVisit[]>();
     for (const [count, itemIds] of groupByCount(keys)) {
@@ -40,8 +41,9 @@ export function readModel(reader: ProjectionReader, index: () => ServingIndex | 
     items: (itemIds) => items(itemIds),
     coVisited: async (itemIds, countPerItem) => {
       const sources = [...new Set(itemIds)];
-      const lists = await coVisitLists(sources.map((itemId) => sizedKey(countPerItem, itemId)));
-      const bySource = new Map(sources.map((itemId) => [itemId, lists.get(sizedKey(countPerItem, itemId)) ?? []]));
+      const depth = coVisitReadDepth(countPerItem);
+      const lists = await coVisitLists(sources.map((itemId) => sizedKey(depth, itemId)));
+      const bySource = new Map(sources.map((itemId) => [itemId, (lists.get(sizedKey(depth, itemId)) ?? []).slice(0, countPerItem)]));
       return mergeCoVisits(bySource).map(({ itemId, score, sourceItemId }) => ({ itemId, score, becauseOfItemId: sourceItemId }));
     },
     trending: async (count, category) => {
@@ -53,6 +55,16 @@ export function readModel(reader: ProjectionReader, index: () => ServingIndex | 
       searchTimed(index(), 'for_user', (served) => served.searchForUser(recentItemIds, count, excludeItemIds)),
     similarTo: (itemId, count) => searchTimed(index(), 'similar_to', (served) => served.similarTo(itemId, count)),
   };
+}
+
+/** The shallowest co-visit list depth read: most requests ask for 5–50 per item. */
+export const MIN_COVISIT_READ_DEPTH = 50;
+
+/** How deep a co-visit list is read (and cached) to answer `countPerItem`: 50, 100, 200, … */
+export function coVisitReadDepth(countPerItem: number): number {
+  let depth = MIN_COVISIT_READ_DEPTH;
+  while (depth < countPerItem) depth *= 2;
+  return depth;
 }
 
 function sizedKey(count: number, id: string): string {

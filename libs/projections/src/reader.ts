@@ -32,8 +32,6 @@ export interface ItemProjection {
   readonly catalog: CatalogView | undefined;
   readonly popularity: number;
   readonly interactions: bigint;
-  /** Distinct users (HyperLogLog estimate). */
-  readonly uniqueUsers: number;
   /** The catalog holds a deletion tombstone for it. */
   readonly deleted: boolean;
 }
@@ -53,6 +51,8 @@ export interface ProjectionReader {
   trending(category: string, count: number): Promise<RankedItem[]>;
   /** The items in request order. */
   items(itemIds: readonly string[]): Promise<ItemProjection[]>;
+  /** Each item's distinct users (HyperLogLog estimate), in request order: a read of its own, as only some callers show it. */
+  uniqueUsers(itemIds: readonly string[]): Promise<number[]>;
   /** For each item, whether it is in the user's seen list. */
   seen(userId: string, itemIds: readonly string[]): Promise<boolean[]>;
 }
@@ -165,10 +165,9 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
 
     async items(itemIds) {
       const keys = currentKeys();
-      const [catalogs, stats, users] = await Promise.all([
+      const [catalogs, stats] = await Promise.all([
         Promise.all(itemIds.map((itemId) => redis.hgetall(keys.item(itemId).catalog))),
         Promise.all(itemIds.map((itemId) => redis.hmget(keys.item(itemId).stats, 'n', 'pop'))),
-        Promise.all(itemIds.map((itemId) => redis.pfcount(keys.item(itemId).users))),
       ]);
       const at = now();
       return itemIds.map((itemId, index) => {
@@ -179,10 +178,14 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
           catalog: parseCatalogView(fields),
           popularity: popularity ? decayedValue(Number(popularity), at, trendingHalfLife) : 0,
           interactions: count ? BigInt(count) : 0n,
-          uniqueUsers: users[index] ?? 0,
           deleted: fields.deleted === '1',
         };
       });
+    },
+
+    async uniqueUsers(itemIds) {
+      const keys = currentKeys();
+      return Promise.all(itemIds.map((itemId) => redis.pfcount(keys.item(itemId).users)));
     },
 
     async seen(userId, itemIds) {

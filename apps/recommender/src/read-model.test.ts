@@ -1,0 +1,48 @@
+import type { CoVisit, ProjectionReader } from '@orrery/projections';
+import { coVisitReadDepth, MIN_COVISIT_READ_DEPTH, readModel } from './read-model';
+
+const limits = { timeoutMs: 100 };
+
+/** A reader whose co-visit lists hold 200 items per source, scored 200 … 1; counts how deep each read was. */
+function coVisitReader(reads: number[]): ProjectionReader {
+  const unused = (): never => {
+    throw new Error('not read by this test');
+  };
+  return {
+    coVisits: async (itemIds, countPerItem) => {
+      reads.push(countPerItem);
+      return new Map(itemIds.map((source): [string, CoVisit[]] => [source, Array.from({ length: Math.min(200, countPerItem) }, (_, rank) => ({ itemId: `${source}-near-${rank}`, score: 200 - rank }))]));
+    },
+    user: unused,
+    trending: unused,
+    items: unused,
+    uniqueUsers: unused,
+    seen: unused,
+  };
+}
+
+describe('read model: co-visitation', () => {
+  it('reads co-visit lists at a few fixed depths', () => {
+    expect([1, 5, 50, 51, 100, 101, 400].map(coVisitReadDepth)).toEqual([50, 50, 50, 100, 100, 200, 400]);
+    expect(coVisitReadDepth(1)).toBe(MIN_COVISIT_READ_DEPTH);
+  });
+
+  it('when requests ask for different counts per item, one cached read serves them, each answer cut to its count', async () => {
+    const reads: number[] = [];
+    const model = readModel(coVisitReader(reads), () => undefined, { ttlMs: 60_000 });
+    const few = await model.coVisited(['a'], 5, limits);
+    const more = await model.coVisited(['a'], 20, limits);
+    expect(reads).toEqual([MIN_COVISIT_READ_DEPTH]);
+    expect(few.map((item) => item.itemId)).toEqual(Array.from({ length: 5 }, (_, rank) => `a-near-${rank}`));
+    expect(more).toHaveLength(20);
+    expect(more.every((item) => item.becauseOfItemId === 'a')).toBe(true);
+  });
+
+  it('when a request asks for more than the cached depth, the list is read deeper', async () => {
+    const reads: number[] = [];
+    const model = readModel(coVisitReader(reads), () => undefined, { ttlMs: 60_000 });
+    await model.coVisited(['a'], 10, limits);
+    expect(await model.coVisited(['a'], 80, limits)).toHaveLength(80);
+    expect(reads).toEqual([50, 100]);
+  });
+});
