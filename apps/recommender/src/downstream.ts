@@ -24,24 +24,28 @@ export function callTimeoutMs(budget: DownstreamBudget): number {
  * `{ ok: false, reason: '<what> unavailable: <why>' }`. The deadline is enforced here as well as
  * passed to the call, so a stuck implementation cannot hold the request.
  */
-export async function callDownstream<T>(what: string, budget: DownstreamBudget, call: (limits: CallLimits) => Promise<T>): Promise<Outcome<T>> {
+export function callDownstream<T>(what: string, budget: DownstreamBudget, call: (limits: CallLimits) => Promise<T>): Promise<Outcome<T>> {
   const timeoutMs = callTimeoutMs(budget);
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<Outcome<T>>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, reason: `${what} unavailable: no answer within ${timeoutMs} ms` }), timeoutMs);
-  });
-  const settled = (async (): Promise<Outcome<T>> => {
+  // One promise and one timer per call (this runs ~8 times per Recommend): the first of the call and
+  // the timer settles it; the later one finds it settled and is ignored.
+  return new Promise<Outcome<T>>((resolve) => {
+    const timer = setTimeout(() => resolve({ ok: false, reason: `${what} unavailable: no answer within ${timeoutMs} ms` }), timeoutMs);
+    const settle = (outcome: Outcome<T>): void => {
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    let pending: Promise<T>;
     try {
-      return { ok: true, value: await call({ timeoutMs }) };
+      pending = call({ timeoutMs });
     } catch (error) {
-      return { ok: false, reason: `${what} unavailable: ${describeError(error)}` };
+      settle({ ok: false, reason: `${what} unavailable: ${describeError(error)}` });
+      return;
     }
-  })();
-  try {
-    return await Promise.race([settled, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
+    pending.then(
+      (value) => settle({ ok: true, value }),
+      (error: unknown) => settle({ ok: false, reason: `${what} unavailable: ${describeError(error)}` }),
+    );
+  });
 }
 
 /** An outcome that needs no call (the input made it pointless, e.g. no recent items). */

@@ -72,10 +72,10 @@ export function writeRankingFeatures(
   if (offset + RANKING_FEATURES.length > rows.length) {
     throw new RangeError(`row ${row} is outside a feature matrix of ${rows.length / RANKING_FEATURES.length} rows`);
   }
-  RANKING_FEATURES.forEach((name, column) => {
-    const value = values[name];
+  for (let column = 0; column < RANKING_FEATURES.length; column++) {
+    const value = values[RANKING_FEATURES[column] as RankingFeatureName];
     rows[offset + column] = Number.isFinite(value) ? value : 0;
-  });
+  }
 }
 
 /**
