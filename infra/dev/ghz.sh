@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench:ghz — load the running platform's Recommend with ghz (https://ghz.sh), installed with
 # `go install` on first use. Needs `npm start` first (demo users user-0000…user-0999).
-# Options pass through to ghz; default: 10 s at 500 requests/s over 8 workers.
+# Options pass through to ghz; default: 10 s at 500 requests/s over 8 workers and 4 connections.
 #   npm run bench:ghz                       # --rps 500 -c 8 -z 10s
 #   npm run bench:ghz -- -c 16 -z 20s       # closed loop, as fast as it goes
 set -euo pipefail
@@ -28,6 +28,18 @@ node -e '
   require("fs").writeFileSync(process.argv[1], JSON.stringify(requests));
 ' "${REQUESTS}"
 
+# Candidates scored per Recommend: the change of scoring's orrery_scoring_batch_rows sum / count.
+SCORING_METRICS="http://127.0.0.1:${ORRERY_METRICS_PORT_SCORING:-9476}/metrics"
+batch_rows() { curl -fs --max-time 2 "${SCORING_METRICS}" | awk '/^orrery_scoring_batch_rows_(sum|count)[{ ]/ { printf "%s ", $NF }'; }
+
 args=("$@")
-[[ ${#args[@]} -eq 0 ]] && args=(--rps 500 -c 8 -z 10s)
-exec "${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" "${args[@]}" "${ADDRESS}"
+# 4 connections, as several client processes would open (one HTTP/2 connection would also pin all
+# calls to one worker when ORRERY_RECOMMENDER_WORKERS > 1).
+[[ ${#args[@]} -eq 0 ]] && args=(--rps 500 -c 8 --connections 4 -z 10s)
+before="$(batch_rows || true)"
+"${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" "${args[@]}" "${ADDRESS}"
+after="$(batch_rows || true)"
+if [[ -n "${before}" && -n "${after}" ]]; then
+  awk -v b="${before}" -v a="${after}" 'BEGIN { split(b, x, " "); split(a, y, " "); n = y[2] - x[2];
+    if (n > 0) printf "\nCandidates scored per Recommend (scoring batch rows): mean %.0f over %d batches\n", (y[1] - x[1]) / n, n }'
+fi

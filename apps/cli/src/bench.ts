@@ -64,6 +64,9 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     let errors = 0;
     const degradedReasons = new Map<string, number>();
     const total = options.rate * options.seconds;
+    const config = readConfig(platform.env);
+    const scoringMetrics = `http://${config.metricsHost}:${config.metricsPorts.scoring}/metrics`;
+    const rowsBefore = await scoringBatchRows(scoringMetrics);
     const started = process.hrtime.bigint();
     const inFlight: Promise<void>[] = [];
     // Requests due by now are sent, then the generator sleeps ~1 ms: a busy-wait would take a core
@@ -92,6 +95,9 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     log(format(percentiles(openLoop)));
     const topReasons = [...degradedReasons].sort(([, a], [, b]) => b - a).slice(0, 3).map(([reason, count]) => `${count}× ${reason}`);
     log(`degraded responses: ${degraded}, errors: ${errors}${topReasons.length > 0 ? ` (${topReasons.join('; ')})` : ''}`);
+    const rowsAfter = await scoringBatchRows(scoringMetrics);
+    const batches = rowsAfter.count - rowsBefore.count;
+    if (batches > 0) log(`candidates scored per Recommend: mean ${((rowsAfter.sum - rowsBefore.sum) / batches).toFixed(0)} (scoring's orrery_scoring_batch_rows over ${batches} batches)`);
 
     // Closed loop: the highest rate the platform sustains at a fixed concurrency.
     const closedLoop: number[] = [];
@@ -158,4 +164,11 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   } finally {
     await platform.stop();
   }
+}
+
+/** Scoring's orrery_scoring_batch_rows histogram totals (zeros when its /metrics cannot be read). */
+async function scoringBatchRows(url: string): Promise<{ sum: number; count: number }> {
+  const text = await fetch(url).then((response) => (response.ok ? response.text() : ''), () => '');
+  const total = (name: string): number => Number(text.match(new RegExp(`^orrery_scoring_batch_rows_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'))?.[1] ?? 0);
+  return { sum: total('sum'), count: total('count') };
 }

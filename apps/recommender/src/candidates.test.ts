@@ -33,7 +33,7 @@ describe('candidate merging', () => {
 
   it('counts candidates per source and bounds the pool', () => {
     expect(countBySource([similarBatch([{ itemId: 'a', score: 1, becauseOfItemId: '' }]), trendingBatch([])])).toEqual({ similar: 1, 'co-visited': 0, trending: 0 });
-    expect(candidatePoolSize(1)).toBe(50);
+    expect(candidatePoolSize(1)).toBe(100);
     expect(candidatePoolSize(100)).toBe(300);
     expect(candidatePoolSize(500)).toBe(1_500);
   });

@@ -103,9 +103,12 @@ export function mergeCandidates(batches: readonly SourceBatch[]): Candidate[] {
   return [...merged.values()];
 }
 
-/** How many items each source is asked for: enough to survive filtering, bounded. */
+/** Items each source is asked for at least: with count 10 about 200 candidates reach the ranker (demo data: 211). */
+export const MIN_CANDIDATES_PER_SOURCE = 100;
+
+/** How many items each source is asked for: enough to survive filtering and give the ranker a real choice, bounded. */
 export function candidatePoolSize(count: number): number {
-  return Math.min(Math.max(count * 3, 50), 1_500);
+  return Math.min(Math.max(count * 3, MIN_CANDIDATES_PER_SOURCE), 1_500);
 }
 
 /** Counts the candidates each source proposed (for span attributes). */
