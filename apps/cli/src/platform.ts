@@ -29,6 +29,16 @@ export interface StartOptions {
   readonly only?: readonly ServiceName[];
 }
 
+/**
+ * V8 flags per service. The recommender allocates ~2,000 short-lived objects per request (candidates,
+ * features, Redis replies); a 64 MB young generation (V8's default is 16 MB) scavenges a quarter as
+ * often and cut its CPU per Recommend by ~15% (in-process pipeline benchmark, 3 interleaved runs).
+ * Cluster workers inherit the flags. Run the services another way? Pass the same flags to node.
+ */
+export const NODE_FLAGS: Readonly<Partial<Record<ServiceName, readonly string[]>>> = {
+  recommender: ['--max-semi-space-size=64'],
+};
+
 /** Starts the services in order, each once its predecessor logged `ready`; returns their processes. */
 export async function startServices(options: StartOptions): Promise<ServiceProcess[]> {
   mkdirSync(options.logDir, { recursive: true });
@@ -38,7 +48,7 @@ export async function startServices(options: StartOptions): Promise<ServiceProce
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
     const logFile = join(options.logDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
-    const child: ChildProcess = spawn(process.execPath, ['--enable-source-maps', entry], {
+    const child: ChildProcess = spawn(process.execPath, ['--enable-source-maps', ...(NODE_FLAGS[name] ?? []), entry], {
       cwd: REPO_ROOT,
       env: { ...options.env, ORRERY_SERVICE: name },
       stdio: ['ignore', fd, fd],
