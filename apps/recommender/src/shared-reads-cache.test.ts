@@ -1,5 +1,5 @@
 import type { ItemFacts } from './ports';
-import { cachedBatchLookup, type TtlCacheOptions } from './shared-reads-cache';
+import { cachedBatchLookup, MIN_TTL_SHARE, type TtlCacheOptions } from './shared-reads-cache';
 
 const facts = (itemId: string, hidden = false): ItemFacts => ({ itemId, exists: true, hidden, categories: ['books'], publishedAtMs: undefined, popularity: 1, interactions: 1 });
 const limits = { timeoutMs: 100 };
@@ -52,5 +52,57 @@ describe('cachedBatchLookup', () => {
     await cached(['a', 'b', 'c'], limits);
     await cached(['b', 'c', 'a'], limits);
     expect(calls).toEqual([['a', 'b', 'c'], ['a']]);
+  });
+});
+
+describe('cachedBatchLookup under concurrency and expiry', () => {
+  it('when a key is being fetched, a concurrent lookup waits for that fetch instead of reading it again', async () => {
+    const calls: string[][] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const cached = cachedBatchLookup(async (keys: readonly string[]) => {
+      calls.push([...keys]);
+      await gate;
+      return new Map(keys.map((key) => [key, `value of ${key}`]));
+    }, { ttlMs: 1_000, now: () => 0 });
+    const first = cached(['a', 'b']);
+    const second = cached(['b', 'c']);
+    release();
+    expect(await first).toEqual(new Map([['a', 'value of a'], ['b', 'value of b']]));
+    expect(await second).toEqual(new Map([['b', 'value of b'], ['c', 'value of c']]));
+    expect(calls).toEqual([['a', 'b'], ['c']]);
+  });
+
+  it('when the fetch a lookup waits on fails, that lookup fails too, and the next one reads again', async () => {
+    let fail = true;
+    let calls = 0;
+    const cached = cachedBatchLookup(async (keys: readonly string[]) => {
+      calls += 1;
+      await Promise.resolve();
+      if (fail) throw new Error('redis down');
+      return new Map(keys.map((key) => [key, key]));
+    }, { ttlMs: 1_000, now: () => 0 });
+    const [first, second] = await Promise.allSettled([cached(['a']), cached(['a', 'b'])]);
+    expect(first).toMatchObject({ status: 'rejected', reason: { message: 'redis down' } });
+    expect(second).toMatchObject({ status: 'rejected', reason: { message: 'redis down' } });
+    fail = false;
+    expect(await cached(['a'])).toEqual(new Map([['a', 'a']]));
+    expect(calls).toBe(3);
+  });
+
+  it('spreads lifetimes over [MIN_TTL_SHARE × TTL, TTL], so values fetched together expire apart', async () => {
+    let clock = 0;
+    const draws = [0, 0.999];
+    const calls: string[][] = [];
+    const cached = cachedBatchLookup(async (keys: readonly string[]) => {
+      calls.push([...keys]);
+      return new Map(keys.map((key) => [key, key]));
+    }, { ttlMs: 1_000, now: () => clock, random: () => draws.shift() ?? 0 });
+    await cached(['short', 'long']);
+    clock = 1_000 * MIN_TTL_SHARE - 1;
+    await cached(['short', 'long']);
+    clock = 1_000 * MIN_TTL_SHARE;
+    await cached(['short', 'long']);
+    expect(calls).toEqual([['short', 'long'], ['short']]);
   });
 });
