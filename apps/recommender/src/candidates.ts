@@ -18,46 +18,38 @@ export interface Candidate {
   readonly coVisitedWith: ReadonlyMap<string, number>;
 }
 
-/** A batch of items from one source, each with its explanation. */
+/**
+ * A batch of items from one source as the source returned them (not copied: a request merges ~300
+ * of these, many straight from a cache), with how each is explained and by which item.
+ */
 export interface SourceBatch {
   readonly source: CandidateSource;
-  readonly items: readonly SourceBatchItem[];
-}
-
-export interface SourceBatchItem {
-  readonly itemId: string;
-  readonly score: number;
-  readonly reason: string;
-  /** The item that explains it (similar to / co-visited with); empty when none. */
-  readonly becauseOfItemId: string;
+  readonly items: readonly SourcedItem[];
+  /** The item that explains `item` (similar to / co-visited with); empty when none. */
+  becauseOf(item: SourcedItem): string;
+  /** The explanation of `item`, e.g. `similar-to:item-42`. */
+  reason(item: SourcedItem): string;
 }
 
 /** ANN neighbours explained by the recent (or given) item they are nearest to. */
 export function similarBatch(items: readonly SourcedItem[], fallbackBecauseOf = ''): SourceBatch {
-  return {
-    source: 'similar',
-    items: items.map((item) => {
-      const becauseOfItemId = item.becauseOfItemId || fallbackBecauseOf;
-      return { itemId: item.itemId, score: item.score, reason: explain('similar-to', becauseOfItemId), becauseOfItemId };
-    }),
-  };
+  return explainedByItem('similar', 'similar-to', items, fallbackBecauseOf);
 }
 
 /** Co-visited items explained by the item they were co-visited with. */
 export function coVisitedBatch(items: readonly SourcedItem[], fallbackBecauseOf = ''): SourceBatch {
-  return {
-    source: 'co-visited',
-    items: items.map((item) => {
-      const becauseOfItemId = item.becauseOfItemId || fallbackBecauseOf;
-      return { itemId: item.itemId, score: item.score, reason: explain('co-visited', becauseOfItemId), becauseOfItemId };
-    }),
-  };
+  return explainedByItem('co-visited', 'co-visited', items, fallbackBecauseOf);
 }
 
 /** Trending items: `trending` overall, `trending-in:<category>` for a category's ranking. */
 export function trendingBatch(items: readonly SourcedItem[], category = ''): SourceBatch {
   const reason = category ? `trending-in:${category}` : 'trending';
-  return { source: 'trending', items: items.map((item) => ({ itemId: item.itemId, score: item.score, reason, becauseOfItemId: '' })) };
+  return { source: 'trending', items, becauseOf: () => '', reason: () => reason };
+}
+
+function explainedByItem(source: CandidateSource, kind: string, items: readonly SourcedItem[], fallbackBecauseOf: string): SourceBatch {
+  const becauseOf = (item: SourcedItem): string => item.becauseOfItemId || fallbackBecauseOf;
+  return { source, items, becauseOf, reason: (item) => explain(kind, becauseOf(item)) };
 }
 
 function explain(kind: string, becauseOf: string): string {
@@ -84,19 +76,21 @@ export function mergeCandidates(batches: readonly SourceBatch[]): Candidate[] {
     for (const item of batch.items) {
       if (!item.itemId) continue;
       const score = Number.isFinite(item.score) ? item.score : 0;
+      const reason = batch.reason(item);
       let candidate = merged.get(item.itemId);
       if (!candidate) {
-        candidate = { itemId: item.itemId, sourceScores: {}, reasons: [item.reason], coVisitedWith: NOT_CO_VISITED };
+        candidate = { itemId: item.itemId, sourceScores: {}, reasons: [reason], coVisitedWith: NOT_CO_VISITED };
         merged.set(item.itemId, candidate);
-      } else if (!candidate.reasons.includes(item.reason)) {
-        candidate.reasons.push(item.reason);
+      } else if (!candidate.reasons.includes(reason)) {
+        candidate.reasons.push(reason);
       }
       const previous = candidate.sourceScores[batch.source];
       if (previous === undefined || score > previous) candidate.sourceScores[batch.source] = score;
-      if (batch.source === 'co-visited' && item.becauseOfItemId) {
+      const becauseOf = batch.source === 'co-visited' ? batch.becauseOf(item) : '';
+      if (becauseOf) {
         // Most candidates are never co-visited: they share one empty map, and a map is made on the first co-visit.
         if (candidate.coVisitedWith === NOT_CO_VISITED) candidate.coVisitedWith = new Map();
-        candidate.coVisitedWith.set(item.becauseOfItemId, Math.max(score, candidate.coVisitedWith.get(item.becauseOfItemId) ?? 0));
+        candidate.coVisitedWith.set(becauseOf, Math.max(score, candidate.coVisitedWith.get(becauseOf) ?? 0));
       }
     }
   }

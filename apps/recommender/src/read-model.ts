@@ -32,7 +32,14 @@ export function readModel(reader: ProjectionReader, index: () => ServingIndex | 
     return answers;
   }, cache);
   const trendingRankings = cachedBatchLookup(async (keys) => {
-    const rankings = await Promise.all([...groupByCount(keys)].flatMap(([count, categories]) => categories.map(async (category) => [sizedKey(count, category), await reader.trending(category, count)] as const)));
+    const rankings = await Promise.all(
+      [...groupByCount(keys)].flatMap(([count, categories]) =>
+        categories.map(async (category) => {
+          const ranking = await reader.trending(category, count);
+          return [sizedKey(count, category), ranking.map(({ itemId, score }): SourcedItem => ({ itemId, score, becauseOfItemId: '' }))] as const;
+        }),
+      ),
+    );
     return new Map(rankings);
   }, cache);
 
@@ -48,8 +55,7 @@ export function readModel(reader: ProjectionReader, index: () => ServingIndex | 
     },
     trending: async (count, category) => {
       const key = sizedKey(count, category);
-      const ranking = (await trendingRankings([key])).get(key) ?? [];
-      return ranking.map(({ itemId, score }): SourcedItem => ({ itemId, score, becauseOfItemId: '' }));
+      return (await trendingRankings([key])).get(key) ?? [];
     },
     similarForUser: (recentItemIds, count, excludeItemIds) =>
       searchTimed(index(), 'for_user', (served) => served.searchForUser(recentItemIds, count, excludeItemIds)),
