@@ -7,7 +7,7 @@ import { createIngestClient, ZmqEventEmitter } from '@orrery/client';
 import { createRedis, projectionKeys } from '@orrery/projections';
 import { fromBinary } from '@bufbuild/protobuf';
 import { DomainEventSchema, EventType } from '@orrery/proto';
-import { createTestDatabase, createTestTopic, dropTestDatabase } from '@orrery/testing';
+import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase } from '@orrery/testing';
 import { startIsolatedPlatform } from './isolated-platform';
 import { percentiles, type Percentiles } from './stats';
 
@@ -254,23 +254,22 @@ async function kafkaCeiling(options: IngestBenchOptions): Promise<number> {
   const topic = await createTestTopic(4);
   const kafka = new Kafka({ clientId: 'orrery-bench', brokers: [...readConfig().kafkaBrokers], logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  const value = Buffer.alloc(120, 7);
-  let sent = 0;
-  let n = 0;
-  const deadline = Date.now() + options.seconds * 1000;
-  const started = nowMs();
-  while (Date.now() < deadline) {
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: options.batch }, () => ({ key: `user-${n++ % USERS}`, value })) });
-    sent += options.batch;
+  try {
+    await producer.connect();
+    const value = Buffer.alloc(120, 7);
+    let sent = 0;
+    let n = 0;
+    const deadline = Date.now() + options.seconds * 1000;
+    const started = nowMs();
+    while (Date.now() < deadline) {
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: options.batch }, () => ({ key: `user-${n++ % USERS}`, value })) });
+      sent += options.batch;
+    }
+    return sent / ((nowMs() - started) / 1000);
+  } finally {
+    await producer.disconnect();
+    await deleteTestTopic(topic);
   }
-  const rate = sent / ((nowMs() - started) / 1000);
-  await producer.disconnect();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-  await admin.disconnect();
-  return rate;
 }
 
 /** Follows a topic from its start, noting when each interaction's event id first arrives (clock of nowMs). */

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { METRICS_SERVICES, readConfig, type MetricsService } from '@orrery/config';
-import { createTestDatabase, dropTestDatabase, freePort, uniqueName } from '@orrery/testing';
+import { createTestDatabase, deleteTestKeys, deleteTestTopic, dropTestDatabase, freePort, uniqueName } from '@orrery/testing';
 import { REPO_ROOT, startServices, stopServices, type ServiceName, type ServiceProcess } from './platform';
 
-/** A whole Orrery (every service) for one test file or benchmark run, isolated from others on the shared engines. */
+/** A whole Orrery (every service) for one test file or benchmark run, isolated from others on the shared engines (stop() removes what it made). */
 export interface IsolatedPlatform {
   readonly env: NodeJS.ProcessEnv;
   readonly databaseUrl: string;
@@ -60,7 +60,8 @@ export async function startIsolatedPlatform(overrides: Readonly<Record<string, s
     },
     stop: async () => {
       await stopServices(services);
-      await dropTestDatabase(databaseUrl);
+      // The topic, keys and database are this platform's alone: left behind, they pile up on the shared engines.
+      await Promise.all([dropTestDatabase(databaseUrl), deleteTestTopic(config.eventsTopic, config), deleteTestKeys(config.redisPrefix, config)]);
     },
   };
 }

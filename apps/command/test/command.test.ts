@@ -7,7 +7,7 @@ import { readConfig, type OrreryConfig } from '@orrery/config';
 import { status } from '@orrery/grpc';
 import { CommandReplySchema, CommandRequestSchema, EventSchema, EventType, type CommandRequest, type Event } from '@orrery/proto';
 import { appendEvents, COMMIT_ORDER_LOCK, readRelayPosition } from '@orrery/store';
-import { createTestDatabase, createTestTopic, dropTestDatabase, eventually, uniqueName } from '@orrery/testing';
+import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase, eventually, uniqueName } from '@orrery/testing';
 import { ZmqRequestClient } from '@orrery/zmq';
 import { startCommand, type RunningCommand } from '../src/service';
 import { collectTopic, eventIdOf, type TopicCollector } from './kafka-collector';
@@ -39,7 +39,7 @@ describe('command service', () => {
     await topic?.stop();
     await command?.close();
     if (config) {
-      await dropTestDatabase(config.postgresUrl);
+      await Promise.all([dropTestDatabase(config.postgresUrl), deleteTestTopic(config.eventsTopic)]);
       rmSync(config.commandZmqEndpoint.replace('ipc://', ''), { force: true });
     }
   });

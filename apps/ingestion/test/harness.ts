@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient, type Client as GrpcClient } from '@orrery/grpc';
 import { CatalogService, IngestService } from '@orrery/proto';
-import { createTestDatabase, createTestTopic, dropTestDatabase, uniqueName } from '@orrery/testing';
+import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase, uniqueName } from '@orrery/testing';
 import { readRelayPosition, readUnpublished } from '@orrery/store';
 import { startCommand, type RunningCommand } from '../../command/src/service';
 import { collectTopic, type TopicCollector } from '../../command/test/kafka-collector';
@@ -49,7 +49,8 @@ export async function startWriteSide(overrides: Partial<OrreryConfig> = {}, topi
   };
   // A given postgresUrl (e.g. a private server) is used as is; otherwise a fresh database of the shared one.
   const ownDatabase = overrides.postgresUrl === undefined;
-  const [postgresUrl, eventsTopic] = await Promise.all([overrides.postgresUrl ?? createTestDatabase(), createTestTopic(2, { ...readConfig(), kafkaBrokers: topicBrokers })]);
+  const topicConfig = { ...readConfig(), kafkaBrokers: topicBrokers };
+  const [postgresUrl, eventsTopic] = await Promise.all([overrides.postgresUrl ?? createTestDatabase(), createTestTopic(2, topicConfig)]);
   const config: OrreryConfig = {
     ...readConfig(),
     postgresUrl,
@@ -89,6 +90,7 @@ export async function startWriteSide(overrides: Partial<OrreryConfig> = {}, topi
       await ingestion.close();
       await side.command.close();
       if (ownDatabase) await dropTestDatabase(postgresUrl);
+      await deleteTestTopic(eventsTopic, topicConfig);
       for (const endpoint of endpoints) rmSync(endpoint.replace('ipc://', ''), { force: true });
     },
   };

@@ -19,13 +19,12 @@ import { Partitioners } from 'kafkajs';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient } from '@orrery/grpc';
 import { createKafka, domainEventKey, encodeDomainEvent, ensureTopic } from '@orrery/kafka';
-import { createRedis } from '@orrery/projections';
+import { createRedis, unlinkKeys } from '@orrery/projections';
 import { DomainEventSchema, EventType, QueryService, type DomainEvent } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
 import { Freshness } from './freshness';
 import { groupLag } from './rebuild';
 import { startProjector } from './service';
-import { scanKeys } from './store';
 
 const USERS = 10_000;
 const ITEMS = 2_000;
@@ -208,8 +207,7 @@ async function main(): Promise<void> {
     const pipelined = spawnSync('redis-benchmark', ['-h', url.hostname, '-p', url.port || '6379', '-q', '-n', '200000', '-P', '16', '-t', 'set,get,zadd'], { encoding: 'utf8' });
     process.stdout.write(`redis-benchmark -q -n 100000 (50 clients):\n${clean(benchmark.stdout)}redis-benchmark -q -n 200000 -P 16 (pipelined):\n${clean(pipelined.stdout)}`);
   } finally {
-    const keys = await scanKeys(redis, `${config.redisPrefix}:*`);
-    for (let start = 0; start < keys.length; start += 1_000) await Promise.all(keys.slice(start, start + 1_000).map((key) => redis.unlink(key)));
+    await unlinkKeys(redis, `${config.redisPrefix}:*`);
     await admin.deleteTopics({ topics: [config.eventsTopic] }).catch(() => undefined);
     await admin.deleteGroups([config.projectorGroup]).catch(() => undefined);
     await Promise.all([producer.disconnect(), admin.disconnect()]);

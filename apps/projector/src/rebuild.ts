@@ -33,6 +33,7 @@ import {
   projectorGroupOf,
   readProjectionVersion,
   runScript,
+  scanKeys,
   versionKeyPattern,
   type RedisClient,
 } from '@orrery/projections';
@@ -40,7 +41,7 @@ import type { Logger } from '@orrery/telemetry';
 import type { Admin, KafkaMessage } from 'kafkajs';
 import { chunkProjector, type PartitionMessage } from './apply-chunk';
 import { startProjector } from './service';
-import { redisProjectionStore, scanKeys } from './store';
+import { redisProjectionStore } from './store';
 
 /** Options of a rebuild. */
 export interface RebuildOptions {

@@ -6,6 +6,7 @@ import {
   forgottenUserField,
   parseStringList,
   runScript,
+  scanKeys,
   tagKeyPattern,
   type ControlKeys,
   type ProjectionKeys,
@@ -125,22 +126,4 @@ export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, c
     }
     return new Set();
   }
-}
-
-/**
- * Every key matching `pattern` (on every master of a cluster). SCAN walks the whole keyspace in steps
- * without blocking Redis: O(keys in Redis), so only for rare operations (forgetting a user, dropping a version).
- */
-export async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
-  const nodes = 'nodes' in redis && typeof redis.nodes === 'function' && 'isCluster' in redis && redis.isCluster ? redis.nodes('master') : [redis];
-  const found: string[] = [];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 10_000);
-      cursor = next;
-      found.push(...batch);
-    } while (cursor !== '0');
-  }
-  return found;
 }

@@ -3,15 +3,14 @@
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient, type Client } from '@orrery/grpc';
-import { createRedis, projectionKeys, tagKeyPattern, type RedisClient } from '@orrery/projections';
+import { createRedis, projectionKeys, scanKeys, tagKeyPattern, type RedisClient } from '@orrery/projections';
 import { EventType, QueryService, type DomainEvent } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
-import { createTestTopic, eventually, uniqueName } from '@orrery/testing';
+import { createTestTopic, deleteTestTopic, eventually, uniqueName } from '@orrery/testing';
 import type { Cluster } from 'ioredis';
 import { startQuery, type RunningQuery } from '../../query/src/service';
 import { groupLag } from '../src/rebuild';
 import { startProjector, type RunningProjector } from '../src/service';
-import { scanKeys } from '../src/store';
 import { interaction, itemDeleted, itemUpserted, publish, userForgotten } from './domain-events';
 import { clusterUnavailableReason, startLocalRedisCluster, type LocalRedisCluster } from './redis-cluster';
 import { canonicalModel, deleteModel } from './redis-state';
@@ -71,6 +70,7 @@ describeWithCluster('projections on a Redis Cluster', () => {
     }
     await clusterRedis?.quit();
     await cluster?.stop();
+    if (standalone) await deleteTestTopic(standalone.eventsTopic);
   });
 
   it('when the same events (with redeliveries, a deletion and a forgotten user) are projected, the cluster holds what a standalone Redis holds, spread over every master', async () => {

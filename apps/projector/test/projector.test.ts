@@ -4,7 +4,7 @@ import { controlKeys, createRedis, decayedValue, halfLifeMs, logAddExp, logDecay
 import { EventType } from '@orrery/proto';
 import { encodeDomainEvent } from '@orrery/kafka';
 import { createLogger } from '@orrery/telemetry';
-import { createTestTopic, eventually, uniqueName } from '@orrery/testing';
+import { createTestTopic, deleteTestTopic, eventually, uniqueName } from '@orrery/testing';
 import { APPLY_SCRIPT, scriptCalls } from '../src/apply-script';
 import { emptySnapshot, planBatch } from '../src/plan';
 import { startProjector, type RunningProjector } from '../src/service';
@@ -56,6 +56,7 @@ afterAll(async () => {
   await Promise.all([producer.disconnect(), admin.disconnect()]);
   await deleteModel(redis, config.redisPrefix);
   await redis.quit();
+  await deleteTestTopic(config.eventsTopic);
 });
 
 describe('projector', () => {

@@ -10,7 +10,7 @@ import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createRedis, type RedisClient } from '@orrery/projections';
 import { EventType, type DomainEvent } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
-import { createTestTopic, eventually, uniqueName } from '@orrery/testing';
+import { createTestTopic, deleteTestTopic, eventually, uniqueName } from '@orrery/testing';
 import { groupLag } from '../src/rebuild';
 import { startProjector, type RunningProjector } from '../src/service';
 import { interaction, itemUpserted, publish } from './domain-events';
@@ -86,6 +86,7 @@ afterAll(async () => {
   await Promise.all([producer.disconnect(), admin.disconnect()]);
   for (const prefix of prefixes) await deleteModel(redis, prefix);
   await redis.quit();
+  await deleteTestTopic(base.eventsTopic);
 });
 
 describe('projector consumer group', () => {

@@ -4,14 +4,13 @@
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient, type Client } from '@orrery/grpc';
-import { controlKeys, createRedis, versionKeyPattern, versionPrefix, type RedisClient } from '@orrery/projections';
+import { controlKeys, createRedis, scanKeys, versionKeyPattern, versionPrefix, type RedisClient } from '@orrery/projections';
 import { EventType, QueryService, type DomainEvent } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
-import { createTestTopic, eventually, uniqueName } from '@orrery/testing';
+import { createTestTopic, deleteTestTopic, eventually, uniqueName } from '@orrery/testing';
 import { startQuery, type RunningQuery } from '../../query/src/service';
 import { groupLag, rebuildProjections } from '../src/rebuild';
 import { startProjector, type RunningProjector } from '../src/service';
-import { scanKeys } from '../src/store';
 import { interaction, itemDeleted, itemUpserted, publish, userForgotten } from './domain-events';
 import { canonicalModel, deleteModel } from './redis-state';
 
@@ -76,6 +75,7 @@ afterAll(async () => {
   await deleteModel(redis, live.redisPrefix);
   await deleteModel(redis, reference.redisPrefix);
   await redis.quit();
+  await Promise.all([deleteTestTopic(live.eventsTopic), deleteTestTopic(reference.eventsTopic)]);
 });
 
 describe('rebuild', () => {

@@ -1,6 +1,5 @@
 // Test helpers: read back and clean up everything under one Redis prefix.
-import type { RedisClient } from '@orrery/projections';
-import { scanKeys } from '../src/store';
+import { scanKeys, unlinkKeys, type RedisClient } from '@orrery/projections';
 
 async function keysUnder(redis: RedisClient, prefix: string): Promise<string[]> {
   return (await scanKeys(redis, `${prefix}:*`)).sort();
@@ -23,9 +22,7 @@ export async function readModel(redis: RedisClient, prefix: string): Promise<Rec
 
 /** Deletes every key under `prefix`. */
 export async function deleteModel(redis: RedisClient, prefix: string): Promise<void> {
-  const keys = await keysUnder(redis, prefix);
-  // One key per call: on a cluster the keys live in many slots.
-  await Promise.all(keys.map((key) => redis.del(key)));
+  await unlinkKeys(redis, `${prefix}:*`);
 }
 
 /** A float as compared across runs: summation order may differ in the last bits. */

@@ -4,7 +4,7 @@ import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createRedis, type RedisClient } from '@orrery/projections';
 import { SpanKind, createLogger } from '@orrery/telemetry';
-import { createTestTopic, eventually, uniqueName } from '@orrery/testing';
+import { createTestTopic, deleteTestTopic, eventually, uniqueName } from '@orrery/testing';
 import { startProjector, type RunningProjector } from '../src/service';
 import { interaction, publish } from './domain-events';
 import { deleteModel } from './redis-state';
@@ -33,6 +33,7 @@ afterAll(async () => {
   await deleteModel(redis, config.redisPrefix);
   await redis.quit();
   await provider.shutdown();
+  await deleteTestTopic(config.eventsTopic);
 });
 
 it('when an event carries a traceparent header, its projection is a consumer span in that trace, child of the producer span', async () => {

@@ -2,14 +2,13 @@ import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient, status, type Client } from '@orrery/grpc';
-import { createRedis, projectionKeys, tagKeyPattern, type RedisClient } from '@orrery/projections';
+import { createRedis, projectionKeys, scanKeys, tagKeyPattern, type RedisClient } from '@orrery/projections';
 import { EventType, QueryService } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
-import { createTestTopic, eventually, uniqueName } from '@orrery/testing';
+import { createTestTopic, deleteTestTopic, eventually, uniqueName } from '@orrery/testing';
 import { interaction, itemDeleted, itemUpserted, publish, userForgotten, userUpserted } from '../../projector/test/domain-events';
 import { deleteModel } from '../../projector/test/redis-state';
 import { startProjector, type RunningProjector } from '../../projector/src/service';
-import { scanKeys } from '../../projector/src/store';
 import { startQuery, type RunningQuery } from '../src/service';
 
 const MINUTE = 60_000;
@@ -45,6 +44,7 @@ afterAll(async () => {
   await producer.disconnect();
   await deleteModel(redis, config.redisPrefix);
   await redis.quit();
+  await deleteTestTopic(config.eventsTopic);
 });
 
 /** Publishes catalog items and waits until query sees all of them (they may sit on another partition than later interactions). */

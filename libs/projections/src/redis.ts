@@ -50,3 +50,48 @@ export async function runScript(redis: RedisClient, script: LuaScript, keys: rea
     return redis.eval(script.source, keys.length, ...keys, ...args);
   }
 }
+
+/** The servers holding keys: every master of a cluster, or the one standalone server. */
+function mastersOf(redis: RedisClient): Redis[] {
+  return redis instanceof Cluster ? redis.nodes('master') : [redis];
+}
+
+/**
+ * Every key matching `pattern` (on every master of a cluster). SCAN walks the whole keyspace in steps
+ * without blocking Redis: O(keys in Redis), so only for rare operations (forgetting a user, dropping a version).
+ */
+export async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
+  const nodes = mastersOf(redis);
+  const found: string[] = [];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 10_000);
+      cursor = next;
+      found.push(...batch);
+    } while (cursor !== '0');
+  }
+  return found;
+}
+
+/**
+ * Unlinks every key matching `pattern` (on every master of a cluster), one SCAN page at a time,
+ * and returns how many. One key per UNLINK in a pipeline: a page holds keys of many slots.
+ */
+export async function unlinkKeys(redis: RedisClient, pattern: string): Promise<number> {
+  const nodes = mastersOf(redis);
+  let unlinked = 0;
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, page] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
+      cursor = next;
+      if (page.length === 0) continue;
+      const pipeline = node.pipeline();
+      for (const key of page) pipeline.unlink(key);
+      await pipeline.exec();
+      unlinked += page.length;
+    } while (cursor !== '0');
+  }
+  return unlinked;
+}

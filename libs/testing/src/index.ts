@@ -4,6 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient } from '@orrery/grpc';
+import { createRedis, unlinkKeys } from '@orrery/projections';
 import { health } from '@orrery/proto';
 
 /** A name unique to this test run, safe for databases, topics and key prefixes: `prefix_ab12cd34`. */
@@ -57,6 +58,43 @@ export async function createTestTopic(partitions = 4, config: OrreryConfig = rea
     await admin.disconnect();
   }
   return topic;
+}
+
+/**
+ * Deletes a topic made by createTestTopic, on the brokers it was made on (`config.kafkaBrokers`), so
+ * test runs leave no partitions behind for the broker to load at its next start. A topic that is
+ * already gone is fine.
+ */
+export async function deleteTestTopic(topic: string, config: OrreryConfig = readConfig()): Promise<void> {
+  const admin = new Kafka({ clientId: 'orrery-test', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    // kafkajs retries an unknown topic for seconds before it gives up: ask first.
+    if (!(await admin.listTopics()).includes(topic)) return;
+    await admin.deleteTopics({ topics: [topic] });
+  } catch (error) {
+    if (!isUnknownTopic(error)) throw error;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Whether kafkajs failed because the topic does not exist (a retrying call wraps the broker's error in `cause`). */
+function isUnknownTopic(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if ('type' in cause && cause.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+  }
+  return false;
+}
+
+/** Unlinks every Redis key under `prefix` (a test's or isolated platform's ORRERY_REDIS_PREFIX); returns how many. */
+export async function deleteTestKeys(prefix: string, config: OrreryConfig = readConfig()): Promise<number> {
+  const redis = createRedis(config, 'orrery-test-cleanup');
+  try {
+    return await unlinkKeys(redis, `${prefix}:*`);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 interface EventuallyOptions {
