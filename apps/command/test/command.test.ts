@@ -1,14 +1,16 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { rmSync } from 'node:fs';
+import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { pino } from 'pino';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { status } from '@orrery/grpc';
 import { CommandReplySchema, CommandRequestSchema, EventSchema, EventType, type CommandRequest, type Event } from '@orrery/proto';
-import { appendEvents, COMMIT_ORDER_LOCK, readRelayPosition } from '@orrery/store';
+import { appendEvents, COMMIT_ORDER_LOCK, readRelayPosition, readUnpublished } from '@orrery/store';
 import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase, eventually, uniqueName } from '@orrery/testing';
 import { ZmqRequestClient } from '@orrery/zmq';
+import { readPublishedTails, SEQUENCE_HEADER } from '../src/published-tails';
 import { startCommand, type RunningCommand } from '../src/service';
 import { collectTopic, eventIdOf, type TopicCollector } from './kafka-collector';
 
@@ -105,6 +107,124 @@ describe('command service', () => {
       await eventually(async () => readRelayPosition(observer), { accept: (position) => BigInt(position) >= lateMessage!.event.sequence, what: 'the relay position past the later event' });
     } finally {
       await Promise.all([early.end(), late.end(), observer.end()]);
+    }
+  });
+});
+
+describe('outbox relay restarting with a backlog', () => {
+  let config: OrreryConfig;
+  let command: RunningCommand | undefined;
+  let client: ZmqRequestClient | undefined;
+  let topic: TopicCollector;
+  let db: Client;
+  let kafka: Kafka;
+
+  beforeEach(async () => {
+    const [postgresUrl, eventsTopic] = await Promise.all([createTestDatabase(), createTestTopic(2)]);
+    config = { ...readConfig(), postgresUrl, eventsTopic, eventsTopicPartitions: 2, commandZmqEndpoint: `ipc:///tmp/${uniqueName('orrery-command')}`, outboxPollIntervalMs: 200 };
+    kafka = new Kafka({ clientId: 'relay-restart-test', brokers: [...config.kafkaBrokers], logLevel: logLevel.NOTHING });
+    topic = await collectTopic(eventsTopic);
+    await startCommandService();
+    db = new Client({ connectionString: postgresUrl });
+    await db.connect();
+  });
+  afterEach(async () => {
+    await stopCommandService();
+    await topic?.stop();
+    await db?.end();
+    if (config) {
+      await Promise.all([dropTestDatabase(config.postgresUrl), deleteTestTopic(config.eventsTopic)]);
+      rmSync(config.commandZmqEndpoint.replace('ipc://', ''), { force: true });
+    }
+  });
+
+  async function startCommandService(): Promise<void> {
+    command = await startCommand(config, logger);
+    client = new ZmqRequestClient({ endpoint: config.commandZmqEndpoint, name: 'command', timeoutMs: 10_000 });
+  }
+  async function stopCommandService(): Promise<void> {
+    await client?.close();
+    await command?.close();
+    [client, command] = [undefined, undefined];
+  }
+  /** `count` events spread over 8 users, appended through the command service. */
+  async function appendThroughCommand(prefix: string, count: number): Promise<string[]> {
+    const ids = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
+    const request = create(CommandRequestSchema, { command: { case: 'appendEvents', value: { events: ids.map((id, index) => event(id, `user-${index % 8}`)) } } });
+    await client!.request(toBinary(CommandRequestSchema, request));
+    return ids;
+  }
+  const lastSequence = async (): Promise<bigint> => BigInt((await db.query<{ last: string }>('SELECT max(sequence)::text AS last FROM events')).rows[0]!.last);
+  /** Waits until the relay has published every committed fact and the collector has read the whole topic. */
+  async function relayCaughtUp(): Promise<void> {
+    const last = await lastSequence();
+    await eventually(async () => BigInt(await readRelayPosition(db)), { accept: (position) => position === last, what: `relay position at ${last}` });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const onTopic = (await admin.fetchTopicOffsets(config.eventsTopic)).reduce((sum, partition) => sum + Number(partition.high), 0);
+      await eventually(async () => topic.messages.length, { accept: (read) => read === onTopic, what: `the collector to read all ${onTopic} messages` });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  /** How many times each of `ids` is on the topic. */
+  const copiesOnTopic = (ids: readonly string[]): Record<string, number> =>
+    Object.fromEntries(ids.map((id) => [id, topic.messages.filter((message) => eventIdOf(message) === id).length]));
+  const once = (ids: readonly string[]): Record<string, number> => Object.fromEntries(ids.map((id) => [id, 1]));
+
+  it('when the position is moved back over facts already on Kafka, a restarted relay skips them all and its position reaches the end', async () => {
+    const ids = await appendThroughCommand('republished', 40);
+    await relayCaughtUp();
+    await stopCommandService();
+    // What a relay killed after Kafka acknowledged its sends, before it recorded them, leaves behind.
+    await db.query('UPDATE relay_position SET published_through = 0');
+    expect(BigInt(await readRelayPosition(db))).toBe(0n);
+
+    await startCommandService();
+    await relayCaughtUp();
+    expect(copiesOnTopic(ids)).toEqual(once(ids));
+  });
+
+  it('when only part of the backlog reached Kafka (one partition of the last send), a restarted relay publishes the rest once and skips what is there', async () => {
+    const published = await appendThroughCommand('published', 32);
+    await relayCaughtUp();
+    await stopCommandService();
+    const middle = (await db.query<{ sequence: string }>('SELECT sequence::text FROM events ORDER BY sequence LIMIT 1 OFFSET 15')).rows[0]!.sequence;
+
+    // Committed while the relay was down: acknowledged, in the event store, not yet on Kafka.
+    const pending = Array.from({ length: 32 }, (_, index) => `pending-${index}`);
+    await db.query('BEGIN');
+    await appendEvents(db, pending.map((id, index) => event(id, `user-${index % 8}`)), pending.map(() => ''));
+    await db.query('COMMIT');
+    // The crashed session's last send reached partition 0 only (Kafka appends each partition on its
+    // own): partition 0 then ends past facts of partition 1 that never arrived.
+    const { partitionOf } = await readPublishedTails(kafka, config.eventsTopic, false);
+    const backlog = await readUnpublished(db, await readRelayPosition(db), 1_000);
+    const sentBeforeCrash = backlog.filter((row) => partitionOf(row.key) === 0);
+    const neverSent = backlog.filter((row) => partitionOf(row.key) === 1);
+    expect(sentBeforeCrash.length).toBeGreaterThan(0);
+    expect(neverSent.length).toBeGreaterThan(0);
+    expect(BigInt(neverSent[0]!.sequence)).toBeLessThan(BigInt(sentBeforeCrash.at(-1)!.sequence));
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({
+      topic: config.eventsTopic,
+      acks: -1,
+      messages: sentBeforeCrash.map((row) => ({ key: row.key, value: row.payload, partition: 0, headers: { [SEQUENCE_HEADER]: row.sequence } })),
+    });
+    await producer.disconnect();
+    // And the position is behind even what was recorded: half of the earlier facts look unpublished too.
+    await db.query('UPDATE relay_position SET published_through = $1', [middle]);
+
+    await startCommandService();
+    await relayCaughtUp();
+    const all = [...published, ...pending];
+    expect(copiesOnTopic(all)).toEqual(once(all));
+    // Each partition holds its facts in sequence order.
+    for (const partition of [0, 1]) {
+      const sequences = topic.messages.filter((message) => message.partition === partition).map((message) => message.event.sequence);
+      expect(sequences).toEqual([...sequences].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     }
   });
 });
