@@ -12,7 +12,7 @@ import {
   writeServiceRecord,
 } from './platform';
 import { runBenchmarks } from './bench';
-import { readPlatformState } from './platform-state';
+import { readPlatformState, startupSteps } from './platform-state';
 import { runIngestBenchmarks } from './bench-ingest';
 import { ingestDataset, seedDemoData } from './seed';
 import { datasetFromEvents, readRatingFile, type Dataset } from './dataset';
@@ -100,19 +100,28 @@ async function up(config: OrreryConfig, args: string[]): Promise<number> {
     writeServiceRecord(services);
   }
   if (!values['no-seed']) {
-    const state = await readPlatformState(config);
-    if (!state.hasEvents) {
-      process.stdout.write('seeding demo data (synthetic catalog with planted tastes)…\n');
-      const result = await seedDemoData({ ingestAddress: config.ingestAddress, users: 1_000, items: 600, eventsPerUser: 40, seed: 42, progress: true });
-      process.stdout.write(`  ${result.dataset.items.length} items, ${result.dataset.users.length} users, ${result.accepted} events\n`);
-    } else if (!state.hasProjections) {
-      // The event store and Kafka kept the history but Redis did not (e.g. restarted without its data).
-      process.stdout.write('the event store holds events but the Redis projections are empty: replaying Kafka into them…\n');
-      if (rebuild([]) !== 0) return 1;
-    }
-    if (!state.hasChampion) {
-      process.stdout.write('training the first model…\n');
-      if (train({ ...process.env, ORRERY_LOG_LEVEL: 'warn' }) !== 0) return 1;
+    for (const step of startupSteps(await readPlatformState(config))) {
+      switch (step) {
+        case 'seed': {
+          process.stdout.write('seeding demo data (synthetic catalog with planted tastes)…\n');
+          const result = await seedDemoData({ ingestAddress: config.ingestAddress, users: 1_000, items: 600, eventsPerUser: 40, seed: 42, progress: true });
+          process.stdout.write(`  ${result.dataset.items.length} items, ${result.dataset.users.length} users, ${result.accepted} events\n`);
+          break;
+        }
+        case 'rebuild-projections':
+          // The event store and Kafka kept the history but Redis did not (e.g. restarted without its data).
+          process.stdout.write('the event store holds events but the Redis projections are empty: replaying Kafka into them…\n');
+          if (rebuild([]) !== 0) return 1;
+          break;
+        case 'train':
+          process.stdout.write('training the first model…\n');
+          if (train({ ...process.env, ORRERY_LOG_LEVEL: 'warn' }) !== 0) return 1;
+          break;
+        default: {
+          const unreachable: never = step;
+          throw new Error(`unknown startup step ${String(unreachable)}`);
+        }
+      }
     }
   }
   process.stdout.write(howToCall(config));

@@ -14,6 +14,22 @@ export interface PlatformState {
   readonly hasChampion: boolean;
 }
 
+/** One thing `orrery up` does to make the platform usable. */
+export type StartupStep = 'seed' | 'rebuild-projections' | 'train';
+
+/**
+ * What `orrery up` does for a state, in order: an empty event store is seeded (projected as it is
+ * ingested); events without projections are replayed from Kafka into a new version; without a
+ * champion a first model is trained (after seeding, from the seeded events).
+ */
+export function startupSteps(state: PlatformState): StartupStep[] {
+  const steps: StartupStep[] = [];
+  if (!state.hasEvents) steps.push('seed');
+  else if (!state.hasProjections) steps.push('rebuild-projections');
+  if (!state.hasChampion) steps.push('train');
+  return steps;
+}
+
 /** Reads the state of the event store, the projections and the model registry (the schema exists: services ran migrations). */
 export async function readPlatformState(config: OrreryConfig): Promise<PlatformState> {
   const database = new Client({ connectionString: config.postgresUrl });
