@@ -3,7 +3,7 @@ import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { ensureTopic } from '@orrery/kafka';
 import { OUTBOX_CHANNEL, readRelayPosition, readUnpublished, takeUnpublished, tryBecomeOutboxRelay, type OutboxRow } from '@orrery/store';
 import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger, type Span } from '@orrery/telemetry';
-import { readPublishedTails, SEQUENCE_HEADER, type PublishedTails } from './published-tails';
+import { readPublishedTails, SEQUENCE_HEADER, tailsOfThisStore, type PublishedTails } from './published-tails';
 import { Wakeup } from './wakeup';
 
 export interface OutboxRelayOptions {
@@ -60,9 +60,17 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await producer.connect();
       // Facts waiting at start may be on Kafka already (a previous session's send whose ack was lost):
       // read what each partition ends with, to skip those instead of publishing them twice.
-      const backlog = (await readUnpublished(client, await readRelayPosition(client), 1)).length > 0;
-      const tails = await readPublishedTails(options.kafka, options.topic, backlog);
-      logger.info({ topic: options.topic, partitionsWithTail: tails.lastSequence.size }, 'outbox relay: publishing');
+      const position = await readRelayPosition(client);
+      const backlog = (await readUnpublished(client, position, 1)).length > 0;
+      const factAt = async (sequence: bigint): Promise<Buffer | undefined> => {
+        const [fact] = await readUnpublished(client, String(sequence - 1n), 1);
+        return fact && BigInt(fact.sequence) === sequence ? fact.payload : undefined;
+      };
+      const { tails, foreign } = await tailsOfThisStore(await readPublishedTails(options.kafka, options.topic, backlog), BigInt(position), factAt);
+      if (foreign.length > 0) {
+        logger.warn({ topic: options.topic, partitions: foreign }, 'outbox relay: a partition ends with a fact this event store does not hold at that sequence (store restored or failed over?); publishing its backlog again');
+      }
+      logger.info({ topic: options.topic, partitionsWithTail: tails.last.size }, 'outbox relay: publishing');
       for (;;) {
         await drain(client, producer, tails);
         if (stopping) return;
@@ -123,7 +131,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     for (const row of rows) {
       const partition = tails.partitionOf(row.key);
       const sequence = BigInt(row.sequence);
-      if (sequence <= (tails.lastSequence.get(partition) ?? -1n)) continue; // on Kafka already
+      if (sequence <= (tails.last.get(partition)?.sequence ?? -1n)) continue; // on Kafka already
       messages.push(message(row, partition));
     }
     if (messages.length === 0) return;

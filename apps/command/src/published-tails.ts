@@ -2,6 +2,8 @@
 // `orrery-sequence`) of each partition's last message. A relay that starts while facts are still
 // unpublished skips those already on their partition — sent by a previous session whose Kafka
 // acknowledgement was lost (broker crash, relay killed) — so a resend never duplicates them on the log.
+// Only a tail that is a fact of this event store counts (tailsOfThisStore): a store that lost commits
+// Kafka holds (restored from a backup, a lagging replica promoted) gives their sequences to new facts.
 import { randomBytes } from 'node:crypto';
 import { Partitioners, type Kafka, type PartitionMetadata } from 'kafkajs';
 import { closeThrowawayConsumer } from '@orrery/kafka';
@@ -12,11 +14,17 @@ export const SEQUENCE_HEADER = 'orrery-sequence';
 /** Where each key goes, as the producer's default partitioner puts it (murmur2 of the key). */
 export type PartitionOf = (key: string) => number;
 
-/** The topic's partitioning and the last published sequence of each partition. */
+/** The last message of a partition: its sequence header and its value (the serialized fact). */
+export interface PublishedTail {
+  readonly sequence: bigint;
+  readonly payload: Buffer;
+}
+
+/** The topic's partitioning and the last published fact of each partition. */
 export interface PublishedTails {
   readonly partitionOf: PartitionOf;
-  /** Last sequence on the partition; absent when it is empty or its last message has no sequence header. */
-  readonly lastSequence: ReadonlyMap<number, bigint>;
+  /** Last fact on the partition; absent when it is empty or its last message has no sequence header. */
+  readonly last: ReadonlyMap<number, PublishedTail>;
 }
 
 /** Reads the topic's partitions and, when `withSequences`, the sequence of each partition's last message. */
@@ -34,15 +42,37 @@ export async function readPublishedTails(kafka: Kafka, topic: string, withSequen
   const partitioner = Partitioners.DefaultPartitioner();
   const partitionOf: PartitionOf = (key) => partitioner({ topic, partitionMetadata: partitions, message: { key, value: null } });
   const nonEmpty = ends.filter((end) => BigInt(end.high) > BigInt(end.low));
-  if (nonEmpty.length === 0) return { partitionOf, lastSequence: new Map() };
-  return { partitionOf, lastSequence: await lastSequences(kafka, topic, nonEmpty, timeoutMs) };
+  if (nonEmpty.length === 0) return { partitionOf, last: new Map() };
+  return { partitionOf, last: await lastMessages(kafka, topic, nonEmpty, timeoutMs) };
 }
 
-/** The sequence header of the message at `high - 1` of each given partition (a throwaway consumer group). */
-async function lastSequences(kafka: Kafka, topic: string, ends: readonly { partition: number; high: string }[], timeoutMs: number): Promise<Map<number, bigint>> {
+/**
+ * Keeps the tails the relay may skip up to: those past `position` whose fact this event store holds
+ * at the same sequence (`factAt` returns the serialized fact stored at a sequence). Another fact
+ * there means the store lost commits that reached Kafka and reused their sequences: skipping up to
+ * that tail would drop acknowledged facts that never reached Kafka. A dropped tail costs at most a
+ * resend. Tails at or below the position skip nothing (the backlog lies above it).
+ */
+export async function tailsOfThisStore(
+  tails: PublishedTails,
+  position: bigint,
+  factAt: (sequence: bigint) => Promise<Buffer | undefined>,
+): Promise<{ tails: PublishedTails; foreign: number[] }> {
+  const kept = new Map<number, PublishedTail>();
+  const foreign: number[] = [];
+  for (const [partition, tail] of tails.last) {
+    if (tail.sequence <= position) continue;
+    if ((await factAt(tail.sequence))?.equals(tail.payload)) kept.set(partition, tail);
+    else foreign.push(partition);
+  }
+  return { tails: { partitionOf: tails.partitionOf, last: kept }, foreign };
+}
+
+/** The message at `high - 1` of each given partition that has a sequence header (a throwaway consumer group). */
+async function lastMessages(kafka: Kafka, topic: string, ends: readonly { partition: number; high: string }[], timeoutMs: number): Promise<Map<number, PublishedTail>> {
   const groupId = `orrery-relay-tail-${randomBytes(6).toString('hex')}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
-  const found = new Map<number, bigint>();
+  const found = new Map<number, PublishedTail>();
   const pending = new Set(ends.map((end) => end.partition));
   try {
     await consumer.connect();
@@ -55,7 +85,7 @@ async function lastSequences(kafka: Kafka, topic: string, ends: readonly { parti
         const end = ends.find((candidate) => candidate.partition === partition);
         if (!end || BigInt(message.offset) !== BigInt(end.high) - 1n || !pending.has(partition)) return;
         const header = message.headers?.[SEQUENCE_HEADER];
-        if (header !== undefined && !Array.isArray(header)) found.set(partition, BigInt(header.toString()));
+        if (header !== undefined && !Array.isArray(header)) found.set(partition, { sequence: BigInt(header.toString()), payload: message.value ?? Buffer.alloc(0) });
         pending.delete(partition);
         if (pending.size === 0) done();
       },
