@@ -1,0 +1,41 @@
+import { buildServingIndex, EXPLAINING_RECENT_ITEMS } from './ann-index';
+import type { ItemEmbeddings } from './serving';
+
+/** 40 items on a circle in the first two of 4 dimensions: item i at angle i × 9°, unit length, norm 1. */
+function circle(): ItemEmbeddings {
+  const factors = 4;
+  const itemIds = Array.from({ length: 40 }, (_, i) => `item-${i}`);
+  const itemVectors = new Float32Array(itemIds.length * factors);
+  itemIds.forEach((_, i) => {
+    itemVectors[i * factors] = Math.cos((i * Math.PI) / 20);
+    itemVectors[i * factors + 1] = Math.sin((i * Math.PI) / 20);
+  });
+  return { factors, itemIds, itemVectors, itemNorms: new Float32Array(itemIds.length).fill(1) };
+}
+
+const cosine = (embeddings: ItemEmbeddings, a: string, b: string): number => {
+  const row = (id: string): number => embeddings.itemIds.indexOf(id) * embeddings.factors;
+  let sum = 0;
+  for (let k = 0; k < embeddings.factors; k++) sum += embeddings.itemVectors[row(a) + k]! * embeddings.itemVectors[row(b) + k]!;
+  return sum;
+};
+
+describe('serving index: search for a user', () => {
+  it("explains each hit by the nearest of the user's newest items, never by an older one", async () => {
+    const embeddings = circle();
+    const index = await buildServingIndex('v1', embeddings, new Set());
+    // The two oldest sit right next to hits the newest five pull in (item-9 is 9° from item-10, 45° from item-4).
+    const recent = ['item-0', 'item-1', 'item-2', 'item-3', 'item-4', 'item-10', 'item-11'];
+    const newest = ['item-0', 'item-1', 'item-2', 'item-3', 'item-4'];
+    expect(EXPLAINING_RECENT_ITEMS).toBe(newest.length);
+    const hits = index.searchForUser(recent, 10, []);
+    expect(hits).toHaveLength(10);
+    expect(hits.map((hit) => hit.itemId)).toContain('item-9');
+    for (const hit of hits) {
+      expect(recent).not.toContain(hit.itemId);
+      expect(newest).toContain(hit.nearestItemId);
+      const best = Math.max(...newest.map((itemId) => cosine(embeddings, hit.itemId, itemId)));
+      expect(cosine(embeddings, hit.itemId, hit.nearestItemId)).toBeCloseTo(best, 6);
+    }
+  });
+});
