@@ -40,9 +40,10 @@ Commands:
                      start an isolated platform, replay the data set's train part (leave-last-out by
                      time) through the API, train, then score Recommend and the popularity and
                      co-visitation baselines on each user's next item; writes docs/eval-<name>.md/.svg
-  rebuild [--max-lag N] [--grace-ms N]
+  rebuild [--max-lag N] [--grace-ms N] [--allow-partial-history]
                      replay the events topic into a new projection version, switch query and
-                     projector to it when caught up, drop the old one (apps/projector/README.md)
+                     projector to it when caught up, drop the old one (apps/projector/README.md);
+                     refused when Kafka has deleted part of the topic, unless --allow-partial-history
   bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R|off] [--recommender-workers N]
                      start an isolated platform on the local engines, seed it and print
                      Recommend latency, ingest throughput and freshness figures

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
-import { ensureTopic } from '@orrery/kafka';
+import { ensureTopic, historyDeletingSettings, keepWholeHistoryCommand } from '@orrery/kafka';
 import { OUTBOX_CHANNEL, readRelayPosition, readUnpublished, takeUnpublished, tryBecomeOutboxRelay, type OutboxRow } from '@orrery/store';
 import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger, type Span } from '@orrery/telemetry';
 import { readPublishedTails, SEQUENCE_HEADER, tailsOfThisStore, type PublishedTails } from './published-tails';
@@ -56,6 +56,16 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
       client.on('notification', () => wakeup.signal());
       await ensureTopic(options.kafka, options.topic, options.partitions);
+      // Reported, not altered: how long a shared cluster keeps data is the operator's decision (disk
+      // budget, ACLs the relay should not need), and altering it would not bring back what is gone.
+      const deleting = await historyDeletingSettings(options.kafka, options.topic);
+      if (deleting.length > 0) {
+        const settings = deleting.map(({ name, value }) => `${name}=${value}`).join(', ');
+        logger.warn(
+          { topic: options.topic, settings: deleting, fix: keepWholeHistoryCommand(options.topic) },
+          `outbox relay: the events topic deletes history (${settings}); a rebuild or a new consumer group would replay only what is left — make it keep everything: ${keepWholeHistoryCommand(options.topic)}`,
+        );
+      }
       producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
       // Facts waiting at start may be on Kafka already (a previous session's send whose ack was lost):

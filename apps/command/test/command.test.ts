@@ -248,3 +248,53 @@ describe('outbox relay restarting with a backlog', () => {
     expect(copiesOnTopic(lost)).toEqual(once(lost));
   });
 });
+
+describe('outbox relay and the retention of the events topic', () => {
+  let postgresUrl: string;
+  const topics: string[] = [];
+
+  beforeAll(async () => {
+    postgresUrl = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await Promise.all([dropTestDatabase(postgresUrl), ...topics.map((topic) => deleteTestTopic(topic))]);
+  });
+
+  interface LogLine {
+    readonly level: number;
+    readonly msg: string;
+    readonly settings?: unknown;
+  }
+
+  /** Starts the command service on `eventsTopic` until its relay publishes; returns what it logged. */
+  async function relayStartLog(eventsTopic: string): Promise<LogLine[]> {
+    const lines: LogLine[] = [];
+    const capture = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const config = { ...readConfig(), postgresUrl, eventsTopic, eventsTopicPartitions: 2, commandZmqEndpoint: `ipc:///tmp/${uniqueName('orrery-command')}`, outboxPollIntervalMs: 200 };
+    const command = await startCommand(config, capture);
+    try {
+      await eventually(async () => lines.some((line) => line.msg === 'outbox relay: publishing'), { what: 'the relay to start publishing' });
+    } finally {
+      await command.close();
+      rmSync(config.commandZmqEndpoint.replace('ipc://', ''), { force: true });
+    }
+    return lines;
+  }
+  const PINO_WARN = 40;
+  const historyWarnings = (lines: readonly LogLine[]): LogLine[] => lines.filter((line) => line.level === PINO_WARN && line.msg.includes('deletes history'));
+
+  it('when the events topic deletes history (a finite retention), the relay warns at start, naming the setting and the command that keeps it', async () => {
+    const topic = await createTestTopic(2); // the broker default: a finite retention.ms
+    topics.push(topic);
+    const [warning, ...more] = historyWarnings(await relayStartLog(topic));
+    expect(more).toEqual([]);
+    expect(warning?.settings).toEqual([{ name: 'retention.ms', value: expect.not.stringMatching(/^-1$/) }]);
+    expect(warning?.msg).toContain(`--entity-name ${topic} --add-config retention.ms=-1,retention.bytes=-1`);
+  });
+
+  it('when the relay creates the events topic, it keeps the whole history and the relay does not warn', async () => {
+    const topic = uniqueName('orrery-test-relay').replace(/_/g, '-');
+    topics.push(topic);
+    expect(historyWarnings(await relayStartLog(topic))).toEqual([]);
+  });
+});

@@ -18,11 +18,12 @@
 // Why Kafka and not the Postgres event store: the replay goes through the very code path and message
 // order (per partition) of the live projector, so the rebuild equals the live projection by
 // construction, and it needs nothing of the command side's schema. It relies on the topic keeping
-// the whole history (retention -1 or compaction-free), as the live projector starting a new
-// consumer group already does. ForgetUser removes events from the event store but not from Kafka;
+// the whole history (retention -1, no compaction: the relay creates it so and warns when it is not),
+// as the live projector starting a new consumer group already does; a partition that no longer
+// starts at offset 0 makes the rebuild refuse (unless allowPartialHistory), the live version untouched. ForgetUser removes events from the event store but not from Kafka;
 // the tombstone is what keeps a replay from resurrecting them.
 import type { OrreryConfig } from '@orrery/config';
-import { closeThrowawayConsumer, createKafka, decodeDomainEvent } from '@orrery/kafka';
+import { closeThrowawayConsumer, createKafka, decodeDomainEvent, deletedHistory, keepWholeHistoryCommand, type DeletedHistory } from '@orrery/kafka';
 import { randomUUID } from 'node:crypto';
 import {
   controlKeys,
@@ -38,7 +39,7 @@ import {
   type RedisClient,
 } from '@orrery/projections';
 import type { Logger } from '@orrery/telemetry';
-import type { Admin, KafkaMessage } from 'kafkajs';
+import type { Admin, KafkaMessage, SeekEntry } from 'kafkajs';
 import { chunkProjector, type PartitionMessage } from './apply-chunk';
 import { startProjector } from './service';
 import { redisProjectionStore } from './store';
@@ -51,6 +52,12 @@ export interface RebuildOptions {
   readonly graceMs?: number;
   /** Give up if not caught up within this long (default 1 hour). */
   readonly timeoutMs?: number;
+  /**
+   * Rebuild even when the broker has deleted the first messages of a partition (default false: the
+   * rebuild is refused, the live version stays). Only for an operator who accepts projections
+   * without the deleted events.
+   */
+  readonly allowPartialHistory?: boolean;
 }
 
 /** What a rebuild did. */
@@ -89,9 +96,15 @@ export async function rebuildProjections(config: OrreryConfig, logger: Logger, o
     // Leftovers of an earlier, interrupted rebuild into the same version.
     await dropVersion(redis, config.redisPrefix, toVersion);
     await deleteGroup(admin, toGroup, logger);
+    const ends = await admin.fetchTopicOffsets(config.eventsTopic);
+    const deleted = deletedHistory(ends);
+    if (deleted.length > 0) {
+      if (!options.allowPartialHistory) throw new Error(partialHistoryMessage(config.eventsTopic, deleted, fromVersion));
+      logger.warn({ topic: config.eventsTopic, deleted }, `rebuild: --allow-partial-history: ${describeDeleted(deleted)}; version ${toVersion} will lack those events`);
+    }
     logger.info({ fromVersion, toVersion, group: toGroup }, 'rebuild: replaying the events topic into a new version');
 
-    const replayed = await replayInCommitOrder(config, logger, redis, admin, toVersion);
+    const replayed = await replayInCommitOrder(config, logger, redis, admin, toVersion, ends);
     logger.info({ events: replayed, elapsedMs: Date.now() - started }, 'rebuild: history replayed in commit order; continuing live');
     const projector = await startProjector(config, logger, { pinnedVersion: toVersion });
     try {
@@ -122,9 +135,8 @@ export async function rebuildProjections(config: OrreryConfig, logger: Logger, o
  * Reads the events topic from its start to its current end, applies it to projection `version` in
  * commit order, and sets that version's consumer group to the end. Returns the messages replayed.
  */
-async function replayInCommitOrder(config: OrreryConfig, logger: Logger, redis: RedisClient, admin: Admin, version: number): Promise<number> {
+async function replayInCommitOrder(config: OrreryConfig, logger: Logger, redis: RedisClient, admin: Admin, version: number, ends: readonly (SeekEntry & { high: string; low: string })[]): Promise<number> {
   const topic = config.eventsTopic;
-  const ends = await admin.fetchTopicOffsets(topic);
   const messages = await readUpTo(config, topic, new Map(ends.map((end) => [end.partition, { low: Number(end.low), high: Number(end.high) }])));
   const ordered = messages
     .map((entry) => ({ entry, sequence: sequenceOf(entry.message) }))
@@ -137,6 +149,23 @@ async function replayInCommitOrder(config: OrreryConfig, logger: Logger, redis: 
   for (let start = 0; start < ordered.length; start += config.projectorChunkSize) await project(ordered.slice(start, start + config.projectorChunkSize));
   await admin.setOffsets({ groupId: projectorGroupOf(config.projectorGroup, version), topic, partitions: ends.map((end) => ({ partition: end.partition, offset: end.high })) });
   return ordered.length;
+}
+
+/** "partition 0 starts at offset 120 (120 messages deleted), …" */
+function describeDeleted(deleted: readonly DeletedHistory[]): string {
+  const total = deleted.reduce((sum, { deletedMessages }) => sum + deletedMessages, 0);
+  const partitions = deleted.map(({ partition, deletedMessages }) => `partition ${partition} starts at offset ${deletedMessages} (${deletedMessages} messages deleted)`);
+  return `${partitions.join(', ')}: ${total} messages of the history are gone`;
+}
+
+/** Why a rebuild from a topic that lost its first messages is refused, and what to do. */
+function partialHistoryMessage(topic: string, deleted: readonly DeletedHistory[], liveVersion: number): string {
+  return (
+    `the events topic "${topic}" no longer holds its whole history — ${describeDeleted(deleted)} (deleted by the topic's retention or deleteRecords). ` +
+    `A rebuild would build projections without them, so it is refused and version ${liveVersion} stays live. ` +
+    `Keep the rest from now on (${keepWholeHistoryCommand(topic)}); ` +
+    `then rebuild with --allow-partial-history only if projections without the deleted events are acceptable.`
+  );
 }
 
 /** A message's commit sequence (undecodable: -1, so it is met first and skipped). */

@@ -1,5 +1,5 @@
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
 import { DomainEventSchema, type DomainEvent } from '@orrery/proto';
 
@@ -13,18 +13,79 @@ export function createKafka(config: Pick<OrreryConfig, 'kafkaBrokers' | 'kafkaCl
   });
 }
 
-/** Creates the topic when it does not exist yet (idempotent; auto-creation is off on our brokers). */
+/**
+ * Topic settings that keep every message for good. The events topic is the history that a rebuild
+ * and a new consumer group replay from offset 0: a retention that deletes segments (broker default
+ * log.retention.hours, 24 h on the local stack) would make them build from part of it, silently.
+ */
+export const KEEP_WHOLE_HISTORY: Readonly<Record<'retention.ms' | 'retention.bytes', string>> = { 'retention.ms': '-1', 'retention.bytes': '-1' };
+
+/**
+ * Creates the events topic, keeping its whole history (KEEP_WHOLE_HISTORY), when it does not exist
+ * yet (idempotent; auto-creation is off on our brokers). An existing topic is left as it is: see
+ * historyDeletingSettings.
+ */
 export async function ensureTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
   const admin: Admin = kafka.admin();
   await admin.connect();
   try {
     const existing = await admin.listTopics();
     if (!existing.includes(topic)) {
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+      const configEntries = Object.entries(KEEP_WHOLE_HISTORY).map(([name, value]) => ({ name, value }));
+      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1, configEntries }], waitForLeaders: true });
     }
   } finally {
     await admin.disconnect();
   }
+}
+
+/** A topic setting, as the broker reports it (its own or the broker default it inherits). */
+export interface TopicSetting {
+  readonly name: string;
+  readonly value: string;
+}
+
+/**
+ * The settings of `topic` under which the broker deletes messages: a finite retention.ms or
+ * retention.bytes, or a cleanup.policy with compaction (keeps only the last message of a key).
+ * Empty when the topic keeps its whole history.
+ */
+export async function historyDeletingSettings(kafka: Kafka, topic: string): Promise<TopicSetting[]> {
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  try {
+    const described = await admin.describeConfigs({
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms', 'retention.bytes', 'cleanup.policy'] }],
+      includeSynonyms: false,
+    });
+    const entries = described.resources[0]?.configEntries ?? [];
+    return entries
+      .filter(({ configName, configValue }) => (configName === 'cleanup.policy' ? configValue.includes('compact') : configValue !== '-1'))
+      .map(({ configName, configValue }) => ({ name: configName, value: configValue }));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The command that makes `topic` keep its whole history from now on (for messages to operators). */
+export function keepWholeHistoryCommand(topic: string): string {
+  const settings = Object.entries({ ...KEEP_WHOLE_HISTORY, 'cleanup.policy': 'delete' }).map(([name, value]) => `${name}=${value}`);
+  return `kafka-configs.sh --bootstrap-server <broker> --alter --entity-type topics --entity-name ${topic} --add-config ${settings.join(',')}`;
+}
+
+/** A partition of a topic whose first messages the broker has deleted (its low watermark is above 0). */
+export interface DeletedHistory {
+  readonly partition: number;
+  /** Messages gone: offsets 0 up to the partition's first offset. */
+  readonly deletedMessages: number;
+}
+
+/** The partitions, among `offsets` (admin.fetchTopicOffsets), that no longer start at offset 0. */
+export function deletedHistory(offsets: readonly { partition: number; low: string }[]): DeletedHistory[] {
+  return offsets
+    .filter(({ low }) => Number(low) > 0)
+    .map(({ partition, low }) => ({ partition, deletedMessages: Number(low) }))
+    .sort((a, b) => a.partition - b.partition);
 }
 
 /** Disconnects a consumer of a throwaway group and deletes the group, so one-off reads leave no group behind. */
