@@ -38,11 +38,20 @@ export const ingestAcks = new Counter({
   labelNames: ['kind', 'outcome'] as const,
 });
 
-/** Command: committed domain events not yet published to Kafka. */
-export const outboxPending = new Gauge({ name: 'orrery_outbox_pending_rows', help: 'Outbox rows committed but not yet published to Kafka' });
+// The two relay gauges keep their "outbox" names (dashboards use them) though, since
+// infra/sql/004_events_as_outbox.sql, the relay publishes from the event store as well as the outbox.
 
-/** Command: age of the oldest unpublished outbox row (0 when empty). */
-export const outboxOldestAge = new Gauge({ name: 'orrery_outbox_oldest_age_seconds', help: 'Age of the oldest unpublished outbox row, 0 when the outbox is empty' });
+/** Command: committed facts not yet published to Kafka (events rows and outbox rows after the relay's position). */
+export const outboxPending = new Gauge({
+  name: 'orrery_outbox_pending_rows',
+  help: 'Committed facts not yet published to Kafka: interactions (events rows) and catalog changes (outbox rows) after the relay position',
+});
+
+/** Command: age of the oldest committed fact not yet published to Kafka (0 when none). */
+export const outboxOldestAge = new Gauge({
+  name: 'orrery_outbox_oldest_age_seconds',
+  help: 'Seconds since the oldest fact not yet published to Kafka (events or outbox row after the relay position) was committed, 0 when none is waiting',
+});
 
 /** Projector: messages of the events topic not yet consumed by its group, per partition. */
 export const kafkaConsumerLag = new Gauge({
