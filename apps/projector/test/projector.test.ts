@@ -189,4 +189,28 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     const slotOneByOne = await project('slot', false);
     expect(await project('slot', true)).toEqual(slotOneByOne);
   }, 180_000);
+
+  it('when a chunk of the default size brings thousands of users with a history, it is applied in one script call', async () => {
+    // As a busy site's fetches bring them: chunks of 2,000 views of 500 users, a handful each, so from
+    // the third chunk on every view has its full count of co-visit partners. Such a merged call
+    // carries well over 100,000 script arguments.
+    const prefix = uniqueName('projector_big_chunk');
+    const keys = projectionKeys(prefix);
+    const control = controlKeys(prefix);
+    const store = redisProjectionStore(redis, keys, control, config.projection, 'event');
+    const t = Date.now() - 600_000;
+    let n = 0;
+    for (let chunk = 0; chunk < 3; chunk += 1) {
+      const events = Array.from({ length: config.projectorChunkSize }, () => {
+        n += 1;
+        return interaction({ userId: `big-u${n % 500}`, itemId: `big-i${n}`, occurredMs: t + n });
+      });
+      const incoming = events.map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t }));
+      const plans = planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection).flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
+      expect(plans).toHaveLength(events.length);
+      expect(await store.applyAll(plans)).toEqual(plans.map(() => 'applied'));
+    }
+    expect(await redis.hget(keys.user('big-u0').stats, 'VIEW')).toBe(String(n / 500));
+    await deleteModel(redis, prefix);
+  }, 120_000);
 });

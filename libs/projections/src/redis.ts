@@ -43,11 +43,14 @@ export function luaScript(source: string): LuaScript {
  * that order on one connection.
  */
 export async function runScript(redis: RedisClient, script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  // One array argument (ioredis flattens it), not spread: a projector chunk's merged call can carry
+  // over 100,000 values, and spreading that many into a call overflows the stack.
+  const keysAndArgs = [...keys, ...args.map(String)];
   try {
-    return await redis.evalsha(script.sha, keys.length, ...keys, ...args);
+    return await redis.evalsha(script.sha, keys.length, keysAndArgs);
   } catch (error) {
     if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-    return redis.eval(script.source, keys.length, ...keys, ...args);
+    return redis.eval(script.source, keys.length, keysAndArgs);
   }
 }
 
