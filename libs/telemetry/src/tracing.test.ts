@@ -3,6 +3,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { contextFromKafkaHeaders, contextFromTraceparent, currentTraceparent, SpanKind, withSpan } from './index';
+import { redisStatement } from './tracing';
 
 describe('trace context across ZeroMQ frames and Kafka headers', () => {
   const exporter = new InMemorySpanExporter();
@@ -39,5 +40,17 @@ describe('trace context across ZeroMQ frames and Kafka headers', () => {
     await expect(withSpan('fails', {}, async () => Promise.reject(new Error('nope')))).rejects.toThrow('nope');
     const failed = exporter.getFinishedSpans().find((span) => span.name === 'fails')!;
     expect(failed.status).toMatchObject({ code: 2, message: 'nope' });
+  });
+});
+
+describe('Redis span statements', () => {
+  it('when a script call carries a chunk of 100,000 values, the span names the script and counts the rest', () => {
+    const args = ['0123abcd', 2, 'key-a', 'key-b', ...Array.from({ length: 100_000 }, (_, index) => index)];
+    expect(redisStatement('evalsha', args)).toBe('evalsha 0123abcd [100003 other arguments]');
+  });
+
+  it('when a command has one argument or none, the statement is the command and that key', () => {
+    expect(redisStatement('hgetall', [Buffer.from('orrery:user:{u1}')])).toBe('hgetall orrery:user:{u1}');
+    expect(redisStatement('ping', [])).toBe('ping');
   });
 });

@@ -51,10 +51,21 @@ export function startTelemetry(serviceName: string, config: Pick<OrreryConfig, '
     instrumentations: [
       new GrpcInstrumentation(),
       new PgInstrumentation({ enhancedDatabaseReporting: false }),
-      new IORedisInstrumentation(),
+      new IORedisInstrumentation({ dbStatementSerializer: redisStatement }),
     ],
   });
   return { shutdown: () => provider.shutdown() };
+}
+
+/**
+ * A Redis span's db.statement: the command and its first argument (the key, or a script's SHA), and
+ * how many more there are. The default lists every argument of EVALSHA and of reads like HMGET: a
+ * projector chunk's script call carries 100,000+ values, which every span would then copy and export.
+ */
+export function redisStatement(command: string, args: readonly unknown[]): string {
+  if (args.length === 0) return command;
+  const first = Buffer.isBuffer(args[0]) ? args[0].toString('utf8') : String(args[0]);
+  return args.length === 1 ? `${command} ${first}` : `${command} ${first} [${args.length - 1} other arguments]`;
 }
 
 /** The version of the running service: its package.json (apps/<service>/package.json above dist/main.js), else npm's, else 0.0.0. */
