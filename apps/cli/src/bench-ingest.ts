@@ -4,11 +4,13 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Client } from 'pg';
 import { readConfig } from '@orrery/config';
 import { createIngestClient, ZmqEventEmitter } from '@orrery/client';
-import { createRedis, projectionKeys } from '@orrery/projections';
+import { controlKeys, createRedis, projectionKeys, projectorGroupOf, readProjectionVersion } from '@orrery/projections';
 import { fromBinary } from '@bufbuild/protobuf';
 import { DomainEventSchema, EventType } from '@orrery/proto';
 import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase } from '@orrery/testing';
-import { startIsolatedPlatform } from './isolated-platform';
+import { readOutboxLag } from '@orrery/store';
+import { startIsolatedPlatform, type IsolatedPlatform } from './isolated-platform';
+import { CpuSnapshot, processesRunning, type ProcessGroups } from './process-cpu';
 import { percentiles, type Percentiles } from './stats';
 
 export interface IngestBenchOptions {
@@ -25,6 +27,9 @@ export interface IngestBenchOptions {
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 const fmt = (p: Percentiles): string => `p50 ${p.p50.toFixed(1)} ms | p99 ${p.p99.toFixed(1)} ms | max ${p.max.toFixed(1)} ms (n=${p.count})`;
 const USERS = 10_000;
+/** The lag phase checks at most this many of the oldest sampled applied-markers, every POLL_INTERVAL_MS. */
+const POLLED_MARKERS = 32;
+const POLL_INTERVAL_MS = 2;
 const ITEMS = 2_000;
 
 /** A view event with a unique id, a random user and item (as a busy site would send). */
@@ -58,6 +63,7 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
   const platform = await startIsolatedPlatform({ ORRERY_TRACE_SAMPLE_RATIO: process.env.ORRERY_TRACE_SAMPLE_RATIO ?? '1' }, ['command', 'ingestion', 'projector']);
   const config = readConfig(platform.env);
   const ingest = createIngestClient(platform.ingestAddress, { timeoutMs: 60_000 });
+  const cpu = await cpuMeter(platform, config.redisUrl);
   let acknowledged = 0;
   try {
     const run = randomBytes(3).toString('hex');
@@ -81,6 +87,17 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       redis.disconnect();
     }
 
+    const projectorGroup = await (async () => {
+      const redis = createRedis(config, 'bench-version');
+      const version = await readProjectionVersion(redis, controlKeys(config.redisPrefix));
+      redis.disconnect();
+      return projectorGroupOf(config.projectorGroup, version);
+    })();
+    const idle = async (): Promise<void> => {
+      const left = await waitUntilIdle(platform.databaseUrl, config.eventsTopic, projectorGroup);
+      if (left) log(`  (not idle: ${left})`);
+    };
+
     log(`\n## Open loop at ${options.rate} events/s for ${options.seconds} s (TrackBatch every 10 ms), one sampled event per batch`);
     {
       const redis = createRedis(config, 'bench');
@@ -95,9 +112,12 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       const watching = new Map<string, number>(); // marker key -> ack time
       let polling = true;
       let pollUntil = Infinity;
+      // Polls the oldest sampled markers not seen yet (acked first, applied first, roughly): a
+      // bounded poll, since one that grew with the backlog would load Redis and this process more the
+      // further the projector fell behind, and so measure its own cost.
       const poller = (async () => {
         while (polling || watching.size > 0) {
-          const pending = [...watching.keys()];
+          const pending = [...watching.keys()].slice(0, POLLED_MARKERS);
           if (pending.length > 0) {
             const found = await redis.pipeline(pending.map((key) => ['exists', key])).exec();
             const at = nowMs();
@@ -108,10 +128,12 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
               }
             });
           }
-          await new Promise((resolve) => setTimeout(resolve, 1));
+          await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
           if (!polling && Date.now() > pollUntil) break;
         }
       })();
+      const cpuAtStart = await cpu.snapshot();
+      const ackedBefore = acknowledged;
       const started = nowMs();
       const inFlight: Promise<void>[] = [];
       let lost = 0;
@@ -143,12 +165,29 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       const toKafka = [...ackedAt].flatMap(([eventId, acked]) => (onKafka.seen.has(eventId) ? [onKafka.seen.get(eventId)! - acked] : []));
       await onKafka.stop();
       log(`ack → on Kafka (relay; a consumer of the topic, negative when the relay published before the ack reached the caller): ${fmt(percentiles(toKafka))}; not seen: ${ackedAt.size - toKafka.length}`);
-      log(`ack → projection applied (projector's applied marker in Redis, polled every ~1 ms): ${fmt(percentiles(lag))}; not seen within 10 s: ${watching.size}`);
+      log(`ack → projection applied (projector's applied marker in Redis, the ${POLLED_MARKERS} oldest unseen polled every ~${POLL_INTERVAL_MS} ms): ${fmt(percentiles(lag))}; not seen within 10 s: ${watching.size}`);
+      await idle();
+      log(await cpu.perEvent(cpuAtStart, acknowledged - ackedBefore));
       redis.disconnect();
     }
 
     log(`\n## Durable ingest (acked = committed in Postgres), trace sampling ${config.traceSampleRatio}`);
-    const closedLoop = (callers: number, once: () => Promise<number>) => runClosedLoop(callers, options.seconds, once);
+    // Each phase starts on an idle write side, and its CPU is read until the relay has published
+    // and the projector applied what it acknowledged (the next phase's start).
+    await idle();
+    let phase: { cpu: CpuSnapshot; acked: number } | undefined;
+    const reportPhaseCpu = async (): Promise<void> => {
+      if (!phase) return;
+      await idle();
+      log(`  ${await cpu.perEvent(phase.cpu, phase.acked)}`);
+    };
+    const closedLoop = async (callers: number, once: () => Promise<number>) => {
+      await reportPhaseCpu();
+      const started = await cpu.snapshot();
+      const result = await runClosedLoop(callers, options.seconds, once);
+      phase = { cpu: started, acked: result.rate.acked };
+      return result;
+    };
     {
       const { rate, latency } = await closedLoop(options.concurrency, async () => (await ingest.trackBatch({ events: nextBatch(options.batch) })).accepted);
       acknowledged += rate.acked;
@@ -182,15 +221,55 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       log(`gRPC Track (one event per call), ${callers} callers (coalesced into shared commands): ${rate.perSecond.toFixed(0)} acked events/s; ack latency ${fmt(latency)}`);
     }
 
+    await reportPhaseCpu();
     log('\n## Accounting');
-    await waitForDrain(platform.databaseUrl);
     const stored = await countEvents(platform.databaseUrl);
     const published = await topicMessageCount(config.eventsTopic);
     log(`acknowledged ${acknowledged}; in the event store ${stored}; on Kafka ${published} (${acknowledged === stored && stored === published ? 'equal' : 'NOT EQUAL'})`);
   } finally {
     ingest.close();
+    await cpu.close();
     await platform.stop();
   }
+}
+
+/**
+ * CPU per acknowledged event of each process of the write side, from /proc: the platform's services,
+ * the Postgres backends of its database, and the shared Kafka broker and Redis server (which also
+ * serve whatever else runs on the machine, hence marked *).
+ */
+async function cpuMeter(platform: IsolatedPlatform, redisUrl: string): Promise<{ snapshot(): Promise<CpuSnapshot>; perEvent(from: CpuSnapshot, events: number): Promise<string>; close(): Promise<void> }> {
+  const db = new Client({ connectionString: platform.databaseUrl, application_name: 'orrery-bench-cpu' });
+  await db.connect();
+  const redisPort = new URL(redisUrl).port;
+  const groups = async (): Promise<ProcessGroups> => {
+    const backends = await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    return {
+      ...Object.fromEntries(platform.services.map((service) => [service.name, [service.pid]])),
+      postgres: backends.rows.map((row) => row.pid),
+      'kafka*': processesRunning('kafka.Kafka'),
+      'redis*': processesRunning(`redis-server 127.0.0.1:${redisPort}`),
+    };
+  };
+  // Read every 500 ms as well, so a Postgres backend that exits (the pool closes idle ones) keeps
+  // what it used until shortly before.
+  let latest = CpuSnapshot.take(await groups());
+  const snapshot = async (): Promise<CpuSnapshot> => (latest = CpuSnapshot.take(await groups(), latest));
+  const sampler = setInterval(() => void snapshot().catch(() => undefined), 500);
+  return {
+    snapshot,
+    perEvent: async (from, events) => {
+      const window = (await snapshot()).since(from);
+      const entries = Object.entries(window.seconds);
+      const total = entries.reduce((sum, [, seconds]) => sum + seconds, 0);
+      const micros = (seconds: number): string => (events > 0 ? ((seconds / events) * 1e6).toFixed(0) : '-');
+      return `CPU µs per acked event (${events} events): ${entries.map(([name, seconds]) => `${name} ${micros(seconds)}`).join(' | ')} | total ${micros(total)}`;
+    },
+    close: async () => {
+      clearInterval(sampler);
+      await db.end();
+    },
+  };
 }
 
 /** Runs `once` back to back from `callers` concurrent loops for `seconds`; `once` returns the events it got acked. */
@@ -303,18 +382,31 @@ async function countEvents(databaseUrl: string): Promise<number> {
   }
 }
 
-/** Waits (up to a minute) for the relay to empty the outbox; returns how long it took. */
-async function waitForDrain(databaseUrl: string): Promise<string> {
+/**
+ * Waits (up to a minute) until the write side is idle: the relay has published every committed fact
+ * and the projector's group has committed the topic's end. Returns what was left when it gave up ('' when idle).
+ */
+async function waitUntilIdle(databaseUrl: string, topic: string, projectorGroup: string): Promise<string> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
-  const started = nowMs();
+  const admin = new Kafka({ clientId: 'orrery-bench', brokers: [...readConfig().kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const deadline = nowMs() + 60_000;
   try {
     for (;;) {
-      const left = Number((await client.query<{ count: string }>('SELECT count(*) FROM outbox')).rows[0]!.count);
-      if (left === 0 || nowMs() - started > 60_000) return `${left} rows left after ${((nowMs() - started) / 1000).toFixed(1)} s`;
+      const { pendingRows } = await readOutboxLag(client);
+      let unprojected = 0;
+      if (pendingRows === 0) {
+        const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: projectorGroup, topics: [topic] })]);
+        const committedOf = new Map(committed[0]?.partitions.map((partition) => [partition.partition, Number(partition.offset)]) ?? []);
+        unprojected = ends.reduce((sum, end) => sum + Math.max(0, Number(end.high) - Math.max(0, committedOf.get(end.partition) ?? 0)), 0);
+        if (unprojected === 0) return '';
+      }
+      if (nowMs() > deadline) return `${pendingRows} facts unpublished, ${unprojected} messages not projected after 60 s`;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } finally {
+    await admin.disconnect();
     await client.end();
   }
 }
