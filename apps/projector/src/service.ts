@@ -7,9 +7,9 @@
 // Versions (rebuild.ts): the projector writes projection version N (keys under versionPrefix, group
 // projectorGroupOf) where N is the control pointer; when a rebuild switches the pointer, it leaves
 // the old group and joins the new version's group, which continues where the rebuild got to.
-import type { EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
-import { createKafka, ensureTopic } from '@orrery/kafka';
+import { createKafka, ensureTopic, keepConsumerRunning } from '@orrery/kafka';
 import {
   controlKeys,
   createRedis,
@@ -20,6 +20,7 @@ import {
   watchProjectionVersion,
   type RedisClient,
 } from '@orrery/projections';
+import { projectorConsumerRestarts } from '@orrery/metrics';
 import type { Logger } from '@orrery/telemetry';
 import { chunkProjector } from './apply-chunk';
 import { Freshness, type FreshnessReport } from './freshness';
@@ -110,10 +111,6 @@ async function startVersionConsumer(
   const keys = projectionKeys(versionPrefix(config.redisPrefix, version));
   const control = controlKeys(config.redisPrefix);
   const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event');
-  const consumer = kafka.consumer({ groupId: projectorGroupOf(config.projectorGroup, version), allowAutoTopicCreation: false });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [config.eventsTopic], fromBeginning: true });
-
   const projectChunk = chunkProjector(store, keys, control, config, logger, recorders);
 
   const projectBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> => {
@@ -129,12 +126,28 @@ async function startVersionConsumer(
     }
   };
 
-  await consumer.run({
-    autoCommit: true,
-    autoCommitInterval: 1_000,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: Math.max(1, Math.min(4, config.eventsTopicPartitions)),
-    eachBatch: projectBatch,
+  const start = async (): Promise<Consumer> => {
+    const consumer = kafka.consumer({ groupId: projectorGroupOf(config.projectorGroup, version), allowAutoTopicCreation: false });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [config.eventsTopic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 1_000,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.max(1, Math.min(4, config.eventsTopicPartitions)),
+      eachBatch: projectBatch,
+    });
+    return consumer;
+  };
+  // A chunk that fails with an error kafkajs does not retry would otherwise stop projecting for good
+  // while the process stays up; the replacement resumes from the committed offsets (applied-event
+  // markers make what is projected again count once).
+  const running = await keepConsumerRunning(start, {
+    onCrash: (error, restartInMs) => {
+      projectorConsumerRestarts.inc();
+      logger.error({ err: error, version, restartInMs }, 'projector consumer stopped on an error kafkajs does not restart from; starting a new one');
+    },
+    onStartFailed: (error) => logger.error({ err: error, version }, 'projector consumer could not be restarted; trying again'),
   });
-  return { close: () => consumer.disconnect() };
+  return { close: () => running.close() };
 }

@@ -131,3 +131,4 @@ export function encodeDomainEvent(event: DomainEvent): Buffer {
 export function decodeDomainEvent(value: Buffer): DomainEvent {
   return fromBinary(DomainEventSchema, value);
 }
+export * from './restarting-consumer';

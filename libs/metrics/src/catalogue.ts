@@ -75,6 +75,12 @@ export const projectedEvents = new Counter({
   labelNames: ['outcome'] as const,
 });
 
+/** Projector: consumers replaced after a crash kafkajs does not restart from (the error is in the log). */
+export const projectorConsumerRestarts = new Counter({
+  name: 'orrery_projector_consumer_restarts_total',
+  help: 'Projector consumers that stopped on an error kafkajs does not restart from and were replaced (see the error log)',
+});
+
 /** Vector and scoring: 1 for the model version in use (the series with value 1 names it). */
 export const modelInUse = new Gauge({
   name: 'orrery_model_in_use',

@@ -8,6 +8,7 @@ export {
   outboxOldestAge,
   outboxPending,
   projectedEvents,
+  projectorConsumerRestarts,
   projectionFreshness,
   rpcClientDuration,
   rpcServerDuration,

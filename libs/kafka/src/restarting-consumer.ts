@@ -1,0 +1,76 @@
+// A consumer that never dies quietly. kafkajs restarts a crashed consumer only when the error was
+// retriable; an error thrown from the handler that is not (a bug, a stack overflow, a poison message)
+// disconnects it for good while the process stays up, serving nothing. This starts a new one instead,
+// after a growing pause, and says so each time.
+import type { Consumer } from 'kafkajs';
+
+/** A running consumer kept alive by keepConsumerRunning. */
+export interface RestartingConsumer {
+  /** Stops restarting and disconnects the current consumer. */
+  close(): Promise<void>;
+}
+
+export interface RestartOptions {
+  /** Pause before the first restart; doubled after each crash up to maxBackoffMs. Default 1 s. */
+  readonly initialBackoffMs?: number;
+  /** Default 60 s. */
+  readonly maxBackoffMs?: number;
+  /** Told of each crash kafkajs will not restart from, before the pause (log it, count it). */
+  readonly onCrash: (error: Error, restartInMs: number) => void;
+  /** Told when starting a replacement fails (it is tried again after the next pause). */
+  readonly onStartFailed?: (error: unknown) => void;
+}
+
+/**
+ * Starts a consumer with `start` (connected, subscribed and running when it resolves) and, whenever
+ * kafkajs gives up on it (a CRASH event with restart=false), starts another one. The pause doubles
+ * after each crash (so a message that always fails is retried at most once a minute, not in a spin)
+ * and starts again from initialBackoffMs when a crash comes more than maxBackoffMs after the last one.
+ */
+export async function keepConsumerRunning(start: () => Promise<Consumer>, options: RestartOptions): Promise<RestartingConsumer> {
+  const initialBackoffMs = options.initialBackoffMs ?? 1_000;
+  const maxBackoffMs = options.maxBackoffMs ?? 60_000;
+  let backoffMs = initialBackoffMs;
+  let lastCrashAt = 0;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const launch = async (): Promise<Consumer> => {
+    const consumer = await start();
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || closed) return;
+      if (Date.now() - lastCrashAt > maxBackoffMs) backoffMs = initialBackoffMs;
+      lastCrashAt = Date.now();
+      options.onCrash(payload.error, backoffMs);
+      scheduleReplacement();
+    });
+    return consumer;
+  };
+
+  const scheduleReplacement = (): void => {
+    const pause = backoffMs;
+    backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
+    timer = setTimeout(() => {
+      if (closed) return;
+      launch().then(
+        (replacement) => {
+          current = replacement;
+          if (closed) void replacement.disconnect();
+        },
+        (error: unknown) => {
+          options.onStartFailed?.(error);
+          if (!closed) scheduleReplacement();
+        },
+      );
+    }, pause);
+  };
+
+  let current = await launch();
+  return {
+    close: async () => {
+      closed = true;
+      clearTimeout(timer);
+      await current.disconnect();
+    },
+  };
+}
