@@ -124,7 +124,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     scoringZmqEndpoint: readZmqEndpoint(env, 'ORRERY_SCORING_ZMQ_ENDPOINT', 'tcp://127.0.0.1:5561'),
     downstreamTimeoutMs: readInteger(env, 'ORRERY_DOWNSTREAM_TIMEOUT_MS', 150, 1, 60_000),
     recommenderWorkers: readInteger(env, 'ORRERY_RECOMMENDER_WORKERS', 1, 1, 64),
-    sharedReadsCacheMs: readInteger(env, 'ORRERY_SHARED_READS_CACHE_MS', 500, 0, 60_000),
+    sharedReadsCacheMs: readInteger(env, 'ORRERY_SHARED_READS_CACHE_MS', 2_000, 0, 60_000),
     shadowChallenger: readBoolean(env, 'ORRERY_SHADOW_CHALLENGER', false),
     otlpEndpoint: readUrl(env, 'ORRERY_OTLP_ENDPOINT', 'http://127.0.0.1:4318', ['http:', 'https:']),
     tracingEnabled: readBoolean(env, 'ORRERY_TRACING', true),
