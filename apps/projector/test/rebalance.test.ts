@@ -22,8 +22,9 @@ jest.setTimeout(180_000);
 // clean run's (e.g. i0–i15 58.49316745 vs 58.50417098 in log space: one pair contribution missing).
 // The co-visit cap (100) is not reached here, so eviction order is not the cause. Retried once so one
 // flake does not block the suite; the first failure is still printed (logErrorsBeforeRetry). Two
-// failures in a row fail the suite. Suspect: plans computed before a redelivery check and resent
-// without the redelivered parts (store.ts applyCall) when another member applied part of the chunk.
+// failures in a row fail the suite. A redelivery after a crash, replayed in one process, is exact
+// (redelivery.test.ts, several splits), so the suspect is two live members applying the same
+// partition during the rebalance, each from its own snapshot.
 jest.retryTimes(1, { logErrorsBeforeRetry: true });
 
 const logger = createLogger('rebalance-test', 'warn');

@@ -1,0 +1,86 @@
+// A redelivered chunk that overlaps what was already applied (a member applied past its last offset
+// commit, then crashed; the next member starts from the committed offset) must end as one clean pass.
+import type { KafkaMessage } from 'kafkajs';
+import { readConfig } from '@orrery/config';
+import { encodeDomainEvent } from '@orrery/kafka';
+import { controlKeys, createRedis, projectionKeys, type RedisClient } from '@orrery/projections';
+import type { DomainEvent } from '@orrery/proto';
+import { createLogger } from '@orrery/telemetry';
+import { uniqueName } from '@orrery/testing';
+import { chunkProjector, type PartitionMessage } from '../src/apply-chunk';
+import { redisProjectionStore } from '../src/store';
+import { interaction, itemUpserted } from './domain-events';
+import { canonicalModel, deleteModel } from './redis-state';
+
+const config = readConfig();
+const logger = createLogger('redelivery-test', 'warn');
+let redis: RedisClient;
+const prefixes: string[] = [];
+
+beforeAll(() => {
+  redis = createRedis(config, 'redelivery-test');
+});
+
+afterAll(async () => {
+  for (const prefix of prefixes) await deleteModel(redis, prefix);
+  await redis.quit();
+});
+
+function projectorUnder(prefix: string): (events: readonly DomainEvent[]) => Promise<void> {
+  prefixes.push(prefix);
+  const keys = projectionKeys(prefix);
+  const control = controlKeys(`${prefix}-control`);
+  const store = redisProjectionStore(redis, keys, control, config.projection, 'event');
+  const project = chunkProjector(store, keys, control, config, logger, [], { traced: false });
+  return (events) =>
+    project(
+      events.map((event, offset): PartitionMessage => ({
+        topic: 'redelivery',
+        partition: 0,
+        message: { key: null, value: Buffer.from(encodeDomainEvent(event)), timestamp: String(Date.now()), attributes: 0, offset: String(offset), headers: {} } as unknown as KafkaMessage,
+      })),
+    );
+}
+
+it('when a chunk is redelivered together with new events, the projections equal a single pass over them', async () => {
+  const start = Date.now() - 60_000;
+  const catalog = Array.from({ length: 6 }, (_, index) => itemUpserted({ itemId: `i${index}`, categories: ['books'] }));
+  const views = ['i0', 'i1', 'i2', 'i3', 'i4', 'i5', 'i0', 'i2', 'i4', 'i1', 'i3', 'i5'].map((itemId, index) =>
+    interaction({ userId: 'u1', itemId, occurredMs: start + index * 1_000, eventId: `view-${index}` }),
+  );
+  const clean = projectorUnder(uniqueName('redelivery_clean'));
+  const crashed = projectorUnder(uniqueName('redelivery_crashed'));
+  await clean(catalog);
+  await crashed(catalog);
+
+  await clean(views);
+  await crashed(views.slice(0, 6)); // applied, offsets never committed
+  await crashed(views); // redelivered from the committed offset, with the events after them
+
+  const [cleanModel, crashedModel] = await Promise.all([canonicalModel(redis, prefixes[0]!), canonicalModel(redis, prefixes[1]!)]);
+  expect(crashedModel).toEqual(cleanModel);
+});
+
+it('when redelivered chunks of many users overlap what was applied, in any split, the projections equal a single pass', async () => {
+  const start = Date.now() - 600_000;
+  let state = 11;
+  const next = (): number => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+  const catalog = Array.from({ length: 10 }, (_, index) => itemUpserted({ itemId: `i${index}`, categories: [index % 2 ? 'books' : 'music'] }));
+  const views = Array.from({ length: 400 }, (_, index) =>
+    interaction({ userId: `u${Math.floor(next() * 6)}`, itemId: `i${Math.floor(next() * 10)}`, occurredMs: start + index * 500, eventId: `many-${index}` }),
+  );
+  const clean = projectorUnder(uniqueName('redelivery_clean_many'));
+  await clean(catalog);
+  await clean(views);
+  const cleanModel = await canonicalModel(redis, prefixes[prefixes.length - 1]!);
+  for (const [applied, chunk] of [[100, 250], [37, 400], [250, 300]] as const) {
+    const crashed = projectorUnder(uniqueName('redelivery_crashed_many'));
+    await crashed(catalog);
+    await crashed(views.slice(0, applied));
+    for (let from = 0; from < views.length; from += chunk) await crashed(views.slice(from, from + chunk));
+    expect(await canonicalModel(redis, prefixes[prefixes.length - 1]!)).toEqual(cleanModel);
+  }
+});
