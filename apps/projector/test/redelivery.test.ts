@@ -1,5 +1,7 @@
 // A redelivered chunk that overlaps what was already applied (a member applied past its last offset
-// commit, then crashed; the next member starts from the committed offset) must end as one clean pass.
+// commit, then crashed; the next member starts from the committed offset), two members applying one
+// partition at once (a rebalance), and a chunk holding an event twice (a producer retry) must each end
+// as one clean pass.
 import type { KafkaMessage } from 'kafkajs';
 import { readConfig } from '@orrery/config';
 import { encodeDomainEvent } from '@orrery/kafka';
@@ -26,8 +28,9 @@ afterAll(async () => {
   await redis.quit();
 });
 
+/** A member projecting chunks into `prefix` (several members may share one prefix). */
 function projectorUnder(prefix: string): (events: readonly DomainEvent[]) => Promise<void> {
-  prefixes.push(prefix);
+  if (!prefixes.includes(prefix)) prefixes.push(prefix);
   const keys = projectionKeys(prefix);
   const control = controlKeys(`${prefix}-control`);
   const store = redisProjectionStore(redis, keys, control, config.projection, 'event');
@@ -83,4 +86,54 @@ it('when redelivered chunks of many users overlap what was applied, in any split
     for (let from = 0; from < views.length; from += chunk) await crashed(views.slice(from, from + chunk));
     expect(await canonicalModel(redis, prefixes[prefixes.length - 1]!)).toEqual(cleanModel);
   }
+});
+
+it('when two members apply one partition at the same time from different offsets and chunkings, the projections equal a single pass', async () => {
+  const start = Date.now() - 600_000;
+  let state = 5;
+  const next = (): number => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+  const catalog = Array.from({ length: 10 }, (_, index) => itemUpserted({ itemId: `i${index}`, categories: ['books'] }));
+  const views = Array.from({ length: 600 }, (_, index) =>
+    interaction({ userId: `u${Math.floor(next() * 4)}`, itemId: `i${Math.floor(next() * 10)}`, occurredMs: start + index * 200, eventId: `both-${index}` }),
+  );
+  const cleanPrefix = uniqueName('redelivery_clean_both');
+  const clean = projectorUnder(cleanPrefix);
+  await clean(catalog);
+  await clean(views);
+  const cleanModel = await canonicalModel(redis, cleanPrefix);
+  for (let round = 0; round < 10; round++) {
+    const prefix = uniqueName('redelivery_both');
+    const [first, second] = [projectorUnder(prefix), projectorUnder(prefix)];
+    await first(catalog);
+    const [firstChunk, secondChunk, committed] = [20 + Math.floor(next() * 80), 20 + Math.floor(next() * 200), Math.floor(next() * 300)];
+    for (let from = 0; from < committed; from += firstChunk) await first(views.slice(from, Math.min(committed, from + firstChunk)));
+    // The first goes on from the start (it has not seen the rebalance yet), the second from the committed offset.
+    const runFirst = async (): Promise<void> => {
+      for (let from = 0; from < 400; from += firstChunk) await first(views.slice(from, Math.min(400, from + firstChunk)));
+    };
+    const runSecond = async (): Promise<void> => {
+      for (let from = committed; from < views.length; from += secondChunk) await second(views.slice(from, from + secondChunk));
+    };
+    await Promise.all([runFirst(), runSecond()]);
+    expect({ round, model: await canonicalModel(redis, prefix) }).toEqual({ round, model: cleanModel });
+  }
+});
+
+it('when a chunk holds the same event twice (a producer retry), the projections equal a single pass', async () => {
+  const start = Date.now() - 60_000;
+  const catalog = Array.from({ length: 6 }, (_, index) => itemUpserted({ itemId: `i${index}`, categories: ['books'] }));
+  const views = ['i0', 'i1', 'i2', 'i3', 'i4', 'i5', 'i0', 'i2', 'i4', 'i1', 'i3', 'i5'].map((itemId, index) =>
+    interaction({ userId: 'u1', itemId, occurredMs: start + index * 1_000, eventId: `twice-${index}` }),
+  );
+  const [cleanPrefix, twicePrefix] = [uniqueName('redelivery_clean_twice'), uniqueName('redelivery_twice')];
+  const [clean, twice] = [projectorUnder(cleanPrefix), projectorUnder(twicePrefix)];
+  await clean(catalog);
+  await twice(catalog);
+  await clean(views);
+  await twice([...views.slice(0, 5), views[4]!, ...views.slice(5)]);
+  const [cleanModel, twiceModel] = await Promise.all([canonicalModel(redis, cleanPrefix), canonicalModel(redis, twicePrefix)]);
+  expect(twiceModel).toEqual(cleanModel);
 });
