@@ -1,5 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createClient, type Client } from '@orrery/grpc';
 import { RecommendationService } from '@orrery/proto';
 import { eventually } from '@orrery/testing';
@@ -18,11 +17,30 @@ function childPids(pid: number): number[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number).sort((a, b) => a - b);
 }
 
-/** The pids owning established TCP connections on local port `port` (the workers that accepted them), as `ss` reports them. */
-function connectionOwners(port: number): number[] {
-  const ss = spawnSync('ss', ['-tnpH', 'state', 'established', `sport = :${port}`], { encoding: 'utf8' });
-  if (ss.status !== 0) throw new Error(`ss failed: ${ss.stderr}`);
-  return [...new Set([...ss.stdout.matchAll(/pid=(\d+)/g)].map((match) => Number(match[1])))].sort((a, b) => a - b);
+/**
+ * Which of `pids` own an established TCP connection on local port `port` (the workers that accepted
+ * them): socket inodes from /proc/net/tcp{,6} matched with each process's open descriptors — no
+ * tool (ss, lsof) that a fresh machine may lack.
+ */
+function connectionOwners(port: number, pids: readonly number[]): number[] {
+  const ESTABLISHED = '01';
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const localPort = Number.parseInt(fields[1]?.split(':')[1] ?? '', 16);
+      if (localPort === port && fields[3] === ESTABLISHED && fields[9]) inodes.add(fields[9]);
+    }
+  }
+  const socketInode = (link: string): string | undefined => {
+    try {
+      return /^socket:\[(\d+)\]$/.exec(readlinkSync(link))?.[1];
+    } catch {
+      return undefined; // closed between listing and reading
+    }
+  };
+  const ownsOne = (pid: number): boolean => readdirSync(`/proc/${pid}/fd`).some((fd) => inodes.has(socketInode(`/proc/${pid}/fd/${fd}`) ?? ''));
+  return pids.filter(ownsOne).sort((a, b) => a - b);
 }
 
 // The recommender with ORRERY_RECOMMENDER_WORKERS=2: node:cluster workers share the port, the
@@ -50,7 +68,7 @@ describe('recommender in cluster mode', () => {
     expect(childPids(primary)).toHaveLength(WORKERS);
     for (let round = 0; round < CALLS_PER_CONNECTION; round += 1) await Promise.all(clients.map((client) => client.popular({ count: 5 })));
     // Both workers answered some of them.
-    expect(connectionOwners(port)).toEqual(childPids(primary));
+    expect(connectionOwners(port, childPids(primary))).toEqual(childPids(primary));
     expect(await popularCalls()).toBe(CONNECTIONS * CALLS_PER_CONNECTION);
   });
 
