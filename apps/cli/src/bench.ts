@@ -6,6 +6,7 @@ import { readConfig } from '@orrery/config';
 import { lastItemByUser, waitUntilProjected } from './caught-up';
 import { startIsolatedPlatform } from './isolated-platform';
 import { seedDemoData } from './seed';
+import { scrape, sumOf } from './prometheus-text';
 import { percentiles, type Percentiles } from './stats';
 
 /** Connections the load generator spreads its Recommend calls over. */
@@ -168,7 +169,6 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
 
 /** Scoring's orrery_scoring_batch_rows histogram totals (zeros when its /metrics cannot be read). */
 async function scoringBatchRows(url: string): Promise<{ sum: number; count: number }> {
-  const text = await fetch(url).then((response) => (response.ok ? response.text() : ''), () => '');
-  const total = (name: string): number => Number(text.match(new RegExp(`^orrery_scoring_batch_rows_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'))?.[1] ?? 0);
-  return { sum: total('sum'), count: total('count') };
+  const samples = await scrape(url).catch(() => []);
+  return { sum: sumOf(samples, 'orrery_scoring_batch_rows_sum'), count: sumOf(samples, 'orrery_scoring_batch_rows_count') };
 }

@@ -8,7 +8,7 @@ import { startIsolatedPlatform, type IsolatedPlatform } from '../src/isolated-pl
 import { isAlive } from '../src/platform';
 import { seedDemoData, type SeedResult } from '../src/seed';
 import { descendsFrom, fetchTrace, findSpan, newTraceparent, type JaegerTrace } from './jaeger';
-import { scrape, sumOf, type MetricSample } from './prometheus-text';
+import { scrape, sumOf, type MetricSample } from '../src/prometheus-text';
 
 jest.setTimeout(300_000);
 

@@ -3,7 +3,7 @@ import { createClient, type Client } from '@orrery/grpc';
 import { RecommendationService } from '@orrery/proto';
 import { eventually } from '@orrery/testing';
 import { startIsolatedPlatform, type IsolatedPlatform } from '../src/isolated-platform';
-import { scrape, sumOf } from './prometheus-text';
+import { scrape, sumOf } from '../src/prometheus-text';
 
 jest.setTimeout(180_000);
 

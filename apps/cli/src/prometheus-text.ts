@@ -1,4 +1,4 @@
-// Reading a service's /metrics endpoint (Prometheus text exposition) in tests.
+// Reading a service's /metrics endpoint (Prometheus text exposition): the benchmarks and the e2e tests.
 
 /** One sample: metric name, labels and value. */
 export interface MetricSample {
