@@ -78,3 +78,27 @@ export async function publish(producer: Producer, topic: string, events: readonl
     })),
   });
 }
+
+/** A deterministic pseudo-random number generator in [0, 1) (a linear congruential one). */
+export function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+/** A deterministic pseudo-random stream: `users` users browsing items i0… in sessions over the last 3 days. */
+export function browsingStream(count: number, users: number, items: number, seed: number): DomainEvent[] {
+  const next = seededRandom(seed);
+  const minute = 60_000;
+  const types = [EventType.VIEW, EventType.VIEW, EventType.VIEW, EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.LIKE, EventType.DISLIKE];
+  const clock = new Map<string, number>();
+  const t0 = Date.now() - 3 * 24 * 60 * minute;
+  return Array.from({ length: count }, () => {
+    const userId = `u${Math.floor(next() * users)}`;
+    const at = (clock.get(userId) ?? t0) + Math.floor(next() * 40 * minute);
+    clock.set(userId, at);
+    return interaction({ userId, itemId: `i${Math.floor(next() * items)}`, type: types[Math.floor(next() * types.length)]!, occurredMs: at });
+  });
+}

@@ -8,12 +8,11 @@ import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createRedis, type RedisClient } from '@orrery/projections';
-import { EventType, type DomainEvent } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
 import { createTestTopic, deleteTestTopic, eventually, uniqueName } from '@orrery/testing';
 import { groupLag } from '../src/rebuild';
 import { startProjector, type RunningProjector } from '../src/service';
-import { interaction, itemUpserted, publish } from './domain-events';
+import { browsingStream, itemUpserted, publish } from './domain-events';
 import { canonicalModel, deleteModel } from './redis-state';
 
 jest.setTimeout(180_000);
@@ -29,7 +28,6 @@ jest.setTimeout(180_000);
 jest.retryTimes(1, { logErrorsBeforeRetry: true });
 
 const logger = createLogger('rebalance-test', 'warn');
-const MINUTE = 60_000;
 let base: OrreryConfig;
 let producer: Producer;
 let admin: Admin;
@@ -60,24 +58,6 @@ async function caughtUp(...groups: string[]): Promise<void> {
   await eventually(async () => (await Promise.all(groups.map((group) => groupLag(admin, base.eventsTopic, group)))).every((lag) => lag === 0), {
     what: `${groups.join(', ')} to commit the whole topic`,
     timeoutMs: 120_000,
-  });
-}
-
-/** A deterministic pseudo-random stream: users browsing a small catalog in sessions. */
-function interactions(count: number, users: number, items: number, seed: number): DomainEvent[] {
-  let state = seed;
-  const next = (): number => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
-  const types = [EventType.VIEW, EventType.VIEW, EventType.VIEW, EventType.CLICK, EventType.ADD_TO_CART, EventType.PURCHASE, EventType.LIKE, EventType.DISLIKE];
-  const clock = new Map<string, number>();
-  const t0 = Date.now() - 3 * 24 * 60 * MINUTE;
-  return Array.from({ length: count }, () => {
-    const userId = `u${Math.floor(next() * users)}`;
-    const at = (clock.get(userId) ?? t0) + Math.floor(next() * 40 * MINUTE);
-    clock.set(userId, at);
-    return interaction({ userId, itemId: `i${Math.floor(next() * items)}`, type: types[Math.floor(next() * types.length)]!, occurredMs: at });
   });
 }
 
@@ -113,7 +93,7 @@ describe('projector consumer group', () => {
     const first = spawnProjector(shared);
     await caughtUp(clean.projectorGroup, shared.projectorGroup);
 
-    const stream = interactions(40_000, 40, 30, 7);
+    const stream = browsingStream(40_000, 40, 30, 7);
     // Slice 5 is long, so the first instance is busy applying it when it is killed.
     const bounds = [0, 1_000, 2_000, 3_000, 4_000, 5_000, 37_000, 38_500, 40_000];
     let second: RunningProjector | undefined;

@@ -11,7 +11,7 @@ import { createLogger } from '@orrery/telemetry';
 import { uniqueName } from '@orrery/testing';
 import { chunkProjector, type PartitionMessage } from '../src/apply-chunk';
 import { redisProjectionStore } from '../src/store';
-import { interaction, itemUpserted } from './domain-events';
+import { browsingStream, interaction, itemUpserted, seededRandom } from './domain-events';
 import { canonicalModel, deleteModel } from './redis-state';
 
 const config = readConfig();
@@ -65,16 +65,8 @@ it('when a chunk is redelivered together with new events, the projections equal 
 });
 
 it('when redelivered chunks of many users overlap what was applied, in any split, the projections equal a single pass', async () => {
-  const start = Date.now() - 600_000;
-  let state = 11;
-  const next = (): number => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
   const catalog = Array.from({ length: 10 }, (_, index) => itemUpserted({ itemId: `i${index}`, categories: [index % 2 ? 'books' : 'music'] }));
-  const views = Array.from({ length: 400 }, (_, index) =>
-    interaction({ userId: `u${Math.floor(next() * 6)}`, itemId: `i${Math.floor(next() * 10)}`, occurredMs: start + index * 500, eventId: `many-${index}` }),
-  );
+  const views = browsingStream(400, 6, 10, 11);
   const clean = projectorUnder(uniqueName('redelivery_clean_many'));
   await clean(catalog);
   await clean(views);
@@ -89,16 +81,9 @@ it('when redelivered chunks of many users overlap what was applied, in any split
 });
 
 it('when two members apply one partition at the same time from different offsets and chunkings, the projections equal a single pass', async () => {
-  const start = Date.now() - 600_000;
-  let state = 5;
-  const next = (): number => {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
+  const next = seededRandom(5);
   const catalog = Array.from({ length: 10 }, (_, index) => itemUpserted({ itemId: `i${index}`, categories: ['books'] }));
-  const views = Array.from({ length: 600 }, (_, index) =>
-    interaction({ userId: `u${Math.floor(next() * 4)}`, itemId: `i${Math.floor(next() * 10)}`, occurredMs: start + index * 200, eventId: `both-${index}` }),
-  );
+  const views = browsingStream(600, 4, 10, 5);
   const cleanPrefix = uniqueName('redelivery_clean_both');
   const clean = projectorUnder(cleanPrefix);
   await clean(catalog);
