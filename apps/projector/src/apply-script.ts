@@ -1,5 +1,6 @@
 // The one Lua script that applies an event's operations exactly once, and the pure encoding of a
 // plan into its KEYS and ARGV.
+import { pack } from 'msgpackr';
 import { hashTagOf, logAddExp, luaScript, type LuaScript, type ProjectionKeys } from '@orrery/projections';
 import type { EventPlan, Op } from './plan';
 
@@ -19,33 +20,40 @@ import type { EventPlan, Op } from './plan';
  * value, one LPUSH, LTRIM past the cap), HyperLogLog adds (one PFADD), and the order-sensitive writes as they come.
  * Scores are written with 17 significant digits (Lua's default number-to-string keeps 14).
  *
- * ARGV[1] = marker TTL in seconds, ARGV[2] = M; then per operation: code, index into KEYS, its operands:
+ * ARGV[1] = marker TTL in seconds, ARGV[2] = M, ARGV[3] = the operations: one MessagePack array
+ * (cmsgpack.unpack'ed by the script) holding, per operation, its code, index into KEYS and operands:
  *   Z key keep n (member logWeight)×n      V key hiddenKey keep n (member logWeight)×n
  *   H key n (field mode value)×n, mode i (add) | l (log-add) | m (max)
  *   L key keep n value×n (pushed in order)   U key keep n value×n (each once, oldest first)
  *   P key n element×n     R key n (field value)×(n/2): the hash becomes exactly these fields
  *   A key member (SADD)   S key member (SREM)   X key member (ZREM)   D key (DEL)
+ * Numbers travel as MessagePack numbers (weights as float64), so neither side formats or parses them
+ * as text, and a chunk's 100,000+ operands are one bulk string instead of as many command arguments
+ * (which cost ioredis and Redis an object each). Numbers the script hands to Redis commands are
+ * written with 17 significant digits (Redis' own conversion; Lua's tostring keeps 14).
  */
 export const APPLY_SCRIPT: LuaScript = luaScript(`
 local markers = tonumber(ARGV[2])
 local function invalid(what) return redis.error_reply('projection batch: ' .. what) end
+if not markers or markers > #KEYS then return invalid('bad marker count') end
+local decoded, ops = pcall(cmsgpack.unpack, ARGV[3] or '')
+if not decoded or type(ops) ~= 'table' then return invalid('the operations are not a MessagePack array') end
 -- Operands per code: a fixed count, or a count at that offset times a stride.
 local shape = { Z = { 2, 2 }, V = { 3, 2 }, H = { 1, 3 }, L = { 2, 1 }, U = { 2, 1 }, P = { 1, 1 }, R = { 1, 1 }, A = { 1 }, S = { 1 }, X = { 1 }, D = { 0 } }
-if not markers or markers > #KEYS then return invalid('bad marker count') end
-local i = 3
-while i <= #ARGV do
-  local s = shape[ARGV[i]]
-  if not s or not KEYS[tonumber(ARGV[i + 1])] then return invalid('op ' .. tostring(ARGV[i]) .. ' is unknown or names no key') end
+local i = 1
+while i <= #ops do
+  local s = shape[ops[i]]
+  if not s or not KEYS[ops[i + 1]] then return invalid('op ' .. tostring(ops[i]) .. ' is unknown or names no key') end
   local n = s[1]
   if s[2] then
-    local count = tonumber(ARGV[i + 1 + s[1]])
-    if not count then return invalid('op ' .. ARGV[i] .. ' has no count') end
+    local count = ops[i + 1 + s[1]]
+    if type(count) ~= 'number' then return invalid('op ' .. ops[i] .. ' has no count') end
     n = s[1] + count * s[2]
   end
-  if ARGV[i] == 'V' and not KEYS[tonumber(ARGV[i + 2])] then return invalid('op V names no hidden key') end
+  if ops[i] == 'V' and not KEYS[ops[i + 2]] then return invalid('op V names no hidden key') end
   i = i + 2 + n
 end
-if i ~= #ARGV + 1 then return invalid('truncated operation list') end
+if i ~= #ops + 1 then return invalid('truncated operation list') end
 
 if markers > 0 and redis.call('EXISTS', unpack(KEYS, 1, markers)) > 0 then
   local found = {}
@@ -56,7 +64,6 @@ if markers > 0 and redis.call('EXISTS', unpack(KEYS, 1, markers)) > 0 then
 end
 for m = 1, markers do redis.call('SET', KEYS[m], '1', 'EX', ARGV[1]) end
 
-local function num(x) return string.format('%.17g', x) end
 local function lse(a, b)
   if a < b then a, b = b, a end
   return a + math.log(1 + math.exp(b - a))
@@ -68,26 +75,26 @@ local function addScores(key, keep, members, weights)
   for n, member in ipairs(members) do
     local w = weights[n]
     if old[n] then w = lse(tonumber(old[n]), w) end
-    args[#args + 1] = num(w)
+    args[#args + 1] = w
     args[#args + 1] = member
   end
   if redis.call('ZADD', key, unpack(args)) > 0 then redis.call('ZREMRANGEBYRANK', key, 0, -keep - 1) end
 end
 
-i = 3
-while i <= #ARGV do
-  local op, key = ARGV[i], KEYS[tonumber(ARGV[i + 1])]
+i = 1
+while i <= #ops do
+  local op, key = ops[i], KEYS[ops[i + 1]]
   if op == 'Z' or op == 'V' then
     local hidden
     if op == 'V' then
-      hidden = KEYS[tonumber(ARGV[i + 2])]
+      hidden = KEYS[ops[i + 2]]
       i = i + 1
     end
-    local keep, count = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+    local keep, count = ops[i + 2], ops[i + 3]
     local members, weights = {}, {}
     for n = 0, count - 1 do
-      members[#members + 1] = ARGV[i + 4 + 2 * n]
-      weights[#weights + 1] = tonumber(ARGV[i + 5 + 2 * n])
+      members[#members + 1] = ops[i + 4 + 2 * n]
+      weights[#weights + 1] = ops[i + 5 + 2 * n]
     end
     if hidden then
       local flags = redis.call('SMISMEMBER', hidden, unpack(members))
@@ -103,49 +110,48 @@ while i <= #ARGV do
     addScores(key, keep, members, weights)
     i = i + 4 + 2 * count
   elseif op == 'H' then
-    local count = tonumber(ARGV[i + 2])
+    local count = ops[i + 2]
     local fields = {}
-    for n = 0, count - 1 do fields[#fields + 1] = ARGV[i + 3 + 3 * n] end
+    for n = 0, count - 1 do fields[#fields + 1] = ops[i + 3 + 3 * n] end
     local old = redis.call('HMGET', key, unpack(fields))
     local sets = {}
     for n = 0, count - 1 do
-      local mode, raw, previous = ARGV[i + 4 + 3 * n], ARGV[i + 5 + 3 * n], tonumber(old[n + 1])
-      local value = tonumber(raw)
+      local mode, value, previous = ops[i + 4 + 3 * n], ops[i + 5 + 3 * n], tonumber(old[n + 1])
       if mode == 'i' then
         sets[#sets + 1] = fields[n + 1]
         sets[#sets + 1] = string.format('%d', (previous or 0) + value)
       elseif mode == 'l' then
         sets[#sets + 1] = fields[n + 1]
-        sets[#sets + 1] = num(previous and lse(previous, value) or value)
+        sets[#sets + 1] = previous and lse(previous, value) or value
       elseif not previous or value > previous then
         sets[#sets + 1] = fields[n + 1]
-        sets[#sets + 1] = raw
+        sets[#sets + 1] = value
       end
     end
     if #sets > 0 then redis.call('HSET', key, unpack(sets)) end
     i = i + 3 + 3 * count
   elseif op == 'L' or op == 'U' then
-    local keep, count = tonumber(ARGV[i + 2]), tonumber(ARGV[i + 3])
+    local keep, count = ops[i + 2], ops[i + 3]
     if op == 'U' then
-      for n = i + 4, i + 3 + count do redis.call('LREM', key, 0, ARGV[n]) end
+      for n = i + 4, i + 3 + count do redis.call('LREM', key, 0, ops[n]) end
     end
-    if redis.call('LPUSH', key, unpack(ARGV, i + 4, i + 3 + count)) > keep then redis.call('LTRIM', key, 0, keep - 1) end
+    if redis.call('LPUSH', key, unpack(ops, i + 4, i + 3 + count)) > keep then redis.call('LTRIM', key, 0, keep - 1) end
     i = i + 4 + count
   elseif op == 'P' then
-    local count = tonumber(ARGV[i + 2])
-    redis.call('PFADD', key, unpack(ARGV, i + 3, i + 2 + count))
+    local count = ops[i + 2]
+    redis.call('PFADD', key, unpack(ops, i + 3, i + 2 + count))
     i = i + 3 + count
   elseif op == 'R' then
-    local count = tonumber(ARGV[i + 2])
+    local count = ops[i + 2]
     redis.call('DEL', key)
-    if count > 0 then redis.call('HSET', key, unpack(ARGV, i + 3, i + 2 + count)) end
+    if count > 0 then redis.call('HSET', key, unpack(ops, i + 3, i + 2 + count)) end
     i = i + 3 + count
   elseif op == 'D' then
     redis.call('DEL', key)
     i = i + 2
   else
     local command = op == 'A' and 'SADD' or op == 'S' and 'SREM' or 'ZREM'
-    redis.call(command, key, ARGV[i + 2])
+    redis.call(command, key, ops[i + 2])
     i = i + 3
   end
 end
@@ -176,7 +182,8 @@ export interface ScriptCall {
   /** The parts the script applies (all or none): the first of each marker — a repeated one is a redelivery within the batch. */
   readonly sent: readonly ScriptPart[];
   readonly keys: readonly string[];
-  readonly args: readonly string[];
+  /** The TTL, the marker count and the MessagePack-encoded operations (see APPLY_SCRIPT). */
+  readonly args: readonly [string, string, Buffer];
 }
 
 /**
@@ -214,45 +221,45 @@ export function encodeCall(parts: readonly ScriptPart[], ttlSeconds: number): Sc
   const sent = parts.filter((part) => !markers.has(part.markerKey) && markers.add(part.markerKey));
   const keys = [...markers];
   const indexOf = new Map(keys.map((key, index) => [key, index + 1]));
-  const keyIndex = (key: string): string => {
+  const keyIndex = (key: string): number => {
     let index = indexOf.get(key);
     if (index === undefined) {
       keys.push(key);
       index = keys.length;
       indexOf.set(key, index);
     }
-    return String(index);
+    return index;
   };
-  const args: string[] = [String(ttlSeconds), String(markers.size)];
+  const operands: (string | number)[] = [];
   for (const op of mergeOperations(sent.map((part) => part.ops))) {
     switch (op.kind) {
       case 'scores': {
-        args.push(op.hiddenKey === undefined ? 'Z' : 'V', keyIndex(op.key));
-        if (op.hiddenKey !== undefined) args.push(keyIndex(op.hiddenKey));
-        args.push(String(op.keep), String(op.logWeights.size));
-        for (const [member, logWeight] of op.logWeights) args.push(member, String(logWeight));
+        operands.push(op.hiddenKey === undefined ? 'Z' : 'V', keyIndex(op.key));
+        if (op.hiddenKey !== undefined) operands.push(keyIndex(op.hiddenKey));
+        operands.push(op.keep, op.logWeights.size);
+        for (const [member, logWeight] of op.logWeights) operands.push(member, logWeight);
         break;
       }
       case 'fields':
-        args.push('H', keyIndex(op.key), String(op.fields.size));
-        for (const [field, { mode, value }] of op.fields) args.push(field, mode, String(value));
+        operands.push('H', keyIndex(op.key), op.fields.size);
+        for (const [field, { mode, value }] of op.fields) operands.push(field, mode, value);
         break;
       case 'push':
-        args.push(op.unique ? 'U' : 'L', keyIndex(op.key), String(op.keep), String(op.values.length), ...op.values);
+        operands.push(op.unique ? 'U' : 'L', keyIndex(op.key), op.keep, op.values.length, ...op.values);
         break;
       case 'hll':
-        args.push('P', keyIndex(op.key), String(op.elements.size), ...op.elements);
+        operands.push('P', keyIndex(op.key), op.elements.size, ...op.elements);
         break;
       case 'hreplace':
-        args.push('R', keyIndex(op.key), String(op.fields.length * 2), ...op.fields.flat());
+        operands.push('R', keyIndex(op.key), op.fields.length * 2, ...op.fields.flat());
         break;
       case 'sadd':
       case 'srem':
       case 'zrem':
-        args.push(op.kind === 'sadd' ? 'A' : op.kind === 'srem' ? 'S' : 'X', keyIndex(op.key), op.member);
+        operands.push(op.kind === 'sadd' ? 'A' : op.kind === 'srem' ? 'S' : 'X', keyIndex(op.key), op.member);
         break;
       case 'del':
-        args.push('D', keyIndex(op.key));
+        operands.push('D', keyIndex(op.key));
         break;
       default: {
         const unknown: never = op;
@@ -260,7 +267,7 @@ export function encodeCall(parts: readonly ScriptPart[], ttlSeconds: number): Sc
       }
     }
   }
-  return { parts, sent, keys, args };
+  return { parts, sent, keys, args: [String(ttlSeconds), String(markers.size), pack(operands)] };
 }
 
 /** A write of the merged form: one per key for the commutative updates, order-sensitive ones as they are. */

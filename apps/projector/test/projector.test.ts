@@ -190,10 +190,28 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     expect(await project('slot', true)).toEqual(slotOneByOne);
   }, 180_000);
 
+  it('when the operations argument is not a MessagePack array of valid operations, the script names the problem and writes nothing, markers included', async () => {
+    const prefix = uniqueName('projector_bad_ops');
+    const keys = projectionKeys(prefix);
+    const event = interaction({ userId: 'u', itemId: 'a', occurredMs: Date.now() });
+    const [outcome] = planBatch([{ event, value: encodeDomainEvent(event), messageTimestampMs: Date.now() }], emptySnapshot(), keys, controlKeys(prefix), config.projection);
+    if (outcome?.kind !== 'plan') throw new Error('not planned');
+    const [call] = scriptCalls([outcome.plan], keys, 'event', 60);
+    const [ttl, markers, operations] = call!.args;
+    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [ttl, markers, 'not msgpack'])).rejects.toThrow('projection batch: the operations are not a MessagePack array');
+    // A valid array cut short: the last operation lacks its operands.
+    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [ttl, markers, operations.subarray(0, operations.length - 1)])).rejects.toThrow(/projection batch: /);
+    expect(await readModel(redis, prefix)).toEqual({});
+    // The intact call still applies (the markers were not set by the refused ones).
+    await runScript(redis, APPLY_SCRIPT, call!.keys, call!.args);
+    expect(await redis.lrange(keys.user('u').seen, 0, -1)).toEqual(['a']);
+    await deleteModel(redis, prefix);
+  });
+
   it('when a chunk of the default size brings thousands of users with a history, it is applied in one script call', async () => {
     // As a busy site's fetches bring them: chunks of 2,000 views of 500 users, a handful each, so from
     // the third chunk on every view has its full count of co-visit partners. Such a merged call
-    // carries well over 100,000 script arguments.
+    // carries well over 100,000 operands (in one MessagePack argument).
     const prefix = uniqueName('projector_big_chunk');
     const keys = projectionKeys(prefix);
     const control = controlKeys(prefix);

@@ -42,10 +42,10 @@ export function luaScript(source: string): LuaScript {
  * use, restart, failover). Commands are sent in call order, so scripts issued back to back run in
  * that order on one connection.
  */
-export async function runScript(redis: RedisClient, script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-  // One array argument (ioredis flattens it), not spread: a projector chunk's merged call can carry
-  // over 100,000 values, and spreading that many into a call overflows the stack.
-  const keysAndArgs = [...keys, ...args.map(String)];
+export async function runScript(redis: RedisClient, script: LuaScript, keys: readonly string[], args: readonly (string | number | Buffer)[]): Promise<unknown> {
+  // One array argument (ioredis flattens it), not spread: a call can carry thousands of keys, and
+  // spreading that many into a call overflows the stack.
+  const keysAndArgs = [...keys, ...args.map((arg) => (typeof arg === 'number' ? String(arg) : arg))];
   try {
     return await redis.evalsha(script.sha, keys.length, keysAndArgs);
   } catch (error) {
