@@ -23,6 +23,7 @@ import {
 import { projectorConsumerRestarts } from '@orrery/metrics';
 import type { Logger } from '@orrery/telemetry';
 import { chunkProjector } from './apply-chunk';
+import { coalescedChunks } from './chunk-coalescer';
 import { Freshness, type FreshnessReport } from './freshness';
 import { redisProjectionStore } from './store';
 
@@ -111,7 +112,8 @@ async function startVersionConsumer(
   const keys = projectionKeys(versionPrefix(config.redisPrefix, version));
   const control = controlKeys(config.redisPrefix);
   const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event');
-  const projectChunk = chunkProjector(store, keys, control, config, logger, recorders);
+  // The partitions' concurrent chunks (partitionsConsumedConcurrently below) are applied together.
+  const projectChunk = coalescedChunks(chunkProjector(store, keys, control, config, logger, recorders), config.projectorChunkSize);
 
   const projectBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> => {
     // Messages planned and applied together (config.projectorChunkSize at most): bounds the snapshot
