@@ -42,7 +42,10 @@ export async function startRecommender(config: OrreryConfig, logger: Logger): Pr
     await pool.end();
     throw error;
   }
-  const reads = readModel(projections.reader, champion.current, { ttlMs: config.sharedReadsCacheMs });
+  const reads = readModel(projections.reader, champion.current, {
+    ttlMs: config.sharedReadsCacheMs,
+    onRefreshError: (error) => logger.warn({ err: error }, 'could not refresh shared reads in the background (they are read in the request once they expire)'),
+  });
   const scoring = createScoringClient(config.scoringZmqEndpoint, config.downstreamTimeoutMs);
   const ports: RecommenderPorts = {
     users: reads,

@@ -1,5 +1,5 @@
 import type { ItemFacts } from './ports';
-import { cachedBatchLookup, MIN_TTL_SHARE, type TtlCacheOptions } from './shared-reads-cache';
+import { cachedBatchLookup, REFRESH_EARLIEST_SHARE, REFRESH_INTERVAL_SHARE, REFRESH_LATEST_SHARE, type TtlCacheOptions } from './shared-reads-cache';
 
 const facts = (itemId: string, hidden = false): ItemFacts => ({ itemId, exists: true, hidden, categories: ['books'], publishedAtMs: undefined, popularity: 1, interactions: 1 });
 const limits = { timeoutMs: 100 };
@@ -90,19 +90,108 @@ describe('cachedBatchLookup under concurrency and expiry', () => {
     expect(calls).toBe(3);
   });
 
-  it('spreads lifetimes over [MIN_TTL_SHARE × TTL, TTL], so values fetched together expire apart', async () => {
+  it('spreads refreshes over [REFRESH_EARLIEST_SHARE, REFRESH_LATEST_SHARE] of the TTL, so values fetched together come due apart', async () => {
     let clock = 0;
     const draws = [0, 0.999];
     const calls: string[][] = [];
     const cached = cachedBatchLookup(async (keys: readonly string[]) => {
       calls.push([...keys]);
       return new Map(keys.map((key) => [key, key]));
-    }, { ttlMs: 1_000, now: () => clock, random: () => draws.shift() ?? 0 });
-    await cached(['short', 'long']);
-    clock = 1_000 * MIN_TTL_SHARE - 1;
-    await cached(['short', 'long']);
-    clock = 1_000 * MIN_TTL_SHARE;
-    await cached(['short', 'long']);
-    expect(calls).toEqual([['short', 'long'], ['short']]);
+    }, { ttlMs: 1_000, now: () => clock, random: () => draws.shift() ?? 0.5 });
+    await cached(['early', 'late']);
+    clock = 1_000 * REFRESH_EARLIEST_SHARE - 1;
+    await cached(['early', 'late']);
+    clock = 1_000 * REFRESH_EARLIEST_SHARE;
+    await cached(['early', 'late']);
+    await settled();
+    expect(calls).toEqual([['early', 'late'], ['early']]);
+  });
+});
+
+/** Lets background refreshes (promise callbacks) run. */
+const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('cachedBatchLookup refreshes ahead of expiry', () => {
+  function counter(): { calls: string[][]; version: { n: number }; fetch: (keys: readonly string[]) => Promise<Map<string, string>> } {
+    const calls: string[][] = [];
+    const version = { n: 1 };
+    return { calls, version, fetch: async (keys) => (calls.push([...keys]), new Map(keys.map((key) => [key, `${key}@${version.n}`]))) };
+  }
+
+  it('when a value read is due for refresh, the lookup answers it from memory at once and the next lookups see the refreshed value', async () => {
+    const { calls, version, fetch } = counter();
+    let clock = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const cached = cachedBatchLookup(async (keys: readonly string[]) => {
+      const refresh = calls.length > 0;
+      const values = await fetch(keys);
+      if (refresh) await gate; // the refresh is slow: the lookup must not wait for it
+      return values;
+    }, { ttlMs: 1_000, now: () => clock, random: () => 0 });
+    await cached(['a']);
+    version.n = 2;
+    clock = 1_000 * REFRESH_EARLIEST_SHARE;
+    expect(await cached(['a'])).toEqual(new Map([['a', 'a@1']]));
+    expect(calls).toEqual([['a'], ['a']]);
+    release();
+    await settled();
+    expect(await cached(['a'])).toEqual(new Map([['a', 'a@2']]));
+    expect(calls).toHaveLength(2);
+  });
+
+  it('when several values come due, one background fetch reads them all, and the next waits for the refresh interval', async () => {
+    const { calls, fetch } = counter();
+    let clock = 0;
+    const cached = cachedBatchLookup(fetch, { ttlMs: 1_000, now: () => clock, random: () => 0 });
+    await cached(['a']);
+    clock = 50;
+    await cached(['b', 'c']);
+    clock = 1_000 * REFRESH_EARLIEST_SHARE; // a is due: refreshed alone
+    await cached(['a']);
+    await settled();
+    clock = 50 + 1_000 * REFRESH_EARLIEST_SHARE; // b and c are due, one interval not yet over since a's refresh…
+    await cached(['b']);
+    await cached(['c']);
+    await settled();
+    expect(calls).toEqual([['a'], ['b', 'c'], ['a']]);
+    clock = 1_000 * (REFRESH_EARLIEST_SHARE + REFRESH_INTERVAL_SHARE); // …now it is: both in one fetch
+    await cached(['a']);
+    await settled();
+    expect(calls).toEqual([['a'], ['b', 'c'], ['a'], ['b', 'c']]);
+  });
+
+  it('when a value is not read again, it is not refreshed, and once the TTL is over it is read in the lookup', async () => {
+    const { calls, version, fetch } = counter();
+    let clock = 0;
+    const cached = cachedBatchLookup(fetch, { ttlMs: 1_000, now: () => clock, random: () => 0.5 });
+    await cached(['a']);
+    await cached(['b']);
+    version.n = 2;
+    clock = 1_000;
+    expect(await cached(['a'])).toEqual(new Map([['a', 'a@2']]));
+    await settled();
+    expect(calls).toEqual([['a'], ['b'], ['a']]);
+  });
+
+  it('when a background refresh fails, the values are served until the TTL ends, then read in the lookup', async () => {
+    const { calls, version, fetch } = counter();
+    const errors: unknown[] = [];
+    let fail = false;
+    let clock = 0;
+    const cached = cachedBatchLookup(async (keys: readonly string[]) => {
+      if (fail) throw new Error('redis down');
+      return fetch(keys);
+    }, { ttlMs: 1_000, now: () => clock, random: () => 0, onRefreshError: (error) => errors.push(error) });
+    await cached(['a']);
+    fail = true;
+    version.n = 2;
+    clock = 1_000 * REFRESH_LATEST_SHARE;
+    expect(await cached(['a'])).toEqual(new Map([['a', 'a@1']]));
+    await settled();
+    expect(errors).toEqual([new Error('redis down')]);
+    fail = false;
+    clock = 1_000;
+    expect(await cached(['a'])).toEqual(new Map([['a', 'a@2']]));
   });
 });
