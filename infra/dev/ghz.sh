@@ -28,7 +28,8 @@ node -e '
   require("fs").writeFileSync(process.argv[1], JSON.stringify(requests));
 ' "${REQUESTS}"
 
-# Candidates scored per Recommend: the change of scoring's orrery_scoring_batch_rows sum / count.
+# Candidates scored per Recommend: the change of scoring's orrery_scoring_batch_rows sum / the requests
+# ghz sent (the recommender merges the score calls of requests served together into one batch).
 SCORING_METRICS="http://127.0.0.1:${ORRERY_METRICS_PORT_SCORING:-9476}/metrics"
 batch_rows() { curl -fs --max-time 2 "${SCORING_METRICS}" | awk '/^orrery_scoring_batch_rows_(sum|count)[{ ]/ { printf "%s ", $NF }'; }
 
@@ -37,9 +38,11 @@ args=("$@")
 # calls to one worker when ORRERY_RECOMMENDER_WORKERS > 1).
 [[ ${#args[@]} -eq 0 ]] && args=(--rps 500 -c 8 --connections 4 -z 10s)
 before="$(batch_rows || true)"
-"${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" "${args[@]}" "${ADDRESS}"
+REPORT=".orrery/ghz-recommend-report.txt"
+"${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" "${args[@]}" "${ADDRESS}" | tee "${REPORT}"
 after="$(batch_rows || true)"
-if [[ -n "${before}" && -n "${after}" ]]; then
-  awk -v b="${before}" -v a="${after}" 'BEGIN { split(b, x, " "); split(a, y, " "); n = y[2] - x[2];
-    if (n > 0) printf "\nCandidates scored per Recommend (scoring batch rows): mean %.0f over %d batches\n", (y[1] - x[1]) / n, n }'
+requests="$(awk '$1 == "Count:" { print $2; exit }' "${REPORT}")"
+if [[ -n "${before}" && -n "${after}" && -n "${requests}" ]]; then
+  awk -v b="${before}" -v a="${after}" -v r="${requests}" 'BEGIN { split(b, x, " "); split(a, y, " "); n = y[2] - x[2];
+    if (n > 0 && r > 0) printf "\nCandidates scored per Recommend (scoring batch rows): mean %.0f; %d requests in %d scoring batches\n", (y[1] - x[1]) / r, r, n }'
 fi

@@ -98,7 +98,9 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     log(`degraded responses: ${degraded}, errors: ${errors}${topReasons.length > 0 ? ` (${topReasons.join('; ')})` : ''}`);
     const rowsAfter = await scoringBatchRows(scoringMetrics);
     const batches = rowsAfter.count - rowsBefore.count;
-    if (batches > 0) log(`candidates scored per Recommend: mean ${((rowsAfter.sum - rowsBefore.sum) / batches).toFixed(0)} (scoring's orrery_scoring_batch_rows over ${batches} batches)`);
+    // The recommender merges the score calls of requests served together, so rows are counted per Recommend, not per batch.
+    const answered = openLoop.length;
+    if (batches > 0 && answered > 0) log(`candidates scored per Recommend: mean ${((rowsAfter.sum - rowsBefore.sum) / answered).toFixed(0)} (scoring's orrery_scoring_batch_rows: ${answered} requests in ${batches} scoring batches)`);
 
     // Closed loop: the highest rate the platform sustains at a fixed concurrency.
     const closedLoop: number[] = [];

@@ -13,6 +13,7 @@ import { followProjections, type FollowedReader } from '@orrery/projections';
 import { createPool, migrate } from '@orrery/store';
 import { createScoringClient } from './clients';
 import { readModel } from './read-model';
+import { mergingScorer } from './score-merging';
 import type { DownstreamBudget } from './downstream';
 import { popular, recommend, similarItems, type RecommendationList, type RecommenderPorts } from './pipeline';
 import { validatePopularRequest, validateRecommendRequest, validateSimilarItemsRequest } from './validation';
@@ -53,7 +54,7 @@ export async function startRecommender(config: OrreryConfig, logger: Logger): Pr
     coVisitation: reads,
     trending: reads,
     candidates: reads,
-    scorer: scoring,
+    scorer: mergingScorer(scoring),
   };
   const server = await serveRecommendations(ports, config, logger);
   return {
