@@ -57,6 +57,10 @@ describe('ranking features', () => {
     expect(categoryAffinityShare(['a'], new Map())).toBe(0);
   });
 
+  it('a category the item lists twice counts once in its affinity share', () => {
+    expect(categoryAffinityShare(['a', 'a', 'b'], new Map([['a', 1], ['b', 1], ['c', 2]]))).toBe(0.5);
+  });
+
   it('an item published in the future or at an unknown time has age 0', () => {
     expect(rankingFeatures({ ...candidate, item: { ...candidate.item, publishedAtMs: now + DAY } }, context).log_item_age_days).toBe(0);
     expect(rankingFeatures({ ...candidate, item: { ...candidate.item, publishedAtMs: undefined } }, context).log_item_age_days).toBe(0);

@@ -10,6 +10,7 @@ import {
   type CandidateFeatureInputs,
   type UserFeatureInputs,
 } from '@orrery/ml';
+import { CANDIDATE_SOURCES } from './candidates';
 import type { EligibleCandidate } from './filtering';
 import type { FeatureMatrix, ItemFacts, UserFacts } from './ports';
 
@@ -43,8 +44,15 @@ export function candidateFeatureInputs(candidate: EligibleCandidate): CandidateF
     interactions: item.interactions,
     categories: item.categories,
     publishedAtMs: item.publishedAtMs,
-    sourceCount: Object.keys(candidate.sourceScores).length,
+    sourceCount: sourceCount(candidate),
   };
+}
+
+/** How many sources proposed the candidate (counted without allocating: this runs for every candidate of every request). */
+function sourceCount(candidate: EligibleCandidate): number {
+  let count = 0;
+  for (const source of CANDIDATE_SOURCES) if (candidate.sourceScores[source] !== undefined) count += 1;
+  return count;
 }
 
 /** Builds the row-major candidate x feature matrix for one ScoreRequest. */

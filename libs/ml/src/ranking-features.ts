@@ -88,7 +88,11 @@ export function categoryAffinityShare(categories: readonly string[], affinity: R
   for (const value of affinity.values()) total += Math.max(0, value);
   if (total <= 0) return 0;
   let onItem = 0;
-  for (const category of new Set(categories)) onItem += Math.max(0, affinity.get(category) ?? 0);
+  // Each distinct category once; an item has a few, and this runs for every candidate of every request (no Set per call).
+  for (let index = 0; index < categories.length; index++) {
+    const category = categories[index]!;
+    if (categories.indexOf(category) === index) onItem += Math.max(0, affinity.get(category) ?? 0);
+  }
   return Math.min(1, onItem / total);
 }
 
