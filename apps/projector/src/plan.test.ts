@@ -1,5 +1,5 @@
 import { readConfig } from '@orrery/config';
-import { controlKeys, decodeRecentEntry, forgottenUserField, hashTagOf, projectionKeys } from '@orrery/projections';
+import { controlKeys, decodeRecentEntry, forgottenUserField, hashTagOf, projectionKeys, type RecentEntry } from '@orrery/projections';
 import { EventType, type DomainEvent } from '@orrery/proto';
 import { encodeDomainEvent } from '@orrery/kafka';
 import { interaction, itemDeleted, itemUpserted, userForgotten } from '../test/domain-events';
@@ -74,6 +74,18 @@ describe('planning an interaction', () => {
     const view = interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1_000 });
     const [, once, twice] = plans(incoming(first, view, view));
     expect(twice).toEqual(once);
+  });
+
+  it('when a redelivered batch finds only the newest of its applied events in the snapshot (the recent list keeps the newest), the new one plans as in a single pass', () => {
+    // A view a minute: the new one pairs with those of the last half hour, which the snapshot holds.
+    const viewed = Array.from({ length: 81 }, (_, index) => ({ itemId: `i${(index * 3) % 7}`, occurredMs: t0 + index * 60_000 }));
+    const views = viewed.map(({ itemId, occurredMs }) => interaction({ userId: 'u1', itemId, occurredMs }));
+    const applied = viewed.slice(0, 80).map(({ itemId, occurredMs }, index): RecentEntry => ({ sequence: views[index]!.sequence, type: EventType.VIEW, value: 0, occurredMs, itemId }));
+    const snapshot = { ...emptySnapshot(), recent: new Map([['u1', applied.slice(-40).reverse()]]) };
+    const redelivered = planBatch(incoming(...views), snapshot, keys, control, config).at(-1)!;
+    const singlePass = planBatch(incoming(...views), emptySnapshot(), keys, control, config).at(-1)!;
+    expect(redelivered).toEqual(singlePass);
+    expect(singlePass.kind === 'plan' && ofKind(singlePass.plan, 'zlse').length).toBeGreaterThan(0);
   });
 });
 

@@ -170,7 +170,12 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
           keys,
           config,
         );
-        if (!history.some((known) => known.sequence === entry.sequence)) recent.set(interaction.userId, [entry, ...history]);
+        // Only an interaction newer than the history's newest is new to it. An older one is in the read
+        // model already (a user's interactions are applied in sequence order), even when the history
+        // does not hold it: on a redelivery the recent list may have dropped it (it keeps the newest
+        // recentLimit) or the snapshot not read that deep. Put back at the head, it would precede newer
+        // interactions and use up the co-visit look-back of the next ones.
+        if (history[0] === undefined || entry.sequence > history[0].sequence) recent.set(interaction.userId, [entry, ...history]);
         const ownCoVisits = keys.item(interaction.itemId).coVisits;
         for (const op of plan.ops) {
           if (op.kind === 'zlse' && op.key === ownCoVisits) {
