@@ -34,8 +34,8 @@ export interface StartOptions {
  * event): a 64 MB young generation (V8's default is 16 MB) scavenges a quarter as often and cut its
  * CPU per event by ~6% (3 interleaved runs of 60,000 events in 60-event chunks). The recommender keeps
  * V8's default: with 64 MB it used ~4% less CPU per request in a closed loop (1,456–1,487 against
- * 1,412 req/s), but at 500 req/s its p99 was 13–26 ms against 15–17 ms (4 ghz runs each): a bigger
- * young generation makes each scavenge, and the queue behind it, longer.
+ * 1,412 req/s), but at 500 req/s its p99 was longer (median 22 ms over 10 ghz runs, against 17 ms over
+ * 9): a bigger young generation makes each scavenge, and the queue behind it, longer.
  * Cluster workers inherit the flags. Run the services another way? Pass the same flags to node.
  */
 export const NODE_FLAGS: Readonly<Partial<Record<ServiceName, readonly string[]>>> = {
