@@ -1,16 +1,10 @@
 import type { Pool } from 'pg';
 import type { Event } from '@orrery/proto';
+import { groupCommit, resolveInSlices, type QueuedRequest } from '@orrery/batching';
 import { appendEvents, isRefusedData } from '@orrery/store';
 
 /** Appends events in the event store; resolves with one duplicate flag per event once committed. */
 export type AppendEvents = (events: readonly Event[], traceparent: string) => Promise<boolean[]>;
-
-interface Waiting {
-  readonly events: readonly Event[];
-  readonly traceparent: string;
-  readonly resolve: (duplicates: boolean[]) => void;
-  readonly reject: (error: unknown) => void;
-}
 
 /**
  * Group commit of appends: one append transaction at a time per process; the append commands that
@@ -26,50 +20,21 @@ interface Waiting {
  * 22/23) is retried command by command, so one bad command cannot fail its neighbours.
  */
 export function appendLane(pool: Pool, maxEvents: number): AppendEvents {
-  const queue: Waiting[] = [];
-  let committing = false;
-
-  const commit = (group: readonly Waiting[]): Promise<boolean[]> => {
-    const events = group.length === 1 ? group[0]!.events : group.flatMap((waiting) => waiting.events);
-    const traceparents = group.flatMap((waiting) => waiting.events.map(() => waiting.traceparent));
-    // One statement on the pool: its own transaction, one round trip.
-    return appendEvents(pool, events, traceparents);
-  };
-
-  const commitGroup = async (group: readonly Waiting[]): Promise<void> => {
+  type Append = { readonly events: readonly Event[]; readonly traceparent: string };
+  const commitGroup = async (group: readonly QueuedRequest<Append, boolean[]>[]): Promise<void> => {
+    const events = group.length === 1 ? group[0]!.request.events : group.flatMap((queued) => queued.request.events);
+    const traceparents = group.flatMap((queued) => queued.request.events.map(() => queued.request.traceparent));
     try {
-      const duplicates = await commit(group);
-      let offset = 0;
-      for (const waiting of group) {
-        waiting.resolve(duplicates.slice(offset, offset + waiting.events.length));
-        offset += waiting.events.length;
-      }
+      // One statement on the pool: its own transaction, one round trip.
+      resolveInSlices(group, await appendEvents(pool, events, traceparents), (request) => request.events.length);
     } catch (error) {
       if (group.length > 1 && isRefusedData(error)) {
-        for (const waiting of group) await commitGroup([waiting]);
+        for (const queued of group) await commitGroup([queued]).catch((alone: unknown) => queued.reject(alone));
         return;
       }
-      for (const waiting of group) waiting.reject(error);
+      throw error;
     }
   };
-
-  const drain = async (): Promise<void> => {
-    committing = true;
-    while (queue.length > 0) {
-      const group: Waiting[] = [queue.shift()!];
-      let size = group[0]!.events.length;
-      while (queue.length > 0 && size + queue[0]!.events.length <= maxEvents) {
-        size += queue[0]!.events.length;
-        group.push(queue.shift()!);
-      }
-      await commitGroup(group);
-    }
-    committing = false;
-  };
-
-  return (events, traceparent) =>
-    new Promise<boolean[]>((resolve, reject) => {
-      queue.push({ events, traceparent, resolve, reject });
-      if (!committing) void drain();
-    });
+  const append = groupCommit(commitGroup, { maxInFlight: 1, maxSize: maxEvents, sizeOf: (request) => request.events.length });
+  return (events, traceparent) => append({ events, traceparent });
 }

@@ -1,12 +1,6 @@
+import { groupCommit, resolveInSlices } from '@orrery/batching';
 import type { Event } from '@orrery/proto';
 import type { CommandGateway } from './command-gateway';
-
-interface Waiting {
-  readonly events: readonly Event[];
-  readonly timeoutMs: number;
-  readonly resolve: (duplicates: boolean[]) => void;
-  readonly reject: (error: unknown) => void;
-}
 
 /** How appends are grouped into commands. */
 export interface CoalescingOptions {
@@ -25,48 +19,13 @@ export interface CoalescingOptions {
  * (nothing of it committed; each caller retries with its ids).
  */
 export function withCoalescedAppends(gateway: CommandGateway, options: CoalescingOptions): CommandGateway {
-  const queue: Waiting[] = [];
-  let inFlight = 0;
-
-  const dispatch = (): void => {
-    while (inFlight < options.maxInFlight && queue.length > 0) {
-      const group: Waiting[] = [queue.shift()!];
-      let size = group[0]!.events.length;
-      while (queue.length > 0 && size + queue[0]!.events.length <= options.maxEvents) {
-        const next = queue.shift()!;
-        group.push(next);
-        size += next.events.length;
-      }
-      inFlight += 1;
-      const events = group.length === 1 ? group[0]!.events : group.flatMap((waiting) => waiting.events);
-      const timeoutMs = Math.min(...group.map((waiting) => waiting.timeoutMs));
-      gateway
-        .appendEvents(events, timeoutMs)
-        .then(
-          (duplicates) => {
-            let offset = 0;
-            for (const waiting of group) {
-              waiting.resolve(duplicates.slice(offset, offset + waiting.events.length));
-              offset += waiting.events.length;
-            }
-          },
-          (error: unknown) => {
-            for (const waiting of group) waiting.reject(error);
-          },
-        )
-        .finally(() => {
-          inFlight -= 1;
-          dispatch();
-        });
-    }
-  };
-
-  return {
-    ...gateway,
-    appendEvents: (events, timeoutMs) =>
-      new Promise<boolean[]>((resolve, reject) => {
-        queue.push({ events, timeoutMs, resolve, reject });
-        dispatch();
-      }),
-  };
+  const append = groupCommit<{ readonly events: readonly Event[]; readonly timeoutMs: number }, boolean[]>(
+    async (group) => {
+      const events = group.length === 1 ? group[0]!.request.events : group.flatMap((queued) => queued.request.events);
+      const duplicates = await gateway.appendEvents(events, Math.min(...group.map((queued) => queued.request.timeoutMs)));
+      resolveInSlices(group, duplicates, (request) => request.events.length);
+    },
+    { maxInFlight: options.maxInFlight, maxSize: options.maxEvents, sizeOf: (request) => request.events.length },
+  );
+  return { ...gateway, appendEvents: (events, timeoutMs) => append({ events, timeoutMs }) };
 }

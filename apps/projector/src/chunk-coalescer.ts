@@ -8,13 +8,8 @@
 // key, without waiting for anything an idle projector would not wait for: a chunk arriving when nothing
 // is being applied goes at once. Merging is safe because a user's events all travel in one partition
 // (keyed by user) in order, and each partition's messages keep their order in the merged chunk.
+import { groupCommit } from '@orrery/batching';
 import type { PartitionMessage } from './apply-chunk';
-
-interface Waiting {
-  readonly entries: readonly PartitionMessage[];
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
 
 /**
  * `apply` with concurrent calls merged: one apply in flight at a time; the calls made meanwhile are
@@ -27,38 +22,11 @@ export function coalescedChunks(
   apply: (entries: readonly PartitionMessage[]) => Promise<void>,
   maxMessages: number,
 ): (entries: readonly PartitionMessage[]) => Promise<void> {
-  const queue: Waiting[] = [];
-  let applying = false;
-
-  const dispatch = (): void => {
-    if (applying || queue.length === 0) return;
-    const group: Waiting[] = [queue.shift()!];
-    let size = group[0]!.entries.length;
-    while (queue.length > 0 && size + queue[0]!.entries.length <= maxMessages) {
-      const next = queue.shift()!;
-      group.push(next);
-      size += next.entries.length;
-    }
-    applying = true;
-    const entries = group.length === 1 ? group[0]!.entries : group.flatMap((waiting) => waiting.entries);
-    apply(entries)
-      .then(
-        () => {
-          for (const waiting of group) waiting.resolve();
-        },
-        (error: unknown) => {
-          for (const waiting of group) waiting.reject(error);
-        },
-      )
-      .finally(() => {
-        applying = false;
-        dispatch();
-      });
-  };
-
-  return (entries) =>
-    new Promise<void>((resolve, reject) => {
-      queue.push({ entries, resolve, reject });
-      dispatch();
-    });
+  return groupCommit<readonly PartitionMessage[], void>(
+    async (group) => {
+      await apply(group.length === 1 ? group[0]!.request : group.flatMap((queued) => queued.request));
+      for (const queued of group) queued.resolve();
+    },
+    { maxInFlight: 1, maxSize: maxMessages, sizeOf: (entries) => entries.length },
+  );
 }

@@ -1,0 +1,69 @@
+// Group commit: requests that arrive while the commits in flight are busy wait, and go on together
+// as one commit when one finishes. An idle queue commits a request at once, so grouping adds no
+// latency; under load it turns many small requests into few large commits. Used by ingestion (events
+// into command), command (appends into one Postgres transaction) and the projector (the partitions'
+// chunks into one Redis script).
+
+/** A request waiting in a group commit, with what settles its caller's promise. */
+export interface QueuedRequest<T, R> {
+  readonly request: T;
+  resolve(result: R): void;
+  reject(error: unknown): void;
+}
+
+export interface GroupCommitOptions<T> {
+  /** Commits running at once; requests arriving while all of them run wait and are grouped. */
+  readonly maxInFlight: number;
+  /** Size of a group at most (the sum of sizeOf); a larger single request goes alone. */
+  readonly maxSize: number;
+  readonly sizeOf: (request: T) => number;
+}
+
+/**
+ * Queues each request; while fewer than `maxInFlight` commits run, the queued requests (in arrival
+ * order, up to `maxSize` together) go to `commit` as one group. `commit` settles every request of its
+ * group (its own way: a result each, or a failure of some); when it throws, the requests it left
+ * unsettled fail with that error.
+ */
+export function groupCommit<T, R>(commit: (group: readonly QueuedRequest<T, R>[]) => Promise<void>, options: GroupCommitOptions<T>): (request: T) => Promise<R> {
+  const queue: QueuedRequest<T, R>[] = [];
+  let inFlight = 0;
+
+  const dispatch = (): void => {
+    while (inFlight < options.maxInFlight && queue.length > 0) {
+      const group = [queue.shift()!];
+      let size = options.sizeOf(group[0]!.request);
+      while (queue.length > 0 && size + options.sizeOf(queue[0]!.request) <= options.maxSize) {
+        size += options.sizeOf(queue[0]!.request);
+        group.push(queue.shift()!);
+      }
+      inFlight += 1;
+      commit(group)
+        // Settling an already settled promise does nothing: only the requests left unsettled fail.
+        .catch((error: unknown) => group.forEach((queued) => queued.reject(error)))
+        .finally(() => {
+          inFlight -= 1;
+          dispatch();
+        });
+    }
+  };
+
+  return (request) =>
+    new Promise<R>((resolve, reject) => {
+      queue.push({ request, resolve, reject });
+      dispatch();
+    });
+}
+
+/**
+ * Resolves each request of `group` with its own slice of `values` (one value per item, in the
+ * group's order): `countOf(request)` values each. For a commit that sends its group's items as one.
+ */
+export function resolveInSlices<T, V>(group: readonly QueuedRequest<T, V[]>[], values: readonly V[], countOf: (request: T) => number): void {
+  let offset = 0;
+  for (const queued of group) {
+    const count = countOf(queued.request);
+    queued.resolve(values.slice(offset, offset + count));
+    offset += count;
+  }
+}

@@ -1,0 +1,1 @@
+export { groupCommit, resolveInSlices, type GroupCommitOptions, type QueuedRequest } from './group-commit';
