@@ -13,7 +13,7 @@ import {
 } from './platform';
 import { runBenchmarks } from './bench';
 import { readPlatformState, startupSteps } from './platform-state';
-import { runIngestBenchmarks } from './bench-ingest';
+import { INGEST_BENCH_PHASES, runIngestBenchmarks, type IngestBenchPhase } from './bench-ingest';
 import { ingestDataset, seedDemoData } from './seed';
 import { datasetFromEvents, readRatingFile, type Dataset } from './dataset';
 import { runLiveEvaluation } from './eval';
@@ -47,10 +47,10 @@ Commands:
   bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R|off] [--recommender-workers N]
                      start an isolated platform on the local engines, seed it and print
                      Recommend latency, ingest throughput and freshness figures
-  bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N]
+  bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N] [--phases ceilings,lag,throughput]
                      the write side alone: raw Postgres/Kafka ceilings, acked events/s over
                      gRPC TrackBatch/TrackStream and ZeroMQ, ack latency, and at a fixed rate
-                     (default 5000/s) the ack -> projection lag
+                     (default 5000/s) the ack -> projection lag; --phases runs only those named
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -259,8 +259,12 @@ async function benchIngest(args: string[]): Promise<number> {
       batch: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '4' },
       rate: { type: 'string', default: '5000' },
+      phases: { type: 'string', default: INGEST_BENCH_PHASES.join(',') },
     },
   });
+  const phases = new Set(values.phases.split(',').map((phase) => phase.trim()));
+  const unknownPhases = [...phases].filter((phase) => !(INGEST_BENCH_PHASES as readonly string[]).includes(phase));
+  if (unknownPhases.length > 0 || phases.size === 0) throw new Error(`--phases takes a comma-separated list of ${INGEST_BENCH_PHASES.join(', ')}; got "${values.phases}"`);
   const positive = (name: string, raw: string | undefined): number => {
     const value = Number(raw);
     if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
@@ -271,6 +275,7 @@ async function benchIngest(args: string[]): Promise<number> {
     batch: Math.min(10_000, positive('batch', values.batch)),
     concurrency: positive('concurrency', values.concurrency),
     rate: positive('rate', values.rate),
+    phases: phases as ReadonlySet<IngestBenchPhase>,
   });
   return 0;
 }

@@ -25,6 +25,7 @@ import type { Logger } from '@orrery/telemetry';
 import { chunkProjector } from './apply-chunk';
 import { coalescedChunks } from './chunk-coalescer';
 import { Freshness, type FreshnessReport } from './freshness';
+import { warnOnListpackCoVisits } from './sorted-set-encoding';
 import { redisProjectionStore } from './store';
 
 const FRESHNESS_LOG_INTERVAL_MS = 30_000;
@@ -57,6 +58,7 @@ export async function startProjector(config: OrreryConfig, logger: Logger, optio
   const kafka = createKafka(config, 'projector');
   await ensureTopic(kafka, config.eventsTopic, config.eventsTopicPartitions);
   const redis = createRedis(config, 'orrery-projector');
+  await warnOnListpackCoVisits(redis, config.projection.coVisitLimit, logger);
   const control = controlKeys(config.redisPrefix);
   const freshness = new Freshness();
   const interval = new Freshness();
