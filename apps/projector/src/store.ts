@@ -4,6 +4,7 @@ import {
   coVisitLookBack,
   decodeRecentEntry,
   forgottenUserField,
+  inOneWrite,
   parseStringList,
   runScript,
   scanKeys,
@@ -48,12 +49,14 @@ export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, c
       // Deep enough for this batch's partners (coVisitLookBack before each) even when a replay finds
       // the batch's own events (and some later ones) already at the head of the list.
       const depth = (count: number): number => Math.min(config.recentLimit, coVisitLookBack(config.coVisitPartners, config.recentLimit) + count + 16);
-      const [lists, catalogs, forgottenAt, coVisited] = await Promise.all([
-        Promise.all(users.map(([userId, count]) => (count > 0 ? redis.lrange(keys.user(userId).recent, 0, depth(count) - 1) : Promise.resolve([])))),
-        Promise.all(items.map((itemId) => redis.hmget(keys.item(itemId).catalog, 'categories', 'deleted'))),
-        users.length > 0 ? redis.hmget(control.forgotten, ...users.map(([userId]) => forgottenUserField(userId))) : Promise.resolve([]),
-        Promise.all(deletedItems.map((itemId) => redis.zrange(keys.item(itemId).coVisits, 0, -1))),
-      ]);
+      const [lists, catalogs, forgottenAt, coVisited] = await inOneWrite(redis, () =>
+        Promise.all([
+          Promise.all(users.map(([userId, count]) => (count > 0 ? redis.lrange(keys.user(userId).recent, 0, depth(count) - 1) : Promise.resolve([])))),
+          Promise.all(items.map((itemId) => redis.hmget(keys.item(itemId).catalog, 'categories', 'deleted'))),
+          users.length > 0 ? redis.hmget(control.forgotten, ...users.map(([userId]) => forgottenUserField(userId))) : Promise.resolve([]),
+          Promise.all(deletedItems.map((itemId) => redis.zrange(keys.item(itemId).coVisits, 0, -1))),
+        ]),
+      );
       const recent = new Map<string, RecentEntry[]>();
       const forgotten = new Map<string, bigint>();
       users.forEach(([userId], index) => {

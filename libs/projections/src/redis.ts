@@ -26,6 +26,23 @@ export function createRedis(config: Pick<OrreryConfig, 'redisUrl' | 'redisCluste
   });
 }
 
+/**
+ * Runs `send`, which must issue its commands synchronously, with a standalone connection's socket
+ * corked, so that they leave in one write instead of one system call each (measured on the
+ * projector's snapshot read, one command per user and per item of a chunk: 4.5 µs less CPU per
+ * event in the projector, 0.8 in Redis). ioredis' pipeline would do it too, but only within one
+ * cluster node; the cluster client is left to write as it does.
+ */
+export function inOneWrite<T>(redis: RedisClient, send: () => T): T {
+  const socket = redis instanceof Redis ? redis.stream : undefined;
+  socket?.cork();
+  try {
+    return send();
+  } finally {
+    socket?.uncork();
+  }
+}
+
 /** A Lua script run by EVALSHA, loaded on demand. */
 export interface LuaScript {
   readonly source: string;
