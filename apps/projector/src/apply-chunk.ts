@@ -8,7 +8,7 @@ import type { OrreryConfig } from '@orrery/config';
 import { decodeDomainEvent } from '@orrery/kafka';
 import { projectedEvents, projectionFreshness } from '@orrery/metrics';
 import type { ControlKeys, ProjectionKeys } from '@orrery/projections';
-import { contextFromKafkaHeaders, SpanKind, withSpan, type Logger, type SpanOptions } from '@orrery/telemetry';
+import { contextFromKafkaHeaders, mayBeRecorded, SpanKind, withSpan, type Context, type Logger, type SpanOptions } from '@orrery/telemetry';
 import type { Freshness } from './freshness';
 import { planBatch, type EventPlan, type IncomingEvent } from './plan';
 import type { ApplyOutcome, ProjectionStore } from './store';
@@ -43,7 +43,9 @@ export function chunkProjector(
 ): (entries: readonly PartitionMessage[]) => Promise<void> {
   const traced = options.traced ?? true;
   const untraced: AttributeSink = { setAttribute: () => undefined };
-  const apply = <T>(name: string, spanOptions: SpanOptions, work: (span: AttributeSink) => Promise<T>): Promise<T> => (traced ? withSpan(name, spanOptions, work) : work(untraced));
+  // An event whose trace was not sampled gets no span at all: not even its attributes are built.
+  const apply = <T>(parent: Context, spanOptions: () => SpanOptions, work: (span: AttributeSink) => Promise<T>): Promise<T> =>
+    traced && mayBeRecorded(parent) ? withSpan('projector apply', { ...spanOptions(), parent }, work) : work(untraced);
 
   return async (entries) => {
     const incoming: { readonly topic: string; readonly partition: number; readonly message: KafkaMessage; readonly event: IncomingEvent }[] = [];
@@ -67,18 +69,23 @@ export function chunkProjector(
     // plans before it and before those after it. Each event still gets its own span, covering the
     // batch it was applied in.
     type Planned = { readonly index: number; readonly plan: EventPlan; readonly occurredMs: number | undefined };
-    // The batch is sent from inside the first event's span, so its Redis call joins that event's trace.
+    // The batch is sent from inside the span of its first event with a sampled trace (of its first
+    // event when none has), so that its Redis call joins a trace that is recorded.
     const record = (entries: readonly Planned[], send: () => Promise<readonly ApplyOutcome[]>): Promise<unknown> => {
       let sent: Promise<readonly ApplyOutcome[]> | undefined;
       const outcomesOf = (): Promise<readonly ApplyOutcome[]> => (sent ??= send());
+      const parents = entries.map(({ index }) => contextFromKafkaHeaders(incoming[index]!.message.headers));
+      const positions = entries.map((_, position) => position);
+      const firstRecorded = traced ? parents.findIndex(mayBeRecorded) : -1;
+      if (firstRecorded > 0) positions.unshift(...positions.splice(firstRecorded, 1));
       return Promise.all(
-        entries.map(({ index, occurredMs }, position) => {
+        positions.map((position) => {
+          const { index, occurredMs } = entries[position]!;
           const { topic, partition, message, event } = incoming[index]!;
           return apply(
-            'projector apply',
-            {
+            parents[position]!,
+            () => ({
               kind: SpanKind.CONSUMER,
-              parent: contextFromKafkaHeaders(message.headers),
               attributes: {
                 'messaging.system': 'kafka',
                 'messaging.operation.type': 'process',
@@ -90,7 +97,7 @@ export function chunkProjector(
                 'orrery.projector.batch_size': entries.length,
                 ...(event.event.payload.case === 'interaction' ? { 'orrery.user_id': event.event.payload.value.userId, 'orrery.item_id': event.event.payload.value.itemId } : {}),
               },
-            },
+            }),
             async (span) => {
               const result = (await outcomesOf())[position]!;
               span.setAttribute('orrery.projector.outcome', result);

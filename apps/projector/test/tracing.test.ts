@@ -47,3 +47,13 @@ it('when an event carries a traceparent header, its projection is a consumer spa
   expect(span.attributes['orrery.projector.outcome']).toBe('applied');
   expect(span.attributes['messaging.destination.name']).toBe(config.eventsTopic);
 });
+
+it('when an event belongs to a trace that was not sampled, its projection makes no span; a sampled event after it in the same partition does', async () => {
+  const unsampledTraceId = '5bf92f3577b34da6a3ce929d0e0e4737';
+  const sampledTraceId = '6bf92f3577b34da6a3ce929d0e0e4738';
+  await publish(producer, config.eventsTopic, [interaction({ userId: 'unsampled', itemId: 'item' })], `00-${unsampledTraceId}-00f067aa0ba902b7-00`);
+  await publish(producer, config.eventsTopic, [interaction({ userId: 'sampled', itemId: 'item' })], `00-${sampledTraceId}-00f067aa0ba902b7-01`);
+  // One partition: once the later event is applied, so is the earlier one.
+  await eventually(async () => exporter.getFinishedSpans().find((finished) => finished.spanContext().traceId === sampledTraceId), { what: 'the sampled event’s span' });
+  expect(exporter.getFinishedSpans().filter((finished) => finished.spanContext().traceId === unsampledTraceId)).toEqual([]);
+});

@@ -5,6 +5,7 @@ export {
   contextFromKafkaHeaders,
   contextFromTraceparent,
   currentTraceparent,
+  mayBeRecorded,
   recordError,
   SpanKind,
   SpanStatusCode,

@@ -1,8 +1,8 @@
-import { propagation, trace } from '@opentelemetry/api';
+import { context, propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { contextFromKafkaHeaders, contextFromTraceparent, currentTraceparent, SpanKind, withSpan } from './index';
+import { contextFromKafkaHeaders, contextFromTraceparent, currentTraceparent, mayBeRecorded, SpanKind, withSpan } from './index';
 import { redisStatement } from './tracing';
 
 describe('trace context across ZeroMQ frames and Kafka headers', () => {
@@ -40,6 +40,22 @@ describe('trace context across ZeroMQ frames and Kafka headers', () => {
     await expect(withSpan('fails', {}, async () => Promise.reject(new Error('nope')))).rejects.toThrow('nope');
     const failed = exporter.getFinishedSpans().find((span) => span.name === 'fails')!;
     expect(failed.status).toMatchObject({ code: 2, message: 'nope' });
+  });
+});
+
+describe('mayBeRecorded', () => {
+  const traceparent = (flags: string): string => `00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-${flags}`;
+
+  it('is false under a parent trace that was not sampled, true under a sampled one', () => {
+    expect(mayBeRecorded(contextFromTraceparent(traceparent('00')))).toBe(false);
+    expect(mayBeRecorded(contextFromTraceparent(traceparent('01')))).toBe(true);
+    expect(mayBeRecorded(contextFromKafkaHeaders({ traceparent: Buffer.from(traceparent('00')) }))).toBe(false);
+  });
+
+  it('is true for a root (no parent, or a malformed one): the sampler decides', () => {
+    expect(mayBeRecorded(context.active())).toBe(true);
+    expect(mayBeRecorded(contextFromKafkaHeaders({}))).toBe(true);
+    expect(mayBeRecorded(contextFromTraceparent('not a traceparent'))).toBe(true);
   });
 });
 

@@ -1,4 +1,4 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
@@ -142,6 +142,18 @@ const kafkaHeadersGetter: TextMapGetter<KafkaHeaders> = {
 export function contextFromKafkaHeaders(headers: KafkaHeaders | undefined): Context {
   if (!headers) return context.active();
   return propagation.extract(context.active(), headers, kafkaHeadersGetter);
+}
+
+/**
+ * False when a span started under `parent` is sure not to be recorded: its parent is a trace that
+ * was not sampled, which the parent-based sampler of startTelemetry never records. A caller that
+ * makes a span per message can then skip building it (attributes, context, promise chain): at 1%
+ * sampling that was a third of the projector's CPU per event. True for a sampled parent and for a
+ * root, which the sampler decides.
+ */
+export function mayBeRecorded(parent: Context): boolean {
+  const parentSpan = trace.getSpanContext(parent);
+  return parentSpan === undefined || !trace.isSpanContextValid(parentSpan) || (parentSpan.traceFlags & TraceFlags.SAMPLED) !== 0;
 }
 
 export { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span };
