@@ -20,6 +20,18 @@ describe('candidate merging', () => {
     expect(only).toMatchObject({ reasons: ['similar-to:r'], sourceScores: { similar: 0.8 } });
   });
 
+  it('each item of a batch is explained by its own explaining item', () => {
+    const merged = mergeCandidates([
+      coVisitedBatch([
+        { itemId: 'x', score: 1, becauseOfItemId: 'r1' },
+        { itemId: 'y', score: 1, becauseOfItemId: 'r2' },
+        { itemId: 'z', score: 1, becauseOfItemId: 'r1' },
+        { itemId: 'w', score: 1, becauseOfItemId: '' },
+      ]),
+    ]);
+    expect(merged.map((candidate) => candidate.reasons)).toEqual([['co-visited:r1'], ['co-visited:r2'], ['co-visited:r1'], ['co-visited']]);
+  });
+
   it('when a source gives no explaining item, the fallback item explains it', () => {
     const [hit] = mergeCandidates([similarBatch([{ itemId: 'x', score: 1, becauseOfItemId: '' }], 'seed')]);
     expect(hit!.reasons).toEqual(['similar-to:seed']);

@@ -49,7 +49,16 @@ export function trendingBatch(items: readonly SourcedItem[], category = ''): Sou
 
 function explainedByItem(source: CandidateSource, kind: string, items: readonly SourcedItem[], fallbackBecauseOf: string): SourceBatch {
   const becauseOf = (item: SourcedItem): string => item.becauseOfItemId || fallbackBecauseOf;
-  return { source, items, becauseOf, reason: (item) => explain(kind, becauseOf(item)) };
+  // A batch's ~100 items are explained by a few items (the user's recent ones): each explanation is
+  // built once per batch, not once per item.
+  const reasons = new Map<string, string>();
+  const reason = (item: SourcedItem): string => {
+    const explaining = becauseOf(item);
+    let explanation = reasons.get(explaining);
+    if (explanation === undefined) reasons.set(explaining, (explanation = explain(kind, explaining)));
+    return explanation;
+  };
+  return { source, items, becauseOf, reason };
 }
 
 function explain(kind: string, becauseOf: string): string {
@@ -72,6 +81,7 @@ const NOT_CO_VISITED: Map<string, number> = new Map();
  */
 export function mergeCandidates(batches: readonly SourceBatch[]): Candidate[] {
   const merged = new Map<string, MergingCandidate>();
+  const inOrder: MergingCandidate[] = [];
   for (const batch of batches) {
     for (const item of batch.items) {
       if (!item.itemId) continue;
@@ -81,6 +91,7 @@ export function mergeCandidates(batches: readonly SourceBatch[]): Candidate[] {
       if (!candidate) {
         candidate = { itemId: item.itemId, sourceScores: {}, reasons: [reason], coVisitedWith: NOT_CO_VISITED };
         merged.set(item.itemId, candidate);
+        inOrder.push(candidate);
       } else if (!candidate.reasons.includes(reason)) {
         candidate.reasons.push(reason);
       }
@@ -94,7 +105,7 @@ export function mergeCandidates(batches: readonly SourceBatch[]): Candidate[] {
       }
     }
   }
-  return [...merged.values()];
+  return inOrder;
 }
 
 /** Items each source is asked for at least: with count 10 about 200 candidates reach the ranker (demo data: 211). */

@@ -1,4 +1,4 @@
-import { categoryAffinityShare, RANKING_FEATURE_SCHEMA, RANKING_FEATURES, rankingFeatureValues, recencyWeightedCoVisits, type RankingFeatureName } from '@orrery/ml';
+import { categoryAffinityShare, RANKING_FEATURE_SCHEMA, RANKING_FEATURES, rankingFeatureValues, recencyWeightedCoVisits, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
 import { item, user } from '../test/fakes';
 import { candidateFeatureInputs, featureMatrix, userFeatureInputs, type FeatureContext } from './features';
 import type { EligibleCandidate } from './filtering';
@@ -49,6 +49,17 @@ describe('ranking features', () => {
     expect(column('ann_score', 0)).toBeCloseTo(0.8);
     expect(column('ann_score', 1)).toBe(0);
     expect(column('source_count', 1)).toBe(1);
+  });
+
+  it('each row has its own candidate\'s features, whatever the rows before it had', () => {
+    const candidates: EligibleCandidate[] = [
+      candidate,
+      { ...candidate, itemId: 'd', sourceScores: { trending: 5 }, coVisitedWith: new Map(), item: item('d', [], { publishedAtMs: undefined, popularity: 7, interactions: 1 }) },
+      { ...candidate, itemId: 'e', sourceScores: { 'co-visited': 2 }, coVisitedWith: new Map([['r3', 2]]), item: item('e', ['games'], { popularity: 0.5 }) },
+    ];
+    const expected = new Float32Array(candidates.length * RANKING_FEATURES.length);
+    candidates.forEach((served, row) => writeRankingFeatures(expected, row, rankingFeatures(served, context)));
+    expect(Array.from(featureMatrix(candidates, context).values)).toEqual(Array.from(expected));
   });
 
   it('weighs co-visits from older recent items less, and affinity shares stay within 0..1', () => {

@@ -1,12 +1,12 @@
 // Request-time ranking features: one row per eligible candidate, in the column order of
-// @orrery/ml's RANKING_FEATURES, computed by @orrery/ml's rankingFeatureValues — the function the
-// trainer uses too; only gathering its inputs from a served candidate is done here.
+// @orrery/ml's RANKING_FEATURES, computed by @orrery/ml's writeCandidateFeatures — the computation
+// the trainer uses too (through rankingFeatureValues); only gathering its inputs from a served
+// candidate is done here.
 import {
   RANKING_FEATURE_SCHEMA,
   RANKING_FEATURES,
   RECENT_CATEGORY_WINDOW,
-  rankingFeatureValues,
-  writeRankingFeatures,
+  writeCandidateFeatures,
   type CandidateFeatureInputs,
   type UserFeatureInputs,
 } from '@orrery/ml';
@@ -33,19 +33,38 @@ export function userFeatureInputs(context: FeatureContext): UserFeatureInputs {
   return { recentItemIds, recentCategories, categoryAffinity: context.user?.categoryAffinity, nowMs: context.nowMs };
 }
 
+/**
+ * A served candidate's side of the features (its source scores and catalog facts), filled from a
+ * candidate by `load`. featureMatrix refills one for every row: an object per candidate was ~30 KB
+ * of garbage per request.
+ */
+export class ServedCandidateInputs implements CandidateFeatureInputs {
+  annScore: number | undefined = undefined;
+  coVisitScores: ReadonlyMap<string, number> = new Map();
+  trendingScore = 0;
+  interactions = 0;
+  categories: readonly string[] = [];
+  publishedAtMs: number | undefined = undefined;
+  sourceCount = 0;
+
+  /** Takes `candidate`'s inputs in place of the previous ones. */
+  load(candidate: EligibleCandidate): this {
+    const { item } = candidate;
+    this.annScore = candidate.sourceScores.similar;
+    this.coVisitScores = candidate.coVisitedWith;
+    // The query side keeps one decayed popularity per item (the trending ranking's score).
+    this.trendingScore = candidate.sourceScores.trending ?? item.popularity;
+    this.interactions = item.interactions;
+    this.categories = item.categories;
+    this.publishedAtMs = item.publishedAtMs;
+    this.sourceCount = sourceCount(candidate);
+    return this;
+  }
+}
+
 /** A served candidate's side of the features: its source scores and catalog facts. */
 export function candidateFeatureInputs(candidate: EligibleCandidate): CandidateFeatureInputs {
-  const { item } = candidate;
-  return {
-    annScore: candidate.sourceScores.similar,
-    coVisitScores: candidate.coVisitedWith,
-    // The query side keeps one decayed popularity per item (the trending ranking's score).
-    trendingScore: candidate.sourceScores.trending ?? item.popularity,
-    interactions: item.interactions,
-    categories: item.categories,
-    publishedAtMs: item.publishedAtMs,
-    sourceCount: sourceCount(candidate),
-  };
+  return new ServedCandidateInputs().load(candidate);
 }
 
 /** How many sources proposed the candidate (counted without allocating: this runs for every candidate of every request). */
@@ -59,6 +78,7 @@ function sourceCount(candidate: EligibleCandidate): number {
 export function featureMatrix(candidates: readonly EligibleCandidate[], context: FeatureContext): FeatureMatrix {
   const values = new Float32Array(candidates.length * RANKING_FEATURES.length);
   const user = userFeatureInputs(context);
-  candidates.forEach((candidate, row) => writeRankingFeatures(values, row, rankingFeatureValues(candidateFeatureInputs(candidate), user)));
+  const inputs = new ServedCandidateInputs();
+  for (let row = 0; row < candidates.length; row++) writeCandidateFeatures(values, row, inputs.load(candidates[row]!), user);
   return { rows: candidates.length, featureCount: RANKING_FEATURES.length, values, schema: RANKING_FEATURE_SCHEMA };
 }

@@ -1,6 +1,6 @@
 import { budget, fakePorts, item, never, user, type FakeWorld } from '../test/fakes';
 import type { RecommenderPorts } from './pipeline';
-import { popular, recommend, similarItems } from './pipeline';
+import { itemIdsToLookUp, popular, recommend, similarItems } from './pipeline';
 import { NO_FILTER, type ItemFilter } from './validation';
 
 // A small world: u1 recently saw r1 and r2 (and long ago old-1); some candidates are hidden,
@@ -225,4 +225,12 @@ describe('filters on every path', () => {
       expect(answers.flatMap(ids).length).toBeGreaterThan(0);
     });
   }
+});
+
+describe('catalog look-up ids', () => {
+  it('are the candidates\' ids, then the other items not already among them, each once', () => {
+    const candidates = ['a', 'b', 'c'].map((itemId) => ({ itemId, sourceScores: {}, reasons: [], coVisitedWith: new Map<string, number>() }));
+    expect(itemIdsToLookUp(candidates, ['b', 'r1', 'r1', 'r2'])).toEqual(['a', 'b', 'c', 'r1', 'r2']);
+    expect(itemIdsToLookUp([], ['r1'])).toEqual(['r1']);
+  });
 });

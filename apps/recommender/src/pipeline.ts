@@ -204,10 +204,17 @@ async function lookUpEligible(
   degraded: DegradedReasons,
 ): Promise<{ candidates: EligibleCandidate[]; items: ReadonlyMap<string, ItemFacts> } | undefined> {
   if (candidates.length === 0) return { candidates: [], items: new Map() };
-  const itemIds = [...idSet(candidates.map((candidate) => candidate.itemId), alsoItemIds)];
+  const itemIds = itemIdsToLookUp(candidates, alsoItemIds);
   const items = degraded.valueOr(await callDownstream('catalog', budget, (limits) => features.items(itemIds, limits)), undefined);
   if (!items) return undefined;
   return { candidates: eligibleCandidates(candidates, items, filter, excluded), items };
+}
+
+/** The candidates' item ids, then those of `alsoItemIds` not among them (a few recent items: a scan is cheaper than a set). */
+export function itemIdsToLookUp(candidates: readonly Candidate[], alsoItemIds: readonly string[]): string[] {
+  const itemIds = candidates.map((candidate) => candidate.itemId);
+  for (const itemId of alsoItemIds) if (!itemIds.includes(itemId)) itemIds.push(itemId);
+  return itemIds;
 }
 
 function checkScores(scores: Scores, rows: number): Scores {

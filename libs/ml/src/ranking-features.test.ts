@@ -1,4 +1,4 @@
-import { RANKING_FEATURES, RANKING_FEATURE_DESCRIPTIONS, writeRankingFeatures } from './ranking-features';
+import { RANKING_FEATURES, RANKING_FEATURE_DESCRIPTIONS, rankingFeatureValues, writeCandidateFeatures, writeRankingFeatures, type CandidateFeatureInputs, type UserFeatureInputs } from './ranking-features';
 
 describe('writeRankingFeatures', () => {
   const values = {
@@ -25,5 +25,31 @@ describe('writeRankingFeatures', () => {
 
   it('every feature in the schema is documented', () => {
     expect([...RANKING_FEATURES].sort()).toEqual(Object.keys(RANKING_FEATURE_DESCRIPTIONS).sort());
+  });
+});
+
+describe('writeCandidateFeatures', () => {
+  const now = Date.UTC(2025, 0, 11);
+  const user: UserFeatureInputs = { recentItemIds: ['r1', 'r2'], recentCategories: new Set(['music']), categoryAffinity: new Map([['books', 3], ['music', 1]]), nowMs: now };
+  const candidates: CandidateFeatureInputs[] = [
+    { annScore: 0.8, coVisitScores: new Map([['r2', 4]]), trendingScore: 2, interactions: 9, categories: ['books', 'music'], publishedAtMs: now - 86_400_000, sourceCount: 3 },
+    { annScore: undefined, coVisitScores: new Map(), trendingScore: -1, interactions: 0, categories: [], publishedAtMs: undefined, sourceCount: 1 },
+    { annScore: Number.NaN, coVisitScores: new Map(), trendingScore: 0, interactions: 1, categories: ['games'], publishedAtMs: now + 1, sourceCount: 1 },
+  ];
+
+  it('writes the same row as writeRankingFeatures of rankingFeatureValues, a non-finite value as 0', () => {
+    const direct = new Float32Array(candidates.length * RANKING_FEATURES.length);
+    const byName = new Float32Array(candidates.length * RANKING_FEATURES.length);
+    candidates.forEach((candidate, row) => {
+      writeCandidateFeatures(direct, row, candidate, user);
+      writeRankingFeatures(byName, row, rankingFeatureValues(candidate, user));
+    });
+    expect(Array.from(direct)).toEqual(Array.from(byName));
+    expect(direct[2 * RANKING_FEATURES.length + RANKING_FEATURES.indexOf('ann_score')]).toBe(0);
+    expect(direct[RANKING_FEATURES.indexOf('covisit_score')]).toBeCloseTo(Math.log1p(4 / 2));
+  });
+
+  it('when the row is outside the matrix, it throws instead of writing past the end', () => {
+    expect(() => writeCandidateFeatures(new Float32Array(RANKING_FEATURES.length), 1, candidates[0]!, user)).toThrow(RangeError);
   });
 });

@@ -62,16 +62,25 @@ export function featureSchemaOf(featureNames: readonly string[]): string {
 /** Version of RANKING_FEATURES; a model trained on other columns carries another value. */
 export const RANKING_FEATURE_SCHEMA = featureSchemaOf(RANKING_FEATURES);
 
+/** Each feature's column in RANKING_FEATURES order. */
+const COLUMN = Object.fromEntries(RANKING_FEATURES.map((name, column) => [name, column])) as Readonly<Record<RankingFeatureName, number>>;
+
+/** The offset of row `row` in a rows × RANKING_FEATURES.length matrix; throws rather than let a write run past the end. */
+function rowOffset(rows: Float32Array, row: number): number {
+  const offset = row * RANKING_FEATURES.length;
+  if (offset + RANKING_FEATURES.length > rows.length) {
+    throw new RangeError(`row ${row} is outside a feature matrix of ${rows.length / RANKING_FEATURES.length} rows`);
+  }
+  return offset;
+}
+
 /** Writes one candidate's features into row `row` of `rows` (rows × RANKING_FEATURES.length) in schema order; non-finite values become 0. */
 export function writeRankingFeatures(
   rows: Float32Array,
   row: number,
   values: Readonly<Record<RankingFeatureName, number>>,
 ): void {
-  const offset = row * RANKING_FEATURES.length;
-  if (offset + RANKING_FEATURES.length > rows.length) {
-    throw new RangeError(`row ${row} is outside a feature matrix of ${rows.length / RANKING_FEATURES.length} rows`);
-  }
+  const offset = rowOffset(rows, row);
   for (let column = 0; column < RANKING_FEATURES.length; column++) {
     const value = values[RANKING_FEATURES[column] as RankingFeatureName];
     rows[offset + column] = Number.isFinite(value) ? value : 0;
@@ -84,15 +93,17 @@ export function writeRankingFeatures(
  */
 export function categoryAffinityShare(categories: readonly string[], affinity: ReadonlyMap<string, number> | undefined): number {
   if (!affinity || categories.length === 0) return 0;
-  let total = 0;
-  for (const value of affinity.values()) total += Math.max(0, value);
-  if (total <= 0) return 0;
   let onItem = 0;
   // Each distinct category once; an item has a few, and this runs for every candidate of every request (no Set per call).
   for (let index = 0; index < categories.length; index++) {
     const category = categories[index]!;
     if (categories.indexOf(category) === index) onItem += Math.max(0, affinity.get(category) ?? 0);
   }
+  // The user's total is only summed (an iterator per call) for items that have some of their affinity.
+  if (onItem === 0) return 0;
+  let total = 0;
+  for (const value of affinity.values()) total += Math.max(0, value);
+  if (total <= 0) return 0;
   return Math.min(1, onItem / total);
 }
 
@@ -132,26 +143,53 @@ export interface UserFeatureInputs {
 /**
  * The ranking features of one candidate, as RANKING_FEATURE_DESCRIPTIONS defines them: the one
  * computation the trainer (training rows) and the recommender (request rows) share, so the model is
- * served exactly the features it was trained on.
+ * served exactly the features it was trained on. Each lands in `out[offset + its column]`, as computed
+ * (non-finite values included).
  */
-export function rankingFeatureValues(candidate: CandidateFeatureInputs, user: UserFeatureInputs): Record<RankingFeatureName, number> {
+function computeRankingFeatures(out: Float32Array | Float64Array, offset: number, candidate: CandidateFeatureInputs, user: UserFeatureInputs): void {
   const { publishedAtMs } = candidate;
-  return {
-    ann_score: candidate.annScore ?? 0,
-    covisit_score: Math.log1p(recencyWeightedCoVisits(candidate.coVisitScores, user.recentItemIds)),
-    trending_score: Math.log1p(Math.max(0, candidate.trendingScore)),
-    log_popularity: Math.log1p(Math.max(0, candidate.interactions)),
-    category_affinity: categoryAffinityShare(candidate.categories, user.categoryAffinity),
-    is_recent_category: candidate.categories.some((category) => user.recentCategories.has(category)) ? 1 : 0,
-    log_item_age_days: publishedAtMs === undefined || publishedAtMs > user.nowMs ? 0 : Math.log1p((user.nowMs - publishedAtMs) / DAY_MS),
-    source_count: candidate.sourceCount,
-  };
+  out[offset + COLUMN.ann_score] = candidate.annScore ?? 0;
+  out[offset + COLUMN.covisit_score] = Math.log1p(recencyWeightedCoVisits(candidate.coVisitScores, user.recentItemIds));
+  out[offset + COLUMN.trending_score] = Math.log1p(Math.max(0, candidate.trendingScore));
+  out[offset + COLUMN.log_popularity] = Math.log1p(Math.max(0, candidate.interactions));
+  out[offset + COLUMN.category_affinity] = categoryAffinityShare(candidate.categories, user.categoryAffinity);
+  out[offset + COLUMN.is_recent_category] = sharesACategory(candidate.categories, user.recentCategories) ? 1 : 0;
+  out[offset + COLUMN.log_item_age_days] = publishedAtMs === undefined || publishedAtMs > user.nowMs ? 0 : Math.log1p((user.nowMs - publishedAtMs) / DAY_MS);
+  out[offset + COLUMN.source_count] = candidate.sourceCount;
+}
+
+/** The ranking features of one candidate by name (computeRankingFeatures), e.g. to inspect or test them. */
+export function rankingFeatureValues(candidate: CandidateFeatureInputs, user: UserFeatureInputs): Record<RankingFeatureName, number> {
+  const row = new Float64Array(RANKING_FEATURES.length);
+  computeRankingFeatures(row, 0, candidate, user);
+  return Object.fromEntries(RANKING_FEATURES.map((name, column) => [name, row[column] as number])) as Record<RankingFeatureName, number>;
+}
+
+/**
+ * Writes one candidate's features (computeRankingFeatures) straight into row `row` of `rows`, with
+ * non-finite values as 0: the same row as writeRankingFeatures(rows, row, rankingFeatureValues(…)),
+ * without a record of eight numbers per candidate (the recommender writes ~200 rows per request).
+ */
+export function writeCandidateFeatures(rows: Float32Array, row: number, candidate: CandidateFeatureInputs, user: UserFeatureInputs): void {
+  const offset = rowOffset(rows, row);
+  computeRankingFeatures(rows, offset, candidate, user);
+  for (let column = offset; column < offset + RANKING_FEATURES.length; column++) {
+    if (!Number.isFinite(rows[column])) rows[column] = 0;
+  }
+}
+
+/** True when the item has one of `categories` (a loop, not `some` with a closure: this runs per candidate). */
+function sharesACategory(categories: readonly string[], among: ReadonlySet<string>): boolean {
+  for (const category of categories) if (among.has(category)) return true;
+  return false;
 }
 
 /** Σ co-visit score from the k-th most recent item (1-based) weighted 1/k; sources not among the recent items weigh as the oldest. */
 export function recencyWeightedCoVisits(coVisitScores: ReadonlyMap<string, number>, recentItemIds: readonly string[]): number {
   let sum = 0;
-  for (const [sourceItemId, score] of coVisitScores) {
+  // Keys and get() rather than entries: no [key, value] array per entry (this runs per candidate).
+  for (const sourceItemId of coVisitScores.keys()) {
+    const score = coVisitScores.get(sourceItemId) as number;
     const index = recentItemIds.indexOf(sourceItemId);
     const k = index >= 0 ? index + 1 : Math.max(1, recentItemIds.length);
     sum += Math.max(0, score) / k;
