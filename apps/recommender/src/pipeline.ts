@@ -17,7 +17,7 @@ import { RECENT_CATEGORY_WINDOW } from '@orrery/ml';
 import { featureMatrix } from './features';
 import { eligibleCandidates, idSet, withoutItemIds, type EligibleCandidate } from './filtering';
 import type { Candidates, CoVisitation, Features, ItemFacts, Scorer, Scores, SourcedItem, Trending, UserContextSource, UserFacts, VectorNeighbours } from './ports';
-import { diversify, fallbackScores, rankByScore, type RankedCandidate } from './ranking';
+import { diversify, fallbackScores, rankByScore, rankedByScore, type RankedCandidate } from './ranking';
 import type { ItemFilter, PopularQuery, RecommendQuery, SimilarItemsQuery } from './validation';
 
 /** Everything the pipelines read from: the small interfaces of ports.ts. */
@@ -111,7 +111,7 @@ export async function recommend(ports: RecommenderPorts, query: RecommendQuery, 
     await callDownstream('scoring', budget, async (limits) => checkScores(await ports.scorer.score(matrix, limits), matrix.rows)),
     undefined,
   );
-  const ranked = rankByScore(eligible.candidates, scored?.scores ?? fallbackScores(eligible.candidates));
+  const ranked = rankedByScore(eligible.candidates, scored?.scores ?? fallbackScores(eligible.candidates));
   return {
     items: diversify(ranked, query.count).map(toRecommendedItem),
     modelVersion: scored?.modelVersion || vector?.modelVersion || '',

@@ -1,6 +1,6 @@
 import { item } from '../test/fakes';
 import type { EligibleCandidate } from './filtering';
-import { categoryCap, diversify, fallbackScores, rankByScore, type RankedCandidate } from './ranking';
+import { categoryCap, diversify, fallbackScores, indicesBestFirst, rankByScore, rankedByScore, type RankedCandidate } from './ranking';
 
 const eligible = (itemId: string, sourceScores: EligibleCandidate['sourceScores'], categories = ['general']): EligibleCandidate => ({
   itemId,
@@ -36,6 +36,27 @@ describe('ranking', () => {
     const order = rankByScore([eligible('a', {}), eligible('b', {}), eligible('c', {})], [0.1, 0.5, 0.1]).map((c) => c.itemId);
     expect(order).toEqual(['b', 'a', 'c']);
     expect(() => rankByScore([eligible('a', {})], [])).toThrow('0 scores for 1 candidates');
+  });
+
+  it('a non-finite score ranks as 0', () => {
+    expect(indicesBestFirst([Number.NaN, -1, 0.5, Number.POSITIVE_INFINITY, 0])).toEqual([2, 0, 3, 4, 1]);
+    expect(rankByScore([eligible('a', {}), eligible('b', {})], [Number.NaN, -1]).map((c) => c.score)).toEqual([0, -1]);
+  });
+
+  it('the lazy ranking gives rankByScore\'s order, only as far as it is read, and refuses mismatched counts at once', () => {
+    const candidates = ['a', 'b', 'c', 'd'].map((itemId) => eligible(itemId, {}));
+    const scores = [0.2, 0.9, 0.2, 0.5];
+    expect([...rankedByScore(candidates, scores)]).toEqual(rankByScore(candidates, scores));
+    const [first] = rankedByScore(candidates, scores);
+    expect(first).toMatchObject({ itemId: 'b', score: 0.9 });
+    expect(() => rankedByScore(candidates, [1])).toThrow('1 scores for 4 candidates');
+  });
+
+  it('diversifies a lazy ranking as it would the whole list', () => {
+    const candidates = [eligible('b1', {}, ['books']), eligible('b2', {}, ['books']), eligible('m1', {}, ['music']), eligible('b3', {}, ['books'])];
+    const scores = [9, 8, 1, 7];
+    expect(diversify(rankedByScore(candidates, scores), 3).map((c) => c.itemId)).toEqual(diversify(rankByScore(candidates, scores), 3).map((c) => c.itemId));
+    expect(diversify(rankedByScore(candidates, scores), 3).map((c) => c.itemId)).toEqual(['b1', 'b2', 'm1']);
   });
 
   it('when one category dominates and others exist, at most ceil(count/2) of it are taken', () => {

@@ -43,23 +43,48 @@ export function fallbackScores(
 
 /** Attaches scores[i] to candidates[i] and sorts best first (ties keep the candidates' order). */
 export function rankByScore(candidates: readonly EligibleCandidate[], scores: readonly number[]): RankedCandidate[] {
-  if (scores.length !== candidates.length) throw new Error(`${scores.length} scores for ${candidates.length} candidates`);
-  return candidates
-    .map((candidate, index): RankedCandidate => {
-      const score = scores[index] ?? 0;
-      const { itemId, sourceScores, reasons, coVisitedWith, item } = candidate;
-      return { itemId, sourceScores, reasons, coVisitedWith, item, score: Number.isFinite(score) ? score : 0 };
-    })
-    .sort(byScoreDescending);
+  checkScoreCount(candidates, scores);
+  return indicesBestFirst(scores).map((index) => rankedAt(candidates, scores, index));
 }
 
 /**
- * Sort comparator, best score first. It answers -1/0/1 rather than `b.score - a.score`: a fractional
- * difference returned to Array.prototype.sort is boxed as a heap number on every comparison (~1,700
- * per Recommend, ~20 KB of garbage), a small integer is not.
+ * The candidates best first, as rankByScore orders them, each given its score as it is taken:
+ * Recommend's diversify takes a few dozen of ~200, and a ranked copy of every candidate was ~20 KB
+ * of garbage per request. Throws at once when the counts differ.
  */
-function byScoreDescending(a: RankedCandidate, b: RankedCandidate): number {
-  return a.score < b.score ? 1 : a.score > b.score ? -1 : 0;
+export function rankedByScore(candidates: readonly EligibleCandidate[], scores: readonly number[]): Iterable<RankedCandidate> {
+  checkScoreCount(candidates, scores);
+  const order = indicesBestFirst(scores);
+  return (function* () {
+    for (const index of order) yield rankedAt(candidates, scores, index);
+  })();
+}
+
+function checkScoreCount(candidates: readonly EligibleCandidate[], scores: readonly number[]): void {
+  if (scores.length !== candidates.length) throw new Error(`${scores.length} scores for ${candidates.length} candidates`);
+}
+
+/** candidates[index] with scores[index] (non-finite as 0). */
+function rankedAt(candidates: readonly EligibleCandidate[], scores: readonly number[], index: number): RankedCandidate {
+  const { itemId, sourceScores, reasons, coVisitedWith, item } = candidates[index]!;
+  return { itemId, sourceScores, reasons, coVisitedWith, item, score: finiteScore(scores[index]) };
+}
+
+/** The indexes of `scores`, best score first (a non-finite score counts as 0; ties keep index order: the sort is stable). */
+export function indicesBestFirst(scores: readonly number[]): number[] {
+  const order: number[] = [];
+  for (let index = 0; index < scores.length; index++) order.push(index);
+  // -1/0/1 rather than a score difference: a fractional number returned to Array.prototype.sort is
+  // boxed as a heap number on every comparison (~1,700 per Recommend), a small integer is not.
+  return order.sort((a, b) => {
+    const x = finiteScore(scores[a]);
+    const y = finiteScore(scores[b]);
+    return x < y ? 1 : x > y ? -1 : 0;
+  });
+}
+
+function finiteScore(score: number | undefined): number {
+  return score !== undefined && Number.isFinite(score) ? score : 0;
 }
 
 /** At most this many results may share a main category when there are enough others: ceil(count / 2). */
@@ -68,11 +93,11 @@ export function categoryCap(count: number): number {
 }
 
 /**
- * Takes the best `count` of `ranked` (best first) with at most `cap` per main category (an item's
- * first category); only when too few others remain are capped items used to fill up, after the
- * rest. Items without a category are never capped.
+ * Takes the best `count` of `ranked` (best first; read only as far as needed) with at most `cap`
+ * per main category (an item's first category); only when too few others remain are capped items
+ * used to fill up, after the rest. Items without a category are never capped.
  */
-export function diversify<T extends RankedCandidate>(ranked: readonly T[], count: number, cap = categoryCap(count)): T[] {
+export function diversify<T extends RankedCandidate>(ranked: Iterable<T>, count: number, cap = categoryCap(count)): T[] {
   const chosen: T[] = [];
   const deferred: T[] = [];
   const perCategory = new Map<string, number>();
