@@ -1,5 +1,6 @@
 // Candidate merging: several sources propose items; one candidate per item keeps every reason and
 // the best score each source gave it, so ranking and explanations see the whole picture.
+import { ItemPositions } from './item-positions';
 import type { SourcedItem } from './ports';
 
 /** Where a candidate came from; each source has its own score scale. */
@@ -76,14 +77,17 @@ type SourceScores = Record<CandidateSource, number | undefined>;
 
 const NOT_CO_VISITED: Map<string, number> = new Map();
 
+/** Where each item's candidate is in the merge being built; one for every merge, as a merge runs start to end synchronously. */
+const candidatePositions = new ItemPositions();
+
 /**
  * Merges batches into one candidate per item, in order of first appearance; per source the best
  * score wins and every distinct reason is kept (and each co-visitation source item's score).
  * Non-finite scores count as 0.
  */
 export function mergeCandidates(batches: readonly SourceBatch[]): Candidate[] {
-  const merged = new Map<string, MergingCandidate>();
   const inOrder: MergingCandidate[] = [];
+  candidatePositions.begin();
   // Reason lists are never changed in place (a second reason makes a new list), so the candidates
   // with the same single reason share one list rather than each making its own.
   const singleReasons = new Map<string, readonly string[]>();
@@ -93,12 +97,13 @@ export function mergeCandidates(batches: readonly SourceBatch[]): Candidate[] {
       if (!item.itemId) continue;
       const score = Number.isFinite(item.score) ? item.score : 0;
       const reason = batch.reason(item);
-      let candidate = merged.get(item.itemId);
+      const position = candidatePositions.positionOf(item.itemId);
+      let candidate = position >= 0 ? inOrder[position] : undefined;
       if (!candidate) {
         let reasons = singleReasons.get(reason);
         if (!reasons) singleReasons.set(reason, (reasons = [reason]));
         candidate = { itemId: item.itemId, sourceScores: noSourceScores(), reasons, coVisitedWith: NOT_CO_VISITED };
-        merged.set(item.itemId, candidate);
+        candidatePositions.place(item.itemId, inOrder.length);
         inOrder.push(candidate);
       } else if (!candidate.reasons.includes(reason)) {
         candidate.reasons = appended(candidate.reasons, reason);
