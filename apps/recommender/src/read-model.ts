@@ -2,7 +2,7 @@
 // them with, and the champion's ANN index searched in this process. No network hop but Redis' on the
 // hot path (see README "Serving path"); query and vector still serve the same reads over gRPC to
 // other callers.
-import { mergeCoVisits, type CoVisit, type ItemProjection, type ProjectionReader, type UserProjection } from '@orrery/projections';
+import { mergeCoVisitsAs, type CoVisit, type ItemProjection, type ProjectionReader, type UserProjection } from '@orrery/projections';
 import { annSearchDuration } from '@orrery/metrics';
 import type { Neighbour, ServingIndex } from '@orrery/models';
 import { withSpan } from '@orrery/telemetry';
@@ -51,7 +51,7 @@ export function readModel(reader: ProjectionReader, index: () => ServingIndex | 
       const depth = coVisitReadDepth(countPerItem);
       const lists = await coVisitLists(sources.map((itemId) => sizedKey(depth, itemId)));
       const bySource = new Map(sources.map((itemId) => [itemId, (lists.get(sizedKey(depth, itemId)) ?? []).slice(0, countPerItem)]));
-      return mergeCoVisits(bySource).map(({ itemId, score, sourceItemId }) => ({ itemId, score, becauseOfItemId: sourceItemId }));
+      return mergeCoVisitsAs(bySource, (itemId, score, becauseOfItemId): SourcedItem => ({ itemId, score, becauseOfItemId }));
     },
     trending: async (count, category) => {
       const key = sizedKey(count, category);

@@ -1,4 +1,4 @@
-import { buildServingIndex, EXPLAINING_RECENT_ITEMS } from './ann-index';
+import { buildServingIndex, EXPLAINING_RECENT_ITEMS, keysAsRows } from './ann-index';
 import type { ItemEmbeddings } from './serving';
 
 /** 40 items on a circle in the first two of 4 dimensions: item i at angle i × 9°, unit length, norm 1. */
@@ -37,5 +37,17 @@ describe('serving index: search for a user', () => {
       const best = Math.max(...newest.map((itemId) => cosine(embeddings, hit.itemId, itemId)));
       expect(cosine(embeddings, hit.itemId, hit.nearestItemId)).toBeCloseTo(best, 6);
     }
+  });
+});
+
+describe('search answer keys', () => {
+  it('are read as the row numbers they are, up to 2^32 - 1', () => {
+    expect(Array.from(keysAsRows(BigUint64Array.from([0n, 5n, 4_294_967_295n, 7n])))).toEqual([0, 5, 4_294_967_295, 7]);
+    expect(Array.from(keysAsRows(new BigUint64Array(0)))).toEqual([]);
+  });
+
+  it('of a view into a larger buffer are read from the view only', () => {
+    const keys = BigUint64Array.from([9n, 1n, 2n, 9n]).subarray(1, 3);
+    expect(Array.from(keysAsRows(keys))).toEqual([1, 2]);
   });
 });

@@ -19,7 +19,7 @@ export {
   type TrendingKeys,
   type UserKeys,
 } from './keys';
-export { mergeCoVisits, type CoVisit, type MergedCoVisit } from './merge-co-visits';
+export { mergeCoVisits, mergeCoVisitsAs, type CoVisit, type MergedCoVisit } from './merge-co-visits';
 export {
   followProjections,
   redisProjectionReader,
