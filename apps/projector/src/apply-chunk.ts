@@ -43,9 +43,9 @@ export function chunkProjector(
 ): (entries: readonly PartitionMessage[]) => Promise<void> {
   const traced = options.traced ?? true;
   const untraced: AttributeSink = { setAttribute: () => undefined };
-  // An event whose trace was not sampled gets no span at all: not even its attributes are built.
-  const apply = <T>(parent: Context, spanOptions: () => SpanOptions, work: (span: AttributeSink) => Promise<T>): Promise<T> =>
-    traced && mayBeRecorded(parent) ? withSpan('projector apply', { ...spanOptions(), parent }, work) : work(untraced);
+  // An event whose trace was not sampled (recorded false) gets no span at all: not even its attributes are built.
+  const apply = <T>(parent: Context, recorded: boolean, spanOptions: () => SpanOptions, work: (span: AttributeSink) => Promise<T>): Promise<T> =>
+    recorded ? withSpan('projector apply', { ...spanOptions(), parent }, work) : work(untraced);
 
   return async (entries) => {
     const incoming: { readonly topic: string; readonly partition: number; readonly message: KafkaMessage; readonly event: IncomingEvent }[] = [];
@@ -75,8 +75,9 @@ export function chunkProjector(
       let sent: Promise<readonly ApplyOutcome[]> | undefined;
       const outcomesOf = (): Promise<readonly ApplyOutcome[]> => (sent ??= send());
       const parents = entries.map(({ index }) => contextFromKafkaHeaders(incoming[index]!.message.headers));
+      const recorded = parents.map((parent) => traced && mayBeRecorded(parent));
       const positions = entries.map((_, position) => position);
-      const firstRecorded = traced ? parents.findIndex(mayBeRecorded) : -1;
+      const firstRecorded = recorded.indexOf(true);
       if (firstRecorded > 0) positions.unshift(...positions.splice(firstRecorded, 1));
       return Promise.all(
         positions.map((position) => {
@@ -84,6 +85,7 @@ export function chunkProjector(
           const { topic, partition, message, event } = incoming[index]!;
           return apply(
             parents[position]!,
+            recorded[position]!,
             () => ({
               kind: SpanKind.CONSUMER,
               attributes: {
