@@ -4,7 +4,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Client } from 'pg';
 import { readConfig } from '@orrery/config';
 import { createIngestClient, ZmqEventEmitter } from '@orrery/client';
-import { controlKeys, createRedis, projectionKeys, projectorGroupOf, readProjectionVersion } from '@orrery/projections';
+import { controlKeys, createRedis, EVENT_SCOPE_TAG, projectionKeys, projectorGroupOf, readProjectionVersion, watermarkSource } from '@orrery/projections';
 import { fromBinary } from '@bufbuild/protobuf';
 import { DomainEventSchema, EventType } from '@orrery/proto';
 import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase } from '@orrery/testing';
@@ -33,8 +33,8 @@ export type IngestBenchPhase = (typeof INGEST_BENCH_PHASES)[number];
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 const fmt = (p: Percentiles): string => `p50 ${p.p50.toFixed(1)} ms | p99 ${p.p99.toFixed(1)} ms | max ${p.max.toFixed(1)} ms (n=${p.count})`;
 const USERS = 10_000;
-/** The lag phase checks at most this many of the oldest sampled applied-markers, every POLL_INTERVAL_MS. */
-const POLLED_MARKERS = 32;
+/** The lag phase checks at most this many of the oldest unapplied sampled events, every POLL_INTERVAL_MS. */
+const POLLED_SAMPLES = 32;
 const POLL_INTERVAL_MS = 2;
 const ITEMS = 2_000;
 
@@ -78,22 +78,8 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
     let n = 0;
     const nextBatch = (size: number) => Array.from({ length: size }, () => syntheticEvent(run, n++));
     // Warm-up (JIT, connections, topic metadata), until the projector (which joins its consumer
-    // group after it logs ready) has applied the last warm-up event: lag is measured from there.
-    let lastWarmUp = syntheticEvent(run, 0);
-    for (let i = 0; i < 5; i += 1) {
-      const events = nextBatch(options.batch);
-      const reply = await ingest.trackBatch({ events });
-      acknowledged += reply.accepted;
-      lastWarmUp = events.at(-1)!;
-    }
-    {
-      const redis = createRedis(config, 'bench-warm-up');
-      const keys = projectionKeys(config.redisPrefix);
-      const marker = keys.applied(keys.user(lastWarmUp.userId).tag, `e:${lastWarmUp.eventId}`);
-      const deadline = Date.now() + 120_000;
-      while ((await redis.exists(marker)) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-      redis.disconnect();
-    }
+    // group after it logs ready) has applied it all (idle, below): lag is measured from there.
+    for (let i = 0; i < 5; i += 1) acknowledged += (await ingest.trackBatch({ events: nextBatch(options.batch) })).accepted;
 
     const projectorGroup = await (async () => {
       const redis = createRedis(config, 'bench-version');
@@ -105,36 +91,46 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       const left = await waitUntilIdle(platform.databaseUrl, config.eventsTopic, projectorGroup);
       if (left) log(`  (not idle: ${left})`);
     };
+    await idle();
 
     if (options.phases.has('lag')) {
       log(`\n## Open loop at ${options.rate} events/s for ${options.seconds} s (TrackBatch every 10 ms), one sampled event per batch`);
       const redis = createRedis(config, 'bench');
       const keys = projectionKeys(config.redisPrefix);
-      // When each sampled event reaches Kafka (the write side's share of the lag; the rest is the projector's).
+      // When each sampled event reaches Kafka (the write side's share of the lag; the rest is the
+      // projector's), at which partition and sequence: it is applied once the projector's watermark of
+      // that partition (in the one event-scope hash, or the user's slot on a cluster) reaches it.
       // Users of the sampled events: the watcher decodes only their messages (the topic is keyed by user).
       const sampledUsers = new Set<string>();
       const onKafka = await watchTopic(config.eventsTopic, sampledUsers);
+      const watermarksOf = (userId: string): string => keys.applied(config.redisCluster ? keys.user(userId).tag : EVENT_SCOPE_TAG);
       const ackedAt = new Map<string, number>(); // sampled event id -> ack time
       const perTick = Math.max(1, Math.round(options.rate / 100));
       const ticks = options.seconds * 100;
       const ackLatency: number[] = [];
       const lag: number[] = [];
-      const watching = new Map<string, number>(); // marker key -> ack time
+      const watching = new Map<string, { readonly userId: string; readonly ackedMs: number }>(); // sampled event id -> its user, ack time
       let polling = true;
       let pollUntil = Infinity;
-      // Polls the oldest sampled markers not seen yet (acked first, applied first, roughly): a
-      // bounded poll, since one that grew with the backlog would load Redis and this process more the
-      // further the projector fell behind, and so measure its own cost.
+      // Polls the oldest sampled events seen on Kafka and not applied yet (acked first, applied first,
+      // roughly): a bounded poll, since one that grew with the backlog would load Redis and this
+      // process more the further the projector fell behind, and so measure its own cost.
       const poller = (async () => {
         while (polling || watching.size > 0) {
-          const pending = [...watching.keys()].slice(0, POLLED_MARKERS);
+          const pending: { eventId: string; userId: string; ackedMs: number; source: string; sequence: bigint }[] = [];
+          for (const [eventId, { userId, ackedMs }] of watching) {
+            const published = onKafka.seen.get(eventId);
+            if (published) pending.push({ eventId, userId, ackedMs, ...published });
+            if (pending.length === POLLED_SAMPLES) break;
+          }
           if (pending.length > 0) {
-            const found = await redis.pipeline(pending.map((key) => ['exists', key])).exec();
+            const found = await redis.pipeline(pending.map(({ userId, source }) => ['hget', watermarksOf(userId), source])).exec();
             const at = nowMs();
-            pending.forEach((key, index) => {
-              if (found?.[index]?.[1] === 1) {
-                lag.push(at - watching.get(key)!);
-                watching.delete(key);
+            pending.forEach(({ eventId, ackedMs, sequence }, index) => {
+              const watermark = found?.[index]?.[1];
+              if (typeof watermark === 'string' && BigInt(watermark) >= sequence) {
+                lag.push(at - ackedMs);
+                watching.delete(eventId);
               }
             });
           }
@@ -161,7 +157,7 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
               acknowledged += reply.accepted;
               ackLatency.push(acked - sent);
               ackedAt.set(sample.eventId, acked);
-              watching.set(keys.applied(keys.user(sample.userId).tag, `e:${sample.eventId}`), acked);
+              watching.set(sample.eventId, { userId: sample.userId, ackedMs: acked });
             },
             () => void (lost += perTick),
           ),
@@ -173,10 +169,13 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       await poller;
       log(`sent ${ticks * perTick} events in ${((nowMs() - started) / 1000).toFixed(1)} s; failed calls' events: ${lost}`);
       log(`batch ack latency: ${fmt(percentiles(ackLatency))}`);
-      const toKafka = [...ackedAt].flatMap(([eventId, acked]) => (onKafka.seen.has(eventId) ? [onKafka.seen.get(eventId)! - acked] : []));
+      const toKafka = [...ackedAt].flatMap(([eventId, acked]) => {
+        const published = onKafka.seen.get(eventId);
+        return published ? [published.atMs - acked] : [];
+      });
       await onKafka.stop();
       log(`ack → on Kafka (relay; a consumer of the topic, negative when the relay published before the ack reached the caller): ${fmt(percentiles(toKafka))}; not seen: ${ackedAt.size - toKafka.length}`);
-      log(`ack → projection applied (projector's applied marker in Redis, the ${POLLED_MARKERS} oldest unseen polled every ~${POLL_INTERVAL_MS} ms): ${fmt(percentiles(lag))}; not seen within 10 s: ${watching.size}`);
+      log(`ack → projection applied (projector's watermark in Redis past the event's sequence, the ${POLLED_SAMPLES} oldest unapplied polled every ~${POLL_INTERVAL_MS} ms): ${fmt(percentiles(lag))}; not seen within 10 s: ${watching.size}`);
       await idle();
       log(await cpu.perEvent(cpuAtStart, acknowledged - ackedBefore));
       redis.disconnect();
@@ -374,8 +373,15 @@ async function kafkaCeiling(options: IngestBenchOptions): Promise<number> {
  * (the broker answers as soon as there is any), so that measuring costs the machine little: with
  * every message decoded and a 5 ms wait this process and the broker spent ~30 µs of CPU per event.
  */
-async function watchTopic(topic: string, users: ReadonlySet<string>): Promise<{ seen: Map<string, number>; stop(): Promise<void> }> {
-  const seen = new Map<string, number>();
+/** Where and when a sampled event was seen on Kafka. */
+interface Published {
+  readonly atMs: number;
+  readonly source: string;
+  readonly sequence: bigint;
+}
+
+async function watchTopic(topic: string, users: ReadonlySet<string>): Promise<{ seen: Map<string, Published>; stop(): Promise<void> }> {
+  const seen = new Map<string, Published>();
   const consumer = new Kafka({ clientId: 'orrery-bench', brokers: [...readConfig().kafkaBrokers], logLevel: logLevel.NOTHING }).consumer({ groupId: `${topic}-bench-watch`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -386,7 +392,9 @@ async function watchTopic(topic: string, users: ReadonlySet<string>): Promise<{ 
       for (const message of batch.messages) {
         if (!message.value || !message.key || !users.has(message.key.toString())) continue;
         const event = fromBinary(DomainEventSchema, message.value);
-        if (event.payload.case === 'interaction' && !seen.has(event.payload.value.eventId)) seen.set(event.payload.value.eventId, at);
+        if (event.payload.case === 'interaction' && !seen.has(event.payload.value.eventId)) {
+          seen.set(event.payload.value.eventId, { atMs: at, source: watermarkSource(batch.topic, batch.partition), sequence: event.sequence });
+        }
       }
     },
   });

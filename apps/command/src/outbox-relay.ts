@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { ensureTopic, historyDeletingSettings, keepWholeHistoryCommand } from '@orrery/kafka';
-import { OUTBOX_CHANNEL, readRelayPosition, readUnpublished, takeUnpublished, tryBecomeOutboxRelay, type OutboxRow } from '@orrery/store';
+import { allocateAbove, OUTBOX_CHANNEL, readRelayPosition, readUnpublished, takeUnpublished, tryBecomeOutboxRelay, type OutboxRow } from '@orrery/store';
 import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger, type Span } from '@orrery/telemetry';
 import { readPublishedTails, SEQUENCE_HEADER, tailsOfThisStore, type PublishedTails } from './published-tails';
 import { Wakeup } from './wakeup';
@@ -32,10 +32,13 @@ export interface OutboxRelay {
  * skipped: writers hold the commit-order lock until they have committed, so no row can appear
  * below the position later (libs/store locks.ts).
  *
- * Each message carries its sequence (header orrery-sequence). A session that starts with facts
- * unpublished first reads the sequence each partition ends with and skips the facts already there
- * (sent by a session whose acknowledgement was lost: relay killed, broker crashed). Delivery stays
- * at-least-once (a resend inside one producer session can still copy a fact); consumers dedupe by event id.
+ * Each message carries its sequence (header orrery-sequence). A session first reads the sequence each
+ * partition ends with: the store hands out no sequence at or below the highest of them (allocateAbove:
+ * a store restored from a backup would reuse the sequences of commits it lost), and facts still
+ * unpublished that are there already (sent by a session whose acknowledgement was lost: relay killed,
+ * broker crashed) are skipped. Delivery stays at-least-once (a resend inside one producer session can
+ * still copy a fact, with its sequence); consumers take a fact at or below the highest sequence they
+ * applied from its partition for a copy.
  */
 export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { logger } = options;
@@ -68,15 +71,24 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
       producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
-      // Facts waiting at start may be on Kafka already (a previous session's send whose ack was lost):
-      // read what each partition ends with, to skip those instead of publishing them twice.
+      // What each partition ends with: no new fact may take a sequence Kafka holds, and facts waiting
+      // at start may be on Kafka already (a previous session's send whose ack was lost), to be
+      // skipped instead of published twice.
+      const published = await readPublishedTails(options.kafka, options.topic, true);
+      const highest = [...published.last.values()].reduce((max, tail) => (tail.sequence > max ? tail.sequence : max), 0n);
+      const allocated = await allocateAbove(client, highest);
+      if (allocated !== undefined) {
+        logger.warn(
+          { topic: options.topic, allocated: String(allocated), published: String(highest) },
+          `outbox relay: the event store had handed out sequences through ${allocated} while Kafka holds facts up to ${highest} (store restored or failed over?); new facts now take sequences above ${highest}`,
+        );
+      }
       const position = await readRelayPosition(client);
-      const backlog = (await readUnpublished(client, position, 1)).length > 0;
       const factAt = async (sequence: bigint): Promise<Buffer | undefined> => {
         const [fact] = await readUnpublished(client, String(sequence - 1n), 1);
         return fact && BigInt(fact.sequence) === sequence ? fact.payload : undefined;
       };
-      const { tails, foreign } = await tailsOfThisStore(await readPublishedTails(options.kafka, options.topic, backlog), BigInt(position), factAt);
+      const { tails, foreign } = await tailsOfThisStore(published, BigInt(position), factAt);
       if (foreign.length > 0) {
         logger.warn({ topic: options.topic, partitions: foreign }, 'outbox relay: a partition ends with a fact this event store does not hold at that sequence (store restored or failed over?); publishing its backlog again');
       }

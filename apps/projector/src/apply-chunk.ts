@@ -7,7 +7,7 @@ import type { KafkaMessage } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
 import { decodeDomainEvent } from '@orrery/kafka';
 import { projectedEvents, projectionFreshness } from '@orrery/metrics';
-import type { ControlKeys, ProjectionKeys } from '@orrery/projections';
+import { watermarkSource, type ControlKeys, type ProjectionKeys } from '@orrery/projections';
 import { contextFromKafkaHeaders, mayBeRecorded, SpanKind, withSpan, type Context, type Logger, type SpanOptions } from '@orrery/telemetry';
 import type { Freshness } from './freshness';
 import { planBatch, type EventPlan, type IncomingEvent } from './plan';
@@ -55,7 +55,7 @@ export function chunkProjector(
         continue;
       }
       try {
-        incoming.push({ topic, partition, message, event: { event: decodeDomainEvent(message.value), value: message.value, messageTimestampMs: Number(message.timestamp) } });
+        incoming.push({ topic, partition, message, event: { event: decodeDomainEvent(message.value), source: watermarkSource(topic, partition), messageTimestampMs: Number(message.timestamp) } });
       } catch (error) {
         // A message that cannot be decoded never will be: skipping it beats blocking the partition.
         logger.error({ topic, partition, offset: message.offset, err: error }, 'undecodable domain event skipped');
@@ -65,7 +65,7 @@ export function chunkProjector(
     const events = incoming.map((entry) => entry.event);
     const planned = planBatch(events, await store.readSnapshot(events), keys, control, config.projection);
     // Consecutive plans go to Redis together (store.applyAll: one script per slot, commutative
-    // updates merged); a plan that must SCAN first (a forgotten user) is applied alone, after the
+    // updates merged); a plan that deletes watermarks (a forgotten user) is applied alone, after the
     // plans before it and before those after it. Each event still gets its own span, covering the
     // batch it was applied in.
     type Planned = { readonly index: number; readonly plan: EventPlan; readonly occurredMs: number | undefined };
@@ -131,12 +131,12 @@ export function chunkProjector(
         continue;
       }
       const entry = { index, plan: outcome.plan, occurredMs: outcome.occurredMs };
-      if (outcome.plan.eraseTag === undefined) {
+      if (!outcome.plan.deletesWatermarks) {
         run.push(entry);
         continue;
       }
       await flushRun();
-      await record([entry], () => store.apply(outcome.plan).then((result) => [result]));
+      await record([entry], () => store.applyAll([outcome.plan]));
     }
     await flushRun();
   };

@@ -1,16 +1,21 @@
 // The one Lua script that applies an event's operations exactly once, and the pure encoding of a
 // plan into its KEYS and ARGV.
 import { pack } from 'msgpackr';
-import { hashTagOf, logAddExp, luaScript, type LuaScript, type ProjectionKeys } from '@orrery/projections';
-import type { EventPlan, Op } from './plan';
+import { EVENT_SCOPE_TAG, hashTagOf, logAddExp, luaScript, type LuaScript, type ProjectionKeys } from '@orrery/projections';
+import type { EventPlan, Op, StreamPosition } from './plan';
 
 /**
- * Applies a batch of events exactly once, in one atomic script, or nothing of it. KEYS[1..M] are the
- * events' applied-markers; if any of them exists (a redelivery), nothing is written and the script
- * returns the 1-based positions of the markers found, so the caller drops those events and sends the
- * rest again (mergeOperations over the remaining events). Otherwise every marker is set with a TTL and
- * the merged operations run, and the script returns an empty array. Operations are validated before
- * anything is written because Redis does not roll a failing script back.
+ * Applies a batch of events exactly once, in one atomic script, or nothing of it. KEYS[1] is the
+ * slot's watermark hash: per source (a Kafka partition, `<topic>/<partition>`), the highest commit
+ * sequence applied from it. A partition carries its events in increasing sequence and a resend copies
+ * an event with its sequence, so an event at or below its source's watermark is a redelivery. The
+ * caller sends, per source, the first and last sequence of the batch's events (increasing within the
+ * batch, see encodeCall); if a watermark is at or past its first, nothing is written and the script
+ * returns the pairs (source, watermark) it found, so the caller drops the events at or below them
+ * and sends the rest again (mergeOperations over the remaining events). Otherwise the merged
+ * operations run, each source's watermark moves to its last sequence, and the script returns an
+ * empty array. Memory is one field per partition and slot, however many events are applied.
+ * Operations are validated before anything is written because Redis does not roll a failing script back.
  *
  * The operations arrive merged per key (mergeOperations, in JavaScript: the script's own work is one
  * Redis command or two per key, not an interpretation of every event): log-space sums into a ZSET
@@ -20,7 +25,7 @@ import type { EventPlan, Op } from './plan';
  * value, one LPUSH, LTRIM past the cap), HyperLogLog adds (one PFADD), and the order-sensitive writes as they come.
  * Scores are written with 17 significant digits (Lua's default number-to-string keeps 14).
  *
- * ARGV[1] = marker TTL in seconds, ARGV[2] = M, ARGV[3] = the operations: one MessagePack array
+ * ARGV[1] = the operations, ARGV[2..] = (source, first sequence, last sequence) per source. The operations are one MessagePack array
  * (cmsgpack.unpack'ed by the script) holding, per operation, its code, index into KEYS and operands:
  *   Z key keep n (member logWeight)×n      V key hiddenKey keep n (member logWeight)×n
  *   H key n (field mode value)×n, mode i (add) | l (log-add) | m (max)
@@ -33,10 +38,15 @@ import type { EventPlan, Op } from './plan';
  * written with 17 significant digits (Redis' own conversion; Lua's tostring keeps 14).
  */
 export const APPLY_SCRIPT: LuaScript = luaScript(`
-local markers = tonumber(ARGV[2])
 local function invalid(what) return redis.error_reply('projection batch: ' .. what) end
-if not markers or markers > #KEYS then return invalid('bad marker count') end
-local decoded, ops = pcall(cmsgpack.unpack, ARGV[3] or '')
+if #ARGV < 4 or (#ARGV - 1) % 3 ~= 0 then return invalid('no (source, first, last) triples after the operations') end
+local sources, firsts, lasts = {}, {}, {}
+for a = 2, #ARGV, 3 do
+  local first, last = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  if not first or not last or first > last then return invalid('bad sequence range of source ' .. ARGV[a]) end
+  sources[#sources + 1], firsts[#firsts + 1], lasts[#lasts + 1] = ARGV[a], first, last
+end
+local decoded, ops = pcall(cmsgpack.unpack, ARGV[1])
 if not decoded or type(ops) ~= 'table' then return invalid('the operations are not a MessagePack array') end
 -- Operands per code: a fixed count, or a count at that offset times a stride.
 local shape = { Z = { 2, 2 }, V = { 3, 2 }, H = { 1, 3 }, L = { 2, 1 }, U = { 2, 1 }, P = { 1, 1 }, R = { 1, 1 }, A = { 1 }, S = { 1 }, X = { 1 }, D = { 0 } }
@@ -55,14 +65,19 @@ while i <= #ops do
 end
 if i ~= #ops + 1 then return invalid('truncated operation list') end
 
-if markers > 0 and redis.call('EXISTS', unpack(KEYS, 1, markers)) > 0 then
-  local found = {}
-  for m = 1, markers do
-    if redis.call('EXISTS', KEYS[m]) == 1 then found[#found + 1] = m end
+local applied = redis.call('HMGET', KEYS[1], unpack(sources))
+local found, moved = {}, {}
+for n, source in ipairs(sources) do
+  local watermark = tonumber(applied[n])
+  if watermark and watermark >= firsts[n] then
+    found[#found + 1] = source
+    found[#found + 1] = applied[n]
   end
-  return found
+  moved[#moved + 1] = source
+  moved[#moved + 1] = ARGV[2 + 3 * (n - 1) + 2]
 end
-for m = 1, markers do redis.call('SET', KEYS[m], '1', 'EX', ARGV[1]) end
+if #found > 0 then return found end
+redis.call('HSET', KEYS[1], unpack(moved))
 
 local function lse(a, b)
   if a < b then a, b = b, a end
@@ -159,40 +174,45 @@ return {}
 `);
 
 /**
- * How an event's operations are grouped into scripts. `event`: one script, one marker — atomic and
- * the cheapest, but it touches several hash tags, so only for a standalone Redis. `slot`: one script
- * per hash tag, each with its own marker of the event in that slot — Redis Cluster-safe; each part
- * is exactly-once on its own, and a part left unapplied by a crash is applied on redelivery
- * (plans are deterministic, see coVisitPartners).
+ * How an event's operations are grouped into scripts. `event`: one script for a whole batch, with one
+ * watermark hash — atomic and the cheapest, but it touches several hash tags, so only for a standalone
+ * Redis. `slot`: one script per hash tag, each with its slot's own watermarks — Redis Cluster-safe;
+ * each part is exactly-once on its own, and a part left unapplied by a crash is applied on
+ * redelivery (plans are deterministic, see coVisitPartners).
  */
 export type ScriptScope = 'event' | 'slot';
 
-/** One event's part of a script call: its applied-marker in the call's slot and its operations there. */
+/** One event's part of a script call: its position in the stream and its operations in the call's slot. */
 export interface ScriptPart {
   /** Index (into the plans given to scriptCalls) of the event. */
   readonly index: number;
-  readonly markerKey: string;
+  readonly position: StreamPosition;
   readonly ops: readonly Op[];
 }
 
 /** One EVALSHA of APPLY_SCRIPT. */
 export interface ScriptCall {
+  /** The slot's watermark hash. */
+  readonly watermarks: string;
   /** Every part the call is for, in order. */
   readonly parts: readonly ScriptPart[];
-  /** The parts the script applies (all or none): the first of each marker — a repeated one is a redelivery within the batch. */
+  /**
+   * The parts the script applies (all or none): those above every earlier part of their source — a
+   * part at or below one is a copy of an event within the batch (a relay resend).
+   */
   readonly sent: readonly ScriptPart[];
   readonly keys: readonly string[];
-  /** The TTL, the marker count and the MessagePack-encoded operations (see APPLY_SCRIPT). */
-  readonly args: readonly [string, string, Buffer];
+  /** The MessagePack-encoded operations, then (source, first, last) per source (see APPLY_SCRIPT). */
+  readonly args: readonly (string | Buffer)[];
 }
 
 /**
  * Encodes plans, in order, into the script calls that apply them: one call for `event` scope; one
  * per hash tag for `slot` (each carrying, in order, the part of every plan that falls in its slot).
  */
-export function scriptCalls(plans: readonly EventPlan[], keys: ProjectionKeys, scope: ScriptScope, appliedTtlSeconds: number): ScriptCall[] {
+export function scriptCalls(plans: readonly EventPlan[], keys: ProjectionKeys, scope: ScriptScope): ScriptCall[] {
   if (scope === 'event') {
-    return [encodeCall(plans.map((plan, index) => ({ index, markerKey: keys.applied(plan.homeTag, plan.appliedId), ops: plan.ops })), appliedTtlSeconds)];
+    return [encodeCall(keys.applied(EVENT_SCOPE_TAG), plans.map((plan, index) => ({ index, position: plan.position, ops: plan.ops })))];
   }
   const byTag = new Map<string, ScriptPart[]>();
   plans.forEach((plan, index) => {
@@ -205,22 +225,29 @@ export function scriptCalls(plans: readonly EventPlan[], keys: ProjectionKeys, s
     }
     for (const [tag, ops] of parts) {
       const events = byTag.get(tag) ?? [];
-      events.push({ index, markerKey: keys.applied(tag, plan.appliedId), ops });
+      events.push({ index, position: plan.position, ops });
       byTag.set(tag, events);
     }
   });
-  return [...byTag.values()].map((parts) => encodeCall(parts, appliedTtlSeconds));
+  return [...byTag.entries()].map(([tag, parts]) => encodeCall(keys.applied(tag), parts));
 }
 
 /**
- * The call applying `parts` (each marker's first part; later ones with the same marker are left out):
- * markers first in KEYS, then the parts' operations merged by mergeOperations.
+ * The call applying `parts` against the watermark hash `watermarks` (a part at or below an earlier
+ * part of its source is left out): the watermark hash first in KEYS, then the keys of the parts'
+ * operations, merged by mergeOperations.
  */
-export function encodeCall(parts: readonly ScriptPart[], ttlSeconds: number): ScriptCall {
-  const markers = new Set<string>();
-  const sent = parts.filter((part) => !markers.has(part.markerKey) && markers.add(part.markerKey));
-  const keys = [...markers];
-  const indexOf = new Map(keys.map((key, index) => [key, index + 1]));
+export function encodeCall(watermarks: string, parts: readonly ScriptPart[]): ScriptCall {
+  const ranges = new Map<string, { first: bigint; last: bigint }>();
+  const sent = parts.filter(({ position: { source, sequence } }) => {
+    const range = ranges.get(source);
+    if (range === undefined) ranges.set(source, { first: sequence, last: sequence });
+    else if (sequence > range.last) range.last = sequence;
+    else return false;
+    return true;
+  });
+  const keys = [watermarks];
+  const indexOf = new Map([[watermarks, 1]]);
   const keyIndex = (key: string): number => {
     let index = indexOf.get(key);
     if (index === undefined) {
@@ -267,7 +294,9 @@ export function encodeCall(parts: readonly ScriptPart[], ttlSeconds: number): Sc
       }
     }
   }
-  return { parts, sent, keys, args: [String(ttlSeconds), String(markers.size), pack(operands)] };
+  const args: (string | Buffer)[] = [pack(operands)];
+  for (const [source, { first, last }] of ranges) args.push(source, String(first), String(last));
+  return { watermarks, parts, sent, keys, args };
 }
 
 /** A write of the merged form: one per key for the commutative updates, order-sensitive ones as they are. */

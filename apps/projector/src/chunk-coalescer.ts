@@ -16,7 +16,7 @@ import type { PartitionMessage } from './apply-chunk';
  * concatenated (in arrival order, up to `maxMessages` messages per apply; a larger call goes alone)
  * and applied together when it finishes. Each caller's promise settles with the apply its messages
  * were in: a failed apply fails every caller whose messages it held (none of them may resolve its
- * offsets; each partition is redelivered from its last commit, and applied-markers make that safe).
+ * offsets; each partition is redelivered from its last commit, and the watermarks make that safe).
  */
 export function coalescedChunks(
   apply: (entries: readonly PartitionMessage[]) => Promise<void>,

@@ -1,9 +1,9 @@
 import { readConfig } from '@orrery/config';
-import { controlKeys, decodeRecentEntry, forgottenUserField, hashTagOf, projectionKeys, type RecentEntry } from '@orrery/projections';
-import { EventType, type DomainEvent } from '@orrery/proto';
-import { encodeDomainEvent } from '@orrery/kafka';
+import { create } from '@bufbuild/protobuf';
+import { controlKeys, decodeRecentEntry, EVENT_SCOPE_TAG, forgottenUserField, hashTagOf, projectionKeys, type RecentEntry } from '@orrery/projections';
+import { DomainEventSchema, EventType, type DomainEvent } from '@orrery/proto';
 import { interaction, itemDeleted, itemUpserted, userForgotten } from '../test/domain-events';
-import { scriptCalls } from './apply-script';
+import { encodeCall, scriptCalls, type ScriptPart } from './apply-script';
 import { emptySnapshot, planBatch, type EventPlan, type IncomingEvent, type Op } from './plan';
 
 const config = readConfig({}).projection;
@@ -12,7 +12,7 @@ const control = controlKeys('plan_test');
 const t0 = Date.UTC(2025, 5, 1, 12);
 
 function incoming(...events: DomainEvent[]): IncomingEvent[] {
-  return events.map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t0 }));
+  return events.map((event) => ({ event, source: 'events/0', messageTimestampMs: t0 }));
 }
 
 function plans(events: IncomingEvent[], catalog: Record<string, string[]> = {}): EventPlan[] {
@@ -30,7 +30,7 @@ describe('planning an interaction', () => {
     const [plan] = plans(incoming(interaction({ userId: 'u1', itemId: 'shoe', occurredMs: t0 })), { shoe: ['shoes', 'sale'] });
     const user = keys.user('u1');
     const item = keys.item('shoe');
-    expect(plan!.homeTag).toBe(user.tag);
+    expect(plan!.position).toEqual({ source: 'events/0', sequence: expect.any(BigInt) });
     expect(decodeRecentEntry(ofKind(plan!, 'lpushTrim')[0]!.value)).toMatchObject({ itemId: 'shoe', type: EventType.VIEW, occurredMs: t0 });
     expect(ofKind(plan!, 'hincrby').map((op) => [op.key, op.field])).toEqual([
       [user.stats, 'VIEW'],
@@ -95,7 +95,7 @@ describe('planning catalog changes', () => {
     const [plan] = plans(incoming(event), { shoe: ['shoes'] });
     expect(ofKind(plan!, 'zrem').map((op) => op.key)).toEqual([keys.trending.overall, keys.trending.category('shoes'), keys.trending.category('boots')]);
     expect(ofKind(plan!, 'sadd')).toEqual([{ kind: 'sadd', key: keys.trending.hidden, member: 'shoe' }]);
-    expect(plan!.appliedId).toBe(`s:${event.sequence}`);
+    expect(plan!.position.sequence).toBe(event.sequence);
   });
 
   it('when a visible item changes category, it leaves the old category ranking only', () => {
@@ -126,15 +126,14 @@ describe('planning deletions', () => {
     expect(planBatch(incoming(later), snapshot, keys, control, config)[0]!.kind).toBe('skip');
   });
 
-  it('when a user is forgotten, every key of the user slot is erased, the tombstone records the sequence, and the marker is not in the user slot', () => {
+  it('when a user is forgotten, every key of the user slot is erased (its watermarks too, so it is applied alone) and the tombstone records the sequence', () => {
     const forget = userForgotten('u1');
     const [planned] = planBatch(incoming(forget), emptySnapshot(), keys, control, config);
     if (planned?.kind !== 'plan') throw new Error('not planned');
     const user = keys.user('u1');
-    expect(planned.plan.eraseTag).toBe(user.tag);
-    expect(ofKind(planned.plan, 'del').map((op) => op.key)).toEqual([user.recent, user.seen, user.stats, user.affinity, user.attributes]);
+    expect(planned.plan.deletesWatermarks).toBe(true);
+    expect(ofKind(planned.plan, 'del').map((op) => op.key)).toEqual([user.recent, user.seen, user.stats, user.affinity, user.attributes, keys.applied(user.tag)]);
     expect(ofKind(planned.plan, 'hmax')).toEqual([{ kind: 'hmax', key: control.forgotten, field: forgottenUserField('u1'), value: Number(forget.sequence) }]);
-    expect(planned.plan.homeTag).not.toBe(user.tag);
   });
 
   it('when a replay meets a forgotten user, their events before the forget are skipped and those after it are planned', () => {
@@ -151,19 +150,46 @@ describe('grouping a plan into scripts', () => {
     incoming(interaction({ userId: 'u1', itemId: 'a', occurredMs: t0 }), interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 })).slice(1),
   );
 
-  it('when the scope is the event, one script carries every operation and one marker in the user slot', () => {
-    const calls = scriptCalls([plan!], keys, 'event', 60);
+  it('when the scope is the event, one script carries every operation and the one watermark hash', () => {
+    const calls = scriptCalls([plan!], keys, 'event');
     expect(calls).toHaveLength(1);
-    expect(hashTagOf(calls[0]!.keys[0]!)).toBe(keys.user('u1').tag);
+    expect(calls[0]!.keys[0]).toBe(keys.applied(EVENT_SCOPE_TAG));
   });
 
   it('when the scope is the slot, each script touches exactly one hash tag, its marker included', () => {
     const history = [{ sequence: 1n, type: EventType.VIEW, value: 0, occurredMs: t0, itemId: 'a' }];
     const [withPartner] = planBatch(incoming(interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 })), { ...emptySnapshot(), recent: new Map([['u1', history]]), catalog: new Map([['b', { categories: ['x'], deleted: false }]]) }, keys, control, config);
     if (withPartner?.kind !== 'plan') throw new Error('not planned');
-    const calls = scriptCalls([withPartner.plan], keys, 'slot', 60);
+    const calls = scriptCalls([withPartner.plan], keys, 'slot');
     const tags = calls.map((call) => new Set(call.keys.map(hashTagOf)));
     expect(tags.every((set) => set.size === 1)).toBe(true);
     expect(tags.map((set) => [...set][0]).sort()).toEqual([keys.item('a').tag, keys.item('b').tag, keys.trending.tag, keys.user('u1').tag].sort());
+    expect(calls.every((call) => call.keys[0] === keys.applied(hashTagOf(call.keys[0]!)))).toBe(true);
+  });
+});
+
+describe('encoding the watermark check of a script call', () => {
+  const part = (source: string, sequence: bigint): ScriptPart => ({ index: 0, position: { source, sequence }, ops: [] });
+
+  it('when a batch holds several partitions, each source is sent with the first and last sequence of its events', () => {
+    const call = encodeCall('w', [part('events/0', 5n), part('events/1', 6n), part('events/0', 9n)]);
+    expect(call.keys).toEqual(['w']);
+    expect(call.args.slice(1)).toEqual(['events/0', '5', '9', 'events/1', '6', '6']);
+    expect(call.sent).toHaveLength(3);
+  });
+
+  it('when an event repeats an earlier sequence of its partition in the batch (a relay resend), the copy is left out', () => {
+    const parts = [part('events/0', 5n), part('events/0', 7n), part('events/0', 5n), part('events/0', 7n), part('events/0', 8n)];
+    const call = encodeCall('w', parts);
+    expect(call.sent.map((sent) => sent.position.sequence)).toEqual([5n, 7n, 8n]);
+    expect(call.args.slice(1)).toEqual(['events/0', '5', '8']);
+  });
+});
+
+describe('planning an event without a commit sequence', () => {
+  it('when a domain event carries no sequence, it is skipped: nothing could tell its redelivery from a new event', () => {
+    const event = create(DomainEventSchema, { sequence: 0n, payload: { case: 'userForgotten', value: { userId: 'u1' } } });
+    const [planned] = planBatch(incoming(event), emptySnapshot(), keys, control, config);
+    expect(planned).toMatchObject({ kind: 'skip', reason: expect.stringContaining('without a commit sequence') });
   });
 });

@@ -1,7 +1,6 @@
 // What applying a domain event does to the read model, as plain data: a list of operations on
 // Redis keys. Pure — the Redis adapter (store.ts) runs them in one Lua script per event (or per
-// hash tag on a cluster), after checking the event's applied-marker.
-import { createHash } from 'node:crypto';
+// hash tag on a cluster), after checking the slot's applied-sequence watermark.
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import type { ProjectionConfig } from '@orrery/config';
 import {
@@ -10,7 +9,6 @@ import {
   coVisitPartners,
   DELETED_CATALOG_FIELDS,
   forgottenUserField,
-  hashTagOf,
   type ControlKeys,
   encodeRecentEntry,
   eventTypeName,
@@ -45,18 +43,28 @@ export type Op =
   | { readonly kind: 'zrem'; readonly key: string; readonly member: string }
   | { readonly kind: 'del'; readonly key: string };
 
-/** The effect of one domain event: its operations and the identity its applied-marker records. */
+/**
+ * Where an event sits in the stream the projector consumes, which is what makes a redelivery a no-op.
+ * The relay publishes each Kafka partition's events in increasing commit sequence, and a resend copies
+ * an event with its sequence, so an event is applied in a slot exactly when its sequence is above the
+ * highest one applied there from the same partition (that slot's watermark, see APPLY_SCRIPT).
+ */
+export interface StreamPosition {
+  /** The Kafka partition it came from (watermarkSource): the watermark's field. */
+  readonly source: string;
+  /** The event's commit sequence (positive). */
+  readonly sequence: bigint;
+}
+
+/** The effect of one domain event: its operations and its position in the stream. */
 export interface EventPlan {
-  /** `e:<event id>` (interactions) or `s:<sequence>` (catalog changes): what makes a redelivery a no-op. */
-  readonly appliedId: string;
-  /** The hash tag whose slot holds the marker when the whole event runs as one script. */
-  readonly homeTag: string;
+  readonly position: StreamPosition;
   readonly ops: readonly Op[];
   /**
-   * A hash tag whose every key under the prefix the store deletes too (found by SCAN when the plan is
-   * applied: keys the plan cannot name, such as a forgotten user's applied-markers).
+   * The plan deletes the watermarks of a slot (a forgotten user's slot), so it must be applied alone:
+   * an event after it in the same script call would lose its watermark with them.
    */
-  readonly eraseTag?: string;
+  readonly deletesWatermarks?: true;
 }
 
 /** The catalog facts of an item that interactions and catalog changes depend on. */
@@ -86,8 +94,8 @@ export function emptySnapshot(): Snapshot {
 /** A decoded Kafka message of the events topic. */
 export interface IncomingEvent {
   readonly event: DomainEvent;
-  /** The Kafka message value: fingerprints an event that carries no sequence. */
-  readonly value: Buffer;
+  /** The Kafka partition of the message (watermarkSource). */
+  readonly source: string;
   /** Kafka message timestamp: the time of last resort for an event that carries none. */
   readonly messageTimestampMs: number;
 }
@@ -155,6 +163,9 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
   };
   return events.map((incoming) => {
     const { event } = incoming;
+    // Only the relay's commit sequence tells a redelivery from a new event.
+    if (event.sequence <= 0n) return { kind: 'skip', reason: 'domain event without a commit sequence (it cannot be applied exactly once)' };
+    const position: StreamPosition = { source: incoming.source, sequence: event.sequence };
     switch (event.payload.case) {
       case 'interaction': {
         const interaction = event.payload.value;
@@ -166,7 +177,7 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
         const entry: RecentEntry = { sequence: event.sequence, type: interaction.type, value: interaction.value, occurredMs, itemId: interaction.itemId };
         const history = recent.get(interaction.userId) ?? [];
         const plan = planInteraction(
-          { appliedId: interaction.eventId ? `e:${interaction.eventId}` : fingerprint(event, incoming.value), userId: interaction.userId, entry, history, categories: catalog.get(interaction.itemId)?.categories ?? [] },
+          { position, userId: interaction.userId, entry, history, categories: catalog.get(interaction.itemId)?.categories ?? [] },
           keys,
           config,
         );
@@ -188,7 +199,7 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
       case 'itemUpserted': {
         const item = event.payload.value;
         if (!item.itemId) return { kind: 'skip', reason: 'item_upserted without item_id' };
-        const plan = planItemUpsert(fingerprint(event, incoming.value), item, catalog.get(item.itemId), keys);
+        const plan = planItemUpsert(position, item, catalog.get(item.itemId), keys);
         catalog.set(item.itemId, { categories: item.categories, deleted: false });
         return { kind: 'plan', plan, occurredMs: undefined };
       }
@@ -196,13 +207,13 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
         const user = event.payload.value;
         if (!user.userId) return { kind: 'skip', reason: 'user_upserted without user_id' };
         if (forgottenBefore(user.userId, event.sequence)) return { kind: 'skip', reason: 'the user was forgotten', routine: true };
-        return { kind: 'plan', plan: planUserUpsert(fingerprint(event, incoming.value), user, keys), occurredMs: undefined };
+        return { kind: 'plan', plan: planUserUpsert(position, user, keys), occurredMs: undefined };
       }
       case 'itemDeleted': {
         const { itemId } = event.payload.value;
         if (!itemId) return { kind: 'skip', reason: 'item_deleted without item_id' };
         const partners = new Set([...(snapshot.coVisitedWith.get(itemId) ?? []), ...(pairedInBatch.get(itemId) ?? [])]);
-        const plan = planItemDelete(fingerprint(event, incoming.value), itemId, catalog.get(itemId), [...partners], keys);
+        const plan = planItemDelete(position, itemId, catalog.get(itemId), [...partners], keys);
         pairedInBatch.delete(itemId);
         catalog.set(itemId, { categories: [], deleted: true });
         return { kind: 'plan', plan, occurredMs: undefined };
@@ -210,10 +221,9 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
       case 'userForgotten': {
         const { userId } = event.payload.value;
         if (!userId) return { kind: 'skip', reason: 'user_forgotten without user_id' };
-        if (event.sequence <= 0n) return { kind: 'skip', reason: 'user_forgotten without sequence' };
         forgotten.set(userId, event.sequence > (forgotten.get(userId) ?? 0n) ? event.sequence : (forgotten.get(userId) ?? 0n));
         recent.delete(userId);
-        return { kind: 'plan', plan: planUserForget(fingerprint(event, incoming.value), userId, event.sequence, keys, control), occurredMs: undefined };
+        return { kind: 'plan', plan: planUserForget(position, userId, keys, control), occurredMs: undefined };
       }
       case undefined:
         return { kind: 'skip', reason: 'domain event without payload' };
@@ -227,7 +237,7 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
 
 /** The input of one interaction's plan. */
 export interface InteractionInput {
-  readonly appliedId: string;
+  readonly position: StreamPosition;
   readonly userId: string;
   readonly entry: RecentEntry;
   /** The user's interactions before this one (or including it and later ones, on a replay), newest first. */
@@ -275,7 +285,7 @@ export function planInteraction(input: InteractionInput, keys: ProjectionKeys, c
     ops.push({ kind: 'zlse', key: item.coVisits, member: partner.itemId, logWeight, keep: config.coVisitLimit });
     ops.push({ kind: 'zlse', key: keys.item(partner.itemId).coVisits, member: entry.itemId, logWeight, keep: config.coVisitLimit });
   }
-  return { appliedId: input.appliedId, homeTag: user.tag, ops };
+  return { position: input.position, ops };
 }
 
 /**
@@ -283,7 +293,7 @@ export function planInteraction(input: InteractionInput, keys: ProjectionKeys, c
  * hidden set keeps it out, atomically with later interactions); an item leaving a category leaves
  * that category's ranking.
  */
-export function planItemUpsert(appliedId: string, item: Item, previous: CatalogFacts | undefined, keys: ProjectionKeys): EventPlan {
+export function planItemUpsert(position: StreamPosition, item: Item, previous: CatalogFacts | undefined, keys: ProjectionKeys): EventPlan {
   const keysOfItem = keys.item(item.itemId);
   const ops: Op[] = [
     {
@@ -303,7 +313,7 @@ export function planItemUpsert(appliedId: string, item: Item, previous: CatalogF
       if (!item.categories.includes(category)) ops.push({ kind: 'zrem', key: keys.trending.category(category), member: item.itemId });
     }
   }
-  return { appliedId, homeTag: keysOfItem.tag, ops };
+  return { position, ops };
 }
 
 /**
@@ -314,7 +324,7 @@ export function planItemUpsert(appliedId: string, item: Item, previous: CatalogF
  * while it had dropped the partner from its capped set, or a user's later interaction pairing with
  * it from the recent list, can still list it: query filters co-visits through the hidden set.)
  */
-export function planItemDelete(appliedId: string, itemId: string, previous: CatalogFacts | undefined, coVisitedWith: readonly string[], keys: ProjectionKeys): EventPlan {
+export function planItemDelete(position: StreamPosition, itemId: string, previous: CatalogFacts | undefined, coVisitedWith: readonly string[], keys: ProjectionKeys): EventPlan {
   const item = keys.item(itemId);
   const ops: Op[] = [
     { kind: 'hreplace', key: item.catalog, fields: DELETED_CATALOG_FIELDS },
@@ -326,28 +336,28 @@ export function planItemDelete(appliedId: string, itemId: string, previous: Cata
   ];
   for (const category of previous?.categories ?? []) ops.push({ kind: 'zrem', key: keys.trending.category(category), member: itemId });
   for (const partner of coVisitedWith) if (partner !== itemId) ops.push({ kind: 'zrem', key: keys.item(partner).coVisits, member: itemId });
-  return { appliedId, homeTag: item.tag, ops };
+  return { position, ops };
 }
 
 /**
- * A forgotten user's keys are deleted — every key in the user's slot, applied-markers included
- * (eraseTag) — and the user's digest enters the forgotten tombstone with the event's sequence, so a
- * replay skips their earlier events. The plan's own marker lives in the control slot, not the user's.
- * What the user contributed to aggregates (item counts, popularity, distinct users, co-visits,
- * trending) stays until a rebuild, which skips their events (see apps/projector/README.md).
+ * A forgotten user's keys are deleted — every key in the user's slot, the slot's watermarks included —
+ * and the user's digest enters the forgotten tombstone with the event's sequence, so a replay skips
+ * their earlier events (a redelivered forget deletes nothing more). What the user contributed to
+ * aggregates (item counts, popularity, distinct users, co-visits, trending) stays until a rebuild,
+ * which skips their events (see apps/projector/README.md).
  */
-export function planUserForget(appliedId: string, userId: string, sequence: bigint, keys: ProjectionKeys, control: ControlKeys): EventPlan {
+export function planUserForget(position: StreamPosition, userId: string, keys: ProjectionKeys, control: ControlKeys): EventPlan {
   const user = keys.user(userId);
-  const ops: Op[] = [user.recent, user.seen, user.stats, user.affinity, user.attributes].map((key) => ({ kind: 'del', key }));
-  ops.push({ kind: 'hmax', key: control.forgotten, field: forgottenUserField(userId), value: Number(sequence) });
-  return { appliedId, homeTag: hashTagOf(control.forgotten), ops, eraseTag: user.tag };
+  const ops: Op[] = [user.recent, user.seen, user.stats, user.affinity, user.attributes, keys.applied(user.tag)].map((key) => ({ kind: 'del', key }));
+  ops.push({ kind: 'hmax', key: control.forgotten, field: forgottenUserField(userId), value: Number(position.sequence) });
+  return { position, ops, deletesWatermarks: true };
 }
 
 /** A user change replaces the user's attributes. */
-export function planUserUpsert(appliedId: string, user: User, keys: ProjectionKeys): EventPlan {
+export function planUserUpsert(position: StreamPosition, user: User, keys: ProjectionKeys): EventPlan {
   const keysOfUser = keys.user(user.userId);
   const fields = Object.entries(user.attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return { appliedId, homeTag: keysOfUser.tag, ops: [{ kind: 'hreplace', key: keysOfUser.attributes, fields }] };
+  return { position, ops: [{ kind: 'hreplace', key: keysOfUser.attributes, fields }] };
 }
 
 /**
@@ -368,8 +378,3 @@ function interactionProblem(event: Event): string | undefined {
   return undefined;
 }
 
-/** The applied-marker id of an event without an event id: its sequence, or its bytes when it has none. */
-function fingerprint(event: DomainEvent, value: Buffer): string {
-  if (event.sequence > 0n) return `s:${event.sequence}`;
-  return `h:${createHash('sha1').update(value).digest('hex').slice(0, 20)}`;
-}

@@ -1,7 +1,7 @@
 // The projector: a Kafka consumer group over the domain events that keeps the Redis read model.
 // Per batch chunk: decode, read what the plans depend on (one round trip), plan (pure), apply every
 // event's plan with the exactly-once script (one round trip, in order), then resolve and commit the
-// offsets. A crash anywhere before the commit redelivers the chunk, and the applied-markers make
+// offsets. A crash anywhere before the commit redelivers the chunk, and the applied-sequence watermarks make
 // the redelivery change nothing that was already applied.
 //
 // Versions (rebuild.ts): the projector writes projection version N (keys under versionPrefix, group

@@ -7,8 +7,6 @@ import {
   inOneWrite,
   parseStringList,
   runScript,
-  scanKeys,
-  tagKeyPattern,
   type ControlKeys,
   type ProjectionKeys,
   type RecentEntry,
@@ -25,15 +23,10 @@ export interface ProjectionStore {
   /** Reads the recent lists and catalog facts a batch's plan depends on: one round trip. */
   readSnapshot(events: readonly IncomingEvent[]): Promise<Snapshot>;
   /**
-   * Applies a plan exactly once. The script calls are sent before this returns its promise, so plans
-   * applied one after another without awaiting run in that order on the server (a plan with an
-   * eraseTag first SCANs, so the caller must await it before sending later plans).
-   */
-  apply(plan: EventPlan): Promise<ApplyOutcome>;
-  /**
    * Applies plans, in order, each exactly once, in one script call per slot (one in all for a
-   * standalone Redis): commutative updates of the batch are merged before they reach Redis. Plans
-   * with an eraseTag must go through apply, alone.
+   * standalone Redis): commutative updates of the batch are merged before they reach Redis. A plan
+   * that deletes watermarks must be applied alone (a batch of one). The script calls are sent before
+   * this returns its promise, so batches applied one after another without awaiting run in that order.
    */
   applyAll(plans: readonly EventPlan[]): Promise<ApplyOutcome[]>;
 }
@@ -74,26 +67,10 @@ export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, c
       return { recent, catalog, forgotten, coVisitedWith };
     },
 
-    apply(plan) {
-      if (plan.eraseTag === undefined) return applyPlans([plan]).then((outcomes) => outcomes[0]!);
-      // The erased slot's own marker of this plan (slot scope sets it in the same script) goes too.
-      const ownMarker = keys.applied(plan.eraseTag, plan.appliedId);
-      return scanKeys(redis, tagKeyPattern(keys.prefix, plan.eraseTag)).then((found) => {
-        const erased = [...found.filter((key) => key !== ownMarker), ownMarker].map((key) => ({ kind: 'del' as const, key }));
-        return applyPlans([{ ...plan, ops: [...plan.ops, ...erased] }]).then((outcomes) => outcomes[0]!);
-      });
-    },
-
     applyAll(plans) {
-      if (plans.some((plan) => plan.eraseTag !== undefined)) return Promise.reject(new Error('a plan with an eraseTag must be applied alone'));
-      return applyPlans(plans);
-    },
-  };
-  return store;
-
-  function applyPlans(plans: readonly EventPlan[]): Promise<ApplyOutcome[]> {
-    if (plans.length === 0) return Promise.resolve([]);
-    const calls = scriptCalls(plans, keys, scope, config.appliedTtlSeconds);
+      if (plans.length === 0) return Promise.resolve([]);
+      if (plans.length > 1 && plans.some((plan) => plan.deletesWatermarks)) return Promise.reject(new Error('a plan that deletes watermarks must be applied alone'));
+      const calls = scriptCalls(plans, keys, scope);
     return Promise.all(calls.map(applyCall)).then((appliedParts) => {
       const applied = plans.map(() => 0);
       const parts = plans.map(() => 0);
@@ -110,21 +87,24 @@ export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, c
         return count === of ? 'applied' : count === 0 ? 'duplicate' : 'completed';
       });
     });
-  }
+    },
+  };
+  return store;
 
   /**
-   * Runs one call; when the script finds some of its markers (redeliveries), it wrote nothing, and
-   * the call goes again without those parts. Resolves to the parts applied.
+   * Runs one call; when the script finds watermarks at or past some of its parts (redeliveries), it
+   * wrote nothing, and the call goes again without those parts. Resolves to the parts applied.
    */
   async function applyCall(call: ScriptCall): Promise<Set<ScriptPart>> {
     let attempt = call;
     while (attempt.sent.length > 0) {
-      const found = (await runScript(redis, APPLY_SCRIPT, attempt.keys, attempt.args)) as readonly number[];
+      const found = (await runScript(redis, APPLY_SCRIPT, attempt.keys, attempt.args)) as readonly string[];
       if (found.length === 0) return new Set(attempt.sent);
-      const redelivered = new Set(found.map((position) => attempt.sent[position - 1]));
+      const watermarks = new Map<string, bigint>();
+      for (let n = 0; n + 1 < found.length; n += 2) watermarks.set(found[n]!, BigInt(found[n + 1]!));
       attempt = encodeCall(
-        attempt.sent.filter((part) => !redelivered.has(part)),
-        config.appliedTtlSeconds,
+        attempt.watermarks,
+        attempt.sent.filter(({ position }) => position.sequence > (watermarks.get(position.source) ?? -1n)),
       );
     }
     return new Set();

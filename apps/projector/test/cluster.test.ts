@@ -84,7 +84,7 @@ describeWithCluster('projections on a Redis Cluster', () => {
     await phase([itemDeleted('i4')]);
     await phase([interaction({ userId: 'u1', itemId: 'i5', occurredMs: t + 2_000_000 }), userForgotten('u2')]);
 
-    const [onStandalone, onCluster] = await Promise.all([canonicalModel(standaloneRedis, standalone.redisPrefix, { markers: false }), canonicalModel(clusterRedis, clustered.redisPrefix, { markers: false })]);
+    const [onStandalone, onCluster] = await Promise.all([canonicalModel(standaloneRedis, standalone.redisPrefix, { watermarks: false }), canonicalModel(clusterRedis, clustered.redisPrefix, { watermarks: false })]);
     expect(Object.keys(onStandalone).length).toBeGreaterThan(50);
     expect(onCluster).toEqual(onStandalone);
     const perMaster = await Promise.all((clusterRedis as Cluster).nodes('master').map(async (node) => (await node.scan('0', 'MATCH', `${clustered.redisPrefix}:*`, 'COUNT', 100_000))[1].length));

@@ -1,15 +1,14 @@
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { readConfig, type OrreryConfig } from '@orrery/config';
-import { controlKeys, createRedis, decayedValue, halfLifeMs, logAddExp, logDecayedWeight, projectionKeys, runScript, type RedisClient } from '@orrery/projections';
+import { controlKeys, createRedis, decayedValue, EVENT_SCOPE_TAG, halfLifeMs, logAddExp, logDecayedWeight, projectionKeys, runScript, type RedisClient } from '@orrery/projections';
 import { EventType } from '@orrery/proto';
-import { encodeDomainEvent } from '@orrery/kafka';
 import { createLogger } from '@orrery/telemetry';
 import { createTestTopic, deleteTestTopic, eventually, uniqueName } from '@orrery/testing';
 import { APPLY_SCRIPT, scriptCalls } from '../src/apply-script';
-import { emptySnapshot, planBatch } from '../src/plan';
+import { emptySnapshot, planBatch, type EventPlan } from '../src/plan';
 import { startProjector, type RunningProjector } from '../src/service';
-import { redisProjectionStore } from '../src/store';
-import { interaction, itemDeleted, itemUpserted, publish } from './domain-events';
+import { redisProjectionStore, type ApplyOutcome, type ProjectionStore } from '../src/store';
+import { interaction, itemDeleted, itemUpserted, publish, sequence } from './domain-events';
 import { canonicalModel, deleteModel, readModel } from './redis-state';
 
 const logger = createLogger('projector-test', 'warn');
@@ -19,6 +18,13 @@ let producer: Producer;
 let admin: Admin;
 let redis: RedisClient;
 const running: RunningProjector[] = [];
+const SOURCE = 'events/0';
+
+/** Applies one plan alone. */
+async function applyOne(store: ProjectionStore, plan: EventPlan): Promise<ApplyOutcome> {
+  const [outcome] = await store.applyAll([plan]);
+  return outcome!;
+}
 
 async function start(groupId: string): Promise<RunningProjector> {
   const projector = await startProjector({ ...config, projectorGroup: groupId }, logger);
@@ -109,20 +115,20 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     const t = Date.now();
     const earlier = interaction({ userId: 'u', itemId: 'a', occurredMs: t });
     const later = interaction({ userId: 'u', itemId: 'b', type: EventType.ADD_TO_CART, occurredMs: t + 1_000 });
-    const incoming = [earlier, later].map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t }));
+    const incoming = [earlier, later].map((event) => ({ event, source: SOURCE, messageTimestampMs: t }));
     const planned = planBatch(incoming, emptySnapshot(), keys, controlKeys(config.redisPrefix), config.projection).map((outcome) => {
       if (outcome.kind !== 'plan') throw new Error(outcome.reason);
       return outcome.plan;
     });
     const [first, second] = planned as [(typeof planned)[number], (typeof planned)[number]];
 
-    expect(await store.apply(first)).toBe('applied');
+    expect(await applyOne(store, first)).toBe('applied');
     // A crash after the first slot's script of the second event: only the user slot took effect.
-    const [userPart] = scriptCalls([second], keys, 'slot', config.projection.appliedTtlSeconds);
+    const [userPart] = scriptCalls([second], keys, 'slot');
     await runScript(redis, APPLY_SCRIPT, userPart!.keys, userPart!.args);
-    expect(await store.apply(second)).toBe('completed');
-    expect(await store.apply(second)).toBe('duplicate');
-    expect(await store.apply(first)).toBe('duplicate');
+    expect(await applyOne(store, second)).toBe('completed');
+    expect(await applyOne(store, second)).toBe('duplicate');
+    expect(await applyOne(store, first)).toBe('duplicate');
 
     expect(await redis.hgetall(keys.user('u').stats)).toMatchObject({ VIEW: '1', ADD_TO_CART: '1' });
     expect(await redis.zrange(keys.item('a').coVisits, 0, -1)).toEqual(['b']);
@@ -141,9 +147,9 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
       interaction({ userId: 'u', itemId: 'a', occurredMs: t }),
       interaction({ userId: 'u', itemId: 'b', occurredMs: t + 1 }),
       interaction({ userId: 'u', itemId: 'a', type: EventType.CLICK, occurredMs: t + 2 }),
-    ].map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t }));
+    ].map((event) => ({ event, source: SOURCE, messageTimestampMs: t }));
     for (const outcome of planBatch(events, emptySnapshot(), keys, controlKeys(config.redisPrefix), config.projection)) {
-      if (outcome.kind === 'plan') await store.apply(outcome.plan);
+      if (outcome.kind === 'plan') await applyOne(store, outcome.plan);
     }
     expect(await redis.lrange(keys.user('u').seen, 0, -1)).toEqual(['a', 'b']);
     expect(await redis.llen(keys.user('u').recent)).toBe(3);
@@ -159,7 +165,9 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     );
     // A hide in the middle and an item deletion: order-sensitive operations among merged ones.
     const events = [...catalogEvents, ...interactions.slice(0, 15), itemUpserted({ itemId: 'y', categories: ['c1'], hidden: true }), ...interactions.slice(15, 22), itemDeleted('z'), ...interactions.slice(22)];
-    const incoming = events.map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t }));
+    // Numbered in the order they are published, as the relay numbers them.
+    for (const event of events) event.sequence = sequence();
+    const incoming = events.map((event) => ({ event, source: SOURCE, messageTimestampMs: t }));
     const project = async (scope: 'event' | 'slot', batched: boolean): Promise<Record<string, unknown>> => {
       const prefix = uniqueName(`projector_batch_${scope}`);
       const keys = projectionKeys(prefix);
@@ -169,7 +177,7 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
         // Each event planned against what the ones before it wrote, and applied alone.
         for (const one of incoming) {
           const [outcome] = planBatch([one], await store.readSnapshot([one]), keys, control, config.projection);
-          if (outcome?.kind === 'plan') expect(await store.apply(outcome.plan)).toBe('applied');
+          if (outcome?.kind === 'plan') expect(await applyOne(store, outcome.plan)).toBe('applied');
         }
       } else {
         const plans = planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection).flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
@@ -190,19 +198,23 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     expect(await project('slot', true)).toEqual(slotOneByOne);
   }, 180_000);
 
-  it('when the operations argument is not a MessagePack array of valid operations, the script names the problem and writes nothing, markers included', async () => {
+  it('when the operations argument is not a MessagePack array of valid operations, the script names the problem and writes nothing, watermarks included', async () => {
     const prefix = uniqueName('projector_bad_ops');
     const keys = projectionKeys(prefix);
     const event = interaction({ userId: 'u', itemId: 'a', occurredMs: Date.now() });
-    const [outcome] = planBatch([{ event, value: encodeDomainEvent(event), messageTimestampMs: Date.now() }], emptySnapshot(), keys, controlKeys(prefix), config.projection);
+    const [outcome] = planBatch([{ event, source: SOURCE, messageTimestampMs: Date.now() }], emptySnapshot(), keys, controlKeys(prefix), config.projection);
     if (outcome?.kind !== 'plan') throw new Error('not planned');
-    const [call] = scriptCalls([outcome.plan], keys, 'event', 60);
-    const [ttl, markers, operations] = call!.args;
-    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [ttl, markers, 'not msgpack'])).rejects.toThrow('projection batch: the operations are not a MessagePack array');
+    const [call] = scriptCalls([outcome.plan], keys, 'event');
+    const [operations, ...ranges] = call!.args as [Buffer, ...string[]];
+    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, ['not msgpack', ...ranges])).rejects.toThrow('projection batch: the operations are not a MessagePack array');
     // A valid array cut short: the last operation lacks its operands.
-    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [ttl, markers, operations.subarray(0, operations.length - 1)])).rejects.toThrow(/projection batch: /);
+    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [operations.subarray(0, operations.length - 1), ...ranges])).rejects.toThrow(/projection batch: /);
+    // No sequence range, or one that runs backwards.
+    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [operations])).rejects.toThrow('projection batch: no (source, first, last) triples after the operations');
+    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [operations, SOURCE, '9', '8'])).rejects.toThrow(`projection batch: bad sequence range of source ${SOURCE}`);
     expect(await readModel(redis, prefix)).toEqual({});
-    // The intact call still applies (the markers were not set by the refused ones).
+    expect(await redis.exists(keys.applied(EVENT_SCOPE_TAG))).toBe(0);
+    // The intact call still applies (the watermark was not moved by the refused ones).
     await runScript(redis, APPLY_SCRIPT, call!.keys, call!.args);
     expect(await redis.lrange(keys.user('u').seen, 0, -1)).toEqual(['a']);
     await deleteModel(redis, prefix);
@@ -223,7 +235,7 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
         n += 1;
         return interaction({ userId: `big-u${n % 500}`, itemId: `big-i${n}`, occurredMs: t + n });
       });
-      const incoming = events.map((event) => ({ event, value: encodeDomainEvent(event), messageTimestampMs: t }));
+      const incoming = events.map((event) => ({ event, source: SOURCE, messageTimestampMs: t }));
       const plans = planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection).flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
       expect(plans).toHaveLength(events.length);
       expect(await store.applyAll(plans)).toEqual(plans.map(() => 'applied'));

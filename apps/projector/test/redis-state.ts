@@ -5,11 +5,16 @@ async function keysUnder(redis: RedisClient, prefix: string): Promise<string[]> 
   return (await scanKeys(redis, `${prefix}:*`)).sort();
 }
 
-/** Every projection under `prefix` as plain data (applied-markers left out), for before/after comparisons. */
+/** A key holding applied-sequence watermarks (`<prefix>:{<tag>}:applied`). */
+function isWatermarks(key: string): boolean {
+  return key.endsWith('}:applied');
+}
+
+/** Every projection under `prefix` as plain data (watermarks left out), for before/after comparisons. */
 export async function readModel(redis: RedisClient, prefix: string): Promise<Record<string, unknown>> {
   const model: Record<string, unknown> = {};
   for (const key of await keysUnder(redis, prefix)) {
-    if (key.includes(':ev:')) continue;
+    if (isWatermarks(key)) continue;
     const type = await redis.type(key);
     if (type === 'list') model[key] = await redis.lrange(key, 0, -1);
     else if (type === 'hash') model[key] = await redis.hgetall(key);
@@ -34,16 +39,16 @@ function canonicalNumber(text: string): string {
 /**
  * Every key of one projection version (`<prefix>:{…}`, control keys left out) relative to the prefix,
  * as plain comparable data: lists in order, hashes and ZSETs with floats to 10 significant digits,
- * HyperLogLogs as their count, applied-markers as present. Two runs over the same events give equal
- * dumps whatever the order their partitions were interleaved in.
+ * HyperLogLogs as their count, watermark hashes as present (their fields name the topic). Two runs
+ * over the same events give equal dumps whatever the order their partitions were interleaved in.
  */
-export async function canonicalModel(redis: RedisClient, versionPrefix: string, options: { markers?: boolean } = {}): Promise<Record<string, unknown>> {
+export async function canonicalModel(redis: RedisClient, versionPrefix: string, options: { watermarks?: boolean } = {}): Promise<Record<string, unknown>> {
   const model: Record<string, unknown> = {};
   for (const key of await keysUnder(redis, versionPrefix)) {
     const relative = key.slice(versionPrefix.length);
     if (!relative.startsWith(':{') || relative.startsWith(':{control}')) continue;
-    if (relative.includes(':ev:')) {
-      if (options.markers ?? true) model[relative] = 'marker';
+    if (isWatermarks(relative)) {
+      if (options.watermarks ?? true) model[relative] = 'watermarks';
       continue;
     }
     const type = await redis.type(key);

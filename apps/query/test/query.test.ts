@@ -206,11 +206,10 @@ describe('query over the projections', () => {
     await eventually(() => client.getUserContext({ userId: 'carol' }), { accept: (reply) => reply.recent.length === 2, what: 'carol context' });
     const carolSlot = tagKeyPattern(config.redisPrefix, projectionKeys(config.redisPrefix).user('carol').tag);
     const scanSlot = (): Promise<string[]> => scanKeys(redis, carolSlot);
-    expect((await scanSlot()).some((key) => key.includes(':ev:'))).toBe(true);
+    expect((await scanSlot()).length).toBeGreaterThan(0);
 
     await publish(producer, config.eventsTopic, [userForgotten('carol')]);
-    // Forgetting SCANs the keyspace for the user's markers: slow on a big shared Redis.
-    await eventually(() => client.getUserContext({ userId: 'carol' }), { accept: (reply) => !reply.known, what: 'carol forgotten', timeoutMs: 60_000 });
+    await eventually(() => client.getUserContext({ userId: 'carol' }), { accept: (reply) => !reply.known, what: 'carol forgotten' });
     expect(await scanSlot()).toEqual([]);
     expect(await client.getUserContext({ userId: 'carol' })).toMatchObject({ known: false, recent: [], seenItemIds: [], categoryAffinity: {}, eventCounts: {} });
 

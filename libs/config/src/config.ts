@@ -98,8 +98,6 @@ export interface ProjectionConfig {
   readonly affinityLimit: number;
   /** Items kept in each trending ranking. */
   readonly trendingLimit: number;
-  /** How long the projector remembers an applied event id (redelivery within it changes nothing). */
-  readonly appliedTtlSeconds: number;
 }
 
 /** Reads and validates the configuration once; throws a ConfigError naming the bad variable. */
@@ -155,7 +153,6 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
       seenLimit: readInteger(env, 'ORRERY_SEEN_LIMIT', 500, 1, 100_000),
       affinityLimit: readInteger(env, 'ORRERY_AFFINITY_LIMIT', 100, 1, 10_000),
       trendingLimit: readInteger(env, 'ORRERY_TRENDING_LIMIT', 1_000, 1, 1_000_000),
-      appliedTtlSeconds: readInteger(env, 'ORRERY_APPLIED_TTL_SECONDS', 7 * 86_400, 60, 365 * 86_400),
     },
   };
 }

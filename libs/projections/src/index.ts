@@ -6,6 +6,7 @@ export { decayedValue, DECAY_EPOCH_MS, halfLifeMs, logAddExp, logDecayedWeight }
 export {
   controlKeys,
   escapeKeyPart,
+  EVENT_SCOPE_TAG,
   forgottenUserField,
   hashTagOf,
   projectionKeys,
@@ -13,6 +14,7 @@ export {
   TRENDING_TAG,
   versionKeyPattern,
   versionPrefix,
+  watermarkSource,
   type ControlKeys,
   type ItemKeys,
   type ProjectionKeys,

@@ -16,7 +16,9 @@ import { createHash } from 'node:crypto';
 //   <prefix>:{trending}:all        ZSET   item -> log-space decayed popularity (visible items only)
 //   <prefix>:{trending}:cat:<c>    ZSET   the same per category
 //   <prefix>:{trending}:hidden     SET    hidden items (checked atomically when trending is written)
-//   <prefix>:{<tag>}:ev:<event id> STRING applied-event marker with a TTL (exactly-once effect)
+//   <prefix>:{<tag>}:applied       HASH   <topic>/<partition> -> highest commit sequence from that Kafka
+//                                         partition applied in the slot of <tag> (exactly-once effect);
+//                                         tag `events` when whole events run as one script (event scope)
 //
 // A deleted item keeps only `<prefix>:{i:<item>}:catalog` = {deleted: 1} (so later interactions with
 // it are skipped) and its id in {trending}:hidden (so it can never rank again).
@@ -66,8 +68,16 @@ export interface ProjectionKeys {
   user(userId: string): UserKeys;
   item(itemId: string): ItemKeys;
   readonly trending: TrendingKeys;
-  /** The applied-event marker of `eventId` in the slot of `tag` (one of the tags above). */
-  applied(tag: string, eventId: string): string;
+  /** The applied-sequence watermarks of the slot of `tag` (one of the tags above, or EVENT_SCOPE_TAG). */
+  applied(tag: string): string;
+}
+
+/** The tag of the one watermark hash used when whole events run as one script (a standalone Redis). */
+export const EVENT_SCOPE_TAG = 'events';
+
+/** The field of a Kafka partition in a watermark hash (`<prefix>:{<tag>}:applied`). */
+export function watermarkSource(topic: string, partition: number): string {
+  return `${topic}/${partition}`;
 }
 
 /** Users' (and items') key sets a ProjectionKeys keeps built at most. */
@@ -111,7 +121,7 @@ export function projectionKeys(prefix: string): ProjectionKeys {
       hidden: `${under(TRENDING_TAG)}:hidden`,
       category: (category) => remembered(categories, category, () => `${under(TRENDING_TAG)}:cat:${escapeKeyPart(category)}`),
     },
-    applied: (tag, eventId) => `${under(tag)}:ev:${escapeKeyPart(eventId)}`,
+    applied: (tag) => `${under(tag)}:applied`,
   };
 }
 

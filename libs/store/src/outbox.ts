@@ -4,7 +4,7 @@ import type { ClientBase, Pool } from 'pg';
 import { domainEventKey, encodeDomainEvent } from '@orrery/kafka';
 import { DomainEventSchema, type DomainEvent } from '@orrery/proto';
 import { eventTypeFromStored, type StoredEventType } from './event-types';
-import { OUTBOX_RELAY_LOCK } from './locks';
+import { lockCommitOrder, OUTBOX_RELAY_LOCK } from './locks';
 
 /** The channel a commit that wrote events or outbox rows notifies (triggers in 001 and 004). */
 export const OUTBOX_CHANNEL = 'orrery_outbox';
@@ -61,6 +61,29 @@ interface UnpublishedRow {
   readonly context: Record<string, string> | null;
   readonly occurred_us: string | null;
   readonly recorded_us: string | null;
+}
+
+/**
+ * Makes every sequence handed out from now on higher than `published` (the highest one on Kafka), and
+ * resolves to the highest sequence the store had handed out when it was lower (undefined otherwise).
+ * Consumers take a fact at or below the highest sequence they applied from its partition for a copy,
+ * so a store that lost commits which reached Kafka (restored from a backup, a lagging replica
+ * promoted) must not give their sequences to new facts. Under the commit-order lock: no writer
+ * allocates meanwhile, and the sequence only moves forward.
+ */
+export async function allocateAbove(client: ClientBase, published: bigint): Promise<bigint | undefined> {
+  await client.query('BEGIN');
+  try {
+    await lockCommitOrder(client);
+    const { rows } = await client.query<{ allocated: string }>('SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::text AS allocated FROM commit_sequence');
+    const allocated = BigInt(rows[0]!.allocated);
+    if (allocated < published) await client.query("SELECT setval('commit_sequence', $1)", [published.toString()]);
+    await client.query('COMMIT');
+    return allocated < published ? allocated : undefined;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
 }
 
 /** How far the relay has published: every fact up to this sequence reached Kafka. */
