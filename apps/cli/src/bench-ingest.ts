@@ -5,8 +5,7 @@ import { Client } from 'pg';
 import { readConfig } from '@orrery/config';
 import { createIngestClient, ZmqEventEmitter } from '@orrery/client';
 import { controlKeys, createRedis, EVENT_SCOPE_TAG, projectionKeys, projectorGroupOf, readProjectionVersion, watermarkSource } from '@orrery/projections';
-import { fromBinary } from '@bufbuild/protobuf';
-import { DomainEventSchema, EventType } from '@orrery/proto';
+import { EventType } from '@orrery/proto';
 import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase } from '@orrery/testing';
 import { readOutboxLag } from '@orrery/store';
 import { startIsolatedPlatform, type IsolatedPlatform } from './isolated-platform';
@@ -33,8 +32,12 @@ export type IngestBenchPhase = (typeof INGEST_BENCH_PHASES)[number];
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 const fmt = (p: Percentiles): string => `p50 ${p.p50.toFixed(1)} ms | p99 ${p.p99.toFixed(1)} ms | max ${p.max.toFixed(1)} ms (n=${p.count})`;
 const USERS = 10_000;
-/** The lag phase checks at most this many of the oldest unapplied sampled events, every POLL_INTERVAL_MS. */
+/** The lag phase polls the watermarks of at most this many of the oldest unapplied sampled events, every POLL_INTERVAL_MS. */
 const POLLED_SAMPLES = 32;
+/** How often the lag phase reads the positions of new sampled events from the event store. */
+const POSITIONS_INTERVAL_MS = 50;
+/** How long the lag phase keeps each polled watermark hash's history. */
+const WATERMARK_HISTORY_MS = 5_000;
 const POLL_INTERVAL_MS = 2;
 const ITEMS = 2_000;
 
@@ -97,42 +100,56 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       log(`\n## Open loop at ${options.rate} events/s for ${options.seconds} s (TrackBatch every 10 ms), one sampled event per batch`);
       const redis = createRedis(config, 'bench');
       const keys = projectionKeys(config.redisPrefix);
-      // When each sampled event reaches Kafka (the write side's share of the lag; the rest is the
-      // projector's), at which partition and sequence: it is applied once the projector's watermark of
-      // that partition (in the one event-scope hash, or the user's slot on a cluster) reaches it.
-      // Users of the sampled events: the watcher decodes only their messages (the topic is keyed by user).
-      const sampledUsers = new Set<string>();
-      const onKafka = await watchTopic(config.eventsTopic, sampledUsers);
+      // A sampled event is applied once the projector's watermark of its partition (in the one
+      // event-scope hash, or the user's slot on a cluster) reaches its sequence: the partition is the
+      // relay's (the producer's default partitioner of its key, the user id), the sequence is read
+      // from the event store. (A consumer of the topic would tell when it reached Kafka, but fetching
+      // and decoding every message cost this process ~18 µs per event, on the cores it measures.)
+      const positions = await positionsOfEvents(platform.databaseUrl, config.eventsTopic);
       const watermarksOf = (userId: string): string => keys.applied(config.redisCluster ? keys.user(userId).tag : EVENT_SCOPE_TAG);
-      const ackedAt = new Map<string, number>(); // sampled event id -> ack time
       const perTick = Math.max(1, Math.round(options.rate / 100));
       const ticks = options.seconds * 100;
       const ackLatency: number[] = [];
       const lag: number[] = [];
-      const watching = new Map<string, { readonly userId: string; readonly ackedMs: number }>(); // sampled event id -> its user, ack time
+      // Sampled event id -> its user, ack time and (once read) its position in the stream.
+      const watching = new Map<string, { readonly userId: string; readonly ackedMs: number; position?: { readonly source: string; readonly sequence: bigint } }>();
+      // What each polled watermark hash held when: a sample whose position is read later is applied
+      // at the first poll that saw its sequence, not when its position was read.
+      const seen = new Map<string, { readonly atMs: number; readonly watermarks: Record<string, string> }[]>();
       let polling = true;
       let pollUntil = Infinity;
-      // Polls the oldest sampled events seen on Kafka and not applied yet (acked first, applied first,
-      // roughly): a bounded poll, since one that grew with the backlog would load Redis and this
-      // process more the further the projector fell behind, and so measure its own cost.
+      let placedAtMs = 0;
+      // Polls the watermark hashes of the oldest sampled events not applied yet (one hash in all on a
+      // standalone Redis): a bounded poll, since one that grew with the backlog would load Redis and
+      // this process more the further the projector fell behind, and so measure its own cost. The
+      // samples' positions are read in one query every POSITIONS_INTERVAL_MS.
+      const appliedAt = (key: string, ackedMs: number, { source, sequence }: { source: string; sequence: bigint }): number | undefined =>
+        seen.get(key)?.find(({ atMs, watermarks }) => atMs >= ackedMs && BigInt(watermarks[source] ?? -1) >= sequence)?.atMs;
       const poller = (async () => {
         while (polling || watching.size > 0) {
-          const pending: { eventId: string; userId: string; ackedMs: number; source: string; sequence: bigint }[] = [];
-          for (const [eventId, { userId, ackedMs }] of watching) {
-            const published = onKafka.seen.get(eventId);
-            if (published) pending.push({ eventId, userId, ackedMs, ...published });
-            if (pending.length === POLLED_SAMPLES) break;
+          const polled = [...new Set([...watching.values()].slice(0, POLLED_SAMPLES).map(({ userId }) => watermarksOf(userId)))];
+          const found = await redis.pipeline(polled.map((key) => ['hgetall', key])).exec();
+          const atMs = nowMs();
+          polled.forEach((key, index) => {
+            const history = seen.get(key) ?? [];
+            history.push({ atMs, watermarks: (found?.[index]?.[1] ?? {}) as Record<string, string> });
+            while (history.length > 0 && history[0]!.atMs < atMs - WATERMARK_HISTORY_MS) history.shift();
+            seen.set(key, history);
+          });
+          if (atMs - placedAtMs >= POSITIONS_INTERVAL_MS) {
+            placedAtMs = atMs;
+            const unplaced = [...watching.entries()].filter(([, sample]) => sample.position === undefined);
+            if (unplaced.length > 0) {
+              const read = await positions.of(unplaced.map(([eventId, { userId }]) => ({ eventId, key: userId })));
+              for (const [eventId, sample] of unplaced) sample.position = read.get(eventId);
+            }
           }
-          if (pending.length > 0) {
-            const found = await redis.pipeline(pending.map(({ userId, source }) => ['hget', watermarksOf(userId), source])).exec();
-            const at = nowMs();
-            pending.forEach(({ eventId, ackedMs, sequence }, index) => {
-              const watermark = found?.[index]?.[1];
-              if (typeof watermark === 'string' && BigInt(watermark) >= sequence) {
-                lag.push(at - ackedMs);
-                watching.delete(eventId);
-              }
-            });
+          for (const [eventId, { userId, ackedMs, position }] of watching) {
+            const at = position && appliedAt(watermarksOf(userId), ackedMs, position);
+            if (at !== undefined) {
+              lag.push(at - ackedMs);
+              watching.delete(eventId);
+            }
           }
           await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
           if (!polling && Date.now() > pollUntil) break;
@@ -148,7 +165,6 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
         while (nowMs() < due) await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(2, due - nowMs()))));
         const events = nextBatch(perTick);
         const sample = events[0]!;
-        sampledUsers.add(sample.userId);
         const sent = nowMs();
         inFlight.push(
           ingest.trackBatch({ events }).then(
@@ -156,7 +172,6 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
               const acked = nowMs();
               acknowledged += reply.accepted;
               ackLatency.push(acked - sent);
-              ackedAt.set(sample.eventId, acked);
               watching.set(sample.eventId, { userId: sample.userId, ackedMs: acked });
             },
             () => void (lost += perTick),
@@ -169,13 +184,8 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       await poller;
       log(`sent ${ticks * perTick} events in ${((nowMs() - started) / 1000).toFixed(1)} s; failed calls' events: ${lost}`);
       log(`batch ack latency: ${fmt(percentiles(ackLatency))}`);
-      const toKafka = [...ackedAt].flatMap(([eventId, acked]) => {
-        const published = onKafka.seen.get(eventId);
-        return published ? [published.atMs - acked] : [];
-      });
-      await onKafka.stop();
-      log(`ack → on Kafka (relay; a consumer of the topic, negative when the relay published before the ack reached the caller): ${fmt(percentiles(toKafka))}; not seen: ${ackedAt.size - toKafka.length}`);
-      log(`ack → projection applied (projector's watermark in Redis past the event's sequence, the ${POLLED_SAMPLES} oldest unapplied polled every ~${POLL_INTERVAL_MS} ms): ${fmt(percentiles(lag))}; not seen within 10 s: ${watching.size}`);
+      await positions.close();
+      log(`ack → projection applied (the first poll of the projector's watermark in Redis past the event's sequence, the hashes of the ${POLLED_SAMPLES} oldest unapplied samples polled every ~${POLL_INTERVAL_MS} ms): ${fmt(percentiles(lag))}; not seen within 10 s: ${watching.size}`);
       await idle();
       log(await cpu.perEvent(cpuAtStart, acknowledged - ackedBefore));
       redis.disconnect();
@@ -373,33 +383,28 @@ async function kafkaCeiling(options: IngestBenchOptions): Promise<number> {
  * (the broker answers as soon as there is any), so that measuring costs the machine little: with
  * every message decoded and a 5 ms wait this process and the broker spent ~30 µs of CPU per event.
  */
-/** Where and when a sampled event was seen on Kafka. */
-interface Published {
-  readonly atMs: number;
-  readonly source: string;
-  readonly sequence: bigint;
-}
-
-async function watchTopic(topic: string, users: ReadonlySet<string>): Promise<{ seen: Map<string, Published>; stop(): Promise<void> }> {
-  const seen = new Map<string, Published>();
-  const consumer = new Kafka({ clientId: 'orrery-bench', brokers: [...readConfig().kafkaBrokers], logLevel: logLevel.NOTHING }).consumer({ groupId: `${topic}-bench-watch`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      const at = nowMs();
-      for (const message of batch.messages) {
-        if (!message.value || !message.key || !users.has(message.key.toString())) continue;
-        const event = fromBinary(DomainEventSchema, message.value);
-        if (event.payload.case === 'interaction' && !seen.has(event.payload.value.eventId)) {
-          seen.set(event.payload.value.eventId, { atMs: at, source: watermarkSource(batch.topic, batch.partition), sequence: event.sequence });
-        }
-      }
+/** Where events sit in the stream the projector consumes: their partition and commit sequence. */
+async function positionsOfEvents(
+  databaseUrl: string,
+  topic: string,
+): Promise<{ of(events: readonly { eventId: string; key: string }[]): Promise<Map<string, { source: string; sequence: bigint }>>; close(): Promise<void> }> {
+  const admin = new Kafka({ clientId: 'orrery-bench', brokers: [...readConfig().kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const partitionMetadata = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions ?? [];
+  await admin.disconnect();
+  const partitioner = Partitioners.DefaultPartitioner();
+  const db = new Client({ connectionString: databaseUrl, application_name: 'orrery-bench-positions' });
+  await db.connect();
+  return {
+    async of(events) {
+      const keyOf = new Map(events.map(({ eventId, key }) => [eventId, key]));
+      const { rows } = await db.query<{ event_id: string; sequence: string }>('SELECT event_id, sequence::text FROM events WHERE event_id = ANY($1::text[])', [[...keyOf.keys()]]);
+      return new Map(
+        rows.map((row) => [row.event_id, { source: watermarkSource(topic, partitioner({ topic, partitionMetadata, message: { key: keyOf.get(row.event_id)!, value: null } })), sequence: BigInt(row.sequence) }]),
+      );
     },
-  });
-  await joined;
-  return { seen, stop: () => consumer.disconnect() };
+    close: () => db.end(),
+  };
 }
 
 async function countEvents(databaseUrl: string): Promise<number> {
