@@ -1,14 +1,17 @@
 // The Kafka broker is killed (SIGKILL) mid-stream and restarted, while command's relay is connected to
-// it and publishing (a private broker, so the shared engines are untouched): ingestion keeps
-// acknowledging — an ack means committed in Postgres — and once the broker is back every acknowledged
-// event is on the topic. Delivery stays at-least-once: the next relay session skips what each partition
-// already ends with (published-tails.ts), but a resend inside one producer session can still leave a
-// copy on the log (seen in 1 of 4 runs); consumers apply each event id once.
+// it and publishing and a projector consumes from it (a private broker, so the shared engines are
+// untouched): ingestion keeps acknowledging — an ack means committed in Postgres — and once the broker
+// is back every acknowledged event is on the topic and applied by the projector exactly once. Delivery
+// to Kafka stays at-least-once: the next relay session skips what each partition already ends with
+// (published-tails.ts), but a resend inside one producer session can still leave a copy on the log
+// (seen in 1 of 4 runs); the projector takes a fact at or below its partition's watermark for a copy.
 import { ZmqEventEmitter } from '@orrery/client';
+import { createRedis, projectionKeys, unlinkKeys, type RedisClient } from '@orrery/projections';
 import { EventType } from '@orrery/proto';
-import { eventually, freePort } from '@orrery/testing';
+import { eventually, freePort, uniqueName } from '@orrery/testing';
 import { eventIdOf } from '../../command/test/kafka-collector';
-import { startWriteSide, type WriteSide } from './harness';
+import { startProjector, type RunningProjector } from '../../projector/src/service';
+import { silentLogger, startWriteSide, type WriteSide } from './harness';
 import { startPrivateKafka, type PrivateKafka } from './private-kafka';
 
 jest.setTimeout(240_000);
@@ -19,23 +22,33 @@ const CHUNK = 100;
 describe('Kafka broker crash mid-stream', () => {
   let kafka: PrivateKafka;
   let side: WriteSide;
+  let projector: RunningProjector;
+  let redis: RedisClient;
+  const redisPrefix = uniqueName('kafka_crash');
 
   beforeAll(async () => {
     kafka = await startPrivateKafka(await freePort(), await freePort());
     side = await startWriteSide({ kafkaBrokers: [kafka.broker] }, [kafka.broker]);
+    projector = await startProjector({ ...side.config, redisPrefix, projectorGroup: uniqueName('kafka-crash'), tracingEnabled: false }, silentLogger);
+    redis = createRedis(side.config, 'kafka-crash-test');
   });
   afterAll(async () => {
+    await projector?.close();
+    if (redis) {
+      await unlinkKeys(redis, `${redisPrefix}:*`);
+      await redis.quit();
+    }
     await side?.stop();
     await kafka?.destroy();
   });
 
-  it('when the broker is killed and restarted while the relay publishes, every acknowledged event ends up on Kafka', async () => {
+  it('when the broker is killed and restarted while the relay publishes, every acknowledged event ends up on Kafka and is applied once', async () => {
     const emitter = new ZmqEventEmitter({ endpoint: side.config.ingestZmqEndpoint, maxBatchEvents: CHUNK, backoff: { initialMs: 50, maxMs: 500 }, requestTimeoutMs: 5_000 });
     let acked = 0;
     const streaming = (async () => {
       for (let from = 0; from < TOTAL; from += CHUNK) {
         const outcomes = await Promise.all(
-          Array.from({ length: CHUNK }, (_, k) => emitter.emit({ eventId: `broker-${from + k}`, userId: `user-${(from + k) % 41}`, itemId: 'item-1', type: EventType.VIEW })),
+          Array.from({ length: CHUNK }, (_, k) => emitter.emit({ eventId: `broker-${from + k}`, userId: `user-${(from + k) % 41}`, itemId: `broker-item-${from + k}`, type: EventType.VIEW })),
         );
         acked += outcomes.filter((outcome) => outcome.accepted).length;
       }
@@ -56,5 +69,16 @@ describe('Kafka broker crash mid-stream', () => {
     await eventually(async () => side.unpublished(), { accept: (n) => n === 0, timeoutMs: 60_000, what: 'nothing left unpublished' });
     const expected = new Set(Array.from({ length: TOTAL }, (_, n) => `broker-${n}`));
     expect(new Set(published())).toEqual(expected);
+
+    // Each event has an item of its own: its interaction count is how many times it was applied.
+    const keys = projectionKeys(redisPrefix);
+    const appliedCounts = async (): Promise<Record<string, number>> => {
+      const counts = await redis.pipeline(Array.from({ length: TOTAL }, (_, n) => ['hget', keys.item(`broker-item-${n}`).stats, 'n'])).exec();
+      const tally: Record<string, number> = {};
+      for (const [, count] of counts ?? []) tally[String(count ?? 0)] = (tally[String(count ?? 0)] ?? 0) + 1;
+      return tally;
+    };
+    const tally = await eventually(appliedCounts, { accept: (found) => found['1'] === TOTAL || Object.keys(found).some((n) => Number(n) > 1), timeoutMs: 120_000, intervalMs: 500, what: `the projector to apply all ${TOTAL}` });
+    expect(tally).toEqual({ '1': TOTAL });
   });
 });
