@@ -4,9 +4,9 @@
 import { join } from 'node:path';
 import { readConfig } from '@orrery/config';
 import { ZmqEventEmitter } from '@orrery/client';
-import { createRedis, projectionKeys } from '@orrery/projections';
+import { createRedis } from '@orrery/projections';
 import { EventType } from '@orrery/proto';
-import { eventually } from '@orrery/testing';
+import { eventually, interactionCountsOfItems } from '@orrery/testing';
 import { Client } from 'pg';
 import { collectTopic, eventIdOf, type TopicCollector } from '../../command/test/kafka-collector';
 import { startIsolatedPlatform, type IsolatedPlatform } from '../src/isolated-platform';
@@ -86,16 +86,9 @@ describe('write side under faults (processes killed mid-stream)', () => {
 
     const config = readConfig(platform.env);
     const redis = createRedis(config, 'fault-test');
-    const keys = projectionKeys(config.redisPrefix);
     try {
-      const appliedCounts = async (): Promise<Map<string, number>> => {
-        const counts = await redis.pipeline(Array.from({ length: TOTAL }, (_, n) => ['hget', keys.item(`fault-item-${n}`).stats, 'n'])).exec();
-        const tally = new Map<string, number>();
-        for (const [, count] of counts ?? []) tally.set(String(count ?? 0), (tally.get(String(count ?? 0)) ?? 0) + 1);
-        return tally;
-      };
-      const tally = await eventually(appliedCounts, { accept: (found) => found.get('1') === TOTAL || [...found.keys()].some((n) => Number(n) > 1), timeoutMs: 120_000, intervalMs: 500, what: `the projector to apply all ${TOTAL}` });
-      expect(Object.fromEntries(tally)).toEqual({ '1': TOTAL });
+      const items = Array.from({ length: TOTAL }, (_, n) => `fault-item-${n}`);
+      expect(await interactionCountsOfItems(redis, config.redisPrefix, items)).toEqual({ '1': TOTAL });
     } finally {
       redis.disconnect();
     }

@@ -1,11 +1,14 @@
 // Postgres crashes mid-stream (a private server, so the shared engines are untouched): emitters
-// keep retrying with the same ids, and afterwards acked == stored == distinct on Kafka.
+// keep retrying with the same ids, and afterwards acked == stored == distinct on Kafka == applied
+// once by a projector.
 import { ZmqEventEmitter } from '@orrery/client';
+import { createRedis, unlinkKeys, type RedisClient } from '@orrery/projections';
 import { EventType } from '@orrery/proto';
-import { eventually, freePort } from '@orrery/testing';
+import { eventually, freePort, interactionCountsOfItems, uniqueName } from '@orrery/testing';
 import { Client } from 'pg';
 import { eventIdOf } from '../../command/test/kafka-collector';
-import { startWriteSide, type WriteSide } from './harness';
+import { startProjector, type RunningProjector } from '../../projector/src/service';
+import { silentLogger, startWriteSide, type WriteSide } from './harness';
 import { startPrivatePostgres, type PrivatePostgres } from './private-postgres';
 
 jest.setTimeout(180_000);
@@ -16,23 +19,33 @@ const CHUNK = 100;
 describe('Postgres crash mid-stream', () => {
   let postgres: PrivatePostgres;
   let side: WriteSide;
+  let projector: RunningProjector;
+  let redis: RedisClient;
+  const redisPrefix = uniqueName('postgres_fault');
 
   beforeAll(async () => {
     postgres = startPrivatePostgres(await freePort());
     side = await startWriteSide({ postgresUrl: postgres.url, commandTimeoutMs: 1_000 });
+    projector = await startProjector({ ...side.config, redisPrefix, projectorGroup: uniqueName('postgres-fault'), tracingEnabled: false }, silentLogger);
+    redis = createRedis(side.config, 'postgres-fault-test');
   });
   afterAll(async () => {
+    await projector?.close();
+    if (redis) {
+      await unlinkKeys(redis, `${redisPrefix}:*`);
+      await redis.quit();
+    }
     await side?.stop();
     postgres?.destroy();
   });
 
-  it('when Postgres crashes and restarts while events stream in, every acknowledged event is stored once and published, none lost', async () => {
+  it('when Postgres crashes and restarts while events stream in, every acknowledged event is stored once, published and applied once, none lost', async () => {
     const emitter = new ZmqEventEmitter({ endpoint: side.config.ingestZmqEndpoint, maxBatchEvents: CHUNK, backoff: { initialMs: 50, maxMs: 500 }, requestTimeoutMs: 5_000 });
     let acked = 0;
     const streaming = (async () => {
       for (let from = 0; from < TOTAL; from += CHUNK) {
         const outcomes = await Promise.all(
-          Array.from({ length: CHUNK }, (_, k) => emitter.emit({ eventId: `pg-${from + k}`, userId: `user-${(from + k) % 37}`, itemId: 'item-1', type: EventType.CLICK })),
+          Array.from({ length: CHUNK }, (_, k) => emitter.emit({ eventId: `pg-${from + k}`, userId: `user-${(from + k) % 37}`, itemId: `pg-item-${from + k}`, type: EventType.CLICK })),
         );
         acked += outcomes.filter((outcome) => outcome.accepted).length;
       }
@@ -59,5 +72,8 @@ describe('Postgres crash mid-stream', () => {
       what: `all ${TOTAL} on Kafka`,
     });
     expect(distinct).toBe(TOTAL);
+    // Each event has an item of its own: its interaction count is how many times it was applied.
+    const items = Array.from({ length: TOTAL }, (_, n) => `pg-item-${n}`);
+    expect(await interactionCountsOfItems(redis, redisPrefix, items)).toEqual({ '1': TOTAL });
   });
 });

@@ -4,7 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient } from '@orrery/grpc';
-import { createRedis, unlinkKeys } from '@orrery/projections';
+import { createRedis, projectionKeys, unlinkKeys, type RedisClient } from '@orrery/projections';
 import { health } from '@orrery/proto';
 
 /** A name unique to this test run, safe for databases, topics and key prefixes: `prefix_ab12cd34`. */
@@ -152,5 +152,26 @@ export async function freePort(): Promise<number> {
       const address = server.address();
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
+  });
+}
+
+/**
+ * For events that each interacted with an item of their own: waits until the projection under
+ * `redisPrefix` counts every item once (or some item more than once), and returns how many items
+ * have each interaction count — `{ '1': itemIds.length }` when each event was applied exactly once.
+ */
+export async function interactionCountsOfItems(redis: RedisClient, redisPrefix: string, itemIds: readonly string[], timeoutMs = 120_000): Promise<Record<string, number>> {
+  const keys = projectionKeys(redisPrefix);
+  const tally = async (): Promise<Record<string, number>> => {
+    const counts = await redis.pipeline(itemIds.map((itemId) => ['hget', keys.item(itemId).stats, 'n'])).exec();
+    const found: Record<string, number> = {};
+    for (const [, count] of counts ?? []) found[String(count ?? 0)] = (found[String(count ?? 0)] ?? 0) + 1;
+    return found;
+  };
+  return eventually(tally, {
+    accept: (found) => found['1'] === itemIds.length || Object.keys(found).some((count) => Number(count) > 1),
+    timeoutMs,
+    intervalMs: 500,
+    what: `every one of ${itemIds.length} items counted`,
   });
 }
