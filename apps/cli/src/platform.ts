@@ -35,11 +35,16 @@ export interface StartOptions {
  * CPU per event by ~6% (3 interleaved runs of 60,000 events in 60-event chunks). The recommender keeps
  * V8's default: with 64 MB it used ~4% less CPU per request in a closed loop (1,456–1,487 against
  * 1,412 req/s), but at 500 req/s its p99 was longer (median 22 ms over 10 ghz runs, against 17 ms over
- * 9): a bigger young generation makes each scavenge, and the queue behind it, longer.
+ * 9): a bigger young generation makes each scavenge, and the queue behind it, longer. It runs
+ * without allocation-site pretenuring: V8 otherwise decides, in some runs and not others, to allocate
+ * some per-request object literals straight in the old generation, and everything
+ * they point to then survives every scavenge until the next mark-sweep (at 500 req/s: 1.4 MB promoted
+ * per scavenge against 0.6 without, the scavenge pause 4.2 against 1.9 ms).
  * Cluster workers inherit the flags. Run the services another way? Pass the same flags to node.
  */
 export const NODE_FLAGS: Readonly<Partial<Record<ServiceName, readonly string[]>>> = {
   projector: ['--max-semi-space-size=64'],
+  recommender: ['--no-allocation-site-pretenuring'],
 };
 
 /** Starts the services in order, each once its predecessor logged `ready`; returns their processes. */
