@@ -5,10 +5,12 @@ import { pino } from 'pino';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient, type Client as GrpcClient } from '@orrery/grpc';
 import { CatalogService, IngestService } from '@orrery/proto';
+import { createRedis, unlinkKeys, type RedisClient } from '@orrery/projections';
 import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase, uniqueName } from '@orrery/testing';
 import { readRelayPosition, readUnpublished } from '@orrery/store';
 import { startCommand, type RunningCommand } from '../../command/src/service';
 import { collectTopic, type TopicCollector } from '../../command/test/kafka-collector';
+import { startProjector } from '../../projector/src/service';
 import { startIngestion, type RunningIngestion } from '../src/service';
 
 /** A silent logger for services under test. */
@@ -95,4 +97,29 @@ export async function startWriteSide(overrides: Partial<OrreryConfig> = {}, topi
     },
   };
   return side;
+}
+
+/** A projector consuming a write side's topic into a Redis prefix of its own. */
+export interface SideProjector {
+  readonly redisPrefix: string;
+  /** A client of the Redis it writes to. */
+  readonly redis: RedisClient;
+  /** Stops it and deletes what it wrote. */
+  stop(): Promise<void>;
+}
+
+/** Starts a projector (in process, untraced) on `side`'s topic and brokers, with its own group and prefix. */
+export async function startSideProjector(side: WriteSide, name: string): Promise<SideProjector> {
+  const redisPrefix = uniqueName(name.replace(/-/g, '_'));
+  const projector = await startProjector({ ...side.config, redisPrefix, projectorGroup: uniqueName(name), tracingEnabled: false }, silentLogger);
+  const redis = createRedis(side.config, `${name}-test`);
+  return {
+    redisPrefix,
+    redis,
+    stop: async () => {
+      await projector.close();
+      await unlinkKeys(redis, `${redisPrefix}:*`);
+      await redis.quit();
+    },
+  };
 }

@@ -6,12 +6,10 @@
 // (published-tails.ts), but a resend inside one producer session can still leave a copy on the log
 // (seen in 1 of 4 runs); the projector takes a fact at or below its partition's watermark for a copy.
 import { ZmqEventEmitter } from '@orrery/client';
-import { createRedis, unlinkKeys, type RedisClient } from '@orrery/projections';
 import { EventType } from '@orrery/proto';
-import { eventually, freePort, interactionCountsOfItems, uniqueName } from '@orrery/testing';
+import { eventually, freePort, interactionCountsOfItems } from '@orrery/testing';
 import { eventIdOf } from '../../command/test/kafka-collector';
-import { startProjector, type RunningProjector } from '../../projector/src/service';
-import { silentLogger, startWriteSide, type WriteSide } from './harness';
+import { startSideProjector, startWriteSide, type SideProjector, type WriteSide } from './harness';
 import { startPrivateKafka, type PrivateKafka } from './private-kafka';
 
 jest.setTimeout(240_000);
@@ -22,22 +20,15 @@ const CHUNK = 100;
 describe('Kafka broker crash mid-stream', () => {
   let kafka: PrivateKafka;
   let side: WriteSide;
-  let projector: RunningProjector;
-  let redis: RedisClient;
-  const redisPrefix = uniqueName('kafka_crash');
+  let projector: SideProjector;
 
   beforeAll(async () => {
     kafka = await startPrivateKafka(await freePort(), await freePort());
     side = await startWriteSide({ kafkaBrokers: [kafka.broker] }, [kafka.broker]);
-    projector = await startProjector({ ...side.config, redisPrefix, projectorGroup: uniqueName('kafka-crash'), tracingEnabled: false }, silentLogger);
-    redis = createRedis(side.config, 'kafka-crash-test');
+    projector = await startSideProjector(side, 'kafka-crash');
   });
   afterAll(async () => {
-    await projector?.close();
-    if (redis) {
-      await unlinkKeys(redis, `${redisPrefix}:*`);
-      await redis.quit();
-    }
+    await projector?.stop();
     await side?.stop();
     await kafka?.destroy();
   });
@@ -72,6 +63,6 @@ describe('Kafka broker crash mid-stream', () => {
 
     // Each event has an item of its own: its interaction count is how many times it was applied.
     const items = Array.from({ length: TOTAL }, (_, n) => `broker-item-${n}`);
-    expect(await interactionCountsOfItems(redis, redisPrefix, items)).toEqual({ '1': TOTAL });
+    expect(await interactionCountsOfItems(projector.redis, projector.redisPrefix, items)).toEqual({ '1': TOTAL });
   });
 });

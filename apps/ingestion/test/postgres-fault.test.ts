@@ -2,13 +2,11 @@
 // keep retrying with the same ids, and afterwards acked == stored == distinct on Kafka == applied
 // once by a projector.
 import { ZmqEventEmitter } from '@orrery/client';
-import { createRedis, unlinkKeys, type RedisClient } from '@orrery/projections';
 import { EventType } from '@orrery/proto';
-import { eventually, freePort, interactionCountsOfItems, uniqueName } from '@orrery/testing';
+import { eventually, freePort, interactionCountsOfItems } from '@orrery/testing';
 import { Client } from 'pg';
 import { eventIdOf } from '../../command/test/kafka-collector';
-import { startProjector, type RunningProjector } from '../../projector/src/service';
-import { silentLogger, startWriteSide, type WriteSide } from './harness';
+import { startSideProjector, startWriteSide, type SideProjector, type WriteSide } from './harness';
 import { startPrivatePostgres, type PrivatePostgres } from './private-postgres';
 
 jest.setTimeout(180_000);
@@ -19,22 +17,15 @@ const CHUNK = 100;
 describe('Postgres crash mid-stream', () => {
   let postgres: PrivatePostgres;
   let side: WriteSide;
-  let projector: RunningProjector;
-  let redis: RedisClient;
-  const redisPrefix = uniqueName('postgres_fault');
+  let projector: SideProjector;
 
   beforeAll(async () => {
     postgres = startPrivatePostgres(await freePort());
     side = await startWriteSide({ postgresUrl: postgres.url, commandTimeoutMs: 1_000 });
-    projector = await startProjector({ ...side.config, redisPrefix, projectorGroup: uniqueName('postgres-fault'), tracingEnabled: false }, silentLogger);
-    redis = createRedis(side.config, 'postgres-fault-test');
+    projector = await startSideProjector(side, 'postgres-fault');
   });
   afterAll(async () => {
-    await projector?.close();
-    if (redis) {
-      await unlinkKeys(redis, `${redisPrefix}:*`);
-      await redis.quit();
-    }
+    await projector?.stop();
     await side?.stop();
     postgres?.destroy();
   });
@@ -74,6 +65,6 @@ describe('Postgres crash mid-stream', () => {
     expect(distinct).toBe(TOTAL);
     // Each event has an item of its own: its interaction count is how many times it was applied.
     const items = Array.from({ length: TOTAL }, (_, n) => `pg-item-${n}`);
-    expect(await interactionCountsOfItems(redis, redisPrefix, items)).toEqual({ '1': TOTAL });
+    expect(await interactionCountsOfItems(projector.redis, projector.redisPrefix, items)).toEqual({ '1': TOTAL });
   });
 });

@@ -40,11 +40,11 @@ import type { EventPlan, Op, StreamPosition } from './plan';
 export const APPLY_SCRIPT: LuaScript = luaScript(`
 local function invalid(what) return redis.error_reply('projection batch: ' .. what) end
 if #ARGV < 4 or (#ARGV - 1) % 3 ~= 0 then return invalid('no (source, first, last) triples after the operations') end
-local sources, firsts, lasts = {}, {}, {}
+local sources, firsts = {}, {}
 for a = 2, #ARGV, 3 do
   local first, last = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   if not first or not last or first > last then return invalid('bad sequence range of source ' .. ARGV[a]) end
-  sources[#sources + 1], firsts[#firsts + 1], lasts[#lasts + 1] = ARGV[a], first, last
+  sources[#sources + 1], firsts[#firsts + 1] = ARGV[a], first
 end
 local decoded, ops = pcall(cmsgpack.unpack, ARGV[1])
 if not decoded or type(ops) ~= 'table' then return invalid('the operations are not a MessagePack array') end
@@ -73,8 +73,9 @@ for n, source in ipairs(sources) do
     found[#found + 1] = source
     found[#found + 1] = applied[n]
   end
+  -- The last sequence as sent (text): a Lua number would keep only 14 digits.
   moved[#moved + 1] = source
-  moved[#moved + 1] = ARGV[2 + 3 * (n - 1) + 2]
+  moved[#moved + 1] = ARGV[3 * n + 1]
 end
 if #found > 0 then return found end
 redis.call('HSET', KEYS[1], unpack(moved))
