@@ -46,7 +46,9 @@ export async function startPrivateKafka(port: number, controllerPort: number): P
       .concat(`\nlog.dirs=${join(root, 'data')}\n`),
   );
   const classpath = ['-cp', `${LIBS}/*`];
-  const clusterId = randomBytes(16).toString('base64url');
+  // As stack.sh's kafka_cluster_id: never starting with '-', which the tool's parser takes for an option.
+  let clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
   const format = spawnSync(java, [...classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', settings], { encoding: 'utf8' });
   if (format.status !== 0) throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);
 
