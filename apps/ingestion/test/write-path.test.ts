@@ -68,8 +68,11 @@ describe('write path', () => {
     const traceId = TRACEPARENT.exec(message!.traceparent ?? '')?.[1];
     expect(traceId).toBeDefined();
     // The header continues the trace of the request: ingestion's call to command and the relay's publish share it.
-    const trace = spans.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId).map((span) => span.name);
-    expect(trace).toEqual(expect.arrayContaining(['command request', 'command serve', `${config.eventsTopic} publish`]));
+    // The publish span ends when the relay has Kafka's acknowledgement, which can come after a consumer saw the message.
+    const expected = ['command request', 'command serve', `${config.eventsTopic} publish`];
+    const traceNames = async (): Promise<string[]> => spans.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId).map((span) => span.name);
+    const trace = await eventually(traceNames, { accept: (names) => expected.every((name) => names.includes(name)), timeoutMs: 5_000, what: 'the publish span to end' }).catch(traceNames);
+    expect(trace).toEqual(expect.arrayContaining(expected));
   });
 
   it('when a batch mixes valid and invalid events, the valid ones are stored and the invalid ones listed with index and reason', async () => {
