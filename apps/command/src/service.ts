@@ -34,6 +34,7 @@ export async function startCommand(config: OrreryConfig, logger: Logger): Promis
     partitions: config.eventsTopicPartitions,
     batchSize: config.outboxBatchSize,
     pollIntervalMs: config.outboxPollIntervalMs,
+    lingerMs: config.outboxLingerMs,
     logger,
   });
   const store = { pool, appendEvents: appendLane(pool, APPEND_TRANSACTION_MAX_EVENTS) };
