@@ -2,9 +2,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from 'pg';
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { ensureTopic, historyDeletingSettings, keepWholeHistoryCommand } from '@orrery/kafka';
-import { allocateAbove, OUTBOX_CHANNEL, readRelayPosition, readUnpublished, takeUnpublished, tryBecomeOutboxRelay, type OutboxRow } from '@orrery/store';
+import { allocateAbove, OUTBOX_CHANNEL, readRelayPosition, readUnpublished, takeUnpublished, tryBecomeOutboxRelay, underCommitOrderLock, type OutboxRow } from '@orrery/store';
 import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger, type Span } from '@orrery/telemetry';
 import { readPublishedTails, SEQUENCE_HEADER, tailsOfThisStore, type PublishedTails } from './published-tails';
+import { moveReusedSequences } from './reused-sequences';
 import { Wakeup } from './wakeup';
 
 export interface OutboxRelayOptions {
@@ -41,7 +42,8 @@ export interface OutboxRelay {
  *
  * Each message carries its sequence (header orrery-sequence). A session first reads the sequence each
  * partition ends with: the store hands out no sequence at or below the highest of them (allocateAbove:
- * a store restored from a backup would reuse the sequences of commits it lost), and facts still
+ * a store restored from a backup would reuse the sequences of commits it lost), facts committed since
+ * such a loss that took a lost commit's sequence get new ones after it (moveReusedSequences), and facts still
  * unpublished that are there already (sent by a session whose acknowledgement was lost: relay killed,
  * broker crashed) are skipped. Delivery stays at-least-once (a resend inside one producer session can
  * still copy a fact, with its sequence); consumers take a fact at or below the highest sequence they
@@ -83,21 +85,33 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // skipped instead of published twice.
       const published = await readPublishedTails(options.kafka, options.topic, true);
       const highest = [...published.last.values()].reduce((max, tail) => (tail.sequence > max ? tail.sequence : max), 0n);
-      const allocated = await allocateAbove(client, highest);
+      const position = await readRelayPosition(client);
+      const factAt = async (sequence: bigint): Promise<Buffer | undefined> => {
+        const [fact] = await readUnpublished(client, String(sequence - 1n), 1);
+        return fact && BigInt(fact.sequence) === sequence ? fact.payload : undefined;
+      };
+      // Under the commit-order lock, so that no fact commits between the check and the fix.
+      const { allocated, tails, foreign, moved } = await underCommitOrderLock(client, async () => {
+        const allocated = await allocateAbove(client, highest);
+        const { tails, foreign } = await tailsOfThisStore(published, BigInt(position), factAt);
+        const moved = foreign.length > 0 ? await moveReusedSequences(client, options.kafka, options.topic, published, foreign, BigInt(position)) : new Map<bigint, bigint>();
+        return { allocated, tails, foreign, moved };
+      });
       if (allocated !== undefined) {
         logger.warn(
           { topic: options.topic, allocated: String(allocated), published: String(highest) },
           `outbox relay: the event store had handed out sequences through ${allocated} while Kafka holds facts up to ${highest} (store restored or failed over?); new facts now take sequences above ${highest}`,
         );
       }
-      const position = await readRelayPosition(client);
-      const factAt = async (sequence: bigint): Promise<Buffer | undefined> => {
-        const [fact] = await readUnpublished(client, String(sequence - 1n), 1);
-        return fact && BigInt(fact.sequence) === sequence ? fact.payload : undefined;
-      };
-      const { tails, foreign } = await tailsOfThisStore(published, BigInt(position), factAt);
       if (foreign.length > 0) {
         logger.warn({ topic: options.topic, partitions: foreign }, 'outbox relay: a partition ends with a fact this event store does not hold at that sequence (store restored or failed over?); publishing its backlog again');
+      }
+      if (moved.size > 0) {
+        const [first, last] = [[...moved.keys()][0]!, [...moved.keys()].at(-1)!];
+        logger.warn(
+          { topic: options.topic, facts: moved.size, from: String(first), to: String(last), now: `${moved.get(first)}..${moved.get(last)}` },
+          `outbox relay: ${moved.size} unpublished facts had taken sequences of lost commits that Kafka holds (${first}..${last}); they now follow them, from ${moved.get(first)}`,
+        );
       }
       logger.info({ topic: options.topic, partitionsWithTail: tails.last.size }, 'outbox relay: publishing');
       // This session alone moves the position (it holds the relay lock), so it is read once.

@@ -68,12 +68,43 @@ export async function tailsOfThisStore(
   return { tails: { partitionOf: tails.partitionOf, last: kept }, foreign };
 }
 
-/** The message at `high - 1` of each given partition that has a sequence header (a throwaway consumer group). */
+/** The message at `high - 1` of each given partition that has a sequence header. */
 async function lastMessages(kafka: Kafka, topic: string, ends: readonly { partition: number; high: string }[], timeoutMs: number): Promise<Map<number, PublishedTail>> {
+  const found = new Map<number, PublishedTail>();
+  await readPartitionRanges(
+    kafka,
+    topic,
+    ends.map(({ partition, high }) => ({ partition, from: BigInt(high) - 1n, to: BigInt(high) })),
+    (partition, fact) => {
+      if (fact) found.set(partition, fact);
+    },
+    timeoutMs,
+  );
+  return found;
+}
+
+/** A stretch of a partition: offsets `from` (inclusive) to `to` (exclusive). */
+export interface PartitionRange {
+  readonly partition: number;
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
+/**
+ * Reads the messages of each range in offset order (a throwaway consumer group), handing each one's
+ * fact to `onFact` — undefined for a message without a sequence header. Fails after `timeoutMs`.
+ */
+export async function readPartitionRanges(
+  kafka: Kafka,
+  topic: string,
+  ranges: readonly PartitionRange[],
+  onFact: (partition: number, fact: PublishedTail | undefined) => void,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const pending = new Map(ranges.filter((range) => range.to > range.from).map((range) => [range.partition, range]));
+  if (pending.size === 0) return;
   const groupId = `orrery-relay-tail-${randomBytes(6).toString('hex')}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
-  const found = new Map<number, PublishedTail>();
-  const pending = new Set(ends.map((end) => end.partition));
   try {
     await consumer.connect();
     await consumer.subscribe({ topics: [topic] });
@@ -82,23 +113,23 @@ async function lastMessages(kafka: Kafka, topic: string, ends: readonly { partit
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ partition, message }) => {
-        const end = ends.find((candidate) => candidate.partition === partition);
-        if (!end || BigInt(message.offset) !== BigInt(end.high) - 1n || !pending.has(partition)) return;
+        const range = pending.get(partition);
+        const offset = BigInt(message.offset);
+        if (!range || offset < range.from || offset >= range.to) return;
         const header = message.headers?.[SEQUENCE_HEADER];
-        if (header !== undefined && !Array.isArray(header)) found.set(partition, { sequence: BigInt(header.toString()), payload: message.value ?? Buffer.alloc(0) });
-        pending.delete(partition);
+        onFact(partition, header !== undefined && !Array.isArray(header) ? { sequence: BigInt(header.toString()), payload: message.value ?? Buffer.alloc(0) } : undefined);
+        if (offset === range.to - 1n) pending.delete(partition);
         if (pending.size === 0) done();
       },
     });
-    for (const end of ends) consumer.seek({ topic, partition: end.partition, offset: String(BigInt(end.high) - 1n) });
+    for (const range of pending.values()) consumer.seek({ topic, partition: range.partition, offset: String(range.from) });
     let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`could not read the last message of ${topic} within ${timeoutMs} ms`)), timeoutMs)));
+    const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`could not read ${topic} partitions ${[...pending.keys()].join(', ')} within ${timeoutMs} ms`)), timeoutMs)));
     try {
       await Promise.race([allRead, expired]);
     } finally {
       clearTimeout(timer);
     }
-    return found;
   } finally {
     await closeThrowawayConsumer(kafka, consumer, groupId);
   }

@@ -6,13 +6,13 @@ import { Client } from 'pg';
 import { pino } from 'pino';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { status } from '@orrery/grpc';
-import { CommandReplySchema, CommandRequestSchema, EventSchema, EventType, type CommandRequest, type Event } from '@orrery/proto';
-import { appendEvents, COMMIT_ORDER_LOCK, readRelayPosition, readUnpublished } from '@orrery/store';
+import { CommandReplySchema, CommandRequestSchema, EventSchema, EventType, ItemSchema, type CommandRequest, type Event } from '@orrery/proto';
+import { appendEvents, COMMIT_ORDER_LOCK, readRelayPosition, readUnpublished, upsertItems } from '@orrery/store';
 import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase, eventually, uniqueName } from '@orrery/testing';
 import { ZmqRequestClient } from '@orrery/zmq';
 import { readPublishedTails, SEQUENCE_HEADER } from '../src/published-tails';
 import { startCommand, type RunningCommand } from '../src/service';
-import { collectTopic, eventIdOf, type TopicCollector } from './kafka-collector';
+import { collectTopic, eventIdOf, type CollectedMessage, type TopicCollector } from './kafka-collector';
 
 const logger = pino({ level: 'silent' });
 
@@ -256,6 +256,68 @@ describe('outbox relay restarting with a backlog', () => {
     expect(afterOnKafka.every((sequence) => sequence > highestLost)).toBe(true);
     expect(Object.values(copiesOnTopic(survived)).every((copies) => copies >= 1)).toBe(true);
     expect(copiesOnTopic(lost)).toEqual(once(lost));
+  });
+
+  /**
+   * What a consumer with per-partition watermarks (the projector) applies: a message only above the
+   * highest sequence it applied from its partition; the others it takes for copies.
+   */
+  function appliedByWatermarks(messages: readonly CollectedMessage[]): CollectedMessage[] {
+    const watermarks = new Map<number, bigint>();
+    return messages.filter((message) => {
+      if (message.event.sequence <= (watermarks.get(message.partition) ?? -1n)) return false;
+      watermarks.set(message.partition, message.event.sequence);
+      return true;
+    });
+  }
+
+  it('facts committed on a store that lost commits Kafka holds, before any relay session started there, take new sequences above the lost ones: a consumer applies each once', async () => {
+    const survived = await appendThroughCommand('survived', 20);
+    const lost = await appendThroughCommand('lost', 20);
+    await relayCaughtUp();
+    await stopCommandService();
+    const highestLost = topic.messages.filter((message) => eventIdOf(message).startsWith('lost-')).reduce((max, message) => (message.event.sequence > max ? message.event.sequence : max), 0n);
+    // A failover to a replica that had not received `lost` (nor the relay's last position updates)...
+    const [lastSurvived, middle] = (await db.query<{ sequence: string }>("SELECT sequence::text FROM events WHERE event_id IN ('survived-19', 'survived-9') ORDER BY sequence DESC")).rows.map((row) => row.sequence);
+    await db.query("DELETE FROM events WHERE event_id LIKE 'lost-%'");
+    await db.query("SELECT setval('commit_sequence', $1)", [lastSurvived]);
+    await db.query('UPDATE relay_position SET published_through = $1', [middle]);
+    // ...where writers commit before any relay session starts: interactions and a catalog fact.
+    const window = Array.from({ length: 16 }, (_, index) => `window-${index}`);
+    const appendDirectly = async (ids: readonly string[]): Promise<void> => {
+      await db.query('BEGIN');
+      await appendEvents(db, ids.map((id, index) => event(id, `user-${index % 8}`)), ids.map(() => ''));
+      await db.query('COMMIT');
+    };
+    await appendDirectly(window.slice(0, 8));
+    await db.query('BEGIN');
+    await db.query('SELECT pg_advisory_xact_lock($1, 0)', [COMMIT_ORDER_LOCK]);
+    await upsertItems(db, [create(ItemSchema, { itemId: 'window-item', categories: ['books'] })], '');
+    await db.query('COMMIT');
+    await appendDirectly(window.slice(8));
+    const windowSequences = async (): Promise<bigint[]> =>
+      (await db.query<{ sequence: string }>("SELECT sequence::text FROM events WHERE event_id LIKE 'window-%' UNION ALL SELECT sequence::text FROM items WHERE item_id = 'window-item'")).rows.map((row) => BigInt(row.sequence));
+    // They took sequences of lost commits: a consumer would take those for copies.
+    expect((await windowSequences()).filter((sequence) => sequence <= highestLost)).toHaveLength(17);
+
+    await startCommandService();
+    await eventually(windowSequences, { accept: (sequences) => sequences.every((sequence) => sequence > highestLost), what: `the window's facts moved above ${highestLost}` });
+    await relayCaughtUp();
+    const applied = appliedByWatermarks(topic.messages);
+    const appliedCopies = (ids: readonly string[]): Record<string, number> =>
+      Object.fromEntries(ids.map((id) => [id, applied.filter((message) => eventIdOf(message) === id).length]));
+    expect(appliedCopies(window)).toEqual(once(window));
+    expect(appliedCopies(lost)).toEqual(once(lost));
+    expect(appliedCopies(survived)).toEqual(once(survived));
+    // The catalog fact too, and the item's stored state names the sequence it was published with.
+    const itemFacts = applied.filter((message) => message.event.payload.case === 'itemUpserted' && message.event.payload.value.itemId === 'window-item');
+    expect(itemFacts).toHaveLength(1);
+    const stored = (await db.query<{ sequence: string }>("SELECT sequence::text FROM items WHERE item_id = 'window-item'")).rows[0]!.sequence;
+    expect(itemFacts[0]!.event.sequence).toBe(BigInt(stored));
+    // The window kept its commit order: window-0..7, the item, window-8..15.
+    const inCommitOrder = (await db.query<{ sequence: string }>("SELECT sequence::text FROM events WHERE event_id LIKE 'window-%' ORDER BY substring(event_id from 8)::int")).rows.map((row) => BigInt(row.sequence));
+    inCommitOrder.splice(8, 0, BigInt(stored));
+    expect(inCommitOrder).toEqual([...inCommitOrder].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
   });
 });
 

@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import type { ClientBase, Pool } from 'pg';
-import { domainEventKey, encodeDomainEvent } from '@orrery/kafka';
+import { decodeDomainEvent, domainEventKey, encodeDomainEvent } from '@orrery/kafka';
 import { DomainEventSchema, type DomainEvent } from '@orrery/proto';
 import { eventTypeFromStored, type StoredEventType } from './event-types';
 import { lockCommitOrder, OUTBOX_RELAY_LOCK } from './locks';
@@ -64,26 +64,70 @@ interface UnpublishedRow {
 }
 
 /**
- * Makes every sequence handed out from now on higher than `published` (the highest one on Kafka), and
- * resolves to the highest sequence the store had handed out when it was lower (undefined otherwise).
- * Consumers take a fact at or below the highest sequence they applied from its partition for a copy,
- * so a store that lost commits which reached Kafka (restored from a backup, a lagging replica
- * promoted) must not give their sequences to new facts. Under the commit-order lock: no writer
- * allocates meanwhile, and the sequence only moves forward.
+ * Runs `work` in a transaction of `client` holding the commit-order lock: no writer allocates a
+ * sequence or commits meanwhile (writers wait), and what `work` writes commits at once or not at all.
  */
-export async function allocateAbove(client: ClientBase, published: bigint): Promise<bigint | undefined> {
+export async function underCommitOrderLock<T>(client: ClientBase, work: () => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {
     await lockCommitOrder(client);
-    const { rows } = await client.query<{ allocated: string }>('SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::text AS allocated FROM commit_sequence');
-    const allocated = BigInt(rows[0]!.allocated);
-    if (allocated < published) await client.query("SELECT setval('commit_sequence', $1)", [published.toString()]);
+    const result = await work();
     await client.query('COMMIT');
-    return allocated < published ? allocated : undefined;
+    return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Makes every sequence handed out from now on higher than `published` (the highest one on Kafka), and
+ * resolves to the highest sequence the store had handed out when it was lower (undefined otherwise).
+ * Consumers take a fact at or below the highest sequence they applied from its partition for a copy,
+ * so a store that lost commits which reached Kafka (restored from a backup, a lagging replica
+ * promoted) must not give their sequences to new facts. Only under the commit-order lock
+ * (underCommitOrderLock): no writer allocates meanwhile, and the sequence only moves forward.
+ */
+export async function allocateAbove(tx: ClientBase, published: bigint): Promise<bigint | undefined> {
+  const { rows } = await tx.query<{ allocated: string }>('SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::text AS allocated FROM commit_sequence');
+  const allocated = BigInt(rows[0]!.allocated);
+  if (allocated >= published) return undefined;
+  await tx.query("SELECT setval('commit_sequence', $1)", [published.toString()]);
+  return allocated;
+}
+
+/**
+ * Gives the facts at `sequences` new sequences, after every one handed out so far, keeping their
+ * order; resolves to each old sequence's new one. For facts whose sequence a consumer would take for
+ * a copy (see moveReusedSequences in apps/command). Everything that names a fact's sequence follows:
+ * the event store's row, an outbox row and the DomainEvent serialized in it, and the catalog state
+ * (items, users, deleted_items) that fact produced. Only under the commit-order lock
+ * (underCommitOrderLock), on facts not yet published.
+ */
+export async function resequenceFacts(tx: ClientBase, sequences: readonly bigint[]): Promise<Map<bigint, bigint>> {
+  if (sequences.length === 0) return new Map();
+  const old = [...new Set(sequences)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const { rows } = await tx.query<{ next: string }>("SELECT nextval('commit_sequence')::text AS next FROM generate_series(1, $1::int)", [old.length]);
+  const fresh = rows.map((row) => BigInt(row.next)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const moves = new Map(old.map((sequence, index) => [sequence, fresh[index]!]));
+  const params = [old.map(String), fresh.map(String)];
+  await tx.query('UPDATE events SET sequence = m.new FROM unnest($1::bigint[], $2::bigint[]) AS m(old, new) WHERE events.sequence = m.old', params);
+  const outbox = await tx.query<{ sequence: string; payload: Buffer }>('SELECT sequence::text, payload FROM outbox WHERE sequence = ANY($1::bigint[])', [params[0]]);
+  if (outbox.rows.length > 0) {
+    const payloads = outbox.rows.map(({ sequence, payload }) => {
+      const fact = decodeDomainEvent(payload);
+      fact.sequence = moves.get(BigInt(sequence))!;
+      return encodeDomainEvent(fact);
+    });
+    await tx.query(
+      'UPDATE outbox SET sequence = m.new, payload = m.payload FROM unnest($1::bigint[], $2::bigint[], $3::bytea[]) AS m(old, new, payload) WHERE outbox.sequence = m.old',
+      [outbox.rows.map((row) => row.sequence), outbox.rows.map((row) => String(moves.get(BigInt(row.sequence)))), payloads],
+    );
+  }
+  for (const table of ['items', 'users', 'deleted_items']) {
+    await tx.query(`UPDATE ${table} SET sequence = m.new FROM unnest($1::bigint[], $2::bigint[]) AS m(old, new) WHERE ${table}.sequence = m.old`, params);
+  }
+  return moves;
 }
 
 /** How far the relay has published: every fact up to this sequence reached Kafka. */
