@@ -34,8 +34,9 @@ import type { EventPlan, Op, StreamPosition } from './plan';
  *   A key member (SADD)   S key member (SREM)   X key member (ZREM)   D key (DEL)
  * A ZSET's members and a HASH's fields come twice: alone, the arguments of the read (ZMSCORE,
  * SMISMEMBER, HMGET), then in pairs that become the write's arguments (ZADD, HSET) where they lie,
- * each weight or value replaced by the new score or text — a maximum not exceeded by the text read,
- * so the script builds no table of arguments per key (Lua's tables and calls are most of its own cost).
+ * each weight or value overwritten by the new score or text (a maximum not exceeded: by the text
+ * read, so the field keeps it): the script builds no argument table per key (building tables and
+ * calling functions are most of its own Lua work, besides the Redis commands it runs).
  * Numbers travel as MessagePack numbers (weights as float64), so neither side formats or parses them
  * as text, and a chunk's 100,000+ operands are one bulk string instead of as many command arguments
  * (which cost ioredis and Redis an object each). Numbers the script hands to Redis commands are
