@@ -15,7 +15,8 @@ import type { EventPlan, Op, StreamPosition } from './plan';
  * and sends the rest again (mergeOperations over the remaining events). Otherwise the merged
  * operations run, each source's watermark moves to its last sequence, and the script returns an
  * empty array. Memory is one field per partition and slot, however many events are applied.
- * Operations are validated before anything is written because Redis does not roll a failing script back.
+ * The operation list's shape (codes, key indexes, counts, length) is checked before anything is
+ * written because Redis does not roll a failing script back.
  *
  * The operations arrive merged per key (mergeOperations, in JavaScript: the script's own work is one
  * Redis command or two per key, not an interpretation of every event): log-space sums into a ZSET
@@ -23,21 +24,27 @@ import type { EventPlan, Op, StreamPosition } from './plan';
  * not in its hidden set (SMISMEMBER), a HASH's counters, log-space sums and maxima (one HMGET, one
  * HSET), list pushes (one LPUSH, and LTRIM only past the cap), a bounded most-recent-first set (LREM per
  * value, one LPUSH, LTRIM past the cap), HyperLogLog adds (one PFADD), and the order-sensitive writes as they come.
- * Scores are written with 17 significant digits (Lua's default number-to-string keeps 14).
  *
  * ARGV[1] = the operations, ARGV[2..] = (source, first sequence, last sequence) per source. The operations are one MessagePack array
  * (cmsgpack.unpack'ed by the script) holding, per operation, its code, index into KEYS and operands:
- *   Z key keep n (member logWeight)×n      V key hiddenKey keep n (member logWeight)×n
- *   H key n (field mode value)×n, mode i (add) | l (log-add) | m (max)
+ *   Z key keep n member×n (logWeight member)×n      V key hiddenKey keep n member×n (logWeight member)×n
+ *   H key n field×n mode×n (field value)×n, mode i (add) | l (log-add) | m (max)
  *   L key keep n value×n (pushed in order)   U key keep n value×n (each once, oldest first)
  *   P key n element×n     R key n (field value)×(n/2): the hash becomes exactly these fields
  *   A key member (SADD)   S key member (SREM)   X key member (ZREM)   D key (DEL)
+ * A ZSET's members and a HASH's fields come twice: alone, the arguments of the read (ZMSCORE,
+ * SMISMEMBER, HMGET), then in pairs that become the write's arguments (ZADD, HSET) where they lie,
+ * each weight or value overwritten by the new score or text (a maximum not exceeded: by the text
+ * read, so the field keeps it): the script builds no argument table per key (building tables and
+ * calling functions are most of its own Lua work, besides the Redis commands it runs).
  * Numbers travel as MessagePack numbers (weights as float64), so neither side formats or parses them
  * as text, and a chunk's 100,000+ operands are one bulk string instead of as many command arguments
  * (which cost ioredis and Redis an object each). Numbers the script hands to Redis commands are
- * written with 17 significant digits (Redis' own conversion; Lua's tostring keeps 14).
+ * written with 17 significant digits (Redis' own conversion; Lua's tostring keeps 14), counters
+ * as integers.
  */
 export const APPLY_SCRIPT: LuaScript = luaScript(`
+local call, unpack, tonumber, KEYS, ARGV = redis.call, unpack, tonumber, KEYS, ARGV
 local function invalid(what) return redis.error_reply('projection batch: ' .. what) end
 if #ARGV < 4 or (#ARGV - 1) % 3 ~= 0 then return invalid('no (source, first, last) triples after the operations') end
 local sources, firsts = {}, {}
@@ -48,24 +55,31 @@ for a = 2, #ARGV, 3 do
 end
 local decoded, ops = pcall(cmsgpack.unpack, ARGV[1])
 if not decoded or type(ops) ~= 'table' then return invalid('the operations are not a MessagePack array') end
--- Operands per code: a fixed count, or a count at that offset times a stride.
-local shape = { Z = { 2, 2 }, V = { 3, 2 }, H = { 1, 3 }, L = { 2, 1 }, U = { 2, 1 }, P = { 1, 1 }, R = { 1, 1 }, A = { 1 }, S = { 1 }, X = { 1 }, D = { 0 } }
-local i = 1
-while i <= #ops do
-  local s = shape[ops[i]]
-  if not s or not KEYS[ops[i + 1]] then return invalid('op ' .. tostring(ops[i]) .. ' is unknown or names no key') end
-  local n = s[1]
-  if s[2] then
-    local count = ops[i + 1 + s[1]]
-    if type(count) ~= 'number' then return invalid('op ' .. ops[i] .. ' has no count') end
-    n = s[1] + count * s[2]
+local size = #ops
+-- What is wrong with the list's shape, or nil. A count that is not a number fails the arithmetic.
+local function malformed()
+  local i = 1
+  while i <= size do
+    local op = ops[i]
+    if not KEYS[ops[i + 1]] then return 'op ' .. tostring(op) .. ' names no key' end
+    if op == 'H' then i = i + 3 + 4 * ops[i + 2]
+    elseif op == 'L' or op == 'U' then i = i + 4 + ops[i + 3]
+    elseif op == 'Z' then i = i + 4 + 3 * ops[i + 3]
+    elseif op == 'P' or op == 'R' then i = i + 3 + ops[i + 2]
+    elseif op == 'V' then
+      if not KEYS[ops[i + 2]] then return 'op V names no hidden key' end
+      i = i + 5 + 3 * ops[i + 4]
+    elseif op == 'A' or op == 'S' or op == 'X' then i = i + 3
+    elseif op == 'D' then i = i + 2
+    else return 'op ' .. tostring(op) .. ' is unknown' end
   end
-  if ops[i] == 'V' and not KEYS[ops[i + 2]] then return invalid('op V names no hidden key') end
-  i = i + 2 + n
+  if i ~= size + 1 then return 'truncated operation list' end
 end
-if i ~= #ops + 1 then return invalid('truncated operation list') end
+local checked, problem = pcall(malformed)
+if not checked then return invalid('an operation has no count') end
+if problem then return invalid(problem) end
 
-local applied = redis.call('HMGET', KEYS[1], unpack(sources))
+local applied = call('HMGET', KEYS[1], unpack(sources))
 local found, moved = {}, {}
 for n, source in ipairs(sources) do
   local watermark = tonumber(applied[n])
@@ -78,96 +92,88 @@ for n, source in ipairs(sources) do
   moved[#moved + 1] = ARGV[3 * n + 1]
 end
 if #found > 0 then return found end
-redis.call('HSET', KEYS[1], unpack(moved))
+call('HSET', KEYS[1], unpack(moved))
 
+local log, exp, format = math.log, math.exp, string.format
 local function lse(a, b)
   if a < b then a, b = b, a end
-  return a + math.log(1 + math.exp(b - a))
+  return a + log(1 + exp(b - a))
 end
-local function addScores(key, keep, members, weights)
-  if #members == 0 then return end
-  local old = redis.call('ZMSCORE', key, unpack(members))
-  local args = {}
-  for n, member in ipairs(members) do
-    local w = weights[n]
-    if old[n] then w = lse(tonumber(old[n]), w) end
-    args[#args + 1] = w
-    args[#args + 1] = member
+-- log-add-exp the pairs (weight member) at pairs[p + 1 .. p + 2 * count] into the ZSET, their members
+-- also at members[m + 1 .. m + count]: each weight becomes its member's score where it lies.
+local function addScores(key, keep, count, members, m, pairs, p)
+  if count == 0 then return end
+  local old = call('ZMSCORE', key, unpack(members, m + 1, m + count))
+  for n = 1, count do
+    if old[n] then pairs[p + 2 * n - 1] = lse(tonumber(old[n]), pairs[p + 2 * n - 1]) end
   end
-  if redis.call('ZADD', key, unpack(args)) > 0 then redis.call('ZREMRANGEBYRANK', key, 0, -keep - 1) end
+  if call('ZADD', key, unpack(pairs, p + 1, p + 2 * count)) > 0 then call('ZREMRANGEBYRANK', key, '0', -keep - 1) end
 end
 
-i = 1
-while i <= #ops do
+local i = 1
+while i <= size do
   local op, key = ops[i], KEYS[ops[i + 1]]
-  if op == 'Z' or op == 'V' then
-    local hidden
-    if op == 'V' then
-      hidden = KEYS[ops[i + 2]]
-      i = i + 1
-    end
-    local keep, count = ops[i + 2], ops[i + 3]
-    local members, weights = {}, {}
-    for n = 0, count - 1 do
-      members[#members + 1] = ops[i + 4 + 2 * n]
-      weights[#weights + 1] = ops[i + 5 + 2 * n]
-    end
-    if hidden then
-      local flags = redis.call('SMISMEMBER', hidden, unpack(members))
-      local visible, visibleWeights = {}, {}
-      for n, member in ipairs(members) do
-        if flags[n] == 0 then
-          visible[#visible + 1] = member
-          visibleWeights[#visibleWeights + 1] = weights[n]
-        end
-      end
-      members, weights = visible, visibleWeights
-    end
-    addScores(key, keep, members, weights)
-    i = i + 4 + 2 * count
-  elseif op == 'H' then
+  if op == 'H' then
     local count = ops[i + 2]
-    local fields = {}
-    for n = 0, count - 1 do fields[#fields + 1] = ops[i + 3 + 3 * n] end
-    local old = redis.call('HMGET', key, unpack(fields))
-    local sets = {}
-    for n = 0, count - 1 do
-      local mode, value, previous = ops[i + 4 + 3 * n], ops[i + 5 + 3 * n], tonumber(old[n + 1])
+    local modes = i + 2 + count
+    local p = modes + count
+    local old = call('HMGET', key, unpack(ops, i + 3, modes))
+    for n = 1, count do
+      local mode, at = ops[modes + n], p + 2 * n
+      local value, previous = ops[at], tonumber(old[n])
       if mode == 'i' then
-        sets[#sets + 1] = fields[n + 1]
-        sets[#sets + 1] = string.format('%d', (previous or 0) + value)
+        ops[at] = format('%d', (previous or 0) + value)
       elseif mode == 'l' then
-        sets[#sets + 1] = fields[n + 1]
-        sets[#sets + 1] = previous and lse(previous, value) or value
-      elseif not previous or value > previous then
-        sets[#sets + 1] = fields[n + 1]
-        sets[#sets + 1] = value
+        if previous then ops[at] = lse(previous, value) end
+      elseif previous and not (value > previous) then
+        ops[at] = old[n]
       end
     end
-    if #sets > 0 then redis.call('HSET', key, unpack(sets)) end
-    i = i + 3 + 3 * count
+    call('HSET', key, unpack(ops, p + 1, p + 2 * count))
+    i = p + 2 * count + 1
   elseif op == 'L' or op == 'U' then
     local keep, count = ops[i + 2], ops[i + 3]
     if op == 'U' then
-      for n = i + 4, i + 3 + count do redis.call('LREM', key, 0, ops[n]) end
+      for n = i + 4, i + 3 + count do call('LREM', key, '0', ops[n]) end
     end
-    if redis.call('LPUSH', key, unpack(ops, i + 4, i + 3 + count)) > keep then redis.call('LTRIM', key, 0, keep - 1) end
+    if call('LPUSH', key, unpack(ops, i + 4, i + 3 + count)) > keep then call('LTRIM', key, '0', keep - 1) end
     i = i + 4 + count
+  elseif op == 'Z' then
+    local count = ops[i + 3]
+    addScores(key, ops[i + 2], count, ops, i + 3, ops, i + 3 + count)
+    i = i + 4 + 3 * count
   elseif op == 'P' then
     local count = ops[i + 2]
-    redis.call('PFADD', key, unpack(ops, i + 3, i + 2 + count))
+    call('PFADD', key, unpack(ops, i + 3, i + 2 + count))
     i = i + 3 + count
+  elseif op == 'V' then
+    local keep, count = ops[i + 3], ops[i + 4]
+    local m, p = i + 4, i + 4 + count
+    if count > 0 then
+      local flags = call('SMISMEMBER', KEYS[ops[i + 2]], unpack(ops, m + 1, m + count))
+      local visible, pairs = {}, {}
+      for n = 1, count do
+        if flags[n] == 0 then
+          visible[#visible + 1] = ops[m + n]
+          pairs[#pairs + 1] = ops[p + 2 * n - 1]
+          pairs[#pairs + 1] = ops[p + 2 * n]
+        end
+      end
+      if #visible < count then addScores(key, keep, #visible, visible, 0, pairs, 0)
+      else addScores(key, keep, count, ops, m, ops, p) end
+    end
+    i = i + 5 + 3 * count
   elseif op == 'R' then
     local count = ops[i + 2]
-    redis.call('DEL', key)
-    if count > 0 then redis.call('HSET', key, unpack(ops, i + 3, i + 2 + count)) end
+    call('DEL', key)
+    if count > 0 then call('HSET', key, unpack(ops, i + 3, i + 2 + count)) end
     i = i + 3 + count
   elseif op == 'D' then
-    redis.call('DEL', key)
+    call('DEL', key)
     i = i + 2
   else
     local command = op == 'A' and 'SADD' or op == 'S' and 'SREM' or 'ZREM'
-    redis.call(command, key, ops[i + 2])
+    call(command, key, ops[i + 2])
     i = i + 3
   end
 end
@@ -265,12 +271,15 @@ export function encodeCall(watermarks: string, parts: readonly ScriptPart[]): Sc
         operands.push(op.hiddenKey === undefined ? 'Z' : 'V', keyIndex(op.key));
         if (op.hiddenKey !== undefined) operands.push(keyIndex(op.hiddenKey));
         operands.push(op.keep, op.logWeights.size);
-        for (const [member, logWeight] of op.logWeights) operands.push(member, logWeight);
+        for (const member of op.logWeights.keys()) operands.push(member);
+        for (const [member, logWeight] of op.logWeights) operands.push(logWeight, member);
         break;
       }
       case 'fields':
         operands.push('H', keyIndex(op.key), op.fields.size);
-        for (const [field, { mode, value }] of op.fields) operands.push(field, mode, value);
+        for (const field of op.fields.keys()) operands.push(field);
+        for (const { mode } of op.fields.values()) operands.push(mode);
+        for (const [field, { value }] of op.fields) operands.push(field, value);
         break;
       case 'push':
         operands.push(op.unique ? 'U' : 'L', keyIndex(op.key), op.keep, op.values.length, ...op.values);
