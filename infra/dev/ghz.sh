@@ -33,16 +33,42 @@ node -e '
 SCORING_METRICS="http://127.0.0.1:${ORRERY_METRICS_PORT_SCORING:-9476}/metrics"
 batch_rows() { curl -fs --max-time 2 "${SCORING_METRICS}" | awk '/^orrery_scoring_batch_rows_(sum|count)[{ ]/ { printf "%s ", $NF }'; }
 
+# CPU per Recommend of the recommender (the processes listening on its port and their children, the
+# node:cluster workers) and of scoring (listening on its ZeroMQ port): utime + stime from /proc, before
+# and after the run, over the requests ghz sent. This, more than latency, is what compares two builds
+# on a shared 2-core box; it includes each process's every thread (V8's GC helpers, ZeroMQ's I/O thread).
+pids_on_port() { ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u || true; }
+with_children() { for pid in "$@"; do echo "${pid}"; pgrep -P "${pid}" || true; done | sort -u; }
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$@"; do [[ -r "/proc/${pid}/stat" ]] && total=$((total + $(sed 's/.*) //' "/proc/${pid}/stat" | awk '{ print $12 + $13 }'))); done
+  echo "${total}"
+}
+SCORING_ENDPOINT="${ORRERY_SCORING_ZMQ_ENDPOINT:-tcp://127.0.0.1:5561}"
+mapfile -t recommender_pids < <(with_children $(pids_on_port "${ADDRESS##*:}"))
+mapfile -t scoring_pids < <(pids_on_port "${SCORING_ENDPOINT##*:}")
+
 args=("$@")
 # 4 connections, as several client processes would open (one HTTP/2 connection would also pin all
 # calls to one worker when ORRERY_RECOMMENDER_WORKERS > 1).
 [[ ${#args[@]} -eq 0 ]] && args=(--rps 500 -c 8 --connections 4 -z 10s)
 before="$(batch_rows || true)"
+recommender_before="$(cpu_ticks "${recommender_pids[@]}")"
+scoring_before="$(cpu_ticks "${scoring_pids[@]}")"
 REPORT=".orrery/ghz-recommend-report.txt"
 "${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" "${args[@]}" "${ADDRESS}" | tee "${REPORT}"
 after="$(batch_rows || true)"
+recommender_after="$(cpu_ticks "${recommender_pids[@]}")"
+scoring_after="$(cpu_ticks "${scoring_pids[@]}")"
 requests="$(awk '$1 == "Count:" { print $2; exit }' "${REPORT}")"
 if [[ -n "${before}" && -n "${after}" && -n "${requests}" ]]; then
   awk -v b="${before}" -v a="${after}" -v r="${requests}" 'BEGIN { split(b, x, " "); split(a, y, " "); n = y[2] - x[2];
     if (n > 0 && r > 0) printf "\nCandidates scored per Recommend (scoring batch rows): mean %.0f; %d requests in %d scoring batches\n", (y[1] - x[1]) / r, r, n }'
+fi
+if [[ ${#recommender_pids[@]} -gt 0 && -n "${requests}" && "${requests}" -gt 0 ]]; then
+  awk -v r="${requests}" -v hz="$(getconf CLK_TCK)" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" \
+    -v rb="${recommender_before}" -v ra="${recommender_after}" -v sb="${scoring_before}" -v sa="${scoring_after}" -v ns="${#scoring_pids[@]}" \
+    'BEGIN { printf "CPU per Recommend (utime+stime from /proc; load average %s): recommender %.3f ms", load, (ra - rb) * 1000 / hz / r;
+             if (ns > 0) printf ", scoring %.3f ms", (sa - sb) * 1000 / hz / r;
+             printf "\n" }'
 fi
