@@ -63,7 +63,7 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
       ['ingestion', 'grpc.orrery.v1.IngestService/Track'],
       ['ingestion', 'command request'],
       ['command', 'command serve'],
-      ['command', /^pg\.query:INSERT/],
+      ['command', /^pg\.query:orrery-append-events/], // the append, a named statement
       ['command', / publish$/],
       ['projector', 'projector apply'],
       ['projector', /^evalsha|^eval$/],
@@ -73,7 +73,7 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
     expect(track.tags).toMatchObject({ 'orrery.user_id': userId, 'orrery.item_id': itemId });
     const commandRequest = findSpan(trace, 'ingestion', 'command request')!;
     const commandServe = findSpan(trace, 'command', 'command serve')!;
-    const insert = findSpan(trace, 'command', /^pg\.query:INSERT/)!;
+    const insert = findSpan(trace, 'command', /^pg\.query:orrery-append-events/)!;
     const publish = findSpan(trace, 'command', / publish$/)!;
     const apply = findSpan(trace, 'projector', 'projector apply')!;
     const redisWrite = findSpan(trace, 'projector', /^evalsha|^eval$/)!;
