@@ -67,11 +67,14 @@ interface UnpublishedRow {
 
 /**
  * Runs `work` in a transaction of `client` holding the commit-order lock: no writer allocates a
- * sequence or commits meanwhile (writers wait), and what `work` writes commits at once or not at all.
+ * sequence or commits meanwhile (writers wait), and what `work` writes commits at once or not at all,
+ * durably before this resolves (even on a session that does not wait for the WAL flush otherwise,
+ * as the relay's: a new sequence given to a fact must not be lost after the fact went out with it).
  */
 export async function underCommitOrderLock<T>(client: ClientBase, work: () => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {
+    await client.query('SET LOCAL synchronous_commit = on');
     await lockCommitOrder(client);
     const result = await work();
     await client.query('COMMIT');
