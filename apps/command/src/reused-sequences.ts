@@ -4,11 +4,12 @@
 // what Kafka holds (allocateAbove). A consumer takes a fact at or below the highest sequence it applied
 // from that partition for a copy, so such a fact would be acknowledged, stored, published and never
 // applied. The relay's session start finds these facts and gives them new sequences above Kafka's.
+import { timestampMs } from '@bufbuild/protobuf/wkt';
 import type { Kafka } from 'kafkajs';
 import type { ClientBase } from 'pg';
 import { decodeDomainEvent } from '@orrery/kafka';
 import { readUnpublished, resequenceFacts, type OutboxRow } from '@orrery/store';
-import { readPartitionRanges, type PublishedTails } from './published-tails';
+import { readPartitionRanges, type PartitionRange, type PublishedTails } from './published-tails';
 
 /**
  * How much earlier than a fact's commit time (the store's clock) its copy on Kafka may be stamped (the
@@ -61,10 +62,10 @@ export async function moveReusedSequences(
   }
   if (suspects.size === 0) return new Map();
 
-  const oldestCommitMs = Math.floor(Math.min(...[...suspects.values()].flat().map((fact) => committedAtMs(fact))));
+  const oldestCommitMs = Math.min(...[...suspects.values()].flat().map((fact) => committedAtMs(fact)));
   const admin = kafka.admin();
   await admin.connect();
-  let ranges: { partition: number; from: bigint; to: bigint }[];
+  let ranges: PartitionRange[];
   try {
     const [starts, ends] = await Promise.all([admin.fetchTopicOffsetsByTimestamp(topic, oldestCommitMs - CLOCK_SKEW_ALLOWANCE_MS), admin.fetchTopicOffsets(topic)]);
     ranges = ends
@@ -94,7 +95,8 @@ export async function moveReusedSequences(
   return resequenceFacts(tx, reused);
 }
 
+/** When the fact was committed, in whole ms (0 when it does not say: the Kafka read then starts at the beginning). */
 function committedAtMs(fact: OutboxRow): number {
   const committedAt = decodeDomainEvent(fact.payload).committedAt;
-  return committedAt ? Number(committedAt.seconds) * 1000 + committedAt.nanos / 1e6 : 0;
+  return committedAt ? Math.floor(timestampMs(committedAt)) : 0;
 }

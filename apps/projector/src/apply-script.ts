@@ -99,15 +99,15 @@ local function lse(a, b)
   if a < b then a, b = b, a end
   return a + log(1 + exp(b - a))
 end
--- log-add-exp the pairs (weight member) at pairs[p + 1 .. p + 2 * count] into the ZSET, their members
+-- log-add-exp the pairs (weight member) at scorePairs[p + 1 .. p + 2 * count] into the ZSET, their members
 -- also at members[m + 1 .. m + count]: each weight becomes its member's score where it lies.
-local function addScores(key, keep, count, members, m, pairs, p)
+local function addScores(key, keep, count, members, m, scorePairs, p)
   if count == 0 then return end
   local old = call('ZMSCORE', key, unpack(members, m + 1, m + count))
   for n = 1, count do
-    if old[n] then pairs[p + 2 * n - 1] = lse(tonumber(old[n]), pairs[p + 2 * n - 1]) end
+    if old[n] then scorePairs[p + 2 * n - 1] = lse(tonumber(old[n]), scorePairs[p + 2 * n - 1]) end
   end
-  if call('ZADD', key, unpack(pairs, p + 1, p + 2 * count)) > 0 then call('ZREMRANGEBYRANK', key, '0', -keep - 1) end
+  if call('ZADD', key, unpack(scorePairs, p + 1, p + 2 * count)) > 0 then call('ZREMRANGEBYRANK', key, '0', -keep - 1) end
 end
 
 local i = 1
@@ -151,15 +151,15 @@ while i <= size do
     local m, p = i + 4, i + 4 + count
     if count > 0 then
       local flags = call('SMISMEMBER', KEYS[ops[i + 2]], unpack(ops, m + 1, m + count))
-      local visible, pairs = {}, {}
+      local visible, scorePairs = {}, {}
       for n = 1, count do
         if flags[n] == 0 then
           visible[#visible + 1] = ops[m + n]
-          pairs[#pairs + 1] = ops[p + 2 * n - 1]
-          pairs[#pairs + 1] = ops[p + 2 * n]
+          scorePairs[#scorePairs + 1] = ops[p + 2 * n - 1]
+          scorePairs[#scorePairs + 1] = ops[p + 2 * n]
         end
       end
-      if #visible < count then addScores(key, keep, #visible, visible, 0, pairs, 0)
+      if #visible < count then addScores(key, keep, #visible, visible, 0, scorePairs, 0)
       else addScores(key, keep, count, ops, m, ops, p) end
     end
     i = i + 5 + 3 * count

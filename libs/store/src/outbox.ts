@@ -111,9 +111,10 @@ export async function allocateAbove(tx: ClientBase, published: bigint): Promise<
  */
 export async function resequenceFacts(tx: ClientBase, sequences: readonly bigint[]): Promise<Map<bigint, bigint>> {
   if (sequences.length === 0) return new Map();
-  const old = [...new Set(sequences)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const ascending = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
+  const old = [...new Set(sequences)].sort(ascending);
   const { rows } = await tx.query<{ next: string }>("SELECT nextval('commit_sequence')::text AS next FROM generate_series(1, $1::int)", [old.length]);
-  const fresh = rows.map((row) => BigInt(row.next)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const fresh = rows.map((row) => BigInt(row.next)).sort(ascending);
   const moves = new Map(old.map((sequence, index) => [sequence, fresh[index]!]));
   const params = [old.map(String), fresh.map(String)];
   await tx.query('UPDATE events SET sequence = m.new FROM unnest($1::bigint[], $2::bigint[]) AS m(old, new) WHERE events.sequence = m.old', params);
