@@ -1,5 +1,5 @@
 import type { CoVisit, ProjectionReader } from '@orrery/projections';
-import { coVisitReadDepth, MIN_COVISIT_READ_DEPTH, readModel } from './read-model';
+import { coVisitReadDepth, MIN_COVISIT_READ_DEPTH, readModel, sameItemFacts, sameScoredList, UNCHANGED_SCORE_TOLERANCE } from './read-model';
 
 const limits = { timeoutMs: 100 };
 
@@ -44,5 +44,33 @@ describe('read model: co-visitation', () => {
     await model.coVisited(['a'], 10, limits);
     expect(await model.coVisited(['a'], 80, limits)).toHaveLength(80);
     expect(reads).toEqual([50, 100]);
+  });
+});
+
+describe('read model: refreshed values that say the same', () => {
+  const facts = { itemId: 'a', exists: true, hidden: false, categories: ['books', 'maps'], publishedAtMs: 5, popularity: 100, interactions: 3 };
+
+  it('counts a list with the same items and scores within the tolerance as unchanged, and any other difference as a change', () => {
+    const list = [
+      { itemId: 'a', score: 10 },
+      { itemId: 'b', score: 5 },
+    ];
+    const decayed = list.map((entry) => ({ ...entry, score: entry.score * (1 - UNCHANGED_SCORE_TOLERANCE / 2) }));
+    expect(sameScoredList(list, decayed)).toBe(true);
+    expect(sameScoredList(list, [list[0]!, { itemId: 'b', score: 5 * (1 + 2 * UNCHANGED_SCORE_TOLERANCE) }])).toBe(false);
+    expect(sameScoredList(list, [list[1]!, list[0]!])).toBe(false);
+    expect(sameScoredList(list, list.slice(0, 1))).toBe(false);
+    expect(sameScoredList([{ itemId: 'a', score: 0 }], [{ itemId: 'a', score: 0 }])).toBe(true);
+  });
+
+  it('counts item facts as unchanged only when catalog facts and counts are equal and popularity is within the tolerance', () => {
+    expect(sameItemFacts(facts, { ...facts, popularity: 100 * (1 + UNCHANGED_SCORE_TOLERANCE / 2), categories: ['books', 'maps'] })).toBe(true);
+    expect(sameItemFacts(facts, { ...facts, hidden: true })).toBe(false);
+    expect(sameItemFacts(facts, { ...facts, exists: false })).toBe(false);
+    expect(sameItemFacts(facts, { ...facts, interactions: 4 })).toBe(false);
+    expect(sameItemFacts(facts, { ...facts, publishedAtMs: undefined })).toBe(false);
+    expect(sameItemFacts(facts, { ...facts, categories: ['maps', 'books'] })).toBe(false);
+    expect(sameItemFacts(facts, { ...facts, categories: ['books'] })).toBe(false);
+    expect(sameItemFacts(facts, { ...facts, popularity: 101 })).toBe(false);
   });
 });

@@ -21,7 +21,10 @@ export type ReadModel = UserContextSource & Features & CoVisitation & Trending &
  * and are reused for `cache.ttlMs` (shared-reads-cache.ts); the user's own reads never are.
  */
 export function readModel(reader: ProjectionReader, index: () => ServingIndex | undefined, cache: TtlCacheOptions): ReadModel {
-  const items = cachedBatchLookup(async (itemIds) => new Map((await reader.items(itemIds)).map((item) => [item.itemId, toItemFacts(item)])), cache);
+  const items = cachedBatchLookup(async (itemIds) => new Map((await reader.items(itemIds)).map((item) => [item.itemId, toItemFacts(item)])), {
+    ...cache,
+    unchanged: sameItemFacts,
+  });
   // Keyed `<count>\n<item or category>`: one cached answer per size read (co-visits are read in a few
   // fixed depths, so users with few and many recent items share them).
   const coVisitLists = cachedBatchLookup(async (keys) => {
@@ -30,7 +33,7 @@ export function readModel(reader: ProjectionReader, index: () => ServingIndex | 
       for (const [itemId, coVisits] of await reader.coVisits(itemIds, count)) answers.set(sizedKey(count, itemId), coVisits);
     }
     return answers;
-  }, cache);
+  }, { ...cache, unchanged: sameScoredList<CoVisit> });
   const trendingRankings = cachedBatchLookup(async (keys) => {
     const rankings = await Promise.all(
       [...groupByCount(keys)].flatMap(([count, categories]) =>
@@ -41,7 +44,7 @@ export function readModel(reader: ProjectionReader, index: () => ServingIndex | 
       ),
     );
     return new Map(rankings);
-  }, cache);
+  }, { ...cache, unchanged: sameScoredList<SourcedItem> });
 
   return {
     userContext: async (userId) => toUserFacts(userId, await reader.user(userId, RECENT_LIMIT)),
@@ -61,6 +64,37 @@ export function readModel(reader: ProjectionReader, index: () => ServingIndex | 
       searchTimed(index(), 'for_user', (served) => served.searchForUser(recentItemIds, count, excludeItemIds)),
     similarTo: (itemId, count) => searchTimed(index(), 'similar_to', (served) => served.similarTo(itemId, count)),
   };
+}
+
+/**
+ * Scores that differ by less than this share count as unchanged when a cached value is refreshed.
+ * Decay alone moves every score by ~3·10⁻⁶ per second at the default 72 h half-life of popularity
+ * (the same factor for all of them, so no ranking changes), ~6·10⁻⁷ at co-visits' 336 h: a refresh
+ * of a value nothing was added to keeps the cached copy for ~40 s (popularity, trending) or ~3 min
+ * (co-visits), then takes the new one.
+ */
+export const UNCHANGED_SCORE_TOLERANCE = 1e-4;
+
+function sameScore(cached: number, fetched: number): boolean {
+  return Math.abs(cached - fetched) <= UNCHANGED_SCORE_TOLERANCE * Math.max(Math.abs(cached), Math.abs(fetched));
+}
+
+/** Same items in the same order, with the same scores (within UNCHANGED_SCORE_TOLERANCE). */
+export function sameScoredList<T extends { readonly itemId: string; readonly score: number }>(cached: readonly T[], fetched: readonly T[]): boolean {
+  return cached.length === fetched.length && cached.every((entry, index) => entry.itemId === fetched[index]!.itemId && sameScore(entry.score, fetched[index]!.score));
+}
+
+/** The same catalog facts and counts, and popularity within UNCHANGED_SCORE_TOLERANCE. */
+export function sameItemFacts(cached: ItemFacts, fetched: ItemFacts): boolean {
+  return (
+    cached.exists === fetched.exists &&
+    cached.hidden === fetched.hidden &&
+    cached.interactions === fetched.interactions &&
+    cached.publishedAtMs === fetched.publishedAtMs &&
+    cached.categories.length === fetched.categories.length &&
+    cached.categories.every((category, index) => category === fetched.categories[index]) &&
+    sameScore(cached.popularity, fetched.popularity)
+  );
 }
 
 /** The shallowest co-visit list depth read: most requests ask for 5–50 per item. */

@@ -161,6 +161,42 @@ describe('cachedBatchLookup refreshes ahead of expiry', () => {
     expect(calls).toEqual([['a'], ['b', 'c'], ['a'], ['b', 'c']]);
   });
 
+  it('reads at most maxRefreshKeys in one background fetch, the first due first, and starts the next at once while that many are due', async () => {
+    const { calls, fetch } = counter();
+    let clock = 0;
+    const cached = cachedBatchLookup(fetch, { ttlMs: 1_000, now: () => clock, random: () => 0, maxRefreshKeys: 2 });
+    await cached(['a', 'b', 'c', 'd', 'e']);
+    clock = 1_000 * REFRESH_EARLIEST_SHARE; // all five are due
+    await cached(['e', 'd', 'c', 'b', 'a']);
+    await settled();
+    await cached(['a']); // three still due, no interval over: two of them at once
+    await settled();
+    await cached(['a']); // one due: it waits for the interval
+    await settled();
+    expect(calls).toEqual([['a', 'b', 'c', 'd', 'e'], ['e', 'd'], ['c', 'b']]);
+    clock += 1_000 * REFRESH_INTERVAL_SHARE;
+    await cached(['b']);
+    await settled();
+    expect(calls).toEqual([['a', 'b', 'c', 'd', 'e'], ['e', 'd'], ['c', 'b'], ['a']]);
+  });
+
+  it('when a refreshed value is unchanged from the cached one, the cached object is kept; a changed one replaces it', async () => {
+    let clock = 0;
+    let score = 1;
+    const fetch = async (keys: readonly string[]): Promise<Map<string, { score: number }>> => new Map(keys.map((key) => [key, { score }]));
+    const cached = cachedBatchLookup(fetch, { ttlMs: 1_000, now: () => clock, random: () => 0, unchanged: (old, fresh) => old.score === fresh.score });
+    const first = (await cached(['a'])).get('a');
+    clock = 1_000 * REFRESH_EARLIEST_SHARE;
+    await cached(['a']);
+    await settled();
+    expect((await cached(['a'])).get('a')).toBe(first);
+    score = 2;
+    clock = 2 * 1_000 * REFRESH_EARLIEST_SHARE;
+    await cached(['a']);
+    await settled();
+    expect((await cached(['a'])).get('a')).toEqual({ score: 2 });
+  });
+
   it('when a value is not read again, it is not refreshed, and once the TTL is over it is read in the lookup', async () => {
     const { calls, version, fetch } = counter();
     let clock = 0;
