@@ -1,6 +1,6 @@
 import { readConfig } from '@orrery/config';
 import { create } from '@bufbuild/protobuf';
-import { controlKeys, decodeRecentEntry, EVENT_SCOPE_TAG, forgottenUserField, hashTagOf, projectionKeys, type RecentEntry } from '@orrery/projections';
+import { CATALOG_CHANGES_FIELD, controlKeys, decodeRecentEntry, EVENT_SCOPE_TAG, forgottenUserField, hashTagOf, projectionKeys, type RecentEntry } from '@orrery/projections';
 import { DomainEventSchema, EventType, type DomainEvent } from '@orrery/proto';
 import { interaction, itemDeleted, itemUpserted, userForgotten } from '../test/domain-events';
 import { encodeCall, scriptCalls, type ScriptPart } from './apply-script';
@@ -102,6 +102,15 @@ describe('planning catalog changes', () => {
     const [plan] = plans(incoming(itemUpserted({ itemId: 'shoe', categories: ['boots'] })), { shoe: ['shoes', 'boots'] });
     expect(ofKind(plan!, 'zrem').map((op) => op.key)).toEqual([keys.trending.category('shoes')]);
     expect(ofKind(plan!, 'srem')).toHaveLength(1);
+  });
+
+  it('when an item changes or is deleted, the catalog change count moves once (readers caching catalog facts drop them); an interaction leaves it', () => {
+    const counted = [{ kind: 'hincrby', key: keys.trending.changes, field: CATALOG_CHANGES_FIELD, by: 1 }];
+    const outcomes = planBatch(incoming(itemUpserted({ itemId: 'shoe', categories: ['boots'] }), itemDeleted('sock'), interaction({ userId: 'ann', itemId: 'shoe' })), emptySnapshot(), keys, control, config);
+    const planned = outcomes.map((outcome) => (outcome.kind === 'plan' ? outcome.plan : undefined));
+    expect(ofKind(planned[0]!, 'hincrby').filter((op) => op.key === keys.trending.changes)).toEqual(counted);
+    expect(ofKind(planned[1]!, 'hincrby').filter((op) => op.key === keys.trending.changes)).toEqual(counted);
+    expect(planned[2]!.ops.some((op) => op.key === keys.trending.changes)).toBe(false);
   });
 });
 

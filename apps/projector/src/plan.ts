@@ -4,6 +4,7 @@
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import type { ProjectionConfig } from '@orrery/config';
 import {
+  CATALOG_CHANGES_FIELD,
   catalogFields,
   coVisitLookBack,
   coVisitPartners,
@@ -291,7 +292,8 @@ export function planInteraction(input: InteractionInput, keys: ProjectionKeys, c
 /**
  * An item change replaces its catalog view. A hidden item leaves every trending ranking (and the
  * hidden set keeps it out, atomically with later interactions); an item leaving a category leaves
- * that category's ranking.
+ * that category's ranking. The catalog change count moves (catalogChanged), so readers caching
+ * catalog facts drop them.
  */
 export function planItemUpsert(position: StreamPosition, item: Item, previous: CatalogFacts | undefined, keys: ProjectionKeys): EventPlan {
   const keysOfItem = keys.item(item.itemId);
@@ -313,7 +315,13 @@ export function planItemUpsert(position: StreamPosition, item: Item, previous: C
       if (!item.categories.includes(category)) ops.push({ kind: 'zrem', key: keys.trending.category(category), member: item.itemId });
     }
   }
+  ops.push(catalogChanged(keys));
   return { position, ops };
+}
+
+/** Counts a catalog change: readers that cache catalog facts (the recommender) drop them when the count moves. */
+function catalogChanged(keys: ProjectionKeys): Op {
+  return { kind: 'hincrby', key: keys.trending.changes, field: CATALOG_CHANGES_FIELD, by: 1 };
 }
 
 /**
@@ -322,7 +330,8 @@ export function planItemUpsert(position: StreamPosition, item: Item, previous: C
  * deleted, it leaves every trending ranking and joins the hidden set (so nothing ranks it again),
  * and it leaves the co-visit set of every item its own co-visit set held. (A partner that kept it
  * while it had dropped the partner from its capped set, or a user's later interaction pairing with
- * it from the recent list, can still list it: query filters co-visits through the hidden set.)
+ * it from the recent list, can still list it: query filters co-visits through the hidden set.) The
+ * catalog change count moves, as for an upsert.
  */
 export function planItemDelete(position: StreamPosition, itemId: string, previous: CatalogFacts | undefined, coVisitedWith: readonly string[], keys: ProjectionKeys): EventPlan {
   const item = keys.item(itemId);
@@ -336,6 +345,7 @@ export function planItemDelete(position: StreamPosition, itemId: string, previou
   ];
   for (const category of previous?.categories ?? []) ops.push({ kind: 'zrem', key: keys.trending.category(category), member: itemId });
   for (const partner of coVisitedWith) if (partner !== itemId) ops.push({ kind: 'zrem', key: keys.item(partner).coVisits, member: itemId });
+  ops.push(catalogChanged(keys));
   return { position, ops };
 }
 

@@ -2,7 +2,7 @@ import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient, status, type Client } from '@orrery/grpc';
-import { createRedis, projectionKeys, scanKeys, tagKeyPattern, type RedisClient } from '@orrery/projections';
+import { createRedis, projectionKeys, redisProjectionReader, scanKeys, tagKeyPattern, type RedisClient } from '@orrery/projections';
 import { EventType, QueryService } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
 import { createTestTopic, deleteTestTopic, eventually, uniqueName } from '@orrery/testing';
@@ -142,6 +142,18 @@ describe('query over the projections', () => {
     expect(hot).toMatchObject({ exists: true, categories: ['gadgets'], hidden: false, interactions: 6n });
     expect(hot!.popularity).toBeCloseTo(ranked.items[0]!.score, 3);
     expect(ghost).toMatchObject({ exists: false, popularity: 0, interactions: 0n });
+  });
+
+  it('when a catalog change is applied, the catalog change token (what the recommender drops cached catalog facts by) moves; an interaction leaves it', async () => {
+    const reader = redisProjectionReader(redis, () => projectionKeys(config.redisPrefix), config.projection);
+    await catalog({ itemId: 'lamp', categories: ['home'] });
+    const before = await reader.catalogChanges();
+    await publish(producer, config.eventsTopic, [interaction({ userId: 'shopper', itemId: 'lamp', type: EventType.VIEW })]);
+    await eventually(() => client.getItems({ itemIds: ['lamp'] }), { accept: (reply) => reply.items[0]!.interactions === 1n, what: 'lamp viewed' });
+    expect(await reader.catalogChanges()).toBe(before);
+    await catalog({ itemId: 'lamp', categories: ['home'], hidden: true });
+    await eventually(() => client.getItems({ itemIds: ['lamp'] }), { accept: (reply) => reply.items[0]!.hidden, what: 'lamp hidden' });
+    expect(await reader.catalogChanges()).not.toBe(before);
   });
 
   it('when an item is hidden, it leaves trending and later interactions do not bring it back', async () => {

@@ -1,5 +1,5 @@
-import type { CoVisit, ProjectionReader } from '@orrery/projections';
-import { coVisitReadDepth, MIN_COVISIT_READ_DEPTH, readModel, sameItemFacts, sameScoredList, UNCHANGED_SCORE_TOLERANCE } from './read-model';
+import type { CoVisit, ItemProjection, ProjectionReader } from '@orrery/projections';
+import { coVisitReadDepth, followCatalogChanges, MIN_COVISIT_READ_DEPTH, readModel, sameItemFacts, sameScoredList, UNCHANGED_SCORE_TOLERANCE } from './read-model';
 
 const limits = { timeoutMs: 100 };
 
@@ -18,6 +18,7 @@ function coVisitReader(reads: number[]): ProjectionReader {
     items: unused,
     uniqueUsers: unused,
     seen: unused,
+    catalogChanges: unused,
   };
 }
 
@@ -29,7 +30,7 @@ describe('read model: co-visitation', () => {
 
   it('when requests ask for different counts per item, one cached read serves them, each answer cut to its count', async () => {
     const reads: number[] = [];
-    const model = readModel(coVisitReader(reads), () => undefined, { ttlMs: 60_000 });
+    const model = readModel(coVisitReader(reads), () => undefined, { ttlMs: 60_000 }, () => 0);
     const few = await model.coVisited(['a'], 5, limits);
     const more = await model.coVisited(['a'], 20, limits);
     expect(reads).toEqual([MIN_COVISIT_READ_DEPTH]);
@@ -40,7 +41,7 @@ describe('read model: co-visitation', () => {
 
   it('when a request asks for more than the cached depth, the list is read deeper', async () => {
     const reads: number[] = [];
-    const model = readModel(coVisitReader(reads), () => undefined, { ttlMs: 60_000 });
+    const model = readModel(coVisitReader(reads), () => undefined, { ttlMs: 60_000 }, () => 0);
     await model.coVisited(['a'], 10, limits);
     expect(await model.coVisited(['a'], 80, limits)).toHaveLength(80);
     expect(reads).toEqual([50, 100]);
@@ -72,5 +73,93 @@ describe('read model: refreshed values that say the same', () => {
     expect(sameItemFacts(facts, { ...facts, categories: ['maps', 'books'] })).toBe(false);
     expect(sameItemFacts(facts, { ...facts, categories: ['books'] })).toBe(false);
     expect(sameItemFacts(facts, { ...facts, popularity: 101 })).toBe(false);
+  });
+});
+
+describe('read model: catalog changes', () => {
+  /** A reader of one item whose hidden flag the test sets, with a catalog change token it moves. */
+  function catalogReader(): { reader: ProjectionReader; hidden: { value: boolean }; token: { value: string; fails: boolean }; itemReads: string[][] } {
+    const hidden = { value: false };
+    const token = { value: 'changes=0', fails: false };
+    const itemReads: string[][] = [];
+    const unused = (): never => {
+      throw new Error('not read by this test');
+    };
+    const item = (itemId: string): ItemProjection => ({
+      itemId,
+      catalog: { categories: ['books'], tags: [], hidden: hidden.value, publishedAtMs: undefined },
+      popularity: 1,
+      interactions: 1n,
+      deleted: false,
+    });
+    const reader: ProjectionReader = {
+      items: async (itemIds) => (itemReads.push([...itemIds]), itemIds.map(item)),
+      catalogChanges: async () => {
+        if (token.fails) throw new Error('redis down');
+        return token.value;
+      },
+      coVisits: unused,
+      user: unused,
+      trending: unused,
+      uniqueUsers: unused,
+      seen: unused,
+    };
+    return { reader, hidden, token, itemReads };
+  }
+  const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('when the catalog change token moves, cached catalog facts are read again at once, whatever their age; until then they are reused', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
+    const { reader, hidden, token, itemReads } = catalogReader();
+    const errors: unknown[] = [];
+    const catalog = followCatalogChanges(reader, 100, (error) => errors.push(error));
+    try {
+      await settled();
+      const model = readModel(reader, () => undefined, { ttlMs: 60_000 }, catalog.current);
+      expect((await model.items(['a'], limits)).get('a')?.hidden).toBe(false);
+      hidden.value = true;
+      jest.advanceTimersByTime(100);
+      await settled();
+      expect((await model.items(['a'], limits)).get('a')?.hidden).toBe(false); // the token did not move: cached
+      token.value = 'changes=1';
+      jest.advanceTimersByTime(100);
+      await settled();
+      expect((await model.items(['a'], limits)).get('a')?.hidden).toBe(true);
+      expect(itemReads).toEqual([['a'], ['a']]);
+      expect(errors).toEqual([]);
+    } finally {
+      catalog.stop();
+      jest.useRealTimers();
+    }
+  });
+
+  it('when a poll fails, the generation stays and the failure is reported once until a poll succeeds again', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
+    const { reader, token } = catalogReader();
+    const errors: unknown[] = [];
+    const catalog = followCatalogChanges(reader, 100, (error) => errors.push(error));
+    try {
+      await settled();
+      expect(catalog.current()).toBe(1);
+      token.fails = true;
+      for (let poll = 0; poll < 3; poll++) {
+        jest.advanceTimersByTime(100);
+        await settled();
+      }
+      expect(catalog.current()).toBe(1);
+      expect(errors).toHaveLength(1);
+      token.fails = false;
+      token.value = 'changes=7';
+      jest.advanceTimersByTime(100);
+      await settled();
+      expect(catalog.current()).toBe(2);
+      token.fails = true;
+      jest.advanceTimersByTime(100);
+      await settled();
+      expect(errors).toHaveLength(2);
+    } finally {
+      catalog.stop();
+      jest.useRealTimers();
+    }
   });
 });

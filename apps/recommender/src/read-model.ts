@@ -18,12 +18,15 @@ export type ReadModel = UserContextSource & Features & CoVisitation & Trending &
 /**
  * The pipelines' reads over `reader` and `index()` (undefined before a model is promoted: no ANN
  * candidates). Catalog facts, co-visitation lists and trending rankings are the same for every user
- * and are reused for `cache.ttlMs` (shared-reads-cache.ts); the user's own reads never are.
+ * and are reused for `cache.ttlMs` (shared-reads-cache.ts); the user's own reads never are. Catalog
+ * facts are dropped sooner, when `catalogGeneration()` moves (followCatalogChanges): a hidden or
+ * deleted item is filtered out by them, whatever stale co-visit list or ranking still holds it.
  */
-export function readModel(reader: ProjectionReader, index: () => ServingIndex | undefined, cache: TtlCacheOptions): ReadModel {
+export function readModel(reader: ProjectionReader, index: () => ServingIndex | undefined, cache: TtlCacheOptions, catalogGeneration: () => number): ReadModel {
   const items = cachedBatchLookup(async (itemIds) => new Map((await reader.items(itemIds)).map((item) => [item.itemId, toItemFacts(item)])), {
     ...cache,
     unchanged: sameItemFacts,
+    generation: catalogGeneration,
   });
   // Keyed `<count>\n<item or category>`: one cached answer per size read (co-visits are read in a few
   // fixed depths, so users with few and many recent items share them).
@@ -64,6 +67,48 @@ export function readModel(reader: ProjectionReader, index: () => ServingIndex | 
       searchTimed(index(), 'for_user', (served) => served.searchForUser(recentItemIds, count, excludeItemIds)),
     similarTo: (itemId, count) => searchTimed(index(), 'similar_to', (served) => served.similarTo(itemId, count)),
   };
+}
+
+/** The generation of the catalog facts being served, and how to stop following it. */
+export interface CatalogGeneration {
+  current(): number;
+  stop(): void;
+}
+
+/**
+ * Polls reader.catalogChanges every `pollMs` and moves the generation whenever the token moves (the
+ * first answer moves it too: facts read before it may predate a change). A failed poll is reported
+ * once until one succeeds again; meanwhile the generation stays, and the TTL still bounds the facts' age.
+ */
+export function followCatalogChanges(reader: Pick<ProjectionReader, 'catalogChanges'>, pollMs: number, onError: (error: unknown) => void): CatalogGeneration {
+  let generation = 0;
+  let token: string | undefined;
+  let polling = false;
+  let failing = false;
+  const poll = (): void => {
+    if (polling) return;
+    polling = true;
+    reader
+      .catalogChanges()
+      .then(
+        (next) => {
+          failing = false;
+          if (next !== token) {
+            token = next;
+            generation += 1;
+          }
+        },
+        (error: unknown) => {
+          if (!failing) onError(error);
+          failing = true;
+        },
+      )
+      .finally(() => (polling = false));
+  };
+  poll();
+  const timer = setInterval(poll, pollMs);
+  timer.unref();
+  return { current: () => generation, stop: () => clearInterval(timer) };
 }
 
 /**

@@ -12,7 +12,7 @@ import { followChampionIndex, type ChampionIndex } from '@orrery/models';
 import { followProjections, type FollowedReader } from '@orrery/projections';
 import { createPool, migrate } from '@orrery/store';
 import { createScoringClient } from './clients';
-import { readModel } from './read-model';
+import { followCatalogChanges, readModel } from './read-model';
 import { mergingScorer } from './score-merging';
 import type { DownstreamBudget } from './downstream';
 import { popular, recommend, similarItems, type RecommendationList, type RecommenderPorts } from './pipeline';
@@ -43,10 +43,18 @@ export async function startRecommender(config: OrreryConfig, logger: Logger): Pr
     await pool.end();
     throw error;
   }
-  const reads = readModel(projections.reader, champion.current, {
-    ttlMs: config.sharedReadsCacheMs,
-    onRefreshError: (error) => logger.warn({ err: error }, 'could not refresh shared reads in the background (they are read in the request once they expire)'),
-  });
+  const catalog = followCatalogChanges(projections.reader, config.catalogChangesPollMs, (error) =>
+    logger.warn({ err: error }, 'could not check for catalog changes (cached catalog facts are kept until they expire)'),
+  );
+  const reads = readModel(
+    projections.reader,
+    champion.current,
+    {
+      ttlMs: config.sharedReadsCacheMs,
+      onRefreshError: (error) => logger.warn({ err: error }, 'could not refresh shared reads in the background (they are read in the request once they expire)'),
+    },
+    catalog.current,
+  );
   const scoring = createScoringClient(config.scoringZmqEndpoint, config.downstreamTimeoutMs);
   const ports: RecommenderPorts = {
     users: reads,
@@ -61,6 +69,7 @@ export async function startRecommender(config: OrreryConfig, logger: Logger): Pr
     port: server.port,
     close: async () => {
       await server.close();
+      catalog.stop();
       await scoring.close();
       await projections?.close();
       await champion?.close();

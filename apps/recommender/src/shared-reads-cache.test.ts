@@ -197,6 +197,23 @@ describe('cachedBatchLookup refreshes ahead of expiry', () => {
     expect((await cached(['a'])).get('a')).toEqual({ score: 2 });
   });
 
+  it('when the generation moves, values fetched before are read again, and a fetch started before is not waited on', async () => {
+    const { calls, version, fetch } = counter();
+    let generation = 0;
+    const cached = cachedBatchLookup(fetch, { ttlMs: 60_000, now: () => 0, generation: () => generation });
+    expect((await cached(['a'])).get('a')).toBe('a@1');
+    version.n = 2;
+    expect((await cached(['a'])).get('a')).toBe('a@1');
+    generation = 1;
+    expect((await cached(['a'])).get('a')).toBe('a@2');
+    version.n = 3;
+    const before = cached(['b']); // fetching under generation 1…
+    generation = 2;
+    const after = cached(['b']); // …so this lookup reads again
+    expect([(await before).get('b'), (await after).get('b')]).toEqual(['b@3', 'b@3']);
+    expect(calls).toEqual([['a'], ['a'], ['b'], ['b']]);
+  });
+
   it('when a value is not read again, it is not refreshed, and once the TTL is over it is read in the lookup', async () => {
     const { calls, version, fetch } = counter();
     let clock = 0;

@@ -24,6 +24,11 @@ export interface TtlCacheOptions<V = unknown> {
   readonly maxRefreshKeys?: number;
   /** Whether a refreshed value says the same as the cached one, which is then kept (default: never). */
   readonly unchanged?: (cached: V, fetched: V) => boolean;
+  /**
+   * The generation of the source's data: when it moves, every value fetched (or being fetched) under
+   * an earlier one counts as expired, whatever its age. Default: always 0.
+   */
+  readonly generation?: () => number;
   readonly now?: () => number;
   /** Uniform in [0, 1); spreads refreshes (tests pass a fixed one). Default Math.random. */
   readonly random?: () => number;
@@ -45,7 +50,9 @@ export const REFRESH_INTERVAL_SHARE = 0.1;
 /** Keys one background refresh reads at most, by default: its decoding is a short task of the event loop. */
 export const REFRESH_BATCH_KEYS = 32;
 
-type Entry<V> = { readonly value: V; readonly refreshAt: number; readonly expiresAt: number } | { readonly pending: Promise<V | undefined> };
+type Entry<V> =
+  | { readonly value: V; readonly refreshAt: number; readonly expiresAt: number; readonly generation: number }
+  | { readonly pending: Promise<V | undefined>; readonly generation: number };
 
 /**
  * Wraps a keyed batch lookup: keys fetched less than the TTL ago are answered from memory, keys
@@ -67,16 +74,17 @@ export function cachedBatchLookup<V, A extends unknown[]>(
   const random = options.random ?? Math.random;
   const maxEntries = options.maxEntries ?? 100_000;
   const maxRefreshKeys = options.maxRefreshKeys ?? REFRESH_BATCH_KEYS;
+  const generationNow = options.generation ?? (() => 0);
   const refreshIntervalMs = options.ttlMs * REFRESH_INTERVAL_SHARE;
   const cache = new Map<string, Entry<V>>();
   const due = new Set<string>();
   let refreshing = false;
   let lastRefreshAt = -Infinity;
 
-  const store = (key: string, value: V, at: number): void => {
+  const store = (key: string, value: V, at: number, generation: number): void => {
     cache.delete(key);
     const refreshShare = REFRESH_EARLIEST_SHARE + (REFRESH_LATEST_SHARE - REFRESH_EARLIEST_SHARE) * random();
-    cache.set(key, { value, refreshAt: at + options.ttlMs * refreshShare, expiresAt: at + options.ttlMs });
+    cache.set(key, { value, refreshAt: at + options.ttlMs * refreshShare, expiresAt: at + options.ttlMs, generation });
   };
 
   const evictOverLimit = (): void => {
@@ -87,13 +95,13 @@ export function cachedBatchLookup<V, A extends unknown[]>(
     }
   };
 
-  const fetchMissing = (missing: string[], args: A): Promise<ReadonlyMap<string, V>> => {
+  const fetchMissing = (missing: string[], generation: number, args: A): Promise<ReadonlyMap<string, V>> => {
     const fetched = fetch(missing, ...args);
     for (const key of missing) {
       const pending = fetched.then((values) => values.get(key));
       pending.catch(() => undefined); // whoever waits on it sees the failure; nobody waiting is fine
       cache.delete(key);
-      cache.set(key, { pending });
+      cache.set(key, { pending, generation });
     }
     return fetched.then(
       (values) => {
@@ -101,7 +109,7 @@ export function cachedBatchLookup<V, A extends unknown[]>(
         for (const key of missing) {
           cache.delete(key);
           const value = values.get(key);
-          if (value !== undefined) store(key, value, at);
+          if (value !== undefined) store(key, value, at, generation);
         }
         evictOverLimit();
         return values;
@@ -124,17 +132,19 @@ export function cachedBatchLookup<V, A extends unknown[]>(
     for (const key of keys) due.delete(key);
     refreshing = true;
     lastRefreshAt = at;
+    const generation = generationNow();
     fetch(keys, ...args)
       .then(
         (values) => {
           const fetchedAt = now();
           for (const key of keys) {
             const entry = cache.get(key);
-            // Evicted meanwhile, or expired and being fetched for a request (that fetch stores it).
-            if (entry === undefined || 'pending' in entry) continue;
+            // Evicted meanwhile, expired and being fetched for a request (that fetch stores it), or of an
+            // earlier generation than this fetch (it was read before the source moved).
+            if (entry === undefined || 'pending' in entry || entry.generation !== generation) continue;
             const value = values.get(key);
             if (value === undefined) cache.delete(key);
-            else store(key, options.unchanged?.(entry.value, value) ? entry.value : value, fetchedAt);
+            else store(key, options.unchanged?.(entry.value, value) ? entry.value : value, fetchedAt, generation);
           }
           evictOverLimit();
         },
@@ -146,12 +156,13 @@ export function cachedBatchLookup<V, A extends unknown[]>(
   return async (keys, ...args) => {
     if (options.ttlMs <= 0) return new Map(await fetch(keys, ...args));
     const at = now();
+    const generation = generationNow();
     const found = new Map<string, V>();
     let missing: Set<string> | undefined;
     let waiting: Promise<void>[] | undefined;
     for (const key of keys) {
       const entry = cache.get(key);
-      if (entry === undefined || ('expiresAt' in entry && entry.expiresAt <= at)) {
+      if (entry === undefined || entry.generation !== generation || ('expiresAt' in entry && entry.expiresAt <= at)) {
         (missing ??= new Set()).add(key);
       } else if ('value' in entry) {
         found.set(key, entry.value);
@@ -167,7 +178,7 @@ export function cachedBatchLookup<V, A extends unknown[]>(
     refreshDue(at, args);
     if (!missing && !waiting) return found;
     // Awaited together, so that when both fail neither rejection goes unhandled.
-    const [fetched] = await Promise.all([missing ? fetchMissing([...missing], args) : undefined, ...(waiting ?? [])]);
+    const [fetched] = await Promise.all([missing ? fetchMissing([...missing], generation, args) : undefined, ...(waiting ?? [])]);
     if (fetched) for (const [key, value] of fetched) found.set(key, value);
     return found;
   };

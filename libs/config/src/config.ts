@@ -34,6 +34,8 @@ export interface OrreryConfig {
   readonly recommenderWorkers: number;
   /** How long the recommender reuses reads that are the same for every user (catalog facts, co-visits, trending); 0 = never. */
   readonly sharedReadsCacheMs: number;
+  /** How often the recommender checks whether a catalog change was applied (then it drops its cached catalog facts), in ms. */
+  readonly catalogChangesPollMs: number;
   /** Scoring also scores each batch with the newest unpromoted challenger and records the rank correlation. */
   readonly shadowChallenger: boolean;
   /** OTLP/HTTP endpoint of the trace collector (Jaeger). */
@@ -124,7 +126,8 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     scoringZmqEndpoint: readZmqEndpoint(env, 'ORRERY_SCORING_ZMQ_ENDPOINT', 'tcp://127.0.0.1:5561'),
     downstreamTimeoutMs: readInteger(env, 'ORRERY_DOWNSTREAM_TIMEOUT_MS', 150, 1, 60_000),
     recommenderWorkers: readInteger(env, 'ORRERY_RECOMMENDER_WORKERS', 1, 1, 64),
-    sharedReadsCacheMs: readInteger(env, 'ORRERY_SHARED_READS_CACHE_MS', 2_000, 0, 60_000),
+    sharedReadsCacheMs: readInteger(env, 'ORRERY_SHARED_READS_CACHE_MS', 10_000, 0, 60_000),
+    catalogChangesPollMs: readInteger(env, 'ORRERY_CATALOG_CHANGES_POLL_MS', 100, 10, 60_000),
     shadowChallenger: readBoolean(env, 'ORRERY_SHADOW_CHALLENGER', false),
     otlpEndpoint: readUrl(env, 'ORRERY_OTLP_ENDPOINT', 'http://127.0.0.1:4318', ['http:', 'https:']),
     tracingEnabled: readBoolean(env, 'ORRERY_TRACING', true),

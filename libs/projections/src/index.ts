@@ -4,6 +4,7 @@ export { catalogFields, DELETED_CATALOG_FIELDS, parseCatalogView, parseStringLis
 export { coVisitLookBack, coVisitPartners, type CoVisitOptions, type CoVisitPartner } from './covisit';
 export { decayedValue, DECAY_EPOCH_MS, halfLifeMs, logAddExp, logDecayedWeight } from './decay';
 export {
+  CATALOG_CHANGES_FIELD,
   controlKeys,
   escapeKeyPart,
   EVENT_SCOPE_TAG,

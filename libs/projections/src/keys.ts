@@ -16,6 +16,8 @@ import { createHash } from 'node:crypto';
 //   <prefix>:{trending}:all        ZSET   item -> log-space decayed popularity (visible items only)
 //   <prefix>:{trending}:cat:<c>    ZSET   the same per category
 //   <prefix>:{trending}:hidden     SET    hidden items (checked atomically when trending is written)
+//   <prefix>:{trending}:changes    HASH   catalog -> count of catalog changes applied (item upserted or
+//                                         deleted): readers that cache catalog facts drop them when it moves
 //   <prefix>:{<tag>}:applied       HASH   <topic>/<partition> -> highest commit sequence from that Kafka
 //                                         partition applied in the slot of <tag> (exactly-once effect);
 //                                         tag `events` when whole events run as one script (event scope)
@@ -59,8 +61,13 @@ export interface TrendingKeys {
   readonly tag: string;
   readonly overall: string;
   readonly hidden: string;
+  /** HASH: field CATALOG_CHANGES_FIELD counts the catalog changes applied. */
+  readonly changes: string;
   category(category: string): string;
 }
+
+/** The field of `{trending}:changes` that counts catalog changes (item upserted or deleted). */
+export const CATALOG_CHANGES_FIELD = 'catalog';
 
 /** Every key of the read model under one prefix. */
 export interface ProjectionKeys {
@@ -119,6 +126,7 @@ export function projectionKeys(prefix: string): ProjectionKeys {
       tag: TRENDING_TAG,
       overall: `${under(TRENDING_TAG)}:all`,
       hidden: `${under(TRENDING_TAG)}:hidden`,
+      changes: `${under(TRENDING_TAG)}:changes`,
       category: (category) => remembered(categories, category, () => `${under(TRENDING_TAG)}:cat:${escapeKeyPart(category)}`),
     },
     applied: (tag) => `${under(tag)}:applied`,

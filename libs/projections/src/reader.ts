@@ -9,7 +9,7 @@ import { decayedValue, halfLifeMs } from './decay';
 import { parseCatalogView, type CatalogView } from './catalog';
 import { decodeRecentEntry, type RecentEntry } from './recent';
 import { createRedis, luaScript, runScript, type RedisClient } from './redis';
-import { controlKeys, projectionKeys, versionPrefix, type ProjectionKeys } from './keys';
+import { CATALOG_CHANGES_FIELD, controlKeys, projectionKeys, versionPrefix, type ProjectionKeys } from './keys';
 import { readProjectionVersion, watchProjectionVersion } from './versions';
 import type { CoVisit } from './merge-co-visits';
 
@@ -55,6 +55,11 @@ export interface ProjectionReader {
   uniqueUsers(itemIds: readonly string[]): Promise<number[]>;
   /** For each item, whether it is in the user's seen list. */
   seen(userId: string, itemIds: readonly string[]): Promise<boolean[]>;
+  /**
+   * A token that moves whenever a catalog change (an item upserted or deleted) has been applied, or the
+   * projection version switched: a reader that caches catalog facts drops them when it moves.
+   */
+  catalogChanges(): Promise<string>;
 }
 
 /**
@@ -191,6 +196,11 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
     async seen(userId, itemIds) {
       const seen = new Set(await redis.lrange(currentKeys().user(userId).seen, 0, -1));
       return itemIds.map((itemId) => seen.has(itemId));
+    },
+
+    async catalogChanges() {
+      const { changes } = currentKeys().trending;
+      return `${changes}=${(await redis.hget(changes, CATALOG_CHANGES_FIELD)) ?? '0'}`;
     },
   };
 }
