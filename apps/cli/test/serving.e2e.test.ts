@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { Client as PgClient } from 'pg';
-import type { Client } from '@orrery/grpc';
-import { EventType, IngestService, RecommendationService, type RecommendResponse } from '@orrery/proto';
+import { createClient, type Client } from '@orrery/grpc';
+import { CatalogService, EventType, IngestService, RecommendationService, type RecommendResponse } from '@orrery/proto';
 import { eventually } from '@orrery/testing';
 import { isAlive } from '../src/platform';
 import type { SeedResult } from '../src/seed';
@@ -21,6 +21,7 @@ describe('serving on a whole platform', () => {
   let ingest: Client<typeof IngestService>;
   let recommender: Client<typeof RecommendationService>;
   let database: PgClient;
+  let catalog: Client<typeof CatalogService>;
   const categoriesOf = new Map<string, readonly string[]>();
 
   const champion = async (): Promise<string> => String((await database.query(`SELECT version FROM model_versions WHERE status = 'champion'`)).rows[0]?.version ?? '');
@@ -30,12 +31,22 @@ describe('serving on a whole platform', () => {
     // and degrade answers for reasons these tests are not about.
     // A deliberately weak first champion, so that a normal run later beats it.
     // Two recommender workers (node:cluster) sharing the port: what a multi-core deployment runs.
-    running = await startSeededPlatform({ seed: 21, env: { ORRERY_DOWNSTREAM_TIMEOUT_MS: '500', ORRERY_RECOMMENDER_WORKERS: '2' }, trainArgs: ['--factors', '2', '--iterations', '1'] });
+    // A shared-reads TTL longer than any wait here: a hidden item must leave by the catalog change
+    // count the recommender polls, not by its cached facts expiring.
+    running = await startSeededPlatform({
+      seed: 21,
+      env: { ORRERY_DOWNSTREAM_TIMEOUT_MS: '500', ORRERY_RECOMMENDER_WORKERS: '2', ORRERY_SHARED_READS_CACHE_MS: '60000' },
+      trainArgs: ['--factors', '2', '--iterations', '1'],
+    });
     ({ platform, seeded, ingest, recommender, database } = running);
+    catalog = createClient(CatalogService, platform.ingestAddress, { timeoutMs: 10_000 });
     for (const item of seeded.dataset.items) categoriesOf.set(item.itemId, item.categories);
   });
 
-  afterAll(() => running?.stop());
+  afterAll(async () => {
+    catalog?.close();
+    await running?.stop();
+  });
 
   it('when a better model is promoted, the recommender\'s ANN index and scoring serve it without a restart', async () => {
     const weak = await champion();
@@ -90,6 +101,26 @@ describe('serving on a whole platform', () => {
     for (const item of popular.items) expect(categoriesOf.get(item.itemId)).not.toContain('jazz');
     const similarExcluding = await recommender.similarItems({ itemId: anchor, count: 30, filter: { excludeItemIds: [excludedId] } });
     expect(similarExcluding.items.map((item) => item.itemId)).not.toContain(excludedId);
+  });
+
+  it('when an item being recommended is hidden, every answer leaves it out once the change is projected, long before cached catalog facts expire', async () => {
+    const userId = seeded.dataset.users[3]!.userId;
+    const shown = await recommender.recommend({ userId, count: 10 });
+    const target = shown.items[0]!.itemId;
+    const item = seeded.dataset.items.find((candidate) => candidate.itemId === target)!;
+    // Both workers have cached the item's facts (the TTL is 60 s) before it is hidden.
+    for (let call = 0; call < 8; call++) await recommender.recommend({ userId, count: 10 });
+    await catalog.upsertItems({ items: [{ itemId: target, categories: [...item.categories], hidden: true }] });
+    await eventually(() => recommender.recommend({ userId, count: 10 }), {
+      accept: (reply) => !reply.items.some((entry) => entry.itemId === target),
+      timeoutMs: 20_000,
+      what: `${target} gone from Recommend once hidden`,
+    });
+    // Within a third of the TTL: the facts were dropped, not expired. Every worker and path leaves it out now.
+    for (let call = 0; call < 8; call++) {
+      expect((await recommender.recommend({ userId, count: 10 })).items.map((entry) => entry.itemId)).not.toContain(target);
+      expect((await recommender.popular({ count: 100 })).items.map((entry) => entry.itemId)).not.toContain(target);
+    }
   });
 
   it('when scoring is killed under load, every Recommend still answers, degraded by scoring, with the filter held', async () => {
