@@ -11,9 +11,10 @@
 // maxRefreshKeys keys, and the next one may start as soon as it is done when that many are due: the
 // whole due set in one fetch decoded ~170 co-visit lists in one go, and the event loop stood still
 // for 4–8 ms every 200 ms, which was most of Recommend's slow 1% (at 300 req/s: p99 5.8 ms with
-// no refresh at all, 10–17 ms with it). And a refreshed value that is `unchanged` from the cached one
-// keeps the cached object: each refresh otherwise put a new copy of every value read in the old
-// generation ~1.5 s later, which cost a mark-sweep of ~10 ms every few seconds and longer scavenges.
+// no refresh at all, 10–17 ms with it). A refreshed value that is `unchanged` from the cached one
+// keeps the cached object, so an unchanged value is not copied into the old generation again. The
+// fetching itself is still the larger cost: fewer refreshes (a longer TTL, with `generation` to drop
+// values whose source changed) helped more than either (see docs/benchmarks.md).
 
 export interface TtlCacheOptions<V = unknown> {
   /** How long a value is reused at most, in ms; 0 turns the cache off. */
