@@ -4,7 +4,7 @@ import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { ensureTopic, historyDeletingSettings, keepWholeHistoryCommand } from '@orrery/kafka';
 import { allocateAbove, OUTBOX_CHANNEL, readRelayPosition, readUnpublished, takeUnpublished, tryBecomeOutboxRelay, underCommitOrderLock, type OutboxRow } from '@orrery/store';
 import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger, type Span } from '@orrery/telemetry';
-import { readPublishedTails, SEQUENCE_HEADER, tailsOfThisStore, type PublishedTails } from './published-tails';
+import { highestSequence, readPublishedTails, SEQUENCE_HEADER, tailsOfThisStore, type PublishedTails } from './published-tails';
 import { moveReusedSequences } from './reused-sequences';
 import { Wakeup } from './wakeup';
 
@@ -92,8 +92,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // What each partition ends with: no new fact may take a sequence Kafka holds, and facts waiting
       // at start may be on Kafka already (a previous session's send whose ack was lost), to be
       // skipped instead of published twice.
-      const published = await readPublishedTails(options.kafka, options.topic, true);
-      const highest = [...published.last.values()].reduce((max, tail) => (tail.sequence > max ? tail.sequence : max), 0n);
+      const published = await readPublishedTails(options.kafka, options.topic);
+      const highest = highestSequence([...published.last.values()].map((tail) => tail.sequence));
       const position = await readRelayPosition(client);
       const factAt = async (sequence: bigint): Promise<Buffer | undefined> => {
         const [fact] = await readUnpublished(client, String(sequence - 1n), 1);

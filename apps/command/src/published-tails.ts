@@ -27,15 +27,15 @@ export interface PublishedTails {
   readonly last: ReadonlyMap<number, PublishedTail>;
 }
 
-/** Reads the topic's partitions and, when `withSequences`, the sequence of each partition's last message. */
-export async function readPublishedTails(kafka: Kafka, topic: string, withSequences: boolean, timeoutMs = 30_000): Promise<PublishedTails> {
+/** Reads the topic's partitions and the sequence of each partition's last message. */
+export async function readPublishedTails(kafka: Kafka, topic: string, timeoutMs = 30_000): Promise<PublishedTails> {
   const admin = kafka.admin();
   await admin.connect();
   let partitions: PartitionMetadata[];
   let ends: { partition: number; high: string; low: string }[];
   try {
     partitions = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions ?? [];
-    ends = withSequences ? await admin.fetchTopicOffsets(topic) : [];
+    ends = await admin.fetchTopicOffsets(topic);
   } finally {
     await admin.disconnect();
   }
@@ -44,6 +44,13 @@ export async function readPublishedTails(kafka: Kafka, topic: string, withSequen
   const nonEmpty = ends.filter((end) => BigInt(end.high) > BigInt(end.low));
   if (nonEmpty.length === 0) return { partitionOf, last: new Map() };
   return { partitionOf, last: await lastMessages(kafka, topic, nonEmpty, timeoutMs) };
+}
+
+/** The highest of some sequences; 0 when there are none. */
+export function highestSequence(sequences: Iterable<bigint>): bigint {
+  let highest = 0n;
+  for (const sequence of sequences) if (sequence > highest) highest = sequence;
+  return highest;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Kafka } from 'kafkajs';
 import type { ClientBase } from 'pg';
 import { decodeDomainEvent } from '@orrery/kafka';
 import { readUnpublished, resequenceFacts, type OutboxRow } from '@orrery/store';
-import { readPartitionRanges, type PartitionRange, type PublishedTails } from './published-tails';
+import { highestSequence, readPartitionRanges, type PartitionRange, type PublishedTails } from './published-tails';
 
 /**
  * How much earlier than a fact's commit time (the store's clock) its copy on Kafka may be stamped (the
@@ -44,7 +44,7 @@ export async function moveReusedSequences(
   position: bigint,
 ): Promise<Map<bigint, bigint>> {
   const tailOf = new Map(foreign.map((partition) => [partition, published.last.get(partition)!.sequence]));
-  const highestTail = [...tailOf.values()].reduce((max, sequence) => (sequence > max ? sequence : max), 0n);
+  const highestTail = highestSequence(tailOf.values());
   const suspects = new Map<number, OutboxRow[]>();
   let after = position;
   while (after < highestTail) {

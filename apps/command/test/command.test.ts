@@ -199,7 +199,7 @@ describe('outbox relay restarting with a backlog', () => {
     await db.query('COMMIT');
     // The crashed session's last send reached partition 0 only (Kafka appends each partition on its
     // own): partition 0 then ends past facts of partition 1 that never arrived.
-    const { partitionOf } = await readPublishedTails(kafka, config.eventsTopic, false);
+    const { partitionOf } = await readPublishedTails(kafka, config.eventsTopic);
     const backlog = await readUnpublished(db, await readRelayPosition(db), 1_000);
     const sentBeforeCrash = backlog.filter((row) => partitionOf(row.key) === 0);
     const neverSent = backlog.filter((row) => partitionOf(row.key) === 1);

@@ -2,7 +2,7 @@
 // them with, and the champion's ANN index searched in this process. No network hop but Redis' on the
 // hot path (see README "Serving path"); query and vector still serve the same reads over gRPC to
 // other callers.
-import { mergeCoVisitsAs, type CoVisit, type ItemProjection, type ProjectionReader, type UserProjection } from '@orrery/projections';
+import { mergeCoVisitsAs, watchForChanges, type CoVisit, type ItemProjection, type ProjectionReader, type UserProjection } from '@orrery/projections';
 import { annSearchDuration } from '@orrery/metrics';
 import type { Neighbour, ServingIndex } from '@orrery/models';
 import { withSpan } from '@orrery/telemetry';
@@ -82,33 +82,24 @@ export interface CatalogGeneration {
  */
 export function followCatalogChanges(reader: Pick<ProjectionReader, 'catalogChanges'>, pollMs: number, onError: (error: unknown) => void): CatalogGeneration {
   let generation = 0;
-  let token: string | undefined;
-  let polling = false;
   let failing = false;
-  const poll = (): void => {
-    if (polling) return;
-    polling = true;
-    reader
-      .catalogChanges()
-      .then(
-        (next) => {
-          failing = false;
-          if (next !== token) {
-            token = next;
-            generation += 1;
-          }
-        },
-        (error: unknown) => {
-          if (!failing) onError(error);
-          failing = true;
-        },
-      )
-      .finally(() => (polling = false));
+  const readToken = async (): Promise<string> => {
+    const token = await reader.catalogChanges();
+    failing = false;
+    return token;
   };
-  poll();
-  const timer = setInterval(poll, pollMs);
-  timer.unref();
-  return { current: () => generation, stop: () => clearInterval(timer) };
+  const stop = watchForChanges(
+    readToken,
+    { intervalMs: pollMs, immediately: true },
+    () => {
+      generation += 1;
+    },
+    (error) => {
+      if (!failing) onError(error);
+      failing = true;
+    },
+  );
+  return { current: () => generation, stop };
 }
 
 /**

@@ -36,4 +36,4 @@ export { decodeRecentEntry, encodeRecentEntry, type RecentEntry } from './recent
 export { createRedis, inOneWrite, luaScript, runScript, scanKeys, unlinkKeys, type LuaScript, type RedisClient } from './redis';
 export { EVENT_TYPE_NAMES, eventTypeName, interactionWeight, MAX_RATING_WEIGHT } from './weights';
 
-export { parseProjectionVersion, projectorGroupOf, readProjectionVersion, watchProjectionVersion } from './versions';
+export { parseProjectionVersion, projectorGroupOf, readProjectionVersion, watchForChanges, watchProjectionVersion } from './versions';

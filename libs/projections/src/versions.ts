@@ -31,22 +31,39 @@ export function watchProjectionVersion(
   onChange: (version: number) => Promise<void>,
   onError: (error: unknown) => void,
 ): () => void {
-  let current = initial;
+  return watchForChanges(() => readProjectionVersion(redis, control), { initial, intervalMs }, onChange, onError);
+}
+
+/**
+ * Reads `read()` every `intervalMs` (never two reads at once) and calls `onChange` whenever the value
+ * differs from the last one seen — `initial` to begin with; undefined, so the first read counts as a
+ * change. With `immediately`, the first read is made now rather than after one interval. A failed read
+ * or `onChange` goes to `onError`. Returns a function that stops watching.
+ */
+export function watchForChanges<T>(
+  read: () => Promise<T>,
+  options: { readonly initial?: T; readonly intervalMs: number; readonly immediately?: boolean },
+  onChange: (value: T) => void | Promise<void>,
+  onError: (error: unknown) => void,
+): () => void {
+  let current = options.initial;
   let busy = false;
-  const timer = setInterval(() => {
+  const poll = (): void => {
     if (busy) return;
     busy = true;
-    readProjectionVersion(redis, control)
-      .then(async (version) => {
-        if (version === current) return;
-        current = version;
-        await onChange(version);
+    read()
+      .then(async (value) => {
+        if (value === current) return;
+        current = value;
+        await onChange(value);
       })
       .catch(onError)
       .finally(() => {
         busy = false;
       });
-  }, intervalMs);
+  };
+  if (options.immediately) poll();
+  const timer = setInterval(poll, options.intervalMs);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -5,6 +5,7 @@ import { decodeDomainEvent, domainEventKey, encodeDomainEvent } from '@orrery/ka
 import { DomainEventSchema, type DomainEvent } from '@orrery/proto';
 import { eventTypeFromStored, type StoredEventType } from './event-types';
 import { lockCommitOrder, OUTBOX_RELAY_LOCK } from './locks';
+import { inTransactionOf } from './transaction';
 
 /** The channel a commit that wrote events or outbox rows notifies (triggers in 001 and 004). */
 export const OUTBOX_CHANNEL = 'orrery_outbox';
@@ -72,17 +73,11 @@ interface UnpublishedRow {
  * as the relay's: a new sequence given to a fact must not be lost after the fact went out with it).
  */
 export async function underCommitOrderLock<T>(client: ClientBase, work: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
-  try {
+  return inTransactionOf(client, async () => {
     await client.query('SET LOCAL synchronous_commit = on');
     await lockCommitOrder(client);
-    const result = await work();
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+    return work();
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Pool, PoolClient } from 'pg';
+import type { ClientBase, Pool, PoolClient } from 'pg';
 
 // deadlock_detected, serialization_failure: the transaction did nothing and can simply run again.
 const RETRYABLE = new Set(['40P01', '40001']);
@@ -14,21 +14,29 @@ export async function inTransaction<T>(pool: Pool, work: (tx: PoolClient) => Pro
     const onLostConnection = (): void => void (broken = true);
     client.on('error', onLostConnection);
     try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
+      return await inTransactionOf(client, () => work(client), () => (broken = true));
     } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true;
-      }
       if (attempt >= attempts || !RETRYABLE.has(pgErrorCode(error) ?? '')) throw error;
     } finally {
       client.off('error', onLostConnection);
       client.release(broken);
     }
+  }
+}
+
+/**
+ * Runs `work` in one transaction of `client` (commit on success; on an error, roll back and rethrow
+ * it, calling `onRollbackFailed` when the rollback fails too: the connection is then unusable).
+ */
+export async function inTransactionOf<T>(client: ClientBase, work: () => Promise<T>, onRollbackFailed: () => void = () => undefined): Promise<T> {
+  try {
+    await client.query('BEGIN');
+    const result = await work();
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(onRollbackFailed);
+    throw error;
   }
 }
 
