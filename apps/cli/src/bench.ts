@@ -8,6 +8,7 @@ import { startIsolatedPlatform } from './isolated-platform';
 import { seedDemoData } from './seed';
 import { scrape, sumOf } from './prometheus-text';
 import { percentiles, type Percentiles } from './stats';
+import { startWriteLoad } from './write-load';
 
 /** Connections the load generator spreads its Recommend calls over. */
 const BENCH_CONNECTIONS = 4;
@@ -20,6 +21,8 @@ export interface BenchOptions {
   readonly traceSampleRatio: number | 'off';
   /** ORRERY_RECOMMENDER_WORKERS of the benchmarked recommender. */
   readonly recommenderWorkers: number;
+  /** Events/s ingested in the background while Recommend and freshness are measured again (0: that phase is skipped). */
+  readonly writeRate: number;
 }
 
 const ms = (nanoseconds: bigint): number => Number(nanoseconds) / 1e6;
@@ -59,48 +62,22 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     // Warm-up: JIT, connections, caches.
     for (let i = 0; i < 300; i += 1) await recommender.recommend({ userId: randomUser(), count: 10 });
 
-    // Open loop: requests are sent on schedule whatever the latency, so queueing shows in the tail.
-    const openLoop: number[] = [];
-    let degraded = 0;
-    let errors = 0;
-    const degradedReasons = new Map<string, number>();
-    const total = options.rate * options.seconds;
     const config = readConfig(platform.env);
     const scoringMetrics = `http://${config.metricsHost}:${config.metricsPorts.scoring}/metrics`;
-    const rowsBefore = await scoringBatchRows(scoringMetrics);
-    const started = process.hrtime.bigint();
-    const inFlight: Promise<void>[] = [];
-    // Requests due by now are sent, then the generator sleeps ~1 ms: a busy-wait would take a core
-    // from the services on a small machine. Latency counts from the due time (no coordinated omission).
-    for (let i = 0; i < total; ) {
-      const now = process.hrtime.bigint();
-      while (i < total) {
-        const due = started + BigInt(Math.round((i * 1e9) / options.rate));
-        if (due > now) break;
-        inFlight.push(
-          recommender.recommend({ userId: randomUser(), count: 10 }).then(
-            (reply) => {
-              openLoop.push(ms(process.hrtime.bigint() - due));
-              if (reply.degraded) degraded += 1;
-              for (const reason of reply.degradedReasons) degradedReasons.set(reason, (degradedReasons.get(reason) ?? 0) + 1);
-            },
-            () => void (errors += 1),
-          ),
-        );
-        i += 1;
-      }
-      if (i < total) await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-    await Promise.all(inFlight);
-    log(`\n## Recommend, open loop at ${options.rate} req/s for ${options.seconds} s (count=10)`);
-    log(format(percentiles(openLoop)));
-    const topReasons = [...degradedReasons].sort(([, a], [, b]) => b - a).slice(0, 3).map(([reason, count]) => `${count}× ${reason}`);
-    log(`degraded responses: ${degraded}, errors: ${errors}${topReasons.length > 0 ? ` (${topReasons.join('; ')})` : ''}`);
-    const rowsAfter = await scoringBatchRows(scoringMetrics);
-    const batches = rowsAfter.count - rowsBefore.count;
-    // The recommender merges the score calls of requests served together, so rows are counted per Recommend, not per batch.
-    const answered = openLoop.length;
-    if (batches > 0 && answered > 0) log(`candidates scored per Recommend: mean ${((rowsAfter.sum - rowsBefore.sum) / answered).toFixed(0)} (scoring's orrery_scoring_batch_rows: ${answered} requests in ${batches} scoring batches)`);
+    const openLoopPhase = async (heading: string): Promise<void> => {
+      const rowsBefore = await scoringBatchRows(scoringMetrics);
+      const result = await openLoopRecommend(recommender, randomUser, options.rate, options.seconds);
+      log(`\n## ${heading}`);
+      log(format(percentiles(result.latencies)));
+      const topReasons = [...result.degradedReasons].sort(([, a], [, b]) => b - a).slice(0, 3).map(([reason, count]) => `${count}× ${reason}`);
+      log(`degraded responses: ${result.degraded}, errors: ${result.errors}${topReasons.length > 0 ? ` (${topReasons.join('; ')})` : ''}`);
+      const rowsAfter = await scoringBatchRows(scoringMetrics);
+      const batches = rowsAfter.count - rowsBefore.count;
+      // The recommender merges the score calls of requests served together, so rows are counted per Recommend, not per batch.
+      const answered = result.latencies.length;
+      if (batches > 0 && answered > 0) log(`candidates scored per Recommend: mean ${((rowsAfter.sum - rowsBefore.sum) / answered).toFixed(0)} (scoring's orrery_scoring_batch_rows: ${answered} requests in ${batches} scoring batches)`);
+    };
+    await openLoopPhase(`Recommend, open loop at ${options.rate} req/s for ${options.seconds} s (count=10)`);
 
     // Closed loop: the highest rate the platform sustains at a fixed concurrency.
     const closedLoop: number[] = [];
@@ -121,26 +98,27 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
 
     // Freshness: a new user's first view, acknowledged, until their recommendations reflect it.
     // Measured before the ingest benchmark, whose backlog would otherwise be measured instead.
-    const freshness: number[] = [];
-    let missed = 0;
-    const similarOf = seeded.dataset.items.filter((item) => !item.hidden);
-    for (let i = 0; i < 30; i += 1) {
-      const userId = `bench-fresh-${randomBytes(4).toString('hex')}`;
-      const itemId = similarOf[Math.floor(Math.random() * similarOf.length)]!.itemId;
-      await ingest.track({ event: { userId, itemId, type: EventType.VIEW } });
-      const acked = process.hrtime.bigint();
-      for (;;) {
-        const reply = await recommender.recommend({ userId, count: 10 });
-        if (reply.items.some((item) => item.reasons.some((reason) => reason.endsWith(`:${itemId}`)))) break;
-        if (ms(process.hrtime.bigint() - acked) > 5_000) {
-          missed += 1;
-          break;
-        }
+    const visibleItems = seeded.dataset.items.filter((item) => !item.hidden).map((item) => item.itemId);
+    const freshnessPhase = async (heading: string): Promise<void> => {
+      const { latencies, missed } = await measureFreshness(ingest, recommender, visibleItems, 30);
+      log(`\n## ${heading}`);
+      log(`${format(percentiles(latencies))}; not reflected within 5 s: ${missed}`);
+    };
+    await freshnessPhase('Freshness: acknowledged view → first Recommend that reflects it (30 new users, polled back to back)');
+
+    // The same two measures while the write side is busy: random views and clicks of the seeded users
+    // and items at a fixed rate, through ingestion, command, Kafka and the projector into Redis.
+    if (options.writeRate > 0) {
+      const writeLoad = startWriteLoad(ingest, users, seeded.dataset.items.map((item) => item.itemId), options.writeRate);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 2_000)); // the write path warms up first
+        await openLoopPhase(`Recommend at ${options.rate} req/s for ${options.seconds} s while ${options.writeRate} events/s are ingested`);
+        await freshnessPhase(`Freshness while ${options.writeRate} events/s are ingested (30 new users)`);
+      } finally {
+        const written = await writeLoad.stop();
+        log(`write load: ${written.acknowledged} of ${written.sent} events acknowledged in ${written.seconds.toFixed(1)} s (${(written.acknowledged / written.seconds).toFixed(0)}/s)${written.failedBatches > 0 ? `; ${written.failedBatches} batches failed, first: ${written.firstError}` : ''}`);
       }
-      freshness.push(ms(process.hrtime.bigint() - acked));
     }
-    log(`\n## Freshness: acknowledged view → first Recommend that reflects it (30 new users, polled back to back)`);
-    log(`${format(percentiles(freshness))}; not reflected within 5 s: ${missed}`);
 
     // Durable ingest: every acknowledged event is committed in Postgres.
     const ackLatency: number[] = [];
@@ -173,4 +151,81 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
 async function scoringBatchRows(url: string): Promise<{ sum: number; count: number }> {
   const samples = await scrape(url).catch(() => []);
   return { sum: sumOf(samples, 'orrery_scoring_batch_rows_sum'), count: sumOf(samples, 'orrery_scoring_batch_rows_count') };
+}
+
+/** The Recommend call of the benchmark's load generator. */
+interface Recommender {
+  recommend(request: { userId: string; count: number }): Promise<{ degraded: boolean; degradedReasons: string[]; items: { reasons: string[] }[] }>;
+}
+
+/**
+ * Open loop: `rate` Recommend calls a second for `seconds`, sent on schedule whatever the latency, so
+ * queueing shows in the tail. Requests due by now are sent, then the generator sleeps ~1 ms: a
+ * busy-wait would take a core from the services on a small machine. Latency counts from the due
+ * time (no coordinated omission).
+ */
+async function openLoopRecommend(
+  recommender: Recommender,
+  randomUser: () => string,
+  rate: number,
+  seconds: number,
+): Promise<{ latencies: number[]; degraded: number; errors: number; degradedReasons: Map<string, number> }> {
+  const latencies: number[] = [];
+  const degradedReasons = new Map<string, number>();
+  let degraded = 0;
+  let errors = 0;
+  const total = rate * seconds;
+  const started = process.hrtime.bigint();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; ) {
+    const now = process.hrtime.bigint();
+    while (i < total) {
+      const due = started + BigInt(Math.round((i * 1e9) / rate));
+      if (due > now) break;
+      inFlight.push(
+        recommender.recommend({ userId: randomUser(), count: 10 }).then(
+          (reply) => {
+            latencies.push(ms(process.hrtime.bigint() - due));
+            if (reply.degraded) degraded += 1;
+            for (const reason of reply.degradedReasons) degradedReasons.set(reason, (degradedReasons.get(reason) ?? 0) + 1);
+          },
+          () => void (errors += 1),
+        ),
+      );
+      i += 1;
+    }
+    if (i < total) await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(inFlight);
+  return { latencies, degraded, errors, degradedReasons };
+}
+
+/**
+ * `samples` new users each view one of `itemIds`; after each acknowledgement Recommend is polled back
+ * to back until an item is explained by the viewed one (similar-to / co-visited), for up to 5 s.
+ */
+async function measureFreshness(
+  ingest: { track(request: { event: { userId: string; itemId: string; type: EventType } }): Promise<unknown> },
+  recommender: Recommender,
+  itemIds: readonly string[],
+  samples: number,
+): Promise<{ latencies: number[]; missed: number }> {
+  const latencies: number[] = [];
+  let missed = 0;
+  for (let i = 0; i < samples; i += 1) {
+    const userId = `bench-fresh-${randomBytes(4).toString('hex')}`;
+    const itemId = itemIds[Math.floor(Math.random() * itemIds.length)]!;
+    await ingest.track({ event: { userId, itemId, type: EventType.VIEW } });
+    const acked = process.hrtime.bigint();
+    for (;;) {
+      const reply = await recommender.recommend({ userId, count: 10 });
+      if (reply.items.some((item) => item.reasons.some((reason) => reason.endsWith(`:${itemId}`)))) break;
+      if (ms(process.hrtime.bigint() - acked) > 5_000) {
+        missed += 1;
+        break;
+      }
+    }
+    latencies.push(ms(process.hrtime.bigint() - acked));
+  }
+  return { latencies, missed };
 }

@@ -44,9 +44,10 @@ Commands:
                      replay the events topic into a new projection version, switch query and
                      projector to it when caught up, drop the old one (apps/projector/README.md);
                      refused when Kafka has deleted part of the topic, unless --allow-partial-history
-  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R|off] [--recommender-workers N]
+  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R|off] [--recommender-workers N] [--write-rate N]
                      start an isolated platform on the local engines, seed it and print
-                     Recommend latency, ingest throughput and freshness figures
+                     Recommend latency, ingest throughput and freshness figures; Recommend and
+                     freshness again while --write-rate events/s are ingested (default 1000; 0 skips)
   bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N] [--phases ceilings,lag,throughput]
                      the write side alone: raw Postgres/Kafka ceilings, acked events/s over
                      gRPC TrackBatch/TrackStream and ZeroMQ, ack latency, and at a fixed rate
@@ -181,6 +182,7 @@ async function bench(args: string[]): Promise<number> {
       concurrency: { type: 'string', default: '8' },
       'trace-sample-ratio': { type: 'string', default: '1' },
       'recommender-workers': { type: 'string', default: '1' },
+      'write-rate': { type: 'string', default: '1000' },
     },
   });
   const positive = (name: string, raw: string | undefined): number => {
@@ -191,7 +193,16 @@ async function bench(args: string[]): Promise<number> {
   // 'off' benchmarks without tracing at all (ORRERY_TRACING=false), beside a ratio of the SDK.
   const traceSampleRatio = values['trace-sample-ratio'] === 'off' ? 'off' : Number(values['trace-sample-ratio']);
   if (traceSampleRatio !== 'off' && !(traceSampleRatio >= 0 && traceSampleRatio <= 1)) throw new Error(`--trace-sample-ratio must be from 0 to 1 or off, got "${values['trace-sample-ratio']}"`);
-  await runBenchmarks({ seconds: positive('seconds', values.seconds), rate: positive('rate', values.rate), concurrency: positive('concurrency', values.concurrency), traceSampleRatio, recommenderWorkers: positive('recommender-workers', values['recommender-workers']) });
+  const writeRate = Number(values['write-rate']);
+  if (!Number.isInteger(writeRate) || writeRate < 0) throw new Error(`--write-rate must be a whole number of events/s (0 skips the phase), got "${values['write-rate']}"`);
+  await runBenchmarks({
+    seconds: positive('seconds', values.seconds),
+    rate: positive('rate', values.rate),
+    concurrency: positive('concurrency', values.concurrency),
+    traceSampleRatio,
+    recommenderWorkers: positive('recommender-workers', values['recommender-workers']),
+    writeRate,
+  });
   return 0;
 }
 

@@ -1,0 +1,71 @@
+// Background write load for the serving benchmark: random views and clicks of the seeded users and
+// items, sent through TrackBatch at a fixed rate (open loop: a batch is sent on schedule whether or
+// not the earlier ones were acknowledged), so Recommend and freshness can be measured while the
+// whole write side (ingestion, command, relay, Kafka, projector, Redis) is busy on the same cores.
+import { EventType } from '@orrery/proto';
+
+/** How often the generator sends the events that came due (a batch every 10 ms: 10 events at 1,000/s). */
+export const WRITE_LOAD_TICK_MS = 10;
+
+/** How many events are due after `elapsedMs` at `ratePerSecond`, beyond the `sent` ones already sent. */
+export function eventsDue(elapsedMs: number, ratePerSecond: number, sent: number): number {
+  return Math.max(0, Math.floor((elapsedMs * ratePerSecond) / 1_000) - sent);
+}
+
+/** The client call the generator needs (TrackBatch of the ingestion API). */
+export interface EventSink {
+  trackBatch(request: { events: { userId: string; itemId: string; type: EventType }[] }): Promise<{ accepted: number }>;
+}
+
+/** What a write load did, when stopped. */
+export interface WriteLoadResult {
+  readonly sent: number;
+  readonly acknowledged: number;
+  readonly failedBatches: number;
+  /** The first failure's message, if any batch failed. */
+  readonly firstError: string | undefined;
+  readonly seconds: number;
+}
+
+/** A running write load: stop() sends nothing more and waits for the batches in flight. */
+export interface WriteLoad {
+  stop(): Promise<WriteLoadResult>;
+}
+
+/**
+ * Starts sending `ratePerSecond` events (VIEW, one in four a CLICK) of random `users` × `items`
+ * through `sink`, every WRITE_LOAD_TICK_MS, until stopped.
+ */
+export function startWriteLoad(sink: EventSink, users: readonly string[], items: readonly string[], ratePerSecond: number, random: () => number = Math.random): WriteLoad {
+  if (users.length === 0 || items.length === 0) throw new Error('a write load needs at least one user and one item');
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
+  const startedMs = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  let sent = 0;
+  let acknowledged = 0;
+  let failedBatches = 0;
+  let firstError: string | undefined;
+  const timer = setInterval(() => {
+    const due = eventsDue(performance.now() - startedMs, ratePerSecond, sent);
+    if (due === 0) return;
+    const events = Array.from({ length: due }, () => ({ userId: pick(users), itemId: pick(items), type: random() < 0.25 ? EventType.CLICK : EventType.VIEW }));
+    sent += due;
+    const batch = sink.trackBatch({ events }).then(
+      (reply) => void (acknowledged += reply.accepted),
+      (error: unknown) => {
+        failedBatches += 1;
+        firstError ??= error instanceof Error ? error.message : String(error);
+      },
+    );
+    inFlight.add(batch);
+    void batch.finally(() => inFlight.delete(batch));
+  }, WRITE_LOAD_TICK_MS);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      const seconds = (performance.now() - startedMs) / 1_000;
+      await Promise.all(inFlight);
+      return { sent, acknowledged, failedBatches, firstError, seconds };
+    },
+  };
+}
