@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/p
 import { ServiceError, status, toServiceError } from '@orrery/grpc';
 import { CommandReplySchema, CommandRequestSchema, type CommandReply, type Event, type Item, type User } from '@orrery/proto';
 import type { ZmqRequestClient } from '@orrery/zmq';
-import type { InFlightBudget } from './in-flight-budget';
+import type { InFlightBudget } from '@orrery/grpc';
 
 /** The command side as ingestion sees it: each call resolves once the entries are durably committed. */
 export interface CommandGateway {

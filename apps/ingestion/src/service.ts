@@ -1,14 +1,13 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { randomUUID } from 'node:crypto';
 import type { OrreryConfig } from '@orrery/config';
-import { bindService, monitorDependencies, ServiceError, startGrpcServer, status, type CallContext } from '@orrery/grpc';
+import { bindService, InFlightBudget, monitorDependencies, ServiceError, startGrpcServer, status, type CallContext } from '@orrery/grpc';
 import { CatalogService, IngestService, TrackBatchRequestSchema, TrackBatchResponseSchema, type TrackBatchRequest } from '@orrery/proto';
 import { trace, type Logger } from '@orrery/telemetry';
 import { serveZmqRequests, ZmqRequestClient } from '@orrery/zmq';
 import { countingAcks } from './ack-metrics';
 import { withInFlightBudget, zmqCommandGateway } from './command-gateway';
 import { withCoalescedAppends } from './coalescer';
-import { InFlightBudget } from './in-flight-budget';
 import { LIMITS } from './validation';
 import { deleteItem, forgetUser, track, trackBatch, trackStream, upsertItems, upsertUsers, type IngestDependencies } from './ingest';
 
@@ -31,7 +30,12 @@ export async function startIngestion(config: OrreryConfig, logger: Logger): Prom
     commands: countingAcks(
       withInFlightBudget(
         withCoalescedAppends(zmqCommandGateway(commandClient), { maxInFlight: COMMANDS_IN_FLIGHT, maxEvents: LIMITS.batch }),
-        new InFlightBudget(config.ingestMaxInFlightEvents, config.ingestBackpressureWaitMs),
+        new InFlightBudget(
+          config.ingestMaxInFlightEvents,
+          config.ingestBackpressureWaitMs,
+          ({ inFlight, capacity, waitedMs }) =>
+            `ingestion is at its in-flight budget (${inFlight} of ${capacity} events awaiting commit; waited ${waitedMs} ms): retry with backoff and the same event ids`,
+        ),
       ),
     ),
     defaults: () => ({ now: Date.now(), newEventId: randomUUID }),

@@ -2,7 +2,7 @@
 // (Redis projections and the ANN index, in process) and the scoring client, and annotates the
 // active (gRPC server) span.
 import type { OrreryConfig } from '@orrery/config';
-import { bindService, startGrpcServer } from '@orrery/grpc';
+import { bindService, InFlightBudget, startGrpcServer } from '@orrery/grpc';
 import { degradedAnswers } from '@orrery/metrics';
 import { RecommendationService, type RecommendResponse } from '@orrery/proto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
@@ -78,13 +78,26 @@ export async function startRecommender(config: OrreryConfig, logger: Logger): Pr
   };
 }
 
-/** Serves RecommendationService on config.recommenderAddress over the given ports. */
+/**
+ * Serves RecommendationService on config.recommenderAddress over the given ports. At most
+ * config.recommenderMaxInFlight calls are served at once: past that a call waits up to
+ * config.recommenderQueueWaitMs for room, then gets RESOURCE_EXHAUSTED, so an overloaded recommender
+ * refuses fast (the caller can retry with backoff or show a fallback) instead of queueing every call
+ * on its event loop until all of them are late.
+ */
 export async function serveRecommendations(
   ports: RecommenderPorts,
-  config: Pick<OrreryConfig, 'recommenderAddress' | 'downstreamTimeoutMs'>,
+  config: Pick<OrreryConfig, 'recommenderAddress' | 'downstreamTimeoutMs' | 'recommenderMaxInFlight' | 'recommenderQueueWaitMs'>,
   logger: Logger,
 ): Promise<RunningRecommender> {
   const budget = (requestDeadlineMs: number): DownstreamBudget => ({ perCallTimeoutMs: config.downstreamTimeoutMs, requestDeadlineMs, now: Date.now });
+  const inFlight = new InFlightBudget(
+    config.recommenderMaxInFlight,
+    config.recommenderQueueWaitMs,
+    ({ inFlight: serving, capacity, waitedMs }) =>
+      `the recommender is overloaded (${serving} of ${capacity} calls in flight, ORRERY_RECOMMENDER_MAX_IN_FLIGHT; waited ${waitedMs} ms): retry with backoff or show a fallback`,
+  );
+  const served = <T>(work: () => Promise<T>): Promise<T> => inFlight.run(1, work);
 
   const answer = (method: string, list: RecommendationList): MessageInitShape<GenMessage<RecommendResponse>> => {
     annotateActiveSpan(list);
@@ -105,14 +118,17 @@ export async function serveRecommendations(
         recommend: async (request, call) => {
           const validated = validateRecommendRequest(request);
           trace.getActiveSpan()?.setAttribute('orrery.user_id', validated.userId);
-          return answer('Recommend', await recommend(ports, validated, budget(call.deadline)));
+          return answer('Recommend', await served(() => recommend(ports, validated, budget(call.deadline))));
         },
         similarItems: async (request, call) => {
           const validated = validateSimilarItemsRequest(request);
           trace.getActiveSpan()?.setAttribute('orrery.item_id', validated.itemId);
-          return answer('SimilarItems', await similarItems(ports, validated, budget(call.deadline)));
+          return answer('SimilarItems', await served(() => similarItems(ports, validated, budget(call.deadline))));
         },
-        popular: async (request, call) => answer('Popular', await popular(ports, validatePopularRequest(request), budget(call.deadline))),
+        popular: async (request, call) => {
+          const validated = validatePopularRequest(request);
+          return answer('Popular', await served(() => popular(ports, validated, budget(call.deadline))));
+        },
       }),
     ],
     onInternalError: (error, path) => logger.error({ err: error, path }, 'internal error'),

@@ -87,7 +87,7 @@ describe('RecommendationService over gRPC and ZeroMQ', () => {
         return toBinary(ScoreReplySchema, create(ScoreReplySchema, { scores, modelVersion: 'ranker-test' }));
       },
     });
-    const config = { recommenderAddress: '127.0.0.1:0', downstreamTimeoutMs: 2_000 };
+    const config = { recommenderAddress: '127.0.0.1:0', downstreamTimeoutMs: 2_000, recommenderMaxInFlight: 64, recommenderQueueWaitMs: 50 };
     scoring = createScoringClient(scoringEndpoint, 2_000);
     nobodyScoring = createScoringClient(`${scoringEndpoint}-nobody`, 500);
     const ports = (scorer: ScoringClient): RecommenderPorts => ({ users: reads, features: reads, coVisitation: reads, trending: reads, candidates: reads, scorer });
@@ -156,5 +156,45 @@ describe('RecommendationService over gRPC and ZeroMQ', () => {
     await expect(client.recommend({ userId: 'u1', count: 501 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'count: must be between 0 and 500' });
     await expect(client.similarItems({ itemId: 'x'.repeat(300) })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'item_id: must be at most 256 characters' });
     await expect(client.popular({ count: -1 })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'count: must be between 0 and 500' });
+  });
+});
+
+describe('RecommendationService under overload', () => {
+  it('serves at most recommenderMaxInFlight calls at once: one more waits recommenderQueueWaitMs, then gets RESOURCE_EXHAUSTED saying why, and the room comes back', async () => {
+    // The user read of every call waits at this gate until the test opens it.
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    let userReads = 0;
+    const gatedReads: ReadModel = {
+      ...reads,
+      userContext: async (userId, limits) => {
+        userReads += 1;
+        await opened;
+        return reads.userContext(userId, limits);
+      },
+    };
+    const scorer = { score: async (matrix: { rows: number }) => ({ scores: Array.from({ length: matrix.rows }, () => 0), modelVersion: 'flat' }) };
+    const ports: RecommenderPorts = { users: gatedReads, features: gatedReads, coVisitation: gatedReads, trending: gatedReads, candidates: gatedReads, scorer };
+    const server = await serveRecommendations(ports, { recommenderAddress: '127.0.0.1:0', downstreamTimeoutMs: 5_000, recommenderMaxInFlight: 2, recommenderQueueWaitMs: 30 }, logger);
+    const caller = createClient(RecommendationService, `127.0.0.1:${server.port}`);
+    try {
+      const first = caller.recommend({ userId: 'u1', count: 10 });
+      const second = caller.recommend({ userId: 'u1', count: 10 });
+      while (userReads < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      await expect(caller.recommend({ userId: 'u1', count: 10 })).rejects.toMatchObject({
+        code: status.RESOURCE_EXHAUSTED,
+        details: expect.stringMatching(/^the recommender is overloaded \(2 of 2 calls in flight, ORRERY_RECOMMENDER_MAX_IN_FLIGHT; waited 30 ms\)/),
+      });
+      // The refused call never reached the pipeline.
+      expect(userReads).toBe(2);
+      open();
+      for (const answer of await Promise.all([first, second])) expect(answer.items.map((item) => item.itemId).sort()).toEqual(['a', 'b', 'c', 't']);
+      expect((await caller.recommend({ userId: 'u1', count: 10 })).items).toHaveLength(4);
+      expect((await caller.popular({ count: 10 })).items.map((item) => item.itemId)).toEqual(['t', 'r1']);
+    } finally {
+      open();
+      caller.close();
+      await server.close();
+    }
   });
 });

@@ -32,6 +32,10 @@ export interface OrreryConfig {
   readonly downstreamTimeoutMs: number;
   /** Recommender processes sharing its port (node:cluster); 1 = a single process. */
   readonly recommenderWorkers: number;
+  /** Requests one recommender process serves at once; more wait up to recommenderQueueWaitMs, then get RESOURCE_EXHAUSTED. */
+  readonly recommenderMaxInFlight: number;
+  /** How long a request over recommenderMaxInFlight waits for room before RESOURCE_EXHAUSTED, in ms. */
+  readonly recommenderQueueWaitMs: number;
   /** How long the recommender reuses reads that are the same for every user (catalog facts, co-visits, trending); 0 = never. */
   readonly sharedReadsCacheMs: number;
   /** How often the recommender checks whether a catalog change was applied (then it drops its cached catalog facts), in ms. */
@@ -126,6 +130,8 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     scoringZmqEndpoint: readZmqEndpoint(env, 'ORRERY_SCORING_ZMQ_ENDPOINT', 'tcp://127.0.0.1:5561'),
     downstreamTimeoutMs: readInteger(env, 'ORRERY_DOWNSTREAM_TIMEOUT_MS', 150, 1, 60_000),
     recommenderWorkers: readInteger(env, 'ORRERY_RECOMMENDER_WORKERS', 1, 1, 64),
+    recommenderMaxInFlight: readInteger(env, 'ORRERY_RECOMMENDER_MAX_IN_FLIGHT', 64, 1, 100_000),
+    recommenderQueueWaitMs: readInteger(env, 'ORRERY_RECOMMENDER_QUEUE_WAIT_MS', 50, 0, 60_000),
     sharedReadsCacheMs: readInteger(env, 'ORRERY_SHARED_READS_CACHE_MS', 10_000, 0, 60_000),
     catalogChangesPollMs: readInteger(env, 'ORRERY_CATALOG_CHANGES_POLL_MS', 100, 10, 60_000),
     shadowChallenger: readBoolean(env, 'ORRERY_SHADOW_CHALLENGER', false),

@@ -1,28 +1,34 @@
-import { ServiceError, status } from '@orrery/grpc';
+import { ServiceError, status } from './errors';
+
+/** What a refusal says, from the budget's state when the caller gave up waiting. */
+export type RefusalMessage = (state: { readonly inFlight: number; readonly capacity: number; readonly waitedMs: number }) => string;
 
 /**
- * A bound on the events ingestion has forwarded to command and not yet seen acknowledged, so a
- * flood slows producers down instead of exhausting memory. A caller over budget waits up to
- * `waitMs` for room (FIFO), then gets RESOURCE_EXHAUSTED and should retry with backoff.
+ * A bound on the work a service has in flight, so a flood slows callers down (or is refused)
+ * instead of exhausting memory or queueing without end: ingestion counts the events it has forwarded
+ * to command and not yet seen committed, the recommender the requests it is serving. A caller over
+ * budget waits up to `waitMs` for room (FIFO), then gets RESOURCE_EXHAUSTED saying why
+ * (`refusal`) and should retry with backoff.
  */
 export class InFlightBudget {
   private used = 0;
   private readonly waiting: { readonly count: number; readonly admit: () => void }[] = [];
 
   constructor(
-    /** Events allowed in flight at once. */
+    /** Units (events, requests) allowed in flight at once. */
     readonly capacity: number,
     /** How long a caller waits for room before it is refused. */
     private readonly waitMs: number,
+    private readonly refusal: RefusalMessage,
   ) {}
 
-  /** Events currently in flight. */
+  /** Units (events, requests) currently in flight. */
   get inFlight(): number {
     return this.used;
   }
 
   /**
-   * Runs `work` holding `count` events of the budget. A count above the capacity is admitted
+   * Runs `work` holding `count` units of the budget. A count above the capacity is admitted
    * alone (when nothing else is in flight), so a legal batch is never refused forever.
    */
   async run<T>(count: number, work: () => Promise<T>): Promise<T> {
@@ -50,12 +56,7 @@ export class InFlightBudget {
       };
       const timer = setTimeout(() => {
         this.waiting.splice(this.waiting.indexOf(entry), 1);
-        reject(
-          new ServiceError(
-            status.RESOURCE_EXHAUSTED,
-            `ingestion is at its in-flight budget (${this.used} of ${this.capacity} events awaiting commit; waited ${this.waitMs} ms): retry with backoff and the same event ids`,
-          ),
-        );
+        reject(new ServiceError(status.RESOURCE_EXHAUSTED, this.refusal({ inFlight: this.used, capacity: this.capacity, waitedMs: this.waitMs })));
         // Our departure may let a smaller waiter behind us in.
         this.admitWaiting();
       }, this.waitMs);
