@@ -4,6 +4,7 @@
 # Options pass through to ghz; default: 10 s at 500 requests/s over 8 workers and 4 connections.
 #   npm run bench:ghz                       # --rps 500 -c 8 -z 10s
 #   npm run bench:ghz -- -c 16 -z 20s       # closed loop, as fast as it goes
+#   ORRERY_BENCH_WRITE_RATE=1000 npm run bench:ghz   # while 1000 events/s are ingested (orrery write-load)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -52,12 +53,27 @@ args=("$@")
 # 4 connections, as several client processes would open (one HTTP/2 connection would also pin all
 # calls to one worker when ORRERY_RECOMMENDER_WORKERS > 1).
 [[ ${#args[@]} -eq 0 ]] && args=(--rps 500 -c 8 --connections 4 -z 10s)
+# Background write load: random views and clicks of the demo users and items through ingestion,
+# started 2 s before ghz (the write path warms up) and stopped when ghz ends.
+WRITE_RATE="${ORRERY_BENCH_WRITE_RATE:-0}"
+writer=""
+if [[ "${WRITE_RATE}" != "0" ]]; then
+  node apps/cli/dist/main.js write-load --rate "${WRITE_RATE}" --seconds 3600 &
+  writer=$!
+  trap '[[ -n "${writer}" ]] && kill -INT "${writer}" 2>/dev/null' EXIT
+  sleep 2
+fi
 before="$(batch_rows || true)"
 recommender_before="$(cpu_ticks "${recommender_pids[@]}")"
 scoring_before="$(cpu_ticks "${scoring_pids[@]}")"
 REPORT=".orrery/ghz-recommend-report.txt"
 "${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" "${args[@]}" "${ADDRESS}" | tee "${REPORT}"
 after="$(batch_rows || true)"
+if [[ -n "${writer}" ]]; then
+  kill -INT "${writer}" 2>/dev/null || true
+  wait "${writer}" || echo "write load: some batches failed (see above)" >&2
+  writer=""
+fi
 recommender_after="$(cpu_ticks "${recommender_pids[@]}")"
 scoring_after="$(cpu_ticks "${scoring_pids[@]}")"
 requests="$(awk '$1 == "Count:" { print $2; exit }' "${REPORT}")"

@@ -19,7 +19,10 @@ import { datasetFromEvents, readRatingFile, type Dataset } from './dataset';
 import { runLiveEvaluation } from './eval';
 import { ndcgRatio, EVAL_RECOMMENDERS } from './eval-report';
 import { shiftTimestamps } from './movielens';
-import { generateSyntheticDataset } from '@orrery/ml';
+import { generateSyntheticDataset, syntheticId } from '@orrery/ml';
+import { createClient } from '@orrery/grpc';
+import { IngestService } from '@orrery/proto';
+import { startWriteLoad } from './write-load';
 
 const USAGE = `orrery <command> [options]
 
@@ -48,6 +51,10 @@ Commands:
                      start an isolated platform on the local engines, seed it and print
                      Recommend latency, ingest throughput and freshness figures; Recommend and
                      freshness again while --write-rate events/s are ingested (default 1000; 0 skips)
+  write-load [--rate N] [--seconds N] [--users N] [--items N]
+                     send random views and clicks of the demo users and items (user-0000…,
+                     item-0000…; default 1000/s for 10 s) through the running platform's ingestion
+                     API until the time is up or it is interrupted; prints what was acknowledged
   bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N] [--phases ceilings,lag,throughput]
                      the write side alone: raw Postgres/Kafka ceilings, acked events/s over
                      gRPC TrackBatch/TrackStream and ZeroMQ, ack latency, and at a fixed rate
@@ -76,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
       return importData(config, rest);
     case 'eval':
       return evaluate(rest);
+    case 'write-load':
+      return writeLoadCommand(config, rest);
     case undefined:
     case 'help':
     case '--help':
@@ -155,17 +164,12 @@ async function seed(config: OrreryConfig, args: string[]): Promise<number> {
       seed: { type: 'string', default: '42' },
     },
   });
-  const number = (name: string, raw: string | undefined): number => {
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
-    return value;
-  };
   const result = await seedDemoData({
     ingestAddress: config.ingestAddress,
-    users: number('users', values.users),
-    items: number('items', values.items),
-    eventsPerUser: number('events-per-user', values['events-per-user']),
-    seed: number('seed', values.seed),
+    users: positiveInteger('users', values.users),
+    items: positiveInteger('items', values.items),
+    eventsPerUser: positiveInteger('events-per-user', values['events-per-user']),
+    seed: positiveInteger('seed', values.seed),
     progress: true,
   });
   process.stdout.write(`seeded ${result.dataset.items.length} items, ${result.dataset.users.length} users, ${result.accepted} events\n`);
@@ -185,22 +189,17 @@ async function bench(args: string[]): Promise<number> {
       'write-rate': { type: 'string', default: '1000' },
     },
   });
-  const positive = (name: string, raw: string | undefined): number => {
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
-    return value;
-  };
   // 'off' benchmarks without tracing at all (ORRERY_TRACING=false), beside a ratio of the SDK.
   const traceSampleRatio = values['trace-sample-ratio'] === 'off' ? 'off' : Number(values['trace-sample-ratio']);
   if (traceSampleRatio !== 'off' && !(traceSampleRatio >= 0 && traceSampleRatio <= 1)) throw new Error(`--trace-sample-ratio must be from 0 to 1 or off, got "${values['trace-sample-ratio']}"`);
   const writeRate = Number(values['write-rate']);
   if (!Number.isInteger(writeRate) || writeRate < 0) throw new Error(`--write-rate must be a whole number of events/s (0 skips the phase), got "${values['write-rate']}"`);
   await runBenchmarks({
-    seconds: positive('seconds', values.seconds),
-    rate: positive('rate', values.rate),
-    concurrency: positive('concurrency', values.concurrency),
+    seconds: positiveInteger('seconds', values.seconds),
+    rate: positiveInteger('rate', values.rate),
+    concurrency: positiveInteger('concurrency', values.concurrency),
     traceSampleRatio,
-    recommenderWorkers: positive('recommender-workers', values['recommender-workers']),
+    recommenderWorkers: positiveInteger('recommender-workers', values['recommender-workers']),
     writeRate,
   });
   return 0;
@@ -217,12 +216,7 @@ const DATASET_OPTIONS = {
 
 /** The data set named by the arguments: a rating file (first positional) or the synthetic generator. */
 async function datasetFromArgs(values: { [K in keyof typeof DATASET_OPTIONS]?: string | boolean }, file: string | undefined): Promise<{ name: string; dataset: Dataset }> {
-  const positive = (name: keyof typeof DATASET_OPTIONS): number => {
-    const raw = values[name];
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${String(raw)}"`);
-    return value;
-  };
+  const positive = (name: keyof typeof DATASET_OPTIONS): number => positiveInteger(name, String(values[name]));
   if (file !== undefined) {
     const events = await readRatingFile(file, { progress: true });
     const dataset = datasetFromEvents(values['keep-timestamps'] === true ? events : shiftTimestamps(events, Date.now() - 60_000));
@@ -276,16 +270,11 @@ async function benchIngest(args: string[]): Promise<number> {
   const phases = new Set(values.phases.split(',').map((phase) => phase.trim()));
   const unknownPhases = [...phases].filter((phase) => !(INGEST_BENCH_PHASES as readonly string[]).includes(phase));
   if (unknownPhases.length > 0 || phases.size === 0) throw new Error(`--phases takes a comma-separated list of ${INGEST_BENCH_PHASES.join(', ')}; got "${values.phases}"`);
-  const positive = (name: string, raw: string | undefined): number => {
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
-    return value;
-  };
   await runIngestBenchmarks({
-    seconds: positive('seconds', values.seconds),
-    batch: Math.min(10_000, positive('batch', values.batch)),
-    concurrency: positive('concurrency', values.concurrency),
-    rate: positive('rate', values.rate),
+    seconds: positiveInteger('seconds', values.seconds),
+    batch: Math.min(10_000, positiveInteger('batch', values.batch)),
+    concurrency: positiveInteger('concurrency', values.concurrency),
+    rate: positiveInteger('rate', values.rate),
     phases: phases as ReadonlySet<IngestBenchPhase>,
   });
   return 0;
@@ -296,6 +285,57 @@ function train(env: NodeJS.ProcessEnv = process.env): number {
   const trainer = join(REPO_ROOT, 'apps', 'trainer', 'dist', 'main.js');
   const run = spawnSync(process.execPath, ['--enable-source-maps', trainer], { stdio: 'inherit', env });
   return run.status ?? 1;
+}
+
+/** The value of option `--name` as a positive integer, or an error naming the option and what it got. */
+function positiveInteger(name: string, raw: string | undefined): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+/**
+ * `orrery write-load`: random views and clicks of the demo users and items at a fixed rate through the
+ * running platform's ingestion API, until --seconds pass or the process is interrupted; prints what
+ * was acknowledged. Background load for measuring serving while events flow (infra/dev/ghz.sh runs it
+ * with ORRERY_BENCH_WRITE_RATE).
+ */
+async function writeLoadCommand(config: OrreryConfig, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      rate: { type: 'string', default: '1000' },
+      seconds: { type: 'string', default: '10' },
+      users: { type: 'string', default: '1000' },
+      items: { type: 'string', default: '600' },
+    },
+  });
+  const rate = positiveInteger('rate', values.rate);
+  const seconds = positiveInteger('seconds', values.seconds);
+  const userCount = positiveInteger('users', values.users);
+  const itemCount = positiveInteger('items', values.items);
+  const users = Array.from({ length: userCount }, (_, index) => syntheticId('user', index, userCount));
+  const items = Array.from({ length: itemCount }, (_, index) => syntheticId('item', index, itemCount));
+  const ingest = createClient(IngestService, config.ingestAddress, { timeoutMs: 30_000 });
+  const load = startWriteLoad(ingest, users, items, rate);
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    const timer = setTimeout(done, seconds * 1_000);
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  const result = await load.stop();
+  ingest.close();
+  process.stdout.write(
+    `write load: ${result.acknowledged} of ${result.sent} events acknowledged in ${result.seconds.toFixed(1)} s (${(result.acknowledged / result.seconds).toFixed(0)}/s; asked for ${rate}/s)` +
+      `${result.failedBatches > 0 ? `; ${result.failedBatches} batches failed, first: ${result.firstError}` : ''}\n`,
+  );
+  return result.failedBatches > 0 ? 1 : 0;
 }
 
 function rebuild(args: string[]): number {

@@ -79,8 +79,8 @@ const FAVOURITE_STYLE_SHARE = 0.6;
 const RELATED_NEXT_SHARE = 0.7;
 const ZIPF_EXPONENT = 1.1;
 
-/** Zero-padded id such as `item-0042` (at least 4 digits). */
-function paddedId(prefix: string, index: number, count: number): string {
+/** The synthetic data set's id of the `index`-th of `count` users or items, zero-padded: `item-0042` (at least 4 digits). */
+export function syntheticId(prefix: string, index: number, count: number): string {
   return `${prefix}-${String(index).padStart(Math.max(4, String(count - 1).length), '0')}`;
 }
 
@@ -182,7 +182,7 @@ export function generateSyntheticDataset(options: SyntheticDatasetOptions): Synt
     const tags = [`style:${STYLES[style[i] as number] as string}`];
     if (random.next() < 0.15) tags.push(pickOne(MERCHANDISING_TAGS, random));
     return {
-      itemId: paddedId('item', i, options.items),
+      itemId: syntheticId('item', i, options.items),
       categories: second >= 0 ? [categoryNames[main] as string, categoryNames[second] as string] : [categoryNames[main] as string],
       tags,
       hidden: random.next() < 0.02,
@@ -222,7 +222,7 @@ export function generateSyntheticDataset(options: SyntheticDatasetOptions): Synt
   const users: SyntheticUser[] = [];
   const userEvents: Array<Omit<SyntheticEvent, 'eventId'>> = [];
   for (let u = 0; u < options.users; u++) {
-    const userId = paddedId('user', u, options.users);
+    const userId = syntheticId('user', u, options.users);
     const favouriteCount = Math.min(categoryCount, random.pick([0.35, 0.45, 0.2]) + 1);
     const favourites = shuffleInPlace(
       Array.from({ length: categoryCount }, (_, c) => c),
