@@ -3,7 +3,7 @@
 // active (gRPC server) span.
 import type { OrreryConfig } from '@orrery/config';
 import { bindService, InFlightBudget, startGrpcServer } from '@orrery/grpc';
-import { degradedAnswers } from '@orrery/metrics';
+import { degradedAnswers, recommenderInFlight } from '@orrery/metrics';
 import { RecommendationService, type RecommendResponse } from '@orrery/proto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
@@ -97,7 +97,15 @@ export async function serveRecommendations(
     ({ inFlight: serving, capacity, waitedMs }) =>
       `the recommender is overloaded (${serving} of ${capacity} calls in flight, ORRERY_RECOMMENDER_MAX_IN_FLIGHT; waited ${waitedMs} ms): retry with backoff or show a fallback`,
   );
-  const served = <T>(work: () => Promise<T>): Promise<T> => inFlight.run(1, work);
+  const served = <T>(work: () => Promise<T>): Promise<T> =>
+    inFlight.run(1, async () => {
+      recommenderInFlight.inc();
+      try {
+        return await work();
+      } finally {
+        recommenderInFlight.dec();
+      }
+    });
 
   const answer = (method: string, list: RecommendationList): MessageInitShape<GenMessage<RecommendResponse>> => {
     annotateActiveSpan(list);

@@ -9,6 +9,7 @@ import { createClient, ServiceError, status, type Client } from '@orrery/grpc';
 import { RecommendationService, ScoreReplySchema, ScoreRequestSchema } from '@orrery/proto';
 import { serveZmqRequests, type RunningZmqServer } from '@orrery/zmq';
 import { pino } from 'pino';
+import { register } from 'prom-client';
 import { createScoringClient, type ScoringClient } from '../src/clients';
 import type { RecommenderPorts } from '../src/pipeline';
 import type { ItemFacts } from '../src/ports';
@@ -159,6 +160,12 @@ describe('RecommendationService over gRPC and ZeroMQ', () => {
   });
 });
 
+/** The recommender's orrery_recommender_in_flight_calls gauge, as /metrics would report it. */
+async function inFlightGauge(): Promise<number> {
+  const metric = await register.getSingleMetric('orrery_recommender_in_flight_calls')?.get();
+  return metric?.values[0]?.value ?? Number.NaN;
+}
+
 describe('RecommendationService under overload', () => {
   it('serves at most recommenderMaxInFlight calls at once: one more waits recommenderQueueWaitMs, then gets RESOURCE_EXHAUSTED saying why, and the room comes back', async () => {
     // The user read of every call waits at this gate until the test opens it.
@@ -181,6 +188,7 @@ describe('RecommendationService under overload', () => {
       const first = caller.recommend({ userId: 'u1', count: 10 });
       const second = caller.recommend({ userId: 'u1', count: 10 });
       while (userReads < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await inFlightGauge()).toBe(2);
       await expect(caller.recommend({ userId: 'u1', count: 10 })).rejects.toMatchObject({
         code: status.RESOURCE_EXHAUSTED,
         details: expect.stringMatching(/^the recommender is overloaded \(2 of 2 calls in flight, ORRERY_RECOMMENDER_MAX_IN_FLIGHT; waited 30 ms\)/),
@@ -191,6 +199,7 @@ describe('RecommendationService under overload', () => {
       for (const answer of await Promise.all([first, second])) expect(answer.items.map((item) => item.itemId).sort()).toEqual(['a', 'b', 'c', 't']);
       expect((await caller.recommend({ userId: 'u1', count: 10 })).items).toHaveLength(4);
       expect((await caller.popular({ count: 10 })).items.map((item) => item.itemId)).toEqual(['t', 'r1']);
+      expect(await inFlightGauge()).toBe(0);
     } finally {
       open();
       caller.close();

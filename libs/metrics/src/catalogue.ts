@@ -117,6 +117,12 @@ export const degradedAnswers = new Counter({
   labelNames: ['part'] as const,
 });
 
+/** Recommender: calls being served now (each process at most ORRERY_RECOMMENDER_MAX_IN_FLIGHT; a cluster's primary sums its workers'). */
+export const recommenderInFlight = new Gauge({
+  name: 'orrery_recommender_in_flight_calls',
+  help: 'Calls the recommender is serving now; past ORRERY_RECOMMENDER_MAX_IN_FLIGHT per process a call waits, then is refused RESOURCE_EXHAUSTED',
+});
+
 /** 1 while a dependency a service checks periodically answers, 0 while it does not. */
 export const dependencyUp = new Gauge({
   name: 'orrery_dependency_up',

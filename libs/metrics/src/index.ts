@@ -10,6 +10,7 @@ export {
   projectedEvents,
   projectorConsumerRestarts,
   projectionFreshness,
+  recommenderInFlight,
   rpcClientDuration,
   rpcServerDuration,
   rpcServerRequests,
