@@ -8,7 +8,7 @@ import { startIsolatedPlatform } from './isolated-platform';
 import { seedDemoData } from './seed';
 import { scrape, sumOf } from './prometheus-text';
 import { percentiles, type Percentiles } from './stats';
-import { startWriteLoad } from './write-load';
+import { describeWriteLoad, startWriteLoad } from './write-load';
 
 /** Connections the load generator spreads its Recommend calls over. */
 const BENCH_CONNECTIONS = 4;
@@ -115,8 +115,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
         await openLoopPhase(`Recommend at ${options.rate} req/s for ${options.seconds} s while ${options.writeRate} events/s are ingested`);
         await freshnessPhase(`Freshness while ${options.writeRate} events/s are ingested (30 new users)`);
       } finally {
-        const written = await writeLoad.stop();
-        log(`write load: ${written.acknowledged} of ${written.sent} events acknowledged in ${written.seconds.toFixed(1)} s (${(written.acknowledged / written.seconds).toFixed(0)}/s)${written.failedBatches > 0 ? `; ${written.failedBatches} batches failed, first: ${written.firstError}` : ''}`);
+        log(describeWriteLoad(await writeLoad.stop(), options.writeRate));
       }
     }
 

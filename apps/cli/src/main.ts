@@ -22,7 +22,7 @@ import { shiftTimestamps } from './movielens';
 import { generateSyntheticDataset, syntheticId } from '@orrery/ml';
 import { createClient } from '@orrery/grpc';
 import { IngestService } from '@orrery/proto';
-import { startWriteLoad } from './write-load';
+import { describeWriteLoad, startWriteLoad } from './write-load';
 
 const USAGE = `orrery <command> [options]
 
@@ -331,10 +331,7 @@ async function writeLoadCommand(config: OrreryConfig, args: string[]): Promise<n
   });
   const result = await load.stop();
   ingest.close();
-  process.stdout.write(
-    `write load: ${result.acknowledged} of ${result.sent} events acknowledged in ${result.seconds.toFixed(1)} s (${(result.acknowledged / result.seconds).toFixed(0)}/s; asked for ${rate}/s)` +
-      `${result.failedBatches > 0 ? `; ${result.failedBatches} batches failed, first: ${result.firstError}` : ''}\n`,
-  );
+  process.stdout.write(`${describeWriteLoad(result, rate)}\n`);
   return result.failedBatches > 0 ? 1 : 0;
 }
 

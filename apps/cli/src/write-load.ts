@@ -27,6 +27,12 @@ export interface WriteLoadResult {
   readonly seconds: number;
 }
 
+/** One line saying what a write load asked for `askedPerSecond` did. */
+export function describeWriteLoad(result: WriteLoadResult, askedPerSecond: number): string {
+  const failures = result.failedBatches > 0 ? `; ${result.failedBatches} batches failed, first: ${result.firstError}` : '';
+  return `write load: ${result.acknowledged} of ${result.sent} events acknowledged in ${result.seconds.toFixed(1)} s (${(result.acknowledged / result.seconds).toFixed(0)}/s; asked for ${askedPerSecond}/s)${failures}`;
+}
+
 /** A running write load: stop() sends nothing more and waits for the batches in flight. */
 export interface WriteLoad {
   stop(): Promise<WriteLoadResult>;
