@@ -87,21 +87,6 @@ end
 return out
 `);
 
-/**
- * Everything a request needs to know about a user, in one command (the four keys share the user's
- * hash slot): the recent list (first ARGV[1] entries), the seen list, the category affinities with
- * scores and the stats hash. One script costs the client a quarter of four auto-pipelined commands,
- * and the user read is on every Recommend. KEYS: recent, seen, affinity, stats. ARGV: recent limit.
- */
-const USER_SCRIPT = luaScript(`
-return {
-  redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1),
-  redis.call('LRANGE', KEYS[2], 0, -1),
-  redis.call('ZREVRANGE', KEYS[3], 0, -1, 'WITHSCORES'),
-  redis.call('HGETALL', KEYS[4])
-}
-`);
-
 /** Extra co-visit rows read per item to make up for hidden ones filtered out. */
 const COVISIT_SPARE = 4;
 
@@ -118,18 +103,26 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
     async user(userId, recentLimit) {
       const keys = currentKeys();
       const user = keys.user(userId);
-      const [recent, seen, affinity, statPairs] = (await runScript(redis, USER_SCRIPT, [user.recent, user.seen, user.affinity, user.stats], [recentLimit])) as [string[], string[], string[], string[]];
+      // Four plain commands, auto-pipelined into one write (the keys share the user's hash slot, so one
+      // node). Redis spends ~12 µs on them against ~35 µs (128 µs beside the projector's scripts) for
+      // the same reads as one Lua script, and the client about the same. They are not one snapshot: an
+      // event applied between them shows in some lists only, which no caller can tell from an event
+      // applied just after the read.
+      const [recent, seen, affinity, stats] = await Promise.all([
+        redis.lrange(user.recent, 0, recentLimit - 1),
+        redis.lrange(user.seen, 0, -1),
+        redis.zrevrange(user.affinity, 0, -1, 'WITHSCORES'),
+        redis.hgetall(user.stats),
+      ]);
       const at = now();
-      const stats = new Map<string, string>();
-      for (let index = 0; index + 1 < statPairs.length; index += 2) stats.set(statPairs[index]!, statPairs[index + 1]!);
       const eventCounts = new Map<string, bigint>();
       for (const name of EVENT_TYPE_NAMES) {
-        const count = stats.get(name);
+        const count = stats[name];
         if (count !== undefined) eventCounts.set(name, BigInt(count));
       }
-      const lastActive = stats.get('last_active');
+      const lastActive = stats['last_active'];
       return {
-        known: stats.size > 0,
+        known: Object.keys(stats).length > 0,
         recent: recent.map(decodeRecentEntry).filter((entry): entry is RecentEntry => entry !== undefined),
         seenItemIds: seen,
         categoryAffinity: new Map(pairs(affinity).map(({ member, score }) => [member, decayedValue(score, at, affinityHalfLife)])),
