@@ -159,7 +159,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
       affinityHalfLifeHours: readNumber(env, 'ORRERY_AFFINITY_HALF_LIFE_HOURS', 336, 0.01, 100_000),
       coVisitHalfLifeHours: readNumber(env, 'ORRERY_COVISIT_HALF_LIFE_HOURS', 336, 0.01, 100_000),
       coVisitWindowSeconds: readInteger(env, 'ORRERY_COVISIT_WINDOW_SECONDS', 1_800, 1, 30 * 86_400),
-      coVisitPartners: readInteger(env, 'ORRERY_COVISIT_PARTNERS', 10, 0, 100),
+      coVisitPartners: readInteger(env, 'ORRERY_COVISIT_PARTNERS', 3, 0, 100),
       coVisitLimit: readInteger(env, 'ORRERY_COVISIT_LIMIT', 100, 1, 10_000),
       recentLimit: readInteger(env, 'ORRERY_RECENT_LIMIT', 200, 1, 10_000),
       seenLimit: readInteger(env, 'ORRERY_SEEN_LIMIT', 500, 1, 100_000),
