@@ -43,10 +43,18 @@ function options(): { events: number; rate: number; seconds: number; concurrency
   return { events: Number(values.events), rate: Number(values.rate), seconds: Number(values.seconds), concurrency: Number(values.concurrency), projectorOnly: values['projector-only'] };
 }
 
+/**
+ * Commit sequences, one counter for every event the bench publishes: the projector treats an event at
+ * or below its partition's watermark as already applied, so no two may share one.
+ */
+function sequenceCounter(): () => bigint {
+  let sequence = 0n;
+  return () => ++sequence;
+}
+
 /** A deterministic stream generator: skewed item popularity, per-user session clocks. */
-function generator(seed: number): () => DomainEvent {
+function generator(seed: number, nextSequence: () => bigint): () => DomainEvent {
   let state = seed;
-  let sequence = 1n;
   const random = (): number => {
     state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
     return state / 2 ** 31;
@@ -58,9 +66,8 @@ function generator(seed: number): () => DomainEvent {
     const user = Math.floor(random() * USERS);
     const at = Math.floor((clocks.get(user) ?? start + random() * 86_400_000) + random() * 600_000);
     clocks.set(user, at);
-    sequence += 1n;
     return create(DomainEventSchema, {
-      sequence,
+      sequence: nextSequence(),
       committedAt: timestampFromMs(Date.now()),
       payload: {
         case: 'interaction',
@@ -96,13 +103,14 @@ async function main(): Promise<void> {
   const redis = createRedis(config, 'bench');
   const send = (batch: readonly DomainEvent[]): Promise<unknown> =>
     producer.send({ topic: config.eventsTopic, messages: batch.map((event) => ({ key: domainEventKey(event), value: encodeDomainEvent(event) })) });
-  const next = generator(42);
+  const nextSequence = sequenceCounter();
+  const next = generator(42, nextSequence);
 
   try {
     // The catalog, then the pre-loaded interactions.
     const catalog = Array.from({ length: ITEMS }, (_, index) =>
       create(DomainEventSchema, {
-        sequence: 1n,
+        sequence: nextSequence(),
         committedAt: timestampFromMs(Date.now()),
         payload: { case: 'itemUpserted', value: { itemId: `item-${index}`, categories: [`cat-${index % CATEGORIES}`, `cat-${(index * 7) % CATEGORIES}`] } },
       }),
