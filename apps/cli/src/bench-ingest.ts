@@ -10,6 +10,7 @@ import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase 
 import { readOutboxLag } from '@orrery/store';
 import { startIsolatedPlatform, type IsolatedPlatform } from './isolated-platform';
 import { CpuSnapshot, processesRunning, type ProcessGroups } from './process-cpu';
+import { scrape, sumOf } from './prometheus-text';
 import { percentiles, type Percentiles } from './stats';
 
 export interface IngestBenchOptions {
@@ -204,7 +205,7 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       // Each phase starts on an idle write side, and its CPU is read until the relay has published
       // and the projector applied what it acknowledged (the next phase's start).
       await idle();
-      let phase: { cpu: CpuSnapshot; acked: number } | undefined;
+      let phase: { cpu: MeterReading; acked: number } | undefined;
       const reportPhaseCpu = async (): Promise<void> => {
         if (!phase) return;
         await idle();
@@ -271,7 +272,13 @@ const BENCH_PROCESS = 'bench';
  * the Postgres backends of its database, and the shared Kafka broker and Redis server (which also
  * serve whatever else runs on the machine, hence marked *); and this process, reported apart.
  */
-async function cpuMeter(platform: IsolatedPlatform, redisUrl: string): Promise<{ snapshot(): Promise<CpuSnapshot>; perEvent(from: CpuSnapshot, events: number): Promise<string>; close(): Promise<void> }> {
+/** What the meter read at one moment: each process group's CPU, and the projector's chunk histogram totals. */
+interface MeterReading {
+  readonly cpu: CpuSnapshot;
+  readonly chunks: { readonly events: number; readonly count: number };
+}
+
+async function cpuMeter(platform: IsolatedPlatform, redisUrl: string): Promise<{ snapshot(): Promise<MeterReading>; perEvent(from: MeterReading, events: number): Promise<string>; close(): Promise<void> }> {
   const db = new Client({ connectionString: platform.databaseUrl, application_name: 'orrery-bench-cpu' });
   await db.connect();
   const redisPort = new URL(redisUrl).port;
@@ -288,16 +295,25 @@ async function cpuMeter(platform: IsolatedPlatform, redisUrl: string): Promise<{
   // Read every 500 ms as well, so a Postgres backend that exits (the pool closes idle ones) keeps
   // what it used until shortly before.
   let latest = CpuSnapshot.take(await groups());
-  const snapshot = async (): Promise<CpuSnapshot> => (latest = CpuSnapshot.take(await groups(), latest));
-  const sampler = setInterval(() => void snapshot().catch(() => undefined), 500);
+  const sampleCpu = async (): Promise<CpuSnapshot> => (latest = CpuSnapshot.take(await groups(), latest));
+  const sampler = setInterval(() => void sampleCpu().catch(() => undefined), 500);
+  // Zeros when the projector's /metrics cannot be read: the chunk line is then left out.
+  const chunkTotals = async (): Promise<MeterReading['chunks']> => {
+    const samples = await scrape(platform.metricsUrls.projector).catch(() => []);
+    return { events: sumOf(samples, 'orrery_projector_chunk_events_sum'), count: sumOf(samples, 'orrery_projector_chunk_events_count') };
+  };
+  const snapshot = async (): Promise<MeterReading> => ({ cpu: await sampleCpu(), chunks: await chunkTotals() });
   return {
     snapshot,
     perEvent: async (from, events) => {
-      const window = (await snapshot()).since(from);
+      const now = await snapshot();
+      const window = now.cpu.since(from.cpu);
+      const chunks = now.chunks.count - from.chunks.count;
+      const chunkLine = chunks > 0 ? `; projector chunks ${chunks}, mean ${((now.chunks.events - from.chunks.events) / chunks).toFixed(0)} events each` : '';
       const entries = Object.entries(window.seconds).filter(([name]) => name !== BENCH_PROCESS);
       const total = entries.reduce((sum, [, seconds]) => sum + seconds, 0);
       const micros = (seconds: number): string => (events > 0 ? ((seconds / events) * 1e6).toFixed(0) : '-');
-      return `CPU µs per acked event (${events} events): ${entries.map(([name, seconds]) => `${name} ${micros(seconds)}`).join(' | ')} | total ${micros(total)} (besides: this bench process ${micros(window.seconds[BENCH_PROCESS] ?? 0)})`;
+      return `CPU µs per acked event (${events} events): ${entries.map(([name, seconds]) => `${name} ${micros(seconds)}`).join(' | ')} | total ${micros(total)} (besides: this bench process ${micros(window.seconds[BENCH_PROCESS] ?? 0)})${chunkLine}`;
     },
     close: async () => {
       clearInterval(sampler);

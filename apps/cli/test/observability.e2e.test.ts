@@ -139,6 +139,7 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
       ['command', 'orrery_rpc_server_duration_seconds_bucket', { method: 'command', le: '+Inf' }],
       ['projector', 'orrery_projection_freshness_seconds_count', { from: 'committed' }],
       ['projector', 'orrery_projected_events_total', { outcome: 'applied' }],
+      ['projector', 'orrery_projector_chunk_events_count', {}],
       ['scoring', 'orrery_rpc_server_requests_total', { transport: 'zeromq', method: 'scoring', code: 'OK' }],
       ['scoring', 'orrery_scoring_run_duration_seconds_count', {}],
       ['recommender', 'orrery_rpc_server_requests_total', { method: 'orrery.v1.RecommendationService/Recommend', code: 'OK' }],

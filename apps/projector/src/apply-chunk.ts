@@ -6,7 +6,7 @@ import { timestampMs } from '@bufbuild/protobuf/wkt';
 import type { KafkaMessage } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
 import { decodeDomainEvent } from '@orrery/kafka';
-import { projectedEvents, projectionFreshness } from '@orrery/metrics';
+import { projectedEvents, projectionFreshness, projectorChunkEvents } from '@orrery/metrics';
 import { watermarkSource, type ControlKeys, type ProjectionKeys } from '@orrery/projections';
 import { contextFromKafkaHeaders, mayBeRecorded, SpanKind, withSpan, type Context, type Logger, type SpanOptions } from '@orrery/telemetry';
 import type { Freshness } from './freshness';
@@ -62,6 +62,7 @@ export function chunkProjector(
       }
     }
     if (incoming.length === 0) return;
+    projectorChunkEvents.observe(incoming.length);
     const events = incoming.map((entry) => entry.event);
     const planned = planBatch(events, await store.readSnapshot(events), keys, control, config.projection);
     // Consecutive plans go to Redis together (store.applyAll: one script per slot, commutative

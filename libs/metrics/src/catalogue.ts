@@ -75,6 +75,16 @@ export const projectedEvents = new Counter({
   labelNames: ['outcome'] as const,
 });
 
+/**
+ * Projector: domain events per applied chunk (one snapshot read and one script call each). Small chunks
+ * under load mean the fixed costs of a chunk dominate what an event costs.
+ */
+export const projectorChunkEvents = new Histogram({
+  name: 'orrery_projector_chunk_events',
+  help: 'Domain events per chunk the projector applied (one snapshot read and one script call per chunk)',
+  buckets: [1, 10, 25, 50, 100, 250, 500, 1000, 2000, 3000],
+});
+
 /** Projector: consumers replaced after a crash kafkajs does not restart from (the error is in the log). */
 export const projectorConsumerRestarts = new Counter({
   name: 'orrery_projector_consumer_restarts_total',

@@ -8,6 +8,7 @@ export {
   outboxOldestAge,
   outboxPending,
   projectedEvents,
+  projectorChunkEvents,
   projectorConsumerRestarts,
   projectionFreshness,
   recommenderInFlight,
