@@ -10,7 +10,7 @@ import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase 
 import { readOutboxLag } from '@orrery/store';
 import { startIsolatedPlatform, type IsolatedPlatform } from './isolated-platform';
 import { CpuSnapshot, processesRunning, type ProcessGroups } from './process-cpu';
-import { scrape, sumOf } from './prometheus-text';
+import { histogramTotals } from './prometheus-text';
 import { percentiles, type Percentiles } from './stats';
 
 export interface IngestBenchOptions {
@@ -275,7 +275,8 @@ const BENCH_PROCESS = 'bench';
 /** What the meter read at one moment: each process group's CPU, and the projector's chunk histogram totals. */
 interface MeterReading {
   readonly cpu: CpuSnapshot;
-  readonly chunks: { readonly events: number; readonly count: number };
+  /** The projector's orrery_projector_chunk_events totals: events applied (sum) in how many chunks (count). */
+  readonly chunks: { readonly sum: number; readonly count: number };
 }
 
 async function cpuMeter(platform: IsolatedPlatform, redisUrl: string): Promise<{ snapshot(): Promise<MeterReading>; perEvent(from: MeterReading, events: number): Promise<string>; close(): Promise<void> }> {
@@ -298,18 +299,14 @@ async function cpuMeter(platform: IsolatedPlatform, redisUrl: string): Promise<{
   const sampleCpu = async (): Promise<CpuSnapshot> => (latest = CpuSnapshot.take(await groups(), latest));
   const sampler = setInterval(() => void sampleCpu().catch(() => undefined), 500);
   // Zeros when the projector's /metrics cannot be read: the chunk line is then left out.
-  const chunkTotals = async (): Promise<MeterReading['chunks']> => {
-    const samples = await scrape(platform.metricsUrls.projector).catch(() => []);
-    return { events: sumOf(samples, 'orrery_projector_chunk_events_sum'), count: sumOf(samples, 'orrery_projector_chunk_events_count') };
-  };
-  const snapshot = async (): Promise<MeterReading> => ({ cpu: await sampleCpu(), chunks: await chunkTotals() });
+  const snapshot = async (): Promise<MeterReading> => ({ cpu: await sampleCpu(), chunks: await histogramTotals(platform.metricsUrls.projector, 'orrery_projector_chunk_events') });
   return {
     snapshot,
     perEvent: async (from, events) => {
       const now = await snapshot();
       const window = now.cpu.since(from.cpu);
       const chunks = now.chunks.count - from.chunks.count;
-      const chunkLine = chunks > 0 ? `; projector chunks ${chunks}, mean ${((now.chunks.events - from.chunks.events) / chunks).toFixed(0)} events each` : '';
+      const chunkLine = chunks > 0 ? `; projector chunks ${chunks}, mean ${((now.chunks.sum - from.chunks.sum) / chunks).toFixed(0)} events each` : '';
       const entries = Object.entries(window.seconds).filter(([name]) => name !== BENCH_PROCESS);
       const total = entries.reduce((sum, [, seconds]) => sum + seconds, 0);
       const micros = (seconds: number): string => (events > 0 ? ((seconds / events) * 1e6).toFixed(0) : '-');

@@ -6,7 +6,7 @@ import { readConfig } from '@orrery/config';
 import { lastItemByUser, waitUntilProjected } from './caught-up';
 import { startIsolatedPlatform } from './isolated-platform';
 import { seedDemoData } from './seed';
-import { scrape, sumOf } from './prometheus-text';
+import { histogramTotals } from './prometheus-text';
 import { percentiles, type Percentiles } from './stats';
 import { describeWriteLoad, startWriteLoad } from './write-load';
 
@@ -65,13 +65,13 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     const config = readConfig(platform.env);
     const scoringMetrics = `http://${config.metricsHost}:${config.metricsPorts.scoring}/metrics`;
     const openLoopPhase = async (heading: string): Promise<void> => {
-      const rowsBefore = await scoringBatchRows(scoringMetrics);
+      const rowsBefore = await histogramTotals(scoringMetrics, 'orrery_scoring_batch_rows');
       const result = await openLoopRecommend(recommender, randomUser, options.rate, options.seconds);
       log(`\n## ${heading}`);
       log(format(percentiles(result.latencies)));
       const topReasons = [...result.degradedReasons].sort(([, a], [, b]) => b - a).slice(0, 3).map(([reason, count]) => `${count}× ${reason}`);
       log(`degraded responses: ${result.degraded}, errors: ${result.errors}${topReasons.length > 0 ? ` (${topReasons.join('; ')})` : ''}`);
-      const rowsAfter = await scoringBatchRows(scoringMetrics);
+      const rowsAfter = await histogramTotals(scoringMetrics, 'orrery_scoring_batch_rows');
       const batches = rowsAfter.count - rowsBefore.count;
       // The recommender merges the score calls of requests served together, so rows are counted per Recommend, not per batch.
       const answered = result.latencies.length;
@@ -144,12 +144,6 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   } finally {
     await platform.stop();
   }
-}
-
-/** Scoring's orrery_scoring_batch_rows histogram totals (zeros when its /metrics cannot be read). */
-async function scoringBatchRows(url: string): Promise<{ sum: number; count: number }> {
-  const samples = await scrape(url).catch(() => []);
-  return { sum: sumOf(samples, 'orrery_scoring_batch_rows_sum'), count: sumOf(samples, 'orrery_scoring_batch_rows_count') };
 }
 
 /** The Recommend call of the benchmark's load generator. */

@@ -34,3 +34,9 @@ export async function scrape(url: string): Promise<MetricSample[]> {
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return parseExposition(await response.text());
 }
+
+/** A histogram's `_sum` and `_count` at a /metrics URL, summed over its labels; zeros when the URL cannot be read. */
+export async function histogramTotals(url: string, name: string): Promise<{ sum: number; count: number }> {
+  const samples = await scrape(url).catch(() => []);
+  return { sum: sumOf(samples, `${name}_sum`), count: sumOf(samples, `${name}_count`) };
+}

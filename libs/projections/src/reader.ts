@@ -104,8 +104,8 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
       const keys = currentKeys();
       const user = keys.user(userId);
       // Four plain commands, auto-pipelined into one write (the keys share the user's hash slot, so one
-      // node). Redis spends ~12 µs on them against ~35 µs (128 µs beside the projector's scripts) for
-      // the same reads as one Lua script, and the client about the same. They are not one snapshot: an
+      // node). Redis spent ~33 µs on them at 500 Recommend/s against ~110 µs for the same
+      // reads as one Lua script (docs/benchmarks.md), and the client about the same. They are not one snapshot: an
       // event applied between them shows in some lists only, which no caller can tell from an event
       // applied just after the read.
       const [recent, seen, affinity, stats] = await Promise.all([
