@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { dirname } from 'node:path';
 import { createClient } from '@orrery/grpc';
 import { EventType, IngestService, RecommendationService } from '@orrery/proto';
 import { readConfig } from '@orrery/config';
@@ -7,11 +9,15 @@ import { lastItemByUser, waitUntilProjected } from './caught-up';
 import { startIsolatedPlatform } from './isolated-platform';
 import { seedDemoData } from './seed';
 import { histogramTotals } from './prometheus-text';
+import { CpuSnapshot, processesRunning, withChildren, type ProcessGroups } from './process-cpu';
+import { highestRateWithin, ladderTable, renderLadderSvg, type LadderStep } from './rate-ladder';
 import { percentiles, type Percentiles } from './stats';
 import { describeWriteLoad, startWriteLoad } from './write-load';
 
 /** Connections the load generator spreads its Recommend calls over. */
 const BENCH_CONNECTIONS = 4;
+/** The serving latency goal: the highest rate with p99 under it is reported. */
+const P99_GOAL_MS = 10;
 
 export interface BenchOptions {
   readonly seconds: number;
@@ -23,6 +29,12 @@ export interface BenchOptions {
   readonly recommenderWorkers: number;
   /** Events/s ingested in the background while Recommend and freshness are measured again (0: that phase is skipped). */
   readonly writeRate: number;
+  /** Rising Recommend rates measured one after the other (empty: the ladder is skipped). */
+  readonly ladder: readonly number[];
+  /** Seconds at each rate of the ladder. */
+  readonly ladderSeconds: number;
+  /** Where the ladder's latency-by-rate SVG is written. */
+  readonly ladderPlot: string;
 }
 
 const ms = (nanoseconds: bigint): number => Number(nanoseconds) / 1e6;
@@ -78,6 +90,41 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
       if (batches > 0 && answered > 0) log(`candidates scored per Recommend: mean ${((rowsAfter.sum - rowsBefore.sum) / answered).toFixed(0)} (scoring's orrery_scoring_batch_rows: ${answered} requests in ${batches} scoring batches)`);
     };
     await openLoopPhase(`Recommend, open loop at ${options.rate} req/s for ${options.seconds} s (count=10)`);
+
+    if (options.ladder.length > 0) {
+      const redisPort = new URL(config.redisUrl).port;
+      const pidOf = (name: string): number[] => platform.services.filter((service) => service.name === name).map((service) => service.pid);
+      const groups = (): ProcessGroups => ({
+        recommender: pidOf('recommender').flatMap(withChildren),
+        scoring: pidOf('scoring'),
+        'redis*': processesRunning(`redis-server 127.0.0.1:${redisPort}`),
+        'load generator': [process.pid],
+      });
+      const steps: LadderStep[] = [];
+      for (const rate of options.ladder) {
+        const before = CpuSnapshot.take(groups());
+        const started = process.hrtime.bigint();
+        const result = await openLoopRecommend(recommender, randomUser, rate, options.ladderSeconds);
+        const seconds = ms(process.hrtime.bigint() - started) / 1000;
+        const used = CpuSnapshot.take(groups(), before).since(before).seconds;
+        const answered = result.latencies.length + result.errors;
+        steps.push({
+          askedRate: rate,
+          achievedRate: answered / seconds,
+          latency: percentiles(result.latencies),
+          errors: result.errors,
+          degraded: result.degraded,
+          cpuMsPerRequest: Object.fromEntries(Object.entries(used).map(([group, cpuSeconds]) => [group, answered === 0 ? 0 : (cpuSeconds * 1000) / answered])),
+        });
+      }
+      const best = highestRateWithin(steps, P99_GOAL_MS);
+      log(`\n## Recommend by rate: open loop, ${options.ladderSeconds} s at each rate (redis*: the whole Redis server, shared with anything else using it)`);
+      log(ladderTable(steps));
+      log(best === undefined ? `highest rate with p99 < ${P99_GOAL_MS} ms: none of the rates tried` : `highest rate with p99 < ${P99_GOAL_MS} ms (of the rates tried, every request answered): ${best} req/s`);
+      mkdirSync(dirname(options.ladderPlot), { recursive: true });
+      writeFileSync(options.ladderPlot, renderLadderSvg(steps, P99_GOAL_MS, `Recommend latency by rate — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 16)}Z`));
+      log(`plot: ${options.ladderPlot}`);
+    }
 
     // Closed loop: the highest rate the platform sustains at a fixed concurrency.
     const closedLoop: number[] = [];

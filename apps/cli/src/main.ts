@@ -12,6 +12,7 @@ import {
   writeServiceRecord,
 } from './platform';
 import { runBenchmarks } from './bench';
+import { DEFAULT_LADDER_RATES, parseLadder } from './rate-ladder';
 import { readPlatformState, startupSteps } from './platform-state';
 import { INGEST_BENCH_PHASES, runIngestBenchmarks, type IngestBenchPhase } from './bench-ingest';
 import { ingestDataset, seedDemoData } from './seed';
@@ -48,9 +49,13 @@ Commands:
                      projector to it when caught up, drop the old one (apps/projector/README.md);
                      refused when Kafka has deleted part of the topic, unless --allow-partial-history
   bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R|off] [--recommender-workers N] [--write-rate N]
+        [--ladder R1,R2,…|off] [--ladder-seconds N] [--ladder-plot FILE]
                      start an isolated platform on the local engines, seed it and print
                      Recommend latency, ingest throughput and freshness figures; Recommend and
-                     freshness again while --write-rate events/s are ingested (default 1000; 0 skips)
+                     freshness again while --write-rate events/s are ingested (default 1000; 0 skips);
+                     Recommend at each --ladder rate (default 50,100,200,300,500,800,1200, 5 s each)
+                     with CPU per request, the highest rate with p99 < 10 ms, and a plot
+                     (default .orrery/bench-recommend-by-rate.svg)
   write-load [--rate N] [--seconds N] [--users N] [--items N]
                      send random views and clicks of the demo users and items (user-0000…,
                      item-0000…; default 1000/s for 10 s) through the running platform's ingestion
@@ -187,6 +192,9 @@ async function bench(args: string[]): Promise<number> {
       'trace-sample-ratio': { type: 'string', default: '1' },
       'recommender-workers': { type: 'string', default: '1' },
       'write-rate': { type: 'string', default: '1000' },
+      ladder: { type: 'string', default: DEFAULT_LADDER_RATES.join(',') },
+      'ladder-seconds': { type: 'string', default: '5' },
+      'ladder-plot': { type: 'string', default: join(REPO_ROOT, '.orrery', 'bench-recommend-by-rate.svg') },
     },
   });
   // 'off' benchmarks without tracing at all (ORRERY_TRACING=false), beside a ratio of the SDK.
@@ -201,6 +209,9 @@ async function bench(args: string[]): Promise<number> {
     traceSampleRatio,
     recommenderWorkers: positiveInteger('recommender-workers', values['recommender-workers']),
     writeRate,
+    ladder: parseLadder(values.ladder),
+    ladderSeconds: positiveInteger('ladder-seconds', values['ladder-seconds']),
+    ladderPlot: values['ladder-plot'],
   });
   return 0;
 }

@@ -42,6 +42,16 @@ export function processesRunning(fragment: string): number[] {
   });
 }
 
+/** `pid` and its child processes (e.g. node:cluster workers); just `pid` without /proc. */
+export function withChildren(pid: number): number[] {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return [pid, ...(children === '' ? [] : children.split(' ').map(Number))];
+  } catch {
+    return [pid];
+  }
+}
+
 /** Named groups of processes whose CPU is measured together (e.g. every Postgres backend of one database). */
 export type ProcessGroups = Readonly<Record<string, readonly number[]>>;
 

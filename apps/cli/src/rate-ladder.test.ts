@@ -1,0 +1,60 @@
+import { highestRateWithin, ladderTable, parseLadder, renderLadderSvg, type LadderStep } from './rate-ladder';
+import { percentiles } from './stats';
+
+function step(askedRate: number, latenciesMs: readonly number[], changes: Partial<LadderStep> = {}): LadderStep {
+  return { askedRate, achievedRate: askedRate, latency: percentiles(latenciesMs), errors: 0, degraded: 0, cpuMsPerRequest: { recommender: 1.5, scoring: 0.3 }, ...changes };
+}
+
+/** 100 latencies of `typical` ms, the slowest `slow` of them at `tail` ms. */
+function sample(typical: number, slow: number, tail: number): number[] {
+  return Array.from({ length: 100 }, (_, index) => (index < slow ? tail : typical));
+}
+
+describe('rate ladder', () => {
+  it('parses rising whole rates, and off as no ladder', () => {
+    expect(parseLadder('50, 100,200')).toEqual([50, 100, 200]);
+    expect(parseLadder('off')).toEqual([]);
+  });
+
+  it.each([
+    ['500,50', /must rise, got 500 then 50/],
+    ['100,100', /must rise/],
+    ['100,abc', /got "abc"/],
+    ['100,,200', /got ""/],
+    ['0', /got "0"/],
+    ['12.5', /got "12.5"/],
+  ])('refuses --ladder %s and says why', (text, message) => {
+    expect(() => parseLadder(text)).toThrow(message);
+  });
+
+  it('reports the highest rate whose p99 is under the goal, even above a step that missed it', () => {
+    const steps = [step(100, sample(2, 0, 0)), step(200, sample(2, 2, 30)), step(300, sample(3, 0, 0)), step(500, sample(4, 2, 40))];
+    expect(steps[1]!.latency.p99).toBe(30);
+    expect(highestRateWithin(steps, 10)).toBe(300);
+  });
+
+  it('does not count a step with errors, or one that fell short of its rate, as within the goal', () => {
+    expect(highestRateWithin([step(100, sample(2, 0, 0)), step(200, sample(2, 0, 0), { errors: 1 })], 10)).toBe(100);
+    expect(highestRateWithin([step(100, sample(2, 0, 0)), step(200, sample(2, 0, 0), { achievedRate: 150 })], 10)).toBe(100);
+    expect(highestRateWithin([step(100, sample(9, 2, 12))], 10)).toBeUndefined();
+    expect(highestRateWithin([step(100, [])], 10)).toBeUndefined();
+  });
+
+  it('tabulates each step with the CPU per request of every process group', () => {
+    const table = ladderTable([step(100, sample(2, 1, 9)), step(200, sample(3, 0, 0), { cpuMsPerRequest: { recommender: 0.9 } })]).split('\n');
+    expect(table[0]).toBe('| asked req/s | answered req/s | p50 ms | p99 ms | p999 ms | errors | degraded | recommender CPU ms/req | scoring CPU ms/req |');
+    expect(table[2]).toBe('| 100 | 100 | 2.00 | 2.00 | 9.00 | 0 | 0 | 1.500 | 0.300 |');
+    expect(table[3]).toBe('| 200 | 200 | 3.00 | 3.00 | 3.00 | 0 | 0 | 0.900 |  |');
+  });
+
+  it('plots p50, p99 and p999 by rate on a log axis, with the goal line', () => {
+    const svg = renderLadderSvg([step(100, sample(2, 2, 30)), step(500, sample(4, 0, 0))], 10, 'ladder <test>');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('ladder &lt;test&gt;');
+    expect(svg.match(/<polyline /g)).toHaveLength(3);
+    expect(svg).toContain('goal: p99 &lt; 10 ms');
+    // Log axis from 1 to 100 ms over 260 px: 10 ms sits halfway, at y = 40 + 130.
+    expect(svg).toMatch(/<line x1="60" x2="700" y1="170\.0" y2="170\.0" stroke="#c0392b"/);
+    expect(svg).toContain('<title>100 req/s p99 30.00 ms</title>');
+  });
+});

@@ -1,0 +1,130 @@
+// The Recommend rate ladder of `orrery bench`: the same open loop at rising rates, to find the
+// highest rate whose p99 stays under a latency goal and to show where queueing starts. Each step
+// also records the CPU each process used per request, because on a small shared machine the CPU
+// per request (which falls as the rate rises and calls share event-loop turns and writes) explains
+// the latency better than the rate does.
+import type { Percentiles } from './stats';
+
+/** Rates (requests/s) the ladder climbs by default. */
+export const DEFAULT_LADDER_RATES: readonly number[] = [50, 100, 200, 300, 500, 800, 1200];
+
+/** One rung: `askedRate` requests/s sent on schedule for a fixed time. */
+export interface LadderStep {
+  readonly askedRate: number;
+  /** Answers (successful or not) per second of the step. */
+  readonly achievedRate: number;
+  readonly latency: Percentiles;
+  readonly errors: number;
+  readonly degraded: number;
+  /** CPU milliseconds per request of each measured process group (e.g. recommender, scoring, the load generator). */
+  readonly cpuMsPerRequest: Readonly<Record<string, number>>;
+}
+
+/**
+ * Parses `--ladder`: a comma-separated list of rates, or `off` for none. Rates are whole and
+ * positive, and the list rises strictly (a ladder climbs; a typo like 500,50 is refused).
+ */
+export function parseLadder(text: string): number[] {
+  if (text.trim() === 'off') return [];
+  const rates = text.split(',').map((part) => part.trim());
+  const parsed = rates.map((part) => Number(part));
+  parsed.forEach((rate, index) => {
+    if (rates[index] === '' || !Number.isInteger(rate) || rate <= 0) throw new Error(`--ladder takes rising whole request rates separated by commas (or off), got "${rates[index]}" in "${text}"`);
+    if (index > 0 && rate <= parsed[index - 1]!) throw new Error(`--ladder rates must rise, got ${parsed[index - 1]} then ${rate} in "${text}"`);
+  });
+  return parsed;
+}
+
+/**
+ * The highest asked rate whose p99 is under `p99LimitMs` with every request answered without error
+ * and the rate actually reached (at least 95% of it), or undefined when no step qualifies. Steps
+ * above a failing one can still qualify: the tail on a shared machine is not monotonic in the rate.
+ */
+export function highestRateWithin(steps: readonly LadderStep[], p99LimitMs: number): number | undefined {
+  const passing = steps.filter((step) => step.errors === 0 && step.latency.count > 0 && step.latency.p99 < p99LimitMs && step.achievedRate >= 0.95 * step.askedRate);
+  return passing.length === 0 ? undefined : Math.max(...passing.map((step) => step.askedRate));
+}
+
+/** The ladder as a markdown table: one row per step, CPU per request for each process group. */
+export function ladderTable(steps: readonly LadderStep[]): string {
+  const groups = [...new Set(steps.flatMap((step) => Object.keys(step.cpuMsPerRequest)))];
+  const header = ['asked req/s', 'answered req/s', 'p50 ms', 'p99 ms', 'p999 ms', 'errors', 'degraded', ...groups.map((group) => `${group} CPU ms/req`)];
+  const rows = steps.map((step) => [
+    String(step.askedRate),
+    step.achievedRate.toFixed(0),
+    step.latency.p50.toFixed(2),
+    step.latency.p99.toFixed(2),
+    step.latency.p999.toFixed(2),
+    String(step.errors),
+    String(step.degraded),
+    ...groups.map((group) => (step.cpuMsPerRequest[group] === undefined ? '' : step.cpuMsPerRequest[group]!.toFixed(3))),
+  ]);
+  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+const SERIES = [
+  { label: 'p50', colour: '#2f6db5', value: (step: LadderStep) => step.latency.p50 },
+  { label: 'p99', colour: '#d9822b', value: (step: LadderStep) => step.latency.p99 },
+  { label: 'p999', colour: '#9b59b6', value: (step: LadderStep) => step.latency.p999 },
+] as const;
+
+/**
+ * Latency by asked rate as a standalone SVG: p50, p99 and p999 on a logarithmic millisecond axis
+ * (the tail spans decades), the goal as a dashed line.
+ */
+export function renderLadderSvg(steps: readonly LadderStep[], goalMs: number, title: string): string {
+  const width = 720;
+  const height = 380;
+  const left = 60;
+  const right = 20;
+  const top = 40;
+  const plotHeight = 260;
+  const plotWidth = width - left - right;
+  const values = steps.flatMap((step) => SERIES.map((series) => series.value(step))).filter((value) => value > 0);
+  const low = Math.min(goalMs, ...values);
+  const high = Math.max(goalMs, ...values);
+  // Decade-aligned bounds with 1-2-5 ticks between them.
+  const minExponent = Math.floor(Math.log10(Math.max(low, 0.01)));
+  const maxExponent = Math.ceil(Math.log10(Math.max(high, 0.02)));
+  const logLow = minExponent;
+  const logHigh = maxExponent === minExponent ? minExponent + 1 : maxExponent;
+  const y = (ms: number): number => top + plotHeight - ((Math.log10(Math.max(ms, 10 ** logLow)) - logLow) / (logHigh - logLow)) * plotHeight;
+  const maxRate = Math.max(1, ...steps.map((step) => step.askedRate));
+  const x = (rate: number): number => left + (rate / maxRate) * plotWidth;
+  const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escape(title)}</text>`,
+  ];
+  for (let exponent = logLow; exponent <= logHigh; exponent += 1) {
+    for (const mantissa of [1, 2, 5]) {
+      const tick = mantissa * 10 ** exponent;
+      if (tick < 10 ** logLow || tick > 10 ** logHigh) continue;
+      parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}" stroke="#ddd"/>`);
+      parts.push(`<text x="${left - 6}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end">${tick >= 1 ? tick.toFixed(0) : String(tick)}</text>`);
+    }
+  }
+  for (const step of steps) {
+    parts.push(`<line x1="${x(step.askedRate).toFixed(1)}" x2="${x(step.askedRate).toFixed(1)}" y1="${top}" y2="${top + plotHeight}" stroke="#f0f0f0"/>`);
+    parts.push(`<text x="${x(step.askedRate).toFixed(1)}" y="${top + plotHeight + 16}" text-anchor="middle">${step.askedRate}</text>`);
+  }
+  parts.push(`<text x="${left + plotWidth / 2}" y="${top + plotHeight + 34}" text-anchor="middle">requests/s asked (open loop)</text>`);
+  parts.push(`<text x="16" y="${top + plotHeight / 2}" text-anchor="middle" transform="rotate(-90 16 ${top + plotHeight / 2})">latency, ms (log)</text>`);
+  parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(goalMs).toFixed(1)}" y2="${y(goalMs).toFixed(1)}" stroke="#c0392b" stroke-dasharray="6 4"/>`);
+  parts.push(`<text x="${width - right - 4}" y="${(y(goalMs) - 5).toFixed(1)}" text-anchor="end" fill="#c0392b">goal: p99 &lt; ${goalMs} ms</text>`);
+  for (const series of SERIES) {
+    const points = steps.map((step) => `${x(step.askedRate).toFixed(1)},${y(series.value(step)).toFixed(1)}`);
+    parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${series.colour}" stroke-width="2"/>`);
+    for (const step of steps) {
+      parts.push(`<circle cx="${x(step.askedRate).toFixed(1)}" cy="${y(series.value(step)).toFixed(1)}" r="3" fill="${series.colour}"><title>${escape(`${step.askedRate} req/s ${series.label} ${series.value(step).toFixed(2)} ms`)}</title></circle>`);
+    }
+  }
+  SERIES.forEach((series, index) => {
+    const legendX = left + index * 90;
+    parts.push(`<rect x="${legendX}" y="${height - 26}" width="12" height="12" fill="${series.colour}"/>`);
+    parts.push(`<text x="${legendX + 16}" y="${height - 16}">${series.label}</text>`);
+  });
+  parts.push('</svg>', '');
+  return parts.join('\n');
+}
