@@ -5,6 +5,9 @@
 #   npm run bench:ghz                       # --rps 500 -c 8 -z 10s
 #   npm run bench:ghz -- -c 16 -z 20s       # closed loop, as fast as it goes
 #   ORRERY_BENCH_WRITE_RATE=1000 npm run bench:ghz   # while 1000 events/s are ingested (orrery write-load)
+#   npm run bench:ghz -- --ladder 50,100,200,300,500,800,1200 [--ladder-seconds 5] [-c 64 --connections 4]
+#       a rate ladder: after a 3 s warm-up, ghz at each rate in turn; prints latency and CPU per request
+#       at each rate, the highest rate with p99 < 10 ms, and plots latency by rate (.orrery/ghz-recommend-by-rate.svg)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -49,7 +52,46 @@ SCORING_ENDPOINT="${ORRERY_SCORING_ZMQ_ENDPOINT:-tcp://127.0.0.1:5561}"
 mapfile -t recommender_pids < <(with_children $(pids_on_port "${ADDRESS##*:}"))
 mapfile -t scoring_pids < <(pids_on_port "${SCORING_ENDPOINT##*:}")
 
-args=("$@")
+args=()
+LADDER=""
+LADDER_SECONDS=5
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --ladder) LADDER="${2:?--ladder needs rates, e.g. 50,100,200}"; shift 2 ;;
+    --ladder-seconds) LADDER_SECONDS="${2:?--ladder-seconds needs a number}"; shift 2 ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+if [[ -n "${LADDER}" ]]; then
+  [[ "${LADDER}" =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "--ladder takes rates separated by commas, e.g. 50,100,200 (got ${LADDER})" >&2; exit 2; }
+  [[ "${LADDER_SECONDS}" =~ ^[1-9][0-9]*$ ]] || { echo "--ladder-seconds takes a whole number of seconds (got ${LADDER_SECONDS})" >&2; exit 2; }
+  # Enough calls in flight for the top rate at tens of ms each; the caller's -c/--connections win.
+  # Each step sends rate × seconds calls (-n, not -z: ghz cancels the calls in flight when -z ends
+  # and reports them as errors).
+  [[ ${#args[@]} -eq 0 ]] && args=(-c 64 --connections 4)
+  LADDER_DIR=".orrery/ghz-ladder"
+  rm -rf "${LADDER_DIR}" && mkdir -p "${LADDER_DIR}"
+  echo "warm-up: 3 s at 200 req/s (not reported)" >&2
+  "${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" --rps 200 -n 600 "${args[@]}" "${ADDRESS}" > /dev/null
+  TIMEFORMAT='%3U %3S'
+  for rate in ${LADDER//,/ }; do
+    echo "${rate} req/s for ${LADDER_SECONDS} s…" >&2
+    recommender_before="$(cpu_ticks "${recommender_pids[@]}")"
+    scoring_before="$(cpu_ticks "${scoring_pids[@]}")"
+    { time "${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" --rps "${rate}" -n "$((rate * LADDER_SECONDS))" -O json "${args[@]}" "${ADDRESS}" > "${LADDER_DIR}/${rate}.ghz.json" 2> "${LADDER_DIR}/${rate}.ghz.err" ; } 2> "${LADDER_DIR}/${rate}.ghz.time"
+    recommender_after="$(cpu_ticks "${recommender_pids[@]}")"
+    scoring_after="$(cpu_ticks "${scoring_pids[@]}")"
+    # CPU ms per request: the recommender and scoring from /proc ticks, ghz itself from bash's time.
+    node -e '
+      const [file, hz, rb, ra, sb, sa, ghzTime, out] = process.argv.slice(1);
+      const count = JSON.parse(require("fs").readFileSync(file, "utf8")).count || 1;
+      const [user, sys] = require("fs").readFileSync(ghzTime, "utf8").trim().split(" ").map(Number);
+      const perRequest = (ticks) => (ticks * 1000) / Number(hz) / count;
+      require("fs").writeFileSync(out, JSON.stringify({ recommender: perRequest(ra - rb), scoring: perRequest(sa - sb), ghz: ((user + sys) * 1000) / count }));
+    ' "${LADDER_DIR}/${rate}.ghz.json" "$(getconf CLK_TCK)" "${recommender_before}" "${recommender_after}" "${scoring_before}" "${scoring_after}" "${LADDER_DIR}/${rate}.ghz.time" "${LADDER_DIR}/${rate}.cpu.json"
+  done
+  exec node apps/cli/dist/main.js bench ghz-ladder-report "${LADDER_DIR}"
+fi
 # 4 connections, as several client processes would open (one HTTP/2 connection would also pin all
 # calls to one worker when ORRERY_RECOMMENDER_WORKERS > 1).
 [[ ${#args[@]} -eq 0 ]] && args=(--rps 500 -c 8 --connections 4 -z 10s)

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname } from 'node:path';
 import { createClient } from '@orrery/grpc';
 import { EventType, IngestService, RecommendationService } from '@orrery/proto';
 import { readConfig } from '@orrery/config';
@@ -10,14 +8,12 @@ import { startIsolatedPlatform } from './isolated-platform';
 import { seedDemoData } from './seed';
 import { histogramTotals } from './prometheus-text';
 import { CpuSnapshot, processesRunning, withChildren, type ProcessGroups } from './process-cpu';
-import { highestRateWithin, ladderTable, renderLadderSvg, type LadderStep } from './rate-ladder';
+import { reportLadder, type LadderStep } from './rate-ladder';
 import { percentiles, type Percentiles } from './stats';
 import { describeWriteLoad, startWriteLoad } from './write-load';
 
 /** Connections the load generator spreads its Recommend calls over. */
 const BENCH_CONNECTIONS = 4;
-/** The serving latency goal: the highest rate with p99 under it is reported. */
-const P99_GOAL_MS = 10;
 
 export interface BenchOptions {
   readonly seconds: number;
@@ -117,13 +113,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
           cpuMsPerRequest: Object.fromEntries(Object.entries(used).map(([group, cpuSeconds]) => [group, answered === 0 ? 0 : (cpuSeconds * 1000) / answered])),
         });
       }
-      const best = highestRateWithin(steps, P99_GOAL_MS);
-      log(`\n## Recommend by rate: open loop, ${options.ladderSeconds} s at each rate (redis*: the whole Redis server, shared with anything else using it)`);
-      log(ladderTable(steps));
-      log(best === undefined ? `highest rate with p99 < ${P99_GOAL_MS} ms: none of the rates tried` : `highest rate with p99 < ${P99_GOAL_MS} ms (of the rates tried, every request answered): ${best} req/s`);
-      mkdirSync(dirname(options.ladderPlot), { recursive: true });
-      writeFileSync(options.ladderPlot, renderLadderSvg(steps, P99_GOAL_MS, `Recommend latency by rate — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 16)}Z`));
-      log(`plot: ${options.ladderPlot}`);
+      reportLadder(steps, `Recommend by rate: open loop, ${options.ladderSeconds} s at each rate (redis*: the whole Redis server, shared with anything else using it)`, options.ladderPlot, log);
     }
 
     // Closed loop: the highest rate the platform sustains at a fixed concurrency.

@@ -12,7 +12,7 @@ import {
   writeServiceRecord,
 } from './platform';
 import { runBenchmarks } from './bench';
-import { DEFAULT_LADDER_RATES, parseLadder } from './rate-ladder';
+import { DEFAULT_LADDER_RATES, parseLadder, readGhzLadder, reportLadder } from './rate-ladder';
 import { readPlatformState, startupSteps } from './platform-state';
 import { INGEST_BENCH_PHASES, runIngestBenchmarks, type IngestBenchPhase } from './bench-ingest';
 import { ingestDataset, seedDemoData } from './seed';
@@ -56,6 +56,9 @@ Commands:
                      Recommend at each --ladder rate (default 50,100,200,300,500,800,1200, 5 s each)
                      with CPU per request, the highest rate with p99 < 10 ms, and a plot
                      (default .orrery/bench-recommend-by-rate.svg)
+  bench ghz-ladder-report DIR [--plot FILE]
+                     the table, highest rate with p99 < 10 ms and plot of a ghz ladder run
+                     (npm run bench:ghz -- --ladder 50,100,… writes DIR and calls this)
   write-load [--rate N] [--seconds N] [--users N] [--items N]
                      send random views and clicks of the demo users and items (user-0000…,
                      item-0000…; default 1000/s for 10 s) through the running platform's ingestion
@@ -183,6 +186,7 @@ async function seed(config: OrreryConfig, args: string[]): Promise<number> {
 
 async function bench(args: string[]): Promise<number> {
   if (args[0] === 'ingest') return benchIngest(args.slice(1));
+  if (args[0] === 'ghz-ladder-report') return ghzLadderReport(args.slice(1));
   const { values } = parseArgs({
     args,
     options: {
@@ -213,6 +217,14 @@ async function bench(args: string[]): Promise<number> {
     ladderSeconds: positiveInteger('ladder-seconds', values['ladder-seconds']),
     ladderPlot: values['ladder-plot'],
   });
+  return 0;
+}
+
+/** Reports a ghz ladder run (`npm run bench:ghz -- --ladder …` writes the directory and calls this). */
+function ghzLadderReport(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { plot: { type: 'string', default: join(REPO_ROOT, '.orrery', 'ghz-recommend-by-rate.svg') } } });
+  if (positionals.length !== 1) throw new Error('usage: orrery bench ghz-ladder-report <directory of <rate>.ghz.json and <rate>.cpu.json> [--plot FILE]');
+  reportLadder(readGhzLadder(positionals[0]!), 'Recommend by rate with ghz (open loop at each rate)', values.plot, (line) => void process.stdout.write(`${line}\n`));
   return 0;
 }
 

@@ -1,4 +1,4 @@
-import { highestRateWithin, ladderTable, parseLadder, renderLadderSvg, type LadderStep } from './rate-ladder';
+import { highestRateWithin, ladderTable, parseLadder, renderLadderSvg, stepFromGhzReport, type LadderStep } from './rate-ladder';
 import { percentiles } from './stats';
 
 function step(askedRate: number, latenciesMs: readonly number[], changes: Partial<LadderStep> = {}): LadderStep {
@@ -45,6 +45,20 @@ describe('rate ladder', () => {
     expect(table[0]).toBe('| asked req/s | answered req/s | p50 ms | p99 ms | p999 ms | errors | degraded | recommender CPU ms/req | scoring CPU ms/req |');
     expect(table[2]).toBe('| 100 | 100 | 2.00 | 2.00 | 9.00 | 0 | 0 | 1.500 | 0.300 |');
     expect(table[3]).toBe('| 200 | 200 | 3.00 | 3.00 | 3.00 | 0 | 0 | 0.900 |  |');
+  });
+
+  it('makes a step of a ghz JSON report: percentiles of the OK calls, other statuses as errors', () => {
+    const details = [
+      ...Array.from({ length: 98 }, () => ({ latency: 2_000_000, status: 'OK' })),
+      { latency: 40_000_000, status: 'OK' },
+      { latency: 5_000_000_000, status: 'DeadlineExceeded' },
+    ];
+    const step = stepFromGhzReport({ options: { rps: 50 }, count: 100, total: 2_000_000_000, details }, { recommender: 3.2 });
+    expect(step).toMatchObject({ askedRate: 50, achievedRate: 50, errors: 1, cpuMsPerRequest: { recommender: 3.2 } });
+    expect(step.latency).toMatchObject({ count: 99, p50: 2, p99: 40, max: 40 });
+    expect(step.degraded).toBeUndefined();
+    expect(ladderTable([step]).split('\n')[2]).toBe('| 50 | 50 | 2.00 | 40.00 | 40.00 | 1 |  | 3.200 |');
+    expect(() => stepFromGhzReport({ options: {}, count: 1, total: 1, details: [] }, {})).toThrow(/no --rps/);
   });
 
   it('plots p50, p99 and p999 by rate on a log axis, with the goal line', () => {

@@ -3,7 +3,13 @@
 // also records the CPU each process used per request, because on a small shared machine the CPU
 // per request (which falls as the rate rises and calls share event-loop turns and writes) explains
 // the latency better than the rate does.
-import type { Percentiles } from './stats';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { percentiles, type Percentiles } from './stats';
+
+/** The serving latency goal: the ladder reports the highest rate with p99 under it. */
+export const P99_GOAL_MS = 10;
 
 /** Rates (requests/s) the ladder climbs by default. */
 export const DEFAULT_LADDER_RATES: readonly number[] = [50, 100, 200, 300, 500, 800, 1200];
@@ -15,7 +21,8 @@ export interface LadderStep {
   readonly achievedRate: number;
   readonly latency: Percentiles;
   readonly errors: number;
-  readonly degraded: number;
+  /** Answers marked degraded; undefined when the load generator cannot tell (ghz does not read the answers). */
+  readonly degraded?: number;
   /** CPU milliseconds per request of each measured process group (e.g. recommender, scoring, the load generator). */
   readonly cpuMsPerRequest: Readonly<Record<string, number>>;
 }
@@ -45,6 +52,27 @@ export function highestRateWithin(steps: readonly LadderStep[], p99LimitMs: numb
   return passing.length === 0 ? undefined : Math.max(...passing.map((step) => step.askedRate));
 }
 
+/** The parts of ghz's JSON report (`-O json`) a ladder step is made of; times in nanoseconds. */
+export interface GhzReport {
+  readonly options: { readonly rps?: number };
+  readonly count: number;
+  readonly total: number;
+  readonly details: readonly { readonly latency: number; readonly status: string }[];
+}
+
+/** One ladder step from a ghz run: latency percentiles of the calls that returned OK, every other status an error. */
+export function stepFromGhzReport(report: GhzReport, cpuMsPerRequest: Readonly<Record<string, number>>): LadderStep {
+  if (!report.options.rps) throw new Error('the ghz report has no --rps: a ladder step is an open loop at a fixed rate');
+  const ok = report.details.filter((detail) => detail.status === 'OK');
+  return {
+    askedRate: report.options.rps,
+    achievedRate: report.total > 0 ? report.count / (report.total / 1e9) : 0,
+    latency: percentiles(ok.map((detail) => detail.latency / 1e6)),
+    errors: report.details.length - ok.length,
+    cpuMsPerRequest,
+  };
+}
+
 /** The ladder as a markdown table: one row per step, CPU per request for each process group. */
 export function ladderTable(steps: readonly LadderStep[]): string {
   const groups = [...new Set(steps.flatMap((step) => Object.keys(step.cpuMsPerRequest)))];
@@ -56,7 +84,7 @@ export function ladderTable(steps: readonly LadderStep[]): string {
     step.latency.p99.toFixed(2),
     step.latency.p999.toFixed(2),
     String(step.errors),
-    String(step.degraded),
+    step.degraded === undefined ? '' : String(step.degraded),
     ...groups.map((group) => (step.cpuMsPerRequest[group] === undefined ? '' : step.cpuMsPerRequest[group]!.toFixed(3))),
   ]);
   return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
@@ -127,4 +155,32 @@ export function renderLadderSvg(steps: readonly LadderStep[], goalMs: number, ti
   });
   parts.push('</svg>', '');
   return parts.join('\n');
+}
+
+/** Prints the ladder's table and the highest rate within the goal, and writes its plot to `plotPath`. */
+export function reportLadder(steps: readonly LadderStep[], heading: string, plotPath: string, log: (line: string) => void): void {
+  const best = highestRateWithin(steps, P99_GOAL_MS);
+  log(`\n## ${heading}`);
+  log(ladderTable(steps));
+  log(best === undefined ? `highest rate with p99 < ${P99_GOAL_MS} ms: none of the rates tried` : `highest rate with p99 < ${P99_GOAL_MS} ms (of the rates tried, every request answered): ${best} req/s`);
+  mkdirSync(dirname(plotPath), { recursive: true });
+  writeFileSync(plotPath, renderLadderSvg(steps, P99_GOAL_MS, `Recommend latency by rate — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 16)}Z`));
+  log(`plot: ${plotPath}`);
+}
+
+/**
+ * The steps of a ghz ladder run by `npm run bench:ghz -- --ladder …`: for each rate R, `R.ghz.json`
+ * (ghz -O json) and `R.cpu.json` (CPU ms per request of each measured process), in rising order.
+ */
+export function readGhzLadder(directory: string): LadderStep[] {
+  const rates = readdirSync(directory)
+    .map((file) => /^(\d+)\.ghz\.json$/.exec(file)?.[1])
+    .filter((rate): rate is string => rate !== undefined)
+    .sort((a, b) => Number(a) - Number(b));
+  if (rates.length === 0) throw new Error(`no <rate>.ghz.json in ${directory}`);
+  return rates.map((rate) => {
+    const report = JSON.parse(readFileSync(join(directory, `${rate}.ghz.json`), 'utf8')) as GhzReport;
+    const cpu = JSON.parse(readFileSync(join(directory, `${rate}.cpu.json`), 'utf8')) as Record<string, number>;
+    return stepFromGhzReport(report, cpu);
+  });
 }
