@@ -51,10 +51,10 @@ describe('rate ladder', () => {
     const details = [
       ...Array.from({ length: 98 }, () => ({ latency: 2_000_000, status: 'OK' })),
       { latency: 40_000_000, status: 'OK' },
-      { latency: 5_000_000_000, status: 'DeadlineExceeded' },
+      { latency: 5_000_000_000, status: 'DeadlineExceeded', error: 'rpc error: code = DeadlineExceeded' },
     ];
     const step = stepFromGhzReport({ options: { rps: 50 }, count: 100, total: 2_000_000_000, details }, { recommender: 3.2 });
-    expect(step).toMatchObject({ askedRate: 50, achievedRate: 50, errors: 1, cpuMsPerRequest: { recommender: 3.2 } });
+    expect(step).toMatchObject({ askedRate: 50, achievedRate: 50, errors: 1, errorReasons: '1× rpc error: code = DeadlineExceeded', cpuMsPerRequest: { recommender: 3.2 } });
     expect(step.latency).toMatchObject({ count: 99, p50: 2, p99: 40, max: 40 });
     expect(step.degraded).toBeUndefined();
     expect(ladderTable([step]).split('\n')[2]).toBe('| 50 | 50 | 2.00 | 40.00 | 40.00 | 1 |  | 3.200 |');

@@ -6,7 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { percentiles, type Percentiles } from './stats';
+import { percentiles, topReasons, type Percentiles } from './stats';
 
 /** The serving latency goal: the ladder reports the highest rate with p99 under it. */
 export const P99_GOAL_MS = 10;
@@ -21,6 +21,8 @@ export interface LadderStep {
   readonly achievedRate: number;
   readonly latency: Percentiles;
   readonly errors: number;
+  /** The most frequent error messages with their counts (`N× message; …`), '' or undefined for none. */
+  readonly errorReasons?: string;
   /** Answers marked degraded; undefined when the load generator cannot tell (ghz does not read the answers). */
   readonly degraded?: number;
   /** CPU milliseconds per request of each measured process group (e.g. recommender, scoring, the load generator). */
@@ -57,18 +59,21 @@ export interface GhzReport {
   readonly options: { readonly rps?: number };
   readonly count: number;
   readonly total: number;
-  readonly details: readonly { readonly latency: number; readonly status: string }[];
+  readonly details: readonly { readonly latency: number; readonly status: string; readonly error?: string }[];
 }
 
 /** One ladder step from a ghz run: latency percentiles of the calls that returned OK, every other status an error. */
 export function stepFromGhzReport(report: GhzReport, cpuMsPerRequest: Readonly<Record<string, number>>): LadderStep {
   if (!report.options.rps) throw new Error('the ghz report has no --rps: a ladder step is an open loop at a fixed rate');
   const ok = report.details.filter((detail) => detail.status === 'OK');
+  const errors = new Map<string, number>();
+  for (const detail of report.details) if (detail.status !== 'OK') errors.set(detail.error || detail.status, (errors.get(detail.error || detail.status) ?? 0) + 1);
   return {
     askedRate: report.options.rps,
     achievedRate: report.total > 0 ? report.count / (report.total / 1e9) : 0,
     latency: percentiles(ok.map((detail) => detail.latency / 1e6)),
     errors: report.details.length - ok.length,
+    errorReasons: topReasons(errors),
     cpuMsPerRequest,
   };
 }
@@ -162,6 +167,7 @@ export function reportLadder(steps: readonly LadderStep[], heading: string, plot
   const best = highestRateWithin(steps, P99_GOAL_MS);
   log(`\n## ${heading}`);
   log(ladderTable(steps));
+  for (const step of steps) if (step.errorReasons) log(`errors at ${step.askedRate} req/s: ${step.errorReasons}`);
   log(best === undefined ? `highest rate with p99 < ${P99_GOAL_MS} ms: none of the rates tried` : `highest rate with p99 < ${P99_GOAL_MS} ms (of the rates tried, every request answered): ${best} req/s`);
   mkdirSync(dirname(plotPath), { recursive: true });
   writeFileSync(plotPath, renderLadderSvg(steps, P99_GOAL_MS, `Recommend latency by rate — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 16)}Z`));

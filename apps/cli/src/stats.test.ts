@@ -1,4 +1,4 @@
-import { percentiles } from './stats';
+import { percentiles, topReasons } from './stats';
 
 describe('percentiles', () => {
   it('when the sample is 1..100, p50 is 50 and p99 is 99 (nearest rank)', () => {
@@ -8,5 +8,13 @@ describe('percentiles', () => {
 
   it('when the sample is empty, every figure is zero', () => {
     expect(percentiles([])).toEqual({ count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 });
+  });
+});
+
+describe('topReasons', () => {
+  it('lists the three most frequent reasons, most frequent first, and nothing for none', () => {
+    const counts = new Map([['timeout', 2], ['busy', 5], ['gone', 1], ['reset', 3]]);
+    expect(topReasons(counts)).toBe('5× busy; 3× reset; 2× timeout');
+    expect(topReasons(new Map())).toBe('');
   });
 });

@@ -14,3 +14,8 @@ export function percentiles(sample: readonly number[]): Percentiles {
   const at = (q: number): number => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
   return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: sorted.at(-1) ?? 0 };
 }
+
+/** The three most frequent reasons, most frequent first, as `N× reason; …` ('' for none). */
+export function topReasons(counts: ReadonlyMap<string, number>): string {
+  return [...counts].sort(([, a], [, b]) => b - a).slice(0, 3).map(([reason, count]) => `${count}× ${reason}`).join('; ');
+}
