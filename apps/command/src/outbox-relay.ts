@@ -18,12 +18,29 @@ export interface OutboxRelayOptions {
   /** Fallback poll when no NOTIFY arrives (lost notification, another writer without the trigger…). */
   readonly pollIntervalMs: number;
   /**
-   * After a drain that sent facts, how long to wait before the next one, in ms. Facts committed
-   * meanwhile go out together: fewer statements, Kafka requests and projector chunks per fact under
-   * load, at the price of up to this much latency; a fact after a quiet spell is sent at once.
+   * After a drain that sent facts, how long to wait at most before the next one, in ms (see
+   * lingerAfter: a drain of FULL_LINGER_FACTS or more waits all of it, a smaller one in proportion).
+   * Facts committed meanwhile go out together: fewer statements, Kafka requests and projector chunks
+   * per fact under load, at the price of up to this much latency; a fact after a quiet spell is sent
+   * at once.
    */
   readonly lingerMs: number;
   readonly logger: Logger;
+}
+
+/** A drain of this many facts or more (a busy stream) is followed by the whole linger. */
+export const FULL_LINGER_FACTS = 50;
+
+/**
+ * How long the relay waits after a drain that sent `facts`: `maxLingerMs` in proportion to the facts,
+ * all of it from FULL_LINGER_FACTS on. Waiting pays only when facts arrive fast enough to fill the
+ * next drain (each drain costs its statements, a Kafka request and a projector chunk whatever its
+ * size); in a trickle the wait would only add latency. At 5,000 events/s in 50-event commits a 25 ms
+ * linger took the pipeline's CPU from 320–345 to 294–338 µs per event (the command 84–97 → 66–84);
+ * with it proportional, a fact every 10 ms waits 0.5 ms behind the one before, not 25.
+ */
+export function lingerAfter(facts: number, maxLingerMs: number): number {
+  return facts <= 0 ? 0 : Math.min(maxLingerMs, (maxLingerMs * facts) / FULL_LINGER_FACTS);
 }
 
 export interface OutboxRelay {
@@ -126,9 +143,10 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // This session alone moves the position (it holds the relay lock), so it is read once.
       let publishedThrough = position;
       for (;;) {
-        const through = await drain(client, producer, tails, publishedThrough);
+        const { through, facts } = await drain(client, producer, tails, publishedThrough);
         if (stopping) return;
-        if (through !== publishedThrough && options.lingerMs > 0) await delay(options.lingerMs);
+        const lingerMs = lingerAfter(facts, options.lingerMs);
+        if (lingerMs > 0) await delay(lingerMs);
         publishedThrough = through;
         await wakeup.wait(options.pollIntervalMs);
       }
@@ -142,12 +160,14 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   // Pipelined: while batch N is being sent to Kafka, one statement records batch N-1 as published
   // (moves the position, deletes its outbox rows) and reads batch N+1 (the facts after N). Sends
   // stay sequential, so each key's facts reach Kafka in sequence order.
-  /** Publishes every fact committed after `publishedThrough` and records it; returns the new position. */
-  const drain = async (client: Client, producer: Producer, tails: PublishedTails, publishedThrough: string): Promise<string> => {
+  /** Publishes every fact committed after `publishedThrough` and records it; returns the new position and how many facts it read. */
+  const drain = async (client: Client, producer: Producer, tails: PublishedTails, publishedThrough: string): Promise<{ through: string; facts: number }> => {
     let published = publishedThrough;
     let next = await readUnpublished(client, published, options.batchSize);
-    if (next.length === 0) return published;
+    let facts = 0;
+    if (next.length === 0) return { through: published, facts };
     while (next.length > 0) {
+      facts += next.length;
       const sending = next.at(-1)!.sequence;
       const [sent, read] = await Promise.allSettled([publish(producer, tails, next), takeUnpublished(client, published, sending, options.batchSize)]);
       if (sent.status === 'rejected') throw sent.reason;
@@ -157,7 +177,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
     // Records the last send (reading nothing more).
     await takeUnpublished(client, published, published, 0);
-    return published;
+    return { through: published, facts };
   };
 
   const publish = async (producer: Producer, tails: PublishedTails, rows: readonly OutboxRow[]): Promise<void> => {

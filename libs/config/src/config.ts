@@ -146,7 +146,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     ingestMaxMessageBytes: readInteger(env, 'ORRERY_INGEST_MAX_MESSAGE_BYTES', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     outboxPollIntervalMs: readInteger(env, 'ORRERY_OUTBOX_POLL_INTERVAL_MS', 1_000, 10, 600_000),
     outboxBatchSize: readInteger(env, 'ORRERY_OUTBOX_BATCH_SIZE', 2_000, 1, 10_000),
-    outboxLingerMs: readInteger(env, 'ORRERY_OUTBOX_LINGER_MS', 0, 0, 1_000),
+    outboxLingerMs: readInteger(env, 'ORRERY_OUTBOX_LINGER_MS', 25, 0, 1_000),
     modelPollIntervalMs: readInteger(env, 'ORRERY_MODEL_POLL_INTERVAL_MS', 30_000, 100, 3_600_000),
     projectionVersionPollMs: readInteger(env, 'ORRERY_PROJECTION_VERSION_POLL_MS', 1_000, 10, 600_000),
     metricsHost: readString(env, 'ORRERY_METRICS_HOST', '127.0.0.1'),
