@@ -7,7 +7,8 @@
 #   ORRERY_BENCH_WRITE_RATE=1000 npm run bench:ghz   # while 1000 events/s are ingested (orrery write-load)
 #   npm run bench:ghz -- --ladder 50,100,200,300,500,800,1200 [--ladder-seconds 5] [-c 64 --connections 4]
 #       a rate ladder: after a 3 s warm-up, ghz at each rate in turn; prints latency and CPU per request
-#       at each rate, the highest rate with p99 < 10 ms, and plots latency by rate (.orrery/ghz-recommend-by-rate.svg)
+#       at each rate, the highest rate with p99 < 10 ms, and plots latency by rate (.orrery/ghz-recommend-by-rate.svg);
+#       with ORRERY_BENCH_WRITE_RATE the write load runs through every step
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -62,6 +63,23 @@ while [[ $# -gt 0 ]]; do
     *) args+=("$1"); shift ;;
   esac
 done
+# Background write load: random views and clicks of the demo users and items through ingestion,
+# started 2 s before ghz (the write path warms up) and stopped when ghz (or the ladder) ends.
+WRITE_RATE="${ORRERY_BENCH_WRITE_RATE:-0}"
+writer=""
+if [[ "${WRITE_RATE}" != "0" ]]; then
+  node apps/cli/dist/main.js write-load --rate "${WRITE_RATE}" --seconds 3600 &
+  writer=$!
+  trap '[[ -n "${writer}" ]] && kill -INT "${writer}" 2>/dev/null' EXIT
+  sleep 2
+fi
+stop_writer() {
+  if [[ -n "${writer}" ]]; then
+    kill -INT "${writer}" 2>/dev/null || true
+    wait "${writer}" || echo "write load: some batches failed (see above)" >&2
+    writer=""
+  fi
+}
 if [[ -n "${LADDER}" ]]; then
   [[ "${LADDER}" =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "--ladder takes rates separated by commas, e.g. 50,100,200 (got ${LADDER})" >&2; exit 2; }
   [[ "${LADDER_SECONDS}" =~ ^[1-9][0-9]*$ ]] || { echo "--ladder-seconds takes a whole number of seconds (got ${LADDER_SECONDS})" >&2; exit 2; }
@@ -90,32 +108,20 @@ if [[ -n "${LADDER}" ]]; then
       require("fs").writeFileSync(out, JSON.stringify({ recommender: perRequest(ra - rb), scoring: perRequest(sa - sb), ghz: ((user + sys) * 1000) / count }));
     ' "${LADDER_DIR}/${rate}.ghz.json" "$(getconf CLK_TCK)" "${recommender_before}" "${recommender_after}" "${scoring_before}" "${scoring_after}" "${LADDER_DIR}/${rate}.ghz.time" "${LADDER_DIR}/${rate}.cpu.json"
   done
-  exec node apps/cli/dist/main.js bench ghz-ladder-report "${LADDER_DIR}"
+  stop_writer
+  node apps/cli/dist/main.js bench ghz-ladder-report "${LADDER_DIR}"
+  exit
 fi
 # 4 connections, as several client processes would open (one HTTP/2 connection would also pin all
 # calls to one worker when ORRERY_RECOMMENDER_WORKERS > 1).
 [[ ${#args[@]} -eq 0 ]] && args=(--rps 500 -c 8 --connections 4 -z 10s)
-# Background write load: random views and clicks of the demo users and items through ingestion,
-# started 2 s before ghz (the write path warms up) and stopped when ghz ends.
-WRITE_RATE="${ORRERY_BENCH_WRITE_RATE:-0}"
-writer=""
-if [[ "${WRITE_RATE}" != "0" ]]; then
-  node apps/cli/dist/main.js write-load --rate "${WRITE_RATE}" --seconds 3600 &
-  writer=$!
-  trap '[[ -n "${writer}" ]] && kill -INT "${writer}" 2>/dev/null' EXIT
-  sleep 2
-fi
 before="$(batch_rows || true)"
 recommender_before="$(cpu_ticks "${recommender_pids[@]}")"
 scoring_before="$(cpu_ticks "${scoring_pids[@]}")"
 REPORT=".orrery/ghz-recommend-report.txt"
 "${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" "${args[@]}" "${ADDRESS}" | tee "${REPORT}"
 after="$(batch_rows || true)"
-if [[ -n "${writer}" ]]; then
-  kill -INT "${writer}" 2>/dev/null || true
-  wait "${writer}" || echo "write load: some batches failed (see above)" >&2
-  writer=""
-fi
+stop_writer
 recommender_after="$(cpu_ticks "${recommender_pids[@]}")"
 scoring_after="$(cpu_ticks "${scoring_pids[@]}")"
 requests="$(awk '$1 == "Count:" { print $2; exit }' "${REPORT}")"
