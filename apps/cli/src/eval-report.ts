@@ -1,6 +1,7 @@
 // The metrics of `orrery eval` over recommendation lists, and their rendering as a markdown table
 // and an SVG bar chart — pure, so the numbers and the files can be tested without a platform.
 import { catalogCoverage, hitRateAtK, ndcgAtK, recallAtK, type EvaluationCase } from '@orrery/ml';
+import { escapeXml, svgOpening } from './svg';
 
 /** One recommender's figures over the evaluated users. */
 export interface EvalRow {
@@ -95,12 +96,7 @@ export function renderBarChartSvg(summary: EvalSummary): string {
   const max = Math.max(0.05, ...summary.rows.flatMap((row) => metrics.map((metric) => metric.value(row))));
   const scaleMax = Math.ceil(max * 10) / 10;
   const y = (value: number): number => top + plotHeight - (value / scaleMax) * plotHeight;
-  const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escape(`Orrery eval — ${summary.dataset} (${summary.evaluatedUsers} users)`)}</text>`,
-  ];
+  const parts = svgOpening(width, height, `Orrery eval — ${summary.dataset} (${summary.evaluatedUsers} users)`);
   for (let tick = 0; tick <= 5; tick++) {
     const value = (scaleMax * tick) / 5;
     parts.push(`<line x1="${left}" x2="${width - 20}" y1="${y(value).toFixed(1)}" y2="${y(value).toFixed(1)}" stroke="#ddd"/>`);
@@ -111,7 +107,7 @@ export function renderBarChartSvg(summary: EvalSummary): string {
     summary.rows.forEach((row, index) => {
       const value = metric.value(row);
       const x = groupLeft + index * barWidth;
-      parts.push(`<rect x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(top + plotHeight - y(value)).toFixed(1)}" fill="${COLOURS[index % COLOURS.length]}"><title>${escape(`${row.name} ${metric.label} ${value.toFixed(3)}`)}</title></rect>`);
+      parts.push(`<rect x="${x.toFixed(1)}" y="${y(value).toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(top + plotHeight - y(value)).toFixed(1)}" fill="${COLOURS[index % COLOURS.length]}"><title>${escapeXml(`${row.name} ${metric.label} ${value.toFixed(3)}`)}</title></rect>`);
       parts.push(`<text x="${(x + barWidth / 2 - 1).toFixed(1)}" y="${(y(value) - 3).toFixed(1)}" text-anchor="middle" font-size="9">${value.toFixed(2)}</text>`);
     });
     parts.push(`<text x="${(left + group * groupWidth + groupWidth / 2).toFixed(1)}" y="${top + plotHeight + 18}" text-anchor="middle">${metric.label}</text>`);
@@ -119,7 +115,7 @@ export function renderBarChartSvg(summary: EvalSummary): string {
   summary.rows.forEach((row, index) => {
     const x = left + index * 200;
     parts.push(`<rect x="${x}" y="${height - 34}" width="12" height="12" fill="${COLOURS[index % COLOURS.length]}"/>`);
-    parts.push(`<text x="${x + 16}" y="${height - 24}">${escape(row.name)}</text>`);
+    parts.push(`<text x="${x + 16}" y="${height - 24}">${escapeXml(row.name)}</text>`);
   });
   parts.push('</svg>', '');
   return parts.join('\n');

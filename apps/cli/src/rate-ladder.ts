@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { percentiles, topReasons, type Percentiles } from './stats';
+import { escapeXml, svgOpening } from './svg';
 
 /** The serving latency goal: the ladder reports the highest rate with p99 under it. */
 export const P99_GOAL_MS = 10;
@@ -124,12 +125,7 @@ export function renderLadderSvg(steps: readonly LadderStep[], goalMs: number, ti
   const y = (ms: number): number => top + plotHeight - ((Math.log10(Math.max(ms, 10 ** logLow)) - logLow) / (logHigh - logLow)) * plotHeight;
   const maxRate = Math.max(1, ...steps.map((step) => step.askedRate));
   const x = (rate: number): number => left + (rate / maxRate) * plotWidth;
-  const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${escape(title)}</text>`,
-  ];
+  const parts = svgOpening(width, height, title);
   for (let exponent = logLow; exponent <= logHigh; exponent += 1) {
     for (const mantissa of [1, 2, 5]) {
       const tick = mantissa * 10 ** exponent;
@@ -150,7 +146,7 @@ export function renderLadderSvg(steps: readonly LadderStep[], goalMs: number, ti
     const points = steps.map((step) => `${x(step.askedRate).toFixed(1)},${y(series.value(step)).toFixed(1)}`);
     parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${series.colour}" stroke-width="2"/>`);
     for (const step of steps) {
-      parts.push(`<circle cx="${x(step.askedRate).toFixed(1)}" cy="${y(series.value(step)).toFixed(1)}" r="3" fill="${series.colour}"><title>${escape(`${step.askedRate} req/s ${series.label} ${series.value(step).toFixed(2)} ms`)}</title></circle>`);
+      parts.push(`<circle cx="${x(step.askedRate).toFixed(1)}" cy="${y(series.value(step)).toFixed(1)}" r="3" fill="${series.colour}"><title>${escapeXml(`${step.askedRate} req/s ${series.label} ${series.value(step).toFixed(2)} ms`)}</title></circle>`);
     }
   }
   SERIES.forEach((series, index) => {
