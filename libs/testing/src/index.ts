@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
@@ -143,15 +144,38 @@ export async function healthStatus(address: string): Promise<string> {
   }
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (for a process that must be told its port). */
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (for a process that must be told its port).
+ * Drawn below the kernel's ephemeral range: a port the kernel hands out (listen(0)) can be given, in
+ * the moment before the service binds it, to any outgoing connection on the machine (a Kafka or Redis
+ * client of a test running beside), which failed a CI run with EADDRINUSE. Below that range only
+ * another listener can take it.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  const [low, high] = listenablePortRange();
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port found in ${low}-${high} after 50 tries`);
+}
+
+/** Ports to draw from: 10000 up to just below the ephemeral range, or above it when it starts lower (Linux's default range without /proc). */
+function listenablePortRange(): [number, number] {
+  let [ephemeralLow, ephemeralHigh] = [32_768, 60_999];
+  try {
+    [ephemeralLow, ephemeralHigh] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number) as [number, number];
+  } catch {
+    // not Linux: keep the default
+  }
+  return ephemeralLow > 11_000 ? [10_000, ephemeralLow - 1] : [ephemeralHigh + 1, 65_535];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
