@@ -1,0 +1,123 @@
+// Where the write side's lag goes, read back from Jaeger: for each event of a traced batch, the time
+// from the command's reply (committed) to the relay's Kafka send, the send itself, from Kafka to the
+// projector's apply, and the apply. The services' own spans say it; nothing is added to them.
+import { randomBytes } from 'node:crypto';
+import { Metadata } from '@grpc/grpc-js';
+import { percentiles, type Percentiles } from './stats';
+
+/** A span as Jaeger's query API returns it, with its service resolved; times in ms since the epoch. */
+export interface TimedSpan {
+  readonly service: string;
+  readonly operationName: string;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly tags: Readonly<Record<string, unknown>>;
+}
+
+/** The stages of one event's way from commit to applied, in ms (see lagStages). */
+export interface EventStages {
+  /** The command's reply (its append committed) → the start of the relay's Kafka send holding the event. */
+  readonly toRelaySend: number;
+  /** The relay's Kafka send (until the broker acknowledged it). */
+  readonly kafkaSend: number;
+  /** Kafka acknowledged → the projector's apply of the event began: fetch, waiting for earlier chunks, snapshot read, plan. */
+  readonly toApply: number;
+  /** The projector's apply (the Redis script and what follows it for the chunk). */
+  readonly apply: number;
+  /** The command's reply → the apply ended. */
+  readonly total: number;
+}
+
+export const STAGE_NAMES: Readonly<Record<keyof EventStages, string>> = {
+  toRelaySend: 'commit → relay sends',
+  kafkaSend: 'Kafka send',
+  toApply: 'Kafka → projector applies (fetch, queue, snapshot, plan)',
+  apply: 'apply',
+  total: 'commit → applied',
+};
+
+const COMMAND_SPAN = 'command serve';
+const PUBLISH_SPAN = / publish$/;
+const APPLY_SPAN = 'projector apply';
+
+const sequenceOf = (span: TimedSpan, tag: string): bigint | undefined => {
+  const value = span.tags[tag];
+  return typeof value === 'string' && /^\d+$/.test(value) ? BigInt(value) : undefined;
+};
+
+/**
+ * The stages of every applied event of one traced batch's trace. The relay starts one publish span per
+ * command and send, tagged with the first sequence of that command in it (`orrery.sequence`); an event
+ * (`orrery.event.sequence` on its apply span) went out in the publish span with the highest such sequence
+ * at or below its own. Events without a command span (their batch was merged into another's command)
+ * or without a publish span at or below them give no stages.
+ */
+export function lagStages(spans: readonly TimedSpan[]): EventStages[] {
+  const command = spans.find((span) => span.service === 'command' && span.operationName === COMMAND_SPAN);
+  if (!command) return [];
+  const publishes = spans
+    .filter((span) => span.service === 'command' && PUBLISH_SPAN.test(span.operationName))
+    .map((span) => ({ span, first: sequenceOf(span, 'orrery.sequence') }))
+    .filter((entry): entry is { span: TimedSpan; first: bigint } => entry.first !== undefined)
+    .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  const stages: EventStages[] = [];
+  for (const apply of spans) {
+    if (apply.service !== 'projector' || apply.operationName !== APPLY_SPAN || apply.tags['orrery.projector.outcome'] === 'duplicate') continue;
+    const sequence = sequenceOf(apply, 'orrery.event.sequence');
+    if (sequence === undefined) continue;
+    const publish = publishes.filter(({ first }) => first <= sequence).at(-1)?.span;
+    if (!publish) continue;
+    stages.push({
+      toRelaySend: publish.startMs - command.endMs,
+      kafkaSend: publish.endMs - publish.startMs,
+      toApply: apply.startMs - publish.endMs,
+      apply: apply.endMs - apply.startMs,
+      total: apply.endMs - command.endMs,
+    });
+  }
+  return stages;
+}
+
+/** Percentiles of each stage over the events of every trace. */
+export function stagePercentiles(stages: readonly EventStages[]): Record<keyof EventStages, Percentiles> {
+  const of = (stage: keyof EventStages): Percentiles => percentiles(stages.map((event) => event[stage]));
+  return { toRelaySend: of('toRelaySend'), kafkaSend: of('kafkaSend'), toApply: of('toApply'), apply: of('apply'), total: of('total') };
+}
+
+/** One line per stage: `  name: p50 … | p90 … | p99 … ms`. */
+export function formatStages(stages: readonly EventStages[]): string[] {
+  const summary = stagePercentiles(stages);
+  return (Object.keys(STAGE_NAMES) as (keyof EventStages)[]).map((stage) => {
+    const { p50, p90, p99 } = summary[stage];
+    return `  ${STAGE_NAMES[stage]}: p50 ${p50.toFixed(1)} | p90 ${p90.toFixed(1)} | p99 ${p99.toFixed(1)} ms`;
+  });
+}
+
+/** A new sampled W3C trace context for a call: the services record its trace whatever their sample ratio (parent-based sampling). */
+export function sampledTraceContext(): { readonly traceId: string; readonly metadata: Metadata } {
+  const traceId = randomBytes(16).toString('hex');
+  const metadata = new Metadata();
+  metadata.set('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-01`);
+  return { traceId, metadata };
+}
+
+interface RawTrace {
+  readonly processes: Record<string, { readonly serviceName: string }>;
+  readonly spans: readonly { readonly operationName: string; readonly processID: string; readonly startTime: number; readonly duration: number; readonly tags: readonly { key: string; value: unknown }[] }[];
+}
+
+/** The spans of a trace from Jaeger's query API (microsecond times → ms); empty when Jaeger does not hold it. */
+export async function fetchTimedSpans(jaegerUrl: string, traceId: string): Promise<TimedSpan[]> {
+  const response = await fetch(`${jaegerUrl.replace(/\/$/, '')}/api/traces/${traceId}`);
+  if (response.status === 404) return [];
+  if (!response.ok) throw new Error(`Jaeger answered ${response.status} for trace ${traceId}`);
+  const raw = ((await response.json()) as { data?: RawTrace[] }).data?.[0];
+  if (!raw) return [];
+  return raw.spans.map((span) => ({
+    service: raw.processes[span.processID]?.serviceName ?? '?',
+    operationName: span.operationName,
+    startMs: span.startTime / 1000,
+    endMs: (span.startTime + span.duration) / 1000,
+    tags: Object.fromEntries(span.tags.map(({ key, value }) => [key, value])),
+  }));
+}
