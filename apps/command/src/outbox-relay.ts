@@ -43,6 +43,18 @@ export function lingerAfter(facts: number, maxLingerMs: number): number {
   return facts <= 0 ? 0 : Math.min(maxLingerMs, (maxLingerMs * facts) / FULL_LINGER_FACTS);
 }
 
+/**
+ * How long the relay waits, after a drain whose last send is not recorded yet, before a drain that
+ * records it when no commit wakes it first (so an idle relay's position and outbox catch up at once).
+ */
+const RECORD_WHEN_IDLE_MS = 50;
+
+/** How far a relay session has sent facts to Kafka, and how far it has recorded that in relay_position. */
+interface Sent {
+  readonly through: string;
+  readonly recorded: string;
+}
+
 export interface OutboxRelay {
   /** Publishes what is committed, then stops and releases the relay lock, producer and connection. */
   stop(): Promise<void>;
@@ -141,14 +153,19 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
       logger.info({ topic: options.topic, partitionsWithTail: tails.last.size }, 'outbox relay: publishing');
       // This session alone moves the position (it holds the relay lock), so it is read once.
-      let publishedThrough = position;
+      let sent: Sent = { through: position, recorded: position };
       for (;;) {
-        const { through, facts } = await drain(client, producer, tails, publishedThrough);
-        if (stopping) return;
-        const lingerMs = lingerAfter(facts, options.lingerMs);
+        const drained = await drain(client, producer, tails, sent);
+        sent = drained.sent;
+        if (stopping) {
+          if (sent.recorded !== sent.through) await takeUnpublished(client, sent.through, sent.through, 0);
+          return;
+        }
+        const lingerMs = lingerAfter(drained.facts, options.lingerMs);
         if (lingerMs > 0) await delay(lingerMs);
-        publishedThrough = through;
-        await wakeup.wait(options.pollIntervalMs);
+        // A send not recorded yet is recorded by the next drain's first statement: the next commit's
+        // notification brings it under load; when none comes, a drain after RECORD_WHEN_IDLE_MS does.
+        await wakeup.wait(sent.recorded === sent.through ? options.pollIntervalMs : Math.min(options.pollIntervalMs, RECORD_WHEN_IDLE_MS));
       }
     } finally {
       await producer?.disconnect().catch((error: unknown) => logger.warn({ err: error }, 'outbox relay: producer disconnect failed'));
@@ -159,25 +176,33 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   // Pipelined: while batch N is being sent to Kafka, one statement records batch N-1 as published
   // (moves the position, deletes its outbox rows) and reads batch N+1 (the facts after N). Sends
-  // stay sequential, so each key's facts reach Kafka in sequence order.
-  /** Publishes every fact committed after `publishedThrough` and records it; returns the new position and how many facts it read. */
-  const drain = async (client: Client, producer: Producer, tails: PublishedTails, publishedThrough: string): Promise<{ through: string; facts: number }> => {
-    let published = publishedThrough;
-    let next = await readUnpublished(client, published, options.batchSize);
+  // stay sequential, so each key's facts reach Kafka in sequence order. A drain's last send is
+  // recorded by the first statement of the next drain, and a read shorter than a batch took every fact
+  // committed at that moment, so it is sent without reading on: under a steady trickle each drain is
+  // one statement and one Kafka send (it was three statements). A crash before a send is recorded
+  // costs nothing: the next session skips the facts the partitions' tails show on Kafka already.
+  /** Publishes every fact committed after `sent.through`; returns how far it sent and recorded, and how many facts it read. */
+  const drain = async (client: Client, producer: Producer, tails: PublishedTails, sent: Sent): Promise<{ sent: Sent; facts: number }> => {
+    let { through: published, recorded } = sent;
+    let next = recorded === published ? await readUnpublished(client, published, options.batchSize) : await takeUnpublished(client, published, published, options.batchSize);
+    recorded = published;
     let facts = 0;
-    if (next.length === 0) return { through: published, facts };
     while (next.length > 0) {
       facts += next.length;
       const sending = next.at(-1)!.sequence;
-      const [sent, read] = await Promise.allSettled([publish(producer, tails, next), takeUnpublished(client, published, sending, options.batchSize)]);
-      if (sent.status === 'rejected') throw sent.reason;
+      if (next.length < options.batchSize) {
+        await publish(producer, tails, next);
+        published = sending;
+        break;
+      }
+      const [send, read] = await Promise.allSettled([publish(producer, tails, next), takeUnpublished(client, published, sending, options.batchSize)]);
+      if (send.status === 'rejected') throw send.reason;
       if (read.status === 'rejected') throw read.reason;
+      recorded = published;
       published = sending;
       next = read.value;
     }
-    // Records the last send (reading nothing more).
-    await takeUnpublished(client, published, published, 0);
-    return { through: published, facts };
+    return { sent: { through: published, recorded }, facts };
   };
 
   const publish = async (producer: Producer, tails: PublishedTails, rows: readonly OutboxRow[]): Promise<void> => {
