@@ -1,6 +1,6 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { PartitionMessage } from './apply-chunk';
-import { coalescedChunks } from './chunk-coalescer';
+import { chunkPipeline } from './chunk-coalescer';
 
 const chunk = (partition: number, ...offsets: number[]): PartitionMessage[] =>
   offsets.map((offset) => ({ topic: 't', partition, message: { offset: String(offset) } as KafkaMessage }));
@@ -25,53 +25,77 @@ function controlledApply(): { apply: (entries: readonly PartitionMessage[]) => P
   };
 }
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** 'pending', 'resolved' or 'rejected: <message>' once the microtasks have run. */
+async function stateOf(promise: Promise<void>): Promise<string> {
+  let state = 'pending';
+  promise.then(
+    () => (state = 'resolved'),
+    (error: Error) => (state = `rejected: ${error.message}`),
+  );
+  await flush();
+  return state;
+}
 
-describe('coalesced chunks', () => {
-  it('when nothing is being applied, a chunk is applied at once and alone', async () => {
+describe('chunk pipeline', () => {
+  it('when nothing is being applied, a chunk starts at once, alone, and is done when its apply is', async () => {
     const { apply, calls, finish } = controlledApply();
-    const done = coalescedChunks(apply, 100)(chunk(0, 1, 2));
+    const { started, done } = chunkPipeline(apply, 100).submit(chunk(0, 1, 2));
+    await flush();
     expect(calls).toEqual(['0:1 0:2']);
+    expect(await stateOf(started)).toBe('resolved');
+    expect(await stateOf(done)).toBe('pending');
     finish();
-    await expect(done).resolves.toBeUndefined();
+    expect(await stateOf(done)).toBe('resolved');
   });
 
-  it('when chunks arrive during an apply, they are applied together next, in arrival order, up to the message limit', async () => {
+  it('when chunks arrive during an apply, they start together next, in arrival order, up to the message limit', async () => {
     const { apply, calls, finish } = controlledApply();
-    const project = coalescedChunks(apply, 4);
-    const settled: string[] = [];
-    const track = (name: string, promise: Promise<void>): Promise<void> => promise.then(() => void settled.push(name));
-    const first = track('p0', project(chunk(0, 1)));
-    const others = [track('p1', project(chunk(1, 5, 6))), track('p2', project(chunk(2, 7))), track('p3', project(chunk(3, 8, 9)))];
+    const pipeline = chunkPipeline(apply, 4);
+    const first = pipeline.submit(chunk(0, 1));
+    const [p1, p2, p3] = [pipeline.submit(chunk(1, 5, 6)), pipeline.submit(chunk(2, 7)), pipeline.submit(chunk(3, 8, 9))];
+    await flush();
     expect(calls).toEqual(['0:1']);
+    expect(await stateOf(p1.started)).toBe('pending');
     finish();
-    await first;
     await flush();
     // p1 and p2 fit in 4 messages; p3 would make 5, so it waits for the next apply.
     expect(calls).toEqual(['0:1', '1:5 1:6 2:7']);
-    expect(settled).toEqual(['p0']);
+    expect([await stateOf(first.done), await stateOf(p1.started), await stateOf(p2.started), await stateOf(p3.started)]).toEqual(['resolved', 'resolved', 'resolved', 'pending']);
+    expect(await stateOf(p1.done)).toBe('pending');
     finish();
     await flush();
-    expect(settled).toEqual(['p0', 'p1', 'p2']);
     expect(calls).toEqual(['0:1', '1:5 1:6 2:7', '3:8 3:9']);
+    expect([await stateOf(p2.done), await stateOf(p3.started)]).toEqual(['resolved', 'resolved']);
     finish();
-    await Promise.all(others);
+    expect(await stateOf(p3.done)).toBe('resolved');
   });
 
-  it('when an apply fails, every chunk in it fails, and chunks queued behind it are still applied', async () => {
+  it('when an apply fails, its chunks fail, and every chunk queued or submitted after it is refused without being applied', async () => {
     const { apply, calls, finish } = controlledApply();
-    const project = coalescedChunks(apply, 100);
-    const busy = project(chunk(0, 1));
-    const [a, b] = [project(chunk(1, 2)), project(chunk(2, 3))];
-    finish();
-    await busy;
+    const pipeline = chunkPipeline(apply, 100);
+    const failing = pipeline.submit(chunk(0, 1, 2));
+    const queued = pipeline.submit(chunk(0, 3));
     await flush();
-    const later = project(chunk(3, 4));
     finish(new Error('redis down'));
-    await expect(a).rejects.toThrow('redis down');
-    await expect(b).rejects.toThrow('redis down');
     await flush();
-    expect(calls).toEqual(['0:1', '1:2 2:3', '3:4']);
+    const later = pipeline.submit(chunk(1, 4));
+    expect(await stateOf(failing.done)).toBe('rejected: redis down');
+    expect([await stateOf(queued.started), await stateOf(queued.done)]).toEqual(['rejected: redis down', 'rejected: redis down']);
+    expect([await stateOf(later.started), await stateOf(later.done)]).toEqual(['rejected: redis down', 'rejected: redis down']);
+    expect(calls).toEqual(['0:1 0:2']);
+  });
+
+  it('is drained once every chunk submitted has settled', async () => {
+    const { apply, finish } = controlledApply();
+    const pipeline = chunkPipeline(apply, 100);
+    pipeline.submit(chunk(0, 1));
+    pipeline.submit(chunk(1, 2));
+    const drained = pipeline.drained();
+    expect(await stateOf(drained)).toBe('pending');
     finish();
-    await expect(later).resolves.toBeUndefined();
+    await flush();
+    expect(await stateOf(drained)).toBe('pending');
+    finish();
+    expect(await stateOf(drained)).toBe('resolved');
   });
 });

@@ -1,5 +1,6 @@
-// Group commit for the projector: the chunks that partitions hand in while an apply is running wait
-// for it, then go to Redis as ONE chunk (one snapshot read, one script call).
+// The projector's apply pipeline: chunks are applied one at a time, in the order they were handed
+// in, and the chunks that arrive while one is being applied go to Redis together next (one snapshot
+// read, one script call).
 //
 // At a steady few thousand events/s, each of a topic's partitions brings a small chunk per fetch (25–60
 // messages at 5,000 events/s over 4 partitions), and a chunk's fixed costs (its snapshot round trip, its
@@ -8,25 +9,96 @@
 // key, without waiting for anything an idle projector would not wait for: a chunk arriving when nothing
 // is being applied goes at once. Merging is safe because a user's events all travel in one partition
 // (keyed by user) in order, and each partition's messages keep their order in the merged chunk.
-import { groupCommit } from '@orrery/batching';
-import type { PartitionMessage } from './apply-chunk';
+//
+// A caller learns apart when its chunk *started* and when it is *done*, so that the consumer can fetch
+// the next messages while this chunk is in Redis (see service.ts): the fetch, the decoding and the next
+// chunk's queueing overlap the apply instead of following it.
+
+/** A chunk handed to the pipeline. */
+export interface SubmittedChunk {
+  /** Settles when the chunk's apply begins; rejects (with that failure) when an earlier chunk failed, and this one is never applied. */
+  readonly started: Promise<void>;
+  /** Settles when the chunk is applied; rejects when its apply failed or it was refused. */
+  readonly done: Promise<void>;
+}
+
+export interface ChunkPipeline<T> {
+  /** Queues `entries` to be applied after every chunk submitted before. */
+  submit(entries: readonly T[]): SubmittedChunk;
+  /** Resolves once every chunk submitted so far has settled. */
+  drained(): Promise<void>;
+}
+
+interface Queued<T> {
+  readonly entries: readonly T[];
+  readonly start: { resolve(): void; reject(error: unknown): void };
+  readonly finish: { resolve(): void; reject(error: unknown): void };
+}
 
 /**
- * `apply` with concurrent calls merged: one apply in flight at a time; the calls made meanwhile are
- * concatenated (in arrival order, up to `maxMessages` messages per apply; a larger call goes alone)
- * and applied together when it finishes. Each caller's promise settles with the apply its messages
- * were in: a failed apply fails every caller whose messages it held (none of them may resolve its
- * offsets; each partition is redelivered from its last commit, and the watermarks make that safe).
+ * `apply` behind a queue: one apply at a time; the chunks queued meanwhile are concatenated (in arrival
+ * order, up to `maxMessages` messages per apply; a larger chunk goes alone) and applied together when it
+ * finishes. Once an apply has failed, nothing queued or submitted later is applied: each is refused with
+ * that failure. A later chunk may hold later messages of a partition whose earlier ones failed, and
+ * applying it would move that partition's watermark past events never applied; the consumer has to
+ * start again from its committed offsets, with a new pipeline.
  */
-export function coalescedChunks(
-  apply: (entries: readonly PartitionMessage[]) => Promise<void>,
-  maxMessages: number,
-): (entries: readonly PartitionMessage[]) => Promise<void> {
-  return groupCommit<readonly PartitionMessage[], void>(
-    async (group) => {
-      await apply(group.length === 1 ? group[0]!.request : group.flatMap((queued) => queued.request));
-      for (const queued of group) queued.resolve();
+export function chunkPipeline<T>(apply: (entries: readonly T[]) => Promise<void>, maxMessages: number): ChunkPipeline<T> {
+  const queue: Queued<T>[] = [];
+  const unsettled = new Set<Promise<void>>();
+  let applying = false;
+  let failure: { readonly error: unknown } | undefined;
+
+  const dispatch = (): void => {
+    if (applying || queue.length === 0) return;
+    if (failure) {
+      for (const refused of queue.splice(0)) {
+        refused.start.reject(failure.error);
+        refused.finish.reject(failure.error);
+      }
+      return;
+    }
+    const group = [queue.shift()!];
+    let size = group[0]!.entries.length;
+    while (queue.length > 0 && size + queue[0]!.entries.length <= maxMessages) {
+      size += queue[0]!.entries.length;
+      group.push(queue.shift()!);
+    }
+    applying = true;
+    for (const queued of group) queued.start.resolve();
+    const entries = group.length === 1 ? group[0]!.entries : group.flatMap((queued) => queued.entries);
+    Promise.resolve()
+      .then(() => apply(entries))
+      .then(
+        () => group.forEach((queued) => queued.finish.resolve()),
+        (error: unknown) => {
+          failure ??= { error };
+          group.forEach((queued) => queued.finish.reject(error));
+        },
+      )
+      .finally(() => {
+        applying = false;
+        dispatch();
+      });
+  };
+
+  return {
+    submit(entries) {
+      let start!: Queued<T>['start'];
+      let finish!: Queued<T>['finish'];
+      const started = new Promise<void>((resolve, reject) => (start = { resolve, reject }));
+      const done = new Promise<void>((resolve, reject) => (finish = { resolve, reject }));
+      // The caller may stop waiting for either (a consumer that is closing): a refusal is not an unhandled rejection.
+      started.catch(() => undefined);
+      const settled = done.catch(() => undefined);
+      unsettled.add(settled);
+      void settled.then(() => unsettled.delete(settled));
+      queue.push({ entries, start, finish });
+      dispatch();
+      return { started, done };
     },
-    { maxInFlight: 1, maxSize: maxMessages, sizeOf: (entries) => entries.length },
-  );
+    async drained() {
+      while (unsettled.size > 0) await Promise.all([...unsettled]);
+    },
+  };
 }

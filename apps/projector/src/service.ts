@@ -9,7 +9,7 @@
 // the old group and joins the new version's group, which continues where the rebuild got to.
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
-import { createKafka, ensureTopic, keepConsumerRunning } from '@orrery/kafka';
+import { createKafka, ensureTopic, keepConsumerRunning, type RestartingConsumer } from '@orrery/kafka';
 import {
   controlKeys,
   createRedis,
@@ -22,8 +22,8 @@ import {
 } from '@orrery/projections';
 import { projectorConsumerRestarts } from '@orrery/metrics';
 import type { Logger } from '@orrery/telemetry';
-import { chunkProjector } from './apply-chunk';
-import { coalescedChunks } from './chunk-coalescer';
+import { chunkProjector, type PartitionMessage } from './apply-chunk';
+import { chunkPipeline, type ChunkPipeline } from './chunk-coalescer';
 import { Freshness, type FreshnessReport } from './freshness';
 import { warnOnListpackCoVisits } from './sorted-set-encoding';
 import { redisProjectionStore } from './store';
@@ -114,44 +114,96 @@ async function startVersionConsumer(
   const keys = projectionKeys(versionPrefix(config.redisPrefix, version));
   const control = controlKeys(config.redisPrefix);
   const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event');
-  // The partitions' concurrent chunks (partitionsConsumedConcurrently below) are applied together.
-  const projectChunk = coalescedChunks(chunkProjector(store, keys, control, config, logger, recorders), config.projectorChunkSize);
-
-  const projectBatch = async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> => {
-    // Messages planned and applied together (config.projectorChunkSize at most): bounds the snapshot
-    // read and how long one script holds Redis. The script's Lua unpack()s stay under its 8,000-value limit.
-    for (let start = 0; start < batch.messages.length; start += config.projectorChunkSize) {
-      if (!isRunning() || isStale()) return;
-      const chunk = batch.messages.slice(start, start + config.projectorChunkSize);
-      await projectChunk(chunk.map((message) => ({ topic: batch.topic, partition: batch.partition, message })));
-      resolveOffset(chunk[chunk.length - 1]!.offset);
-      await heartbeat();
-      await commitOffsetsIfNecessary();
-    }
+  const applyChunk = chunkProjector(store, keys, control, config, logger, recorders);
+  // What the consumer in service shares with its handler; each consumer (a replacement too) has its
+  // own, so a failed apply's refusals end with that consumer.
+  let session: { readonly pipeline: ChunkPipeline<PartitionMessage>; readonly commits: Set<Promise<void>>; closing: boolean } | undefined;
+  // A failure seen before keepConsumerRunning has returned waits here for it.
+  let running: RestartingConsumer | undefined;
+  let failedBeforeRunning: Error | undefined;
+  const replaceConsumer = (error: Error): void => {
+    if (running) running.replace(error);
+    else failedBeforeRunning ??= error;
   };
 
   const start = async (): Promise<Consumer> => {
+    // A replaced consumer's last chunk is applied before this one's first (both may hold the same events).
+    await session?.pipeline.drained();
     const consumer = kafka.consumer({ groupId: projectorGroupOf(config.projectorGroup, version), allowAutoTopicCreation: false });
+    // The partitions' concurrent chunks (partitionsConsumedConcurrently below) are applied together.
+    const current = { pipeline: chunkPipeline(applyChunk, config.projectorChunkSize), commits: new Set<Promise<void>>(), closing: false };
+    session = current;
+    // A chunk's offsets are committed once it is applied, in the order the chunks were applied (kafkajs
+    // commits nothing itself: autoCommit is off). A commit that fails (a rebalance) only means the chunk
+    // is delivered again, and the watermarks make that change nothing.
+    const commitAfter = (topic: string, partition: number, lastOffset: string): Promise<void> =>
+      consumer
+        .commitOffsets([{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }])
+        .catch((error: unknown) => logger.warn({ err: error, topic, partition, offset: lastOffset }, 'projector: offsets not committed (a rebalance?); the chunk comes again and counts once'));
+
+    const projectBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+      // Messages planned and applied together (config.projectorChunkSize at most): bounds the snapshot
+      // read and how long one script holds Redis. The script's Lua unpack()s stay under its 8,000-value limit.
+      for (let first = 0; first < batch.messages.length; first += config.projectorChunkSize) {
+        if (!isRunning() || isStale() || current.closing) return;
+        const chunk = batch.messages.slice(first, first + config.projectorChunkSize);
+        const lastOffset = chunk[chunk.length - 1]!.offset;
+        const { started, done } = current.pipeline.submit(chunk.map((message) => ({ topic: batch.topic, partition: batch.partition, message })));
+        const committed = done.then(
+          () => commitAfter(batch.topic, batch.partition, lastOffset),
+          (error: unknown) => {
+            if (session === current && !current.closing) replaceConsumer(error instanceof Error ? error : new Error(String(error)));
+          },
+        );
+        current.commits.add(committed);
+        void committed.then(() => current.commits.delete(committed));
+        // Returning once the chunk is in Redis lets kafkajs fetch the next messages meanwhile (it fetches
+        // again only when every partition's handler has returned); waiting for the start bounds that to
+        // one fetch ahead. The offset resolved here only moves the fetch position: nothing is committed
+        // before the chunk is applied. A chunk refused after an earlier failure is left to the consumer
+        // that replaces this one.
+        try {
+          await started;
+        } catch {
+          return;
+        }
+        resolveOffset(lastOffset);
+        await heartbeat();
+      }
+    };
+
     await consumer.connect();
     await consumer.subscribe({ topics: [config.eventsTopic], fromBeginning: true });
     await consumer.run({
-      autoCommit: true,
-      autoCommitInterval: 1_000,
+      autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: Math.max(1, Math.min(4, config.eventsTopicPartitions)),
       eachBatch: projectBatch,
     });
     return consumer;
   };
-  // A chunk that fails with an error kafkajs does not retry would otherwise stop projecting for good
-  // while the process stays up; the replacement resumes from the committed offsets (applied-event
-  // markers make what is projected again count once).
-  const running = await keepConsumerRunning(start, {
-    onCrash: (error, restartInMs) => {
-      projectorConsumerRestarts.inc();
-      logger.error({ err: error, version, restartInMs }, 'projector consumer stopped on an error kafkajs does not restart from; starting a new one');
-    },
+  // A chunk that fails (or an error kafkajs does not retry) would otherwise stop projecting for good
+  // while the process stays up; the replacement resumes from the committed offsets (the watermarks make
+  // what is projected again count once).
+  const onCrash = (error: Error, restartInMs: number): void => {
+    projectorConsumerRestarts.inc();
+    logger.error({ err: error, version, restartInMs }, 'projector consumer stopped on an error; starting a new one from the committed offsets');
+  };
+  const kept = await keepConsumerRunning(start, {
+    onCrash,
     onStartFailed: (error) => logger.error({ err: error, version }, 'projector consumer could not be restarted; trying again'),
   });
-  return { close: () => running.close() };
+  running = kept;
+  if (failedBeforeRunning) kept.replace(failedBeforeRunning);
+  return {
+    // The chunks handed in are applied and their offsets committed before the consumer leaves its group.
+    close: async () => {
+      if (session) {
+        session.closing = true;
+        await session.pipeline.drained();
+        await Promise.all([...session.commits]);
+      }
+      await kept.close();
+    },
+  };
 }

@@ -8,6 +8,11 @@ import type { Consumer } from 'kafkajs';
 export interface RestartingConsumer {
   /** Stops restarting and disconnects the current consumer. */
   close(): Promise<void>;
+  /**
+   * Disconnects the current consumer and starts a new one after the pause, as after a crash (onCrash
+   * is told): for a failure the handler saw after it returned. Calls while a replacement is pending do nothing.
+   */
+  replace(error: Error): void;
 }
 
 export interface RestartOptions {
@@ -33,16 +38,26 @@ export async function keepConsumerRunning(start: () => Promise<Consumer>, option
   let backoffMs = initialBackoffMs;
   let lastCrashAt = 0;
   let closed = false;
+  let replacing = false;
   let timer: NodeJS.Timeout | undefined;
+
+  /** Tells onCrash and starts a replacement after the pause, unless one is pending; `stop` ends the current consumer first. */
+  const replaceAfter = (error: Error, stop: () => Promise<void>): void => {
+    if (closed || replacing) return;
+    replacing = true;
+    if (Date.now() - lastCrashAt > maxBackoffMs) backoffMs = initialBackoffMs;
+    lastCrashAt = Date.now();
+    options.onCrash(error, backoffMs);
+    void stop()
+      .catch(() => undefined)
+      .then(scheduleReplacement);
+  };
 
   const launch = async (): Promise<Consumer> => {
     const consumer = await start();
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (payload.restart || closed) return;
-      if (Date.now() - lastCrashAt > maxBackoffMs) backoffMs = initialBackoffMs;
-      lastCrashAt = Date.now();
-      options.onCrash(payload.error, backoffMs);
-      scheduleReplacement();
+      if (payload.restart) return;
+      replaceAfter(payload.error, () => Promise.resolve());
     });
     return consumer;
   };
@@ -55,6 +70,7 @@ export async function keepConsumerRunning(start: () => Promise<Consumer>, option
       launch().then(
         (replacement) => {
           current = replacement;
+          replacing = false;
           if (closed) void replacement.disconnect();
         },
         (error: unknown) => {
@@ -71,6 +87,10 @@ export async function keepConsumerRunning(start: () => Promise<Consumer>, option
       closed = true;
       clearTimeout(timer);
       await current.disconnect();
+    },
+    replace: (error) => {
+      const stale = current;
+      replaceAfter(error, () => stale.disconnect());
     },
   };
 }

@@ -50,3 +50,31 @@ it('when the handler throws an error kafkajs gives up on, a new consumer is star
   expect(starts).toBe(2);
   expect(crashes).toEqual([{ message: expect.stringContaining('a bug in the handler'), restartInMs: 100 }]);
 });
+
+it('when asked to replace its consumer (twice in a row), it disconnects it and starts one new consumer after the pause, which reads from the committed offsets', async () => {
+  const groupId = uniqueName('replace');
+  const handledBy: number[] = [];
+  const crashes: { message: string; restartInMs: number }[] = [];
+  let starts = 0;
+  const start = async (): Promise<Consumer> => {
+    const attempt = ++starts;
+    const consumer = kafka.consumer({ groupId });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    // Nothing is committed, so a replacement reads the message again.
+    await consumer.run({ autoCommit: false, eachMessage: async () => void handledBy.push(attempt) });
+    return consumer;
+  };
+  const replacing = await keepConsumerRunning(start, { initialBackoffMs: 100, onCrash: (error, restartInMs) => crashes.push({ message: error.message, restartInMs }) });
+  try {
+    await eventually(async () => handledBy.length > 0, { what: 'the first consumer to handle the message', timeoutMs: 30_000 });
+    replacing.replace(new Error('an apply failed'));
+    replacing.replace(new Error('and another one'));
+    await eventually(async () => handledBy.includes(2), { what: 'the replacement to handle the message again', timeoutMs: 40_000 });
+    expect(handledBy).toEqual([1, 2]);
+    expect(starts).toBe(2);
+    expect(crashes).toEqual([{ message: 'an apply failed', restartInMs: 100 }]);
+  } finally {
+    await replacing.close();
+  }
+});
