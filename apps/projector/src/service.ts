@@ -7,7 +7,7 @@
 // Versions (rebuild.ts): the projector writes projection version N (keys under versionPrefix, group
 // projectorGroupOf) where N is the control pointer; when a rebuild switches the pointer, it leaves
 // the old group and joins the new version's group, which continues where the rebuild got to.
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { KafkaJSNonRetriableError, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
 import { createKafka, ensureTopic, keepConsumerRunning, type RestartingConsumer } from '@orrery/kafka';
 import {
@@ -118,6 +118,8 @@ async function startVersionConsumer(
   // What the consumer in service shares with its handler; each consumer (a replacement too) has its
   // own, so a failed apply's refusals end with that consumer.
   let session: { readonly pipeline: ChunkPipeline<PartitionMessage>; readonly commits: Set<Promise<void>>; closing: boolean } | undefined;
+  // No consumer starts once close() has begun.
+  let closing = false;
   // A failure seen before keepConsumerRunning has returned waits here for it.
   let running: RestartingConsumer | undefined;
   let failedBeforeRunning: Error | undefined;
@@ -129,23 +131,51 @@ async function startVersionConsumer(
   const start = async (): Promise<Consumer> => {
     // A replaced consumer's last chunk is applied before this one's first (both may hold the same events).
     await session?.pipeline.drained();
+    if (closing) throw new Error('the projector is closing');
     const consumer = kafka.consumer({ groupId: projectorGroupOf(config.projectorGroup, version), allowAutoTopicCreation: false });
     // The partitions' concurrent chunks (partitionsConsumedConcurrently below) are applied together.
     const current = { pipeline: chunkPipeline(applyChunk, config.projectorChunkSize), commits: new Set<Promise<void>>(), closing: false };
     session = current;
-    // A chunk's offsets are committed once it is applied, in the order the chunks were applied (kafkajs
-    // commits nothing itself: autoCommit is off). A commit that fails (a rebalance) only means the chunk
-    // is delivered again, and the watermarks make that change nothing.
-    const commitAfter = (topic: string, partition: number, lastOffset: string): Promise<void> =>
-      consumer
-        .commitOffsets([{ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() }])
-        .catch((error: unknown) => logger.warn({ err: error, topic, partition, offset: lastOffset }, 'projector: offsets not committed (a rebalance?); the chunk comes again and counts once'));
+    // A chunk's offsets are committed once it is applied (kafkajs commits nothing itself: autoCommit is
+    // off). One commit is in flight at a time, carrying each partition's latest applied offset: kafkajs
+    // retries a commit, so an earlier one sent alongside a later one could land after it, and a commit
+    // waits behind the fetch long-polling on the same broker connection (up to its 5 s), so one commit
+    // per chunk in a row would fall behind. A commit that fails (a rebalance) only means the chunk is
+    // delivered again, and the watermarks make that change nothing.
+    const toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
+    let committing: Promise<void> | undefined;
+    const commitAfter = (topic: string, partition: number, lastOffset: string): Promise<void> => {
+      toCommit.set(`${topic}/${partition}`, { topic, partition, offset: (BigInt(lastOffset) + 1n).toString() });
+      committing ??= (async () => {
+        try {
+          while (toCommit.size > 0) {
+            const offsets = [...toCommit.values()];
+            toCommit.clear();
+            await consumer
+              .commitOffsets(offsets)
+              .catch((error: unknown) => logger.warn({ err: error, offsets }, 'projector: offsets not committed (a rebalance?); those chunks come again and count once'));
+          }
+        } finally {
+          committing = undefined;
+        }
+      })();
+      return committing;
+    };
 
-    const projectBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+    const projectBatch = async ({ batch, resolveOffset, heartbeat, pause, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+      // A consumer that was replaced stops for good (kafkajs would otherwise restart it by itself).
+      if (session !== current) throw new KafkaJSNonRetriableError('this projector consumer was replaced');
       // Messages planned and applied together (config.projectorChunkSize at most): bounds the snapshot
       // read and how long one script holds Redis. The script's Lua unpack()s stay under its 8,000-value limit.
       for (let first = 0; first < batch.messages.length; first += config.projectorChunkSize) {
-        if (!isRunning() || isStale() || current.closing) return;
+        if (!isRunning() || isStale() || current.closing) {
+          // Before kafkajs rejoins or leaves the group, what this member applies is finished, so that
+          // the partition's next owner does not apply it at the same time (its offsets may not be
+          // committed then: the next owner applies it again, and the watermarks make that a no-op).
+          if (current.closing) pause();
+          await current.pipeline.drained();
+          return;
+        }
         const chunk = batch.messages.slice(first, first + config.projectorChunkSize);
         const lastOffset = chunk[chunk.length - 1]!.offset;
         const { started, done } = current.pipeline.submit(chunk.map((message) => ({ topic: batch.topic, partition: batch.partition, message })));
@@ -161,14 +191,21 @@ async function startVersionConsumer(
         // again only when every partition's handler has returned); waiting for the start bounds that to
         // one fetch ahead. The offset resolved here only moves the fetch position: nothing is committed
         // before the chunk is applied. A chunk refused after an earlier failure is left to the consumer
-        // that replaces this one.
+        // that replaces this one; the partition is paused so that this one does not fetch it again meanwhile.
         try {
           await started;
         } catch {
+          pause();
           return;
         }
         resolveOffset(lastOffset);
-        await heartbeat();
+        try {
+          await heartbeat();
+        } catch (error) {
+          // A rebalance: the same as above.
+          await current.pipeline.drained();
+          throw error;
+        }
       }
     };
 
@@ -198,6 +235,7 @@ async function startVersionConsumer(
   return {
     // The chunks handed in are applied and their offsets committed before the consumer leaves its group.
     close: async () => {
+      closing = true;
       if (session) {
         session.closing = true;
         await session.pipeline.drained();

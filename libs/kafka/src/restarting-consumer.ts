@@ -31,6 +31,9 @@ export interface RestartOptions {
  * kafkajs gives up on it (a CRASH event with restart=false), starts another one. The pause doubles
  * after each crash (so a message that always fails is retried at most once a minute, not in a spin)
  * and starts again from initialBackoffMs when a crash comes more than maxBackoffMs after the last one.
+ * `replace` does the same for a failure the handler saw after it returned. A consumer that has been
+ * replaced is not restarted again, and one kafkajs restarts by itself is disconnected; close() waits for
+ * a replacement being started and disconnects it.
  */
 export async function keepConsumerRunning(start: () => Promise<Consumer>, options: RestartOptions): Promise<RestartingConsumer> {
   const initialBackoffMs = options.initialBackoffMs ?? 1_000;
@@ -40,6 +43,10 @@ export async function keepConsumerRunning(start: () => Promise<Consumer>, option
   let closed = false;
   let replacing = false;
   let timer: NodeJS.Timeout | undefined;
+  // A replacement being started, which close() waits for (and then disconnects).
+  let launching: Promise<unknown> | undefined;
+  // Set once the first consumer runs (crash handlers compare against it; none fires before).
+  let current: Consumer | undefined;
 
   /** Tells onCrash and starts a replacement after the pause, unless one is pending; `stop` ends the current consumer first. */
   const replaceAfter = (error: Error, stop: () => Promise<void>): void => {
@@ -56,6 +63,12 @@ export async function keepConsumerRunning(start: () => Promise<Consumer>, option
   const launch = async (): Promise<Consumer> => {
     const consumer = await start();
     consumer.on(consumer.events.CRASH, ({ payload }) => {
+      // A consumer already replaced stays down: kafkajs restarting it by itself would bring back a
+      // second member whose handler refuses its work.
+      if (current !== undefined && consumer !== current) {
+        if (payload.restart) void consumer.disconnect().catch(() => undefined);
+        return;
+      }
       if (payload.restart) return;
       replaceAfter(payload.error, () => Promise.resolve());
     });
@@ -63,34 +76,43 @@ export async function keepConsumerRunning(start: () => Promise<Consumer>, option
   };
 
   const scheduleReplacement = (): void => {
+    if (closed) return;
     const pause = backoffMs;
     backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
     timer = setTimeout(() => {
       if (closed) return;
-      launch().then(
-        (replacement) => {
+      const started = launch().then(
+        async (replacement) => {
+          if (closed) {
+            await replacement.disconnect();
+            return;
+          }
           current = replacement;
           replacing = false;
-          if (closed) void replacement.disconnect();
         },
         (error: unknown) => {
           options.onStartFailed?.(error);
-          if (!closed) scheduleReplacement();
+          scheduleReplacement();
         },
       );
+      launching = started;
+      void started.finally(() => {
+        if (launching === started) launching = undefined;
+      });
     }, pause);
   };
 
-  let current = await launch();
+  current = await launch();
   return {
     close: async () => {
       closed = true;
       clearTimeout(timer);
-      await current.disconnect();
+      await launching;
+      await current?.disconnect();
     },
     replace: (error) => {
       const stale = current;
-      replaceAfter(error, () => stale.disconnect());
+      replaceAfter(error, () => stale?.disconnect() ?? Promise.resolve());
     },
   };
 }
