@@ -10,7 +10,8 @@ import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase 
 import { readOutboxLag } from '@orrery/store';
 import { startIsolatedPlatform, type IsolatedPlatform } from './isolated-platform';
 import { CpuSnapshot, processesRunning, type ProcessGroups } from './process-cpu';
-import { fetchTimedSpans, formatStages, lagStages, sampledTraceContext } from './lag-stages';
+import { fetchTrace, sampledTraceContext } from './jaeger';
+import { formatStages, lagStages, type TimedSpan } from './lag-stages';
 import { histogramTotals } from './prometheus-text';
 import { percentiles, type Percentiles } from './stats';
 
@@ -493,11 +494,11 @@ async function lagStagesReport(jaegerUrl: string, tracingEnabled: boolean, trace
   if (!tracingEnabled) return 'where the lag went: not read (ORRERY_TRACING=false)';
   if (traceIds.length === 0) return 'where the lag went: no batch was traced';
   try {
-    const spansOf = new Map<string, Awaited<ReturnType<typeof fetchTimedSpans>>>();
+    const spansOf = new Map<string, readonly TimedSpan[]>();
     for (let attempt = 0; attempt < 5 && spansOf.size < traceIds.length; attempt += 1) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       for (const traceId of traceIds.filter((id) => !spansOf.has(id))) {
-        const spans = await fetchTimedSpans(jaegerUrl, traceId);
+        const { spans } = await fetchTrace(jaegerUrl, traceId);
         if (spans.some((span) => span.service === 'projector')) spansOf.set(traceId, spans);
       }
     }

@@ -1,4 +1,5 @@
-import { formatStages, lagStages, sampledTraceContext, type TimedSpan } from './lag-stages';
+import { sampledTraceContext } from './jaeger';
+import { formatStages, lagStages, type TimedSpan } from './lag-stages';
 
 const span = (service: string, operationName: string, startMs: number, endMs: number, tags: Record<string, unknown> = {}): TimedSpan => ({ service, operationName, startMs, endMs, tags });
 

@@ -1,18 +1,11 @@
 // Where the write side's lag goes, read back from Jaeger: for each event of a traced batch, the time
 // from the command's reply (committed) to the relay's Kafka send, the send itself, from Kafka to the
 // projector's apply, and the apply. The services' own spans say it; nothing is added to them.
-import { randomBytes } from 'node:crypto';
-import { Metadata } from '@grpc/grpc-js';
+import type { JaegerSpan } from './jaeger';
 import { percentiles, type Percentiles } from './stats';
 
-/** A span as Jaeger's query API returns it, with its service resolved; times in ms since the epoch. */
-export interface TimedSpan {
-  readonly service: string;
-  readonly operationName: string;
-  readonly startMs: number;
-  readonly endMs: number;
-  readonly tags: Readonly<Record<string, unknown>>;
-}
+/** What lagStages reads of a span. */
+export type TimedSpan = Pick<JaegerSpan, 'service' | 'operationName' | 'startMs' | 'endMs' | 'tags'>;
 
 /** The stages of one event's way from commit to applied, in ms (see lagStages). */
 export interface EventStages {
@@ -91,33 +84,4 @@ export function formatStages(stages: readonly EventStages[]): string[] {
     const { p50, p90, p99 } = summary[stage];
     return `  ${STAGE_NAMES[stage]}: p50 ${p50.toFixed(1)} | p90 ${p90.toFixed(1)} | p99 ${p99.toFixed(1)} ms`;
   });
-}
-
-/** A new sampled W3C trace context for a call: the services record its trace whatever their sample ratio (parent-based sampling). */
-export function sampledTraceContext(): { readonly traceId: string; readonly metadata: Metadata } {
-  const traceId = randomBytes(16).toString('hex');
-  const metadata = new Metadata();
-  metadata.set('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-01`);
-  return { traceId, metadata };
-}
-
-interface RawTrace {
-  readonly processes: Record<string, { readonly serviceName: string }>;
-  readonly spans: readonly { readonly operationName: string; readonly processID: string; readonly startTime: number; readonly duration: number; readonly tags: readonly { key: string; value: unknown }[] }[];
-}
-
-/** The spans of a trace from Jaeger's query API (microsecond times → ms); empty when Jaeger does not hold it. */
-export async function fetchTimedSpans(jaegerUrl: string, traceId: string): Promise<TimedSpan[]> {
-  const response = await fetch(`${jaegerUrl.replace(/\/$/, '')}/api/traces/${traceId}`);
-  if (response.status === 404) return [];
-  if (!response.ok) throw new Error(`Jaeger answered ${response.status} for trace ${traceId}`);
-  const raw = ((await response.json()) as { data?: RawTrace[] }).data?.[0];
-  if (!raw) return [];
-  return raw.spans.map((span) => ({
-    service: raw.processes[span.processID]?.serviceName ?? '?',
-    operationName: span.operationName,
-    startMs: span.startTime / 1000,
-    endMs: (span.startTime + span.duration) / 1000,
-    tags: Object.fromEntries(span.tags.map(({ key, value }) => [key, value])),
-  }));
 }

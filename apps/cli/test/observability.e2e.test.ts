@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Metadata } from '@grpc/grpc-js';
 import { readConfig, METRICS_SERVICES } from '@orrery/config';
 import { createClient, type Client } from '@orrery/grpc';
 import { EventType, IngestService, RecommendationService } from '@orrery/proto';
@@ -7,7 +6,8 @@ import { eventually } from '@orrery/testing';
 import { startIsolatedPlatform, type IsolatedPlatform } from '../src/isolated-platform';
 import { isAlive } from '../src/platform';
 import { seedDemoData, type SeedResult } from '../src/seed';
-import { descendsFrom, fetchTrace, findSpan, newTraceparent, type JaegerTrace } from './jaeger';
+import { fetchTrace, sampledTraceContext, type JaegerTrace } from '../src/jaeger';
+import { descendsFrom, findSpan } from './jaeger';
 import { scrape, sumOf, type MetricSample } from '../src/prometheus-text';
 
 jest.setTimeout(300_000);
@@ -42,12 +42,7 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
     await platform?.stop();
   });
 
-  const traced = (): { traceId: string; metadata: Metadata } => {
-    const { traceId, traceparent } = newTraceparent(hex);
-    const metadata = new Metadata();
-    metadata.set('traceparent', traceparent);
-    return { traceId, metadata };
-  };
+  const traced = sampledTraceContext;
 
   const traceHolding = (traceId: string, holds: (trace: JaegerTrace) => boolean, what: string): Promise<JaegerTrace> =>
     eventually(() => fetchTrace(jaeger, traceId), { accept: holds, timeoutMs: 30_000, intervalMs: 500, what });
