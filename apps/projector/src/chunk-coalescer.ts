@@ -13,6 +13,7 @@
 // A caller learns apart when its chunk *started* and when it is *done*, so that the consumer can fetch
 // the next messages while this chunk is in Redis (see service.ts): the fetch, the decoding and the next
 // chunk's queueing overlap the apply instead of following it.
+import { groupCommit } from '@orrery/batching';
 
 /** A chunk handed to the pipeline. */
 export interface SubmittedChunk {
@@ -29,72 +30,50 @@ export interface ChunkPipeline<T> {
   drained(): Promise<void>;
 }
 
-interface Queued<T> {
+/** A chunk waiting in the group commit, with what settles its caller's `started`. */
+interface Submitted<T> {
   readonly entries: readonly T[];
   readonly start: { resolve(): void; reject(error: unknown): void };
-  readonly finish: { resolve(): void; reject(error: unknown): void };
 }
 
 /**
- * `apply` behind a queue: one apply at a time; the chunks queued meanwhile are concatenated (in arrival
- * order, up to `maxMessages` messages per apply; a larger chunk goes alone) and applied together when it
- * finishes. Once an apply has failed, nothing queued or submitted later is applied: each is refused with
- * that failure. A later chunk may hold later messages of a partition whose earlier ones failed, and
- * applying it would move that partition's watermark past events never applied; the consumer has to
- * start again from its committed offsets, with a new pipeline.
+ * `apply` behind a group commit (libs/batching): one apply at a time; the chunks queued meanwhile are
+ * concatenated (in arrival order, up to `maxMessages` messages per apply; a larger chunk goes alone) and
+ * applied together when it finishes. Once an apply has failed, nothing queued or submitted later is
+ * applied: each is refused with that failure. A later chunk may hold later messages of a partition whose
+ * earlier ones failed, and applying it would move that partition's watermark past events never applied;
+ * the consumer has to start again from its committed offsets, with a new pipeline.
  */
 export function chunkPipeline<T>(apply: (entries: readonly T[]) => Promise<void>, maxMessages: number): ChunkPipeline<T> {
-  const queue: Queued<T>[] = [];
   const unsettled = new Set<Promise<void>>();
-  let applying = false;
   let failure: { readonly error: unknown } | undefined;
-
-  const dispatch = (): void => {
-    if (applying || queue.length === 0) return;
-    if (failure) {
-      for (const refused of queue.splice(0)) {
-        refused.start.reject(failure.error);
-        refused.finish.reject(failure.error);
+  const applyGroup = groupCommit<Submitted<T>, void>(
+    async (group) => {
+      try {
+        if (failure) throw failure.error;
+        for (const queued of group) queued.request.start.resolve();
+        await apply(group.length === 1 ? group[0]!.request.entries : group.flatMap((queued) => queued.request.entries));
+      } catch (error) {
+        failure ??= { error };
+        // A chunk refused never started (settling a started one again does nothing).
+        for (const queued of group) queued.request.start.reject(error);
+        throw error;
       }
-      return;
-    }
-    const group = [queue.shift()!];
-    let size = group[0]!.entries.length;
-    while (queue.length > 0 && size + queue[0]!.entries.length <= maxMessages) {
-      size += queue[0]!.entries.length;
-      group.push(queue.shift()!);
-    }
-    applying = true;
-    for (const queued of group) queued.start.resolve();
-    const entries = group.length === 1 ? group[0]!.entries : group.flatMap((queued) => queued.entries);
-    Promise.resolve()
-      .then(() => apply(entries))
-      .then(
-        () => group.forEach((queued) => queued.finish.resolve()),
-        (error: unknown) => {
-          failure ??= { error };
-          group.forEach((queued) => queued.finish.reject(error));
-        },
-      )
-      .finally(() => {
-        applying = false;
-        dispatch();
-      });
-  };
+      for (const queued of group) queued.resolve();
+    },
+    { maxInFlight: 1, maxSize: maxMessages, sizeOf: (submitted) => submitted.entries.length },
+  );
 
   return {
     submit(entries) {
-      let start!: Queued<T>['start'];
-      let finish!: Queued<T>['finish'];
+      let start!: Submitted<T>['start'];
       const started = new Promise<void>((resolve, reject) => (start = { resolve, reject }));
-      const done = new Promise<void>((resolve, reject) => (finish = { resolve, reject }));
+      const done = applyGroup({ entries, start });
       // The caller may stop waiting for either (a consumer that is closing): a refusal is not an unhandled rejection.
       started.catch(() => undefined);
       const settled = done.catch(() => undefined);
       unsettled.add(settled);
       void settled.then(() => unsettled.delete(settled));
-      queue.push({ entries, start, finish });
-      dispatch();
       return { started, done };
     },
     async drained() {
