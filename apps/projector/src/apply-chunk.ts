@@ -10,7 +10,8 @@ import { projectedEvents, projectionFreshness, projectorChunkEvents } from '@orr
 import { watermarkSource, type ControlKeys, type ProjectionKeys } from '@orrery/projections';
 import { contextFromKafkaHeaders, mayBeRecorded, SpanKind, withSpan, type Context, type Logger, type SpanOptions } from '@orrery/telemetry';
 import type { Freshness } from './freshness';
-import { planBatch, type EventPlan, type IncomingEvent } from './plan';
+import { planBatch, type EventPlan, type IncomingEvent, type PlannedBatch } from './plan';
+import type { RecentHeads } from './recent-heads';
 import type { ApplyOutcome, ProjectionStore } from './store';
 
 /** A message with where it came from. */
@@ -29,6 +30,8 @@ interface AttributeSink {
 export interface ChunkProjectorOptions {
   /** One consumer span per applied event, continuing the event's trace (default true; a replay turns it off). */
   readonly traced?: boolean;
+  /** The recent-list heads this projector applied (the live consumer's; see recent-heads.ts), kept up to date here. */
+  readonly heads?: RecentHeads;
 }
 
 /** A function applying chunks of messages (in the order given) to the projection `keys` names. */
@@ -41,13 +44,14 @@ export function chunkProjector(
   recorders: readonly Freshness[],
   options: ChunkProjectorOptions = {},
 ): (entries: readonly PartitionMessage[]) => Promise<void> {
-  const traced = options.traced ?? true;
+  const { traced = true, heads } = options;
   const untraced: AttributeSink = { setAttribute: () => undefined };
   // An event whose trace was not sampled (recorded false) gets no span at all: not even its attributes are built.
   const apply = <T>(parent: Context, recorded: boolean, spanOptions: () => SpanOptions, work: (span: AttributeSink) => Promise<T>): Promise<T> =>
     recorded ? withSpan('projector apply', { ...spanOptions(), parent }, work) : work(untraced);
 
-  return async (entries) => {
+  // Applies a chunk; resolves to the recent lists it leaves (undefined: nothing to apply).
+  const applyChunk = async (entries: readonly PartitionMessage[]): Promise<PlannedBatch['recent'] | undefined> => {
     const incoming: { readonly topic: string; readonly partition: number; readonly message: KafkaMessage; readonly event: IncomingEvent }[] = [];
     for (const { topic, partition, message } of entries) {
       if (!message.value) {
@@ -61,10 +65,10 @@ export function chunkProjector(
         logger.error({ topic, partition, offset: message.offset, err: error }, 'undecodable domain event skipped');
       }
     }
-    if (incoming.length === 0) return;
+    if (incoming.length === 0) return undefined;
     projectorChunkEvents.observe(incoming.length);
     const events = incoming.map((entry) => entry.event);
-    const planned = planBatch(events, await store.readSnapshot(events), keys, control, config.projection);
+    const { outcomes: planned, recent } = planBatch(events, await store.readSnapshot(events, heads), keys, control, config.projection);
     // Consecutive plans go to Redis together (store.applyAll: one script per slot, commutative
     // updates merged); a plan that deletes watermarks (a forgotten user) is applied alone, after the
     // plans before it and before those after it. Each event still gets its own span, covering the
@@ -140,5 +144,17 @@ export function chunkProjector(
       await record([entry], () => store.applyAll([outcome.plan]));
     }
     await flushRun();
+    return recent;
+  };
+  return async (entries) => {
+    const generation = heads?.generation ?? 0;
+    try {
+      const recent = await applyChunk(entries);
+      if (recent) heads?.remember(recent, generation);
+    } catch (error) {
+      // What Redis holds of a failed chunk is unknown: every head is read again.
+      heads?.forgetAll();
+      throw error;
+    }
   };
 }

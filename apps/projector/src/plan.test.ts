@@ -17,7 +17,7 @@ function incoming(...events: DomainEvent[]): IncomingEvent[] {
 
 function plans(events: IncomingEvent[], catalog: Record<string, string[]> = {}): EventPlan[] {
   const snapshot = { ...emptySnapshot(), catalog: new Map(Object.entries(catalog).map(([id, categories]) => [id, { categories, deleted: false }])) };
-  return planBatch(events, snapshot, keys, control, config).map((planned) => {
+  return planBatch(events, snapshot, keys, control, config).outcomes.map((planned) => {
     if (planned.kind !== 'plan') throw new Error(planned.reason);
     return planned.plan;
   });
@@ -82,8 +82,8 @@ describe('planning an interaction', () => {
     const views = viewed.map(({ itemId, occurredMs }) => interaction({ userId: 'u1', itemId, occurredMs }));
     const applied = viewed.slice(0, 80).map(({ itemId, occurredMs }, index): RecentEntry => ({ sequence: views[index]!.sequence, type: EventType.VIEW, value: 0, occurredMs, itemId }));
     const snapshot = { ...emptySnapshot(), recent: new Map([['u1', applied.slice(-40).reverse()]]) };
-    const redelivered = planBatch(incoming(...views), snapshot, keys, control, config).at(-1)!;
-    const singlePass = planBatch(incoming(...views), emptySnapshot(), keys, control, config).at(-1)!;
+    const redelivered = planBatch(incoming(...views), snapshot, keys, control, config).outcomes.at(-1)!;
+    const singlePass = planBatch(incoming(...views), emptySnapshot(), keys, control, config).outcomes.at(-1)!;
     expect(redelivered).toEqual(singlePass);
     expect(singlePass.kind === 'plan' && ofKind(singlePass.plan, 'zlse').length).toBeGreaterThan(0);
   });
@@ -106,7 +106,7 @@ describe('planning catalog changes', () => {
 
   it('when an item changes or is deleted, the catalog change count moves once (readers caching catalog facts drop them); an interaction leaves it', () => {
     const counted = [{ kind: 'hincrby', key: keys.trending.changes, field: CATALOG_CHANGES_FIELD, by: 1 }];
-    const outcomes = planBatch(incoming(itemUpserted({ itemId: 'shoe', categories: ['boots'] }), itemDeleted('sock'), interaction({ userId: 'ann', itemId: 'shoe' })), emptySnapshot(), keys, control, config);
+    const outcomes = planBatch(incoming(itemUpserted({ itemId: 'shoe', categories: ['boots'] }), itemDeleted('sock'), interaction({ userId: 'ann', itemId: 'shoe' })), emptySnapshot(), keys, control, config).outcomes;
     const planned = outcomes.map((outcome) => (outcome.kind === 'plan' ? outcome.plan : undefined));
     expect(ofKind(planned[0]!, 'hincrby').filter((op) => op.key === keys.trending.changes)).toEqual(counted);
     expect(ofKind(planned[1]!, 'hincrby').filter((op) => op.key === keys.trending.changes)).toEqual(counted);
@@ -118,7 +118,7 @@ describe('planning deletions', () => {
   it('when an item is deleted, its catalog becomes a tombstone, its own keys go, it leaves every ranking and the co-visit sets that held it', () => {
     const deleted = itemDeleted('shoe');
     const snapshot = { ...emptySnapshot(), catalog: new Map([['shoe', { categories: ['boots'], deleted: false }]]), coVisitedWith: new Map([['shoe', ['sock', 'lace']]]) };
-    const [planned] = planBatch(incoming(deleted), snapshot, keys, control, config);
+    const [planned] = planBatch(incoming(deleted), snapshot, keys, control, config).outcomes;
     if (planned?.kind !== 'plan') throw new Error('not planned');
     const item = keys.item('shoe');
     expect(ofKind(planned.plan, 'del').map((op) => op.key)).toEqual([item.stats, item.users, item.coVisits]);
@@ -129,15 +129,15 @@ describe('planning deletions', () => {
 
   it('when an interaction with a deleted item follows (in the batch or later), it is skipped', () => {
     const later = interaction({ userId: 'u1', itemId: 'shoe', occurredMs: t0 });
-    const outcomes = planBatch(incoming(itemDeleted('shoe'), later), emptySnapshot(), keys, control, config);
+    const outcomes = planBatch(incoming(itemDeleted('shoe'), later), emptySnapshot(), keys, control, config).outcomes;
     expect(outcomes.map((outcome) => outcome.kind)).toEqual(['plan', 'skip']);
     const snapshot = { ...emptySnapshot(), catalog: new Map([['shoe', { categories: [], deleted: true }]]) };
-    expect(planBatch(incoming(later), snapshot, keys, control, config)[0]!.kind).toBe('skip');
+    expect(planBatch(incoming(later), snapshot, keys, control, config).outcomes[0]!.kind).toBe('skip');
   });
 
   it('when a user is forgotten, every key of the user slot is erased (its watermarks too, so it is applied alone) and the tombstone records the sequence', () => {
     const forget = userForgotten('u1');
-    const [planned] = planBatch(incoming(forget), emptySnapshot(), keys, control, config);
+    const [planned] = planBatch(incoming(forget), emptySnapshot(), keys, control, config).outcomes;
     if (planned?.kind !== 'plan') throw new Error('not planned');
     const user = keys.user('u1');
     expect(planned.plan.deletesWatermarks).toBe(true);
@@ -150,7 +150,21 @@ describe('planning deletions', () => {
     const forget = userForgotten('u1');
     const after = interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 });
     const snapshot = { ...emptySnapshot(), forgotten: new Map([['u1', forget.sequence]]) };
-    expect(planBatch(incoming(before, forget, after), snapshot, keys, control, config).map((outcome) => outcome.kind)).toEqual(['skip', 'plan', 'plan']);
+    expect(planBatch(incoming(before, forget, after), snapshot, keys, control, config).outcomes.map((outcome) => outcome.kind)).toEqual(['skip', 'plan', 'plan']);
+  });
+});
+
+describe('the recent lists a batch leaves', () => {
+  it('are the snapshot heads with the new interactions on top, a copy of an applied one left out, a forgotten user deleted; a user without interactions is not listed', () => {
+    const applied = interaction({ userId: 'ann', itemId: 'a', occurredMs: t0 });
+    const annHead = { sequence: applied.sequence, type: EventType.VIEW, value: 0, occurredMs: t0, itemId: 'a' };
+    const bobHead = { ...annHead, sequence: 1n, itemId: 'z' };
+    const next = interaction({ userId: 'ann', itemId: 'b', occurredMs: t0 + 1 });
+    const snapshot = { ...emptySnapshot(), recent: new Map([['ann', [annHead]], ['bob', [bobHead]], ['cid', []]]) };
+    const batch = planBatch(incoming(applied, next, userForgotten('bob'), itemUpserted({ itemId: 'c' })), snapshot, keys, control, config);
+    expect([...batch.recent.keys()].sort()).toEqual(['ann', 'bob']);
+    expect(batch.recent.get('ann')?.map((entry) => entry.itemId)).toEqual(['b', 'a']);
+    expect(batch.recent.get('bob')).toBeUndefined();
   });
 });
 
@@ -167,7 +181,7 @@ describe('grouping a plan into scripts', () => {
 
   it('when the scope is the slot, each script touches exactly one hash tag, its marker included', () => {
     const history = [{ sequence: 1n, type: EventType.VIEW, value: 0, occurredMs: t0, itemId: 'a' }];
-    const [withPartner] = planBatch(incoming(interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 })), { ...emptySnapshot(), recent: new Map([['u1', history]]), catalog: new Map([['b', { categories: ['x'], deleted: false }]]) }, keys, control, config);
+    const [withPartner] = planBatch(incoming(interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 })), { ...emptySnapshot(), recent: new Map([['u1', history]]), catalog: new Map([['b', { categories: ['x'], deleted: false }]]) }, keys, control, config).outcomes;
     if (withPartner?.kind !== 'plan') throw new Error('not planned');
     const calls = scriptCalls([withPartner.plan], keys, 'slot');
     const tags = calls.map((call) => new Set(call.keys.map(hashTagOf)));
@@ -198,7 +212,7 @@ describe('encoding the watermark check of a script call', () => {
 describe('planning an event without a commit sequence', () => {
   it('when a domain event carries no sequence, it is skipped: nothing could tell its redelivery from a new event', () => {
     const event = create(DomainEventSchema, { sequence: 0n, payload: { case: 'userForgotten', value: { userId: 'u1' } } });
-    const [planned] = planBatch(incoming(event), emptySnapshot(), keys, control, config);
+    const [planned] = planBatch(incoming(event), emptySnapshot(), keys, control, config).outcomes;
     expect(planned).toMatchObject({ kind: 'skip', reason: expect.stringContaining('without a commit sequence') });
   });
 });

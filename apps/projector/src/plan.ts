@@ -140,13 +140,27 @@ export function snapshotNeeds(events: readonly IncomingEvent[]): { users: Map<st
   return { users, items, deletedItems };
 }
 
+/** A batch's plans, and the recent lists they leave. */
+export interface PlannedBatch {
+  /** One per event, in order. */
+  readonly outcomes: PlannedEvent[];
+  /**
+   * Each list the batch reads or deletes (the users of its interactions and of its UserForgotten
+   * events), newest first, as it is once the plans are applied: the snapshot's head with the batch's
+   * new interactions on top; undefined when deleted.
+   */
+  readonly recent: ReadonlyMap<string, readonly RecentEntry[] | undefined>;
+}
+
 /**
  * Plans a batch in order. Later events see the effects of earlier ones of the same batch (a user's
  * new interaction pairs with the one just before it, an interaction sees a category change just
  * before it), as if each were applied before the next was planned.
  */
-export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, keys: ProjectionKeys, control: ControlKeys, config: ProjectionConfig): PlannedEvent[] {
+export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, keys: ProjectionKeys, control: ControlKeys, config: ProjectionConfig): PlannedBatch {
   const recent = new Map(snapshot.recent);
+  // The users whose recent list the snapshot read (they have interactions here) or the batch deletes.
+  const listed = new Set<string>();
   const catalog = new Map(snapshot.catalog);
   const forgotten = new Map(snapshot.forgotten);
   // Co-visit pairs written earlier in this batch (not in the snapshot yet), for a deletion later in it.
@@ -162,7 +176,7 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
     const forgottenAt = forgotten.get(userId);
     return forgottenAt !== undefined && sequence < forgottenAt;
   };
-  return events.map((incoming) => {
+  const outcomes = events.map((incoming): PlannedEvent => {
     const { event } = incoming;
     // Only the relay's commit sequence tells a redelivery from a new event.
     if (event.sequence <= 0n) return { kind: 'skip', reason: 'domain event without a commit sequence (it cannot be applied exactly once)' };
@@ -170,6 +184,7 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
     switch (event.payload.case) {
       case 'interaction': {
         const interaction = event.payload.value;
+        listed.add(interaction.userId);
         const problem = interactionProblem(interaction);
         if (problem) return { kind: 'skip', reason: problem };
         if (forgottenBefore(interaction.userId, event.sequence)) return { kind: 'skip', reason: 'the user was forgotten', routine: true };
@@ -224,6 +239,7 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
         if (!userId) return { kind: 'skip', reason: 'user_forgotten without user_id' };
         forgotten.set(userId, event.sequence > (forgotten.get(userId) ?? 0n) ? event.sequence : (forgotten.get(userId) ?? 0n));
         recent.delete(userId);
+        listed.add(userId);
         return { kind: 'plan', plan: planUserForget(position, userId, keys, control), occurredMs: undefined };
       }
       case undefined:
@@ -234,6 +250,7 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
       }
     }
   });
+  return { outcomes, recent: new Map([...listed].map((userId) => [userId, recent.get(userId)])) };
 }
 
 /** The input of one interaction's plan. */

@@ -12,6 +12,7 @@ import type { OrreryConfig } from '@orrery/config';
 import { createKafka, ensureTopic, keepConsumerRunning, type RestartingConsumer } from '@orrery/kafka';
 import {
   controlKeys,
+  coVisitLookBack,
   createRedis,
   projectionKeys,
   projectorGroupOf,
@@ -26,6 +27,7 @@ import { chunkProjector, type PartitionMessage } from './apply-chunk';
 import { chunkPipeline, type ChunkPipeline } from './chunk-coalescer';
 import { Freshness, type FreshnessReport } from './freshness';
 import { warnOnListpackCoVisits } from './sorted-set-encoding';
+import { RecentHeads } from './recent-heads';
 import { redisProjectionStore } from './store';
 
 const FRESHNESS_LOG_INTERVAL_MS = 30_000;
@@ -114,7 +116,8 @@ async function startVersionConsumer(
   const keys = projectionKeys(versionPrefix(config.redisPrefix, version));
   const control = controlKeys(config.redisPrefix);
   const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event');
-  const applyChunk = chunkProjector(store, keys, control, config, logger, recorders);
+  const heads = new RecentHeads(config.projectorCachedUsers, coVisitLookBack(config.projection.coVisitPartners, config.projection.recentLimit));
+  const applyChunk = chunkProjector(store, keys, control, config, logger, recorders, { heads });
   // What the consumer in service shares with its handler; each consumer (a replacement too) has its
   // own, so a failed apply's refusals end with that consumer.
   let session: { readonly pipeline: ChunkPipeline<PartitionMessage>; readonly commits: Set<Promise<void>>; closing: boolean } | undefined;
@@ -133,6 +136,10 @@ async function startVersionConsumer(
     await session?.pipeline.drained();
     if (closing) throw new Error('the projector is closing');
     const consumer = kafka.consumer({ groupId: projectorGroupOf(config.projectorGroup, version), allowAutoTopicCreation: false });
+    // A new consumer resumes from the committed offsets, and after a join the partitions may have been
+    // another member's meanwhile: the recent-list heads are read from Redis again (recent-heads.ts).
+    heads.forgetAll();
+    consumer.on(consumer.events.GROUP_JOIN, () => heads.forgetAll());
     // The partitions' concurrent chunks (partitionsConsumedConcurrently below) are applied together.
     const current = { pipeline: chunkPipeline(applyChunk, config.projectorChunkSize), commits: new Set<Promise<void>>(), closing: false };
     session = current;

@@ -12,16 +12,21 @@ import {
   type RecentEntry,
   type RedisClient,
 } from '@orrery/projections';
+import { projectorRecentLists } from '@orrery/metrics';
 import { APPLY_SCRIPT, encodeCall, scriptCalls, type ScriptCall, type ScriptPart, type ScriptScope } from './apply-script';
 import { snapshotNeeds, type CatalogFacts, type EventPlan, type IncomingEvent, type Snapshot } from './plan';
+import type { RecentHeads } from './recent-heads';
 
 /** What applying a plan did: all of it, none of it (a redelivery), or the rest of a partly applied one (slot scope). */
 export type ApplyOutcome = 'applied' | 'duplicate' | 'completed';
 
 /** Reads the projector's inputs and writes its outputs in Redis. */
 export interface ProjectionStore {
-  /** Reads the recent lists and catalog facts a batch's plan depends on: one round trip. */
-  readSnapshot(events: readonly IncomingEvent[]): Promise<Snapshot>;
+  /**
+   * Reads the recent lists and catalog facts a batch's plan depends on: one round trip. A user whose
+   * list head `heads` holds is not read.
+   */
+  readSnapshot(events: readonly IncomingEvent[], heads?: RecentHeads): Promise<Snapshot>;
   /**
    * Applies plans, in order, each exactly once, in one script call per slot (one in all for a
    * standalone Redis): commutative updates of the batch are merged before they reach Redis. A plan
@@ -34,9 +39,13 @@ export interface ProjectionStore {
 /** A ProjectionStore over one ioredis client. */
 export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, control: ControlKeys, config: ProjectionConfig, scope: ScriptScope): ProjectionStore {
   const store: ProjectionStore = {
-    async readSnapshot(events) {
+    async readSnapshot(events, heads) {
       const needs = snapshotNeeds(events);
       const users = [...needs.users];
+      const known = users.map(([userId, count]) => (count > 0 ? heads?.get(userId) : undefined));
+      const kept = known.reduce((sum, head) => sum + (head === undefined ? 0 : 1), 0);
+      projectorRecentLists.inc({ source: 'memory' }, kept);
+      projectorRecentLists.inc({ source: 'redis' }, users.reduce((sum, [, count]) => sum + (count > 0 ? 1 : 0), 0) - kept);
       const items = [...needs.items];
       const deletedItems = [...needs.deletedItems];
       // Deep enough for this batch's partners (coVisitLookBack before each) even when a replay finds
@@ -44,16 +53,16 @@ export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, c
       const depth = (count: number): number => Math.min(config.recentLimit, coVisitLookBack(config.coVisitPartners, config.recentLimit) + count + 16);
       const [lists, catalogs, forgottenAt, coVisited] = await inOneWrite(redis, () =>
         Promise.all([
-          Promise.all(users.map(([userId, count]) => (count > 0 ? redis.lrange(keys.user(userId).recent, 0, depth(count) - 1) : Promise.resolve([])))),
+          Promise.all(users.map(([userId, count], index) => (count > 0 && known[index] === undefined ? redis.lrange(keys.user(userId).recent, 0, depth(count) - 1) : Promise.resolve([])))),
           Promise.all(items.map((itemId) => redis.hmget(keys.item(itemId).catalog, 'categories', 'deleted'))),
           users.length > 0 ? redis.hmget(control.forgotten, ...users.map(([userId]) => forgottenUserField(userId))) : Promise.resolve([]),
           Promise.all(deletedItems.map((itemId) => redis.zrange(keys.item(itemId).coVisits, 0, -1))),
         ]),
       );
-      const recent = new Map<string, RecentEntry[]>();
+      const recent = new Map<string, readonly RecentEntry[]>();
       const forgotten = new Map<string, bigint>();
       users.forEach(([userId], index) => {
-        recent.set(userId, (lists[index] ?? []).map(decodeRecentEntry).filter((entry): entry is RecentEntry => entry !== undefined));
+        recent.set(userId, known[index] ?? (lists[index] ?? []).map(decodeRecentEntry).filter((entry): entry is RecentEntry => entry !== undefined));
         const sequence = forgottenAt[index];
         if (sequence) forgotten.set(userId, BigInt(sequence));
       });

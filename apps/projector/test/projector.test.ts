@@ -116,7 +116,7 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     const earlier = interaction({ userId: 'u', itemId: 'a', occurredMs: t });
     const later = interaction({ userId: 'u', itemId: 'b', type: EventType.ADD_TO_CART, occurredMs: t + 1_000 });
     const incoming = [earlier, later].map((event) => ({ event, source: SOURCE, messageTimestampMs: t }));
-    const planned = planBatch(incoming, emptySnapshot(), keys, controlKeys(config.redisPrefix), config.projection).map((outcome) => {
+    const planned = planBatch(incoming, emptySnapshot(), keys, controlKeys(config.redisPrefix), config.projection).outcomes.map((outcome) => {
       if (outcome.kind !== 'plan') throw new Error(outcome.reason);
       return outcome.plan;
     });
@@ -148,7 +148,7 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
       interaction({ userId: 'u', itemId: 'b', occurredMs: t + 1 }),
       interaction({ userId: 'u', itemId: 'a', type: EventType.CLICK, occurredMs: t + 2 }),
     ].map((event) => ({ event, source: SOURCE, messageTimestampMs: t }));
-    for (const outcome of planBatch(events, emptySnapshot(), keys, controlKeys(config.redisPrefix), config.projection)) {
+    for (const outcome of planBatch(events, emptySnapshot(), keys, controlKeys(config.redisPrefix), config.projection).outcomes) {
       if (outcome.kind === 'plan') await applyOne(store, outcome.plan);
     }
     expect(await redis.lrange(keys.user('u').seen, 0, -1)).toEqual(['a', 'b']);
@@ -176,11 +176,11 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
       if (!batched) {
         // Each event planned against what the ones before it wrote, and applied alone.
         for (const one of incoming) {
-          const [outcome] = planBatch([one], await store.readSnapshot([one]), keys, control, config.projection);
+          const [outcome] = planBatch([one], await store.readSnapshot([one]), keys, control, config.projection).outcomes;
           if (outcome?.kind === 'plan') expect(await applyOne(store, outcome.plan)).toBe('applied');
         }
       } else {
-        const plans = planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection).flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
+        const plans = planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection).outcomes.flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
         const [head, tail] = [plans.slice(0, 20), plans.slice(20)];
         expect(await store.applyAll(head)).toEqual(head.map(() => 'applied'));
         // The last ten of the first batch redelivered with the rest.
@@ -202,7 +202,7 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     const prefix = uniqueName('projector_bad_ops');
     const keys = projectionKeys(prefix);
     const event = interaction({ userId: 'u', itemId: 'a', occurredMs: Date.now() });
-    const [outcome] = planBatch([{ event, source: SOURCE, messageTimestampMs: Date.now() }], emptySnapshot(), keys, controlKeys(prefix), config.projection);
+    const [outcome] = planBatch([{ event, source: SOURCE, messageTimestampMs: Date.now() }], emptySnapshot(), keys, controlKeys(prefix), config.projection).outcomes;
     if (outcome?.kind !== 'plan') throw new Error('not planned');
     const [call] = scriptCalls([outcome.plan], keys, 'event');
     const [operations, ...ranges] = call!.args as [Buffer, ...string[]];
@@ -236,7 +236,7 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
         return interaction({ userId: `big-u${n % 500}`, itemId: `big-i${n}`, occurredMs: t + n });
       });
       const incoming = events.map((event) => ({ event, source: SOURCE, messageTimestampMs: t }));
-      const plans = planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection).flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
+      const plans = planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection).outcomes.flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
       expect(plans).toHaveLength(events.length);
       expect(await store.applyAll(plans)).toEqual(plans.map(() => 'applied'));
     }

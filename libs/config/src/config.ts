@@ -16,6 +16,8 @@ export interface OrreryConfig {
   readonly projectorGroup: string;
   /** Most messages of one partition the projector plans and writes in one script (fewer under light load: what a fetch brought). */
   readonly projectorChunkSize: number;
+  /** Users whose recent-list head the projector keeps in memory, so that their next chunk does not read it from Redis (0: off). */
+  readonly projectorCachedUsers: number;
   /** Public gRPC endpoint of ingestion (IngestService, CatalogService). */
   readonly ingestAddress: string;
   /** Public ZeroMQ ROUTER endpoint of ingestion for emitting services. */
@@ -121,6 +123,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     eventsTopicPartitions: readInteger(env, 'ORRERY_EVENTS_TOPIC_PARTITIONS', 4, 1, 1024),
     projectorGroup: readString(env, 'ORRERY_PROJECTOR_GROUP', 'orrery-projector'),
     projectorChunkSize: readInteger(env, 'ORRERY_PROJECTOR_CHUNK_SIZE', 2_000, 1, 3_000),
+    projectorCachedUsers: readInteger(env, 'ORRERY_PROJECTOR_CACHED_USERS', 50_000, 0, 10_000_000),
     ingestAddress: readAddress(env, 'ORRERY_INGEST_ADDRESS', '127.0.0.1:50051'),
     ingestZmqEndpoint: readZmqEndpoint(env, 'ORRERY_INGEST_ZMQ_ENDPOINT', 'tcp://127.0.0.1:5555'),
     commandZmqEndpoint: readZmqEndpoint(env, 'ORRERY_COMMAND_ZMQ_ENDPOINT', 'tcp://127.0.0.1:5560'),

@@ -85,6 +85,17 @@ export const projectorChunkEvents = new Histogram({
   buckets: [1, 10, 25, 50, 100, 250, 500, 1000, 2000, 3000],
 });
 
+/**
+ * Projector: the users' recent-list heads a chunk's plan started from, by where they came from: kept in
+ * memory from the projector's own applies, or read from Redis (a user not seen since the last group
+ * join, failed apply or consumer start, or past ORRERY_PROJECTOR_CACHED_USERS).
+ */
+export const projectorRecentLists = new Counter({
+  name: 'orrery_projector_recent_lists_total',
+  help: "Users' recent-list heads the projector planned chunks from, by source: memory (kept from its own applies) or redis (read)",
+  labelNames: ['source'] as const,
+});
+
 /** Projector: consumers replaced after a crash kafkajs does not restart from (the error is in the log). */
 export const projectorConsumerRestarts = new Counter({
   name: 'orrery_projector_consumer_restarts_total',

@@ -10,6 +10,7 @@ export {
   projectedEvents,
   projectorChunkEvents,
   projectorConsumerRestarts,
+  projectorRecentLists,
   projectionFreshness,
   recommenderInFlight,
   rpcClientDuration,

@@ -1,0 +1,134 @@
+// What one projector chunk costs, step by step (prints figures; not a test): the snapshot read, the
+// plan, and the apply (merge, encode, script), in CPU µs per event of this process and of the Redis
+// server (INFO cpu), with the recent-list heads kept in memory (recent-heads.ts) and without,
+// interleaved, after `--history` interactions a user. Synthetic interactions of 10,000 users over 2,000 items, in a Redis prefix of its own
+// (removed at the end). Nothing else should use Redis meanwhile: its CPU is read for the whole server.
+// Run: npm run build && node apps/projector/dist/bench-chunk.js [--chunk 1400] [--rounds 60] [--history 30]
+//      (engines: bash infra/local/stack.sh up; eval "$(bash infra/local/stack.sh env)")
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { readConfig } from '@orrery/config';
+import { controlKeys, coVisitLookBack, createRedis, projectionKeys, unlinkKeys, type RedisClient } from '@orrery/projections';
+import { DomainEventSchema, EventType, type DomainEvent } from '@orrery/proto';
+import { planBatch, type IncomingEvent } from './plan';
+import { RecentHeads } from './recent-heads';
+import { redisProjectionStore } from './store';
+
+const USERS = 10_000;
+const ITEMS = 2_000;
+const STEPS = ['snapshot', 'plan', 'apply'] as const;
+type Step = (typeof STEPS)[number];
+
+function options(): { chunk: number; rounds: number; history: number } {
+  const { values } = parseArgs({ options: { chunk: { type: 'string', default: '1400' }, rounds: { type: 'string', default: '60' }, history: { type: 'string', default: '30' } } });
+  const positive = (name: string, text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, not ${JSON.stringify(text)}`);
+    return value;
+  };
+  return { chunk: positive('chunk', values.chunk), rounds: positive('rounds', values.rounds), history: positive('history', values.history) };
+}
+
+async function redisCpuSeconds(redis: RedisClient): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+async function main(): Promise<void> {
+  const { chunk, rounds, history } = options();
+  const config = readConfig();
+  const redis = createRedis(config, 'bench-chunk');
+  const base = `orrery-bench-chunk-${process.pid}`;
+  const control = controlKeys(base);
+  const depth = coVisitLookBack(config.projection.coVisitPartners, config.projection.recentLimit);
+  let sequence = 0n;
+  let state = 7;
+  const random = (): number => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+  const types = [EventType.VIEW, EventType.VIEW, EventType.VIEW, EventType.CLICK, EventType.PURCHASE];
+  const incoming = (event: DomainEvent): IncomingEvent => ({ event, source: 'bench/0', messageTimestampMs: Date.now() });
+  const interactions = (count: number): IncomingEvent[] =>
+    Array.from({ length: count }, () =>
+      incoming(
+        create(DomainEventSchema, {
+          sequence: ++sequence,
+          committedAt: timestampFromMs(Date.now()),
+          payload: {
+            case: 'interaction',
+            value: { eventId: randomUUID(), userId: `user-${Math.floor(random() * USERS)}`, itemId: `item-${Math.floor(random() ** 2 * ITEMS)}`, type: types[Math.floor(random() * types.length)]!, occurredAt: timestampFromMs(Date.now() - 60_000) },
+          },
+        }),
+      ),
+    );
+  const cost = new Map<string, Record<Step, { node: number; redis: number }>>();
+  const measure = async <T>(variant: string, step: Step, work: () => Promise<T> | T): Promise<T> => {
+    const nodeBefore = process.cpuUsage();
+    const redisBefore = await redisCpuSeconds(redis);
+    const result = await work();
+    const node = process.cpuUsage(nodeBefore);
+    const redisSpent = (await redisCpuSeconds(redis)) - redisBefore;
+    const totals = cost.get(variant) ?? { snapshot: { node: 0, redis: 0 }, plan: { node: 0, redis: 0 }, apply: { node: 0, redis: 0 } };
+    totals[step].node += node.user + node.system;
+    totals[step].redis += redisSpent * 1e6;
+    cost.set(variant, totals);
+    return result;
+  };
+  // Each variant writes a projection of its own: the heads one keeps must be what it applied.
+  const variant = (name: string, version: number, heads: RecentHeads | undefined) => {
+    const keys = projectionKeys(`${base}:v${version}`);
+    return { name, keys, store: redisProjectionStore(redis, keys, control, config.projection, 'event'), heads };
+  };
+  const variants = [variant('read from Redis', 1, undefined), variant('heads kept', 2, new RecentHeads(USERS, depth))];
+  try {
+    const catalog = Array.from({ length: ITEMS }, (_, index) =>
+      incoming(create(DomainEventSchema, { sequence: ++sequence, committedAt: timestampFromMs(Date.now()), payload: { case: 'itemUpserted', value: { itemId: `item-${index}`, categories: [`c${index % 20}`] } } })),
+    );
+    const applyChunk = async (events: IncomingEvent[], { name, keys, store, heads }: (typeof variants)[number], measured: boolean): Promise<void> => {
+      const step = <T>(step: Step, work: () => Promise<T> | T): Promise<T> => (measured ? measure(name, step, work) : Promise.resolve(work()));
+      const generation = heads?.generation ?? 0;
+      const snapshot = await step('snapshot', () => store.readSnapshot(events, heads));
+      const planned = await step('plan', () => planBatch(events, snapshot, keys, control, config.projection));
+      await step('apply', () => store.applyAll(planned.outcomes.flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []))));
+      heads?.remember(planned.recent, generation);
+    };
+    // The same events go to both: the catalog, then `history` interactions a user on average (a
+    // projection in use: its recent lists as deep as the snapshot reads), then the measured chunks.
+    const both = async (events: IncomingEvent[], measured: boolean): Promise<void> => {
+      for (const each of variants) await applyChunk(events, each, measured);
+    };
+    for (let first = 0; first < ITEMS; first += 500) await both(catalog.slice(first, first + 500), false);
+    for (let applied = 0; applied < history * USERS; applied += 2_000) {
+      await both(interactions(2_000), false);
+      process.stderr.write(`\rhistory: ${applied + 2_000}/${history * USERS} events`);
+    }
+    process.stderr.write('\n');
+    for (let round = 0; round < rounds; round += 1) {
+      await both(interactions(chunk), true);
+      if ((round + 1) % 10 === 0) process.stderr.write(`\rmeasured: ${round + 1}/${rounds} rounds`);
+    }
+    process.stderr.write('\n');
+    const events = chunk * rounds;
+    process.stdout.write(`CPU µs per event, chunks of ${chunk} interactions, ${rounds} of each variant, interleaved (${USERS} users, ${ITEMS} items)\n`);
+    process.stdout.write(`| step | ${variants.map(({ name }) => `${name}: projector | Redis`).join(' | ')} |\n| --- |${' --- | --- |'.repeat(variants.length)}\n`);
+    for (const step of STEPS) {
+      const cells = variants.map(({ name }) => {
+        const spent = cost.get(name)![step];
+        return `${(spent.node / events).toFixed(1)} | ${(spent.redis / events).toFixed(1)}`;
+      });
+      process.stdout.write(`| ${step} | ${cells.join(' | ')} |\n`);
+    }
+  } finally {
+    await unlinkKeys(redis, `${base}*`);
+    await redis.quit();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
