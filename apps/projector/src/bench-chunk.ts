@@ -1,6 +1,6 @@
 // What one projector chunk costs, step by step (prints figures; not a test): the snapshot read, the
 // plan, and the apply (merge, encode, script), in CPU µs per event of this process and of the Redis
-// server (INFO cpu), with the recent-list heads kept in memory (recent-heads.ts) and without,
+// server (INFO cpu), with the recent-list heads (recent-heads.ts) and catalog facts (catalog-facts.ts) kept in memory and without,
 // interleaved, after `--history` interactions a user. Synthetic interactions of 10,000 users over 2,000 items, in a Redis prefix of its own
 // (removed at the end). Nothing else should use Redis meanwhile: its CPU is read for the whole server.
 // Run: npm run build && node apps/projector/dist/bench-chunk.js [--chunk 1400] [--rounds 60] [--history 30]
@@ -79,11 +79,12 @@ async function main(): Promise<void> {
     return result;
   };
   // Each variant writes a projection of its own: the heads one keeps must be what it applied.
-  const variant = (name: string, version: number, heads: RecentHeads | undefined) => {
+  const variant = (name: string, version: number, kept: boolean) => {
     const keys = projectionKeys(`${base}:v${version}`);
-    return { name, keys, store: redisProjectionStore(redis, keys, control, config.projection, 'event'), heads };
+    const heads = kept ? new RecentHeads(USERS, depth) : undefined;
+    return { name, keys, store: redisProjectionStore(redis, keys, control, config.projection, 'event', kept ? ITEMS : 0), heads };
   };
-  const variants = [variant('read from Redis', 1, undefined), variant('heads kept', 2, new RecentHeads(USERS, depth))];
+  const variants = [variant('read from Redis', 1, false), variant('kept in memory', 2, true)];
   try {
     const catalog = Array.from({ length: ITEMS }, (_, index) =>
       incoming(create(DomainEventSchema, { sequence: ++sequence, committedAt: timestampFromMs(Date.now()), payload: { case: 'itemUpserted', value: { itemId: `item-${index}`, categories: [`c${index % 20}`] } } })),
@@ -98,8 +99,11 @@ async function main(): Promise<void> {
     };
     // The same events go to both: the catalog, then `history` interactions a user on average (a
     // projection in use: its recent lists as deep as the snapshot reads), then the measured chunks.
+    // In turn first and second: the garbage one variant leaves is collected while the next one runs.
+    let turn = 0;
     const both = async (events: IncomingEvent[], measured: boolean): Promise<void> => {
-      for (const each of variants) await applyChunk(events, each, measured);
+      turn += 1;
+      for (const each of turn % 2 === 0 ? variants : [...variants].reverse()) await applyChunk(events, each, measured);
     };
     for (let first = 0; first < ITEMS; first += 500) await both(catalog.slice(first, first + 500), false);
     for (let applied = 0; applied < history * USERS; applied += 2_000) {
@@ -113,7 +117,7 @@ async function main(): Promise<void> {
     }
     process.stderr.write('\n');
     const events = chunk * rounds;
-    process.stdout.write(`CPU µs per event, chunks of ${chunk} interactions, ${rounds} of each variant, interleaved (${USERS} users, ${ITEMS} items)\n`);
+    process.stdout.write(`CPU µs per event, chunks of ${chunk} interactions, ${rounds} of each variant, interleaved (each first in every other round) (${USERS} users, ${ITEMS} items)\n`);
     process.stdout.write(`| step | ${variants.map(({ name }) => `${name}: projector | Redis`).join(' | ')} |\n| --- |${' --- | --- |'.repeat(variants.length)}\n`);
     for (const step of STEPS) {
       const cells = variants.map(({ name }) => {

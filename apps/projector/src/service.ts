@@ -115,7 +115,7 @@ async function startVersionConsumer(
 ): Promise<{ close(): Promise<void> }> {
   const keys = projectionKeys(versionPrefix(config.redisPrefix, version));
   const control = controlKeys(config.redisPrefix);
-  const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event');
+  const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event', config.projectorCachedItems);
   const heads = new RecentHeads(config.projectorCachedUsers, coVisitLookBack(config.projection.coVisitPartners, config.projection.recentLimit));
   const applyChunk = chunkProjector(store, keys, control, config, logger, recorders, { heads });
   // What the consumer in service shares with its handler; each consumer (a replacement too) has its

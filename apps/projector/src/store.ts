@@ -1,6 +1,7 @@
 // The projector's Redis adapter: reads what a batch's plan depends on, runs the apply script.
 import type { ProjectionConfig } from '@orrery/config';
 import {
+  CATALOG_CHANGES_FIELD,
   coVisitLookBack,
   decodeRecentEntry,
   forgottenUserField,
@@ -15,6 +16,7 @@ import {
 import { projectorRecentLists } from '@orrery/metrics';
 import { APPLY_SCRIPT, encodeCall, scriptCalls, type ScriptCall, type ScriptPart, type ScriptScope } from './apply-script';
 import { snapshotNeeds, type CatalogFacts, type EventPlan, type IncomingEvent, type Snapshot } from './plan';
+import { CatalogFactsCache } from './catalog-facts';
 import type { RecentHeads } from './recent-heads';
 
 /** What applying a plan did: all of it, none of it (a redelivery), or the rest of a partly applied one (slot scope). */
@@ -37,7 +39,16 @@ export interface ProjectionStore {
 }
 
 /** A ProjectionStore over one ioredis client. */
-export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, control: ControlKeys, config: ProjectionConfig, scope: ScriptScope): ProjectionStore {
+export function redisProjectionStore(
+  redis: RedisClient,
+  keys: ProjectionKeys,
+  control: ControlKeys,
+  config: ProjectionConfig,
+  scope: ScriptScope,
+  cachedItems: number,
+): ProjectionStore {
+  const catalogFacts = new CatalogFactsCache(cachedItems);
+  const readFacts = (items: readonly string[]): Promise<(string | null)[][]> => Promise.all(items.map((itemId) => redis.hmget(keys.item(itemId).catalog, 'categories', 'deleted')));
   const store: ProjectionStore = {
     async readSnapshot(events, heads) {
       const needs = snapshotNeeds(events);
@@ -47,14 +58,18 @@ export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, c
       projectorRecentLists.inc({ source: 'memory' }, kept);
       projectorRecentLists.inc({ source: 'redis' }, users.reduce((sum, [, count]) => sum + (count > 0 ? 1 : 0), 0) - kept);
       const items = [...needs.items];
+      const heldFacts = items.map((itemId) => catalogFacts.get(itemId));
+      const unheld = items.filter((_, index) => heldFacts[index] === undefined);
       const deletedItems = [...needs.deletedItems];
       // Deep enough for this batch's partners (coVisitLookBack before each) even when a replay finds
       // the batch's own events (and some later ones) already at the head of the list.
       const depth = (count: number): number => Math.min(config.recentLimit, coVisitLookBack(config.coVisitPartners, config.recentLimit) + count + 16);
-      const [lists, catalogs, forgottenAt, coVisited] = await inOneWrite(redis, () =>
+      // The change count goes first: the facts read after it are at least as new (catalog-facts.ts).
+      const [changeCount, lists, unheldFacts, forgottenAt, coVisited] = await inOneWrite(redis, () =>
         Promise.all([
+          redis.hget(keys.trending.changes, CATALOG_CHANGES_FIELD),
           Promise.all(users.map(([userId, count], index) => (count > 0 && known[index] === undefined ? redis.lrange(keys.user(userId).recent, 0, depth(count) - 1) : Promise.resolve([])))),
-          Promise.all(items.map((itemId) => redis.hmget(keys.item(itemId).catalog, 'categories', 'deleted'))),
+          readFacts(unheld),
           users.length > 0 ? redis.hmget(control.forgotten, ...users.map(([userId]) => forgottenUserField(userId))) : Promise.resolve([]),
           Promise.all(deletedItems.map((itemId) => redis.zrange(keys.item(itemId).coVisits, 0, -1))),
         ]),
@@ -67,11 +82,25 @@ export function redisProjectionStore(redis: RedisClient, keys: ProjectionKeys, c
         if (sequence) forgotten.set(userId, BigInt(sequence));
       });
       const catalog = new Map<string, CatalogFacts>();
-      items.forEach((itemId, index) => {
-        const [categories, deleted] = catalogs[index] ?? [];
-        if (deleted === '1') catalog.set(itemId, { categories: [], deleted: true });
-        else if (categories !== null && categories !== undefined) catalog.set(itemId, { categories: parseStringList(categories), deleted: false });
-      });
+      const keepRead = (itemIds: readonly string[], read: readonly (readonly (string | null)[])[]): void =>
+        itemIds.forEach((itemId, index) => {
+          const [categories, deleted] = read[index] ?? [];
+          const facts = deleted === '1' ? { categories: [], deleted: true } : categories !== null && categories !== undefined ? { categories: parseStringList(categories), deleted: false } : null;
+          catalogFacts.keep(itemId, facts);
+          if (facts) catalog.set(itemId, facts);
+        });
+      if (catalogFacts.readAt(changeCount)) {
+        items.forEach((itemId, index) => {
+          const facts = heldFacts[index];
+          if (facts) catalog.set(itemId, facts);
+        });
+      } else {
+        // A catalog change was applied since the facts held were read: they are read again.
+        catalogFacts.reset(changeCount);
+        const held = items.filter((_, index) => heldFacts[index] !== undefined);
+        if (held.length > 0) keepRead(held, await inOneWrite(redis, () => readFacts(held)));
+      }
+      keepRead(unheld, unheldFacts);
       const coVisitedWith = new Map(deletedItems.map((itemId, index) => [itemId, coVisited[index] ?? []]));
       return { recent, catalog, forgotten, coVisitedWith };
     },

@@ -111,7 +111,7 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
   it('when a plan is applied twice, or its remainder after a crash, each part takes effect once', async () => {
     const prefix = uniqueName('projector_slot');
     const keys = projectionKeys(prefix);
-    const store = redisProjectionStore(redis, keys, controlKeys(config.redisPrefix), config.projection, 'slot');
+    const store = redisProjectionStore(redis, keys, controlKeys(config.redisPrefix), config.projection, 'slot', config.projectorCachedItems);
     const t = Date.now();
     const earlier = interaction({ userId: 'u', itemId: 'a', occurredMs: t });
     const later = interaction({ userId: 'u', itemId: 'b', type: EventType.ADD_TO_CART, occurredMs: t + 1_000 });
@@ -141,7 +141,7 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
   it('when a user returns to an item, it moves to the head of the seen list instead of appearing twice', async () => {
     const prefix = uniqueName('projector_seen');
     const keys = projectionKeys(prefix);
-    const store = redisProjectionStore(redis, keys, controlKeys(config.redisPrefix), config.projection, 'event');
+    const store = redisProjectionStore(redis, keys, controlKeys(config.redisPrefix), config.projection, 'event', config.projectorCachedItems);
     const t = Date.now();
     const events = [
       interaction({ userId: 'u', itemId: 'a', occurredMs: t }),
@@ -153,6 +153,29 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     }
     expect(await redis.lrange(keys.user('u').seen, 0, -1)).toEqual(['a', 'b']);
     expect(await redis.llen(keys.user('u').recent)).toBe(3);
+    await deleteModel(redis, prefix);
+  });
+
+  it('when another instance applies a catalog change, the next chunk plans with the new facts, not those this store held', async () => {
+    const prefix = uniqueName('projector_catalog');
+    const keys = projectionKeys(prefix);
+    const control = controlKeys(prefix);
+    const mine = redisProjectionStore(redis, keys, control, config.projection, 'event', config.projectorCachedItems);
+    const other = redisProjectionStore(redis, keys, control, config.projection, 'event', config.projectorCachedItems);
+    const t = Date.now();
+    const chunk = async (store: ProjectionStore, ...events: ReturnType<typeof interaction>[]): Promise<string[]> => {
+      const incoming = events.map((event) => ({ event, source: SOURCE, messageTimestampMs: t }));
+      const { outcomes } = planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection);
+      await store.applyAll(outcomes.flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : [])));
+      return outcomes.map((outcome) => (outcome.kind === 'plan' ? 'plan' : outcome.reason));
+    };
+    await chunk(other, itemUpserted({ itemId: 'shoe', categories: ['boots'] }), itemUpserted({ itemId: 'sock', categories: ['socks'] }));
+    expect(await chunk(mine, interaction({ userId: 'u', itemId: 'shoe', occurredMs: t }), interaction({ userId: 'u', itemId: 'sock', occurredMs: t }))).toEqual(['plan', 'plan']);
+    await chunk(other, itemDeleted('shoe'), itemUpserted({ itemId: 'sock', categories: ['wool'] }));
+    expect(await chunk(mine, interaction({ userId: 'v', itemId: 'shoe', occurredMs: t + 1 }), interaction({ userId: 'v', itemId: 'sock', occurredMs: t + 1 }))).toEqual(['the item was deleted', 'plan']);
+    // The deletion removed the item's stats, and no interaction counted since.
+    expect(await redis.hget(keys.item('shoe').stats, 'n')).toBeNull();
+    expect(await redis.zrange(keys.user('v').affinity, 0, -1)).toEqual(['wool']);
     await deleteModel(redis, prefix);
   });
 
@@ -172,7 +195,7 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
       const prefix = uniqueName(`projector_batch_${scope}`);
       const keys = projectionKeys(prefix);
       const control = controlKeys(prefix);
-      const store = redisProjectionStore(redis, keys, control, config.projection, scope);
+      const store = redisProjectionStore(redis, keys, control, config.projection, scope, config.projectorCachedItems);
       if (!batched) {
         // Each event planned against what the ones before it wrote, and applied alone.
         for (const one of incoming) {
@@ -227,7 +250,7 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     const prefix = uniqueName('projector_big_chunk');
     const keys = projectionKeys(prefix);
     const control = controlKeys(prefix);
-    const store = redisProjectionStore(redis, keys, control, config.projection, 'event');
+    const store = redisProjectionStore(redis, keys, control, config.projection, 'event', config.projectorCachedItems);
     const t = Date.now() - 600_000;
     let n = 0;
     for (let chunk = 0; chunk < 3; chunk += 1) {

@@ -33,7 +33,7 @@ function projectorUnder(prefix: string): (events: readonly DomainEvent[]) => Pro
   if (!prefixes.includes(prefix)) prefixes.push(prefix);
   const keys = projectionKeys(prefix);
   const control = controlKeys(`${prefix}-control`);
-  const store = redisProjectionStore(redis, keys, control, config.projection, 'event');
+  const store = redisProjectionStore(redis, keys, control, config.projection, 'event', config.projectorCachedItems);
   const project = chunkProjector(store, keys, control, config, logger, [], { traced: false });
   return (events) =>
     project(
