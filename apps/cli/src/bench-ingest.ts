@@ -24,6 +24,11 @@ export interface IngestBenchOptions {
   readonly concurrency: number;
   /** Events/s of the open-loop lag phase. */
   readonly rate: number;
+  /**
+   * Events a user on average ingested (and applied) before the phases, so that the projector works on
+   * a projection in use (recent lists as deep as its snapshot reads) rather than an empty one.
+   */
+  readonly history: number;
   /** Which phases to run (the accounting check at the end always runs). */
   readonly phases: ReadonlySet<IngestBenchPhase>;
 }
@@ -100,6 +105,23 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       if (left) log(`  (not idle: ${left})`);
     };
     await idle();
+
+    if (options.history > 0) {
+      const events = options.history * USERS;
+      const started = nowMs();
+      let sent = 0;
+      await Promise.all(
+        Array.from({ length: options.concurrency }, async () => {
+          while (sent < events) {
+            const size = Math.min(options.batch, events - sent);
+            sent += size;
+            acknowledged += (await ingest.trackBatch({ events: nextBatch(size) })).accepted;
+          }
+        }),
+      );
+      await idle();
+      log(`\nhistory: ${events} events (${options.history} a user) ingested and applied in ${((nowMs() - started) / 1000).toFixed(1)} s before the phases`);
+    }
 
     if (options.phases.has('lag')) {
       log(`\n## Open loop at ${options.rate} events/s for ${options.seconds} s (TrackBatch every 10 ms), one sampled event per batch`);

@@ -63,10 +63,12 @@ Commands:
                      send random views and clicks of the demo users and items (user-0000…,
                      item-0000…; default 1000/s for 10 s) through the running platform's ingestion
                      API until the time is up or it is interrupted; prints what was acknowledged
-  bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N] [--phases ceilings,lag,throughput]
+  bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N] [--history N] [--phases ceilings,lag,throughput]
                      the write side alone: raw Postgres/Kafka ceilings, acked events/s over
                      gRPC TrackBatch/TrackStream and ZeroMQ, ack latency, and at a fixed rate
-                     (default 5000/s) the ack -> projection lag; --phases runs only those named
+                     (default 5000/s) the ack -> projection lag; --phases runs only those named;
+                     --history N first ingests N events a user (10,000 users) so that the projector
+                     works on a projection in use, not an empty one (default 0)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -287,6 +289,7 @@ async function benchIngest(args: string[]): Promise<number> {
       batch: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '4' },
       rate: { type: 'string', default: '5000' },
+      history: { type: 'string', default: '0' },
       phases: { type: 'string', default: INGEST_BENCH_PHASES.join(',') },
     },
   });
@@ -298,6 +301,7 @@ async function benchIngest(args: string[]): Promise<number> {
     batch: Math.min(10_000, positiveInteger('batch', values.batch)),
     concurrency: positiveInteger('concurrency', values.concurrency),
     rate: positiveInteger('rate', values.rate),
+    history: nonNegativeInteger('history', values.history),
     phases: phases as ReadonlySet<IngestBenchPhase>,
   });
   return 0;
@@ -314,6 +318,12 @@ function train(env: NodeJS.ProcessEnv = process.env): number {
 function positiveInteger(name: string, raw: string | undefined): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+function nonNegativeInteger(name: string, raw: string | undefined): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || raw?.trim() === '') throw new Error(`--${name} must be a whole number (0 or more), got "${raw}"`);
   return value;
 }
 
