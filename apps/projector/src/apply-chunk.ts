@@ -6,6 +6,7 @@ import { timestampMs } from '@bufbuild/protobuf/wkt';
 import type { KafkaMessage } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
 import { decodeDomainEvent } from '@orrery/kafka';
+import type { DomainEvent } from '@orrery/proto';
 import { projectedEvents, projectionFreshness, projectorChunkEvents } from '@orrery/metrics';
 import { watermarkSource, type ControlKeys, type ProjectionKeys } from '@orrery/projections';
 import { contextFromKafkaHeaders, mayBeRecorded, SpanKind, withSpan, type Context, type Logger, type SpanOptions } from '@orrery/telemetry';
@@ -69,6 +70,8 @@ export function chunkProjector(
     projectorChunkEvents.observe(incoming.length);
     const events = incoming.map((entry) => entry.event);
     const { outcomes: planned, recent } = planBatch(events, await store.readSnapshot(events, heads), keys, control, config.projection);
+    // Events whose plan the watermarks dropped, in whole or in part (a redelivery).
+    const unapplied = new Set<DomainEvent>();
     // Consecutive plans go to Redis together (store.applyAll: one script per slot, commutative
     // updates merged); a plan that deletes watermarks (a forgotten user) is applied alone, after the
     // plans before it and before those after it. Each event still gets its own span, covering the
@@ -107,6 +110,7 @@ export function chunkProjector(
             }),
             async (span) => {
               const result = (await outcomesOf())[position]!;
+              if (result !== 'applied') unapplied.add(event.event);
               span.setAttribute('orrery.projector.outcome', result);
               projectedEvents.inc({ outcome: result });
               if (result === 'duplicate') return;
@@ -144,7 +148,15 @@ export function chunkProjector(
       await record([entry], () => store.applyAll([outcome.plan]));
     }
     await flushRun();
-    return recent;
+    if (unapplied.size === 0) return recent;
+    // The lists the plan left are what Redis holds only where every plan was applied: a redelivered
+    // event is planned against the snapshot, which may differ from what it was planned against the first
+    // time (a deleted item added again since), so its user's list is read from Redis next time.
+    const lists = new Map(recent);
+    for (const event of unapplied) {
+      if (event.payload.case === 'interaction' || event.payload.case === 'userForgotten') lists.set(event.payload.value.userId, undefined);
+    }
+    return lists;
   };
   return async (entries) => {
     const generation = heads?.generation ?? 0;

@@ -19,11 +19,14 @@ describe('CatalogFactsCache', () => {
     expect(cache.readAt(null)).toBe(false);
   });
 
-  it('drops the first kept past its capacity, and keeps nothing at capacity 0', () => {
+  it('drops the least recently used past its capacity, and keeps nothing at capacity 0', () => {
     const cache = new CatalogFactsCache(2);
     cache.reset(null);
-    for (const item of ['a', 'b', 'c']) cache.keep(item, boots);
-    expect(['a', 'b', 'c'].map((item) => cache.get(item) !== undefined)).toEqual([false, true, true]);
+    cache.keep('a', boots);
+    cache.keep('b', boots);
+    cache.get('a'); // used: b is now the least recently used
+    cache.keep('c', boots);
+    expect(['a', 'b', 'c'].map((item) => cache.get(item) !== undefined)).toEqual([true, false, true]);
     const off = new CatalogFactsCache(0);
     off.reset(null);
     off.keep('a', boots);

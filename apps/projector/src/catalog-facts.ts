@@ -14,15 +14,21 @@ export type KeptFacts = CatalogFacts | null;
 
 export class CatalogFactsCache {
   private readonly facts = new Map<string, KeptFacts>();
-  /** The change count the facts were read at (null: no change counted yet; undefined: nothing kept). */
+  /** The change count the facts were read at (null: no change counted yet; undefined: nothing kept, or not to be trusted). */
   private countRead: string | null | undefined = undefined;
 
-  /** @param capacity items kept at most (the first kept go first); 0 turns the cache off. */
+  /** @param capacity items kept at most (the least recently used go first); 0 turns the cache off. */
   constructor(readonly capacity: number) {}
 
   /** The facts of `itemId` as of the count they were read at, or undefined when not held. */
   get(itemId: string): KeptFacts | undefined {
-    return this.facts.get(itemId);
+    const facts = this.facts.get(itemId);
+    if (facts !== undefined) {
+      // Deleted, then set: a Map iterates in insertion order, so the first key is the least recently used.
+      this.facts.delete(itemId);
+      this.facts.set(itemId, facts);
+    }
+    return facts;
   }
 
   /** Whether the facts held were read at `count` (the change count read just now). */
@@ -30,8 +36,11 @@ export class CatalogFactsCache {
     return this.countRead === count;
   }
 
-  /** Drops every fact held: they were read at another count than `count`, which the next ones are read at. */
-  reset(count: string | null): void {
+  /**
+   * Drops every fact held: they were read at another count than `count`, which the next ones are read
+   * at (undefined: none is known, after a failed write; whatever is read next is read again after it).
+   */
+  reset(count: string | null | undefined): void {
     this.facts.clear();
     this.countRead = count;
   }

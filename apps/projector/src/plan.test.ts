@@ -168,6 +168,16 @@ describe('the recent lists a batch leaves', () => {
   });
 });
 
+describe('the recent list a redelivered forget leaves', () => {
+  it('is the snapshot list when the snapshot shows the forget applied (what the list holds came after it)', () => {
+    const forget = userForgotten('ann');
+    const since = { sequence: forget.sequence + 1n, type: EventType.VIEW, value: 0, occurredMs: t0, itemId: 'a' };
+    const snapshot = { ...emptySnapshot(), recent: new Map([['ann', [since]]]), forgotten: new Map([['ann', forget.sequence]]) };
+    expect(planBatch(incoming(forget), snapshot, keys, control, config).recent.get('ann')).toEqual([since]);
+    expect(planBatch(incoming(forget), { ...snapshot, forgotten: new Map() }, keys, control, config).recent.get('ann')).toBeUndefined();
+  });
+});
+
 describe('grouping a plan into scripts', () => {
   const [plan] = plans(
     incoming(interaction({ userId: 'u1', itemId: 'a', occurredMs: t0 }), interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 })).slice(1),

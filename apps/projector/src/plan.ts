@@ -238,7 +238,9 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
         const { userId } = event.payload.value;
         if (!userId) return { kind: 'skip', reason: 'user_forgotten without user_id' };
         forgotten.set(userId, event.sequence > (forgotten.get(userId) ?? 0n) ? event.sequence : (forgotten.get(userId) ?? 0n));
-        recent.delete(userId);
+        // A copy of a forget the snapshot shows applied deleted the list then; what it holds now came after.
+        const appliedAt = snapshot.forgotten.get(userId);
+        if (appliedAt === undefined || event.sequence > appliedAt) recent.delete(userId);
         listed.add(userId);
         return { kind: 'plan', plan: planUserForget(position, userId, keys, control), occurredMs: undefined };
       }

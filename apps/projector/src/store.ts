@@ -47,7 +47,10 @@ export function redisProjectionStore(
   scope: ScriptScope,
   cachedItems: number,
 ): ProjectionStore {
-  const catalogFacts = new CatalogFactsCache(cachedItems);
+  // On a Redis Cluster ('slot' scope) a catalog change's count and its item's facts are written by
+  // separate scripts on separate nodes, and read from them in no set order: a count read there says
+  // nothing of the facts read beside it, so nothing is kept.
+  const catalogFacts = new CatalogFactsCache(scope === 'slot' ? 0 : cachedItems);
   const readFacts = (items: readonly string[]): Promise<(string | null)[][]> => Promise.all(items.map((itemId) => redis.hmget(keys.item(itemId).catalog, 'categories', 'deleted')));
   const store: ProjectionStore = {
     async readSnapshot(events, heads) {
@@ -109,7 +112,12 @@ export function redisProjectionStore(
       if (plans.length === 0) return Promise.resolve([]);
       if (plans.length > 1 && plans.some((plan) => plan.deletesWatermarks)) return Promise.reject(new Error('a plan that deletes watermarks must be applied alone'));
       const calls = scriptCalls(plans, keys, scope);
-    return Promise.all(calls.map(applyCall)).then((appliedParts) => {
+      // A failed call may have written part of a catalog change (a script is not rolled back): the facts held are read again.
+      const applied = Promise.all(calls.map(applyCall)).catch((error: unknown) => {
+        catalogFacts.reset(undefined);
+        throw error;
+      });
+    return applied.then((appliedParts) => {
       const applied = plans.map(() => 0);
       const parts = plans.map(() => 0);
       calls.forEach((call, callIndex) => {

@@ -125,7 +125,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     eventsTopicPartitions: readInteger(env, 'ORRERY_EVENTS_TOPIC_PARTITIONS', 4, 1, 1024),
     projectorGroup: readString(env, 'ORRERY_PROJECTOR_GROUP', 'orrery-projector'),
     projectorChunkSize: readInteger(env, 'ORRERY_PROJECTOR_CHUNK_SIZE', 2_000, 1, 3_000),
-    projectorCachedUsers: readInteger(env, 'ORRERY_PROJECTOR_CACHED_USERS', 50_000, 0, 10_000_000),
+    projectorCachedUsers: readInteger(env, 'ORRERY_PROJECTOR_CACHED_USERS', 50_000, 0, 1_000_000),
     projectorCachedItems: readInteger(env, 'ORRERY_PROJECTOR_CACHED_ITEMS', 100_000, 0, 10_000_000),
     ingestAddress: readAddress(env, 'ORRERY_INGEST_ADDRESS', '127.0.0.1:50051'),
     ingestZmqEndpoint: readZmqEndpoint(env, 'ORRERY_INGEST_ZMQ_ENDPOINT', 'tcp://127.0.0.1:5555'),
