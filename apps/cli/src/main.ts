@@ -68,7 +68,7 @@ Commands:
                      gRPC TrackBatch/TrackStream and ZeroMQ, ack latency, and at a fixed rate
                      (default 5000/s) the ack -> projection lag; --phases runs only those named;
                      --history N first ingests N events a user (10,000 users) so that the projector
-                     works on a projection in use, not an empty one (default 0)
+                     works on a projection in use, not an empty one (default 30; 0: an empty one)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -289,7 +289,7 @@ async function benchIngest(args: string[]): Promise<number> {
       batch: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '4' },
       rate: { type: 'string', default: '5000' },
-      history: { type: 'string', default: '0' },
+      history: { type: 'string', default: '30' },
       phases: { type: 'string', default: INGEST_BENCH_PHASES.join(',') },
     },
   });
