@@ -106,7 +106,7 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
     };
     await idle();
 
-    if (options.history > 0) {
+    if (options.history > 0 && (options.phases.has('lag') || options.phases.has('throughput'))) {
       const events = options.history * USERS;
       const started = nowMs();
       let sent = 0;
