@@ -115,7 +115,9 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
           while (sent < events) {
             const size = Math.min(options.batch, events - sent);
             sent += size;
-            acknowledged += (await ingest.trackBatch({ events: nextBatch(size) })).accepted;
+            // Read after the call: `acknowledged += await …` would add to the value read before it, losing the other callers' counts.
+            const { accepted } = await ingest.trackBatch({ events: nextBatch(size) });
+            acknowledged += accepted;
           }
         }),
       );
