@@ -3,15 +3,17 @@
 // server (INFO cpu), with the recent-list heads (recent-heads.ts) and catalog facts (catalog-facts.ts) kept in memory and without,
 // interleaved, after `--history` interactions a user. Synthetic interactions of 10,000 users over 2,000 items, in a Redis prefix of its own
 // (removed at the end). Nothing else should use Redis meanwhile: its CPU is read for the whole server.
-// Run: npm run build && node apps/projector/dist/bench-chunk.js [--chunk 1400] [--rounds 60] [--history 30]
+// With --by-kind, then the apply script's Redis time by operation kind (sorted sets, hashes, lists…).
+// Run: npm run build && node apps/projector/dist/bench-chunk.js [--chunk 1400] [--rounds 60] [--history 30] [--by-kind]
 //      (engines: bash infra/local/stack.sh up; eval "$(bash infra/local/stack.sh env)")
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { readConfig } from '@orrery/config';
-import { controlKeys, coVisitLookBack, createRedis, projectionKeys, unlinkKeys, type RedisClient } from '@orrery/projections';
+import { controlKeys, coVisitLookBack, createRedis, luaScript, projectionKeys, runScript, unlinkKeys, type LuaScript, type RedisClient } from '@orrery/projections';
 import { DomainEventSchema, EventType, type DomainEvent } from '@orrery/proto';
+import { APPLY_SCRIPT, scriptCalls } from './apply-script';
 import { planBatch, type IncomingEvent } from './plan';
 import { RecentHeads } from './recent-heads';
 import { redisProjectionStore } from './store';
@@ -21,14 +23,32 @@ const ITEMS = 2_000;
 const STEPS = ['snapshot', 'plan', 'apply'] as const;
 type Step = (typeof STEPS)[number];
 
-function options(): { chunk: number; rounds: number; history: number } {
-  const { values } = parseArgs({ options: { chunk: { type: 'string', default: '1400' }, rounds: { type: 'string', default: '60' }, history: { type: 'string', default: '30' } } });
+function options(): { chunk: number; rounds: number; history: number; byKind: boolean } {
+  const { values } = parseArgs({
+    options: { chunk: { type: 'string', default: '1400' }, rounds: { type: 'string', default: '60' }, history: { type: 'string', default: '30' }, 'by-kind': { type: 'boolean', default: false } },
+  });
   const positive = (name: string, text: string): number => {
     const value = Number(text);
     if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, not ${JSON.stringify(text)}`);
     return value;
   };
-  return { chunk: positive('chunk', values.chunk), rounds: positive('rounds', values.rounds), history: positive('history', values.history) };
+  return { chunk: positive('chunk', values.chunk), rounds: positive('rounds', values.rounds), history: positive('history', values.history), byKind: values['by-kind'] };
+}
+
+/** The apply script's operation codes (apply-script.ts) by what they write, and how far each operation reaches. */
+const SCRIPT_KINDS = [
+  ["op == 'Z'", 'sorted sets (co-visits, affinity)', 'i = i + 4 + 3 * ops[i + 3]'],
+  ["op == 'H'", 'hashes (stats, popularity)', 'i = i + 3 + 4 * ops[i + 2]'],
+  ["(op == 'L' or op == 'U')", 'recent and seen lists', 'i = i + 4 + ops[i + 3]'],
+  ["op == 'V'", 'trending rankings', 'i = i + 5 + 3 * ops[i + 4]'],
+  ["op == 'P'", 'HyperLogLogs', 'i = i + 3 + ops[i + 2]'],
+].map(([test, name, next]) => [{ test: test!, next: next! }, name!] as const);
+
+/** APPLY_SCRIPT, but the operations `kind` names are stepped over without a Redis call. */
+function scriptSkipping(kind: { readonly test: string; readonly next: string }): LuaScript {
+  const dispatch = "  local op, key = ops[i], KEYS[ops[i + 1]]\n  if op == 'H' then";
+  if (!APPLY_SCRIPT.source.includes(dispatch)) throw new Error("bench-chunk: the apply script's operation dispatch changed; update scriptSkipping");
+  return luaScript(APPLY_SCRIPT.source.replace(dispatch, `  local op, key = ops[i], KEYS[ops[i + 1]]\n  if ${kind.test} then ${kind.next}\n  elseif op == 'H' then`));
 }
 
 async function redisCpuSeconds(redis: RedisClient): Promise<number> {
@@ -38,7 +58,7 @@ async function redisCpuSeconds(redis: RedisClient): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { chunk, rounds, history } = options();
+  const { chunk, rounds, history, byKind } = options();
   const config = readConfig();
   const redis = createRedis(config, 'bench-chunk');
   const base = `orrery-bench-chunk-${process.pid}`;
@@ -125,6 +145,30 @@ async function main(): Promise<void> {
         return `${(spent.node / events).toFixed(1)} | ${(spent.redis / events).toFixed(1)}`;
       });
       process.stdout.write(`| ${step} | ${cells.join(' | ')} |\n`);
+    }
+    if (byKind) {
+      // The apply script's Redis time by operation kind: the same projection, chunks applied by
+      // variants of the script that skip one kind's writes (their keys fall behind by those chunks).
+      const { keys, store } = variants[0]!;
+      const kindVariants = [['all', APPLY_SCRIPT], ...SCRIPT_KINDS.map(([kind, name]) => [name, scriptSkipping(kind)] as const)] as const;
+      const spent = new Map<string, number>();
+      for (let round = 0; round < rounds; round += 1) {
+        for (const [name, script] of kindVariants) {
+          const chunkEvents = interactions(chunk);
+          const plans = planBatch(chunkEvents, await store.readSnapshot(chunkEvents), keys, control, config.projection).outcomes.flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
+          const [call] = scriptCalls(plans, keys, 'event');
+          const before = await redisCpuSeconds(redis);
+          const found = await runScript(redis, script, call!.keys, call!.args);
+          spent.set(name, (spent.get(name) ?? 0) + (await redisCpuSeconds(redis)) - before);
+          if (Array.isArray(found) && found.length > 0) throw new Error(`the ${name} variant found its chunk applied already`);
+        }
+        if ((round + 1) % 10 === 0) process.stderr.write(`\rby kind: ${round + 1}/${rounds} rounds`);
+      }
+      process.stderr.write('\n');
+      const all = spent.get('all')!;
+      process.stdout.write(`\nThe apply script's Redis CPU µs per event by operation kind (all, and what skipping each kind's writes saves; ${rounds} chunks of ${chunk} each)\n| writes | µs per event |\n| --- | --- |\n`);
+      process.stdout.write(`| all | ${((all * 1e6) / events).toFixed(1)} |\n`);
+      for (const [, name] of SCRIPT_KINDS) process.stdout.write(`| ${name} | ${(((all - spent.get(name)!) * 1e6) / events).toFixed(1)} |\n`);
     }
   } finally {
     await unlinkKeys(redis, `${base}*`);
