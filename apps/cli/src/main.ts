@@ -301,7 +301,7 @@ async function benchIngest(args: string[]): Promise<number> {
     batch: Math.min(10_000, positiveInteger('batch', values.batch)),
     concurrency: positiveInteger('concurrency', values.concurrency),
     rate: positiveInteger('rate', values.rate),
-    history: nonNegativeInteger('history', values.history),
+    history: integerAtLeast(0, 'history', values.history),
     phases: phases as ReadonlySet<IngestBenchPhase>,
   });
   return 0;
@@ -316,14 +316,14 @@ function train(env: NodeJS.ProcessEnv = process.env): number {
 
 /** The value of option `--name` as a positive integer, or an error naming the option and what it got. */
 function positiveInteger(name: string, raw: string | undefined): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
-  return value;
+  return integerAtLeast(1, name, raw);
 }
 
-function nonNegativeInteger(name: string, raw: string | undefined): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || raw?.trim() === '') throw new Error(`--${name} must be a whole number (0 or more), got "${raw}"`);
+/** The value of option `--name` as an integer of `least` or more, or an error naming the option and what it got. */
+function integerAtLeast(least: number, name: string, raw: string | undefined): number {
+  // Number('') is 0: an empty value is refused, not read as zero.
+  const value = raw === undefined || raw.trim() === '' ? Number.NaN : Number(raw);
+  if (!Number.isInteger(value) || value < least) throw new Error(`--${name} must be ${least === 1 ? 'a positive integer' : `a whole number (${least} or more)`}, got "${raw}"`);
   return value;
 }
 

@@ -11,9 +11,10 @@ import { parseArgs } from 'node:util';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { readConfig } from '@orrery/config';
-import { controlKeys, coVisitLookBack, createRedis, luaScript, projectionKeys, runScript, unlinkKeys, type LuaScript, type RedisClient } from '@orrery/projections';
+import { controlKeys, coVisitLookBack, createRedis, luaScript, projectionKeys, runScript, unlinkKeys, type LuaScript } from '@orrery/projections';
 import { DomainEventSchema, EventType, type DomainEvent } from '@orrery/proto';
 import { APPLY_SCRIPT, scriptCalls } from './apply-script';
+import { costSnapshot } from './bench-cost';
 import { planBatch, type IncomingEvent } from './plan';
 import { RecentHeads } from './recent-heads';
 import { redisProjectionStore } from './store';
@@ -51,12 +52,6 @@ function scriptSkipping(kind: { readonly test: string; readonly next: string }):
   return luaScript(APPLY_SCRIPT.source.replace(dispatch, `  local op, key = ops[i], KEYS[ops[i + 1]]\n  if ${kind.test} then ${kind.next}\n  elseif op == 'H' then`));
 }
 
-async function redisCpuSeconds(redis: RedisClient): Promise<number> {
-  const info = await redis.info('cpu');
-  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
-  return field('used_cpu_user') + field('used_cpu_sys');
-}
-
 async function main(): Promise<void> {
   const { chunk, rounds, history, byKind } = options();
   const config = readConfig();
@@ -87,14 +82,12 @@ async function main(): Promise<void> {
     );
   const cost = new Map<string, Record<Step, { node: number; redis: number }>>();
   const measure = async <T>(variant: string, step: Step, work: () => Promise<T> | T): Promise<T> => {
-    const nodeBefore = process.cpuUsage();
-    const redisBefore = await redisCpuSeconds(redis);
+    const before = await costSnapshot(redis);
     const result = await work();
-    const node = process.cpuUsage(nodeBefore);
-    const redisSpent = (await redisCpuSeconds(redis)) - redisBefore;
+    const after = await costSnapshot(redis);
     const totals = cost.get(variant) ?? { snapshot: { node: 0, redis: 0 }, plan: { node: 0, redis: 0 }, apply: { node: 0, redis: 0 } };
-    totals[step].node += node.user + node.system;
-    totals[step].redis += redisSpent * 1e6;
+    totals[step].node += (after.processCpuMs - before.processCpuMs) * 1000;
+    totals[step].redis += (after.redisCpuMs - before.redisCpuMs) * 1000;
     cost.set(variant, totals);
     return result;
   };
@@ -157,9 +150,9 @@ async function main(): Promise<void> {
           const chunkEvents = interactions(chunk);
           const plans = planBatch(chunkEvents, await store.readSnapshot(chunkEvents), keys, control, config.projection).outcomes.flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
           const [call] = scriptCalls(plans, keys, 'event');
-          const before = await redisCpuSeconds(redis);
+          const before = await costSnapshot(redis);
           const found = await runScript(redis, script, call!.keys, call!.args);
-          spent.set(name, (spent.get(name) ?? 0) + (await redisCpuSeconds(redis)) - before);
+          spent.set(name, (spent.get(name) ?? 0) + ((await costSnapshot(redis)).redisCpuMs - before.redisCpuMs) / 1000);
           if (Array.isArray(found) && found.length > 0) throw new Error(`the ${name} variant found its chunk applied already`);
         }
         if ((round + 1) % 10 === 0) process.stderr.write(`\rby kind: ${round + 1}/${rounds} rounds`);

@@ -9,7 +9,6 @@
 //      [--seconds 10] [--concurrency 8] [--projector-only: phases 1 and 2]   (engines: bash /work/main/infra/local/stack.sh env)
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -22,6 +21,7 @@ import { createKafka, domainEventKey, encodeDomainEvent, ensureTopic } from '@or
 import { createRedis, unlinkKeys } from '@orrery/projections';
 import { DomainEventSchema, EventType, QueryService, type DomainEvent } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
+import { costSnapshot, describeCost } from './bench-cost';
 import { Freshness } from './freshness';
 import { groupLag } from './rebuild';
 import { startProjector } from './service';
@@ -221,36 +221,6 @@ async function main(): Promise<void> {
     await Promise.all([producer.disconnect(), admin.disconnect()]);
     await redis.quit();
   }
-}
-
-/** CPU used so far by this process (projector + producer) and by Redis, and Redis' command count. */
-interface CostSnapshot {
-  readonly processCpuMs: number;
-  readonly redisCpuMs: number;
-  readonly redisCommands: number;
-  readonly loadAverage: number;
-}
-
-async function costSnapshot(redis: ReturnType<typeof createRedis>): Promise<CostSnapshot> {
-  const info = String(await redis.info('all'));
-  const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN);
-  const usage = process.cpuUsage();
-  return {
-    processCpuMs: (usage.user + usage.system) / 1000,
-    redisCpuMs: (field('used_cpu_user') + field('used_cpu_sys')) * 1000,
-    redisCommands: field('total_commands_processed'),
-    loadAverage: loadavg()[0]!,
-  };
-}
-
-/** Per-event CPU and Redis commands between two snapshots (Redis figures include other clients of a shared Redis). */
-function describeCost(before: CostSnapshot, after: CostSnapshot, events: number): string {
-  const perEvent = (delta: number): number => delta / events;
-  return (
-    `this process ${(perEvent(after.processCpuMs - before.processCpuMs) * 1000).toFixed(1)} µs CPU, ` +
-    `Redis ${(perEvent(after.redisCpuMs - before.redisCpuMs) * 1000).toFixed(1)} µs CPU and ${perEvent(after.redisCommands - before.redisCommands).toFixed(2)} commands ` +
-    `(load average ${before.loadAverage.toFixed(2)} → ${after.loadAverage.toFixed(2)})`
-  );
 }
 
 /** redis-benchmark -q progress lines end in \r: keep only the final figures. */

@@ -19,19 +19,22 @@
 // replay after a crash or a consumer replacement, which needs the deeper read to plan exactly what it
 // planned the first time, always reads Redis: the heads are empty then.
 import type { RecentEntry } from '@orrery/projections';
+import { LruMap } from './lru-map';
 
 export class RecentHeads {
-  private readonly heads = new Map<string, readonly RecentEntry[]>();
+  private readonly heads: LruMap<string, readonly RecentEntry[]>;
   private currentGeneration = 0;
 
   /**
-   * @param capacity users kept at most (the least recently applied go first); 0 turns the cache off.
+   * @param capacity users kept at most (the least recently used go first); 0 turns the cache off.
    * @param depth entries kept per user: the co-visit look-back.
    */
   constructor(
-    readonly capacity: number,
+    capacity: number,
     readonly depth: number,
-  ) {}
+  ) {
+    this.heads = new LruMap(capacity);
+  }
 
   /** Counts the forgettings: a head remembered under an older generation is dropped. */
   get generation(): number {
@@ -52,15 +55,10 @@ export class RecentHeads {
    * the list was deleted), if nothing was forgotten since `generation` (taken before its snapshot).
    */
   remember(lists: ReadonlyMap<string, readonly RecentEntry[] | undefined>, generation: number): void {
-    if (generation !== this.currentGeneration || this.capacity === 0) return;
+    if (generation !== this.currentGeneration) return;
     for (const [userId, list] of lists) {
-      // Deleted, then set: a Map iterates in insertion order, so the first key is the least recently applied.
-      this.heads.delete(userId);
-      if (list !== undefined) this.heads.set(userId, list.length > this.depth ? list.slice(0, this.depth) : list);
-    }
-    for (const userId of this.heads.keys()) {
-      if (this.heads.size <= this.capacity) break;
-      this.heads.delete(userId);
+      if (list === undefined) this.heads.delete(userId);
+      else this.heads.set(userId, list.length > this.depth ? list.slice(0, this.depth) : list);
     }
   }
 
