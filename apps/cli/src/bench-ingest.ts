@@ -12,7 +12,7 @@ import { startIsolatedPlatform, type IsolatedPlatform } from './isolated-platfor
 import { CpuSnapshot, processesRunning, type ProcessGroups } from './process-cpu';
 import { fetchTrace, sampledTraceContext } from './jaeger';
 import { formatStages, lagStages, type TimedSpan } from './lag-stages';
-import { histogramTotals } from './prometheus-text';
+import { scrape, sumOf } from './prometheus-text';
 import { percentiles, type Percentiles } from './stats';
 
 export interface IngestBenchOptions {
@@ -310,6 +310,8 @@ interface MeterReading {
   readonly cpu: CpuSnapshot;
   /** The projector's orrery_projector_chunk_events totals: events applied (sum) in how many chunks (count). */
   readonly chunks: { readonly sum: number; readonly count: number };
+  /** The projector's orrery_projector_chained_chunks_total: chunks planned while the one before was in Redis, applied so or replanned. */
+  readonly chained: { readonly applied: number; readonly replanned: number };
 }
 
 async function cpuMeter(platform: IsolatedPlatform, redisUrl: string): Promise<{ snapshot(): Promise<MeterReading>; perEvent(from: MeterReading, events: number): Promise<string>; close(): Promise<void> }> {
@@ -332,14 +334,24 @@ async function cpuMeter(platform: IsolatedPlatform, redisUrl: string): Promise<{
   const sampleCpu = async (): Promise<CpuSnapshot> => (latest = CpuSnapshot.take(await groups(), latest));
   const sampler = setInterval(() => void sampleCpu().catch(() => undefined), 500);
   // Zeros when the projector's /metrics cannot be read: the chunk line is then left out.
-  const snapshot = async (): Promise<MeterReading> => ({ cpu: await sampleCpu(), chunks: await histogramTotals(platform.metricsUrls.projector, 'orrery_projector_chunk_events') });
+  const snapshot = async (): Promise<MeterReading> => {
+    const samples = await scrape(platform.metricsUrls.projector).catch(() => []);
+    const chained = (outcome: string): number => sumOf(samples, 'orrery_projector_chained_chunks_total', { outcome });
+    return {
+      cpu: await sampleCpu(),
+      chunks: { sum: sumOf(samples, 'orrery_projector_chunk_events_sum'), count: sumOf(samples, 'orrery_projector_chunk_events_count') },
+      chained: { applied: chained('applied'), replanned: chained('replanned') },
+    };
+  };
   return {
     snapshot,
     perEvent: async (from, events) => {
       const now = await snapshot();
       const window = now.cpu.since(from.cpu);
       const chunks = now.chunks.count - from.chunks.count;
-      const chunkLine = chunks > 0 ? `; projector chunks ${chunks}, mean ${((now.chunks.sum - from.chunks.sum) / chunks).toFixed(0)} events each` : '';
+      const [chained, replanned] = [now.chained.applied - from.chained.applied, now.chained.replanned - from.chained.replanned];
+      const chunkLine =
+        chunks > 0 ? `; projector chunks ${chunks}, mean ${((now.chunks.sum - from.chunks.sum) / chunks).toFixed(0)} events each, ${chained} planned while the one before was in Redis (${replanned} more replanned)` : '';
       const entries = Object.entries(window.seconds).filter(([name]) => name !== BENCH_PROCESS);
       const total = entries.reduce((sum, [, seconds]) => sum + seconds, 0);
       const micros = (seconds: number): string => (events > 0 ? ((seconds / events) * 1e6).toFixed(0) : '-');

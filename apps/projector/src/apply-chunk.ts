@@ -2,16 +2,17 @@
 // on (one round trip), plan (pure), run every plan's exactly-once script (one pipelined round trip,
 // in order). Used by the live consumer (one partition's chunk) and by the rebuild's ordered replay
 // (messages of every partition merged in commit order).
+import { randomBytes } from 'node:crypto';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import type { KafkaMessage } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
 import { decodeDomainEvent } from '@orrery/kafka';
 import type { DomainEvent } from '@orrery/proto';
-import { projectedEvents, projectionFreshness, projectorChunkEvents } from '@orrery/metrics';
+import { projectedEvents, projectionFreshness, projectorChainedChunks, projectorChunkEvents } from '@orrery/metrics';
 import { watermarkSource, type ControlKeys, type ProjectionKeys } from '@orrery/projections';
 import { contextFromKafkaHeaders, mayBeRecorded, SpanKind, withSpan, type Context, type Logger, type SpanOptions } from '@orrery/telemetry';
 import type { Freshness } from './freshness';
-import { planBatch, type EventPlan, type IncomingEvent, type PlannedBatch } from './plan';
+import { planBatch, type EventPlan, type IncomingEvent, type PlannedBatch, type PlannedEvent } from './plan';
 import type { RecentHeads } from './recent-heads';
 import type { ApplyOutcome, ProjectionStore } from './store';
 
@@ -35,7 +36,51 @@ export interface ChunkProjectorOptions {
   readonly heads?: RecentHeads;
 }
 
-/** A function applying chunks of messages (in the order given) to the projection `keys` names. */
+/** A chunk handed to the projector. */
+export interface ChunkHandle {
+  /** Settles (never rejects) once the chunk's script calls are on their way to Redis, or it will send none: the next chunk may start. */
+  readonly sent: Promise<void>;
+  /** Settles once the chunk is applied, and every chunk handed in before it; rejects when it or one of those failed. */
+  readonly done: Promise<void>;
+}
+
+/** What a chunk leaves for the chunk handed in after it. */
+interface ChunkInFlight {
+  readonly sent: Promise<void>;
+  readonly done: Promise<void>;
+  settled: boolean;
+  /**
+   * Set when the chunk's plans went to Redis in one call named `token` (interactions only): the next
+   * chunk may be planned on the lists it leaves and chained to that call, before it is applied.
+   */
+  base?: ChunkBase;
+}
+
+/** A call a chunk sent, and the lists its plan leaves once that call is applied in full. */
+interface ChunkBase {
+  readonly token: string;
+  /** The sources (partitions) of its events. */
+  readonly sources: ReadonlySet<string>;
+  readonly lists: PlannedBatch['recent'];
+}
+
+/** The recent lists a chunk leaves (as RecentHeads.remember takes them) and the heads' generation before its snapshot. */
+interface ListsLeft {
+  readonly lists: PlannedBatch['recent'];
+  readonly generation: number;
+}
+
+/**
+ * A function applying chunks of messages (in the order given) to the projection `keys` names. A chunk
+ * handed in while the one before is still being applied waits until that one's script is sent; then,
+ * if both hold only interactions and everything its plan depends on is in memory (the recent lists
+ * the chunk before leaves, the heads kept, the catalog facts held), it is planned and sent at once,
+ * chained to the call before it (apply-script.ts): so the projector plans while Redis applies. When the
+ * script refuses it (that call was not applied in full, a catalog change came between, a redelivery),
+ * it is planned again from a snapshot read once the chunk before is applied. Otherwise it waits for
+ * that and is applied as usual. A chunk is done only after the chunks before it, and fails when one of
+ * the chunks it was handed in behind failed.
+ */
 export function chunkProjector(
   store: ProjectionStore,
   keys: ProjectionKeys,
@@ -44,16 +89,21 @@ export function chunkProjector(
   logger: Logger,
   recorders: readonly Freshness[],
   options: ChunkProjectorOptions = {},
-): (entries: readonly PartitionMessage[]) => Promise<void> {
+): (entries: readonly PartitionMessage[]) => ChunkHandle {
   const { traced = true, heads } = options;
   const untraced: AttributeSink = { setAttribute: () => undefined };
   // An event whose trace was not sampled (recorded false) gets no span at all: not even its attributes are built.
   const apply = <T>(parent: Context, recorded: boolean, spanOptions: () => SpanOptions, work: (span: AttributeSink) => Promise<T>): Promise<T> =>
     recorded ? withSpan('projector apply', { ...spanOptions(), parent }, work) : work(untraced);
+  // Script calls are named `<instance>.<n>`: unique to this projector's calls, and across its restarts.
+  const instance = randomBytes(6).toString('hex');
+  let callsNamed = 0;
+  const nextToken = (): string => `${instance}.${(callsNamed += 1)}`;
+  let latest: ChunkInFlight | undefined;
 
-  // Applies a chunk; resolves to the recent lists it leaves (undefined: nothing to apply).
-  const applyChunk = async (entries: readonly PartitionMessage[]): Promise<PlannedBatch['recent'] | undefined> => {
-    const incoming: { readonly topic: string; readonly partition: number; readonly message: KafkaMessage; readonly event: IncomingEvent }[] = [];
+  type Incoming = { readonly topic: string; readonly partition: number; readonly message: KafkaMessage; readonly event: IncomingEvent };
+  const decode = (entries: readonly PartitionMessage[]): Incoming[] => {
+    const incoming: Incoming[] = [];
     for (const { topic, partition, message } of entries) {
       if (!message.value) {
         logger.warn({ topic, partition, offset: message.offset }, 'empty message skipped');
@@ -66,107 +116,202 @@ export function chunkProjector(
         logger.error({ topic, partition, offset: message.offset, err: error }, 'undecodable domain event skipped');
       }
     }
-    if (incoming.length === 0) return undefined;
-    projectorChunkEvents.observe(incoming.length);
-    const events = incoming.map((entry) => entry.event);
-    const { outcomes: planned, recent } = planBatch(events, await store.readSnapshot(events, heads), keys, control, config.projection);
-    // Events whose plan the watermarks dropped, in whole or in part (a redelivery).
-    const unapplied = new Set<DomainEvent>();
-    // Consecutive plans go to Redis together (store.applyAll: one script per slot, commutative
-    // updates merged); a plan that deletes watermarks (a forgotten user) is applied alone, after the
-    // plans before it and before those after it. Each event still gets its own span, covering the
-    // batch it was applied in.
-    type Planned = { readonly index: number; readonly plan: EventPlan; readonly occurredMs: number | undefined };
-    // The batch is sent from inside the span of its first event with a sampled trace (of its first
-    // event when none has), so that its Redis call joins a trace that is recorded.
-    const record = (entries: readonly Planned[], send: () => Promise<readonly ApplyOutcome[]>): Promise<unknown> => {
-      let sent: Promise<readonly ApplyOutcome[]> | undefined;
-      const outcomesOf = (): Promise<readonly ApplyOutcome[]> => (sent ??= send());
-      const parents = entries.map(({ index }) => contextFromKafkaHeaders(incoming[index]!.message.headers));
-      const recorded = parents.map((parent) => traced && mayBeRecorded(parent));
-      const positions = entries.map((_, position) => position);
-      const firstRecorded = recorded.indexOf(true);
-      if (firstRecorded > 0) positions.unshift(...positions.splice(firstRecorded, 1));
-      return Promise.all(
-        positions.map((position) => {
-          const { index, occurredMs } = entries[position]!;
-          const { topic, partition, message, event } = incoming[index]!;
-          return apply(
-            parents[position]!,
-            recorded[position]!,
-            () => ({
-              kind: SpanKind.CONSUMER,
-              attributes: {
-                'messaging.system': 'kafka',
-                'messaging.operation.type': 'process',
-                'messaging.destination.name': topic,
-                'messaging.destination.partition.id': String(partition),
-                'messaging.kafka.offset': message.offset,
-                'orrery.event.sequence': event.event.sequence.toString(),
-                'orrery.event.kind': event.event.payload.case ?? 'none',
-                'orrery.projector.batch_size': entries.length,
-                ...(event.event.payload.case === 'interaction' ? { 'orrery.user_id': event.event.payload.value.userId, 'orrery.item_id': event.event.payload.value.itemId } : {}),
-              },
-            }),
-            async (span) => {
-              const result = (await outcomesOf())[position]!;
-              if (result !== 'applied') unapplied.add(event.event);
-              span.setAttribute('orrery.projector.outcome', result);
-              projectedEvents.inc({ outcome: result });
-              if (result === 'duplicate') return;
-              const committedMs = event.event.committedAt ? timestampMs(event.event.committedAt) : undefined;
-              const now = Date.now();
-              for (const recorder of recorders) recorder.record(now, occurredMs, committedMs);
-              if (occurredMs !== undefined) projectionFreshness.observe({ from: 'occurred' }, Math.max(0, now - occurredMs) / 1000);
-              if (committedMs !== undefined) projectionFreshness.observe({ from: 'committed' }, Math.max(0, now - committedMs) / 1000);
-              if (committedMs !== undefined) span.setAttribute('orrery.projector.lag_from_commit_ms', now - committedMs);
+    return incoming;
+  };
+
+  type Planned = { readonly index: number; readonly plan: EventPlan; readonly occurredMs: number | undefined };
+  /**
+   * Gives each event of `entries` its span (covering the batch it was applied in), sends the batch
+   * (before this returns) from inside the span of its first event with a sampled trace (of its first
+   * event when none has), so that its Redis call joins a trace that is recorded, and counts what was
+   * applied. Resolves to false when the batch was refused (a chained call: nothing written).
+   */
+  const record = (
+    incoming: readonly Incoming[],
+    entries: readonly Planned[],
+    unapplied: Set<DomainEvent>,
+    send: () => Promise<readonly ApplyOutcome[] | undefined>,
+  ): Promise<boolean> => {
+    let sent: Promise<readonly ApplyOutcome[] | undefined> | undefined;
+    const outcomesOf = (): Promise<readonly ApplyOutcome[] | undefined> => (sent ??= send());
+    const parents = entries.map(({ index }) => contextFromKafkaHeaders(incoming[index]!.message.headers));
+    const recorded = parents.map((parent) => traced && mayBeRecorded(parent));
+    const positions = entries.map((_, position) => position);
+    const firstRecorded = recorded.indexOf(true);
+    if (firstRecorded > 0) positions.unshift(...positions.splice(firstRecorded, 1));
+    const spans = Promise.all(
+      positions.map((position) => {
+        const { index, occurredMs } = entries[position]!;
+        const { topic, partition, message, event } = incoming[index]!;
+        return apply(
+          parents[position]!,
+          recorded[position]!,
+          () => ({
+            kind: SpanKind.CONSUMER,
+            attributes: {
+              'messaging.system': 'kafka',
+              'messaging.operation.type': 'process',
+              'messaging.destination.name': topic,
+              'messaging.destination.partition.id': String(partition),
+              'messaging.kafka.offset': message.offset,
+              'orrery.event.sequence': event.event.sequence.toString(),
+              'orrery.event.kind': event.event.payload.case ?? 'none',
+              'orrery.projector.batch_size': entries.length,
+              ...(event.event.payload.case === 'interaction' ? { 'orrery.user_id': event.event.payload.value.userId, 'orrery.item_id': event.event.payload.value.itemId } : {}),
             },
-          );
-        }),
-      );
-    };
-    let run: Planned[] = [];
-    const flushRun = async (): Promise<void> => {
-      if (run.length === 0) return;
-      const entries = run;
-      run = [];
-      await record(entries, () => store.applyAll(entries.map((entry) => entry.plan)));
-    };
-    for (const [index, outcome] of planned.entries()) {
+          }),
+          async (span) => {
+            const outcomes = await outcomesOf();
+            if (outcomes === undefined) {
+              span.setAttribute('orrery.projector.outcome', 'replanned');
+              return;
+            }
+            const result = outcomes[position]!;
+            if (result !== 'applied') unapplied.add(event.event);
+            span.setAttribute('orrery.projector.outcome', result);
+            projectedEvents.inc({ outcome: result });
+            if (result === 'duplicate') return;
+            const committedMs = event.event.committedAt ? timestampMs(event.event.committedAt) : undefined;
+            const now = Date.now();
+            for (const recorder of recorders) recorder.record(now, occurredMs, committedMs);
+            if (occurredMs !== undefined) projectionFreshness.observe({ from: 'occurred' }, Math.max(0, now - occurredMs) / 1000);
+            if (committedMs !== undefined) projectionFreshness.observe({ from: 'committed' }, Math.max(0, now - committedMs) / 1000);
+            if (committedMs !== undefined) span.setAttribute('orrery.projector.lag_from_commit_ms', now - committedMs);
+          },
+        );
+      }),
+    );
+    void outcomesOf();
+    return spans.then(() => outcomesOf()).then((outcomes) => outcomes !== undefined);
+  };
+
+  /** Logs and counts the skipped events; the plans, in order. */
+  const plansOf = (incoming: readonly Incoming[], outcomes: readonly PlannedEvent[]): Planned[] => {
+    const plans: Planned[] = [];
+    for (const [index, outcome] of outcomes.entries()) {
       if (outcome.kind === 'skip') {
         const { topic, partition, message } = incoming[index]!;
         logger[outcome.routine ? 'debug' : 'warn']({ topic, partition, offset: message.offset, reason: outcome.reason }, 'domain event skipped');
         projectedEvents.inc({ outcome: 'skipped' });
         continue;
       }
-      const entry = { index, plan: outcome.plan, occurredMs: outcome.occurredMs };
-      if (!outcome.plan.deletesWatermarks) {
-        run.push(entry);
-        continue;
-      }
-      await flushRun();
-      await record([entry], () => store.applyAll([outcome.plan]));
+      plans.push({ index, plan: outcome.plan, occurredMs: outcome.occurredMs });
     }
-    await flushRun();
+    return plans;
+  };
+
+  /**
+   * The lists a chunk leaves as Redis holds them: a redelivered event is planned against the
+   * snapshot, which may differ from what it was planned against the first time (a deleted item added
+   * again since), so the user of an event not applied in full is read from Redis next time.
+   */
+  const listsLeft = (recent: PlannedBatch['recent'], unapplied: ReadonlySet<DomainEvent>): PlannedBatch['recent'] => {
     if (unapplied.size === 0) return recent;
-    // The lists the plan left are what Redis holds only where every plan was applied: a redelivered
-    // event is planned against the snapshot, which may differ from what it was planned against the first
-    // time (a deleted item added again since), so its user's list is read from Redis next time.
     const lists = new Map(recent);
     for (const event of unapplied) {
       if (event.payload.case === 'interaction' || event.payload.case === 'userForgotten') lists.set(event.payload.value.userId, undefined);
     }
     return lists;
   };
-  return async (entries) => {
+
+  /**
+   * Plans the chunk on what is in memory and sends it chained to the call `before` left. Resolves to
+   * the lists it leaves, or undefined when it could not be planned so or the script refused it.
+   */
+  const applyChained = async (incoming: readonly Incoming[], before: ChunkBase, chunk: ChunkInFlight, heads: RecentHeads, sent: () => void): Promise<ListsLeft | undefined> => {
+    const generation = heads.generation;
+    const events = incoming.map((entry) => entry.event);
+    const memory = store.snapshotInMemory(events, (userId) => (before.lists.has(userId) ? before.lists.get(userId) : heads.get(userId)));
+    if (memory === undefined) return undefined;
+    const { outcomes, recent } = planBatch(events, memory.snapshot, keys, control, config.projection);
+    const plans = plansOf(incoming, outcomes);
+    const token = nextToken();
+    chunk.base = { token, sources: new Set(plans.map(({ plan }) => plan.position.source)), lists: recent };
+    const unapplied = new Set<DomainEvent>();
+    const applying = record(incoming, plans, unapplied, () =>
+      store.applyAfter(
+        plans.map(({ plan }) => plan),
+        { token, after: before, catalogCount: memory.catalogCount },
+      ),
+    );
+    sent();
+    if (await applying) return { lists: listsLeft(recent, unapplied), generation };
+    chunk.base = undefined;
+    projectorChainedChunks.inc({ outcome: 'replanned' });
+    return undefined;
+  };
+
+  /** Reads the snapshot, plans and applies the chunk; resolves to the lists it leaves. `sent` is called once its last script is sent. */
+  const applyRead = async (incoming: readonly Incoming[], chunk: ChunkInFlight, sent: () => void): Promise<ListsLeft> => {
     const generation = heads?.generation ?? 0;
-    try {
-      const recent = await applyChunk(entries);
-      if (recent) heads?.remember(recent, generation);
-    } catch (error) {
-      // What Redis holds of a failed chunk is unknown: every head is read again.
-      heads?.forgetAll();
-      throw error;
+    const events = incoming.map((entry) => entry.event);
+    const { outcomes, recent } = planBatch(events, await store.readSnapshot(events, heads), keys, control, config.projection);
+    const plans = plansOf(incoming, outcomes);
+    // Events whose plan the watermarks dropped, in whole or in part (a redelivery).
+    const unapplied = new Set<DomainEvent>();
+    // Consecutive plans go to Redis together (store.applyAll: one script per slot, commutative
+    // updates merged); a plan that deletes watermarks (a forgotten user) is applied alone, after the
+    // plans before it and before those after it.
+    const interactionsOnly = events.every(({ event }) => event.payload.case === 'interaction');
+    let run: Planned[] = [];
+    const flushRun = async (last: boolean): Promise<void> => {
+      if (run.length === 0) return;
+      const entries = run;
+      run = [];
+      const token = nextToken();
+      if (last && interactionsOnly) chunk.base = { token, sources: new Set(entries.map(({ plan }) => plan.position.source)), lists: recent };
+      const applying = record(incoming, entries, unapplied, () => store.applyAll(entries.map((entry) => entry.plan), token));
+      if (last) sent();
+      await applying;
+    };
+    for (const entry of plans) {
+      if (!entry.plan.deletesWatermarks) {
+        run.push(entry);
+        continue;
+      }
+      await flushRun(false);
+      run = [entry];
+      await flushRun(false);
     }
+    await flushRun(true);
+    return { lists: listsLeft(recent, unapplied), generation };
+  };
+
+  return (entries) => {
+    const before = latest !== undefined && !latest.settled ? latest : undefined;
+    let markSent!: () => void;
+    const sent = new Promise<void>((resolve) => (markSent = resolve));
+    const chunk: { -readonly [K in keyof ChunkInFlight]: ChunkInFlight[K] } = { sent, done: Promise.resolve(), settled: false };
+    const run = async (): Promise<void> => {
+      try {
+        const incoming = decode(entries);
+        // Scripts go to Redis in the order their chunks were handed in.
+        if (before) await before.sent;
+        let left: ListsLeft | undefined;
+        if (incoming.length > 0) {
+          projectorChunkEvents.observe(incoming.length);
+          const base = before?.settled === false ? before.base : undefined;
+          left = heads && base ? await applyChained(incoming, base, chunk, heads, markSent) : undefined;
+          if (left) projectorChainedChunks.inc({ outcome: 'applied' });
+          else {
+            if (before) await before.done;
+            left = await applyRead(incoming, chunk, markSent);
+          }
+        }
+        // The chunk before may still be finishing: this one is done after it, and what it leaves is remembered after.
+        if (before) await before.done;
+        if (left) heads?.remember(left.lists, left.generation);
+      } catch (error) {
+        // What Redis holds of a failed chunk is unknown: every head is read again.
+        heads?.forgetAll();
+        throw error;
+      } finally {
+        markSent();
+        chunk.settled = true;
+      }
+    };
+    chunk.done = run();
+    latest = chunk;
+    return { sent, done: chunk.done };
   };
 }

@@ -1,7 +1,7 @@
 // The one Lua script that applies an event's operations exactly once, and the pure encoding of a
 // plan into its KEYS and ARGV.
 import { pack } from 'msgpackr';
-import { EVENT_SCOPE_TAG, hashTagOf, logAddExp, luaScript, type LuaScript, type ProjectionKeys } from '@orrery/projections';
+import { CATALOG_CHANGES_FIELD, EVENT_SCOPE_TAG, hashTagOf, logAddExp, luaScript, type LuaScript, type ProjectionKeys } from '@orrery/projections';
 import type { EventPlan, Op, StreamPosition } from './plan';
 
 /**
@@ -14,7 +14,18 @@ import type { EventPlan, Op, StreamPosition } from './plan';
  * returns the pairs (source, watermark) it found, so the caller drops the events at or below them
  * and sends the rest again (mergeOperations over the remaining events). Otherwise the merged
  * operations run, each source's watermark moves to its last sequence, and the script returns an
- * empty array. Memory is one field per partition and slot, however many events are applied.
+ * empty array. Memory is two fields per partition and slot (the watermark and its chain field, below),
+ * however many events are applied.
+ *
+ * Chaining (the live projector plans a chunk while Redis applies the one before it, see
+ * apply-chunk.ts): ARGV[2] names the call (a token unique to it, or ''), and each source's chain field
+ * (`chain:<source>`) is set to it with the watermark, so it names the last call that moved that
+ * source. A call planned on what an earlier call was to leave sends, per source they share, that
+ * call's token as `after`: when a chain field differs (the earlier call wrote nothing, or only part of
+ * it after finding redeliveries, or failed), nothing is written and the script returns the status
+ * BEHIND. ARGV[3] and ARGV[4]: the index in KEYS of the catalog change count's hash and the count the
+ * plan's catalog facts were read at ('' for absent; ARGV[3] '' for no check): when the count differs
+ * (a catalog change applied since, by any instance), nothing is written and the status is STALE.
  * The operation list's shape (codes, key indexes, counts, length) is checked before anything is
  * written because Redis does not roll a failing script back.
  *
@@ -25,7 +36,8 @@ import type { EventPlan, Op, StreamPosition } from './plan';
  * HSET), list pushes (one LPUSH, and LTRIM only past the cap), a bounded most-recent-first set (LREM per
  * value, one LPUSH, LTRIM past the cap), HyperLogLog adds (one PFADD), and the order-sensitive writes as they come.
  *
- * ARGV[1] = the operations, ARGV[2..] = (source, first sequence, last sequence) per source. The operations are one MessagePack array
+ * ARGV[1] = the operations, ARGV[2..4] = the chain (above), ARGV[5..] = (source, first sequence, last
+ * sequence, after) per source. The operations are one MessagePack array
  * (cmsgpack.unpack'ed by the script) holding, per operation, its code, index into KEYS and operands:
  *   Z key keep n member×n (logWeight member)×n      V key hiddenKey keep n member×n (logWeight member)×n
  *   H key n field×n mode×n (field value)×n, mode i (add) | l (log-add) | m (max)
@@ -43,15 +55,21 @@ import type { EventPlan, Op, StreamPosition } from './plan';
  * written with 17 significant digits (Redis' own conversion; Lua's tostring keeps 14), counters
  * as integers.
  */
+/** The prefix of a source's chain field in a watermark hash (a source, `<topic>/<partition>`, holds no colon: Kafka topic names cannot). */
+export const CHAIN_FIELD_PREFIX = 'chain:';
+
 export const APPLY_SCRIPT: LuaScript = luaScript(`
 local call, unpack, tonumber, KEYS, ARGV = redis.call, unpack, tonumber, KEYS, ARGV
 local function invalid(what) return redis.error_reply('projection batch: ' .. what) end
-if #ARGV < 4 or (#ARGV - 1) % 3 ~= 0 then return invalid('no (source, first, last) triples after the operations') end
-local sources, firsts = {}, {}
-for a = 2, #ARGV, 3 do
+if #ARGV < 8 or (#ARGV - 4) % 4 ~= 0 then return invalid('no (source, first, last, after) quadruples after the operations and the chain') end
+local token, countKey = ARGV[2], ARGV[3]
+if countKey ~= '' and not KEYS[tonumber(countKey)] then return invalid('the catalog change count names no key') end
+local sources, firsts, afters, chained = {}, {}, {}, false
+for a = 5, #ARGV, 4 do
   local first, last = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   if not first or not last or first > last then return invalid('bad sequence range of source ' .. ARGV[a]) end
-  sources[#sources + 1], firsts[#firsts + 1] = ARGV[a], first
+  sources[#sources + 1], firsts[#firsts + 1], afters[#afters + 1] = ARGV[a], first, ARGV[a + 3]
+  if ARGV[a + 3] ~= '' then chained = true end
 end
 local decoded, ops = pcall(cmsgpack.unpack, ARGV[1])
 if not decoded or type(ops) ~= 'table' then return invalid('the operations are not a MessagePack array') end
@@ -79,6 +97,16 @@ local checked, problem = pcall(malformed)
 if not checked then return invalid('an operation has no count') end
 if problem then return invalid(problem) end
 
+-- A call planned on what an earlier call was to leave applies only after that call, in full: each
+-- source's chain field names the last call that moved its watermark.
+if chained then
+  local links = {}
+  for n, source in ipairs(sources) do links[n] = '${CHAIN_FIELD_PREFIX}' .. source end
+  local last = call('HMGET', KEYS[1], unpack(links))
+  for n = 1, #sources do
+    if afters[n] ~= '' and last[n] ~= afters[n] then return redis.status_reply('BEHIND') end
+  end
+end
 local applied = call('HMGET', KEYS[1], unpack(sources))
 local found, moved = {}, {}
 for n, source in ipairs(sources) do
@@ -89,9 +117,14 @@ for n, source in ipairs(sources) do
   end
   -- The last sequence as sent (text): a Lua number would keep only 14 digits.
   moved[#moved + 1] = source
-  moved[#moved + 1] = ARGV[3 * n + 1]
+  moved[#moved + 1] = ARGV[4 * n + 3]
+  if token ~= '' then
+    moved[#moved + 1] = '${CHAIN_FIELD_PREFIX}' .. source
+    moved[#moved + 1] = token
+  end
 end
 if #found > 0 then return found end
+if countKey ~= '' and (call('HGET', KEYS[tonumber(countKey)], '${CATALOG_CHANGES_FIELD}') or '') ~= ARGV[4] then return redis.status_reply('STALE') end
 call('HSET', KEYS[1], unpack(moved))
 
 local log, exp, format = math.log, math.exp, string.format
@@ -197,6 +230,16 @@ export interface ScriptPart {
   readonly ops: readonly Op[];
 }
 
+/** How a script call is chained to the call before it (see APPLY_SCRIPT). */
+export interface ScriptChain {
+  /** Names the call: the chain field of every source it moves is set to it ('' sets none). */
+  readonly token: string;
+  /** The call this one was planned after: on the sources it moved, the call applies only if they still name it. */
+  readonly after?: { readonly token: string; readonly sources: ReadonlySet<string> };
+  /** The catalog change count the plan's catalog facts were read at (null: none counted yet); absent: not checked. */
+  readonly catalogCount?: string | null;
+}
+
 /** One EVALSHA of APPLY_SCRIPT. */
 export interface ScriptCall {
   /** The slot's watermark hash. */
@@ -209,7 +252,7 @@ export interface ScriptCall {
    */
   readonly sent: readonly ScriptPart[];
   readonly keys: readonly string[];
-  /** The MessagePack-encoded operations, then (source, first, last) per source (see APPLY_SCRIPT). */
+  /** The MessagePack-encoded operations, the chain, then (source, first, last, after) per source (see APPLY_SCRIPT). */
   readonly args: readonly (string | Buffer)[];
 }
 
@@ -217,10 +260,12 @@ export interface ScriptCall {
  * Encodes plans, in order, into the script calls that apply them: one call for `event` scope; one
  * per hash tag for `slot` (each carrying, in order, the part of every plan that falls in its slot).
  */
-export function scriptCalls(plans: readonly EventPlan[], keys: ProjectionKeys, scope: ScriptScope): ScriptCall[] {
+export function scriptCalls(plans: readonly EventPlan[], keys: ProjectionKeys, scope: ScriptScope, chain: ScriptChain = { token: '' }): ScriptCall[] {
   if (scope === 'event') {
-    return [encodeCall(keys.applied(EVENT_SCOPE_TAG), plans.map((plan, index) => ({ index, position: plan.position, ops: plan.ops })))];
+    const parts = plans.map((plan, index) => ({ index, position: plan.position, ops: plan.ops }));
+    return [encodeCall(keys.applied(EVENT_SCOPE_TAG), parts, chain, keys.trending.changes)];
   }
+  if (chain.after !== undefined || chain.catalogCount !== undefined) throw new Error('only a call in event scope is chained to another');
   const byTag = new Map<string, ScriptPart[]>();
   plans.forEach((plan, index) => {
     const parts = new Map<string, Op[]>();
@@ -236,15 +281,16 @@ export function scriptCalls(plans: readonly EventPlan[], keys: ProjectionKeys, s
       byTag.set(tag, events);
     }
   });
-  return [...byTag.entries()].map(([tag, parts]) => encodeCall(keys.applied(tag), parts));
+  return [...byTag.entries()].map(([tag, parts]) => encodeCall(keys.applied(tag), parts, chain));
 }
 
 /**
  * The call applying `parts` against the watermark hash `watermarks` (a part at or below an earlier
  * part of its source is left out): the watermark hash first in KEYS, then the keys of the parts'
- * operations, merged by mergeOperations.
+ * operations, merged by mergeOperations. `countKey`: the catalog change count's hash, for a chain that
+ * checks the count.
  */
-export function encodeCall(watermarks: string, parts: readonly ScriptPart[]): ScriptCall {
+export function encodeCall(watermarks: string, parts: readonly ScriptPart[], chain: ScriptChain, countKey?: string): ScriptCall {
   const ranges = new Map<string, { first: bigint; last: bigint }>();
   const sent = parts.filter(({ position: { source, sequence } }) => {
     const range = ranges.get(source);
@@ -304,8 +350,14 @@ export function encodeCall(watermarks: string, parts: readonly ScriptPart[]): Sc
       }
     }
   }
-  const args: (string | Buffer)[] = [pack(operands)];
-  for (const [source, { first, last }] of ranges) args.push(source, String(first), String(last));
+  const args: (string | Buffer)[] = [pack(operands), chain.token];
+  if (chain.catalogCount === undefined) args.push('', '');
+  else {
+    if (countKey === undefined) throw new Error('a chain that checks the catalog change count needs its key');
+    args.push(String(keyIndex(countKey)), chain.catalogCount ?? '');
+  }
+  const { after } = chain;
+  for (const [source, { first, last }] of ranges) args.push(source, String(first), String(last), after?.sources.has(source) ? after.token : '');
   return { watermarks, parts, sent, keys, args };
 }
 

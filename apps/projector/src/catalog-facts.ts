@@ -28,6 +28,11 @@ export class CatalogFactsCache {
     return this.facts.get(itemId);
   }
 
+  /** The change count the facts held were read at (undefined: none to be trusted). */
+  countHeld(): string | null | undefined {
+    return this.countRead;
+  }
+
   /** Whether the facts held were read at `count` (the change count read just now). */
   readAt(count: string | null): boolean {
     return this.countRead === count;

@@ -1,6 +1,6 @@
-// The projector's apply pipeline: chunks are applied one at a time, in the order they were handed
-// in, and the chunks that arrive while one is being applied go to Redis together next (one snapshot
-// read, one script call).
+// The projector's apply pipeline: chunks are applied in the order they were handed in, the next one
+// planned while Redis applies the one before (apply-chunk.ts), and the chunks that arrive meanwhile go
+// to Redis together next (one snapshot read, one script call).
 //
 // At a steady few thousand events/s, each of a topic's partitions brings a small chunk per fetch (25–60
 // messages at 5,000 events/s over 4 partitions), and a chunk's fixed costs (its snapshot round trip, its
@@ -13,7 +13,7 @@
 // A caller learns apart when its chunk *started* and when it is *done*, so that the consumer can fetch
 // the next messages while this chunk is in Redis (see service.ts): the fetch, the decoding and the next
 // chunk's queueing overlap the apply instead of following it.
-import { groupCommit } from '@orrery/batching';
+import type { ChunkHandle } from './apply-chunk';
 
 /** A chunk handed to the pipeline. */
 export interface SubmittedChunk {
@@ -30,45 +30,76 @@ export interface ChunkPipeline<T> {
   drained(): Promise<void>;
 }
 
-/** A chunk waiting in the group commit, with what settles its caller's `started`. */
-interface Submitted<T> {
+/** A chunk waiting to start, with what settles its caller's promises. */
+interface Queued<T> {
   readonly entries: readonly T[];
   readonly start: { resolve(): void; reject(error: unknown): void };
+  readonly finish: { resolve(): void; reject(error: unknown): void };
 }
 
+/** Applies at once, at most: the one in Redis, and the next, planned meanwhile (apply-chunk.ts). */
+const APPLIES_AT_ONCE = 2;
+
 /**
- * `apply` behind a group commit (libs/batching): one apply at a time; the chunks queued meanwhile are
+ * `apply` over the chunks submitted, in order: a chunk starts once the apply before it has sent its
+ * scripts (ChunkHandle.sent) and fewer than two applies are unsettled; the chunks queued meanwhile are
  * concatenated (in arrival order, up to `maxMessages` messages per apply; a larger chunk goes alone) and
- * applied together when it finishes. Once an apply has failed, nothing queued or submitted later is
- * applied: each is refused with that failure. A later chunk may hold later messages of a partition whose
- * earlier ones failed, and applying it would move that partition's watermark past events never applied;
- * the consumer has to start again from its committed offsets, with a new pipeline.
+ * start together. Once an apply has failed, nothing queued or submitted later is started: each is
+ * refused with that failure. A later chunk may hold later messages of a partition whose earlier ones
+ * failed, and applying it would move that partition's watermark past events never applied; the consumer
+ * has to start again from its committed offsets, with a new pipeline. (The one apply already started
+ * behind the failed one fails with it, see chunkProjector.)
  */
-export function chunkPipeline<T>(apply: (entries: readonly T[]) => Promise<void>, maxMessages: number): ChunkPipeline<T> {
+export function chunkPipeline<T>(apply: (entries: readonly T[]) => ChunkHandle, maxMessages: number): ChunkPipeline<T> {
   const unsettled = new Set<Promise<void>>();
+  const queue: Queued<T>[] = [];
   let failure: { readonly error: unknown } | undefined;
-  const applyGroup = groupCommit<Submitted<T>, void>(
-    async (group) => {
-      try {
-        if (failure) throw failure.error;
-        for (const queued of group) queued.request.start.resolve();
-        await apply(group.length === 1 ? group[0]!.request.entries : group.flatMap((queued) => queued.request.entries));
-      } catch (error) {
-        failure ??= { error };
-        // A chunk refused never started (settling a started one again does nothing).
-        for (const queued of group) queued.request.start.reject(error);
-        throw error;
+  let applying = 0;
+  let sending = false;
+
+  const dispatch = (): void => {
+    if (failure) {
+      for (const queued of queue.splice(0)) {
+        queued.start.reject(failure.error);
+        queued.finish.reject(failure.error);
       }
-      for (const queued of group) queued.resolve();
-    },
-    { maxInFlight: 1, maxSize: maxMessages, sizeOf: (submitted) => submitted.entries.length },
-  );
+      return;
+    }
+    if (sending || applying >= APPLIES_AT_ONCE || queue.length === 0) return;
+    const group = [queue.shift()!];
+    let size = group[0]!.entries.length;
+    while (queue.length > 0 && size + queue[0]!.entries.length <= maxMessages) {
+      size += queue[0]!.entries.length;
+      group.push(queue.shift()!);
+    }
+    applying += 1;
+    sending = true;
+    for (const queued of group) queued.start.resolve();
+    const handle = apply(group.length === 1 ? group[0]!.entries : group.flatMap((queued) => queued.entries));
+    void handle.sent.then(() => {
+      sending = false;
+      dispatch();
+    });
+    handle.done.then(
+      () => group.forEach((queued) => queued.finish.resolve()),
+      (error: unknown) => {
+        failure ??= { error };
+        group.forEach((queued) => queued.finish.reject(error));
+      },
+    ).finally(() => {
+      applying -= 1;
+      dispatch();
+    });
+  };
 
   return {
     submit(entries) {
-      let start!: Submitted<T>['start'];
+      let start!: Queued<T>['start'];
+      let finish!: Queued<T>['finish'];
       const started = new Promise<void>((resolve, reject) => (start = { resolve, reject }));
-      const done = applyGroup({ entries, start });
+      const done = new Promise<void>((resolve, reject) => (finish = { resolve, reject }));
+      queue.push({ entries, start, finish });
+      dispatch();
       // The caller may stop waiting for either (a consumer that is closing): a refusal is not an unhandled rejection.
       started.catch(() => undefined);
       const settled = done.catch(() => undefined);

@@ -205,17 +205,26 @@ describe('encoding the watermark check of a script call', () => {
   const part = (source: string, sequence: bigint): ScriptPart => ({ index: 0, position: { source, sequence }, ops: [] });
 
   it('when a batch holds several partitions, each source is sent with the first and last sequence of its events', () => {
-    const call = encodeCall('w', [part('events/0', 5n), part('events/1', 6n), part('events/0', 9n)]);
+    const call = encodeCall('w', [part('events/0', 5n), part('events/1', 6n), part('events/0', 9n)], { token: '' });
     expect(call.keys).toEqual(['w']);
-    expect(call.args.slice(1)).toEqual(['events/0', '5', '9', 'events/1', '6', '6']);
+    expect(call.args.slice(1)).toEqual(['', '', '', 'events/0', '5', '9', '', 'events/1', '6', '6', '']);
     expect(call.sent).toHaveLength(3);
+  });
+
+  it('when a call is chained to an earlier one, the sources they share carry its token, and the catalog count is checked at its key', () => {
+    const chain = { token: 'p.2', after: { token: 'p.1', sources: new Set(['events/1', 'events/2']) }, catalogCount: '7' };
+    const call = encodeCall('w', [part('events/0', 5n), part('events/1', 6n)], chain, 'changes');
+    expect(call.keys).toEqual(['w', 'changes']);
+    expect(call.args.slice(1)).toEqual(['p.2', '2', '7', 'events/0', '5', '5', '', 'events/1', '6', '6', 'p.1']);
+    // No catalog change counted yet: the count must still be absent.
+    expect(encodeCall('w', [part('events/0', 5n)], { ...chain, catalogCount: null }, 'changes').args.slice(1, 4)).toEqual(['p.2', '2', '']);
   });
 
   it('when an event repeats an earlier sequence of its partition in the batch (a relay resend), the copy is left out', () => {
     const parts = [part('events/0', 5n), part('events/0', 7n), part('events/0', 5n), part('events/0', 7n), part('events/0', 8n)];
-    const call = encodeCall('w', parts);
+    const call = encodeCall('w', parts, { token: '' });
     expect(call.sent.map((sent) => sent.position.sequence)).toEqual([5n, 7n, 8n]);
-    expect(call.args.slice(1)).toEqual(['events/0', '5', '8']);
+    expect(call.args.slice(4)).toEqual(['events/0', '5', '8', '']);
   });
 });
 

@@ -146,7 +146,7 @@ async function replayInCommitOrder(config: OrreryConfig, logger: Logger, redis: 
   const control = controlKeys(config.redisPrefix);
   const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event', config.projectorCachedItems);
   const project = chunkProjector(store, keys, control, config, logger, [], { traced: false });
-  for (let start = 0; start < ordered.length; start += config.projectorChunkSize) await project(ordered.slice(start, start + config.projectorChunkSize));
+  for (let start = 0; start < ordered.length; start += config.projectorChunkSize) await project(ordered.slice(start, start + config.projectorChunkSize)).done;
   await admin.setOffsets({ groupId: projectorGroupOf(config.projectorGroup, version), topic, partitions: ends.map((end) => ({ partition: end.partition, offset: end.high })) });
   return ordered.length;
 }

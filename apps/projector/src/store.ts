@@ -14,7 +14,7 @@ import {
   type RedisClient,
 } from '@orrery/projections';
 import { projectorRecentLists } from '@orrery/metrics';
-import { APPLY_SCRIPT, encodeCall, scriptCalls, type ScriptCall, type ScriptPart, type ScriptScope } from './apply-script';
+import { APPLY_SCRIPT, encodeCall, scriptCalls, type ScriptCall, type ScriptChain, type ScriptPart, type ScriptScope } from './apply-script';
 import { snapshotNeeds, type CatalogFacts, type EventPlan, type IncomingEvent, type Snapshot } from './plan';
 import { CatalogFactsCache } from './catalog-facts';
 import type { RecentHeads } from './recent-heads';
@@ -35,7 +35,22 @@ export interface ProjectionStore {
    * that deletes watermarks must be applied alone (a batch of one). The script calls are sent before
    * this returns its promise, so batches applied one after another without awaiting run in that order.
    */
-  applyAll(plans: readonly EventPlan[]): Promise<ApplyOutcome[]>;
+  applyAll(plans: readonly EventPlan[], token?: string): Promise<ApplyOutcome[]>;
+  /**
+   * What the plan of `events` depends on, from memory only: the recent lists from `listOf` and the
+   * catalog facts held, with the catalog change count they were read at. Undefined when anything is
+   * not in memory, when an event is not an interaction, or on a Redis Cluster. No forgotten user is
+   * listed: `listOf` must give only lists this projector applied (or is applying) itself, since its
+   * partitions were assigned; a user forgotten before is then forgotten at a sequence at or below their
+   * partition's watermark, and the script drops every event at or below it anyway.
+   */
+  snapshotInMemory(events: readonly IncomingEvent[], listOf: (userId: string) => readonly RecentEntry[] | undefined): { readonly snapshot: Snapshot; readonly catalogCount: string | null } | undefined;
+  /**
+   * Applies plans of interactions (one script call, event scope) only if the call `chain.after` names
+   * was applied in full and the catalog change count is still `chain.catalogCount`; otherwise, and when
+   * any of them is a redelivery, writes nothing and resolves to undefined. Sent before it returns.
+   */
+  applyAfter(plans: readonly EventPlan[], chain: ScriptChain): Promise<ApplyOutcome[] | undefined>;
 }
 
 /** A ProjectionStore over one ioredis client. */
@@ -108,10 +123,42 @@ export function redisProjectionStore(
       return { recent, catalog, forgotten, coVisitedWith };
     },
 
-    applyAll(plans) {
+    snapshotInMemory(events, listOf) {
+      const catalogCount = catalogFacts.countHeld();
+      if (scope === 'slot' || catalogCount === undefined) return undefined;
+      const recent = new Map<string, readonly RecentEntry[]>();
+      const catalog = new Map<string, CatalogFacts>();
+      for (const { event } of events) {
+        if (event.payload.case !== 'interaction') return undefined;
+        const { userId, itemId } = event.payload.value;
+        if (!recent.has(userId)) {
+          const list = listOf(userId);
+          if (list === undefined) return undefined;
+          recent.set(userId, list);
+        }
+        const facts = catalogFacts.get(itemId);
+        if (facts === undefined) return undefined;
+        if (facts) catalog.set(itemId, facts);
+      }
+      projectorRecentLists.inc({ source: 'memory' }, recent.size);
+      return { snapshot: { recent, catalog, forgotten: new Map(), coVisitedWith: new Map() }, catalogCount };
+    },
+
+    applyAfter(plans, chain) {
+      if (plans.length === 0) return Promise.resolve([]);
+      const [call] = scriptCalls(plans, keys, scope, chain);
+      const result = runScript(redis, APPLY_SCRIPT, call!.keys, call!.args).catch((error: unknown) => {
+        catalogFacts.reset(undefined);
+        throw error;
+      });
+      // An empty array: applied in full. A status (BEHIND, STALE) or the watermarks found: nothing written.
+      return result.then((reply) => (Array.isArray(reply) && reply.length === 0 ? plans.map((): ApplyOutcome => 'applied') : undefined));
+    },
+
+    applyAll(plans, token = '') {
       if (plans.length === 0) return Promise.resolve([]);
       if (plans.length > 1 && plans.some((plan) => plan.deletesWatermarks)) return Promise.reject(new Error('a plan that deletes watermarks must be applied alone'));
-      const calls = scriptCalls(plans, keys, scope);
+      const calls = scriptCalls(plans, keys, scope, { token });
       // A failed call may have written part of a catalog change (a script is not rolled back): the facts held are read again.
       const applied = Promise.all(calls.map(applyCall)).catch((error: unknown) => {
         catalogFacts.reset(undefined);
@@ -139,7 +186,8 @@ export function redisProjectionStore(
 
   /**
    * Runs one call; when the script finds watermarks at or past some of its parts (redeliveries), it
-   * wrote nothing, and the call goes again without those parts. Resolves to the parts applied.
+   * wrote nothing, and the call goes again without those parts, and without the call's token (what it
+   * applies is not what a call chained to it was planned on). Resolves to the parts applied.
    */
   async function applyCall(call: ScriptCall): Promise<Set<ScriptPart>> {
     let attempt = call;
@@ -151,6 +199,7 @@ export function redisProjectionStore(
       attempt = encodeCall(
         attempt.watermarks,
         attempt.sent.filter(({ position }) => position.sequence > (watermarks.get(position.source) ?? -1n)),
+        { token: '' },
       );
     }
     return new Set();

@@ -9,9 +9,12 @@ import { controlKeys, coVisitLookBack, createRedis, projectionKeys, type RedisCl
 import type { DomainEvent } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
 import { uniqueName } from '@orrery/testing';
+import { projectorChainedChunks } from '@orrery/metrics';
 import { chunkProjector, type PartitionMessage } from '../src/apply-chunk';
+import { chunkPipeline } from '../src/chunk-coalescer';
+import { emptySnapshot, planBatch } from '../src/plan';
 import { RecentHeads } from '../src/recent-heads';
-import { redisProjectionStore } from '../src/store';
+import { redisProjectionStore, type ProjectionStore } from '../src/store';
 import { browsingStream, interaction, itemDeleted, itemUpserted, seededRandom } from './domain-events';
 import { canonicalModel, deleteModel } from './redis-state';
 
@@ -30,30 +33,62 @@ afterAll(async () => {
 });
 
 /**
- * A member projecting chunks into `prefix` (several members may share one prefix); with `keepHeads`,
- * as the live consumer does, it keeps the recent-list heads it applied (recent-heads.ts) across chunks.
+ * How a member hands its chunks in: one at a time, reading every recent list from Redis; one at a time,
+ * keeping the recent-list heads it applied in memory (recent-heads.ts), as the live consumer does; or
+ * as the live consumer does, through its pipeline, so that a chunk is planned while the one before is in
+ * Redis (each call returns once its chunk has started, and the test reads the model with modelOf).
  */
-function projectorUnder(keepHeads: boolean, prefix: string): (events: readonly DomainEvent[]) => Promise<void> {
+type Mode = 'reading' | 'keeping heads' | 'pipelining';
+/** Every chunk a pipelining member handed in, by prefix: modelOf waits for them (and fails with them). */
+const inFlight = new Map<string, Promise<void>[]>();
+
+const messagesOf = (events: readonly DomainEvent[]): PartitionMessage[] =>
+  events.map((event, offset): PartitionMessage => ({
+    topic: 'redelivery',
+    partition: 0,
+    message: { key: null, value: Buffer.from(encodeDomainEvent(event)), timestamp: String(Date.now()), attributes: 0, offset: String(offset), headers: {} } as unknown as KafkaMessage,
+  }));
+
+/** A member projecting chunks into `prefix` (several members may share one prefix), over `wrap(store)`. */
+function projectorUnder(mode: Mode, prefix: string, wrap: (store: ProjectionStore) => ProjectionStore = (store) => store): (events: readonly DomainEvent[]) => Promise<void> {
   if (!prefixes.includes(prefix)) prefixes.push(prefix);
   const keys = projectionKeys(prefix);
   const control = controlKeys(`${prefix}-control`);
-  const store = redisProjectionStore(redis, keys, control, config.projection, 'event', config.projectorCachedItems);
-  const heads = keepHeads ? new RecentHeads(config.projectorCachedUsers, coVisitLookBack(config.projection.coVisitPartners, config.projection.recentLimit)) : undefined;
+  const store = wrap(redisProjectionStore(redis, keys, control, config.projection, 'event', config.projectorCachedItems));
+  const heads = mode === 'reading' ? undefined : new RecentHeads(config.projectorCachedUsers, coVisitLookBack(config.projection.coVisitPartners, config.projection.recentLimit));
   const project = chunkProjector(store, keys, control, config, logger, [], { traced: false, heads });
-  return (events) =>
-    project(
-      events.map((event, offset): PartitionMessage => ({
-        topic: 'redelivery',
-        partition: 0,
-        message: { key: null, value: Buffer.from(encodeDomainEvent(event)), timestamp: String(Date.now()), attributes: 0, offset: String(offset), headers: {} } as unknown as KafkaMessage,
-      })),
-    );
+  if (mode !== 'pipelining') return (events) => project(messagesOf(events)).done;
+  // One message at most per apply: the chunks are not merged, so each call is one chunk.
+  const pipeline = chunkPipeline(project, 1);
+  return (events) => {
+    const { started, done } = pipeline.submit(messagesOf(events));
+    inFlight.set(prefix, [...(inFlight.get(prefix) ?? []), done]);
+    return started;
+  };
+}
+
+/** Resolves once every chunk handed in under `prefix` is applied (at once for the modes that wait anyway). */
+async function appliedUnder(prefix: string): Promise<void> {
+  await Promise.all(inFlight.get(prefix) ?? []);
+}
+
+/** The projections under `prefix` once every chunk handed in is applied. */
+async function modelOf(prefix: string): Promise<Record<string, unknown>> {
+  await appliedUnder(prefix);
+  return canonicalModel(redis, prefix);
+}
+
+/** The chunks planned while the one before was in Redis, so far, by outcome. */
+async function chainedChunks(): Promise<Record<string, number>> {
+  const { values } = await projectorChainedChunks.get();
+  return Object.fromEntries(values.map(({ labels, value }) => [String(labels.outcome), value]));
 }
 
 describe.each([
-  ['reading every recent list from Redis', false],
-  ['keeping the recent-list heads it applied in memory', true],
-] as const)('a member %s', (_, keepHeads) => {
+  ['reading every recent list from Redis', 'reading'],
+  ['keeping the recent-list heads it applied in memory', 'keeping heads'],
+  ['planning each chunk while the one before is in Redis', 'pipelining'],
+] as const)('a member %s', (_, mode) => {
   it('when a chunk is redelivered together with new events, the projections equal a single pass over them', async () => {
     const start = Date.now() - 60_000;
     const catalog = Array.from({ length: 6 }, (_, index) => itemUpserted({ itemId: `i${index}`, categories: ['books'] }));
@@ -61,7 +96,7 @@ describe.each([
       interaction({ userId: 'u1', itemId, occurredMs: start + index * 1_000, eventId: `view-${index}` }),
     );
     const [cleanPrefix, crashedPrefix] = [uniqueName('redelivery_clean'), uniqueName('redelivery_crashed')];
-    const [clean, crashed] = [projectorUnder(keepHeads, cleanPrefix), projectorUnder(keepHeads, crashedPrefix)];
+    const [clean, crashed] = [projectorUnder(mode, cleanPrefix), projectorUnder(mode, crashedPrefix)];
     await clean(catalog);
     await crashed(catalog);
 
@@ -69,23 +104,23 @@ describe.each([
     await crashed(views.slice(0, 6)); // applied, offsets never committed
     await crashed(views); // redelivered from the committed offset, with the events after them
 
-    const [cleanModel, crashedModel] = await Promise.all([canonicalModel(redis, cleanPrefix), canonicalModel(redis, crashedPrefix)]);
+    const [cleanModel, crashedModel] = await Promise.all([modelOf(cleanPrefix), modelOf(crashedPrefix)]);
     expect(crashedModel).toEqual(cleanModel);
   });
 
   it('when redelivered chunks of many users overlap what was applied, in any split, the projections equal a single pass', async () => {
     const catalog = Array.from({ length: 10 }, (_, index) => itemUpserted({ itemId: `i${index}`, categories: [index % 2 ? 'books' : 'music'] }));
     const views = browsingStream(400, 6, 10, 11);
-    const clean = projectorUnder(keepHeads, uniqueName('redelivery_clean_many'));
+    const clean = projectorUnder(mode, uniqueName('redelivery_clean_many'));
     await clean(catalog);
     await clean(views);
-    const cleanModel = await canonicalModel(redis, prefixes[prefixes.length - 1]!);
+    const cleanModel = await modelOf(prefixes[prefixes.length - 1]!);
     for (const [applied, chunk] of [[100, 250], [37, 400], [250, 300]] as const) {
-      const crashed = projectorUnder(keepHeads, uniqueName('redelivery_crashed_many'));
+      const crashed = projectorUnder(mode, uniqueName('redelivery_crashed_many'));
       await crashed(catalog);
       await crashed(views.slice(0, applied));
       for (let from = 0; from < views.length; from += chunk) await crashed(views.slice(from, from + chunk));
-      expect(await canonicalModel(redis, prefixes[prefixes.length - 1]!)).toEqual(cleanModel);
+      expect(await modelOf(prefixes[prefixes.length - 1]!)).toEqual(cleanModel);
     }
   });
 
@@ -98,13 +133,13 @@ describe.each([
     const catalog = Array.from({ length: 10 }, (_, index) => itemUpserted({ itemId: `i${index}`, categories: ['books'] }));
     const views = Array.from({ length: applied + 20 }, (_, index) => interaction({ userId: 'u1', itemId: `i${(index * 3) % 10}`, occurredMs: start + index * 60_000, eventId: `deep-${index}` }));
     const [cleanPrefix, crashedPrefix] = [uniqueName('redelivery_clean_deep'), uniqueName('redelivery_crashed_deep')];
-    const [clean, crashed] = [projectorUnder(keepHeads, cleanPrefix), projectorUnder(keepHeads, crashedPrefix)];
+    const [clean, crashed] = [projectorUnder(mode, cleanPrefix), projectorUnder(mode, crashedPrefix)];
     await clean(catalog);
     await crashed(catalog);
     await clean(views);
     await crashed(views.slice(0, applied)); // applied, offsets never committed
     await crashed(views); // redelivered from the committed offset, with the events after them
-    const [cleanModel, crashedModel] = await Promise.all([canonicalModel(redis, cleanPrefix), canonicalModel(redis, crashedPrefix)]);
+    const [cleanModel, crashedModel] = await Promise.all([modelOf(cleanPrefix), modelOf(crashedPrefix)]);
     expect(crashedModel).toEqual(cleanModel);
   });
 
@@ -113,16 +148,18 @@ describe.each([
     const catalog = Array.from({ length: 10 }, (_, index) => itemUpserted({ itemId: `i${index}`, categories: ['books'] }));
     const views = browsingStream(600, 4, 10, 5);
     const cleanPrefix = uniqueName('redelivery_clean_both');
-    const clean = projectorUnder(keepHeads, cleanPrefix);
+    const clean = projectorUnder(mode, cleanPrefix);
     await clean(catalog);
     await clean(views);
-    const cleanModel = await canonicalModel(redis, cleanPrefix);
+    const cleanModel = await modelOf(cleanPrefix);
     for (let round = 0; round < 10; round++) {
       const prefix = uniqueName('redelivery_both');
-      const [first, second] = [projectorUnder(keepHeads, prefix), projectorUnder(keepHeads, prefix)];
+      const [first, second] = [projectorUnder(mode, prefix), projectorUnder(mode, prefix)];
       await first(catalog);
       const [firstChunk, secondChunk, committed] = [20 + Math.floor(next() * 80), 20 + Math.floor(next() * 200), Math.floor(next() * 300)];
       for (let from = 0; from < committed; from += firstChunk) await first(views.slice(from, Math.min(committed, from + firstChunk)));
+      // An offset is committed once what precedes it is applied.
+      await appliedUnder(prefix);
       // The first goes on from the start (it has not seen the rebalance yet), the second from the committed offset.
       const runFirst = async (): Promise<void> => {
         for (let from = 0; from < 400; from += firstChunk) await first(views.slice(from, Math.min(400, from + firstChunk)));
@@ -131,7 +168,7 @@ describe.each([
         for (let from = committed; from < views.length; from += secondChunk) await second(views.slice(from, from + secondChunk));
       };
       await Promise.all([runFirst(), runSecond()]);
-      expect({ round, model: await canonicalModel(redis, prefix) }).toEqual({ round, model: cleanModel });
+      expect({ round, model: await modelOf(prefix) }).toEqual({ round, model: cleanModel });
     }
   });
 
@@ -143,7 +180,7 @@ describe.each([
     const first = [interaction({ userId: 'u1', itemId: 'z', occurredMs: start }), itemDeleted('x'), interaction({ userId: 'u1', itemId: 'x', occurredMs: start + 1_000 }), itemUpserted({ itemId: 'x', categories: ['books'] })];
     const later = interaction({ userId: 'u1', itemId: 'y', occurredMs: start + 2_000 });
     const [cleanPrefix, redeliveredPrefix] = [uniqueName('redelivery_clean_readded'), uniqueName('redelivery_readded')];
-    const [clean, redelivered] = [projectorUnder(keepHeads, cleanPrefix), projectorUnder(keepHeads, redeliveredPrefix)];
+    const [clean, redelivered] = [projectorUnder(mode, cleanPrefix), projectorUnder(mode, redeliveredPrefix)];
     for (const project of [clean, redelivered]) {
       await project(catalog);
       await project(first);
@@ -151,7 +188,7 @@ describe.each([
     await redelivered(first.slice(2));
     await clean([later]);
     await redelivered([later]);
-    const [cleanModel, redeliveredModel] = await Promise.all([canonicalModel(redis, cleanPrefix), canonicalModel(redis, redeliveredPrefix)]);
+    const [cleanModel, redeliveredModel] = await Promise.all([modelOf(cleanPrefix), modelOf(redeliveredPrefix)]);
     expect(redeliveredModel).toEqual(cleanModel);
   });
 
@@ -162,12 +199,112 @@ describe.each([
       interaction({ userId: 'u1', itemId, occurredMs: start + index * 1_000, eventId: `twice-${index}` }),
     );
     const [cleanPrefix, twicePrefix] = [uniqueName('redelivery_clean_twice'), uniqueName('redelivery_twice')];
-    const [clean, twice] = [projectorUnder(keepHeads, cleanPrefix), projectorUnder(keepHeads, twicePrefix)];
+    const [clean, twice] = [projectorUnder(mode, cleanPrefix), projectorUnder(mode, twicePrefix)];
     await clean(catalog);
     await twice(catalog);
     await clean(views);
     await twice([...views.slice(0, 5), views[4]!, ...views.slice(5)]);
-    const [cleanModel, twiceModel] = await Promise.all([canonicalModel(redis, cleanPrefix), canonicalModel(redis, twicePrefix)]);
+    const [cleanModel, twiceModel] = await Promise.all([modelOf(cleanPrefix), modelOf(twicePrefix)]);
     expect(twiceModel).toEqual(cleanModel);
+  });
+});
+
+describe('a member planning each chunk while the one before is in Redis', () => {
+  const catalogOf = (itemIds: readonly string[]): DomainEvent[] => itemIds.map((itemId, index) => itemUpserted({ itemId, categories: [index % 2 ? 'books' : 'music'] }));
+
+  it('when chunks of the same users follow each other, each is chained to the call before it, and the projections equal one chunk at a time', async () => {
+    const catalog = catalogOf(Array.from({ length: 10 }, (_, index) => `i${index}`));
+    const views = browsingStream(400, 6, 10, 17);
+    const [cleanPrefix, chainedPrefix] = [uniqueName('chained_clean'), uniqueName('chained')];
+    const [clean, chained] = [projectorUnder('keeping heads', cleanPrefix), projectorUnder('pipelining', chainedPrefix)];
+    await clean(catalog);
+    await chained(catalog);
+    const before = await chainedChunks();
+    for (let from = 0; from < views.length; from += 25) await chained(views.slice(from, from + 25));
+    await appliedUnder(chainedPrefix);
+    for (let from = 0; from < views.length; from += 25) await clean(views.slice(from, from + 25));
+    expect(await modelOf(chainedPrefix)).toEqual(await modelOf(cleanPrefix));
+    const after = await chainedChunks();
+    expect((after.applied ?? 0) - (before.applied ?? 0)).toBeGreaterThanOrEqual(5);
+  });
+
+  it('when another member applies a catalog change while a chunk is planned on the facts before it, the script refuses the chunk and it is planned again on the new ones', async () => {
+    const start = Date.now() - 60_000;
+    const view = (second: number, itemId: string): DomainEvent => interaction({ userId: 'u1', itemId, occurredMs: start + second * 1_000, eventId: `stale-${second}` });
+    const catalog = ['a', 'b'].map((itemId) => itemUpserted({ itemId, categories: ['books'] }));
+    const first = [view(0, 'a'), view(1, 'b')];
+    const recategorised = itemUpserted({ itemId: 'b', categories: ['music'] });
+    const second = [view(2, 'b'), view(3, 'a')];
+    const cleanPrefix = uniqueName('chained_stale_clean');
+    const clean = projectorUnder('reading', cleanPrefix);
+    for (const events of [catalog, first, [recategorised], second]) await clean(events);
+
+    // The other member applies the change (from its own partition) just before the chained call is sent.
+    const prefix = uniqueName('chained_stale');
+    const keys = projectionKeys(prefix);
+    const control = controlKeys(`${prefix}-control`);
+    const other = redisProjectionStore(redis, keys, control, config.projection, 'event', config.projectorCachedItems);
+    const [change] = planBatch([{ event: recategorised, source: 'catalog/0', messageTimestampMs: Date.now() }], { ...emptySnapshot(), catalog: new Map([['b', { categories: ['books'], deleted: false }]]) }, keys, control, config.projection).outcomes;
+    if (change?.kind !== 'plan') throw new Error('not planned');
+    let changed: Promise<unknown> | undefined;
+    const chained = projectorUnder('pipelining', prefix, (store) => ({
+      ...store,
+      applyAfter: (plans, chain) => {
+        changed ??= other.applyAll([change.plan]);
+        return store.applyAfter(plans, chain);
+      },
+    }));
+    await chained(catalog);
+    await modelOf(prefix);
+    const before = await chainedChunks();
+    await chained(first);
+    await chained(second);
+    expect(await modelOf(prefix)).toEqual(await modelOf(cleanPrefix));
+    expect(await changed).toEqual(['applied']);
+    expect(((await chainedChunks()).replanned ?? 0) - (before.replanned ?? 0)).toBe(1);
+  });
+
+  it('when the chunk before fails, the chunk chained to it writes nothing and fails with it', async () => {
+    const start = Date.now() - 60_000;
+    const view = (second: number, itemId: string): DomainEvent => interaction({ userId: 'u1', itemId, occurredMs: start + second * 1_000, eventId: `failed-${second}` });
+    const catalog = ['a', 'b'].map((itemId) => itemUpserted({ itemId, categories: ['books'] }));
+    const warm = [view(0, 'a')];
+    const [cleanPrefix, prefix] = [uniqueName('chained_failed_clean'), uniqueName('chained_failed')];
+    const clean = projectorUnder('reading', cleanPrefix);
+    await clean(catalog);
+    await clean(warm);
+
+    // The next applyAll fails once released, having sent nothing (a connection lost before the write).
+    let failNext = false;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let chainedSent!: () => void;
+    const chainedCall = new Promise<void>((resolve) => (chainedSent = resolve));
+    const member = projectorUnder('pipelining', prefix, (store) => ({
+      ...store,
+      applyAll: (plans, token) => {
+        if (!failNext) return store.applyAll(plans, token);
+        failNext = false;
+        return released.then(() => Promise.reject(new Error('connection lost')));
+      },
+      applyAfter: (plans, chain) => {
+        const reply = store.applyAfter(plans, chain);
+        chainedSent();
+        return reply;
+      },
+    }));
+    await member(catalog);
+    await member(warm);
+    await modelOf(prefix);
+    failNext = true;
+    await member([view(1, 'b')]);
+    await member([view(2, 'a')]);
+    await chainedCall;
+    release();
+    const [failed, behind] = inFlight.get(prefix)!.slice(-2);
+    inFlight.set(prefix, []);
+    await expect(failed).rejects.toThrow('connection lost');
+    await expect(behind).rejects.toThrow('connection lost');
+    expect(await modelOf(prefix)).toEqual(await modelOf(cleanPrefix));
   });
 });

@@ -1,8 +1,7 @@
 // Group commit: requests that arrive while the commits in flight are busy wait, and go on together
 // as one commit when one finishes. An idle queue commits a request at once, so grouping adds no
 // latency; under load it turns many small requests into few large commits. Used by ingestion (events
-// into command), command (appends into one Postgres transaction) and the projector (the partitions'
-// chunks into one Redis script).
+// into command) and command (appends into one Postgres transaction).
 
 /** A request waiting in a group commit, with what settles its caller's promise. */
 export interface QueuedRequest<T, R> {

@@ -96,6 +96,18 @@ export const projectorRecentLists = new Counter({
   labelNames: ['source'] as const,
 });
 
+/**
+ * Projector: chunks planned from memory while the chunk before was still in Redis, and sent chained to
+ * its script call (apps/projector/src/apply-chunk.ts), by outcome: applied, or replanned (the script
+ * refused it: the call before was not applied in full, or a catalog change came between; planned
+ * again from a snapshot read once the chunk before is applied).
+ */
+export const projectorChainedChunks = new Counter({
+  name: 'orrery_projector_chained_chunks_total',
+  help: 'Chunks the projector planned while the chunk before was in Redis, by outcome: applied, or replanned after the script refused it',
+  labelNames: ['outcome'] as const,
+});
+
 /** Projector: consumers replaced after a crash kafkajs does not restart from (the error is in the log). */
 export const projectorConsumerRestarts = new Counter({
   name: 'orrery_projector_consumer_restarts_total',

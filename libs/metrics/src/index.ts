@@ -8,6 +8,7 @@ export {
   outboxOldestAge,
   outboxPending,
   projectedEvents,
+  projectorChainedChunks,
   projectorChunkEvents,
   projectorConsumerRestarts,
   projectorRecentLists,
