@@ -49,6 +49,8 @@ interface ChunkInFlight {
   readonly sent: Promise<void>;
   readonly done: Promise<void>;
   settled: boolean;
+  /** Why it failed: every chunk after it is refused with this (set before it is settled). */
+  failure?: { readonly error: unknown };
   /**
    * Set when the chunk's plans went to Redis in one call named `token` (interactions only): the next
    * chunk may be planned on the lists it leaves and chained to that call, before it is applied.
@@ -62,6 +64,8 @@ interface ChunkBase {
   /** The sources (partitions) of its events. */
   readonly sources: ReadonlySet<string>;
   readonly lists: PlannedBatch['recent'];
+  /** The heads' generation its plan started from: after a forgetting, nothing is planned on its lists. */
+  readonly generation: number;
 }
 
 /** The recent lists a chunk leaves (as RecentHeads.remember takes them) and the heads' generation before its snapshot. */
@@ -78,8 +82,9 @@ interface ListsLeft {
  * chained to the call before it (apply-script.ts): so the projector plans while Redis applies. When the
  * script refuses it (that call was not applied in full, a catalog change came between, a redelivery),
  * it is planned again from a snapshot read once the chunk before is applied. Otherwise it waits for
- * that and is applied as usual. A chunk is done only after the chunks before it, and fails when one of
- * the chunks it was handed in behind failed.
+ * that and is applied as usual. A chunk is done only after the chunk before it, and fails when that
+ * one failed; once a chunk has failed, every chunk handed in after it is refused (make a new
+ * chunkProjector to go on: the live consumer has one per consumer session, see service.ts).
  */
 export function chunkProjector(
   store: ProjectionStore,
@@ -133,7 +138,15 @@ export function chunkProjector(
     send: () => Promise<readonly ApplyOutcome[] | undefined>,
   ): Promise<boolean> => {
     let sent: Promise<readonly ApplyOutcome[] | undefined> | undefined;
-    const outcomesOf = (): Promise<readonly ApplyOutcome[] | undefined> => (sent ??= send());
+    // Sent synchronously (the order of scripts is the order of chunks); a throw becomes the batch's failure.
+    const sendNow = (): Promise<readonly ApplyOutcome[] | undefined> => {
+      try {
+        return send();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+    const outcomesOf = (): Promise<readonly ApplyOutcome[] | undefined> => (sent ??= sendNow());
     const parents = entries.map(({ index }) => contextFromKafkaHeaders(incoming[index]!.message.headers));
     const recorded = parents.map((parent) => traced && mayBeRecorded(parent));
     const positions = entries.map((_, position) => position);
@@ -220,18 +233,20 @@ export function chunkProjector(
    */
   const applyChained = async (incoming: readonly Incoming[], before: ChunkBase, chunk: ChunkInFlight, heads: RecentHeads, sent: () => void): Promise<ListsLeft | undefined> => {
     const generation = heads.generation;
+    // The heads were forgotten since the chunk before was planned: its lists may predate what forgot them.
+    if (before.generation !== generation) return undefined;
     const events = incoming.map((entry) => entry.event);
     const memory = store.snapshotInMemory(events, (userId) => (before.lists.has(userId) ? before.lists.get(userId) : heads.get(userId)));
     if (memory === undefined) return undefined;
     const { outcomes, recent } = planBatch(events, memory.snapshot, keys, control, config.projection);
     const plans = plansOf(incoming, outcomes);
     const token = nextToken();
-    chunk.base = { token, sources: new Set(plans.map(({ plan }) => plan.position.source)), lists: recent };
+    chunk.base = { token, sources: new Set(plans.map(({ plan }) => plan.position.source)), lists: recent, generation };
     const unapplied = new Set<DomainEvent>();
     const applying = record(incoming, plans, unapplied, () =>
       store.applyAfter(
         plans.map(({ plan }) => plan),
-        { token, after: before, catalogCount: memory.catalogCount },
+        { token, after: before, counts: memory.counts },
       ),
     );
     sent();
@@ -245,7 +260,13 @@ export function chunkProjector(
   const applyRead = async (incoming: readonly Incoming[], chunk: ChunkInFlight, sent: () => void): Promise<ListsLeft> => {
     const generation = heads?.generation ?? 0;
     const events = incoming.map((entry) => entry.event);
-    const { outcomes, recent } = planBatch(events, await store.readSnapshot(events, heads), keys, control, config.projection);
+    const snapshot = await store.readSnapshot(events, heads);
+    const planned = planBatch(events, snapshot, keys, control, config.projection);
+    const { outcomes } = planned;
+    // A user with a tombstone is read from Redis again every time (with it): a plan from memory would
+    // not know to skip their events before it (store.snapshotInMemory).
+    const recent = new Map(planned.recent);
+    for (const userId of snapshot.forgotten.keys()) if (recent.has(userId)) recent.set(userId, undefined);
     const plans = plansOf(incoming, outcomes);
     // Events whose plan the watermarks dropped, in whole or in part (a redelivery).
     const unapplied = new Set<DomainEvent>();
@@ -259,7 +280,7 @@ export function chunkProjector(
       const entries = run;
       run = [];
       const token = nextToken();
-      if (last && interactionsOnly) chunk.base = { token, sources: new Set(entries.map(({ plan }) => plan.position.source)), lists: recent };
+      if (last && interactionsOnly) chunk.base = { token, sources: new Set(entries.map(({ plan }) => plan.position.source)), lists: recent, generation };
       const applying = record(incoming, entries, unapplied, () => store.applyAll(entries.map((entry) => entry.plan), token));
       if (last) sent();
       await applying;
@@ -278,12 +299,18 @@ export function chunkProjector(
   };
 
   return (entries) => {
-    const before = latest !== undefined && !latest.settled ? latest : undefined;
+    const previous = latest;
+    const before = previous !== undefined && !previous.settled ? previous : undefined;
     let markSent!: () => void;
     const sent = new Promise<void>((resolve) => (markSent = resolve));
-    const chunk: { -readonly [K in keyof ChunkInFlight]: ChunkInFlight[K] } = { sent, done: Promise.resolve(), settled: false };
+    let finish!: { resolve(): void; reject(error: unknown): void };
+    const done = new Promise<void>((resolve, reject) => (finish = { resolve, reject }));
+    const chunk: ChunkInFlight = { sent, done, settled: false };
     const run = async (): Promise<void> => {
       try {
+        // A chunk after a failed one may hold later events of its partitions: applying it would move
+        // their watermarks past events never applied.
+        if (previous?.failure) throw previous.failure.error;
         const incoming = decode(entries);
         // Scripts go to Redis in the order their chunks were handed in.
         if (before) await before.sent;
@@ -304,14 +331,15 @@ export function chunkProjector(
       } catch (error) {
         // What Redis holds of a failed chunk is unknown: every head is read again.
         heads?.forgetAll();
+        chunk.failure = { error };
         throw error;
       } finally {
         markSent();
         chunk.settled = true;
       }
     };
-    chunk.done = run();
     latest = chunk;
-    return { sent, done: chunk.done };
+    run().then(finish.resolve, finish.reject);
+    return { sent, done };
   };
 }

@@ -1,7 +1,7 @@
 // The one Lua script that applies an event's operations exactly once, and the pure encoding of a
 // plan into its KEYS and ARGV.
 import { pack } from 'msgpackr';
-import { CATALOG_CHANGES_FIELD, EVENT_SCOPE_TAG, hashTagOf, logAddExp, luaScript, type LuaScript, type ProjectionKeys } from '@orrery/projections';
+import { EVENT_SCOPE_TAG, hashTagOf, logAddExp, luaScript, type LuaScript, type ProjectionKeys } from '@orrery/projections';
 import type { EventPlan, Op, StreamPosition } from './plan';
 
 /**
@@ -23,9 +23,10 @@ import type { EventPlan, Op, StreamPosition } from './plan';
  * source. A call planned on what an earlier call was to leave sends, per source they share, that
  * call's token as `after`: when a chain field differs (the earlier call wrote nothing, or only part of
  * it after finding redeliveries, or failed), nothing is written and the script returns the status
- * BEHIND. ARGV[3] and ARGV[4]: the index in KEYS of the catalog change count's hash and the count the
- * plan's catalog facts were read at ('' for absent; ARGV[3] '' for no check): when the count differs
- * (a catalog change applied since, by any instance), nothing is written and the status is STALE.
+ * BEHIND. ARGV[3] = the number of counter checks, then per check (index in KEYS of its hash, field,
+ * value, '' for absent): the counts the plan's facts were read at (the catalog change count, the
+ * forget count). When one differs (a catalog change or a forget applied since, by any projector),
+ * nothing is written and the status is STALE.
  * The operation list's shape (codes, key indexes, counts, length) is checked before anything is
  * written because Redis does not roll a failing script back.
  *
@@ -36,7 +37,7 @@ import type { EventPlan, Op, StreamPosition } from './plan';
  * HSET), list pushes (one LPUSH, and LTRIM only past the cap), a bounded most-recent-first set (LREM per
  * value, one LPUSH, LTRIM past the cap), HyperLogLog adds (one PFADD), and the order-sensitive writes as they come.
  *
- * ARGV[1] = the operations, ARGV[2..4] = the chain (above), ARGV[5..] = (source, first sequence, last
+ * ARGV[1] = the operations, ARGV[2..] = the chain (above), then (source, first sequence, last
  * sequence, after) per source. The operations are one MessagePack array
  * (cmsgpack.unpack'ed by the script) holding, per operation, its code, index into KEYS and operands:
  *   Z key keep n member×n (logWeight member)×n      V key hiddenKey keep n member×n (logWeight member)×n
@@ -61,11 +62,16 @@ export const CHAIN_FIELD_PREFIX = 'chain:';
 export const APPLY_SCRIPT: LuaScript = luaScript(`
 local call, unpack, tonumber, KEYS, ARGV = redis.call, unpack, tonumber, KEYS, ARGV
 local function invalid(what) return redis.error_reply('projection batch: ' .. what) end
-if #ARGV < 8 or (#ARGV - 4) % 4 ~= 0 then return invalid('no (source, first, last, after) quadruples after the operations and the chain') end
-local token, countKey = ARGV[2], ARGV[3]
-if countKey ~= '' and not KEYS[tonumber(countKey)] then return invalid('the catalog change count names no key') end
+local token, checks = ARGV[2], tonumber(ARGV[3])
+if not checks or checks < 0 or checks % 1 ~= 0 then return invalid('no counter check count after the token') end
+-- The first (source, first, last, after) quadruple.
+local quadruples = 4 + 3 * checks
+if #ARGV < quadruples + 3 or (#ARGV - quadruples + 1) % 4 ~= 0 then return invalid('no (source, first, last, after) quadruples after the operations and the chain') end
+for at = 4, quadruples - 1, 3 do
+  if not KEYS[tonumber(ARGV[at])] then return invalid('a counter check names no key') end
+end
 local sources, firsts, afters, chained = {}, {}, {}, false
-for a = 5, #ARGV, 4 do
+for a = quadruples, #ARGV, 4 do
   local first, last = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   if not first or not last or first > last then return invalid('bad sequence range of source ' .. ARGV[a]) end
   sources[#sources + 1], firsts[#firsts + 1], afters[#afters + 1] = ARGV[a], first, ARGV[a + 3]
@@ -117,14 +123,16 @@ for n, source in ipairs(sources) do
   end
   -- The last sequence as sent (text): a Lua number would keep only 14 digits.
   moved[#moved + 1] = source
-  moved[#moved + 1] = ARGV[4 * n + 3]
+  moved[#moved + 1] = ARGV[quadruples + 4 * n - 2]
   if token ~= '' then
     moved[#moved + 1] = '${CHAIN_FIELD_PREFIX}' .. source
     moved[#moved + 1] = token
   end
 end
 if #found > 0 then return found end
-if countKey ~= '' and (call('HGET', KEYS[tonumber(countKey)], '${CATALOG_CHANGES_FIELD}') or '') ~= ARGV[4] then return redis.status_reply('STALE') end
+for at = 4, quadruples - 1, 3 do
+  if (call('HGET', KEYS[tonumber(ARGV[at])], ARGV[at + 1]) or '') ~= ARGV[at + 2] then return redis.status_reply('STALE') end
+end
 call('HSET', KEYS[1], unpack(moved))
 
 local log, exp, format = math.log, math.exp, string.format
@@ -236,8 +244,15 @@ export interface ScriptChain {
   readonly token: string;
   /** The call this one was planned after: on the sources it moved, the call applies only if they still name it. */
   readonly after?: { readonly token: string; readonly sources: ReadonlySet<string> };
-  /** The catalog change count the plan's catalog facts were read at (null: none counted yet); absent: not checked. */
-  readonly catalogCount?: string | null;
+  /** Counts the plan's facts were read at (null: nothing counted yet), each checked in the script. */
+  readonly counts?: readonly CounterCheck[];
+}
+
+/** A count (a field of a hash) a plan depends on: the call applies only if it is still `value`. */
+export interface CounterCheck {
+  readonly key: string;
+  readonly field: string;
+  readonly value: string | null;
 }
 
 /** One EVALSHA of APPLY_SCRIPT. */
@@ -263,9 +278,9 @@ export interface ScriptCall {
 export function scriptCalls(plans: readonly EventPlan[], keys: ProjectionKeys, scope: ScriptScope, chain: ScriptChain = { token: '' }): ScriptCall[] {
   if (scope === 'event') {
     const parts = plans.map((plan, index) => ({ index, position: plan.position, ops: plan.ops }));
-    return [encodeCall(keys.applied(EVENT_SCOPE_TAG), parts, chain, keys.trending.changes)];
+    return [encodeCall(keys.applied(EVENT_SCOPE_TAG), parts, chain)];
   }
-  if (chain.after !== undefined || chain.catalogCount !== undefined) throw new Error('only a call in event scope is chained to another');
+  if (chain.after !== undefined || chain.counts !== undefined) throw new Error('only a call in event scope is chained to another');
   const byTag = new Map<string, ScriptPart[]>();
   plans.forEach((plan, index) => {
     const parts = new Map<string, Op[]>();
@@ -287,10 +302,9 @@ export function scriptCalls(plans: readonly EventPlan[], keys: ProjectionKeys, s
 /**
  * The call applying `parts` against the watermark hash `watermarks` (a part at or below an earlier
  * part of its source is left out): the watermark hash first in KEYS, then the keys of the parts'
- * operations, merged by mergeOperations. `countKey`: the catalog change count's hash, for a chain that
- * checks the count.
+ * operations, merged by mergeOperations.
  */
-export function encodeCall(watermarks: string, parts: readonly ScriptPart[], chain: ScriptChain, countKey?: string): ScriptCall {
+export function encodeCall(watermarks: string, parts: readonly ScriptPart[], chain: ScriptChain): ScriptCall {
   const ranges = new Map<string, { first: bigint; last: bigint }>();
   const sent = parts.filter(({ position: { source, sequence } }) => {
     const range = ranges.get(source);
@@ -350,12 +364,9 @@ export function encodeCall(watermarks: string, parts: readonly ScriptPart[], cha
       }
     }
   }
-  const args: (string | Buffer)[] = [pack(operands), chain.token];
-  if (chain.catalogCount === undefined) args.push('', '');
-  else {
-    if (countKey === undefined) throw new Error('a chain that checks the catalog change count needs its key');
-    args.push(String(keyIndex(countKey)), chain.catalogCount ?? '');
-  }
+  const counts = chain.counts ?? [];
+  const args: (string | Buffer)[] = [pack(operands), chain.token, String(counts.length)];
+  for (const { key, field, value } of counts) args.push(String(keyIndex(key)), field, value ?? '');
   const { after } = chain;
   for (const [source, { first, last }] of ranges) args.push(source, String(first), String(last), after?.sources.has(source) ? after.token : '');
   return { watermarks, parts, sent, keys, args };

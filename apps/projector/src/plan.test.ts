@@ -1,6 +1,6 @@
 import { readConfig } from '@orrery/config';
 import { create } from '@bufbuild/protobuf';
-import { CATALOG_CHANGES_FIELD, controlKeys, decodeRecentEntry, EVENT_SCOPE_TAG, forgottenUserField, hashTagOf, projectionKeys, type RecentEntry } from '@orrery/projections';
+import { CATALOG_CHANGES_FIELD, controlKeys, FORGET_COUNT_FIELD, decodeRecentEntry, EVENT_SCOPE_TAG, forgottenUserField, hashTagOf, projectionKeys, type RecentEntry } from '@orrery/projections';
 import { DomainEventSchema, EventType, type DomainEvent } from '@orrery/proto';
 import { interaction, itemDeleted, itemUpserted, userForgotten } from '../test/domain-events';
 import { encodeCall, scriptCalls, type ScriptPart } from './apply-script';
@@ -143,6 +143,7 @@ describe('planning deletions', () => {
     expect(planned.plan.deletesWatermarks).toBe(true);
     expect(ofKind(planned.plan, 'del').map((op) => op.key)).toEqual([user.recent, user.seen, user.stats, user.affinity, user.attributes, keys.applied(user.tag)]);
     expect(ofKind(planned.plan, 'hmax')).toEqual([{ kind: 'hmax', key: control.forgotten, field: forgottenUserField('u1'), value: Number(forget.sequence) }]);
+    expect(ofKind(planned.plan, 'hincrby')).toEqual([{ kind: 'hincrby', key: control.forgotten, field: FORGET_COUNT_FIELD, by: 1 }]);
   });
 
   it('when a replay meets a forgotten user, their events before the forget are skipped and those after it are planned', () => {
@@ -207,24 +208,27 @@ describe('encoding the watermark check of a script call', () => {
   it('when a batch holds several partitions, each source is sent with the first and last sequence of its events', () => {
     const call = encodeCall('w', [part('events/0', 5n), part('events/1', 6n), part('events/0', 9n)], { token: '' });
     expect(call.keys).toEqual(['w']);
-    expect(call.args.slice(1)).toEqual(['', '', '', 'events/0', '5', '9', '', 'events/1', '6', '6', '']);
+    expect(call.args.slice(1)).toEqual(['', '0', 'events/0', '5', '9', '', 'events/1', '6', '6', '']);
     expect(call.sent).toHaveLength(3);
   });
 
-  it('when a call is chained to an earlier one, the sources they share carry its token, and the catalog count is checked at its key', () => {
-    const chain = { token: 'p.2', after: { token: 'p.1', sources: new Set(['events/1', 'events/2']) }, catalogCount: '7' };
-    const call = encodeCall('w', [part('events/0', 5n), part('events/1', 6n)], chain, 'changes');
-    expect(call.keys).toEqual(['w', 'changes']);
-    expect(call.args.slice(1)).toEqual(['p.2', '2', '7', 'events/0', '5', '5', '', 'events/1', '6', '6', 'p.1']);
-    // No catalog change counted yet: the count must still be absent.
-    expect(encodeCall('w', [part('events/0', 5n)], { ...chain, catalogCount: null }, 'changes').args.slice(1, 4)).toEqual(['p.2', '2', '']);
+  it('when a call is chained to an earlier one, the sources they share carry its token, and each count is checked at its key', () => {
+    const counts = [
+      { key: 'changes', field: 'catalog', value: '7' },
+      // Nothing counted yet: the count must still be absent.
+      { key: 'forgotten', field: 'count', value: null },
+    ];
+    const chain = { token: 'p.2', after: { token: 'p.1', sources: new Set(['events/1', 'events/2']) }, counts };
+    const call = encodeCall('w', [part('events/0', 5n), part('events/1', 6n)], chain);
+    expect(call.keys).toEqual(['w', 'changes', 'forgotten']);
+    expect(call.args.slice(1)).toEqual(['p.2', '2', '2', 'catalog', '7', '3', 'count', '', 'events/0', '5', '5', '', 'events/1', '6', '6', 'p.1']);
   });
 
   it('when an event repeats an earlier sequence of its partition in the batch (a relay resend), the copy is left out', () => {
     const parts = [part('events/0', 5n), part('events/0', 7n), part('events/0', 5n), part('events/0', 7n), part('events/0', 8n)];
     const call = encodeCall('w', parts, { token: '' });
     expect(call.sent.map((sent) => sent.position.sequence)).toEqual([5n, 7n, 8n]);
-    expect(call.args.slice(4)).toEqual(['events/0', '5', '8', '']);
+    expect(call.args.slice(3)).toEqual(['events/0', '5', '8', '']);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   coVisitLookBack,
   coVisitPartners,
   DELETED_CATALOG_FIELDS,
+  FORGET_COUNT_FIELD,
   forgottenUserField,
   type ControlKeys,
   encodeRecentEntry,
@@ -371,7 +372,7 @@ export function planItemDelete(position: StreamPosition, itemId: string, previou
 /**
  * A forgotten user's keys are deleted — every key in the user's slot, the slot's watermarks included —
  * and the user's digest enters the forgotten tombstone with the event's sequence, so a replay skips
- * their earlier events (a redelivered forget deletes nothing more). What the user contributed to
+ * their earlier events (a redelivered forget deletes nothing more); the tombstone's forget count moves. What the user contributed to
  * aggregates (item counts, popularity, distinct users, co-visits, trending) stays until a rebuild,
  * which skips their events (see apps/projector/README.md).
  */
@@ -379,6 +380,8 @@ export function planUserForget(position: StreamPosition, userId: string, keys: P
   const user = keys.user(userId);
   const ops: Op[] = [user.recent, user.seen, user.stats, user.affinity, user.attributes, keys.applied(user.tag)].map((key) => ({ kind: 'del', key }));
   ops.push({ kind: 'hmax', key: control.forgotten, field: forgottenUserField(userId), value: Number(position.sequence) });
+  // Counted, so that a projector planning from memory notices a forget another one applied (FORGET_COUNT_FIELD).
+  ops.push({ kind: 'hincrby', key: control.forgotten, field: FORGET_COUNT_FIELD, by: 1 });
   return { position, ops, deletesWatermarks: true };
 }
 

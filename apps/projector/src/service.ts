@@ -117,7 +117,6 @@ async function startVersionConsumer(
   const control = controlKeys(config.redisPrefix);
   const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event', config.projectorCachedItems);
   const heads = new RecentHeads(config.projectorCachedUsers, coVisitLookBack(config.projection.coVisitPartners, config.projection.recentLimit));
-  const applyChunk = chunkProjector(store, keys, control, config, logger, recorders, { heads });
   // What the consumer in service shares with its handler; each consumer (a replacement too) has its
   // own, so a failed apply's refusals end with that consumer.
   let session: { readonly pipeline: ChunkPipeline<PartitionMessage>; readonly commits: Set<Promise<void>>; closing: boolean } | undefined;
@@ -140,7 +139,9 @@ async function startVersionConsumer(
     // another member's meanwhile: the recent-list heads are read from Redis again (recent-heads.ts).
     heads.forgetAll();
     consumer.on(consumer.events.GROUP_JOIN, () => heads.forgetAll());
-    // The partitions' concurrent chunks (partitionsConsumedConcurrently below) are applied together.
+    // The partitions' concurrent chunks (partitionsConsumedConcurrently below) are applied together, by
+    // a chunk projector of this consumer's own: after a failure it refuses every later chunk.
+    const applyChunk = chunkProjector(store, keys, control, config, logger, recorders, { heads });
     const current = { pipeline: chunkPipeline(applyChunk, config.projectorChunkSize), commits: new Set<Promise<void>>(), closing: false };
     session = current;
     // A chunk's offsets are committed once it is applied (kafkajs commits nothing itself: autoCommit is

@@ -3,6 +3,7 @@ import type { ProjectionConfig } from '@orrery/config';
 import {
   CATALOG_CHANGES_FIELD,
   coVisitLookBack,
+  FORGET_COUNT_FIELD,
   decodeRecentEntry,
   forgottenUserField,
   inOneWrite,
@@ -14,7 +15,7 @@ import {
   type RedisClient,
 } from '@orrery/projections';
 import { projectorRecentLists } from '@orrery/metrics';
-import { APPLY_SCRIPT, encodeCall, scriptCalls, type ScriptCall, type ScriptChain, type ScriptPart, type ScriptScope } from './apply-script';
+import { APPLY_SCRIPT, encodeCall, scriptCalls, type CounterCheck, type ScriptCall, type ScriptChain, type ScriptPart, type ScriptScope } from './apply-script';
 import { snapshotNeeds, type CatalogFacts, type EventPlan, type IncomingEvent, type Snapshot } from './plan';
 import { CatalogFactsCache } from './catalog-facts';
 import type { RecentHeads } from './recent-heads';
@@ -26,7 +27,8 @@ export type ApplyOutcome = 'applied' | 'duplicate' | 'completed';
 export interface ProjectionStore {
   /**
    * Reads the recent lists and catalog facts a batch's plan depends on: one round trip. A user whose
-   * list head `heads` holds is not read.
+   * list head `heads` holds is not read. When the forget count read differs from the one read before,
+   * every head is forgotten: a user held may have been forgotten since (see snapshotInMemory).
    */
   readSnapshot(events: readonly IncomingEvent[], heads?: RecentHeads): Promise<Snapshot>;
   /**
@@ -38,17 +40,17 @@ export interface ProjectionStore {
   applyAll(plans: readonly EventPlan[], token?: string): Promise<ApplyOutcome[]>;
   /**
    * What the plan of `events` depends on, from memory only: the recent lists from `listOf` and the
-   * catalog facts held, with the catalog change count they were read at. Undefined when anything is
-   * not in memory, when an event is not an interaction, or on a Redis Cluster. No forgotten user is
-   * listed: `listOf` must give only lists this projector applied (or is applying) itself, since its
-   * partitions were assigned; a user forgotten before is then forgotten at a sequence at or below their
-   * partition's watermark, and the script drops every event at or below it anyway.
+   * catalog facts held, with the counts (catalog changes, forgets) they are current at, which the
+   * script must check. Undefined when anything is not in memory, when an event is not an interaction,
+   * or on a Redis Cluster. No forgotten user is listed: `listOf` must give only lists of users whose
+   * tombstone a snapshot read found absent, at the forget count returned (readSnapshot forgets every
+   * head when that count moves; apply-chunk.ts keeps no head of a user it found forgotten).
    */
-  snapshotInMemory(events: readonly IncomingEvent[], listOf: (userId: string) => readonly RecentEntry[] | undefined): { readonly snapshot: Snapshot; readonly catalogCount: string | null } | undefined;
+  snapshotInMemory(events: readonly IncomingEvent[], listOf: (userId: string) => readonly RecentEntry[] | undefined): { readonly snapshot: Snapshot; readonly counts: readonly CounterCheck[] } | undefined;
   /**
    * Applies plans of interactions (one script call, event scope) only if the call `chain.after` names
-   * was applied in full and the catalog change count is still `chain.catalogCount`; otherwise, and when
-   * any of them is a redelivery, writes nothing and resolves to undefined. Sent before it returns.
+   * was applied in full and the counts `chain.counts` have not moved; otherwise, and when any of them is
+   * a redelivery, writes nothing and resolves to undefined. Sent before it returns.
    */
   applyAfter(plans: readonly EventPlan[], chain: ScriptChain): Promise<ApplyOutcome[] | undefined>;
 }
@@ -66,6 +68,8 @@ export function redisProjectionStore(
   // separate scripts on separate nodes, and read from them in no set order: a count read there says
   // nothing of the facts read beside it, so nothing is kept.
   const catalogFacts = new CatalogFactsCache(scope === 'slot' ? 0 : cachedItems);
+  // The forget count the heads' users were found not forgotten at (undefined: none read yet).
+  let forgetsRead: string | null | undefined;
   const readFacts = (items: readonly string[]): Promise<(string | null)[][]> => Promise.all(items.map((itemId) => redis.hmget(keys.item(itemId).catalog, 'categories', 'deleted')));
   const store: ProjectionStore = {
     async readSnapshot(events, heads) {
@@ -83,15 +87,23 @@ export function redisProjectionStore(
       // the batch's own events (and some later ones) already at the head of the list.
       const depth = (count: number): number => Math.min(config.recentLimit, coVisitLookBack(config.coVisitPartners, config.recentLimit) + count + 16);
       // The change count goes first: the facts read after it are at least as new (catalog-facts.ts).
-      const [changeCount, lists, unheldFacts, forgottenAt, coVisited] = await inOneWrite(redis, () =>
+      const [changeCount, forgetCount, lists, unheldFacts, forgottenAt, coVisited] = await inOneWrite(redis, () =>
         Promise.all([
           redis.hget(keys.trending.changes, CATALOG_CHANGES_FIELD),
+          // Before the users' tombstones: what is read after it is at least as new.
+          redis.hget(control.forgotten, FORGET_COUNT_FIELD),
           Promise.all(users.map(([userId, count], index) => (count > 0 && known[index] === undefined ? redis.lrange(keys.user(userId).recent, 0, depth(count) - 1) : Promise.resolve([])))),
           readFacts(unheld),
           users.length > 0 ? redis.hmget(control.forgotten, ...users.map(([userId]) => forgottenUserField(userId))) : Promise.resolve([]),
           Promise.all(deletedItems.map((itemId) => redis.zrange(keys.item(itemId).coVisits, 0, -1))),
         ]),
       );
+      if (forgetCount !== forgetsRead) {
+        // A forget was applied since (by this projector or another, of any version): a user held may
+        // be one, and their earlier events must be skipped, which only a tombstone read tells.
+        forgetsRead = forgetCount;
+        heads?.forgetAll();
+      }
       const recent = new Map<string, readonly RecentEntry[]>();
       const forgotten = new Map<string, bigint>();
       users.forEach(([userId], index) => {
@@ -125,7 +137,7 @@ export function redisProjectionStore(
 
     snapshotInMemory(events, listOf) {
       const catalogCount = catalogFacts.countHeld();
-      if (scope === 'slot' || catalogCount === undefined) return undefined;
+      if (scope === 'slot' || catalogCount === undefined || forgetsRead === undefined) return undefined;
       const recent = new Map<string, readonly RecentEntry[]>();
       const catalog = new Map<string, CatalogFacts>();
       for (const { event } of events) {
@@ -141,7 +153,11 @@ export function redisProjectionStore(
         if (facts) catalog.set(itemId, facts);
       }
       projectorRecentLists.inc({ source: 'memory' }, recent.size);
-      return { snapshot: { recent, catalog, forgotten: new Map(), coVisitedWith: new Map() }, catalogCount };
+      const counts: CounterCheck[] = [
+        { key: keys.trending.changes, field: CATALOG_CHANGES_FIELD, value: catalogCount },
+        { key: control.forgotten, field: FORGET_COUNT_FIELD, value: forgetsRead },
+      ];
+      return { snapshot: { recent, catalog, forgotten: new Map(), coVisitedWith: new Map() }, counts };
     },
 
     applyAfter(plans, chain) {
@@ -151,8 +167,10 @@ export function redisProjectionStore(
         catalogFacts.reset(undefined);
         throw error;
       });
-      // An empty array: applied in full. A status (BEHIND, STALE) or the watermarks found: nothing written.
-      return result.then((reply) => (Array.isArray(reply) && reply.length === 0 ? plans.map((): ApplyOutcome => 'applied') : undefined));
+      // An empty array: applied in full (but for the copies left out within the chunk, as applyAll
+      // counts them). A status (BEHIND, STALE) or the watermarks found: nothing written.
+      const sent = new Set(call!.sent.map((part) => part.index));
+      return result.then((reply) => (Array.isArray(reply) && reply.length === 0 ? plans.map((_, index): ApplyOutcome => (sent.has(index) ? 'applied' : 'duplicate')) : undefined));
     },
 
     applyAll(plans, token = '') {

@@ -233,10 +233,11 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     // A valid array cut short: the last operation lacks its operands.
     await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [operations.subarray(0, operations.length - 1), ...ranges])).rejects.toThrow(/projection batch: /);
     // No sequence range, or one that runs backwards.
-    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [operations, '', '', ''])).rejects.toThrow('projection batch: no (source, first, last, after) quadruples after the operations and the chain');
-    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [operations, '', '', '', SOURCE, '9', '8', ''])).rejects.toThrow(`projection batch: bad sequence range of source ${SOURCE}`);
-    // A catalog count check naming no key.
-    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [operations, '', '99', '', SOURCE, '1', '1', ''])).rejects.toThrow('projection batch: the catalog change count names no key');
+    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [operations, '', '0'])).rejects.toThrow('projection batch: no (source, first, last, after) quadruples after the operations and the chain');
+    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [operations, '', 'x', SOURCE, '1', '1', ''])).rejects.toThrow('projection batch: no counter check count after the token');
+    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [operations, '', '0', SOURCE, '9', '8', ''])).rejects.toThrow(`projection batch: bad sequence range of source ${SOURCE}`);
+    // A counter check naming no key.
+    await expect(runScript(redis, APPLY_SCRIPT, call!.keys, [operations, '', '1', '99', 'count', '', SOURCE, '1', '1', ''])).rejects.toThrow('projection batch: a counter check names no key');
     expect(await readModel(redis, prefix)).toEqual({});
     expect(await redis.exists(keys.applied(EVENT_SCOPE_TAG))).toBe(0);
     // The intact call still applies (the watermark was not moved by the refused ones).

@@ -5,7 +5,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import { readConfig } from '@orrery/config';
 import { encodeDomainEvent } from '@orrery/kafka';
-import { controlKeys, coVisitLookBack, createRedis, projectionKeys, type RedisClient } from '@orrery/projections';
+import { controlKeys, coVisitLookBack, createRedis, FORGET_COUNT_FIELD, forgottenUserField, projectionKeys, type RedisClient } from '@orrery/projections';
 import type { DomainEvent } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
 import { uniqueName } from '@orrery/testing';
@@ -15,7 +15,7 @@ import { chunkPipeline } from '../src/chunk-coalescer';
 import { emptySnapshot, planBatch } from '../src/plan';
 import { RecentHeads } from '../src/recent-heads';
 import { redisProjectionStore, type ProjectionStore } from '../src/store';
-import { browsingStream, interaction, itemDeleted, itemUpserted, seededRandom } from './domain-events';
+import { browsingStream, interaction, itemDeleted, itemUpserted, seededRandom, userForgotten } from './domain-events';
 import { canonicalModel, deleteModel } from './redis-state';
 
 const config = readConfig();
@@ -262,6 +262,82 @@ describe('a member planning each chunk while the one before is in Redis', () => 
     expect(await modelOf(prefix)).toEqual(await modelOf(cleanPrefix));
     expect(await changed).toEqual(['applied']);
     expect(((await chainedChunks()).replanned ?? 0) - (before.replanned ?? 0)).toBe(1);
+  });
+
+  // Another projector (of another projection version, during a rebuild) may apply a user's forget
+  // before this member reaches it: the tombstone is then in Redis while the user's earlier events still
+  // come, and those must be skipped, which only a tombstone read tells.
+  const forgetByAnother = (prefix: string, userId: string, forget: DomainEvent): Promise<unknown> => {
+    const { forgotten } = controlKeys(`${prefix}-control`);
+    return Promise.all([redis.hset(forgotten, forgottenUserField(userId), String(forget.sequence)), redis.hincrby(forgotten, FORGET_COUNT_FIELD, 1)]);
+  };
+
+  it('when another projector has forgotten a user, their events before the forget are skipped in every chunk, chained or not', async () => {
+    const start = Date.now() - 60_000;
+    const catalog = ['a', 'b'].map((itemId) => itemUpserted({ itemId, categories: ['books'] }));
+    const views = Array.from({ length: 6 }, (_, index) => interaction({ userId: index % 2 ? 'u2' : 'u1', itemId: index % 3 ? 'a' : 'b', occurredMs: start + index * 1_000, eventId: `tombstone-${index}` }));
+    const forget = userForgotten('u1');
+    const [cleanPrefix, prefix] = [uniqueName('chained_tombstone_clean'), uniqueName('chained_tombstone')];
+    const [clean, member] = [projectorUnder('reading', cleanPrefix), projectorUnder('pipelining', prefix)];
+    for (const [name, project] of [[cleanPrefix, clean], [prefix, member]] as const) {
+      await project(catalog);
+      await appliedUnder(name);
+      await forgetByAnother(name, 'u1', forget);
+      for (let from = 0; from < views.length; from += 2) await project(views.slice(from, from + 2));
+    }
+    const model = await modelOf(prefix);
+    expect(model).toEqual(await modelOf(cleanPrefix));
+    expect(Object.keys(model).filter((key) => key.includes('{u:u1}'))).toEqual([]);
+  });
+
+  it('when another projector forgets a user this member holds while a chunk is planned, the chunk is refused and their earlier events are skipped', async () => {
+    const start = Date.now() - 60_000;
+    const view = (second: number): DomainEvent => interaction({ userId: 'u1', itemId: second % 2 ? 'a' : 'b', occurredMs: start + second * 1_000, eventId: `forgotten-held-${second}` });
+    const catalog = ['a', 'b'].map((itemId) => itemUpserted({ itemId, categories: ['books'] }));
+    const [first, second, third] = [[view(0)], [view(1)], [view(2)]];
+    const forget = userForgotten('u1');
+    const cleanPrefix = uniqueName('chained_forgotten_clean');
+    const clean = projectorUnder('reading', cleanPrefix);
+    for (const events of [catalog, first, second]) await clean(events);
+    await forgetByAnother(cleanPrefix, 'u1', forget);
+    await clean(third);
+
+    const prefix = uniqueName('chained_forgotten');
+    let forgotten: Promise<unknown> | undefined;
+    const member = projectorUnder('pipelining', prefix, (store) => ({
+      ...store,
+      applyAfter: (plans, chain) => {
+        forgotten ??= forgetByAnother(prefix, 'u1', forget);
+        return store.applyAfter(plans, chain);
+      },
+    }));
+    for (const events of [catalog, first]) await member(events);
+    await appliedUnder(prefix);
+    const before = await chainedChunks();
+    await member(second);
+    await member(third);
+    expect(await modelOf(prefix)).toEqual(await modelOf(cleanPrefix));
+    expect(forgotten).toBeDefined();
+    expect(((await chainedChunks()).replanned ?? 0) - (before.replanned ?? 0)).toBe(1);
+  });
+
+  it('when another projector forgot a user this member holds and a chunk of other users read the new forget count first, the user is not planned from memory', async () => {
+    const start = Date.now() - 60_000;
+    const view = (userId: string, second: number): DomainEvent => interaction({ userId, itemId: second % 2 ? 'a' : 'b', occurredMs: start + second * 1_000, eventId: `count-read-${userId}-${second}` });
+    const catalog = ['a', 'b'].map((itemId) => itemUpserted({ itemId, categories: ['books'] }));
+    const [first, others, later] = [[view('u1', 0)], [view('u2', 1)], [view('u1', 2)]];
+    const forget = userForgotten('u1');
+    const [cleanPrefix, prefix] = [uniqueName('chained_count_read_clean'), uniqueName('chained_count_read')];
+    const [clean, member] = [projectorUnder('reading', cleanPrefix), projectorUnder('pipelining', prefix)];
+    for (const [name, project] of [[cleanPrefix, clean], [prefix, member]] as const) {
+      for (const events of [catalog, first]) await project(events);
+      await appliedUnder(name);
+      await forgetByAnother(name, 'u1', forget);
+      // The first chunk reads the new count; the second is handed in while it is in Redis.
+      await project(others);
+      await project(later);
+    }
+    expect(await modelOf(prefix)).toEqual(await modelOf(cleanPrefix));
   });
 
   it('when the chunk before fails, the chunk chained to it writes nothing and fails with it', async () => {

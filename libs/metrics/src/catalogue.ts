@@ -99,8 +99,8 @@ export const projectorRecentLists = new Counter({
 /**
  * Projector: chunks planned from memory while the chunk before was still in Redis, and sent chained to
  * its script call (apps/projector/src/apply-chunk.ts), by outcome: applied, or replanned (the script
- * refused it: the call before was not applied in full, or a catalog change came between; planned
- * again from a snapshot read once the chunk before is applied).
+ * refused it: the call before was not applied in full, a catalog change or a forget came between, or it
+ * held a redelivery; planned again from a snapshot read once the chunk before is applied).
  */
 export const projectorChainedChunks = new Counter({
   name: 'orrery_projector_chained_chunks_total',

@@ -5,6 +5,7 @@ export { coVisitLookBack, coVisitPartners, type CoVisitOptions, type CoVisitPart
 export { decayedValue, DECAY_EPOCH_MS, halfLifeMs, logAddExp, logDecayedWeight } from './decay';
 export {
   CATALOG_CHANGES_FIELD,
+  FORGET_COUNT_FIELD,
   controlKeys,
   escapeKeyPart,
   EVENT_SCOPE_TAG,

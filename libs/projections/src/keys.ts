@@ -30,7 +30,8 @@ import { createHash } from 'node:crypto';
 //
 //   <base>:{control}:version     STRING the version readers and the projector use (absent: 0)
 //   <base>:{control}:forgotten   HASH   sha256(user id) -> sequence of the UserForgotten event; events
-//                                       of that user with a lower sequence are never projected again
+//                                       of that user with a lower sequence are never projected again;
+//                                       field `count`: how many forgets were applied (FORGET_COUNT_FIELD)
 //
 // Ids are escaped (%, {, }) so an id can never end a hash tag early or make two keys collide.
 
@@ -163,6 +164,13 @@ export function versionKeyPattern(base: string, version: number): string {
 export function tagKeyPattern(prefix: string, tag: string): string {
   return `${globEscape(prefix)}:{${globEscape(tag)}}:*`;
 }
+
+/**
+ * The field of the forgotten-users hash counting the forgets applied (by any projector, of any
+ * version): a projector that plans from memory checks it has not moved (apps/projector/src/apply-chunk.ts).
+ * Not a digest (those are 64 hex digits), so it cannot collide with a user's field.
+ */
+export const FORGET_COUNT_FIELD = 'count';
 
 /** The forgotten-users field of a user id: a digest, so the tombstone does not keep the id itself. */
 export function forgottenUserField(userId: string): string {

@@ -1,0 +1,46 @@
+import type { KafkaMessage } from 'kafkajs';
+import { readConfig } from '@orrery/config';
+import { encodeDomainEvent } from '@orrery/kafka';
+import { controlKeys, projectionKeys } from '@orrery/projections';
+import type { DomainEvent } from '@orrery/proto';
+import { createLogger } from '@orrery/telemetry';
+import { interaction } from '../test/domain-events';
+import { chunkProjector, type PartitionMessage } from './apply-chunk';
+import { chunkPipeline } from './chunk-coalescer';
+import { emptySnapshot } from './plan';
+import { RecentHeads } from './recent-heads';
+import type { ApplyOutcome, ProjectionStore } from './store';
+
+const config = readConfig();
+const messagesOf = (events: readonly DomainEvent[]): PartitionMessage[] =>
+  events.map((event, offset) => ({ topic: 't', partition: 0, message: { value: Buffer.from(encodeDomainEvent(event)), timestamp: '0', offset: String(offset), headers: {} } as unknown as KafkaMessage }));
+
+describe('a chunk projector', () => {
+  it('when a chunk fails before sending anything, the chunk handed in after it is refused with that failure and nothing of it is applied', async () => {
+    const applied: number[] = [];
+    let snapshots = 0;
+    const store: ProjectionStore = {
+      // The first read fails (Redis unreachable); a second would succeed.
+      readSnapshot: () => (snapshots++ === 0 ? Promise.reject(new Error('redis down')) : Promise.resolve(emptySnapshot())),
+      snapshotInMemory: () => undefined,
+      applyAll: (plans) => {
+        applied.push(plans.length);
+        return Promise.resolve(plans.map((): ApplyOutcome => 'applied'));
+      },
+      applyAfter: (plans) => {
+        applied.push(plans.length);
+        return Promise.resolve(plans.map((): ApplyOutcome => 'applied'));
+      },
+    };
+    const heads = new RecentHeads(100, 9);
+    const project = chunkProjector(store, projectionKeys('t'), controlKeys('t'), config, createLogger('apply-chunk-test', 'error'), [], { traced: false, heads });
+    const pipeline = chunkPipeline(project, 1);
+    const first = pipeline.submit(messagesOf([interaction({ userId: 'u1', itemId: 'a' })]));
+    // Queued while the first reads its snapshot: it starts as soon as the first has settled its `sent`.
+    const second = pipeline.submit(messagesOf([interaction({ userId: 'u1', itemId: 'b' })]));
+    await expect(first.done).rejects.toThrow('redis down');
+    await expect(second.done).rejects.toThrow('redis down');
+    expect(applied).toEqual([]);
+    expect(snapshots).toBe(1);
+  });
+});
