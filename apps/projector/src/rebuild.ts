@@ -27,6 +27,7 @@ import { closeThrowawayConsumer, createKafka, decodeDomainEvent, deletedHistory,
 import { randomUUID } from 'node:crypto';
 import {
   controlKeys,
+  coVisitLookBack,
   createRedis,
   projectionKeys,
   versionPrefix,
@@ -41,6 +42,8 @@ import {
 import type { Logger } from '@orrery/telemetry';
 import type { Admin, KafkaMessage, SeekEntry } from 'kafkajs';
 import { chunkProjector, type PartitionMessage } from './apply-chunk';
+import { chunkPipeline } from './chunk-coalescer';
+import { RecentHeads } from './recent-heads';
 import { startProjector } from './service';
 import { redisProjectionStore } from './store';
 
@@ -137,16 +140,32 @@ export async function rebuildProjections(config: OrreryConfig, logger: Logger, o
  */
 async function replayInCommitOrder(config: OrreryConfig, logger: Logger, redis: RedisClient, admin: Admin, version: number, ends: readonly (SeekEntry & { high: string; low: string })[]): Promise<number> {
   const topic = config.eventsTopic;
+  const readStarted = Date.now();
   const messages = await readUpTo(config, topic, new Map(ends.map((end) => [end.partition, { low: Number(end.low), high: Number(end.high) }])));
   const ordered = messages
     .map((entry) => ({ entry, sequence: sequenceOf(entry.message) }))
     .sort((a, b) => (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0))
     .map(({ entry }) => entry);
+  const appliedStarted = Date.now();
   const keys = projectionKeys(versionPrefix(config.redisPrefix, version));
   const control = controlKeys(config.redisPrefix);
   const store = redisProjectionStore(redis, keys, control, config.projection, config.redisCluster ? 'slot' : 'event', config.projectorCachedItems);
-  const project = chunkProjector(store, keys, control, config, logger, [], { traced: false });
-  for (let start = 0; start < ordered.length; start += config.projectorChunkSize) await project(ordered.slice(start, start + config.projectorChunkSize)).done;
+  // The replay is the only writer of the new version, so it keeps the recent-list heads it applies and
+  // plans each chunk while Redis applies the one before, as the live projector does (apply-chunk.ts).
+  const heads = new RecentHeads(config.projectorCachedUsers, coVisitLookBack(config.projection.coVisitPartners, config.projection.recentLimit));
+  const pipeline = chunkPipeline(chunkProjector(store, keys, control, config, logger, [], { traced: false, heads }), config.projectorChunkSize);
+  const chunks: Promise<void>[] = [];
+  for (let start = 0; start < ordered.length; start += config.projectorChunkSize) chunks.push(pipeline.submit(ordered.slice(start, start + config.projectorChunkSize)).done);
+  try {
+    await Promise.all(chunks);
+  } finally {
+    await pipeline.drained();
+  }
+  const appliedMs = Date.now() - appliedStarted;
+  logger.info(
+    { events: ordered.length, readMs: appliedStarted - readStarted, appliedMs, eventsPerSecond: Math.round((ordered.length / Math.max(1, appliedMs)) * 1000) },
+    'rebuild: history read from Kafka and applied',
+  );
   await admin.setOffsets({ groupId: projectorGroupOf(config.projectorGroup, version), topic, partitions: ends.map((end) => ({ partition: end.partition, offset: end.high })) });
   return ordered.length;
 }
