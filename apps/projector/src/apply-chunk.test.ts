@@ -1,7 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import { readConfig } from '@orrery/config';
 import { encodeDomainEvent } from '@orrery/kafka';
-import { controlKeys, projectionKeys } from '@orrery/projections';
+import { controlKeys, projectionKeys, type RecentEntry } from '@orrery/projections';
 import type { DomainEvent } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
 import { interaction } from '../test/domain-events';
@@ -42,5 +42,50 @@ describe('a chunk projector', () => {
     await expect(second.done).rejects.toThrow('redis down');
     expect(applied).toEqual([]);
     expect(snapshots).toBe(1);
+  });
+
+  it('when the heads are forgotten while a chunk is in Redis (a group join), the next chunk is not planned on the lists that chunk leaves', async () => {
+    const chained: number[] = [];
+    let releaseFirst!: () => void;
+    const firstApplied = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let firstSent!: () => void;
+    const firstCall = new Promise<void>((resolve) => (firstSent = resolve));
+    let calls = 0;
+    const store: ProjectionStore = {
+      readSnapshot: () => Promise.resolve(emptySnapshot()),
+      // From memory whenever every user's list is there (the catalog facts and counts do not matter here).
+      snapshotInMemory: (events, listOf) => {
+        const recent = new Map<string, readonly RecentEntry[]>();
+        for (const { event } of events) {
+          if (event.payload.case !== 'interaction') return undefined;
+          const list = listOf(event.payload.value.userId);
+          if (list === undefined) return undefined;
+          recent.set(event.payload.value.userId, list);
+        }
+        return { snapshot: { ...emptySnapshot(), recent }, counts: [] };
+      },
+      applyAll: (plans) => {
+        const outcomes = plans.map((): ApplyOutcome => 'applied');
+        if (calls++ > 0) return Promise.resolve(outcomes);
+        firstSent();
+        return firstApplied.then(() => outcomes);
+      },
+      applyAfter: (plans) => {
+        chained.push(plans.length);
+        return Promise.resolve(plans.map((): ApplyOutcome => 'applied'));
+      },
+    };
+    const heads = new RecentHeads(100, 9);
+    const project = chunkProjector(store, projectionKeys('t'), controlKeys('t'), config, createLogger('apply-chunk-test', 'error'), [], { traced: false, heads });
+    const pipeline = chunkPipeline(project, 1);
+    const first = pipeline.submit(messagesOf([interaction({ userId: 'u1', itemId: 'a' })]));
+    await firstCall;
+    heads.forgetAll();
+    const second = pipeline.submit(messagesOf([interaction({ userId: 'u1', itemId: 'b' })]));
+    await new Promise((resolve) => setImmediate(resolve));
+    releaseFirst();
+    await Promise.all([first.done, second.done]);
+    expect(chained).toEqual([]);
+    expect(calls).toBe(2);
   });
 });
