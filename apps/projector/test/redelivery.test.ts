@@ -340,6 +340,57 @@ describe('a member planning each chunk while the one before is in Redis', () => 
     expect(await modelOf(prefix)).toEqual(await modelOf(cleanPrefix));
   });
 
+  it('when the chunk before found a redelivery and was sent again, a chunk chained to it after that is refused and planned on what Redis holds', async () => {
+    // The first pass skips the view of x (deleted then). Redelivered after x came back, it is planned
+    // (x at the head of the planned list) and dropped by the watermark: the chunk is sent again without
+    // it. A chunk chained to the first attempt must not apply on that planned list.
+    const start = Date.now() - 60_000;
+    const catalog = ['x', 'y', 'z'].map((itemId) => itemUpserted({ itemId, categories: ['books'] }));
+    const first = [interaction({ userId: 'u1', itemId: 'z', occurredMs: start }), itemDeleted('x'), interaction({ userId: 'u1', itemId: 'x', occurredMs: start + 1_000 }), itemUpserted({ itemId: 'x', categories: ['books'] })];
+    const redelivered = [first[2]!, interaction({ userId: 'u1', itemId: 'y', occurredMs: start + 2_000 })];
+    // y's facts are held (read by the redelivered chunk's snapshot), so this chunk can be chained.
+    const chainedView = [interaction({ userId: 'u1', itemId: 'y', occurredMs: start + 3_000 })];
+    const cleanPrefix = uniqueName('chained_resent_clean');
+    const clean = projectorUnder('reading', cleanPrefix);
+    for (const events of [catalog, first, redelivered, chainedView]) await clean(events);
+
+    // The redelivered chunk's outcome is held back until the chunk after it has sent its chained call.
+    let resent!: () => void;
+    const resentCall = new Promise<void>((resolve) => (resent = resolve));
+    let chainedSent!: () => void;
+    const chainedCall = new Promise<void>((resolve) => (chainedSent = resolve));
+    let holdNext = false;
+    const prefix = uniqueName('chained_resent');
+    const member = projectorUnder('pipelining', prefix, (store) => ({
+      ...store,
+      applyAll: (plans, token) => {
+        const outcomes = store.applyAll(plans, token);
+        if (!holdNext) return outcomes;
+        holdNext = false;
+        return outcomes.then(async (applied) => {
+          resent();
+          // Bounded, so that a chunk that was not chained (the test's premise broken) fails the test instead of hanging it.
+          await Promise.race([chainedCall, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+          return applied;
+        });
+      },
+      applyAfter: (plans, chain) => {
+        const reply = store.applyAfter(plans, chain);
+        chainedSent();
+        return reply;
+      },
+    }));
+    for (const events of [catalog, first]) await member(events);
+    await appliedUnder(prefix);
+    holdNext = true;
+    await member(redelivered);
+    await resentCall;
+    const before = await chainedChunks();
+    await member(chainedView);
+    expect(await modelOf(prefix)).toEqual(await modelOf(cleanPrefix));
+    expect(((await chainedChunks()).replanned ?? 0) - (before.replanned ?? 0)).toBe(1);
+  });
+
   it('when the chunk before fails, the chunk chained to it writes nothing and fails with it', async () => {
     const start = Date.now() - 60_000;
     const view = (second: number, itemId: string): DomainEvent => interaction({ userId: 'u1', itemId, occurredMs: start + second * 1_000, eventId: `failed-${second}` });
