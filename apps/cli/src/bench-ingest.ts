@@ -12,7 +12,7 @@ import { startIsolatedPlatform, type IsolatedPlatform } from './isolated-platfor
 import { CpuSnapshot, processesRunning, type ProcessGroups } from './process-cpu';
 import { fetchTrace, sampledTraceContext } from './jaeger';
 import { formatStages, lagStages, type TimedSpan } from './lag-stages';
-import { scrape, sumOf } from './prometheus-text';
+import { histogramTotalsIn, scrape, sumOf } from './prometheus-text';
 import { percentiles, type Percentiles } from './stats';
 
 export interface IngestBenchOptions {
@@ -339,7 +339,7 @@ async function cpuMeter(platform: IsolatedPlatform, redisUrl: string): Promise<{
     const chained = (outcome: string): number => sumOf(samples, 'orrery_projector_chained_chunks_total', { outcome });
     return {
       cpu: await sampleCpu(),
-      chunks: { sum: sumOf(samples, 'orrery_projector_chunk_events_sum'), count: sumOf(samples, 'orrery_projector_chunk_events_count') },
+      chunks: histogramTotalsIn(samples, 'orrery_projector_chunk_events'),
       chained: { applied: chained('applied'), replanned: chained('replanned') },
     };
   };

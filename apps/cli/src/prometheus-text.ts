@@ -35,8 +35,12 @@ export async function scrape(url: string): Promise<MetricSample[]> {
   return parseExposition(await response.text());
 }
 
+/** A histogram's `_sum` and `_count` among `samples`, summed over its labels. */
+export function histogramTotalsIn(samples: readonly MetricSample[], name: string): { sum: number; count: number } {
+  return { sum: sumOf(samples, `${name}_sum`), count: sumOf(samples, `${name}_count`) };
+}
+
 /** A histogram's `_sum` and `_count` at a /metrics URL, summed over its labels; zeros when the URL cannot be read. */
 export async function histogramTotals(url: string, name: string): Promise<{ sum: number; count: number }> {
-  const samples = await scrape(url).catch(() => []);
-  return { sum: sumOf(samples, `${name}_sum`), count: sumOf(samples, `${name}_count`) };
+  return histogramTotalsIn(await scrape(url).catch(() => []), name);
 }

@@ -6,7 +6,7 @@ import type { DomainEvent } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
 import { interaction } from '../test/domain-events';
 import { chunkProjector, type PartitionMessage } from './apply-chunk';
-import { chunkPipeline } from './chunk-coalescer';
+import { chunkPipeline, type ChunkPipeline } from './chunk-coalescer';
 import { emptySnapshot } from './plan';
 import { RecentHeads } from './recent-heads';
 import type { ApplyOutcome, ProjectionStore } from './store';
@@ -14,6 +14,12 @@ import type { ApplyOutcome, ProjectionStore } from './store';
 const config = readConfig();
 const messagesOf = (events: readonly DomainEvent[]): PartitionMessage[] =>
   events.map((event, offset) => ({ topic: 't', partition: 0, message: { value: Buffer.from(encodeDomainEvent(event)), timestamp: '0', offset: String(offset), headers: {} } as unknown as KafkaMessage }));
+
+const allApplied = (plans: readonly unknown[]): Promise<ApplyOutcome[]> => Promise.resolve(plans.map((): ApplyOutcome => 'applied'));
+
+/** The live consumer's arrangement over `store`: a chunk projector keeping `heads`, behind a pipeline of one-message applies. */
+const pipelineOver = (store: ProjectionStore, heads: RecentHeads): ChunkPipeline<PartitionMessage> =>
+  chunkPipeline(chunkProjector(store, projectionKeys('t'), controlKeys('t'), config, createLogger('apply-chunk-test', 'error'), [], { traced: false, heads }), 1);
 
 describe('a chunk projector', () => {
   it('when a chunk fails before sending anything, the chunk handed in after it is refused with that failure and nothing of it is applied', async () => {
@@ -25,16 +31,14 @@ describe('a chunk projector', () => {
       snapshotInMemory: () => undefined,
       applyAll: (plans) => {
         applied.push(plans.length);
-        return Promise.resolve(plans.map((): ApplyOutcome => 'applied'));
+        return allApplied(plans);
       },
       applyAfter: (plans) => {
         applied.push(plans.length);
-        return Promise.resolve(plans.map((): ApplyOutcome => 'applied'));
+        return allApplied(plans);
       },
     };
-    const heads = new RecentHeads(100, 9);
-    const project = chunkProjector(store, projectionKeys('t'), controlKeys('t'), config, createLogger('apply-chunk-test', 'error'), [], { traced: false, heads });
-    const pipeline = chunkPipeline(project, 1);
+    const pipeline = pipelineOver(store, new RecentHeads(100, 9));
     const first = pipeline.submit(messagesOf([interaction({ userId: 'u1', itemId: 'a' })]));
     // Queued while the first reads its snapshot: it starts as soon as the first has settled its `sent`.
     const second = pipeline.submit(messagesOf([interaction({ userId: 'u1', itemId: 'b' })]));
@@ -65,19 +69,17 @@ describe('a chunk projector', () => {
         return { snapshot: { ...emptySnapshot(), recent }, counts: [] };
       },
       applyAll: (plans) => {
-        const outcomes = plans.map((): ApplyOutcome => 'applied');
-        if (calls++ > 0) return Promise.resolve(outcomes);
+        if (calls++ > 0) return allApplied(plans);
         firstSent();
-        return firstApplied.then(() => outcomes);
+        return firstApplied.then(() => allApplied(plans));
       },
       applyAfter: (plans) => {
         chained.push(plans.length);
-        return Promise.resolve(plans.map((): ApplyOutcome => 'applied'));
+        return allApplied(plans);
       },
     };
     const heads = new RecentHeads(100, 9);
-    const project = chunkProjector(store, projectionKeys('t'), controlKeys('t'), config, createLogger('apply-chunk-test', 'error'), [], { traced: false, heads });
-    const pipeline = chunkPipeline(project, 1);
+    const pipeline = pipelineOver(store, heads);
     const first = pipeline.submit(messagesOf([interaction({ userId: 'u1', itemId: 'a' })]));
     await firstCall;
     heads.forgetAll();

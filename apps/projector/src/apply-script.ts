@@ -103,17 +103,19 @@ local checked, problem = pcall(malformed)
 if not checked then return invalid('an operation has no count') end
 if problem then return invalid(problem) end
 
--- A call planned on what an earlier call was to leave applies only after that call, in full: each
--- source's chain field names the last call that moved its watermark.
+-- The watermarks, then (for a chained call) the chain fields, in one read. A call planned on what an
+-- earlier call was to leave applies only after that call, in full: each source's chain field names
+-- the last call that moved its watermark.
+local fields = {unpack(sources)}
 if chained then
-  local links = {}
-  for n, source in ipairs(sources) do links[n] = '${CHAIN_FIELD_PREFIX}' .. source end
-  local last = call('HMGET', KEYS[1], unpack(links))
+  for n, source in ipairs(sources) do fields[#sources + n] = '${CHAIN_FIELD_PREFIX}' .. source end
+end
+local applied = call('HMGET', KEYS[1], unpack(fields))
+if chained then
   for n = 1, #sources do
-    if afters[n] ~= '' and last[n] ~= afters[n] then return redis.status_reply('BEHIND') end
+    if afters[n] ~= '' and applied[#sources + n] ~= afters[n] then return redis.status_reply('BEHIND') end
   end
 end
-local applied = call('HMGET', KEYS[1], unpack(sources))
 local found, moved = {}, {}
 for n, source in ipairs(sources) do
   local watermark = tonumber(applied[n])

@@ -70,6 +70,12 @@ export function redisProjectionStore(
   const catalogFacts = new CatalogFactsCache(scope === 'slot' ? 0 : cachedItems);
   // The forget count the heads' users were found not forgotten at (undefined: none read yet).
   let forgetsRead: string | null | undefined;
+  // A failed call may have written part of a catalog change (a script is not rolled back): the facts held are read again.
+  const resetFactsOnFailure = <T>(applying: Promise<T>): Promise<T> =>
+    applying.catch((error: unknown) => {
+      catalogFacts.reset(undefined);
+      throw error;
+    });
   const readFacts = (items: readonly string[]): Promise<(string | null)[][]> => Promise.all(items.map((itemId) => redis.hmget(keys.item(itemId).catalog, 'categories', 'deleted')));
   const store: ProjectionStore = {
     async readSnapshot(events, heads) {
@@ -163,10 +169,7 @@ export function redisProjectionStore(
     applyAfter(plans, chain) {
       if (plans.length === 0) return Promise.resolve([]);
       const [call] = scriptCalls(plans, keys, scope, chain);
-      const result = runScript(redis, APPLY_SCRIPT, call!.keys, call!.args).catch((error: unknown) => {
-        catalogFacts.reset(undefined);
-        throw error;
-      });
+      const result = resetFactsOnFailure(runScript(redis, APPLY_SCRIPT, call!.keys, call!.args));
       // An empty array: applied in full (but for the copies left out within the chunk, as applyAll
       // counts them). A status (BEHIND, STALE) or the watermarks found: nothing written.
       const sent = new Set(call!.sent.map((part) => part.index));
@@ -177,11 +180,7 @@ export function redisProjectionStore(
       if (plans.length === 0) return Promise.resolve([]);
       if (plans.length > 1 && plans.some((plan) => plan.deletesWatermarks)) return Promise.reject(new Error('a plan that deletes watermarks must be applied alone'));
       const calls = scriptCalls(plans, keys, scope, { token });
-      // A failed call may have written part of a catalog change (a script is not rolled back): the facts held are read again.
-      const applied = Promise.all(calls.map(applyCall)).catch((error: unknown) => {
-        catalogFacts.reset(undefined);
-        throw error;
-      });
+      const applied = resetFactsOnFailure(Promise.all(calls.map(applyCall)));
     return applied.then((appliedParts) => {
       const applied = plans.map(() => 0);
       const parts = plans.map(() => 0);
