@@ -1,8 +1,9 @@
 // Measures the ANN indexes (usearch HNSW) against an exact scan in JavaScript on trained item
 // embeddings: recall@k and query time of SearchForUser (inner product) and SimilarTo (cosine), for
-// k = --count (10 by default; the recommender asks for ~100 plus the user's seen items). Prints
-// figures; asserts nothing.
-//   node apps/vector/dist/measure-recall.js [--users 5000] [--items 20000] [--factors 32] [--queries 1000] [--count 10]
+// k = --count (10 by default; the recommender asks for 140 at count 10). With --seen, SearchForUser
+// excludes each synthetic user's distinct seen items (up to 500, newest first, as the recommender's
+// seen list keeps them), and the exact scan leaves them out too. Prints figures; asserts nothing.
+//   node apps/vector/dist/measure-recall.js [--users 5000] [--items 20000] [--factors 32] [--events-per-user 40] [--queries 1000] [--count 10] [--seen]
 //   node apps/vector/dist/measure-recall.js --registry      (the champion of ORRERY_POSTGRES_URL)
 
 import { parseArgs } from 'node:util';
@@ -11,7 +12,16 @@ import { readConfig } from '@orrery/config';
 import { createSeededRandom, foldInUser, generateSyntheticDataset, topKByScore, trainImplicitAls } from '@orrery/ml';
 import { buildServingIndex, loadChampion, rawItemVectors, recentItemWeights, type ItemEmbeddings } from '@orrery/models';
 
-async function embeddingsToMeasure(values: Record<string, string | boolean | undefined>): Promise<{ embeddings: ItemEmbeddings; source: string; recentLists: string[][] }> {
+/** What one SearchForUser query folds in (newest first) and excludes. */
+interface UserQuery {
+  readonly recent: readonly string[];
+  readonly seen: readonly string[];
+}
+
+/** Seen items the recommender excludes at most per user (its seen list's default length, ORRERY_SEEN_LIMIT). */
+const SEEN_LIMIT = 500;
+
+async function embeddingsToMeasure(values: Record<string, string | boolean | undefined>): Promise<{ embeddings: ItemEmbeddings; source: string; users: UserQuery[] }> {
   if (values.registry) {
     const pool = new Pool({ connectionString: readConfig().postgresUrl });
     try {
@@ -19,8 +29,11 @@ async function embeddingsToMeasure(values: Record<string, string | boolean | und
       if (!champion) throw new Error('the registry has no champion; run the trainer first');
       const random = createSeededRandom(1);
       // Without the users' histories at hand, queries fold in random sets of 1–10 items.
-      const recentLists = Array.from({ length: 1_000 }, () => Array.from({ length: 1 + random.int(10) }, () => champion.itemIds[random.int(champion.itemIds.length)] as string));
-      return { embeddings: champion, source: `champion ${champion.version}`, recentLists };
+      const users = Array.from({ length: 1_000 }, () => {
+        const recent = Array.from({ length: 1 + random.int(10) }, () => champion.itemIds[random.int(champion.itemIds.length)] as string);
+        return { recent, seen: recent };
+      });
+      return { embeddings: champion, source: `champion ${champion.version}`, users };
     } finally {
       await pool.end();
     }
@@ -29,7 +42,8 @@ async function embeddingsToMeasure(values: Record<string, string | boolean | und
   const items = Number(values.items ?? 20_000);
   const factors = Number(values.factors ?? 32);
   const started = Date.now();
-  const dataset = generateSyntheticDataset({ users, items, eventsPerUser: 40, seed: 3 });
+  const eventsPerUser = Number(values['events-per-user'] ?? 40);
+  const dataset = generateSyntheticDataset({ users, items, eventsPerUser, seed: 3 });
   const model = trainImplicitAls(dataset.events, { factors, iterations: 8 });
   const byUser = new Map<string, string[]>();
   for (const event of dataset.events) {
@@ -37,8 +51,12 @@ async function embeddingsToMeasure(values: Record<string, string | boolean | und
     list.unshift(event.itemId);
     byUser.set(event.userId, list);
   }
-  const recentLists = [...byUser.values()].map((list) => list.slice(0, 20));
-  return { embeddings: model, source: `synthetic ${users} users × ${items} items, ${dataset.events.length} events, ALS ${factors} factors trained in ${Date.now() - started} ms`, recentLists };
+  const queries = [...byUser.values()].map((list) => ({ recent: list.slice(0, 20), seen: [...new Set(list)].slice(0, SEEN_LIMIT) }));
+  return {
+    embeddings: model,
+    source: `synthetic ${users} users × ${items} items, ${dataset.events.length} events, ALS ${factors} factors trained in ${Date.now() - started} ms`,
+    users: queries,
+  };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -53,38 +71,50 @@ function timing(label: string, micros: number[]): string {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { users: { type: 'string' }, items: { type: 'string' }, factors: { type: 'string' }, queries: { type: 'string' }, count: { type: 'string' }, registry: { type: 'boolean' } },
+    options: {
+      users: { type: 'string' },
+      items: { type: 'string' },
+      factors: { type: 'string' },
+      'events-per-user': { type: 'string' },
+      queries: { type: 'string' },
+      count: { type: 'string' },
+      seen: { type: 'boolean' },
+      registry: { type: 'boolean' },
+    },
   });
   const K = Number(values.count ?? 10);
   if (!Number.isInteger(K) || K <= 0) throw new Error(`--count must be a positive integer, got ${values.count}`);
-  const { embeddings, source, recentLists } = await embeddingsToMeasure(values);
+  const { embeddings, source, users } = await embeddingsToMeasure(values);
   const { factors, itemIds, itemVectors } = embeddings;
   const buildStarted = Date.now();
   const index = await buildServingIndex('measure', embeddings, new Set());
   const buildMs = Date.now() - buildStarted;
   const raw = rawItemVectors(embeddings);
   const unit = new Map(itemIds.map((itemId, row) => [itemId, itemVectors.subarray(row * factors, (row + 1) * factors)]));
-  const queries = Math.min(Number(values.queries ?? 1_000), recentLists.length);
+  const queries = Math.min(Number(values.queries ?? 1_000), users.length);
   const now = () => Number(process.hrtime.bigint()) / 1_000;
 
   let userHits = 0;
   const annUser: number[] = [];
   const exactUser: number[] = [];
-  for (const recent of recentLists.slice(0, queries)) {
+  let seenCount = 0;
+  for (const { recent, seen } of users.slice(0, queries)) {
+    const excluded = values.seen ? seen : [];
+    seenCount += excluded.length;
     let started = now();
-    const approximate = index.searchForUser(recent, K, []).map((hit) => hit.itemId);
+    const approximate = index.searchForUser(recent, K, excluded).map((hit) => hit.itemId);
     annUser.push(now() - started);
     started = now();
     const query = foldInUser(unit, recentItemWeights(recent), factors);
     if (!query) continue;
-    const recentSet = new Set(recent);
+    const excludedSet = new Set([...recent, ...excluded]);
     const scores = new Float32Array(itemIds.length);
     for (let row = 0; row < itemIds.length; row++) {
       let dot = 0;
       for (let k = 0; k < factors; k++) dot += (query[k] as number) * (raw[row * factors + k] as number);
       scores[row] = dot;
     }
-    const exact = new Set(topKByScore(scores, K, (row) => recentSet.has(itemIds[row] as string)).map((row) => itemIds[row] as string));
+    const exact = new Set(topKByScore(scores, K, (row) => excludedSet.has(itemIds[row] as string)).map((row) => itemIds[row] as string));
     exactUser.push(now() - started);
     userHits += approximate.filter((itemId) => exact.has(itemId)).length;
   }
@@ -113,7 +143,8 @@ async function main(): Promise<void> {
 
   console.log(`embeddings: ${source}`);
   console.log(`index: ${index.size} items × ${factors} factors, both HNSW indexes built in ${buildMs} ms; exact scan: every item's dot product in JavaScript, then the best ${K}`);
-  console.log(`SearchForUser (inner product) recall@${K} vs exact: ${(userHits / (annUser.length * K)).toFixed(4)} over ${annUser.length} queries`);
+  const exclusions = values.seen ? `, excluding ${(seenCount / Math.max(1, annUser.length)).toFixed(0)} seen items a user on average` : '';
+  console.log(`SearchForUser (inner product) recall@${K} vs exact${exclusions}: ${(userHits / (annUser.length * K)).toFixed(4)} over ${annUser.length} queries`);
   console.log(`  ${timing('usearch HNSW', annUser)}; ${timing('exact scan', exactUser)}`);
   console.log(`SimilarTo (cosine) recall@${K} vs exact: ${(itemHits / (annItem.length * K)).toFixed(4)} over ${annItem.length} queries`);
   console.log(`  ${timing('usearch HNSW', annItem)}; ${timing('exact scan', exactItem)}`);

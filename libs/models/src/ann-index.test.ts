@@ -1,4 +1,4 @@
-import { buildServingIndex, EXPLAINING_RECENT_ITEMS, keysAsRows } from './ann-index';
+import { buildServingIndex, EXCLUSION_ROOM_SHARE, EXPLAINING_RECENT_ITEMS, keysAsRows } from './ann-index';
 import type { ItemEmbeddings } from './serving';
 
 /** 40 items on a circle in the first two of 4 dimensions: item i at angle i × 9°, unit length, norm 1. */
@@ -37,6 +37,16 @@ describe('serving index: search for a user', () => {
       const best = Math.max(...newest.map((itemId) => cosine(embeddings, hit.itemId, itemId)));
       expect(cosine(embeddings, hit.itemId, hit.nearestItemId)).toBeCloseTo(best, 6);
     }
+  });
+  it('still finds the best items that are not excluded when exclusions fill more than the first search', async () => {
+    const index = await buildServingIndex('v1', circle(), new Set());
+    // Seen: the 16 items nearest item-0 (1..8 and 32..39, up to 72° away), more than the first search's room.
+    const seen = Array.from({ length: 40 }, (_, i) => `item-${i}`).filter((_, i) => (i >= 1 && i <= 8) || i >= 32);
+    const count = 4;
+    expect(seen.length).toBeGreaterThan(count + Math.ceil(EXCLUSION_ROOM_SHARE * count));
+    const hits = index.searchForUser(['item-0'], count, seen);
+    // The next nearest: item-9 and item-31 (81°), then item-10 and item-30 (90°).
+    expect(hits.map((hit) => hit.itemId).sort()).toEqual(['item-10', 'item-30', 'item-31', 'item-9']);
   });
 });
 
