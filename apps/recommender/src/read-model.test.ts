@@ -18,6 +18,7 @@ function coVisitReader(reads: number[]): ProjectionReader {
     items: unused,
     uniqueUsers: unused,
     seen: unused,
+    usersWithHistory: unused,
     catalogChanges: unused,
   };
 }
@@ -103,6 +104,7 @@ describe('read model: catalog changes', () => {
       trending: unused,
       uniqueUsers: unused,
       seen: unused,
+      usersWithHistory: unused,
     };
     return { reader, hidden, token, itemReads };
   }

@@ -2,14 +2,14 @@
 // (Redis projections and the ANN index, in process) and the scoring client, and annotates the
 // active (gRPC server) span.
 import type { OrreryConfig } from '@orrery/config';
-import { bindService, InFlightBudget, startGrpcServer } from '@orrery/grpc';
+import { bindService, createClient, InFlightBudget, startGrpcServer } from '@orrery/grpc';
 import { degradedAnswers, recommenderInFlight } from '@orrery/metrics';
 import { RecommendationService, type RecommendResponse } from '@orrery/proto';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
 import { trace, type Logger } from '@orrery/telemetry';
 import { followChampionIndex, type ChampionIndex } from '@orrery/models';
-import { followProjections, type FollowedReader } from '@orrery/projections';
+import { followProjections, type FollowedReader, type ProjectionReader } from '@orrery/projections';
 import { createPool, migrate } from '@orrery/store';
 import { createScoringClient } from './clients';
 import { followCatalogChanges, readModel } from './read-model';
@@ -17,12 +17,18 @@ import { mergingScorer } from './score-merging';
 import type { DownstreamBudget } from './downstream';
 import { popular, recommend, similarItems, type RecommendationList, type RecommenderPorts } from './pipeline';
 import { validatePopularRequest, validateRecommendRequest, validateSimilarItemsRequest } from './validation';
+import { warmUp, WARM_UP_USERS } from './warm-up';
 
 export interface RunningRecommender {
   /** The port RecommendationService listens on (useful with port 0). */
   readonly port: number;
   /** Stops serving (in-flight calls finish) and closes what it reads from. */
   close(): Promise<void>;
+}
+
+/** A recommender server whose grpc.health.v1 status can be set (NOT_SERVING while it warms up). */
+export interface ServingRecommender extends RunningRecommender {
+  setServing(serving: boolean): void;
 }
 
 /**
@@ -64,7 +70,15 @@ export async function startRecommender(config: OrreryConfig, logger: Logger): Pr
     candidates: reads,
     scorer: mergingScorer(scoring),
   };
-  const server = await serveRecommendations(ports, config, logger);
+  const warming = config.recommenderWarmUpRequests > 0;
+  const server = await serveRecommendations(ports, config, logger, { servingOnceBound: !warming });
+  if (warming) {
+    try {
+      await warmUpOverItsOwnPort(server.port, config, projections.reader, logger);
+    } finally {
+      server.setServing(true);
+    }
+  }
   return {
     port: server.port,
     close: async () => {
@@ -79,6 +93,41 @@ export async function startRecommender(config: OrreryConfig, logger: Logger): Pr
 }
 
 /**
+ * Sends the just-started server config.recommenderWarmUpRequests Recommend calls over gRPC (warm-up.ts)
+ * for users the projections know (none when they know none), and logs what it did. With node:cluster workers the port is shared,
+ * so a worker's warm-up calls are spread over the workers already listening.
+ */
+async function warmUpOverItsOwnPort(port: number, config: Pick<OrreryConfig, 'recommenderAddress' | 'recommenderWarmUpRequests'>, reader: ProjectionReader, logger: Logger): Promise<void> {
+  const userIds = await reader.usersWithHistory(WARM_UP_USERS).catch((error: unknown) => {
+    logger.warn({ err: error }, 'could not look for users to warm up with (Redis unreachable?); serving without a warm-up');
+    return [];
+  });
+  if (userIds.length === 0) {
+    logger.info('no user in the projections to warm up with (a new platform?); serving without a warm-up');
+    return;
+  }
+  const client = createClient(RecommendationService, selfAddress(config.recommenderAddress, port), { timeoutMs: 2_000, ownConnection: true });
+  try {
+    const report = await warmUp(
+      async (userId) => ((await client.recommend({ userId, count: 10 })).degraded ? 'degraded' : 'whole'),
+      userIds,
+      { requests: config.recommenderWarmUpRequests },
+    );
+    logger.info({ warmUp: report }, 'warmed up (ORRERY_RECOMMENDER_WARMUP_REQUESTS)');
+  } finally {
+    client.close();
+  }
+}
+
+/** Where this process reaches the server it bound at `address` on `port`: a wildcard host becomes loopback. */
+export function selfAddress(address: string, port: number): string {
+  const host = address.slice(0, Math.max(0, address.lastIndexOf(':')));
+  if (host === '' || host === '0.0.0.0') return `127.0.0.1:${port}`;
+  if (host === '[::]') return `[::1]:${port}`;
+  return `${host}:${port}`;
+}
+
+/**
  * Serves RecommendationService on config.recommenderAddress over the given ports. At most
  * config.recommenderMaxInFlight calls are served at once: past that a call waits up to
  * config.recommenderQueueWaitMs for room, then gets RESOURCE_EXHAUSTED, so an overloaded recommender
@@ -89,7 +138,8 @@ export async function serveRecommendations(
   ports: RecommenderPorts,
   config: Pick<OrreryConfig, 'recommenderAddress' | 'downstreamTimeoutMs' | 'recommenderMaxInFlight' | 'recommenderQueueWaitMs'>,
   logger: Logger,
-): Promise<RunningRecommender> {
+  options: { readonly servingOnceBound?: boolean } = {},
+): Promise<ServingRecommender> {
   const budget = (requestDeadlineMs: number): DownstreamBudget => ({ perCallTimeoutMs: config.downstreamTimeoutMs, requestDeadlineMs, now: Date.now });
   const inFlight = new InFlightBudget(
     config.recommenderMaxInFlight,
@@ -140,9 +190,10 @@ export async function serveRecommendations(
       }),
     ],
     onInternalError: (error, path) => logger.error({ err: error, path }, 'internal error'),
+    servingOnceBound: options.servingOnceBound ?? true,
   });
 
-  return { port: server.port, close: () => server.shutdown() };
+  return { port: server.port, setServing: (serving) => server.setServing(serving), close: () => server.shutdown() };
 }
 
 /** Records what the pipeline did on the active span (the gRPC server span from instrumentation). */

@@ -7,6 +7,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { decodeFeatureMatrix, RANKING_FEATURE_SCHEMA, RANKING_FEATURES } from '@orrery/ml';
 import { createClient, ServiceError, status, type Client } from '@orrery/grpc';
 import { RecommendationService, ScoreReplySchema, ScoreRequestSchema } from '@orrery/proto';
+import { healthStatus } from '@orrery/testing';
 import { serveZmqRequests, type RunningZmqServer } from '@orrery/zmq';
 import { pino } from 'pino';
 import { register } from 'prom-client';
@@ -165,6 +166,26 @@ async function inFlightGauge(): Promise<number> {
   const metric = await register.getSingleMetric('orrery_recommender_in_flight_calls')?.get();
   return metric?.values[0]?.value ?? Number.NaN;
 }
+
+describe('RecommendationService while it warms up', () => {
+  it('reports NOT_SERVING until told it is warm, and answers calls meanwhile (the warm-up sends them)', async () => {
+    const scorer = { score: async (matrix: { rows: number }) => ({ scores: Array.from({ length: matrix.rows }, () => 0), modelVersion: 'flat' }) };
+    const ports: RecommenderPorts = { users: reads, features: reads, coVisitation: reads, trending: reads, candidates: reads, scorer };
+    const config = { recommenderAddress: '127.0.0.1:0', downstreamTimeoutMs: 2_000, recommenderMaxInFlight: 64, recommenderQueueWaitMs: 50 };
+    const server = await serveRecommendations(ports, config, logger, { servingOnceBound: false });
+    const address = `127.0.0.1:${server.port}`;
+    const caller = createClient(RecommendationService, address);
+    try {
+      expect(await healthStatus(address)).toBe('NOT_SERVING');
+      expect((await caller.recommend({ userId: 'u1', count: 10 })).items).toHaveLength(4);
+      server.setServing(true);
+      expect(await healthStatus(address)).toBe('SERVING');
+    } finally {
+      caller.close();
+      await server.close();
+    }
+  });
+});
 
 describe('RecommendationService under overload', () => {
   it('serves at most recommenderMaxInFlight calls at once: one more waits recommenderQueueWaitMs, then gets RESOURCE_EXHAUSTED saying why, and the room comes back', async () => {

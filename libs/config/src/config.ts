@@ -40,6 +40,8 @@ export interface OrreryConfig {
   readonly recommenderMaxInFlight: number;
   /** How long a request over recommenderMaxInFlight waits for room before RESOURCE_EXHAUSTED, in ms. */
   readonly recommenderQueueWaitMs: number;
+  /** Recommend calls a starting recommender sends itself before it reports SERVING and logs ready (0: none). */
+  readonly recommenderWarmUpRequests: number;
   /** How long the recommender reuses reads that are the same for every user (catalog facts, co-visits, trending); 0 = never. */
   readonly sharedReadsCacheMs: number;
   /** How often the recommender checks whether a catalog change was applied (then it drops its cached catalog facts), in ms. */
@@ -138,6 +140,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     recommenderWorkers: readInteger(env, 'ORRERY_RECOMMENDER_WORKERS', 1, 1, 64),
     recommenderMaxInFlight: readInteger(env, 'ORRERY_RECOMMENDER_MAX_IN_FLIGHT', 64, 1, 100_000),
     recommenderQueueWaitMs: readInteger(env, 'ORRERY_RECOMMENDER_QUEUE_WAIT_MS', 50, 0, 60_000),
+    recommenderWarmUpRequests: readInteger(env, 'ORRERY_RECOMMENDER_WARMUP_REQUESTS', 2_000, 0, 1_000_000),
     sharedReadsCacheMs: readInteger(env, 'ORRERY_SHARED_READS_CACHE_MS', 10_000, 0, 60_000),
     catalogChangesPollMs: readInteger(env, 'ORRERY_CATALOG_CHANGES_POLL_MS', 100, 10, 60_000),
     shadowChallenger: readBoolean(env, 'ORRERY_SHADOW_CHALLENGER', false),

@@ -44,6 +44,11 @@ export interface GrpcServerOptions {
   readonly onInternalError?: (error: ServiceError, path: string) => void;
   /** Largest request message accepted, in bytes (default 16 MiB); grpc-js answers RESOURCE_EXHAUSTED above it. */
   readonly maxReceiveMessageBytes?: number;
+  /**
+   * Whether grpc.health.v1 reports SERVING as soon as the port is bound (default true). False: NOT_SERVING
+   * until setServing(true), e.g. while the service warms up; calls are answered either way.
+   */
+  readonly servingOnceBound?: boolean;
 }
 
 export interface RunningGrpcServer {
@@ -78,7 +83,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     const status = serving && !shuttingDown ? 'SERVING' : 'NOT_SERVING';
     for (const name of ['', ...serviceNames]) health.setStatus(name, status);
   };
-  setServing(true);
+  setServing(options.servingOnceBound ?? true);
   return {
     port,
     health,

@@ -1,4 +1,4 @@
-import { escapeKeyPart, hashTagOf, projectionKeys } from './keys';
+import { escapeKeyPart, hashTagOf, projectionKeys, recentListKeyPattern, unescapeKeyPart, userIdOfRecentListKey } from './keys';
 
 describe('key layout', () => {
   const keys = projectionKeys('orrery_test');
@@ -31,5 +31,24 @@ describe('key layout', () => {
 
   it('when the prefix carries a brace, the layout refuses it', () => {
     expect(() => projectionKeys('bad{prefix}')).toThrow(/prefix/);
+  });
+});
+
+describe('recent list keys', () => {
+  it('give back the user id they were made of, escaped ids included', () => {
+    for (const userId of ['user-7', 'a{b}c', '100%', '%7B', 'ü:{x']) {
+      expect(unescapeKeyPart(escapeKeyPart(userId))).toBe(userId);
+      expect(userIdOfRecentListKey('orrery:v3', projectionKeys('orrery:v3').user(userId).recent)).toBe(userId);
+    }
+  });
+
+  it('are told apart from other keys, other versions and other prefixes', () => {
+    const keys = projectionKeys('orrery:v3');
+    expect(userIdOfRecentListKey('orrery:v3', keys.user('u1').seen)).toBeUndefined();
+    expect(userIdOfRecentListKey('orrery:v3', keys.item('u1').catalog)).toBeUndefined();
+    expect(userIdOfRecentListKey('orrery', keys.user('u1').recent)).toBeUndefined();
+    expect(userIdOfRecentListKey('orrery:v3', 'orrery:v3:{u:}:recent')).toBeUndefined();
+    expect(recentListKeyPattern('orrery:v3')).toBe('orrery:v3:{u:*}:recent');
+    expect(recentListKeyPattern('a*b')).toBe('a\\*b:{u:*}:recent');
   });
 });

@@ -165,6 +165,20 @@ export function tagKeyPattern(prefix: string, tag: string): string {
   return `${globEscape(prefix)}:{${globEscape(tag)}}:*`;
 }
 
+/** SCAN pattern of every user's recent list under `prefix` (one projection version). */
+export function recentListKeyPattern(prefix: string): string {
+  return `${globEscape(prefix)}:{u:*}:recent`;
+}
+
+/** The user id of a recent list key under `prefix` (as projectionKeys names it); undefined for any other key. */
+export function userIdOfRecentListKey(prefix: string, key: string): string | undefined {
+  const head = `${prefix}:{u:`;
+  const tail = '}:recent';
+  if (key.length <= head.length + tail.length || !key.startsWith(head) || !key.endsWith(tail)) return undefined;
+  const escaped = key.slice(head.length, key.length - tail.length);
+  return escaped.includes('}') ? undefined : unescapeKeyPart(escaped);
+}
+
 /**
  * The field of the forgotten-users hash counting the forgets applied (by any projector, of any
  * version): a projector that plans from memory checks it has not moved (apps/projector/src/apply-chunk.ts).
@@ -184,6 +198,11 @@ function globEscape(text: string): string {
 /** Escapes an id for use inside a key: no braces (hash tags) and an unambiguous inverse. */
 export function escapeKeyPart(id: string): string {
   return id.replace(/[%{}]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The id escapeKeyPart escaped. */
+export function unescapeKeyPart(part: string): string {
+  return part.replace(/%(25|7B|7D)/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 /** The hash tag Redis Cluster slots `key` by (the text inside the first non-empty {…}), or the key itself. */

@@ -8,8 +8,8 @@ import { EVENT_TYPE_NAMES } from './weights';
 import { decayedValue, halfLifeMs } from './decay';
 import { parseCatalogView, type CatalogView } from './catalog';
 import { decodeRecentEntry, type RecentEntry } from './recent';
-import { createRedis, luaScript, runScript, type RedisClient } from './redis';
-import { CATALOG_CHANGES_FIELD, controlKeys, projectionKeys, versionPrefix, type ProjectionKeys } from './keys';
+import { createRedis, luaScript, runScript, someKeys, type RedisClient } from './redis';
+import { CATALOG_CHANGES_FIELD, controlKeys, projectionKeys, recentListKeyPattern, userIdOfRecentListKey, versionPrefix, type ProjectionKeys } from './keys';
 import { readProjectionVersion, watchProjectionVersion } from './versions';
 import type { CoVisit } from './merge-co-visits';
 
@@ -55,6 +55,11 @@ export interface ProjectionReader {
   uniqueUsers(itemIds: readonly string[]): Promise<number[]>;
   /** For each item, whether it is in the user's seen list. */
   seen(userId: string, itemIds: readonly string[]): Promise<boolean[]>;
+  /**
+   * Up to `limit` ids of users with a recent list in the version read, whichever Redis lists first (not
+   * a uniform sample): e.g. users to warm a service up with.
+   */
+  usersWithHistory(limit: number): Promise<string[]>;
   /**
    * A token that moves whenever a catalog change (an item upserted or deleted) has been applied, or the
    * projection version switched: a reader that caches catalog facts drops them when it moves.
@@ -189,6 +194,12 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
     async seen(userId, itemIds) {
       const seen = new Set(await redis.lrange(currentKeys().user(userId).seen, 0, -1));
       return itemIds.map((itemId) => seen.has(itemId));
+    },
+
+    async usersWithHistory(limit) {
+      const { prefix } = currentKeys();
+      const keys = await someKeys(redis, recentListKeyPattern(prefix), limit);
+      return keys.map((key) => userIdOfRecentListKey(prefix, key)).filter((userId): userId is string => userId !== undefined);
     },
 
     async catalogChanges() {

@@ -95,6 +95,25 @@ export async function scanKeys(redis: RedisClient, pattern: string): Promise<str
 }
 
 /**
+ * Up to `limit` keys matching `pattern`, whichever SCAN meets first (not a uniform sample), looking at
+ * no more than `maxScanned` keys on each master: cheap on any keyspace, so fit for a start-up path.
+ */
+export async function someKeys(redis: RedisClient, pattern: string, limit: number, maxScanned = 100_000): Promise<string[]> {
+  const found: string[] = [];
+  for (const node of mastersOf(redis)) {
+    let cursor = '0';
+    let scanned = 0;
+    do {
+      const [next, page] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
+      cursor = next;
+      scanned += 1_000;
+      for (const key of page) if (found.length < limit) found.push(key);
+    } while (cursor !== '0' && found.length < limit && scanned < maxScanned);
+  }
+  return found;
+}
+
+/**
  * Unlinks every key matching `pattern` (on every master of a cluster), one SCAN page at a time,
  * and returns how many. One key per UNLINK in a pipeline: a page holds keys of many slots.
  */
