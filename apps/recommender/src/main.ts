@@ -22,22 +22,30 @@ async function main(): Promise<void> {
   if (config.recommenderWorkers > 1 && cluster.isPrimary) return superviseWorkers(config, logger);
 
   const recommender = await startRecommender(config, logger);
+  // Signals are handled from here on, also during the warm-up (close() stops it); a recommender
+  // stopped while it warmed up never reports ready.
+  let stopping = false;
   if (cluster.isWorker) {
     collectMetricsForClusterPrimary('recommender');
-    process.send?.({ type: 'orrery-recommender-ready', port: recommender.port } satisfies WorkerReady);
     stopOnSignals(logger, async () => {
+      stopping = true;
       await recommender.close();
       await telemetry.shutdown();
     });
+    await recommender.warmedUp;
+    if (!stopping) process.send?.({ type: 'orrery-recommender-ready', port: recommender.port } satisfies WorkerReady);
     return;
   }
   const metrics = await startMetricsServer({ service: 'recommender', host: config.metricsHost, port: config.metricsPorts.recommender });
-  logger.info({ address: config.recommenderAddress, port: recommender.port, redis: config.redisUrl, prefix: config.redisPrefix, scoring: config.scoringZmqEndpoint, metrics: metrics.port }, 'ready');
   stopOnSignals(logger, async () => {
+    stopping = true;
     await recommender.close();
     await metrics.close();
     await telemetry.shutdown();
   });
+  await recommender.warmedUp;
+  if (stopping) return;
+  logger.info({ address: config.recommenderAddress, port: recommender.port, redis: config.redisUrl, prefix: config.redisPrefix, scoring: config.scoringZmqEndpoint, metrics: metrics.port }, 'ready');
 }
 
 /** Forks the workers, logs `ready` once all serve, replaces a worker that dies, drains them on a signal. */

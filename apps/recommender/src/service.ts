@@ -2,12 +2,13 @@
 // (Redis projections and the ANN index, in process) and the scoring client, and annotates the
 // active (gRPC server) span.
 import type { OrreryConfig } from '@orrery/config';
-import { bindService, createClient, InFlightBudget, startGrpcServer } from '@orrery/grpc';
+import { bindService, InFlightBudget, startGrpcServer } from '@orrery/grpc';
 import { degradedAnswers, recommenderInFlight } from '@orrery/metrics';
 import { RecommendationService, type RecommendResponse } from '@orrery/proto';
+import { suppressTracing } from '@opentelemetry/core';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
-import { trace, type Logger } from '@orrery/telemetry';
+import { context, trace, type Logger } from '@orrery/telemetry';
 import { followChampionIndex, type ChampionIndex } from '@orrery/models';
 import { followProjections, type FollowedReader, type ProjectionReader } from '@orrery/projections';
 import { createPool, migrate } from '@orrery/store';
@@ -17,7 +18,7 @@ import { mergingScorer } from './score-merging';
 import type { DownstreamBudget } from './downstream';
 import { popular, recommend, similarItems, type RecommendationList, type RecommenderPorts } from './pipeline';
 import { validatePopularRequest, validateRecommendRequest, validateSimilarItemsRequest } from './validation';
-import { warmUp, WARM_UP_USERS } from './warm-up';
+import { warmUp, WARM_UP_USERS, type WarmUpOutcome } from './warm-up';
 
 export interface RunningRecommender {
   /** The port RecommendationService listens on (useful with port 0). */
@@ -31,12 +32,19 @@ export interface ServingRecommender extends RunningRecommender {
   setServing(serving: boolean): void;
 }
 
+/** A started recommender, warming up or warm. */
+export interface StartedRecommender extends RunningRecommender {
+  /** Settles (never rejects) once the warm-up is over, or stopped by close(): health then reports SERVING. */
+  readonly warmedUp: Promise<void>;
+}
+
 /**
  * Starts RecommendationService on config.recommenderAddress: reads the Redis projections and searches
- * the champion's ANN index in process, scores over ZeroMQ. It stays SERVING when a part fails: the
- * answers say what is missing (degraded).
+ * the champion's ANN index in process, scores over ZeroMQ. Its health reports NOT_SERVING until the
+ * warm-up is over (warmedUp), then SERVING, also when a part fails: the answers say what is missing
+ * (degraded).
  */
-export async function startRecommender(config: OrreryConfig, logger: Logger): Promise<RunningRecommender> {
+export async function startRecommender(config: OrreryConfig, logger: Logger): Promise<StartedRecommender> {
   const pool = createPool(config, logger, 2);
   let projections: FollowedReader | undefined;
   let champion: ChampionIndex | undefined;
@@ -72,16 +80,16 @@ export async function startRecommender(config: OrreryConfig, logger: Logger): Pr
   };
   const warming = config.recommenderWarmUpRequests > 0;
   const server = await serveRecommendations(ports, config, logger, { servingOnceBound: !warming });
-  if (warming) {
-    try {
-      await warmUpOverItsOwnPort(server.port, config, projections.reader, logger);
-    } finally {
-      server.setServing(true);
-    }
-  }
+  const stopWarmUp = new AbortController();
+  const warmedUp = warming
+    ? warmUpInProcess(ports, projections.reader, config, logger, stopWarmUp.signal).finally(() => server.setServing(true))
+    : Promise.resolve();
   return {
     port: server.port,
+    warmedUp,
     close: async () => {
+      stopWarmUp.abort();
+      await warmedUp;
       await server.close();
       catalog.stop();
       await scoring.close();
@@ -93,38 +101,38 @@ export async function startRecommender(config: OrreryConfig, logger: Logger): Pr
 }
 
 /**
- * Sends the just-started server config.recommenderWarmUpRequests Recommend calls over gRPC (warm-up.ts)
- * for users the projections know (none when they know none), and logs what it did. With node:cluster workers the port is shared,
- * so a worker's warm-up calls are spread over the workers already listening.
+ * Runs config.recommenderWarmUpRequests Recommend pipelines (warm-up.ts) for users the projections know
+ * (none when they know none) and logs what it did. In process, not over its gRPC port: with
+ * node:cluster workers the port is shared, and a worker's own calls would warm the others. So the
+ * calls never count in the RPC metrics or make traces (tracing is suppressed), and HTTP/2 and
+ * protobuf are left to warm up on the first requests. Never rejects.
  */
-async function warmUpOverItsOwnPort(port: number, config: Pick<OrreryConfig, 'recommenderAddress' | 'recommenderWarmUpRequests'>, reader: ProjectionReader, logger: Logger): Promise<void> {
-  const userIds = await reader.usersWithHistory(WARM_UP_USERS).catch((error: unknown) => {
-    logger.warn({ err: error }, 'could not look for users to warm up with (Redis unreachable?); serving without a warm-up');
-    return [];
-  });
-  if (userIds.length === 0) {
-    logger.info('no user in the projections to warm up with (a new platform?); serving without a warm-up');
-    return;
-  }
-  const client = createClient(RecommendationService, selfAddress(config.recommenderAddress, port), { timeoutMs: 2_000, ownConnection: true });
+async function warmUpInProcess(
+  ports: RecommenderPorts,
+  reader: ProjectionReader,
+  config: Pick<OrreryConfig, 'recommenderWarmUpRequests' | 'downstreamTimeoutMs'>,
+  logger: Logger,
+  stop: AbortSignal,
+): Promise<void> {
   try {
-    const report = await warmUp(
-      async (userId) => ((await client.recommend({ userId, count: 10 })).degraded ? 'degraded' : 'whole'),
-      userIds,
-      { requests: config.recommenderWarmUpRequests },
-    );
+    const userIds = await reader.usersWithHistory(WARM_UP_USERS).catch((error: unknown) => {
+      logger.warn({ err: error }, 'could not look for users to warm up with (Redis unreachable?); serving without a warm-up');
+      return [];
+    });
+    if (userIds.length === 0) {
+      logger.info('no user in the projections to warm up with (a new platform?); serving without a warm-up');
+      return;
+    }
+    const budget: DownstreamBudget = { perCallTimeoutMs: config.downstreamTimeoutMs, requestDeadlineMs: Infinity, now: Date.now };
+    const recommendFor = async (userId: string): Promise<WarmUpOutcome> => {
+      const query = validateRecommendRequest({ userId, count: 10, context: {} });
+      return (await recommend(ports, query, budget)).degradedReasons.length > 0 ? 'degraded' : 'whole';
+    };
+    const report = await context.with(suppressTracing(context.active()), () => warmUp(recommendFor, userIds, { requests: config.recommenderWarmUpRequests, stop }));
     logger.info({ warmUp: report }, 'warmed up (ORRERY_RECOMMENDER_WARMUP_REQUESTS)');
-  } finally {
-    client.close();
+  } catch (error) {
+    logger.warn({ err: error }, 'the warm-up failed; serving without it');
   }
-}
-
-/** Where this process reaches the server it bound at `address` on `port`: a wildcard host becomes loopback. */
-export function selfAddress(address: string, port: number): string {
-  const host = address.slice(0, Math.max(0, address.lastIndexOf(':')));
-  if (host === '' || host === '0.0.0.0') return `127.0.0.1:${port}`;
-  if (host === '[::]') return `[::1]:${port}`;
-  return `${host}:${port}`;
 }
 
 /**

@@ -46,7 +46,7 @@ describe('warm-up', () => {
     const report = await warmUp(call, ['u1'], { requests: 2_000, concurrency: 1, now: () => clock.ms });
     expect(called).toHaveLength(WARM_UP_PROBE_CALLS);
     expect(report.failed).toBeGreaterThan(WARM_UP_PROBE_CALLS / 2);
-    expect(report.stoppedEarly).toMatch(/of the first 100 calls failed or were degraded/);
+    expect(report.stoppedEarly).toMatch(/ of 100 calls failed or were degraded/);
   });
 
   it('stops at its time limit, and reports the p99 of its first and last calls', async () => {
@@ -59,5 +59,17 @@ describe('warm-up', () => {
     expect(report.tookMs).toBe(1_000);
     expect(report.firstCallsP99Ms).toBe(10);
     expect(report.lastCallsP99Ms).toBe(1);
+  });
+
+  it('sends no further call once told to stop', async () => {
+    const clock = { ms: 0 };
+    const stop = new AbortController();
+    const { call, called } = recordingCall(clock, (_, index) => {
+      if (index === 9) stop.abort();
+      return 'whole';
+    });
+    const report = await warmUp(call, ['u1'], { requests: 1_000, concurrency: 1, stop: stop.signal, now: () => clock.ms });
+    expect(called).toHaveLength(10);
+    expect(report.stoppedEarly).toBe('stopped: the service is shutting down');
   });
 });

@@ -1,10 +1,9 @@
 // A starting recommender serves its first few thousand requests several times slower than a warm one:
 // V8 has not optimised the pipeline yet, the shared-reads cache is empty and scoring's ONNX session has
-// not run. On the demo platform at 500 req/s, the first 2,000 requests after a restart had p99 68–80 ms
-// against ~20 ms for the next 2,000 (docs/benchmarks.md). So before it reports SERVING (grpc.health.v1)
-// and logs ready, the recommender sends itself Recommend calls for users the projections know, over
-// gRPC on its own port, so the whole path warms up: HTTP/2, protobuf, Redis reads, the ANN search,
-// the features, the score calls. With no user in the projections (a new platform) there is nothing to
+// not run. On the demo platform at 500 req/s, the first 2,000 requests after a restart had p99 54–75 ms
+// (docs/benchmarks.md). So before it reports SERVING (grpc.health.v1) and logs ready, the recommender
+// runs the Recommend pipeline for users the projections know: Redis reads, the ANN search, the
+// features, the score calls (service.ts, in process). With no user in the projections (a new platform) there is nothing to
 // warm up with, and it does not: made-up users would only fill the shared-reads cache with empty
 // rankings that then hide the first data for a TTL.
 
@@ -12,7 +11,7 @@
 export const WARM_UP_CONCURRENCY = 8;
 /** A warm-up stops after this long, whatever it had left to send (e.g. a dependency is slow). */
 export const WARM_UP_TIME_LIMIT_MS = 15_000;
-/** Calls after which a warm-up gives up when most of them failed or were degraded: a missing dependency is not warmed by calling it. */
+/** Calls after which a warm-up gives up when most calls so far failed or were degraded: a missing dependency is not warmed by calling it. */
 export const WARM_UP_PROBE_CALLS = 100;
 /** Users the warm-up asks the projections for. */
 export const WARM_UP_USERS = 200;
@@ -26,7 +25,10 @@ export interface WarmUpOptions {
   /** Calls to send at most. */
   readonly requests: number;
   readonly concurrency?: number;
+  /** Checked before each call (e.g. between its last ones and the time limit). */
   readonly timeLimitMs?: number;
+  /** Aborted: no further call is sent (the service is shutting down). */
+  readonly stop?: AbortSignal;
   readonly now?: () => number;
 }
 
@@ -48,8 +50,9 @@ export interface WarmUpReport {
 
 /**
  * Sends up to `options.requests` calls of `call`, `concurrency` at a time, cycling through `userIds`
- * (none without users). Never throws: a failed call is counted. Stops at the time limit, or after
- * WARM_UP_PROBE_CALLS calls when fewer than half of them were answered whole.
+ * (none without users). Never throws: a failed call is counted. Stops when `stop` is aborted, at the
+ * time limit (calls in flight then finish), or from WARM_UP_PROBE_CALLS calls on whenever fewer than
+ * half of the calls so far were answered whole.
  */
 export async function warmUp(call: (userId: string) => Promise<WarmUpOutcome>, userIds: readonly string[], options: WarmUpOptions): Promise<WarmUpReport> {
   const now = options.now ?? Date.now;
@@ -60,9 +63,10 @@ export async function warmUp(call: (userId: string) => Promise<WarmUpOutcome>, u
   let sent = 0;
   let stoppedEarly: string | undefined;
   const stopReason = (): string | undefined => {
+    if (options.stop?.aborted) return 'stopped: the service is shutting down';
     if (now() - started >= timeLimitMs) return `time limit of ${timeLimitMs} ms`;
     const answered = counts.whole + counts.degraded + counts.failed;
-    if (answered >= WARM_UP_PROBE_CALLS && counts.whole < answered / 2) return `${answered - counts.whole} of the first ${answered} calls failed or were degraded`;
+    if (answered >= WARM_UP_PROBE_CALLS && counts.whole < answered / 2) return `${answered - counts.whole} of ${answered} calls failed or were degraded`;
     return undefined;
   };
   const caller = async (): Promise<void> => {

@@ -1,5 +1,6 @@
-// startRecommender against the real Redis and Postgres of the local stack: before it returns (and main
-// logs ready), it warms up with users the projections know, or serves at once when they know none.
+// startRecommender against the real Redis and Postgres of the local stack (a database of its own, so
+// no model: no ANN candidates): it reports NOT_SERVING while it warms up with users the projections
+// know, or serves at once when they know none.
 // Redis database 9, of its own: the search for users looks at a bounded number of keys, and in the
 // shared database other tests' keys could hide these.
 import { randomUUID } from 'node:crypto';
@@ -7,9 +8,9 @@ import { readConfig, type OrreryConfig } from '@orrery/config';
 import { EventType } from '@orrery/proto';
 import { createRedis, encodeRecentEntry, projectionKeys, unlinkKeys, type RedisClient } from '@orrery/projections';
 import type { Logger } from '@orrery/telemetry';
-import { healthStatus, uniqueName } from '@orrery/testing';
+import { createTestDatabase, dropTestDatabase, healthStatus, uniqueName } from '@orrery/testing';
 import { pino } from 'pino';
-import { startRecommender, type RunningRecommender } from '../src/service';
+import { startRecommender, type StartedRecommender } from '../src/service';
 
 jest.setTimeout(60_000);
 
@@ -24,20 +25,24 @@ describe('a starting recommender', () => {
   const prefix = `warm-up-test-${randomUUID()}`;
   let redis: RedisClient;
   let config: OrreryConfig;
-  let running: RunningRecommender | undefined;
+  let running: StartedRecommender | undefined;
 
-  beforeAll(() => {
+  let databaseUrl: string;
+
+  beforeAll(async () => {
     const shared = readConfig();
+    databaseUrl = await createTestDatabase(shared);
     const url = new URL(shared.redisUrl);
     url.pathname = '/9';
     config = {
       ...shared,
       redisUrl: url.toString(),
+      postgresUrl: databaseUrl,
       redisPrefix: prefix,
       recommenderAddress: '127.0.0.1:0',
       // Nothing listens there: with no candidates (no model, no co-visits, no trending) nothing is scored.
       scoringZmqEndpoint: `ipc:///tmp/${uniqueName('warm-up-scoring')}`,
-      recommenderWarmUpRequests: 40,
+      recommenderWarmUpRequests: 5_000,
     };
     redis = createRedis(config, 'warm-up-test');
   });
@@ -48,26 +53,46 @@ describe('a starting recommender', () => {
   afterAll(async () => {
     await unlinkKeys(redis, `${prefix}*`);
     await redis.quit();
+    await dropTestDatabase(databaseUrl);
   });
+
+  /** Gives each user a recent list, as the projector would. */
+  const projectUsers = async (users: readonly string[]): Promise<void> => {
+    const keys = projectionKeys(prefix);
+    for (const [index, userId] of users.entries()) {
+      await redis.lpush(keys.user(userId).recent, encodeRecentEntry({ sequence: BigInt(index + 1), type: EventType.VIEW, value: 0, occurredMs: Date.now(), itemId: `item-${index}` }));
+    }
+  };
 
   it('serves at once when the projections know no user', async () => {
     const { logger, lines } = recordingLogger();
     running = await startRecommender(config, logger);
+    await running.warmedUp;
     expect(lines.some((line) => String(line.msg).startsWith('no user in the projections to warm up with'))).toBe(true);
     expect(lines.some((line) => line.warmUp !== undefined)).toBe(false);
     expect(await healthStatus(`127.0.0.1:${running.port}`)).toBe('SERVING');
   });
 
-  it('sends itself the configured calls for the users the projections know before it returns, then reports SERVING', async () => {
-    const keys = projectionKeys(prefix);
-    const users = ['u1', 'u2', 'u{3}'];
-    for (const [index, userId] of users.entries()) {
-      await redis.lpush(keys.user(userId).recent, encodeRecentEntry({ sequence: BigInt(index + 1), type: EventType.VIEW, value: 0, occurredMs: Date.now(), itemId: `item-${index}` }));
-    }
+  it('runs the configured Recommend calls for the users the projections know, NOT_SERVING meanwhile, then SERVING', async () => {
+    await projectUsers(['u1', 'u2', 'u{3}']);
     const { logger, lines } = recordingLogger();
     running = await startRecommender(config, logger);
+    // 5,000 calls each reading Redis take far longer than one health check.
+    expect(await healthStatus(`127.0.0.1:${running.port}`)).toBe('NOT_SERVING');
+    await running.warmedUp;
     const report = lines.find((line) => line.warmUp !== undefined)?.warmUp;
-    expect(report).toMatchObject({ sent: 40, whole: 40, degraded: 0, failed: 0, users: 3 });
+    expect(report).toMatchObject({ sent: 5_000, whole: 5_000, degraded: 0, failed: 0, users: 3 });
     expect(await healthStatus(`127.0.0.1:${running.port}`)).toBe('SERVING');
+  });
+
+  it('stops warming up when closed, without waiting for the calls it had left', async () => {
+    await projectUsers(['u1']);
+    const { logger, lines } = recordingLogger();
+    const started = await startRecommender({ ...config, recommenderWarmUpRequests: 1_000_000 }, logger);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await started.close();
+    const report = lines.find((line) => line.warmUp !== undefined)?.warmUp as { sent: number; stoppedEarly?: string } | undefined;
+    expect(report?.stoppedEarly).toBe('stopped: the service is shutting down');
+    expect(report!.sent).toBeLessThan(1_000_000);
   });
 });

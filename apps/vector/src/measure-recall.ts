@@ -43,6 +43,7 @@ async function embeddingsToMeasure(values: Record<string, string | boolean | und
   const factors = Number(values.factors ?? 32);
   const started = Date.now();
   const eventsPerUser = Number(values['events-per-user'] ?? 40);
+  if (!Number.isInteger(eventsPerUser) || eventsPerUser <= 0) throw new Error(`--events-per-user must be a positive integer, got ${values['events-per-user']}`);
   const dataset = generateSyntheticDataset({ users, items, eventsPerUser, seed: 3 });
   const model = trainImplicitAls(dataset.events, { factors, iterations: 8 });
   const byUser = new Map<string, string[]>();
