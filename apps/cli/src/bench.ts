@@ -8,6 +8,7 @@ import { startIsolatedPlatform } from './isolated-platform';
 import { seedDemoData } from './seed';
 import { histogramTotals } from './prometheus-text';
 import { CpuSnapshot, processesRunning, withChildren, type ProcessGroups } from './process-cpu';
+import { describeOwnPauses, watchOwnPauses } from './own-pauses';
 import { reportLadder, type LadderStep } from './rate-ladder';
 import { percentiles, topReasons, type Percentiles } from './stats';
 import { describeWriteLoad, startWriteLoad } from './write-load';
@@ -76,9 +77,12 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     const scoringMetrics = `http://${config.metricsHost}:${config.metricsPorts.scoring}/metrics`;
     const openLoopPhase = async (heading: string): Promise<void> => {
       const rowsBefore = await histogramTotals(scoringMetrics, 'orrery_scoring_batch_rows');
+      const ownPauses = watchOwnPauses();
       const result = await openLoopRecommend(recommender, randomUser, options.rate, options.seconds);
+      const paused = ownPauses.stop();
       log(`\n## ${heading}`);
       log(format(percentiles(result.latencies)));
+      log(describeOwnPauses(paused));
       const degradedReasons = topReasons(result.degradedReasons);
       const errorReasons = topReasons(result.errorReasons);
       log(`degraded responses: ${result.degraded}${degradedReasons ? ` (${degradedReasons})` : ''}, errors: ${result.errors}${errorReasons ? ` (${errorReasons})` : ''}`);
@@ -122,6 +126,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
 
     // Closed loop: the highest rate the platform sustains at a fixed concurrency.
     const closedLoop: number[] = [];
+    const closedLoopPauses = watchOwnPauses();
     const deadline = Date.now() + options.seconds * 1000;
     const closedStarted = process.hrtime.bigint();
     await Promise.all(
@@ -136,6 +141,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     const closedSeconds = ms(process.hrtime.bigint() - closedStarted) / 1000;
     log(`\n## Recommend, closed loop with ${options.concurrency} concurrent callers for ${options.seconds} s`);
     log(`throughput ${(closedLoop.length / closedSeconds).toFixed(0)} req/s; ${format(percentiles(closedLoop))}`);
+    log(describeOwnPauses(closedLoopPauses.stop()));
 
     // Freshness: a new user's first view, acknowledged, until their recommendations reflect it.
     // Measured before the ingest benchmark, whose backlog would otherwise be measured instead.
