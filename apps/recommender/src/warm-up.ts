@@ -1,11 +1,11 @@
 // A starting recommender serves its first few thousand requests several times slower than a warm one:
-// V8 has not optimised the pipeline yet, the shared-reads cache is empty and scoring's ONNX session has
-// not run. On the demo platform at 500 req/s, the first 2,000 requests after a restart had p99 54–75 ms
-// (docs/benchmarks.md). So before it reports SERVING (grpc.health.v1) and logs ready, the recommender
-// runs the Recommend pipeline for users the projections know: Redis reads, the ANN search, the
-// features, the score calls (service.ts, in process). With no user in the projections (a new platform) there is nothing to
-// warm up with, and it does not: made-up users would only fill the shared-reads cache with empty
-// rankings that then hide the first data for a TTL.
+// V8 has not optimised the pipeline yet and the shared-reads cache is empty. On the demo platform at
+// 500 req/s, the first 2,000 requests after a restart had p99 52–90 ms (docs/benchmarks.md). So before
+// it reports SERVING (grpc.health.v1) and logs ready, the recommender runs the Recommend pipeline, in
+// process (service.ts), for users the projections know: Redis reads, the ANN search, the features, the
+// score calls. With no user in the projections (a new platform) there is nothing to warm up with, and
+// it does not: made-up users would only fill the shared-reads cache with empty rankings that then hide
+// the first data for a TTL.
 
 /** Calls a warm-up keeps in flight. */
 export const WARM_UP_CONCURRENCY = 8;
@@ -25,7 +25,7 @@ export interface WarmUpOptions {
   /** Calls to send at most. */
   readonly requests: number;
   readonly concurrency?: number;
-  /** Checked before each call (e.g. between its last ones and the time limit). */
+  /** How long calls are sent, in ms (checked before each call; calls in flight then finish). */
   readonly timeLimitMs?: number;
   /** Aborted: no further call is sent (the service is shutting down). */
   readonly stop?: AbortSignal;

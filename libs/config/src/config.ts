@@ -40,7 +40,7 @@ export interface OrreryConfig {
   readonly recommenderMaxInFlight: number;
   /** How long a request over recommenderMaxInFlight waits for room before RESOURCE_EXHAUSTED, in ms. */
   readonly recommenderQueueWaitMs: number;
-  /** Recommend calls a starting recommender sends itself before it reports SERVING and logs ready (0: none). */
+  /** Recommend pipelines a starting recommender runs, for users the projections know, before it reports SERVING and logs ready (0: none). */
   readonly recommenderWarmUpRequests: number;
   /** How long the recommender reuses reads that are the same for every user (catalog facts, co-visits, trending); 0 = never. */
   readonly sharedReadsCacheMs: number;

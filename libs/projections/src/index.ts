@@ -37,7 +37,7 @@ export {
   type UserProjection,
 } from './reader';
 export { decodeRecentEntry, encodeRecentEntry, type RecentEntry } from './recent';
-export { createRedis, inOneWrite, luaScript, runScript, scanKeys, someKeys, unlinkKeys, type LuaScript, type RedisClient } from './redis';
+export { createRedis, inOneWrite, luaScript, runScript, scanKeys, unlinkKeys, type LuaScript, type RedisClient } from './redis';
 export { EVENT_TYPE_NAMES, eventTypeName, interactionWeight, MAX_RATING_WEIGHT } from './weights';
 
 export { parseProjectionVersion, projectorGroupOf, readProjectionVersion, watchForChanges, watchProjectionVersion } from './versions';

@@ -8,7 +8,7 @@ import { EVENT_TYPE_NAMES } from './weights';
 import { decayedValue, halfLifeMs } from './decay';
 import { parseCatalogView, type CatalogView } from './catalog';
 import { decodeRecentEntry, type RecentEntry } from './recent';
-import { createRedis, luaScript, runScript, someKeys, type RedisClient } from './redis';
+import { createRedis, luaScript, runScript, scanKeys, type RedisClient } from './redis';
 import { CATALOG_CHANGES_FIELD, controlKeys, projectionKeys, recentListKeyPattern, userIdOfRecentListKey, versionPrefix, type ProjectionKeys } from './keys';
 import { readProjectionVersion, watchProjectionVersion } from './versions';
 import type { CoVisit } from './merge-co-visits';
@@ -91,6 +91,9 @@ while #out < 2 * want do
 end
 return out
 `);
+
+/** Keys usersWithHistory looks at per Redis master at most: a read model's keys are mostly users' (a recent list among every five), so these hold thousands of recent lists. */
+const USERS_SCAN_BOUND = 100_000;
 
 /** Extra co-visit rows read per item to make up for hidden ones filtered out. */
 const COVISIT_SPARE = 4;
@@ -198,7 +201,7 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
 
     async usersWithHistory(limit) {
       const { prefix } = currentKeys();
-      const keys = await someKeys(redis, recentListKeyPattern(prefix), limit);
+      const keys = await scanKeys(redis, recentListKeyPattern(prefix), { limit, maxScanned: USERS_SCAN_BOUND });
       return keys.map((key) => userIdOfRecentListKey(prefix, key)).filter((userId): userId is string => userId !== undefined);
     },
 

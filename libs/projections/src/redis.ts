@@ -77,36 +77,24 @@ function mastersOf(redis: RedisClient): Redis[] {
 }
 
 /**
- * Every key matching `pattern` (on every master of a cluster). SCAN walks the whole keyspace in steps
- * without blocking Redis: O(keys in Redis), so only for rare operations (forgetting a user, dropping a version).
+ * The keys matching `pattern` (on every master of a cluster). SCAN walks the keyspace in steps without
+ * blocking Redis. Unbounded it returns every one, O(keys in Redis): only for rare operations
+ * (forgetting a user, dropping a version). With `bounds` it stops at `limit` keys, and on each master
+ * after looking at about `maxScanned` keys: whichever keys SCAN meets first (not a uniform sample),
+ * cheap on any keyspace, so fit for a start-up path.
  */
-export async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {
-  const nodes = mastersOf(redis);
-  const found: string[] = [];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 10_000);
-      cursor = next;
-      found.push(...batch);
-    } while (cursor !== '0');
-  }
-  return found;
-}
-
-/**
- * Up to `limit` keys matching `pattern`, whichever SCAN meets first (not a uniform sample), looking at
- * no more than `maxScanned` keys on each master: cheap on any keyspace, so fit for a start-up path.
- */
-export async function someKeys(redis: RedisClient, pattern: string, limit: number, maxScanned = 100_000): Promise<string[]> {
+export async function scanKeys(redis: RedisClient, pattern: string, bounds?: { readonly limit: number; readonly maxScanned: number }): Promise<string[]> {
+  const step = 10_000;
+  const limit = bounds?.limit ?? Infinity;
+  const maxScanned = bounds?.maxScanned ?? Infinity;
   const found: string[] = [];
   for (const node of mastersOf(redis)) {
     let cursor = '0';
     let scanned = 0;
     do {
-      const [next, page] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
+      const [next, page] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', step);
       cursor = next;
-      scanned += 1_000;
+      scanned += step;
       for (const key of page) if (found.length < limit) found.push(key);
     } while (cursor !== '0' && found.length < limit && scanned < maxScanned);
   }
