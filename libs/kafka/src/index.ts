@@ -2,9 +2,11 @@ import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ConfigResourceTypes, Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
 import { DomainEventSchema, type DomainEvent } from '@orrery/proto';
+import { repairIdleRequestQueues } from './idle-request-queue';
 
-/** A kafkajs client for the configured brokers. */
+/** A kafkajs client for the configured brokers, without kafkajs' idle 1 ms timer (repairIdleRequestQueues). */
 export function createKafka(config: Pick<OrreryConfig, 'kafkaBrokers' | 'kafkaClientId'>, clientSuffix: string): Kafka {
+  repairIdleRequestQueues();
   return new Kafka({
     clientId: `${config.kafkaClientId}-${clientSuffix}`,
     brokers: [...config.kafkaBrokers],
@@ -131,4 +133,5 @@ export function encodeDomainEvent(event: DomainEvent): Buffer {
 export function decodeDomainEvent(value: Buffer): DomainEvent {
   return fromBinary(DomainEventSchema, value);
 }
+export * from './idle-request-queue';
 export * from './restarting-consumer';
