@@ -4,6 +4,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Client } from 'pg';
 import { readConfig } from '@orrery/config';
 import { createIngestClient, ZmqEventEmitter } from '@orrery/client';
+import { percentiles, type Percentiles } from '@orrery/metrics';
 import { controlKeys, createRedis, EVENT_SCOPE_TAG, projectionKeys, projectorGroupOf, readProjectionVersion, watermarkSource } from '@orrery/projections';
 import { EventType } from '@orrery/proto';
 import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase } from '@orrery/testing';
@@ -13,7 +14,6 @@ import { CpuSnapshot, processesRunning, type ProcessGroups } from './process-cpu
 import { fetchTrace, sampledTraceContext } from './jaeger';
 import { formatStages, lagStages, type TimedSpan } from './lag-stages';
 import { histogramTotalsIn, scrape, sumOf } from './prometheus-text';
-import { percentiles, type Percentiles } from './stats';
 
 export interface IngestBenchOptions {
   /** Duration of each phase. */

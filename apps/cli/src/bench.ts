@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { createClient } from '@orrery/grpc';
 import { EventType, IngestService, RecommendationService } from '@orrery/proto';
 import { readConfig } from '@orrery/config';
+import { percentiles, type Percentiles } from '@orrery/metrics';
 import { lastItemByUser, waitUntilProjected } from './caught-up';
 import { startIsolatedPlatform } from './isolated-platform';
 import { seedDemoData } from './seed';
@@ -10,7 +11,7 @@ import { histogramTotals } from './prometheus-text';
 import { CpuSnapshot, processesRunning, withChildren, type ProcessGroups } from './process-cpu';
 import { describeOwnPauses, watchOwnPauses } from './own-pauses';
 import { reportLadder, type LadderStep } from './rate-ladder';
-import { percentiles, topReasons, type Percentiles } from './stats';
+import { topReasons } from './stats';
 import { describeWriteLoad, startWriteLoad } from './write-load';
 
 /** Connections the load generator spreads its Recommend calls over. */

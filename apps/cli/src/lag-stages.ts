@@ -1,8 +1,8 @@
 // Where the write side's lag goes, read back from Jaeger: for each event of a traced batch, the time
 // from the command's reply (committed) to the relay's Kafka send, the send itself, from Kafka to the
 // projector's apply, and the apply. The services' own spans say it; nothing is added to them.
+import { percentiles, type Percentiles } from '@orrery/metrics';
 import type { JaegerSpan } from './jaeger';
-import { percentiles, type Percentiles } from './stats';
 
 /** What lagStages reads of a span. */
 export type TimedSpan = Pick<JaegerSpan, 'service' | 'operationName' | 'startMs' | 'endMs' | 'tags'>;

@@ -1,5 +1,5 @@
+import { percentiles } from '@orrery/metrics';
 import { highestRateWithin, ladderTable, parseLadder, renderLadderSvg, stepFromGhzReport, type LadderStep } from './rate-ladder';
-import { percentiles } from './stats';
 
 function step(askedRate: number, latenciesMs: readonly number[], changes: Partial<LadderStep> = {}): LadderStep {
   return { askedRate, achievedRate: askedRate, latency: percentiles(latenciesMs), errors: 0, degraded: 0, cpuMsPerRequest: { recommender: 1.5, scoring: 0.3 }, ...changes };

@@ -6,7 +6,8 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { percentiles, topReasons, type Percentiles } from './stats';
+import { percentiles, type Percentiles } from '@orrery/metrics';
+import { topReasons } from './stats';
 import { escapeXml, svgOpening } from './svg';
 
 /** The serving latency goal: the ladder reports the highest rate with p99 under it. */

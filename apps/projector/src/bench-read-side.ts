@@ -18,6 +18,7 @@ import { Partitioners } from 'kafkajs';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient } from '@orrery/grpc';
 import { createKafka, domainEventKey, encodeDomainEvent, ensureTopic } from '@orrery/kafka';
+import { percentiles } from '@orrery/metrics';
 import { createRedis, unlinkKeys } from '@orrery/projections';
 import { DomainEventSchema, EventType, QueryService, type DomainEvent } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
@@ -75,10 +76,6 @@ function generator(seed: number, nextSequence: () => bigint): () => DomainEvent 
       },
     });
   };
-}
-
-function percentile(sorted: readonly number[], q: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 }
 
 async function main(): Promise<void> {
@@ -200,9 +197,9 @@ async function main(): Promise<void> {
           }
         }),
       );
-      latencies.sort((a, b) => a - b);
+      const { p50, p99 } = percentiles(latencies);
       process.stdout.write(
-        `query ${name.padEnd(22)} concurrency ${concurrency}: ${latencies.length} calls in 3 s (${Math.round(latencies.length / 3)}/s), p50 ${percentile(latencies, 0.5).toFixed(2)} ms, p99 ${percentile(latencies, 0.99).toFixed(2)} ms\n`,
+        `query ${name.padEnd(22)} concurrency ${concurrency}: ${latencies.length} calls in 3 s (${Math.round(latencies.length / 3)}/s), p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms\n`,
       );
     }
     client.close();

@@ -6,6 +6,7 @@
 // score calls. With no user in the projections (a new platform) there is nothing to warm up with, and
 // it does not: made-up users would only fill the shared-reads cache with empty rankings that then hide
 // the first data for a TTL.
+import { percentiles } from '@orrery/metrics';
 
 /** Calls a warm-up keeps in flight. */
 export const WARM_UP_CONCURRENCY = 8;
@@ -88,13 +89,7 @@ export async function warmUp(call: (userId: string) => Promise<WarmUpOutcome>, u
     users: Math.min(userIds.length, sent),
     tookMs: now() - started,
     ...(stoppedEarly === undefined ? {} : { stoppedEarly }),
-    firstCallsP99Ms: p99(latencies.slice(0, REPORTED_CALLS)),
-    lastCallsP99Ms: p99(latencies.slice(-REPORTED_CALLS)),
+    firstCallsP99Ms: percentiles(latencies.slice(0, REPORTED_CALLS)).p99,
+    lastCallsP99Ms: percentiles(latencies.slice(-REPORTED_CALLS)).p99,
   };
-}
-
-function p99(latencies: readonly number[]): number {
-  if (latencies.length === 0) return 0;
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))]!;
 }

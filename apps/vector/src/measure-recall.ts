@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { Pool } from 'pg';
 import { readConfig } from '@orrery/config';
+import { percentiles } from '@orrery/metrics';
 import { createSeededRandom, foldInUser, generateSyntheticDataset, topKByScore, trainImplicitAls } from '@orrery/ml';
 import { buildServingIndex, loadChampion, rawItemVectors, recentItemWeights, type ItemEmbeddings } from '@orrery/models';
 
@@ -60,14 +61,10 @@ async function embeddingsToMeasure(values: Record<string, string | boolean | und
   };
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
-}
-
 function timing(label: string, micros: number[]): string {
-  const sorted = [...micros].sort((a, b) => a - b);
+  const { p50, p99 } = percentiles(micros);
   const mean = micros.reduce((sum, value) => sum + value, 0) / Math.max(1, micros.length);
-  return `${label}: mean ${mean.toFixed(0)} µs, p50 ${percentile(sorted, 0.5).toFixed(0)} µs, p99 ${percentile(sorted, 0.99).toFixed(0)} µs`;
+  return `${label}: mean ${mean.toFixed(0)} µs, p50 ${p50.toFixed(0)} µs, p99 ${p99.toFixed(0)} µs`;
 }
 
 async function main(): Promise<void> {

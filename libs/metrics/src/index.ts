@@ -24,3 +24,4 @@ export {
 } from './catalogue';
 export { sampleEvery, type Sampler } from './sampler';
 export { collectMetricsForClusterPrimary, metricsText, startMetricsServer, type MetricsServer, type MetricsServerOptions } from './server';
+export { percentiles, type Percentiles } from './percentiles';
