@@ -1,4 +1,4 @@
-import { candidatePoolSize, coVisitedBatch, countBySource, mergeCandidates, similarBatch, trendingBatch } from './candidates';
+import { candidatePoolSize, coVisitedBatch, countBySource, mergeCandidates, similarBatch, trendingBatch, withSimilarExplained } from './candidates';
 
 describe('candidate merging', () => {
   it('when several sources propose the same item, it appears once with every reason and each source score', () => {
@@ -30,6 +30,20 @@ describe('candidate merging', () => {
       ]),
     ]);
     expect(merged.map((candidate) => candidate.reasons)).toEqual([['co-visited:r1'], ['co-visited:r2'], ['co-visited:r1'], ['co-visited']]);
+  });
+
+  it('an ANN neighbour left unexplained says what it is similar to once explained, and keeps its other reasons', () => {
+    const [hit] = mergeCandidates([
+      similarBatch([{ itemId: 'x', score: 1, becauseOfItemId: '' }]),
+      coVisitedBatch([{ itemId: 'x', score: 2, becauseOfItemId: 'r2' }]),
+    ]);
+    expect(hit!.reasons).toEqual(['similar-to', 'co-visited:r2']);
+    expect(withSimilarExplained(hit!.reasons, () => 'r1')).toEqual(['similar-to:r1', 'co-visited:r2']);
+    expect(hit!.reasons).toEqual(['similar-to', 'co-visited:r2']);
+    expect(withSimilarExplained(hit!.reasons, () => '')).toEqual(['similar-to', 'co-visited:r2']);
+    let asked = 0;
+    expect(withSimilarExplained(['co-visited:r2', 'trending'], () => `r${++asked}`)).toEqual(['co-visited:r2', 'trending']);
+    expect(asked).toBe(0);
   });
 
   it('when a source gives no explaining item, the fallback item explains it', () => {

@@ -66,6 +66,24 @@ function explain(kind: string, becauseOf: string): string {
   return becauseOf ? `${kind}:${becauseOf}` : kind;
 }
 
+/** The reason of an ANN neighbour not explained yet (see withSimilarExplained). */
+const UNEXPLAINED_SIMILAR = explain('similar-to', '');
+
+/**
+ * `reasons` with an unexplained ANN neighbour's bare `similar-to` now saying what it is similar to
+ * (`similar-to:<becauseOf>`), for a source that explains its items on demand
+ * (VectorNeighbours.explainedBy); the same list when there is nothing to explain or no item explains it.
+ */
+export function withSimilarExplained(reasons: readonly string[], becauseOf: () => string): readonly string[] {
+  const at = reasons.indexOf(UNEXPLAINED_SIMILAR);
+  if (at < 0) return reasons;
+  const explaining = becauseOf();
+  if (!explaining) return reasons;
+  const explained = [...reasons];
+  explained[at] = explain('similar-to', explaining);
+  return explained;
+}
+
 interface MergingCandidate {
   readonly itemId: string;
   readonly sourceScores: SourceScores;

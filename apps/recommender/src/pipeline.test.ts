@@ -68,6 +68,29 @@ describe('Recommend pipeline', () => {
     expect(m1?.reasons).toEqual(['similar-to:r2', 'co-visited:r2']);
   });
 
+  it('explains ANN neighbours the vector source left unexplained, asking only for the items it returns', async () => {
+    const asked: string[] = [];
+    const { ports } = fakePorts(world, {
+      candidates: {
+        similarForUser: async () => ({
+          items: (world.similarForUser ?? []).map((hit) => ({ ...hit, becauseOfItemId: '' })),
+          modelVersion: 'als-3',
+          explainedBy: (itemId: string) => {
+            asked.push(itemId);
+            return (world.similarForUser ?? []).find((hit) => hit.itemId === itemId)?.becauseOfItemId ?? '';
+          },
+        }),
+        similarTo: failing('unused'),
+      },
+    });
+    const result = await recommend(ports, query({ count: 3 }), budget());
+    expect(ids(result)).toHaveLength(3);
+    expect(asked.sort()).toEqual(ids(result).filter((itemId) => ['b1', 'b2', 'b3', 'm1'].includes(itemId)).sort());
+    expect(asked.length).toBeGreaterThan(0);
+    const eager = await recommend(fakePorts(world).ports, query({ count: 3 }), budget());
+    expect(result.items.map((entry) => entry.reasons)).toEqual(eager.items.map((entry) => entry.reasons));
+  });
+
   it('adds trending items of the user\'s favourite categories', async () => {
     const { ports, calls } = fakePorts(world);
     const result = await recommend(ports, query(), budget());

@@ -8,6 +8,7 @@ import {
   mergeCandidates,
   similarBatch,
   trendingBatch,
+  withSimilarExplained,
   type Candidate,
   type CandidateSource,
   type SourceBatch,
@@ -113,7 +114,7 @@ export async function recommend(ports: RecommenderPorts, query: RecommendQuery, 
   );
   const ranked = rankedByScore(eligible.candidates, scored?.scores ?? fallbackScores(eligible.candidates));
   return {
-    items: diversify(ranked, query.count).map(toRecommendedItem),
+    items: diversify(ranked, query.count).map((candidate) => toRecommendedItem(candidate, vector?.explainedBy)),
     modelVersion: scored?.modelVersion || vector?.modelVersion || '',
     degradedReasons: degraded.list(),
     stats: { ...stats, eligible: eligible.candidates.length, ranking: scored ? 'model' : 'fallback' },
@@ -138,7 +139,7 @@ export async function similarItems(ports: RecommenderPorts, query: SimilarItemsQ
   const eligible = await lookUpEligible(ports.features, candidates, [], query.filter, excluded, budget, degraded);
   const ranked = eligible ? rankByScore(eligible.candidates, fallbackScores(eligible.candidates)) : [];
   return {
-    items: ranked.slice(0, query.count).map(toRecommendedItem),
+    items: ranked.slice(0, query.count).map((candidate) => toRecommendedItem(candidate)),
     modelVersion: vector?.modelVersion ?? '',
     degradedReasons: degraded.list(),
     stats: { candidatesBySource: countBySource(batches), merged: candidates.length, eligible: ranked.length, ranking: ranked.length ? 'fallback' : 'none' },
@@ -158,7 +159,7 @@ export async function popular(ports: RecommenderPorts, query: PopularQuery, budg
   const eligible = await lookUpEligible(ports.features, candidates, [], query.filter, query.filter.excludeItemIds, budget, degraded);
   const ranked = eligible ? rankByScore(eligible.candidates, eligible.candidates.map((candidate) => candidate.sourceScores.trending ?? 0)) : [];
   return {
-    items: ranked.slice(0, query.count).map(toRecommendedItem),
+    items: ranked.slice(0, query.count).map((candidate) => toRecommendedItem(candidate)),
     modelVersion: '',
     degradedReasons: degraded.list(),
     stats: { candidatesBySource: countBySource(batches), merged: candidates.length, eligible: ranked.length, ranking: ranked.length ? 'popularity' : 'none' },
@@ -222,8 +223,10 @@ function checkScores(scores: Scores, rows: number): Scores {
   return scores;
 }
 
-function toRecommendedItem(candidate: RankedCandidate): RecommendedItem {
-  return { itemId: candidate.itemId, score: candidate.score, reasons: candidate.reasons };
+/** An item of the answer; `similarExplainedBy` explains it when the ANN source left it unexplained (VectorNeighbours.explainedBy). */
+function toRecommendedItem(candidate: RankedCandidate, similarExplainedBy?: (itemId: string) => string): RecommendedItem {
+  const reasons = similarExplainedBy ? withSimilarExplained(candidate.reasons, () => similarExplainedBy(candidate.itemId)) : candidate.reasons;
+  return { itemId: candidate.itemId, score: candidate.score, reasons };
 }
 
 /** Collects the distinct reasons of failed downstream calls, in the order they were noticed. */

@@ -64,8 +64,11 @@ export function readModel(reader: ProjectionReader, index: () => ServingIndex | 
       return (await trendingRankings([key])).get(key) ?? [];
     },
     similarForUser: (recentItemIds, count, excludeItemIds) =>
-      searchTimed(index(), 'for_user', (served) => served.searchForUser(recentItemIds, count, excludeItemIds)),
-    similarTo: (itemId, count) => searchTimed(index(), 'similar_to', (served) => served.similarTo(itemId, count)),
+      searchTimed(index(), 'for_user', (served) => {
+        const { hits, nearestRecentItem } = served.searchForUser(recentItemIds, count, excludeItemIds);
+        return { hits, becauseOfItemId: '', explainedBy: nearestRecentItem };
+      }),
+    similarTo: (itemId, count) => searchTimed(index(), 'similar_to', (served) => ({ hits: served.similarTo(itemId, count), becauseOfItemId: itemId })),
   };
 }
 
@@ -160,15 +163,23 @@ function groupByCount(keys: readonly string[]): Map<number, string[]> {
   return groups;
 }
 
+/** What one ANN search found: the hits, explained by one item or on demand (VectorNeighbours.explainedBy). */
+interface Search {
+  readonly hits: readonly Neighbour[];
+  readonly becauseOfItemId: string;
+  readonly explainedBy?: (itemId: string) => string;
+}
+
 /** Searches the served index under an `ann search` span and the ANN latency histogram; no index yet → no neighbours. */
-async function searchTimed(index: ServingIndex | undefined, kind: 'for_user' | 'similar_to', search: (index: ServingIndex) => Neighbour[]): Promise<VectorNeighbours> {
+async function searchTimed(index: ServingIndex | undefined, kind: 'for_user' | 'similar_to', search: (index: ServingIndex) => Search): Promise<VectorNeighbours> {
   if (!index) return { items: [], modelVersion: '' };
   return withSpan('ann search', { attributes: { 'orrery.ann.kind': kind, 'orrery.model_version': index.version } }, async (span) => {
     const timer = annSearchDuration.startTimer({ kind });
-    const neighbours = search(index);
+    const { hits, becauseOfItemId, explainedBy } = search(index);
     timer();
-    span.setAttribute('orrery.hits', neighbours.length);
-    return { items: neighbours.map((hit) => ({ itemId: hit.itemId, score: hit.score, becauseOfItemId: hit.nearestItemId })), modelVersion: index.version };
+    span.setAttribute('orrery.hits', hits.length);
+    const items = hits.map((hit): SourcedItem => ({ itemId: hit.itemId, score: hit.score, becauseOfItemId }));
+    return explainedBy ? { items, modelVersion: index.version, explainedBy } : { items, modelVersion: index.version };
   });
 }
 

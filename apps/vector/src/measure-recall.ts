@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     const excluded = values.seen ? seen : [];
     seenCount += excluded.length;
     let started = now();
-    const approximate = index.searchForUser(recent, K, excluded).map((hit) => hit.itemId);
+    const approximate = index.searchForUser(recent, K, excluded).hits.map((hit) => hit.itemId);
     annUser.push(now() - started);
     started = now();
     const query = foldInUser(unit, recentItemWeights(recent), factors);

@@ -23,8 +23,9 @@ export interface VectorOptions {
   readonly pollIntervalMs?: number;
 }
 
-function toHits(neighbours: readonly Neighbour[], version: string) {
-  return { hits: neighbours.map((hit) => ({ itemId: hit.itemId, score: hit.score, nearestItemId: hit.nearestItemId })), modelVersion: version };
+/** The answer's hits, each with the item that explains it (`explainedBy`: the nearest recent item, or the item searched from). */
+function toHits(neighbours: readonly Neighbour[], version: string, explainedBy: (itemId: string) => string) {
+  return { hits: neighbours.map((hit) => ({ itemId: hit.itemId, score: hit.score, nearestItemId: explainedBy(hit.itemId) })), modelVersion: version };
 }
 
 /** Starts VectorService on config.vectorAddress, serving the registry's champion and following promotions. */
@@ -48,10 +49,10 @@ export async function startVector(config: OrreryConfig, logger: Logger, options:
           const index = champion.current();
           if (!index) return { hits: [], modelVersion: '' };
           const timer = annSearchDuration.startTimer({ kind: 'for_user' });
-          const neighbours = index.searchForUser(query.recentItemIds, query.count, query.excludeItemIds);
+          const { hits, nearestRecentItem } = index.searchForUser(query.recentItemIds, query.count, query.excludeItemIds);
           timer();
-          trace.getActiveSpan()?.setAttributes({ 'orrery.model_version': index.version, 'orrery.hits': neighbours.length });
-          return toHits(neighbours, index.version);
+          trace.getActiveSpan()?.setAttributes({ 'orrery.model_version': index.version, 'orrery.hits': hits.length });
+          return toHits(hits, index.version, nearestRecentItem);
         },
         similarTo: async (request) => {
           const query = validateSimilarTo(request);
@@ -61,7 +62,7 @@ export async function startVector(config: OrreryConfig, logger: Logger, options:
           const neighbours = index.similarTo(query.itemId, query.count);
           timer();
           trace.getActiveSpan()?.setAttributes({ 'orrery.model_version': index.version, 'orrery.hits': neighbours.length });
-          return toHits(neighbours, index.version);
+          return toHits(neighbours, index.version, () => query.itemId);
         },
       }),
     ],

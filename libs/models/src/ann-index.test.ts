@@ -28,15 +28,17 @@ describe('serving index: search for a user', () => {
     const recent = ['item-0', 'item-1', 'item-2', 'item-3', 'item-4', 'item-10', 'item-11'];
     const newest = ['item-0', 'item-1', 'item-2', 'item-3', 'item-4'];
     expect(EXPLAINING_RECENT_ITEMS).toBe(newest.length);
-    const hits = index.searchForUser(recent, 10, []);
+    const { hits, nearestRecentItem } = index.searchForUser(recent, 10, []);
     expect(hits).toHaveLength(10);
     expect(hits.map((hit) => hit.itemId)).toContain('item-9');
     for (const hit of hits) {
       expect(recent).not.toContain(hit.itemId);
-      expect(newest).toContain(hit.nearestItemId);
+      const nearestItemId = nearestRecentItem(hit.itemId);
+      expect(newest).toContain(nearestItemId);
       const best = Math.max(...newest.map((itemId) => cosine(embeddings, hit.itemId, itemId)));
-      expect(cosine(embeddings, hit.itemId, hit.nearestItemId)).toBeCloseTo(best, 6);
+      expect(cosine(embeddings, hit.itemId, nearestItemId)).toBeCloseTo(best, 6);
     }
+    expect(nearestRecentItem('no-such-item')).toBe('');
   });
   it('still finds the best items that are not excluded when exclusions fill more than the first search', async () => {
     const index = await buildServingIndex('v1', circle(), new Set());
@@ -44,7 +46,7 @@ describe('serving index: search for a user', () => {
     const seen = Array.from({ length: 40 }, (_, i) => `item-${i}`).filter((_, i) => (i >= 1 && i <= 8) || i >= 32);
     const count = 4;
     expect(seen.length).toBeGreaterThan(count + Math.ceil(EXCLUSION_ROOM_SHARE * count));
-    const hits = index.searchForUser(['item-0'], count, seen);
+    const { hits } = index.searchForUser(['item-0'], count, seen);
     // The next nearest: item-9 and item-31 (81°), then item-10 and item-30 (90°).
     expect(hits.map((hit) => hit.itemId).sort()).toEqual(['item-10', 'item-30', 'item-31', 'item-9']);
   });
