@@ -26,6 +26,7 @@ import type { Logger } from '@orrery/telemetry';
 import { chunkProjector, type PartitionMessage } from './apply-chunk';
 import { chunkPipeline, type ChunkPipeline } from './chunk-coalescer';
 import { Freshness, type FreshnessReport } from './freshness';
+import { OffsetCommits } from './offset-commits';
 import { warnOnListpackCoVisits } from './sorted-set-encoding';
 import { RecentHeads } from './recent-heads';
 import { redisProjectionStore } from './store';
@@ -119,7 +120,7 @@ async function startVersionConsumer(
   const heads = new RecentHeads(config.projectorCachedUsers, coVisitLookBack(config.projection.coVisitPartners, config.projection.recentLimit));
   // What the consumer in service shares with its handler; each consumer (a replacement too) has its
   // own, so a failed apply's refusals end with that consumer.
-  let session: { readonly pipeline: ChunkPipeline<PartitionMessage>; readonly commits: Set<Promise<void>>; closing: boolean } | undefined;
+  let session: { readonly pipeline: ChunkPipeline<PartitionMessage>; readonly offsets: OffsetCommits; readonly commits: Set<Promise<void>>; closing: boolean } | undefined;
   // No consumer starts once close() has begun.
   let closing = false;
   // A failure seen before keepConsumerRunning has returned waits here for it.
@@ -142,33 +143,20 @@ async function startVersionConsumer(
     // The partitions' concurrent chunks (partitionsConsumedConcurrently below) are applied together, by
     // a chunk projector of this consumer's own: after a failure it refuses every later chunk.
     const applyChunk = chunkProjector(store, keys, control, config, logger, recorders, { heads });
-    const current = { pipeline: chunkPipeline(applyChunk, config.projectorChunkSize), commits: new Set<Promise<void>>(), closing: false };
-    session = current;
     // A chunk's offsets are committed once it is applied (kafkajs commits nothing itself: autoCommit is
-    // off). One commit is in flight at a time, carrying each partition's latest applied offset: kafkajs
-    // retries a commit, so an earlier one sent alongside a later one could land after it, and a commit
-    // waits behind the fetch long-polling on the same broker connection (up to its 5 s), so one commit
-    // per chunk in a row would fall behind. A commit that fails (a rebalance) only means the chunk is
-    // delivered again, and the watermarks make that change nothing.
-    const toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
-    let committing: Promise<void> | undefined;
-    const commitAfter = (topic: string, partition: number, lastOffset: string): Promise<void> => {
-      toCommit.set(`${topic}/${partition}`, { topic, partition, offset: (BigInt(lastOffset) + 1n).toString() });
-      committing ??= (async () => {
-        try {
-          while (toCommit.size > 0) {
-            const offsets = [...toCommit.values()];
-            toCommit.clear();
-            await consumer
-              .commitOffsets(offsets)
-              .catch((error: unknown) => logger.warn({ err: error, offsets }, 'projector: offsets not committed (a rebalance?); those chunks come again and count once'));
-          }
-        } finally {
-          committing = undefined;
-        }
-      })();
-      return committing;
-    };
+    // off), at most every projectorCommitIntervalMs (offset-commits.ts). A commit also waits behind the
+    // fetch long-polling on the same broker connection (up to its 5 s), so one commit per chunk in a row
+    // would fall behind. A commit that fails (a rebalance) only means the chunk is delivered again, and
+    // the watermarks make that change nothing.
+    const offsets = new OffsetCommits(
+      (latest) =>
+        consumer.commitOffsets(latest).catch((error: unknown) => logger.warn({ err: error, offsets: latest }, 'projector: offsets not committed (a rebalance?); those chunks come again and count once')),
+      config.projectorCommitIntervalMs,
+    );
+    const current = { pipeline: chunkPipeline(applyChunk, config.projectorChunkSize), offsets, commits: new Set<Promise<void>>(), closing: false };
+    session = current;
+    const commitAfter = (topic: string, partition: number, lastOffset: string): Promise<void> =>
+      offsets.after({ topic, partition, offset: (BigInt(lastOffset) + 1n).toString() });
 
     const projectBatch = async ({ batch, resolveOffset, heartbeat, pause, isRunning, isStale }: EachBatchPayload): Promise<void> => {
       // A consumer that was replaced stops for good (kafkajs would otherwise restart it by itself).
@@ -246,6 +234,7 @@ async function startVersionConsumer(
       closing = true;
       if (session) {
         session.closing = true;
+        session.offsets.commitAtOnce();
         await session.pipeline.drained();
         await Promise.all([...session.commits]);
       }

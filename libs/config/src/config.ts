@@ -20,6 +20,8 @@ export interface OrreryConfig {
   readonly projectorCachedUsers: number;
   /** Items whose catalog facts the projector keeps in memory while no catalog change is applied (0: off). */
   readonly projectorCachedItems: number;
+  /** The projector commits its Kafka offsets at most this often, in ms (0: after every chunk); the watermarks in Redis, not the offsets, make a redelivery count once. */
+  readonly projectorCommitIntervalMs: number;
   /** Public gRPC endpoint of ingestion (IngestService, CatalogService). */
   readonly ingestAddress: string;
   /** Public ZeroMQ ROUTER endpoint of ingestion for emitting services. */
@@ -129,6 +131,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     projectorChunkSize: readInteger(env, 'ORRERY_PROJECTOR_CHUNK_SIZE', 2_000, 1, 3_000),
     projectorCachedUsers: readInteger(env, 'ORRERY_PROJECTOR_CACHED_USERS', 50_000, 0, 1_000_000),
     projectorCachedItems: readInteger(env, 'ORRERY_PROJECTOR_CACHED_ITEMS', 100_000, 0, 10_000_000),
+    projectorCommitIntervalMs: readInteger(env, 'ORRERY_PROJECTOR_COMMIT_INTERVAL_MS', 1_000, 0, 60_000),
     ingestAddress: readAddress(env, 'ORRERY_INGEST_ADDRESS', '127.0.0.1:50051'),
     ingestZmqEndpoint: readZmqEndpoint(env, 'ORRERY_INGEST_ZMQ_ENDPOINT', 'tcp://127.0.0.1:5555'),
     commandZmqEndpoint: readZmqEndpoint(env, 'ORRERY_COMMAND_ZMQ_ENDPOINT', 'tcp://127.0.0.1:5560'),

@@ -1,0 +1,79 @@
+import { OffsetCommits, type PartitionOffset } from './offset-commits';
+
+const at = (partition: number, offset: number): PartitionOffset => ({ topic: 'events', partition, offset: String(offset) });
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A commit function that records what each commit carried and when, taking `tookMs`. */
+function recordingCommit(tookMs = 0) {
+  const commits: { offsets: string[]; at: number }[] = [];
+  const started = Date.now();
+  const commit = async (offsets: PartitionOffset[]): Promise<void> => {
+    commits.push({ offsets: offsets.map((offset) => `${offset.partition}@${offset.offset}`), at: Date.now() - started });
+    if (tookMs > 0) await sleep(tookMs);
+  };
+  return { commits, commit };
+}
+
+describe('offset commits', () => {
+  it('commits the first offsets at once, then at most once an interval, each partition at its latest', async () => {
+    const { commits, commit } = recordingCommit();
+    const offsets = new OffsetCommits(commit, 200);
+    const first = offsets.after(at(0, 10));
+    await first;
+    const later = [offsets.after(at(0, 20)), offsets.after(at(1, 5)), offsets.after(at(0, 30))];
+    await sleep(50);
+    expect(commits.map((made) => made.offsets)).toEqual([['0@10']]);
+    await Promise.all(later);
+    expect(commits.map((made) => made.offsets)).toEqual([['0@10'], ['0@30', '1@5']]);
+    expect(commits[1]!.at - commits[0]!.at).toBeGreaterThanOrEqual(190);
+  });
+
+  it('answers each caller once the commit carrying its offset is done, not a later one', async () => {
+    const { commits, commit } = recordingCommit(30);
+    const offsets = new OffsetCommits(commit, 100);
+    const first = offsets.after(at(0, 1));
+    await sleep(10);
+    // Recorded while the first commit is in flight: it goes in the next one, an interval later.
+    let secondDone = false;
+    const second = offsets.after(at(0, 2)).then(() => (secondDone = true));
+    await first;
+    expect(commits).toHaveLength(1);
+    expect(secondDone).toBe(false);
+    await second;
+    expect(commits.map((made) => made.offsets)).toEqual([['0@1'], ['0@2']]);
+  });
+
+  it('with interval 0, commits again as soon as the commit before is done', async () => {
+    const { commits, commit } = recordingCommit(20);
+    const offsets = new OffsetCommits(commit, 0);
+    const first = offsets.after(at(0, 1));
+    await sleep(5);
+    await Promise.all([first, offsets.after(at(0, 2))]);
+    expect(commits.map((made) => made.offsets)).toEqual([['0@1'], ['0@2']]);
+    expect(commits[1]!.at).toBeLessThan(60);
+  });
+
+  it('when closing, commits what is pending without waiting out the interval', async () => {
+    const { commits, commit } = recordingCommit();
+    const offsets = new OffsetCommits(commit, 60_000);
+    await offsets.after(at(0, 1));
+    const pending = offsets.after(at(0, 2));
+    await sleep(20);
+    expect(commits).toHaveLength(1);
+    offsets.commitAtOnce();
+    await pending;
+    await offsets.after(at(0, 3));
+    expect(commits.map((made) => made.offsets)).toEqual([['0@1'], ['0@2'], ['0@3']]);
+  });
+
+  it('a failed commit still answers its callers, and the next commit goes on', async () => {
+    let calls = 0;
+    const offsets = new OffsetCommits(async () => {
+      calls += 1;
+      if (calls === 1) throw new Error('rebalance in progress');
+    }, 0);
+    await offsets.after(at(0, 1));
+    await offsets.after(at(0, 2));
+    expect(calls).toBe(2);
+  });
+});
