@@ -15,7 +15,7 @@ function recordingCommit(tookMs = 0) {
 }
 
 describe('offset commits', () => {
-  it('commits the first offsets at once, then at most once an interval, each partition at its latest', async () => {
+  it('commits the first offsets at once, then at most once an interval, each partition at its highest', async () => {
     const { commits, commit } = recordingCommit();
     const offsets = new OffsetCommits(commit, 200);
     const first = offsets.after(at(0, 10));
@@ -64,6 +64,29 @@ describe('offset commits', () => {
     await pending;
     await offsets.after(at(0, 3));
     expect(commits.map((made) => made.offsets)).toEqual([['0@1'], ['0@2'], ['0@3']]);
+  });
+
+  it('keeps a partition at the highest offset recorded, when chunks delivered again record lower ones', async () => {
+    const { commits, commit } = recordingCommit();
+    const offsets = new OffsetCommits(commit, 100);
+    await offsets.after(at(0, 1));
+    const pending = [offsets.after(at(0, 50)), offsets.after(at(0, 20)), offsets.after(at(1, 7))];
+    await Promise.all(pending);
+    expect(commits.map((made) => made.offsets)).toEqual([['0@1'], ['0@50', '1@7']]);
+  });
+
+  it('drops what is not committed yet when the group is joined again, answering its callers, and commits later offsets as before', async () => {
+    const { commits, commit } = recordingCommit();
+    const offsets = new OffsetCommits(commit, 150);
+    await offsets.after(at(0, 1));
+    let dropped = false;
+    const pending = offsets.after(at(0, 40)).then(() => (dropped = true));
+    await sleep(20);
+    offsets.discardPending();
+    await pending;
+    expect(dropped).toBe(true);
+    await offsets.after(at(0, 45));
+    expect(commits.map((made) => made.offsets)).toEqual([['0@1'], ['0@45']]);
   });
 
   it('a failed commit still answers its callers, and the next commit goes on', async () => {

@@ -42,15 +42,35 @@ export class OffsetCommits {
   constructor(
     private readonly commit: (offsets: PartitionOffset[]) => Promise<void>,
     private readonly intervalMs: number,
-    private readonly now: () => number = Date.now,
+    /** A monotonic clock in ms: a step of the wall clock must not stretch a wait. */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Records that a partition's messages before `offset` are applied; resolves once the commit carrying it is done. */
+  /**
+   * Records that a partition's messages before `offset` are applied; resolves once the commit carrying
+   * it is done (or dropped, see discardPending). A commit carries each partition's highest offset recorded
+   * for it: chunks delivered again after a rejoin never take a partition's offset back.
+   */
   after(offset: PartitionOffset): Promise<void> {
     const round = (this.collecting ??= newRound());
-    round.offsets.set(`${offset.topic}/${offset.partition}`, offset);
+    const key = `${offset.topic}/${offset.partition}`;
+    const recorded = round.offsets.get(key);
+    if (recorded === undefined || BigInt(offset.offset) > BigInt(recorded.offset)) round.offsets.set(key, offset);
     if (!this.running) void this.run();
     return round.done;
+  }
+
+  /**
+   * Drops the offsets not committed yet, answering their callers: the consumer joined its group again
+   * (its partitions may be another member's now, and a commit held back until after the join would land
+   * in the new generation and could move that member's committed offset back) or was replaced. What is
+   * dropped is at most an interval of events, delivered again to whoever owns the partition, as no-ops.
+   */
+  discardPending(): void {
+    const round = this.collecting;
+    this.collecting = undefined;
+    round?.resolve();
+    this.endWait?.();
   }
 
   /** From now on, commits what is pending without waiting for the interval (the consumer is closing). */
@@ -65,6 +85,7 @@ export class OffsetCommits {
       while (this.collecting) {
         await this.intervalPassed();
         const round = this.collecting;
+        if (!round) break; // discarded while waiting
         this.collecting = undefined;
         this.lastCommitAt = this.now();
         try {
@@ -84,7 +105,8 @@ export class OffsetCommits {
     const waitMs = this.lastCommitAt + this.intervalMs - this.now();
     if (waitMs <= 0 || this.atOnce) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, waitMs);
+      // Unreferenced: a wait never keeps the process alive (close() commits at once anyway).
+      const timer = setTimeout(resolve, waitMs).unref();
       this.endWait = () => {
         clearTimeout(timer);
         resolve();

@@ -153,6 +153,9 @@ async function startVersionConsumer(
         consumer.commitOffsets(latest).catch((error: unknown) => logger.warn({ err: error, offsets: latest }, 'projector: offsets not committed (a rebalance?); those chunks come again and count once')),
       config.projectorCommitIntervalMs,
     );
+    // A replaced consumer's offsets are not committed after all (see discardPending), nor are a rejoined one's.
+    session?.offsets.discardPending();
+    consumer.on(consumer.events.GROUP_JOIN, () => offsets.discardPending());
     const current = { pipeline: chunkPipeline(applyChunk, config.projectorChunkSize), offsets, commits: new Set<Promise<void>>(), closing: false };
     session = current;
     const commitAfter = (topic: string, partition: number, lastOffset: string): Promise<void> =>
