@@ -2,8 +2,8 @@
 // is applied (each slot's watermark in Redis says that, and makes a redelivered event change nothing),
 // so it need not follow every chunk. One commit per chunk was a Kafka request, a write to
 // __consumer_offsets and a wake-up of the projector each: at 1,000 events/s in 10-event batches
-// (`bench ingest --rate 1000 --phases lag`) Kafka spent 168 µs of CPU per event and the projector 346,
-// against 105 and 290 with a commit at most every second (docs/benchmarks.md). What a crash leaves
+// (`bench ingest --rate 1000 --phases lag`) Kafka spent 146–169 µs of CPU per event and the projector
+// 308–348, against 99–107 and 273–295 with a commit at most every second (docs/benchmarks.md). What a crash leaves
 // uncommitted, at most an interval's events, is delivered again and counts once.
 
 /** A partition's next offset to read (the last applied + 1), as kafkajs commits it. */
