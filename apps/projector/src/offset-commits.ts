@@ -5,6 +5,7 @@
 // (`bench ingest --rate 1000 --phases lag`) Kafka spent 146–169 µs of CPU per event and the projector
 // 308–348, against 99–107 and 273–295 with a commit at most every second (docs/benchmarks.md). What a crash leaves
 // uncommitted, at most an interval's events, is delivered again and counts once.
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** A partition's next offset to read (the last applied + 1), as kafkajs commits it. */
 export interface PartitionOffset {
@@ -37,7 +38,8 @@ export class OffsetCommits {
   private running = false;
   private lastCommitAt = -Infinity;
   private atOnce = false;
-  private endWait: (() => void) | undefined;
+  /** Ends the wait for the interval in progress, if any. */
+  private waiting: AbortController | undefined;
 
   constructor(
     private readonly commit: (offsets: PartitionOffset[]) => Promise<void>,
@@ -70,13 +72,13 @@ export class OffsetCommits {
     const round = this.collecting;
     this.collecting = undefined;
     round?.resolve();
-    this.endWait?.();
+    this.waiting?.abort();
   }
 
   /** From now on, commits what is pending without waiting for the interval (the consumer is closing). */
   commitAtOnce(): void {
     this.atOnce = true;
-    this.endWait?.();
+    this.waiting?.abort();
   }
 
   private async run(): Promise<void> {
@@ -104,14 +106,9 @@ export class OffsetCommits {
   private async intervalPassed(): Promise<void> {
     const waitMs = this.lastCommitAt + this.intervalMs - this.now();
     if (waitMs <= 0 || this.atOnce) return;
-    await new Promise<void>((resolve) => {
-      // Unreferenced: a wait never keeps the process alive (close() commits at once anyway).
-      const timer = setTimeout(resolve, waitMs).unref();
-      this.endWait = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.endWait = undefined;
+    this.waiting = new AbortController();
+    // Unreferenced: a wait never keeps the process alive (close() commits at once anyway). Aborted: it ends early.
+    await delay(waitMs, undefined, { signal: this.waiting.signal, ref: false }).catch(() => undefined);
+    this.waiting = undefined;
   }
 }
