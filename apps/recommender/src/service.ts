@@ -38,13 +38,19 @@ export interface StartedRecommender extends RunningRecommender {
   readonly warmedUp: Promise<void>;
 }
 
+/** What the pipelines read from, opened from the configuration, and how to close it again. */
+export interface OpenedPorts {
+  readonly ports: RecommenderPorts;
+  /** The projections read, for what the pipelines do not ask (e.g. users to warm up with). */
+  readonly reader: ProjectionReader;
+  close(): Promise<void>;
+}
+
 /**
- * Starts RecommendationService on config.recommenderAddress: reads the Redis projections and searches
- * the champion's ANN index in process, scores over ZeroMQ. Its health reports NOT_SERVING until the
- * warm-up is over (warmedUp), then SERVING, also when a part fails: the answers say what is missing
- * (degraded).
+ * Opens the pipelines' ports: the Redis projections (shared reads cached, catalog changes followed),
+ * the champion's ANN index (followed in the model registry) and the scoring client over ZeroMQ.
  */
-export async function startRecommender(config: OrreryConfig, logger: Logger): Promise<StartedRecommender> {
+export async function openRecommenderPorts(config: OrreryConfig, logger: Logger): Promise<OpenedPorts> {
   const pool = createPool(config, logger, 2);
   let projections: FollowedReader | undefined;
   let champion: ChampionIndex | undefined;
@@ -70,19 +76,36 @@ export async function startRecommender(config: OrreryConfig, logger: Logger): Pr
     catalog.current,
   );
   const scoring = createScoringClient(config.scoringZmqEndpoint, config.downstreamTimeoutMs);
-  const ports: RecommenderPorts = {
-    users: reads,
-    features: reads,
-    coVisitation: reads,
-    trending: reads,
-    candidates: reads,
-    scorer: mergingScorer(scoring),
+  const opened = { projections, champion };
+  return {
+    ports: { users: reads, features: reads, coVisitation: reads, trending: reads, candidates: reads, scorer: mergingScorer(scoring) },
+    reader: projections.reader,
+    close: async () => {
+      catalog.stop();
+      await scoring.close();
+      await opened.projections.close();
+      await opened.champion.close();
+      await pool.end();
+    },
   };
+}
+
+/**
+ * Starts RecommendationService on config.recommenderAddress: reads the Redis projections and searches
+ * the champion's ANN index in process, scores over ZeroMQ. Its health reports NOT_SERVING until the
+ * warm-up is over (warmedUp), then SERVING, also when a part fails: the answers say what is missing
+ * (degraded).
+ */
+export async function startRecommender(config: OrreryConfig, logger: Logger): Promise<StartedRecommender> {
+  const opened = await openRecommenderPorts(config, logger);
   const warming = config.recommenderWarmUpRequests > 0;
-  const server = await serveRecommendations(ports, config, logger, { servingOnceBound: !warming });
+  const server = await serveRecommendations(opened.ports, config, logger, { servingOnceBound: !warming }).catch(async (error: unknown) => {
+    await opened.close();
+    throw error;
+  });
   const stopWarmUp = new AbortController();
   const warmedUp = warming
-    ? warmUpInProcess(ports, projections.reader, config, logger, stopWarmUp.signal).finally(() => server.setServing(true))
+    ? warmUpInProcess(opened.ports, opened.reader, config, logger, stopWarmUp.signal).finally(() => server.setServing(true))
     : Promise.resolve();
   return {
     port: server.port,
@@ -91,11 +114,7 @@ export async function startRecommender(config: OrreryConfig, logger: Logger): Pr
       stopWarmUp.abort();
       await warmedUp;
       await server.close();
-      catalog.stop();
-      await scoring.close();
-      await projections?.close();
-      await champion?.close();
-      await pool.end();
+      await opened.close();
     },
   };
 }
@@ -123,16 +142,22 @@ async function warmUpInProcess(
       logger.info('no user in the projections to warm up with (a new platform?); serving without a warm-up');
       return;
     }
-    const budget: DownstreamBudget = { perCallTimeoutMs: config.downstreamTimeoutMs, requestDeadlineMs: Infinity, now: Date.now };
-    const recommendFor = async (userId: string): Promise<WarmUpOutcome> => {
-      const query = validateRecommendRequest({ userId, count: 10, context: {} });
-      return (await recommend(ports, query, budget)).degradedReasons.length > 0 ? 'degraded' : 'whole';
-    };
-    const report = await context.with(suppressTracing(context.active()), () => warmUp(recommendFor, userIds, { requests: config.recommenderWarmUpRequests, stop }));
+    const report = await context.with(suppressTracing(context.active()), () =>
+      warmUp(inProcessRecommend(ports, config.downstreamTimeoutMs), userIds, { requests: config.recommenderWarmUpRequests, stop }),
+    );
     logger.info({ warmUp: report }, 'warmed up (ORRERY_RECOMMENDER_WARMUP_REQUESTS)');
   } catch (error) {
     logger.warn({ err: error }, 'the warm-up failed; serving without it');
   }
+}
+
+/** A Recommend of 10 items for a user, run in process as the gRPC handler runs it (no deadline but each call's timeout). */
+export function inProcessRecommend(ports: RecommenderPorts, downstreamTimeoutMs: number): (userId: string) => Promise<WarmUpOutcome> {
+  const budget: DownstreamBudget = { perCallTimeoutMs: downstreamTimeoutMs, requestDeadlineMs: Infinity, now: Date.now };
+  return async (userId) => {
+    const query = validateRecommendRequest({ userId, count: 10, context: {} });
+    return (await recommend(ports, query, budget)).degradedReasons.length > 0 ? 'degraded' : 'whole';
+  };
 }
 
 /**

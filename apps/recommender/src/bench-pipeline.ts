@@ -1,0 +1,63 @@
+// What one Recommend pipeline costs this process, in CPU µs (prints figures; not a test): the pipeline
+// run in process, as the warm-up runs it (Redis reads, the ANN search, features, score calls over
+// ZeroMQ), `--concurrency` calls at a time for demo users, without gRPC. Rounds run back to back: the
+// first warms V8 and the shared-reads cache up, so compare the later ones. Calls back to back cost
+// less than calls spread out (docs/benchmarks.md, "why a lone request costs four times a busy one"),
+// so this measures the pipeline's own code, for A/B comparisons of it; `npm run bench:ghz` measures
+// serving.
+// Run against a running platform (npm start), with the V8 flag the launcher gives the recommender:
+//   eval "$(bash infra/local/stack.sh env)" && node --no-allocation-site-pretenuring apps/recommender/dist/bench-pipeline.js [--calls 4000] [--rounds 4] [--concurrency 8]
+// For an A/B, copy apps/recommender/dist of one build aside (inside the repository, so that its
+// imports resolve) and run the two alternately: this VM's speed drifts by ±20% within minutes.
+import { parseArgs } from 'node:util';
+import { readConfig } from '@orrery/config';
+import { percentiles } from '@orrery/metrics';
+import { suppressTracing } from '@opentelemetry/core';
+import { context, createLogger } from '@orrery/telemetry';
+import { inProcessRecommend, openRecommenderPorts } from './service';
+import { warmUp, WARM_UP_USERS } from './warm-up';
+
+function options(): { calls: number; rounds: number; concurrency: number } {
+  const { values } = parseArgs({ options: { calls: { type: 'string', default: '4000' }, rounds: { type: 'string', default: '4' }, concurrency: { type: 'string', default: '8' } } });
+  const positive = (name: string, text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, not ${JSON.stringify(text)}`);
+    return value;
+  };
+  return { calls: positive('calls', values.calls), rounds: positive('rounds', values.rounds), concurrency: positive('concurrency', values.concurrency) };
+}
+
+async function main(): Promise<void> {
+  const { calls, rounds, concurrency } = options();
+  const config = readConfig();
+  const opened = await openRecommenderPorts(config, createLogger('bench-pipeline', 'warn'));
+  try {
+    const userIds = await opened.reader.usersWithHistory(WARM_UP_USERS);
+    if (userIds.length === 0) throw new Error('no user in the projections: start the platform with its demo data first (npm start)');
+    const call = inProcessRecommend(opened.ports, config.downstreamTimeoutMs);
+    console.log(`${calls} Recommend pipelines a round, ${concurrency} at a time, ${userIds.length} users; CPU of this process (user + system)`);
+    const cpuPerCall: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const cpuBefore = process.cpuUsage();
+      const report = await context.with(suppressTracing(context.active()), () => warmUp(call, userIds, { requests: calls, concurrency, timeLimitMs: Infinity }));
+      const cpu = process.cpuUsage(cpuBefore);
+      const perCall = (cpu.user + cpu.system) / report.sent;
+      if (round > 1) cpuPerCall.push(perCall);
+      console.log(
+        `round ${round}${round === 1 ? ' (warm-up)' : ''}: ${perCall.toFixed(0)} µs CPU a call (user ${(cpu.user / report.sent).toFixed(0)}), ` +
+          `${((report.sent * 1000) / report.tookMs).toFixed(0)} calls/s, ${report.degraded} degraded, ${report.failed} failed, last ${Math.min(200, report.sent)} calls p99 ${report.lastCallsP99Ms.toFixed(1)} ms`,
+      );
+    }
+    if (cpuPerCall.length > 0) {
+      const { p50 } = percentiles(cpuPerCall);
+      console.log(`CPU µs a call after the warm-up round: median ${p50.toFixed(0)}, min ${Math.min(...cpuPerCall).toFixed(0)}, max ${Math.max(...cpuPerCall).toFixed(0)}`);
+    }
+  } finally {
+    await opened.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
