@@ -28,11 +28,11 @@ describe('filtering', () => {
     expect(isEligible(item('b', ['books']), noGames)).toBe(true);
   });
 
-  it('keeps eligible candidates in order with their facts, dropping excluded ids', () => {
-    const items = new Map([item('a'), item('b', ['x'], { hidden: true }), item('c'), item('seen')].map((facts) => [facts.itemId, facts]));
-    const kept = eligibleCandidates(['a', 'b', 'c', 'seen', 'unknown'].map(candidate), items, NO_FILTER, new Set(['seen']));
+  it('keeps eligible candidates in order with their facts (looked up in the same order), dropping excluded ids before', () => {
+    const items = [item('a'), item('b', ['x'], { hidden: true }), item('c'), item('d', ['games']), undefined];
+    const kept = eligibleCandidates(['a', 'b', 'c', 'd', 'unknown'].map(candidate), items, filter({ excludeCategories: new Set(['games']) }));
     expect(kept.map((eligible) => eligible.itemId)).toEqual(['a', 'c']);
-    expect(kept[0]!.item.itemId).toBe('a');
+    expect(kept[1]!.item).toBe(items[2]);
     expect(withoutItemIds(['a', 'seen'].map(candidate), new Set(['seen'])).map((c) => c.itemId)).toEqual(['a']);
   });
 });

@@ -24,19 +24,15 @@ export function isEligible(item: ItemFacts | undefined, filter: ItemFilter): ite
 }
 
 /**
- * Keeps the candidates that are not excluded by id and whose catalog facts pass `isEligible`,
- * in their original order, each with its facts attached.
+ * Keeps the candidates whose catalog facts (`items[i]` those of `candidates[i]`) pass `isEligible`,
+ * in their original order, each with its facts attached. Ids to exclude (seen items, the caller's)
+ * are dropped before, by withoutItemIds.
  */
-export function eligibleCandidates(
-  candidates: readonly Candidate[],
-  items: ReadonlyMap<string, ItemFacts>,
-  filter: ItemFilter,
-  excludedItemIds: ReadonlySet<string>,
-): EligibleCandidate[] {
+export function eligibleCandidates(candidates: readonly Candidate[], items: readonly (ItemFacts | undefined)[], filter: ItemFilter): EligibleCandidate[] {
   const eligible: EligibleCandidate[] = [];
-  for (const candidate of candidates) {
-    if (excludedItemIds.has(candidate.itemId)) continue;
-    const item = items.get(candidate.itemId);
+  for (let index = 0; index < candidates.length; index++) {
+    const candidate = candidates[index]!;
+    const item = items[index];
     if (isEligible(item, filter)) {
       eligible.push({ itemId: candidate.itemId, sourceScores: candidate.sourceScores, reasons: candidate.reasons, coVisitedWith: candidate.coVisitedWith, item });
     }

@@ -253,7 +253,7 @@ describe('filters on every path', () => {
 describe('catalog look-up ids', () => {
   it('are the candidates\' ids, then the other items not already among them, each once', () => {
     const candidates = ['a', 'b', 'c'].map((itemId) => ({ itemId, sourceScores: {}, reasons: [], coVisitedWith: new Map<string, number>() }));
-    expect(itemIdsToLookUp(candidates, ['b', 'r1', 'r1', 'r2'])).toEqual(['a', 'b', 'c', 'r1', 'r2']);
-    expect(itemIdsToLookUp([], ['r1'])).toEqual(['r1']);
+    expect(itemIdsToLookUp(candidates, ['b', 'r1', 'r1', 'r2'])).toEqual({ itemIds: ['a', 'b', 'c', 'r1', 'r2'], alsoAt: [1, 3, 3, 4] });
+    expect(itemIdsToLookUp([], ['r1'])).toEqual({ itemIds: ['r1'], alsoAt: [0] });
   });
 });

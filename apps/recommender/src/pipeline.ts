@@ -101,7 +101,7 @@ export async function recommend(ports: RecommenderPorts, query: RecommendQuery, 
   const batches = [similarBatch(vector?.items ?? []), coVisitedBatch(coVisits), ...trending, ...degraded.batches(favouriteBatches)];
 
   const candidates = withoutItemIds(mergeCandidates(batches), excluded);
-  const eligible = await lookUpEligible(ports.features, candidates, recent.slice(0, RECENT_CATEGORY_WINDOW), query.filter, excluded, budget, degraded);
+  const eligible = await lookUpEligible(ports.features, candidates, recent.slice(0, RECENT_CATEGORY_WINDOW), query.filter, budget, degraded);
   const stats = { candidatesBySource: countBySource(batches), merged: candidates.length };
   if (!eligible || eligible.candidates.length === 0) {
     return { items: [], modelVersion: vector?.modelVersion ?? '', degradedReasons: degraded.list(), stats: { ...stats, eligible: 0, ranking: 'none' } };
@@ -136,7 +136,7 @@ export async function similarItems(ports: RecommenderPorts, query: SimilarItemsQ
   const batches = [similarBatch(vector?.items ?? [], query.itemId), coVisitedBatch(degraded.valueOr(coVisitOutcome, []), query.itemId)];
   const excluded = idSet([query.itemId], query.filter.excludeItemIds);
   const candidates = withoutItemIds(mergeCandidates(batches), excluded);
-  const eligible = await lookUpEligible(ports.features, candidates, [], query.filter, excluded, budget, degraded);
+  const eligible = await lookUpEligible(ports.features, candidates, [], query.filter, budget, degraded);
   const ranked = eligible ? rankByScore(eligible.candidates, fallbackScores(eligible.candidates)) : [];
   return {
     items: ranked.slice(0, query.count).map((candidate) => toRecommendedItem(candidate)),
@@ -156,7 +156,7 @@ export async function popular(ports: RecommenderPorts, query: PopularQuery, budg
   const categories = included.length === 0 || included.length > MAX_CATEGORY_TRENDING_CALLS ? ['', ...perCategory] : perCategory;
   const batches = degraded.batches(await trendingBatches(ports.trending, categories, pool, budget));
   const candidates = withoutItemIds(mergeCandidates(batches), query.filter.excludeItemIds);
-  const eligible = await lookUpEligible(ports.features, candidates, [], query.filter, query.filter.excludeItemIds, budget, degraded);
+  const eligible = await lookUpEligible(ports.features, candidates, [], query.filter, budget, degraded);
   const ranked = eligible ? rankByScore(eligible.candidates, eligible.candidates.map((candidate) => candidate.sourceScores.trending ?? 0)) : [];
   return {
     items: ranked.slice(0, query.count).map((candidate) => toRecommendedItem(candidate)),
@@ -192,30 +192,41 @@ function trendingBatches(trending: Trending, categories: readonly string[], coun
 
 /**
  * Looks up the catalog facts of the candidates (and of `alsoItemIds`, e.g. recent items for their
- * categories) in one call and keeps the eligible candidates. When the catalog cannot be read the
- * answer is undefined: nothing can be shown without knowing it is not hidden.
+ * categories) in one call and keeps the eligible candidates; `items` holds the facts found of
+ * `alsoItemIds`. The candidates are already without excluded ids (withoutItemIds). When the catalog
+ * cannot be read the answer is undefined: nothing can be shown without knowing it is not hidden.
  */
 async function lookUpEligible(
   features: Features,
   candidates: readonly Candidate[],
   alsoItemIds: readonly string[],
   filter: ItemFilter,
-  excluded: ReadonlySet<string>,
   budget: DownstreamBudget,
   degraded: DegradedReasons,
 ): Promise<{ candidates: EligibleCandidate[]; items: ReadonlyMap<string, ItemFacts> } | undefined> {
   if (candidates.length === 0) return { candidates: [], items: new Map() };
-  const itemIds = itemIdsToLookUp(candidates, alsoItemIds);
-  const items = degraded.valueOr(await callDownstream('catalog', budget, (limits) => features.items(itemIds, limits)), undefined);
-  if (!items) return undefined;
-  return { candidates: eligibleCandidates(candidates, items, filter, excluded), items };
+  const { itemIds, alsoAt } = itemIdsToLookUp(candidates, alsoItemIds);
+  const facts = degraded.valueOr(await callDownstream('catalog', budget, (limits) => features.items(itemIds, limits)), undefined);
+  if (!facts) return undefined;
+  const items = new Map<string, ItemFacts>();
+  alsoItemIds.forEach((itemId, index) => {
+    const item = facts[alsoAt[index]!];
+    if (item) items.set(itemId, item);
+  });
+  return { candidates: eligibleCandidates(candidates, facts, filter), items };
 }
 
-/** The candidates' item ids, then those of `alsoItemIds` not among them (a few recent items: a scan is cheaper than a set). */
-export function itemIdsToLookUp(candidates: readonly Candidate[], alsoItemIds: readonly string[]): string[] {
+/**
+ * The candidates' item ids, then those of `alsoItemIds` not among them (a few recent items: a scan is
+ * cheaper than a set); `alsoAt[i]` is where `alsoItemIds[i]` is in `itemIds`.
+ */
+export function itemIdsToLookUp(candidates: readonly Candidate[], alsoItemIds: readonly string[]): { itemIds: string[]; alsoAt: number[] } {
   const itemIds = candidates.map((candidate) => candidate.itemId);
-  for (const itemId of alsoItemIds) if (!itemIds.includes(itemId)) itemIds.push(itemId);
-  return itemIds;
+  const alsoAt = alsoItemIds.map((itemId) => {
+    const at = itemIds.indexOf(itemId);
+    return at >= 0 ? at : itemIds.push(itemId) - 1;
+  });
+  return { itemIds, alsoAt };
 }
 
 function checkScores(scores: Scores, rows: number): Scores {

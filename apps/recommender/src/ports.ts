@@ -62,9 +62,12 @@ export interface UserContextSource {
   userContext(userId: string, limits: CallLimits): Promise<UserFacts>;
 }
 
-/** Looks up catalog facts and item features (query); unknown ids come back with exists=false. */
+/**
+ * Looks up catalog facts and item features (query): the facts of `itemIds[i]` at `[i]`; unknown ids
+ * come back with exists=false (or undefined: either way never eligible).
+ */
 export interface Features {
-  items(itemIds: readonly string[], limits: CallLimits): Promise<ReadonlyMap<string, ItemFacts>>;
+  items(itemIds: readonly string[], limits: CallLimits): Promise<readonly (ItemFacts | undefined)[]>;
 }
 
 /** Retrieves nearest neighbours from the embedding index (vector). */

@@ -56,13 +56,10 @@ export function readModel(reader: ProjectionReader, index: () => ServingIndex | 
       const sources = [...new Set(itemIds)];
       const depth = coVisitReadDepth(countPerItem);
       const lists = await coVisitLists(sources.map((itemId) => sizedKey(depth, itemId)));
-      const bySource = new Map(sources.map((itemId) => [itemId, (lists.get(sizedKey(depth, itemId)) ?? []).slice(0, countPerItem)]));
+      const bySource = new Map(sources.map((itemId, index) => [itemId, (lists[index] ?? []).slice(0, countPerItem)]));
       return mergeCoVisitsAs(bySource, (itemId, score, becauseOfItemId): SourcedItem => ({ itemId, score, becauseOfItemId }));
     },
-    trending: async (count, category) => {
-      const key = sizedKey(count, category);
-      return (await trendingRankings([key])).get(key) ?? [];
-    },
+    trending: async (count, category) => (await trendingRankings([sizedKey(count, category)]))[0] ?? [],
     similarForUser: (recentItemIds, count, excludeItemIds) =>
       searchTimed(index(), 'for_user', (served) => {
         const { hits, nearestRecentItem } = served.searchForUser(recentItemIds, count, excludeItemIds);

@@ -52,8 +52,7 @@ export function fakePorts(world: FakeWorld, overrides: Partial<RecommenderPorts>
   const ports: RecommenderPorts = {
     users: { userContext: async (userId) => world.users?.[userId] ?? user(userId, []) },
     features: {
-      items: async (itemIds) =>
-        new Map(itemIds.map((itemId) => [itemId, items.get(itemId) ?? item(itemId, [], { exists: false, popularity: 0, interactions: 0 })])),
+      items: async (itemIds) => itemIds.map((itemId) => items.get(itemId) ?? item(itemId, [], { exists: false, popularity: 0, interactions: 0 })),
     },
     candidates: {
       similarForUser: async (recent, count, exclude) => {

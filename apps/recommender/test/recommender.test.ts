@@ -45,7 +45,7 @@ const reads: ReadModel = {
     userId === 'u1'
       ? { userId, known: true, recentItemIds: ['r1'], seenItemIds: ['r1', 's-old'], categoryAffinity: new Map([['books', 3]]), eventCounts: new Map([['VIEW', 1]]) }
       : { userId, known: false, recentItemIds: [], seenItemIds: [], categoryAffinity: new Map(), eventCounts: new Map() },
-  items: async (itemIds) => new Map(itemIds.map((itemId) => [itemId, itemFacts(itemId)])),
+  items: async (itemIds) => itemIds.map(itemFacts),
   coVisited: async (itemIds) => (itemIds.includes('r1') ? [{ itemId: 'c', score: 4, becauseOfItemId: 'r1' }, { itemId: 's-old', score: 3, becauseOfItemId: 'r1' }] : []),
   trending: async (_count, category) =>
     category === '' || category === 'games'
