@@ -39,8 +39,21 @@ describe('ranking', () => {
   });
 
   it('a non-finite score ranks as 0', () => {
-    expect(indicesBestFirst([Number.NaN, -1, 0.5, Number.POSITIVE_INFINITY, 0])).toEqual([2, 0, 3, 4, 1]);
+    expect([...indicesBestFirst([Number.NaN, -1, 0.5, Number.POSITIVE_INFINITY, 0])]).toEqual([2, 0, 3, 4, 1]);
+    expect([...indicesBestFirst([])]).toEqual([]);
     expect(rankByScore([eligible('a', {}), eligible('b', {})], [Number.NaN, -1]).map((c) => c.score)).toEqual([0, -1]);
+  });
+
+  it('takes indexes in the order of a stable sort by score, ties and non-finite scores included', () => {
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    for (let round = 0; round < 200; round++) {
+      const values = [0.5, 0.25, 0, -1, Number.NaN, Number.POSITIVE_INFINITY];
+      const scores = Array.from({ length: Math.floor(random() * 60) }, () => (random() < 0.5 ? values[Math.floor(random() * values.length)]! : random()));
+      const finite = scores.map((score) => (Number.isFinite(score) ? score : 0));
+      const stable = finite.map((_, index) => index).sort((a, b) => finite[b]! - finite[a]! || a - b);
+      expect([...indicesBestFirst(scores)]).toEqual(stable);
+    }
   });
 
   it('the lazy ranking gives rankByScore\'s order, only as far as it is read, and refuses mismatched counts at once', () => {
