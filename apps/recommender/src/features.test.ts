@@ -1,7 +1,10 @@
-import { categoryAffinityShare, RANKING_FEATURE_SCHEMA, RANKING_FEATURES, rankingFeatureValues, recencyWeightedCoVisits, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
+import { affinityTotal, categoryAffinityShare, RANKING_FEATURE_SCHEMA, RANKING_FEATURES, rankingFeatureValues, recencyWeightedCoVisits, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
 import { item, user } from '../test/fakes';
 import { candidateFeatureInputs, featureMatrix, userFeatureInputs, type FeatureContext } from './features';
 import type { EligibleCandidate } from './filtering';
+
+/** categoryAffinityShare with the user's total computed from the same map, as the feature builders do. */
+const affinityShare = (categories: readonly string[], affinity: ReadonlyMap<string, number> | undefined): number => categoryAffinityShare(categories, affinity, affinityTotal(affinity));
 
 /** The features of one served candidate, as featureMatrix computes its row. */
 const rankingFeatures = (served: EligibleCandidate, at: FeatureContext): Record<RankingFeatureName, number> =>
@@ -64,12 +67,12 @@ describe('ranking features', () => {
 
   it('weighs co-visits from older recent items less, and affinity shares stay within 0..1', () => {
     expect(recencyWeightedCoVisits(new Map([['r3', 3]]), ['r1', 'r2', 'r3'])).toBe(1);
-    expect(categoryAffinityShare(['a', 'b'], new Map([['a', 2], ['b', 2]]))).toBe(1);
-    expect(categoryAffinityShare(['a'], new Map())).toBe(0);
+    expect(affinityShare(['a', 'b'], new Map([['a', 2], ['b', 2]]))).toBe(1);
+    expect(affinityShare(['a'], new Map())).toBe(0);
   });
 
   it('a category the item lists twice counts once in its affinity share', () => {
-    expect(categoryAffinityShare(['a', 'a', 'b'], new Map([['a', 1], ['b', 1], ['c', 2]]))).toBe(0.5);
+    expect(affinityShare(['a', 'a', 'b'], new Map([['a', 1], ['b', 1], ['c', 2]]))).toBe(0.5);
   });
 
   it('an item published in the future or at an unknown time has age 0', () => {

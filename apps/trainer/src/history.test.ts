@@ -43,8 +43,8 @@ describe('snapshotHistory (the projector’s view of a log)', () => {
     expect(snapshot.trending[0]).toBe('c');
     expect(snapshot.interactions.get('a')).toBe(3);
     expect(snapshot.categoryAffinity.get('u1')?.get('jazz')).toBeGreaterThan(snapshot.categoryAffinity.get('u1')?.get('rock') ?? Infinity);
-    expect(categoryAffinityShare(['jazz'], new Map([['jazz', 3], ['rock', 1]]))).toBe(0.75);
-    expect(categoryAffinityShare(['jazz'], undefined)).toBe(0);
+    expect(categoryAffinityShare(['jazz'], new Map([['jazz', 3], ['rock', 1]]), 4)).toBe(0.75);
+    expect(categoryAffinityShare(['jazz'], undefined, 0)).toBe(0);
   });
 });
 

@@ -30,7 +30,7 @@ describe('writeRankingFeatures', () => {
 
 describe('writeCandidateFeatures', () => {
   const now = Date.UTC(2025, 0, 11);
-  const user: UserFeatureInputs = { recentItemIds: ['r1', 'r2'], recentCategories: new Set(['music']), categoryAffinity: new Map([['books', 3], ['music', 1]]), nowMs: now };
+  const user: UserFeatureInputs = { recentItemIds: ['r1', 'r2'], recentCategories: new Set(['music']), categoryAffinity: new Map([['books', 3], ['music', 1]]), categoryAffinityTotal: 4, nowMs: now };
   const candidates: CandidateFeatureInputs[] = [
     { annScore: 0.8, coVisitScores: new Map([['r2', 4]]), trendingScore: 2, interactions: 9, categories: ['books', 'music'], publishedAtMs: now - 86_400_000, sourceCount: 3 },
     { annScore: undefined, coVisitScores: new Map(), trendingScore: -1, interactions: 0, categories: [], publishedAtMs: undefined, sourceCount: 1 },

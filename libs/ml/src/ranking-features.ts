@@ -87,23 +87,26 @@ export function writeRankingFeatures(
   }
 }
 
+/** The sum of a user's positive category affinities: categoryAffinityShare's denominator, computed once per user. */
+export function affinityTotal(affinity: ReadonlyMap<string, number> | undefined): number {
+  let total = 0;
+  if (affinity) for (const value of affinity.values()) total += Math.max(0, value);
+  return total;
+}
+
 /**
  * Share (0..1) of the user's category affinity that falls on the item's categories: the
- * `category_affinity` feature, computed by this one function in training and in serving.
+ * `category_affinity` feature, computed by this one function in training and in serving. `total` is
+ * affinityTotal(affinity) (passed in: it is the same for every candidate of a user).
  */
-export function categoryAffinityShare(categories: readonly string[], affinity: ReadonlyMap<string, number> | undefined): number {
-  if (!affinity || categories.length === 0) return 0;
+export function categoryAffinityShare(categories: readonly string[], affinity: ReadonlyMap<string, number> | undefined, total: number): number {
+  if (!affinity || categories.length === 0 || total <= 0) return 0;
   let onItem = 0;
   // Each distinct category once; an item has a few, and this runs for every candidate of every request (no Set per call).
   for (let index = 0; index < categories.length; index++) {
     const category = categories[index]!;
     if (categories.indexOf(category) === index) onItem += Math.max(0, affinity.get(category) ?? 0);
   }
-  // The user's total is only summed (an iterator per call) for items that have some of their affinity.
-  if (onItem === 0) return 0;
-  let total = 0;
-  for (const value of affinity.values()) total += Math.max(0, value);
-  if (total <= 0) return 0;
   return Math.min(1, onItem / total);
 }
 
@@ -137,6 +140,8 @@ export interface UserFeatureInputs {
   readonly recentCategories: ReadonlySet<string>;
   /** Category -> decayed affinity; undefined when unknown. */
   readonly categoryAffinity: ReadonlyMap<string, number> | undefined;
+  /** affinityTotal(categoryAffinity). */
+  readonly categoryAffinityTotal: number;
   readonly nowMs: number;
 }
 
@@ -152,7 +157,7 @@ function computeRankingFeatures(out: Float32Array | Float64Array, offset: number
   out[offset + COLUMN.covisit_score] = Math.log1p(recencyWeightedCoVisits(candidate.coVisitScores, user.recentItemIds));
   out[offset + COLUMN.trending_score] = Math.log1p(Math.max(0, candidate.trendingScore));
   out[offset + COLUMN.log_popularity] = Math.log1p(Math.max(0, candidate.interactions));
-  out[offset + COLUMN.category_affinity] = categoryAffinityShare(candidate.categories, user.categoryAffinity);
+  out[offset + COLUMN.category_affinity] = categoryAffinityShare(candidate.categories, user.categoryAffinity, user.categoryAffinityTotal);
   out[offset + COLUMN.is_recent_category] = sharesACategory(candidate.categories, user.recentCategories) ? 1 : 0;
   out[offset + COLUMN.log_item_age_days] = publishedAtMs === undefined || publishedAtMs > user.nowMs ? 0 : Math.log1p((user.nowMs - publishedAtMs) / DAY_MS);
   out[offset + COLUMN.source_count] = candidate.sourceCount;
