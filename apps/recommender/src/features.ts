@@ -3,12 +3,12 @@
 // the trainer uses too (through rankingFeatureValues); only gathering its inputs from a served
 // candidate is done here.
 import {
-  affinityTotal,
   RANKING_FEATURE_SCHEMA,
   RANKING_FEATURES,
   RECENT_CATEGORY_WINDOW,
   writeCandidateFeatures,
   type CandidateFeatureInputs,
+  withAffinityTotal,
   type UserFeatureInputs,
 } from '@orrery/ml';
 import { CANDIDATE_SOURCES } from './candidates';
@@ -31,8 +31,7 @@ export function userFeatureInputs(context: FeatureContext): UserFeatureInputs {
   for (const itemId of recentItemIds.slice(0, RECENT_CATEGORY_WINDOW)) {
     for (const category of context.recentItems.get(itemId)?.categories ?? []) recentCategories.add(category);
   }
-  const categoryAffinity = context.user?.categoryAffinity;
-  return { recentItemIds, recentCategories, categoryAffinity, categoryAffinityTotal: affinityTotal(categoryAffinity), nowMs: context.nowMs };
+  return withAffinityTotal({ recentItemIds, recentCategories, categoryAffinity: context.user?.categoryAffinity, nowMs: context.nowMs });
 }
 
 /**

@@ -33,6 +33,8 @@ describe('filtering', () => {
     const kept = eligibleCandidates(['a', 'b', 'c', 'd', 'unknown'].map(candidate), items, filter({ excludeCategories: new Set(['games']) }));
     expect(kept.map((eligible) => eligible.itemId)).toEqual(['a', 'c']);
     expect(kept[1]!.item).toBe(items[2]);
+    // Facts answered out of order are none: the candidate is dropped, never shown with another item's facts.
+    expect(eligibleCandidates(['a', 'b'].map(candidate), [item('b'), item('a')], NO_FILTER)).toEqual([]);
     expect(withoutItemIds(['a', 'seen'].map(candidate), new Set(['seen'])).map((c) => c.itemId)).toEqual(['a']);
   });
 });

@@ -25,15 +25,17 @@ export function isEligible(item: ItemFacts | undefined, filter: ItemFilter): ite
 
 /**
  * Keeps the candidates whose catalog facts (`items[i]` those of `candidates[i]`) pass `isEligible`,
- * in their original order, each with its facts attached. Ids to exclude (seen items, the caller's)
- * are dropped before, by withoutItemIds.
+ * in their original order, each with its facts attached. Facts of another item than the candidate at
+ * their position count as none (fail closed: a source that answered out of order hides items rather
+ * than showing a hidden one). Ids to exclude (seen items, the caller's) are dropped before, by
+ * withoutItemIds.
  */
 export function eligibleCandidates(candidates: readonly Candidate[], items: readonly (ItemFacts | undefined)[], filter: ItemFilter): EligibleCandidate[] {
   const eligible: EligibleCandidate[] = [];
   for (let index = 0; index < candidates.length; index++) {
     const candidate = candidates[index]!;
     const item = items[index];
-    if (isEligible(item, filter)) {
+    if (item?.itemId === candidate.itemId && isEligible(item, filter)) {
       eligible.push({ itemId: candidate.itemId, sourceScores: candidate.sourceScores, reasons: candidate.reasons, coVisitedWith: candidate.coVisitedWith, item });
     }
   }

@@ -1,3 +1,4 @@
+import { RANKING_FEATURES } from '@orrery/ml';
 import { budget, fakePorts, item, never, user, type FakeWorld } from '../test/fakes';
 import type { RecommenderPorts } from './pipeline';
 import { itemIdsToLookUp, popular, recommend, similarItems } from './pipeline';
@@ -66,6 +67,17 @@ describe('Recommend pipeline', () => {
     const { ports } = fakePorts(world);
     const m1 = (await recommend(ports, query(), budget())).items.find((entry) => entry.itemId === 'm1');
     expect(m1?.reasons).toEqual(['similar-to:r2', 'co-visited:r2']);
+  });
+
+  it('gives the model is_recent_category from the catalog facts of the user\'s recent items', async () => {
+    const column = RANKING_FEATURES.indexOf('is_recent_category');
+    const byRecentCategory: Partial<RecommenderPorts> = {
+      scorer: { score: async (matrix) => ({ scores: Array.from({ length: matrix.rows }, (_, row) => matrix.values[row * matrix.featureCount + column]!), modelVersion: 'm' }) },
+    };
+    const { ports } = fakePorts(world, byRecentCategory);
+    const result = await recommend(ports, query(), budget());
+    const scoreOf = (itemId: string) => result.items.find((entry) => entry.itemId === itemId)?.score;
+    expect([scoreOf('b1'), scoreOf('m1'), scoreOf('g1')]).toEqual([1, 1, 0]); // books like r1, music like r2, games like neither
   });
 
   it('explains ANN neighbours the vector source left unexplained, asking only for the items it returns', async () => {
@@ -251,9 +263,9 @@ describe('filters on every path', () => {
 });
 
 describe('catalog look-up ids', () => {
-  it('are the candidates\' ids, then the other items not already among them, each once', () => {
+  it('are the candidates\' ids, then the other items (in place: their facts are read at candidates + i)', () => {
     const candidates = ['a', 'b', 'c'].map((itemId) => ({ itemId, sourceScores: {}, reasons: [], coVisitedWith: new Map<string, number>() }));
-    expect(itemIdsToLookUp(candidates, ['b', 'r1', 'r1', 'r2'])).toEqual({ itemIds: ['a', 'b', 'c', 'r1', 'r2'], alsoAt: [1, 3, 3, 4] });
-    expect(itemIdsToLookUp([], ['r1'])).toEqual({ itemIds: ['r1'], alsoAt: [0] });
+    expect(itemIdsToLookUp(candidates, ['b', 'r1'])).toEqual(['a', 'b', 'c', 'b', 'r1']);
+    expect(itemIdsToLookUp([], ['r1'])).toEqual(['r1']);
   });
 });

@@ -191,8 +191,8 @@ function trendingBatches(trending: Trending, categories: readonly string[], coun
 }
 
 /**
- * Looks up the catalog facts of the candidates (and of `alsoItemIds`, e.g. recent items for their
- * categories) in one call and keeps the eligible candidates; `items` holds the facts found of
+ * Looks up the catalog facts of the candidates and of `alsoItemIds` (e.g. recent items, for their
+ * categories) in one call, and keeps the eligible candidates; `items` holds the facts found of
  * `alsoItemIds`. The candidates are already without excluded ids (withoutItemIds). When the catalog
  * cannot be read the answer is undefined: nothing can be shown without knowing it is not hidden.
  */
@@ -205,28 +205,26 @@ async function lookUpEligible(
   degraded: DegradedReasons,
 ): Promise<{ candidates: EligibleCandidate[]; items: ReadonlyMap<string, ItemFacts> } | undefined> {
   if (candidates.length === 0) return { candidates: [], items: new Map() };
-  const { itemIds, alsoAt } = itemIdsToLookUp(candidates, alsoItemIds);
+  const itemIds = itemIdsToLookUp(candidates, alsoItemIds);
   const facts = degraded.valueOr(await callDownstream('catalog', budget, (limits) => features.items(itemIds, limits)), undefined);
   if (!facts) return undefined;
   const items = new Map<string, ItemFacts>();
   alsoItemIds.forEach((itemId, index) => {
-    const item = facts[alsoAt[index]!];
-    if (item) items.set(itemId, item);
+    const item = facts[candidates.length + index];
+    if (item?.itemId === itemId) items.set(itemId, item);
   });
   return { candidates: eligibleCandidates(candidates, facts, filter), items };
 }
 
 /**
- * The candidates' item ids, then those of `alsoItemIds` not among them (a few recent items: a scan is
- * cheaper than a set); `alsoAt[i]` is where `alsoItemIds[i]` is in `itemIds`.
+ * The candidates' item ids, then `alsoItemIds` (at `candidates.length + i`), as is: an id in both is
+ * looked up twice, which costs less than finding it among ~200 candidates (a recent item never is one
+ * in Recommend: the user's recent items are excluded).
  */
-export function itemIdsToLookUp(candidates: readonly Candidate[], alsoItemIds: readonly string[]): { itemIds: string[]; alsoAt: number[] } {
+export function itemIdsToLookUp(candidates: readonly Candidate[], alsoItemIds: readonly string[]): string[] {
   const itemIds = candidates.map((candidate) => candidate.itemId);
-  const alsoAt = alsoItemIds.map((itemId) => {
-    const at = itemIds.indexOf(itemId);
-    return at >= 0 ? at : itemIds.push(itemId) - 1;
-  });
-  return { itemIds, alsoAt };
+  for (const itemId of alsoItemIds) itemIds.push(itemId);
+  return itemIds;
 }
 
 function checkScores(scores: Scores, rows: number): Scores {

@@ -9,8 +9,8 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
 import { context, trace, type Logger } from '@orrery/telemetry';
-import { followChampionIndex, type ChampionIndex } from '@orrery/models';
-import { followProjections, type FollowedReader, type ProjectionReader } from '@orrery/projections';
+import { followChampionIndex } from '@orrery/models';
+import { followProjections, type ProjectionReader } from '@orrery/projections';
 import { createPool, migrate } from '@orrery/store';
 import { createScoringClient } from './clients';
 import { followCatalogChanges, readModel } from './read-model';
@@ -48,46 +48,55 @@ export interface OpenedPorts {
 
 /**
  * Opens the pipelines' ports: the Redis projections (shared reads cached, catalog changes followed),
- * the champion's ANN index (followed in the model registry) and the scoring client over ZeroMQ.
+ * the champion's ANN index (followed in the model registry) and the scoring client over ZeroMQ. What
+ * was opened before a step failed is closed again; close() closes everything, newest first, also
+ * past a part that fails to close (and then rejects with the first failure).
  */
 export async function openRecommenderPorts(config: OrreryConfig, logger: Logger): Promise<OpenedPorts> {
-  const pool = createPool(config, logger, 2);
-  let projections: FollowedReader | undefined;
-  let champion: ChampionIndex | undefined;
+  const closers: (() => Promise<void> | void)[] = [];
+  const close = async (): Promise<void> => {
+    const failures: unknown[] = [];
+    for (const closer of closers.splice(0).reverse()) {
+      try {
+        await closer();
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
+  };
   try {
+    const pool = createPool(config, logger, 2);
+    closers.push(() => pool.end());
     await migrate(pool, { logger });
-    champion = await followChampionIndex(pool, { pollIntervalMs: config.modelPollIntervalMs, logger });
-    projections = await followProjections(config, 'orrery-recommender', logger);
+    const champion = await followChampionIndex(pool, { pollIntervalMs: config.modelPollIntervalMs, logger });
+    closers.push(() => champion.close());
+    const projections = await followProjections(config, 'orrery-recommender', logger);
+    closers.push(() => projections.close());
+    const catalog = followCatalogChanges(projections.reader, config.catalogChangesPollMs, (error) =>
+      logger.warn({ err: error }, 'could not check for catalog changes (cached catalog facts are kept until they expire)'),
+    );
+    closers.push(() => catalog.stop());
+    const reads = readModel(
+      projections.reader,
+      champion.current,
+      {
+        ttlMs: config.sharedReadsCacheMs,
+        onRefreshError: (error) => logger.warn({ err: error }, 'could not refresh shared reads in the background (they are read in the request once they expire)'),
+      },
+      catalog.current,
+    );
+    const scoring = createScoringClient(config.scoringZmqEndpoint, config.downstreamTimeoutMs);
+    closers.push(() => scoring.close());
+    return {
+      ports: { users: reads, features: reads, coVisitation: reads, trending: reads, candidates: reads, scorer: mergingScorer(scoring) },
+      reader: projections.reader,
+      close,
+    };
   } catch (error) {
-    await champion?.close();
-    await pool.end();
+    await close().catch((closeError: unknown) => logger.warn({ err: closeError }, 'could not close what the recommender had opened before it failed to start'));
     throw error;
   }
-  const catalog = followCatalogChanges(projections.reader, config.catalogChangesPollMs, (error) =>
-    logger.warn({ err: error }, 'could not check for catalog changes (cached catalog facts are kept until they expire)'),
-  );
-  const reads = readModel(
-    projections.reader,
-    champion.current,
-    {
-      ttlMs: config.sharedReadsCacheMs,
-      onRefreshError: (error) => logger.warn({ err: error }, 'could not refresh shared reads in the background (they are read in the request once they expire)'),
-    },
-    catalog.current,
-  );
-  const scoring = createScoringClient(config.scoringZmqEndpoint, config.downstreamTimeoutMs);
-  const opened = { projections, champion };
-  return {
-    ports: { users: reads, features: reads, coVisitation: reads, trending: reads, candidates: reads, scorer: mergingScorer(scoring) },
-    reader: projections.reader,
-    close: async () => {
-      catalog.stop();
-      await scoring.close();
-      await opened.projections.close();
-      await opened.champion.close();
-      await pool.end();
-    },
-  };
 }
 
 /**
@@ -100,7 +109,7 @@ export async function startRecommender(config: OrreryConfig, logger: Logger): Pr
   const opened = await openRecommenderPorts(config, logger);
   const warming = config.recommenderWarmUpRequests > 0;
   const server = await serveRecommendations(opened.ports, config, logger, { servingOnceBound: !warming }).catch(async (error: unknown) => {
-    await opened.close();
+    await opened.close().catch((closeError: unknown) => logger.warn({ err: closeError }, 'could not close what the recommender had opened before it failed to serve'));
     throw error;
   });
   const stopWarmUp = new AbortController();

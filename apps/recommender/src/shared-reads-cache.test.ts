@@ -38,12 +38,33 @@ describe('cachedBatchLookup', () => {
     expect(calls).toHaveLength(2);
   });
 
-  it('when the TTL is 0, every lookup goes to the source', async () => {
+  it('when the TTL is 0, every lookup goes to the source, and its answer is still in key order', async () => {
     const { withCache, calls } = source();
     const cached = withCache({ ttlMs: 0 });
     await cached(['a'], limits);
     await cached(['a'], limits);
     expect(calls).toHaveLength(2);
+    const reversedWithoutX = cachedBatchLookup(async (keys: readonly string[]) => new Map(keys.filter((key) => key !== 'x').reverse().map((key) => [key, `v${key}`])), { ttlMs: 0 });
+    expect(await reversedWithoutX(['a', 'x', 'b'])).toEqual(['va', undefined, 'vb']);
+  });
+
+  it('answers in key order with keys repeated and keys the source does not know, whether cached, missing or being fetched', async () => {
+    const calls: string[][] = [];
+    let release: () => void = () => undefined;
+    let gate: Promise<void> = Promise.resolve();
+    const cached = cachedBatchLookup(async (keys: readonly string[]) => {
+      calls.push([...keys]);
+      await gate;
+      return new Map(keys.filter((key) => key !== 'x').reverse().map((key) => [key, `v${key}`]));
+    }, { ttlMs: 1_000, now: () => 0 });
+    expect(await cached(['a', 'x', 'a', 'b'])).toEqual(['va', undefined, 'va', 'vb']); // all missing
+    gate = new Promise<void>((resolve) => (release = resolve));
+    const fetching = cached(['c', 'd']);
+    const mixed = cached(['x', 'c', 'a', 'e', 'c', 'b']); // x and e missing, c being fetched, a and b cached
+    release();
+    expect(await fetching).toEqual(['vc', 'vd']);
+    expect(await mixed).toEqual([undefined, 'vc', 'va', 've', 'vc', 'vb']);
+    expect(calls).toEqual([['a', 'x', 'b'], ['c', 'd'], ['x', 'e']]);
   });
 
   it('when more items than the limit were fetched, the oldest are evicted', async () => {

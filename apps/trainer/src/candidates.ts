@@ -3,7 +3,7 @@
 // affinity), co-visitation of the recent items, trending overall and in the user's favourite
 // categories; seen, recent, hidden and unknown items dropped; RANKING_FEATURES per candidate.
 
-import { affinityTotal, foldInUser, RANKING_FEATURES, RECENT_CATEGORY_WINDOW, rankingFeatureValues, topKByScore, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
+import { foldInUser, RANKING_FEATURES, RECENT_CATEGORY_WINDOW, rankingFeatureValues, topKByScore, withAffinityTotal, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
 import { recentItemWeights, type ItemEmbeddings } from '@orrery/models';
 import type { Catalog, HistorySnapshot } from './history';
 
@@ -142,7 +142,6 @@ export function candidateFeatures(userId: string, candidate: Candidate, snapshot
   const item = catalog.get(candidate.itemId);
   const recentItemIds = recentOf(userId, snapshot);
   const recentCategories = new Set(recentItemIds.slice(0, RECENT_CATEGORY_WINDOW).flatMap((itemId) => catalog.get(itemId)?.categories ?? []));
-  const categoryAffinity = snapshot.categoryAffinity.get(userId);
   return rankingFeatureValues(
     {
       annScore: candidate.annScore,
@@ -154,7 +153,7 @@ export function candidateFeatures(userId: string, candidate: Candidate, snapshot
       publishedAtMs: item?.publishedAt,
       sourceCount: (candidate.annScore !== undefined ? 1 : 0) + (candidate.coVisit ? 1 : 0) + (candidate.trending ? 1 : 0),
     },
-    { recentItemIds, recentCategories, categoryAffinity, categoryAffinityTotal: affinityTotal(categoryAffinity), nowMs: snapshot.now },
+    withAffinityTotal({ recentItemIds, recentCategories, categoryAffinity: snapshot.categoryAffinity.get(userId), nowMs: snapshot.now }),
   );
 }
 

@@ -74,6 +74,7 @@ describe('candidatesForUser (the recommender’s candidates)', () => {
     expect(features.covisit_score).toBeGreaterThan(0);
     expect(features.source_count).toBe(3);
     expect(features.is_recent_category).toBe(1);
+    expect(features.category_affinity).toBe(1); // u1's only affinity is jazz, one of b's categories
   });
 });
 

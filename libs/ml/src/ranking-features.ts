@@ -94,6 +94,11 @@ export function affinityTotal(affinity: ReadonlyMap<string, number> | undefined)
   return total;
 }
 
+/** A user's feature inputs with categoryAffinityTotal summed from categoryAffinity: how training and serving both make them. */
+export function withAffinityTotal(user: Omit<UserFeatureInputs, 'categoryAffinityTotal'>): UserFeatureInputs {
+  return { ...user, categoryAffinityTotal: affinityTotal(user.categoryAffinity) };
+}
+
 /**
  * Share (0..1) of the user's category affinity that falls on the item's categories: the
  * `category_affinity` feature, computed by this one function in training and in serving. `total` is
@@ -140,7 +145,7 @@ export interface UserFeatureInputs {
   readonly recentCategories: ReadonlySet<string>;
   /** Category -> decayed affinity; undefined when unknown. */
   readonly categoryAffinity: ReadonlyMap<string, number> | undefined;
-  /** affinityTotal(categoryAffinity). */
+  /** affinityTotal(categoryAffinity) (withAffinityTotal fills it in). */
   readonly categoryAffinityTotal: number;
   readonly nowMs: number;
 }
