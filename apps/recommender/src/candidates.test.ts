@@ -4,15 +4,16 @@ describe('candidate merging', () => {
   it('when several sources propose the same item, it appears once with every reason and each source score', () => {
     const merged = mergeCandidates([
       similarBatch([{ itemId: 'a', score: 0.9, becauseOfItemId: 'r1' }, { itemId: 'b', score: 0.5, becauseOfItemId: 'r2' }]),
-      coVisitedBatch([{ itemId: 'a', score: 7, becauseOfItemId: 'r2' }, { itemId: 'a', score: 3, becauseOfItemId: 'r1' }]),
+      coVisitedBatch([{ itemId: 'a', score: 3, becauseOfItemId: 'r1' }, { itemId: 'a', score: 7, becauseOfItemId: 'r2' }]),
       trendingBatch([{ itemId: 'a', score: 40, becauseOfItemId: '' }, { itemId: 'c', score: 30, becauseOfItemId: '' }]),
       trendingBatch([{ itemId: 'a', score: 12, becauseOfItemId: '' }], 'books'),
     ]);
     expect(merged.map((candidate) => candidate.itemId)).toEqual(['a', 'b', 'c']);
     const [a] = merged;
-    expect(a!.reasons).toEqual(['similar-to:r1', 'co-visited:r2', 'co-visited:r1', 'trending', 'trending-in:books']);
+    expect(a!.reasons).toEqual(['similar-to:r1', 'co-visited:r1', 'co-visited:r2', 'trending', 'trending-in:books']);
     expect(a!.sourceScores).toEqual({ similar: 0.9, 'co-visited': 7, trending: 40 });
-    expect([...a!.coVisitedWith]).toEqual([['r2', 7], ['r1', 3]]);
+    expect(a!.coVisit).toEqual({ sourceItemId: 'r2', score: 7 }); // the best-scoring co-visit source
+    expect(merged[1]!.coVisit).toBeUndefined();
   });
 
   it('when one source repeats an item with the same reason, the reason is kept once and the best score wins', () => {

@@ -1,6 +1,7 @@
 // Candidate merging: several sources propose items; one candidate per item keeps every reason and
 // the best score each source gave it, so ranking and explanations see the whole picture.
 import { ItemPositions } from './item-positions';
+import type { CoVisitSource } from '@orrery/ml';
 import type { SourcedItem } from './ports';
 
 /** Where a candidate came from; each source has its own score scale. */
@@ -15,8 +16,12 @@ export interface Candidate {
   readonly sourceScores: Readonly<Partial<Record<CandidateSource, number>>>;
   /** Distinct explanations in the order they were found, e.g. `similar-to:item-42`. */
   readonly reasons: readonly string[];
-  /** Co-visitation score per item it was co-visited with (for the covisit_score feature). */
-  readonly coVisitedWith: ReadonlyMap<string, number>;
+  /**
+   * The item it was co-visited with and the score, for the covisit_score feature: the best-scoring
+   * co-visit source (a Recommend's co-visits come merged, one per item, its main source holding the
+   * sum, as in training); undefined when not co-visited.
+   */
+  readonly coVisit: CoVisitSource | undefined;
 }
 
 /**
@@ -88,12 +93,10 @@ interface MergingCandidate {
   readonly itemId: string;
   readonly sourceScores: SourceScores;
   reasons: readonly string[];
-  coVisitedWith: Map<string, number>;
+  coVisit: CoVisitSource | undefined;
 }
 
 type SourceScores = Record<CandidateSource, number | undefined>;
-
-const NOT_CO_VISITED: Map<string, number> = new Map();
 
 /** Where each item's candidate is in the merge being built; one for every merge, as a merge runs start to end synchronously. */
 const candidatePositions = new ItemPositions();
@@ -120,7 +123,7 @@ export function mergeCandidates(batches: readonly SourceBatch[]): Candidate[] {
       if (!candidate) {
         let reasons = singleReasons.get(reason);
         if (!reasons) singleReasons.set(reason, (reasons = [reason]));
-        candidate = { itemId: item.itemId, sourceScores: noSourceScores(), reasons, coVisitedWith: NOT_CO_VISITED };
+        candidate = { itemId: item.itemId, sourceScores: noSourceScores(), reasons, coVisit: undefined };
         candidatePositions.place(item.itemId, inOrder.length);
         inOrder.push(candidate);
       } else if (!candidate.reasons.includes(reason)) {
@@ -128,11 +131,8 @@ export function mergeCandidates(batches: readonly SourceBatch[]): Candidate[] {
       }
       keepBestScore(candidate.sourceScores, source, score);
       const becauseOf = source === 'co-visited' ? batch.becauseOf(item) : '';
-      if (becauseOf) {
-        // Most candidates are never co-visited: they share one empty map, and a map is made on the first co-visit.
-        if (candidate.coVisitedWith === NOT_CO_VISITED) candidate.coVisitedWith = new Map();
-        candidate.coVisitedWith.set(becauseOf, Math.max(score, candidate.coVisitedWith.get(becauseOf) ?? 0));
-      }
+      // One small object per co-visited candidate, where a Map of its sources was made for each.
+      if (becauseOf && (candidate.coVisit === undefined || score > candidate.coVisit.score)) candidate.coVisit = { sourceItemId: becauseOf, score };
     }
   }
   return inOrder;

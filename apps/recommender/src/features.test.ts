@@ -1,4 +1,4 @@
-import { affinityTotal, categoryAffinityShare, RANKING_FEATURE_SCHEMA, RANKING_FEATURES, rankingFeatureValues, recencyWeightedCoVisits, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
+import { affinityTotal, categoryAffinityShare, RANKING_FEATURE_SCHEMA, RANKING_FEATURES, rankingFeatureValues, recencyWeightedCoVisit, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
 import { item, user } from '../test/fakes';
 import { candidateFeatureInputs, featureMatrix, userFeatureInputs, type FeatureContext } from './features';
 import type { EligibleCandidate } from './filtering';
@@ -17,7 +17,7 @@ const candidate: EligibleCandidate = {
   itemId: 'c',
   sourceScores: { similar: 0.8, 'co-visited': 4, trending: Math.E - 1 },
   reasons: [],
-  coVisitedWith: new Map([['r1', 4], ['r2', 2]]),
+  coVisit: { sourceItemId: 'r2', score: 4 },
   item: item('c', ['books', 'music'], { publishedAtMs: now - 10 * DAY, popularity: 3, interactions: Math.E ** 2 - 1 }),
 };
 const context = {
@@ -30,7 +30,7 @@ describe('ranking features', () => {
   it('computes each feature as the schema describes it', () => {
     expect(rankingFeatures(candidate, context)).toEqual({
       ann_score: 0.8,
-      covisit_score: Math.log1p(4 / 1 + 2 / 2),
+      covisit_score: Math.log1p(4 / 2), // co-visited with r2, the second most recent item
       trending_score: 1,
       log_popularity: expect.closeTo(2, 6),
       category_affinity: 0.5,
@@ -57,8 +57,8 @@ describe('ranking features', () => {
   it('each row has its own candidate\'s features, whatever the rows before it had', () => {
     const candidates: EligibleCandidate[] = [
       candidate,
-      { ...candidate, itemId: 'd', sourceScores: { trending: 5 }, coVisitedWith: new Map(), item: item('d', [], { publishedAtMs: undefined, popularity: 7, interactions: 1 }) },
-      { ...candidate, itemId: 'e', sourceScores: { 'co-visited': 2 }, coVisitedWith: new Map([['r3', 2]]), item: item('e', ['games'], { popularity: 0.5 }) },
+      { ...candidate, itemId: 'd', sourceScores: { trending: 5 }, coVisit: undefined, item: item('d', [], { publishedAtMs: undefined, popularity: 7, interactions: 1 }) },
+      { ...candidate, itemId: 'e', sourceScores: { 'co-visited': 2 }, coVisit: { sourceItemId: 'r3', score: 2 }, item: item('e', ['games'], { popularity: 0.5 }) },
     ];
     const expected = new Float32Array(candidates.length * RANKING_FEATURES.length);
     candidates.forEach((served, row) => writeRankingFeatures(expected, row, rankingFeatures(served, context)));
@@ -66,7 +66,10 @@ describe('ranking features', () => {
   });
 
   it('weighs co-visits from older recent items less, and affinity shares stay within 0..1', () => {
-    expect(recencyWeightedCoVisits(new Map([['r3', 3]]), ['r1', 'r2', 'r3'])).toBe(1);
+    expect(recencyWeightedCoVisit({ sourceItemId: 'r3', score: 3 }, ['r1', 'r2', 'r3'])).toBe(1);
+    expect(recencyWeightedCoVisit({ sourceItemId: 'elsewhere', score: 3 }, ['r1', 'r2', 'r3'])).toBe(1);
+    expect(recencyWeightedCoVisit({ sourceItemId: 'r1', score: 3 }, ['r1', 'r2', 'r3'])).toBe(3);
+    expect(recencyWeightedCoVisit(undefined, ['r1'])).toBe(0);
     expect(affinityShare(['a', 'b'], new Map([['a', 2], ['b', 2]]))).toBe(1);
     expect(affinityShare(['a'], new Map())).toBe(0);
   });

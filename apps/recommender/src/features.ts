@@ -8,6 +8,7 @@ import {
   RECENT_CATEGORY_WINDOW,
   writeCandidateFeatures,
   type CandidateFeatureInputs,
+  type CoVisitSource,
   withAffinityTotal,
   type UserFeatureInputs,
 } from '@orrery/ml';
@@ -41,7 +42,7 @@ export function userFeatureInputs(context: FeatureContext): UserFeatureInputs {
  */
 export class ServedCandidateInputs implements CandidateFeatureInputs {
   annScore: number | undefined = undefined;
-  coVisitScores: ReadonlyMap<string, number> = new Map();
+  coVisit: CoVisitSource | undefined = undefined;
   trendingScore = 0;
   interactions = 0;
   categories: readonly string[] = [];
@@ -52,7 +53,7 @@ export class ServedCandidateInputs implements CandidateFeatureInputs {
   load(candidate: EligibleCandidate): this {
     const { item } = candidate;
     this.annScore = candidate.sourceScores.similar;
-    this.coVisitScores = candidate.coVisitedWith;
+    this.coVisit = candidate.coVisit;
     // The query side keeps one decayed popularity per item (the trending ranking's score).
     this.trendingScore = candidate.sourceScores.trending ?? item.popularity;
     this.interactions = item.interactions;

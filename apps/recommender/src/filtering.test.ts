@@ -3,7 +3,7 @@ import type { Candidate } from './candidates';
 import { eligibleCandidates, isEligible, withoutItemIds } from './filtering';
 import { NO_FILTER, type ItemFilter } from './validation';
 
-const candidate = (itemId: string): Candidate => ({ itemId, sourceScores: { trending: 1 }, reasons: ['trending'], coVisitedWith: new Map() });
+const candidate = (itemId: string): Candidate => ({ itemId, sourceScores: { trending: 1 }, reasons: ['trending'], coVisit: undefined });
 const filter = (overrides: Partial<ItemFilter>): ItemFilter => ({ ...NO_FILTER, ...overrides });
 
 describe('filtering', () => {

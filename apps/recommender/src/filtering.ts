@@ -36,7 +36,7 @@ export function eligibleCandidates(candidates: readonly Candidate[], items: read
     const candidate = candidates[index]!;
     const item = items[index];
     if (item?.itemId === candidate.itemId && isEligible(item, filter)) {
-      eligible.push({ itemId: candidate.itemId, sourceScores: candidate.sourceScores, reasons: candidate.reasons, coVisitedWith: candidate.coVisitedWith, item });
+      eligible.push({ itemId: candidate.itemId, sourceScores: candidate.sourceScores, reasons: candidate.reasons, coVisit: candidate.coVisit, item });
     }
   }
   return eligible;

@@ -264,7 +264,7 @@ describe('filters on every path', () => {
 
 describe('catalog look-up ids', () => {
   it('are the candidates\' ids, then the other items (in place: their facts are read at candidates + i)', () => {
-    const candidates = ['a', 'b', 'c'].map((itemId) => ({ itemId, sourceScores: {}, reasons: [], coVisitedWith: new Map<string, number>() }));
+    const candidates = ['a', 'b', 'c'].map((itemId) => ({ itemId, sourceScores: {}, reasons: [], coVisit: undefined }));
     expect(itemIdsToLookUp(candidates, ['b', 'r1'])).toEqual(['a', 'b', 'c', 'b', 'r1']);
     expect(itemIdsToLookUp([], ['r1'])).toEqual(['r1']);
   });

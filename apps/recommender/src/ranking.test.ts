@@ -6,7 +6,7 @@ const eligible = (itemId: string, sourceScores: EligibleCandidate['sourceScores'
   itemId,
   sourceScores,
   reasons: [],
-  coVisitedWith: new Map(),
+  coVisit: undefined,
   item: item(itemId, categories),
 });
 const ranked = (itemId: string, score: number, category?: string): RankedCandidate => ({

@@ -75,8 +75,8 @@ function checkScoreCount(candidates: readonly EligibleCandidate[], scores: reado
 
 /** candidates[index] with scores[index] (non-finite as 0). */
 function rankedAt(candidates: readonly EligibleCandidate[], scores: readonly number[], index: number): RankedCandidate {
-  const { itemId, sourceScores, reasons, coVisitedWith, item } = candidates[index]!;
-  return { itemId, sourceScores, reasons, coVisitedWith, item, score: finiteScore(scores[index]) };
+  const { itemId, sourceScores, reasons, coVisit, item } = candidates[index]!;
+  return { itemId, sourceScores, reasons, coVisit, item, score: finiteScore(scores[index]) };
 }
 
 /**

@@ -146,7 +146,7 @@ export function candidateFeatures(userId: string, candidate: Candidate, snapshot
     {
       annScore: candidate.annScore,
       // As the query service merges co-visits: the summed score, held by the source contributing most.
-      coVisitScores: candidate.coVisit ? new Map([[candidate.coVisit.sourceItemId, candidate.coVisit.score]]) : new Map(),
+      coVisit: candidate.coVisit,
       trendingScore: snapshot.popularity.get(candidate.itemId) ?? 0,
       interactions: snapshot.interactions.get(candidate.itemId) ?? 0,
       categories: item?.categories ?? [],

@@ -32,9 +32,9 @@ describe('writeCandidateFeatures', () => {
   const now = Date.UTC(2025, 0, 11);
   const user: UserFeatureInputs = { recentItemIds: ['r1', 'r2'], recentCategories: new Set(['music']), categoryAffinity: new Map([['books', 3], ['music', 1]]), categoryAffinityTotal: 4, nowMs: now };
   const candidates: CandidateFeatureInputs[] = [
-    { annScore: 0.8, coVisitScores: new Map([['r2', 4]]), trendingScore: 2, interactions: 9, categories: ['books', 'music'], publishedAtMs: now - 86_400_000, sourceCount: 3 },
-    { annScore: undefined, coVisitScores: new Map(), trendingScore: -1, interactions: 0, categories: [], publishedAtMs: undefined, sourceCount: 1 },
-    { annScore: Number.NaN, coVisitScores: new Map(), trendingScore: 0, interactions: 1, categories: ['games'], publishedAtMs: now + 1, sourceCount: 1 },
+    { annScore: 0.8, coVisit: { sourceItemId: 'r2', score: 4 }, trendingScore: 2, interactions: 9, categories: ['books', 'music'], publishedAtMs: now - 86_400_000, sourceCount: 3 },
+    { annScore: undefined, coVisit: undefined, trendingScore: -1, interactions: 0, categories: [], publishedAtMs: undefined, sourceCount: 1 },
+    { annScore: Number.NaN, coVisit: undefined, trendingScore: 0, interactions: 1, categories: ['games'], publishedAtMs: now + 1, sourceCount: 1 },
   ];
 
   it('writes the same row as writeRankingFeatures of rankingFeatureValues, a non-finite value as 0', () => {

@@ -120,12 +120,22 @@ export const RECENT_CATEGORY_WINDOW = 5;
 
 const DAY_MS = 86_400_000;
 
+/** A candidate's co-visitation: the recent item it was co-visited with, and the score. */
+export interface CoVisitSource {
+  readonly sourceItemId: string;
+  readonly score: number;
+}
+
 /** What one candidate's ranking features are computed from — the same in training and in serving. */
 export interface CandidateFeatureInputs {
   /** The ANN source's score; undefined when the ANN source did not propose the item. */
   readonly annScore: number | undefined;
-  /** Co-visitation score by the recent item it was co-visited with (merged lists: the main source holds the sum). */
-  readonly coVisitScores: ReadonlyMap<string, number>;
+  /**
+   * The recent item the candidate was co-visited with and the score: the main source of the merged
+   * co-visit lists, holding the sum (one per candidate, in training and in serving); undefined when
+   * the co-visit source did not propose it.
+   */
+  readonly coVisit: CoVisitSource | undefined;
   /** The item's decayed popularity (the trending ranking's score). */
   readonly trendingScore: number;
   /** Lifetime interaction count. */
@@ -159,7 +169,7 @@ export interface UserFeatureInputs {
 function computeRankingFeatures(out: Float32Array | Float64Array, offset: number, candidate: CandidateFeatureInputs, user: UserFeatureInputs): void {
   const { publishedAtMs } = candidate;
   out[offset + COLUMN.ann_score] = candidate.annScore ?? 0;
-  out[offset + COLUMN.covisit_score] = Math.log1p(recencyWeightedCoVisits(candidate.coVisitScores, user.recentItemIds));
+  out[offset + COLUMN.covisit_score] = Math.log1p(recencyWeightedCoVisit(candidate.coVisit, user.recentItemIds));
   out[offset + COLUMN.trending_score] = Math.log1p(Math.max(0, candidate.trendingScore));
   out[offset + COLUMN.log_popularity] = Math.log1p(Math.max(0, candidate.interactions));
   out[offset + COLUMN.category_affinity] = categoryAffinityShare(candidate.categories, user.categoryAffinity, user.categoryAffinityTotal);
@@ -194,15 +204,10 @@ function sharesACategory(categories: readonly string[], among: ReadonlySet<strin
   return false;
 }
 
-/** Σ co-visit score from the k-th most recent item (1-based) weighted 1/k; sources not among the recent items weigh as the oldest. */
-export function recencyWeightedCoVisits(coVisitScores: ReadonlyMap<string, number>, recentItemIds: readonly string[]): number {
-  let sum = 0;
-  // Keys and get() rather than entries: no [key, value] array per entry (this runs per candidate).
-  for (const sourceItemId of coVisitScores.keys()) {
-    const score = coVisitScores.get(sourceItemId) as number;
-    const index = recentItemIds.indexOf(sourceItemId);
-    const k = index >= 0 ? index + 1 : Math.max(1, recentItemIds.length);
-    sum += Math.max(0, score) / k;
-  }
-  return sum;
+/** The co-visit score weighted 1/k when its source is the k-th most recent item (1-based); a source not among the recent items weighs as the oldest; none: 0. */
+export function recencyWeightedCoVisit(coVisit: CoVisitSource | undefined, recentItemIds: readonly string[]): number {
+  if (!coVisit) return 0;
+  const index = recentItemIds.indexOf(coVisit.sourceItemId);
+  const k = index >= 0 ? index + 1 : Math.max(1, recentItemIds.length);
+  return Math.max(0, coVisit.score) / k;
 }
