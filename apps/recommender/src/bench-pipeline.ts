@@ -1,4 +1,5 @@
-// What one Recommend pipeline costs this process, in CPU µs (prints figures; not a test): the pipeline
+// What one Recommend pipeline costs this process, in CPU µs and garbage collections (prints figures; not
+// a test; collections a call follow what a call allocates, and are steadier than CPU here): the pipeline
 // run in process, as the warm-up runs it (Redis reads, the ANN search, features, score calls over
 // ZeroMQ), `--concurrency` calls at a time for demo users, without gRPC. Rounds run back to back: the
 // first warms V8 and the shared-reads cache up, so compare the later ones. Calls back to back cost
@@ -12,6 +13,7 @@
 // imports resolve) and run the two alternately: this VM's speed drifts by ±20% within minutes.
 import { parseArgs } from 'node:util';
 import { readConfig } from '@orrery/config';
+import { watchOwnPauses } from '@orrery/metrics';
 import { suppressTracing } from '@opentelemetry/core';
 import { context, createLogger } from '@orrery/telemetry';
 import { inProcessRecommend, openRecommenderPorts } from './service';
@@ -39,8 +41,10 @@ async function main(): Promise<void> {
     const cpuPerCall: number[] = [];
     for (let round = 1; round <= rounds; round++) {
       const cpuBefore = process.cpuUsage();
+      const pauses = watchOwnPauses();
       const report = await context.with(suppressTracing(context.active()), () => warmUp(call, userIds, { requests: calls, concurrency, timeLimitMs: Infinity }));
       const cpu = process.cpuUsage(cpuBefore);
+      const { garbageCollections, garbageCollectionMs } = pauses.stop();
       // Degraded calls skip parts of the pipeline and cost less: a round of them would read as a speed-up.
       if (report.stoppedEarly !== undefined || report.degraded + report.failed > 0) {
         throw new Error(`round ${round}: ${report.degraded} degraded and ${report.failed} failed calls (${report.stoppedEarly ?? 'not stopped'}): is every service of the platform up?`);
@@ -49,7 +53,8 @@ async function main(): Promise<void> {
       if (round > 1) cpuPerCall.push(perCall);
       console.log(
         `round ${round}${round === 1 ? ' (warm-up)' : ''}: ${perCall.toFixed(0)} µs CPU a call (user ${(cpu.user / report.sent).toFixed(0)}), ` +
-          `${((report.sent * 1000) / report.tookMs).toFixed(0)} calls/s, last ${Math.min(200, report.sent)} calls p99 ${report.lastCallsP99Ms.toFixed(1)} ms`,
+          `${((report.sent * 1000) / report.tookMs).toFixed(0)} calls/s, ` +
+          `${((garbageCollections * 1000) / report.sent).toFixed(1)} garbage collections a thousand calls (${((garbageCollectionMs * 1000) / report.sent).toFixed(0)} µs a call), last ${Math.min(200, report.sent)} calls p99 ${report.lastCallsP99Ms.toFixed(1)} ms`,
       );
     }
     if (cpuPerCall.length > 0) console.log(`CPU µs a call, rounds after the warm-up: ${cpuPerCall.map((perCall) => perCall.toFixed(0)).join(' / ')}`);

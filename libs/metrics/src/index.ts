@@ -25,3 +25,4 @@ export {
 export { sampleEvery, type Sampler } from './sampler';
 export { collectMetricsForClusterPrimary, metricsText, startMetricsServer, type MetricsServer, type MetricsServerOptions } from './server';
 export { percentiles, type Percentiles } from './percentiles';
+export { watchOwnPauses, type OwnPauses } from './pauses';
