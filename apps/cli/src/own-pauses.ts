@@ -3,7 +3,7 @@
 // read late; the open loop counts latency from when a request was due, so that lateness lands in the
 // latency it reports. Printed beside the figures, so that a reader can tell the platform's tail from
 // the generator's (at 500 req/s on the 2-core box its own collections took 17–20 ms a second, the
-// longest 9–15 ms: the size of a p99 there).
+// longest 9–15 ms: the size of a p99 there). The watching itself is @orrery/metrics' watchOwnPauses.
 import type { OwnPauses } from '@orrery/metrics';
 
 /** One line for the report. */

@@ -9,8 +9,10 @@
 // It opens what a recommender opens (so it runs the schema migrations, as a recommender's start does).
 // Run against a running platform (npm start), with the V8 flag the launcher gives the recommender:
 //   eval "$(bash infra/local/stack.sh env)" && node --no-allocation-site-pretenuring apps/recommender/dist/bench-pipeline.js [--calls 4000] [--rounds 4] [--concurrency 8]
-// For an A/B, copy apps/recommender/dist of one build aside (inside the repository, so that its
-// imports resolve) and run the two alternately: this VM's speed drifts by ±20% within minutes.
+// For an A/B, copy apps/recommender/dist of one build aside (apps/recommender/dist-a/, inside the
+// repository so that its imports resolve; git ignores it) and run the two alternately: this VM's speed
+// drifts by ±20% within minutes. A change to a lib as well needs that lib's build beside the copy, e.g.
+// a directory with node_modules/@orrery/ml/{package.json,dist} and apps/recommender/dist in it.
 import { parseArgs } from 'node:util';
 import { readConfig } from '@orrery/config';
 import { watchOwnPauses } from '@orrery/metrics';

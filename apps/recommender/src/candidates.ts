@@ -1,7 +1,7 @@
 // Candidate merging: several sources propose items; one candidate per item keeps every reason and
 // the best score each source gave it, so ranking and explanations see the whole picture.
-import { ItemPositions } from './item-positions';
 import type { CoVisitSource } from '@orrery/ml';
+import { ItemPositions } from './item-positions';
 import type { SourcedItem } from './ports';
 
 /** Where a candidate came from; each source has its own score scale. */

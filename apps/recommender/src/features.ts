@@ -7,9 +7,9 @@ import {
   RANKING_FEATURES,
   RECENT_CATEGORY_WINDOW,
   writeCandidateFeatures,
+  withAffinityTotal,
   type CandidateFeatureInputs,
   type CoVisitSource,
-  withAffinityTotal,
   type UserFeatureInputs,
 } from '@orrery/ml';
 import { CANDIDATE_SOURCES } from './candidates';
