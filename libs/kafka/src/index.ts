@@ -3,10 +3,15 @@ import { ConfigResourceTypes, Kafka, logLevel, type Admin, type Consumer } from 
 import type { OrreryConfig } from '@orrery/config';
 import { DomainEventSchema, type DomainEvent } from '@orrery/proto';
 import { repairIdleRequestQueues } from './idle-request-queue';
+import { repairProduceEncoding } from './produce-encoding';
 
-/** A kafkajs client for the configured brokers, without kafkajs' idle 1 ms timer (repairIdleRequestQueues). */
+/**
+ * A kafkajs client for the configured brokers, without kafkajs' idle 1 ms timer
+ * (repairIdleRequestQueues) and with Produce requests encoded in one pass (repairProduceEncoding).
+ */
 export function createKafka(config: Pick<OrreryConfig, 'kafkaBrokers' | 'kafkaClientId'>, clientSuffix: string): Kafka {
   repairIdleRequestQueues();
+  repairProduceEncoding();
   return new Kafka({
     clientId: `${config.kafkaClientId}-${clientSuffix}`,
     brokers: [...config.kafkaBrokers],
@@ -134,4 +139,5 @@ export function decodeDomainEvent(value: Buffer): DomainEvent {
   return fromBinary(DomainEventSchema, value);
 }
 export * from './idle-request-queue';
+export * from './produce-encoding';
 export * from './restarting-consumer';
