@@ -4,7 +4,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { Client } from 'pg';
 import { readConfig } from '@orrery/config';
 import { createIngestClient, ZmqEventEmitter } from '@orrery/client';
-import { repairProduceEncoding } from '@orrery/kafka';
+import { partitionOfKey, repairProduceEncoding } from '@orrery/kafka';
 import { percentiles, type Percentiles } from '@orrery/metrics';
 import { controlKeys, createRedis, EVENT_SCOPE_TAG, projectionKeys, projectorGroupOf, readProjectionVersion, watermarkSource } from '@orrery/projections';
 import { EventType } from '@orrery/proto';
@@ -454,9 +454,8 @@ async function positionsOfEvents(
 ): Promise<{ of(events: readonly { eventId: string; key: string }[]): Promise<Map<string, { source: string; sequence: bigint }>>; close(): Promise<void> }> {
   const admin = new Kafka({ clientId: 'orrery-bench', brokers: [...readConfig().kafkaBrokers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  const partitionMetadata = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions ?? [];
+  const partitions = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length ?? 0;
   await admin.disconnect();
-  const partitioner = Partitioners.DefaultPartitioner();
   const db = new Client({ connectionString: databaseUrl, application_name: 'orrery-bench-positions' });
   await db.connect();
   return {
@@ -469,7 +468,7 @@ async function positionsOfEvents(
         values: [[...keyOf.keys()]],
       });
       return new Map(
-        rows.map((row) => [row.event_id, { source: watermarkSource(topic, partitioner({ topic, partitionMetadata, message: { key: keyOf.get(row.event_id)!, value: null } })), sequence: BigInt(row.sequence) }]),
+        rows.map((row) => [row.event_id, { source: watermarkSource(topic, partitionOfKey(keyOf.get(row.event_id)!, partitions)), sequence: BigInt(row.sequence) }]),
       );
     },
     close: () => db.end(),

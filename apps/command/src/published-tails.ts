@@ -5,13 +5,13 @@
 // Only a tail that is a fact of this event store counts (tailsOfThisStore): a store that lost commits
 // Kafka holds (restored from a backup, a lagging replica promoted) gives their sequences to new facts.
 import { randomBytes } from 'node:crypto';
-import { Partitioners, type Kafka, type PartitionMetadata } from 'kafkajs';
-import { closeThrowawayConsumer } from '@orrery/kafka';
+import type { Kafka, PartitionMetadata } from 'kafkajs';
+import { closeThrowawayConsumer, partitionOfKey } from '@orrery/kafka';
 
 /** Header carrying a message's commit sequence. */
 export const SEQUENCE_HEADER = 'orrery-sequence';
 
-/** Where each key goes, as the producer's default partitioner puts it (murmur2 of the key). */
+/** Where each key goes, as the producer's default partitioner puts it (murmur2 of the key, see partitionOfKey). */
 export type PartitionOf = (key: string) => number;
 
 /** The last message of a partition: its sequence header and its value (the serialized fact). */
@@ -39,8 +39,7 @@ export async function readPublishedTails(kafka: Kafka, topic: string, timeoutMs 
   } finally {
     await admin.disconnect();
   }
-  const partitioner = Partitioners.DefaultPartitioner();
-  const partitionOf: PartitionOf = (key) => partitioner({ topic, partitionMetadata: partitions, message: { key, value: null } });
+  const partitionOf: PartitionOf = (key) => partitionOfKey(key, partitions.length);
   const nonEmpty = ends.filter((end) => BigInt(end.high) > BigInt(end.low));
   if (nonEmpty.length === 0) return { partitionOf, last: new Map() };
   return { partitionOf, last: await lastMessages(kafka, topic, nonEmpty, timeoutMs) };

@@ -139,5 +139,6 @@ export function decodeDomainEvent(value: Buffer): DomainEvent {
   return fromBinary(DomainEventSchema, value);
 }
 export * from './idle-request-queue';
+export * from './partitioner';
 export * from './produce-encoding';
 export * from './restarting-consumer';
