@@ -127,6 +127,34 @@ describe('planning deletions', () => {
     expect(ofKind(planned.plan, 'sadd')).toEqual([{ kind: 'sadd', key: keys.trending.hidden, member: 'shoe' }]);
   });
 
+  it('when an item co-visited earlier in the batch is deleted, it leaves the co-visit sets of the partners paired since its last deletion', () => {
+    const events = incoming(
+      interaction({ userId: 'u1', itemId: 'sock', occurredMs: t0 }),
+      interaction({ userId: 'u9', itemId: 'cap', occurredMs: t0 }),
+      interaction({ userId: 'u1', itemId: 'shoe', occurredMs: t0 + 1 }),
+      interaction({ userId: 'u2', itemId: 'shoe', occurredMs: t0 + 2 }),
+      interaction({ userId: 'u2', itemId: 'lace', occurredMs: t0 + 3 }),
+      itemDeleted('shoe'),
+      itemUpserted({ itemId: 'shoe' }),
+      interaction({ userId: 'u3', itemId: 'shoe', occurredMs: t0 + 4 }),
+      interaction({ userId: 'u3', itemId: 'belt', occurredMs: t0 + 5 }),
+      itemDeleted('shoe'),
+    );
+    const snapshot = { ...emptySnapshot(), coVisitedWith: new Map([['shoe', ['hat']]]) };
+    const deletions = planBatch(events, snapshot, keys, control, config).outcomes.filter((planned, index) => index === 5 || index === 9);
+    const partnersLeft = deletions.map((planned) => {
+      if (planned.kind !== 'plan') throw new Error('not planned');
+      return ofKind(planned.plan, 'zrem')
+        .filter((op) => op.member === 'shoe' && op.key.endsWith(':covis'))
+        .map((op) => op.key)
+        .sort();
+    });
+    expect(partnersLeft).toEqual([
+      ['hat', 'lace', 'sock'].map((id) => keys.item(id).coVisits).sort(),
+      ['belt', 'hat'].map((id) => keys.item(id).coVisits).sort(),
+    ]);
+  });
+
   it('when an interaction with a deleted item follows (in the batch or later), it is skipped', () => {
     const later = interaction({ userId: 'u1', itemId: 'shoe', occurredMs: t0 });
     const outcomes = planBatch(incoming(itemDeleted('shoe'), later), emptySnapshot(), keys, control, config).outcomes;

@@ -164,12 +164,32 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
   const listed = new Set<string>();
   const catalog = new Map(snapshot.catalog);
   const forgotten = new Map(snapshot.forgotten);
-  // Co-visit pairs written earlier in this batch (not in the snapshot yet), for a deletion later in it.
+  const outcomes: PlannedEvent[] = [];
+  // Co-visit pairs written earlier in this batch (not in the snapshot yet), for a deletion later in
+  // it: gathered from the interactions' plans (the item of each at its outcome's index) only when a
+  // deletion needs them, as most batches have none.
+  const interactionItems: (string | undefined)[] = [];
   const pairedInBatch = new Map<string, Set<string>>();
+  let pairedThrough = 0;
   const pair = (a: string, b: string): void => {
     const set = pairedInBatch.get(a) ?? new Set<string>();
     set.add(b);
     pairedInBatch.set(a, set);
+  };
+  const pairedWith = (itemId: string): ReadonlySet<string> => {
+    for (; pairedThrough < outcomes.length; pairedThrough++) {
+      const item = interactionItems[pairedThrough];
+      const outcome = outcomes[pairedThrough]!;
+      if (item === undefined || outcome.kind !== 'plan') continue;
+      const ownCoVisits = keys.item(item).coVisits;
+      for (const op of outcome.plan.ops) {
+        if (op.kind === 'zlse' && op.key === ownCoVisits) {
+          pair(item, op.member);
+          pair(op.member, item);
+        }
+      }
+    }
+    return pairedInBatch.get(itemId) ?? new Set();
   };
   // A forgotten user's events before their UserForgotten are never projected (a replay must not
   // resurrect them); events after it (the id used again) are.
@@ -177,7 +197,7 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
     const forgottenAt = forgotten.get(userId);
     return forgottenAt !== undefined && sequence < forgottenAt;
   };
-  const outcomes = events.map((incoming): PlannedEvent => {
+  const planEvent = (incoming: IncomingEvent): PlannedEvent => {
     const { event } = incoming;
     // Only the relay's commit sequence tells a redelivery from a new event.
     if (event.sequence <= 0n) return { kind: 'skip', reason: 'domain event without a commit sequence (it cannot be applied exactly once)' };
@@ -204,13 +224,7 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
         // recentLimit) or the snapshot not read that deep. Put back at the head, it would precede newer
         // interactions and use up the co-visit look-back of the next ones.
         if (history[0] === undefined || entry.sequence > history[0].sequence) recent.set(interaction.userId, [entry, ...history]);
-        const ownCoVisits = keys.item(interaction.itemId).coVisits;
-        for (const op of plan.ops) {
-          if (op.kind === 'zlse' && op.key === ownCoVisits) {
-            pair(interaction.itemId, op.member);
-            pair(op.member, interaction.itemId);
-          }
-        }
+        interactionItems[outcomes.length] = interaction.itemId;
         return { kind: 'plan', plan, occurredMs };
       }
       case 'itemUpserted': {
@@ -229,7 +243,7 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
       case 'itemDeleted': {
         const { itemId } = event.payload.value;
         if (!itemId) return { kind: 'skip', reason: 'item_deleted without item_id' };
-        const partners = new Set([...(snapshot.coVisitedWith.get(itemId) ?? []), ...(pairedInBatch.get(itemId) ?? [])]);
+        const partners = new Set([...(snapshot.coVisitedWith.get(itemId) ?? []), ...pairedWith(itemId)]);
         const plan = planItemDelete(position, itemId, catalog.get(itemId), [...partners], keys);
         pairedInBatch.delete(itemId);
         catalog.set(itemId, { categories: [], deleted: true });
@@ -252,7 +266,8 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
         return { kind: 'skip', reason: `unknown payload ${String(unknown)}` };
       }
     }
-  });
+  };
+  for (const incoming of events) outcomes.push(planEvent(incoming));
   return { outcomes, recent: new Map([...listed].map((userId) => [userId, recent.get(userId)])) };
 }
 
