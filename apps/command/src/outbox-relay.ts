@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from 'pg';
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
-import { ensureTopic, historyDeletingSettings, keepWholeHistoryCommand } from '@orrery/kafka';
+import type { Kafka, Message, Producer } from 'kafkajs';
+import { ensureTopic, historyDeletingSettings, keepWholeHistoryCommand, partitionAsGiven } from '@orrery/kafka';
 import { allocateAbove, OUTBOX_CHANNEL, readRelayPosition, readUnpublished, takeUnpublished, tryBecomeOutboxRelay, underCommitOrderLock, type OutboxRow } from '@orrery/store';
 import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger, type Span } from '@orrery/telemetry';
 import { highestSequence, readPublishedTails, SEQUENCE_HEADER, tailsOfThisStore, type PublishedTails } from './published-tails';
@@ -116,7 +116,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           `outbox relay: the events topic deletes history (${settings}); a rebuild or a new consumer group would replay only what is left — make it keep everything: ${keepWholeHistoryCommand(options.topic)}`,
         );
       }
-      producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+      // Every message carries its partition (tails.partitionOf, as kafkajs' default partitioner would place it).
+      producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: partitionAsGiven });
       await producer.connect();
       // What each partition ends with: no new fact may take a sequence Kafka holds, and facts waiting
       // at start may be on Kafka already (a previous session's send whose ack was lost), to be

@@ -155,6 +155,24 @@ describe('planning deletions', () => {
     ]);
   });
 
+  it("when another item's deletion and skipped events come between, a deletion still finds every partner paired before it, in pairing order", () => {
+    const events = incoming(
+      interaction({ userId: 'u1', itemId: 'shoe', occurredMs: t0 }),
+      interaction({ userId: 'u1', itemId: 'sock', occurredMs: t0 + 1 }),
+      itemDeleted('hat'),
+      interaction({ userId: 'u2', itemId: 'hat', occurredMs: t0 + 2 }),
+      interaction({ userId: 'u2', itemId: 'shoe', occurredMs: t0 + 3 }),
+      interaction({ userId: 'u2', itemId: 'lace', occurredMs: t0 + 4 }),
+      itemDeleted('shoe'),
+    );
+    const outcomes = planBatch(events, emptySnapshot(), keys, control, config).outcomes;
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(['plan', 'plan', 'plan', 'skip', 'plan', 'plan', 'plan']);
+    const deletion = outcomes[6]!;
+    if (deletion.kind !== 'plan') throw new Error('not planned');
+    const coVisitsLeft = ofKind(deletion.plan, 'zrem').filter((op) => op.member === 'shoe' && op.key.endsWith(':covis'));
+    expect(coVisitsLeft.map((op) => op.key)).toEqual([keys.item('sock').coVisits, keys.item('lace').coVisits]);
+  });
+
   it('when an interaction with a deleted item follows (in the batch or later), it is skipped', () => {
     const later = interaction({ userId: 'u1', itemId: 'shoe', occurredMs: t0 });
     const outcomes = planBatch(incoming(itemDeleted('shoe'), later), emptySnapshot(), keys, control, config).outcomes;

@@ -1,5 +1,5 @@
 import { Partitioners, type PartitionMetadata } from 'kafkajs';
-import { murmur2, partitionOfKey } from './partitioner';
+import { murmur2, partitionAsGiven, partitionOfKey } from './partitioner';
 
 const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (key: Buffer) => number;
 
@@ -33,5 +33,12 @@ describe("Kafka's default partitioning in 32-bit arithmetic", () => {
         expect(partitionOfKey(key, partitions)).toBe(partitioner({ topic: 't', partitionMetadata, message: { key, value: null } }));
       }
     }
+  });
+
+  it("sends a message to the partition its sender gave it, and refuses one without", () => {
+    const partitioner = partitionAsGiven();
+    expect(partitioner({ message: { partition: 3 } })).toBe(3);
+    expect(partitioner({ message: { partition: 0 } })).toBe(0);
+    expect(() => partitioner({ message: {} })).toThrow('without its partition');
   });
 });

@@ -36,3 +36,15 @@ export function murmur2(bytes: Uint8Array): number {
 export function partitionOfKey(key: string, partitions: number): number {
   return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
 }
+
+/**
+ * A kafkajs partitioner for messages placed by their sender (the outbox relay sets every message's
+ * partition with partitionOfKey): it returns the message's partition, where kafkajs' own partitioners
+ * also filter the partition list on every call. A message without one is refused.
+ */
+export function partitionAsGiven(): (args: { message: { partition?: number } }) => number {
+  return ({ message }) => {
+    if (message.partition === undefined) throw new Error('a message sent without its partition (the sender places every message)');
+    return message.partition;
+  };
+}

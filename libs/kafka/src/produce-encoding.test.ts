@@ -37,11 +37,14 @@ function randomMessages(random: (below: number) => number, count: number): Produ
   return Array.from({ length: count }, (): ProduceMessage => {
     const kind = random(4);
     const headers: Record<string, Buffer | string | (Buffer | string)[]> = {};
-    for (let header = random(3); header > 0; header--) headers[`h-${text(random(4))}`] = random(2) ? text(random(40)) : [bytes(random(10)), text(3)];
+    for (let header = random(4); header > 0; header--) headers[`h-${text(random(4))}`] = [text(random(40)), [bytes(random(10)), text(3)], []][random(3)]!;
+    const key = [null, bytes(random(30)), `user-${text(random(12))}`, undefined][kind];
     return {
-      key: kind === 0 ? null : kind === 1 ? bytes(random(30)) : `user-${text(random(12))}`,
+      // A key left out, as well as a null one; the relay's messages carry their partition.
+      ...(key === undefined ? {} : { key }),
       value: kind === 3 ? null : random(2) ? bytes(length()) : text(random(300)),
       ...(random(2) ? { headers } : {}),
+      ...(random(2) ? { partition: random(4) } : {}),
     };
   });
 }
@@ -86,6 +89,22 @@ describe('Produce requests encoded in one pass', () => {
       const bytes = Buffer.from(Array.from({ length }, () => random(256)));
       expect(crc32c(bytes)).toBe(kafkajsCrc32c(bytes));
       expect(crc32c(Buffer.concat([Buffer.from('xyz'), bytes]), 3)).toBe(kafkajsCrc32c(bytes));
+    }
+  });
+
+  it("once repaired, kafkajs still encodes what the one pass leaves to it: a compressed request, and versions before 3", async () => {
+    expect(repairProduceEncoding()).toBe(true);
+    const args: ProduceRequestArgs = { acks: -1, timeout: 1_000, topicData: [{ topic: 't', partitions: [{ partition: 0, messages: randomMessages(randomSource(4), 20) }] }] };
+    const gzip = 1;
+    const now = jest.spyOn(Date, 'now').mockReturnValue(NOW_MS);
+    try {
+      const compressed = await produceProtocol.protocol({ version: 7 })({ ...args, compression: gzip }).request.encode();
+      expect(compressed.buffer.equals((await kafkajsProduceV3({ ...args, compression: gzip }).encode()).buffer)).toBe(true);
+      const kafkajsV2 = require('kafkajs/src/protocol/requests/produce/v2/request') as (args: ProduceRequestArgs) => { encode(): Promise<Encoded> };
+      const v2 = await produceProtocol.protocol({ version: 2 })(args).request.encode();
+      expect(v2.buffer.equals((await kafkajsV2(args).encode()).buffer)).toBe(true);
+    } finally {
+      now.mockRestore();
     }
   });
 

@@ -180,10 +180,11 @@ class Writer {
  * one uncompressed record batch, magic 2) exactly as kafkajs 2.2.4 encodes it, with `nowMs` as the
  * batches' timestamp; undefined when a message has a shape this encoder leaves to kafkajs (a
  * timestamp of its own, a header without a value, a key that is neither bytes nor text) or the
- * request is compressed.
+ * request is compressed (or names a null compression or producer id, which kafkajs refuses).
  */
 export function encodeProduceBody(args: ProduceRequestArgs, nowMs: number): Buffer | undefined {
-  if ((args.compression ?? 0) !== 0) return undefined;
+  // kafkajs defaults only what is left out: a null compression or producer id is its to refuse.
+  if ((args.compression !== undefined && args.compression !== 0) || args.producerId === null) return undefined;
   const topics: { topic: string; topicLength: number; partitions: { partition: number; firstSequence: number; records: SizedRecord[]; recordsSize: number }[] }[] = [];
   const transactionalId = args.transactionalId ?? null;
   let size = 2 + (transactionalId === null ? 0 : Buffer.byteLength(transactionalId, 'utf8')) + 2 + 4 + 4;
@@ -299,7 +300,7 @@ interface ProduceProtocol {
 }
 
 /** Marks a protocol function that repairProduceEncoding installed. */
-const REPAIRED = Symbol('orrery.produceEncoding');
+const REPAIRED = Symbol.for('orrery.produceEncoding');
 
 /**
  * Makes every kafkajs client of this process encode Produce requests of version 3 and later with
