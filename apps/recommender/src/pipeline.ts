@@ -18,7 +18,7 @@ import { RECENT_CATEGORY_WINDOW } from '@orrery/ml';
 import { featureMatrix } from './features';
 import { eligibleCandidates, idSet, withoutItemIds, type EligibleCandidate } from './filtering';
 import type { Candidates, CoVisitation, Features, ItemFacts, Scorer, Scores, SourcedItem, Trending, UserContextSource, UserFacts, VectorNeighbours } from './ports';
-import { diversify, fallbackScores, rankByScore, rankedByScore, type RankedCandidate } from './ranking';
+import { diversify, fallbackScores, firstRanked, rankedByScore, type RankedCandidate } from './ranking';
 import type { ItemFilter, PopularQuery, RecommendQuery, SimilarItemsQuery } from './validation';
 
 /** Everything the pipelines read from: the small interfaces of ports.ts. */
@@ -137,12 +137,13 @@ export async function similarItems(ports: RecommenderPorts, query: SimilarItemsQ
   const excluded = idSet([query.itemId], query.filter.excludeItemIds);
   const candidates = withoutItemIds(mergeCandidates(batches), excluded);
   const eligible = await lookUpEligible(ports.features, candidates, [], query.filter, budget, degraded);
-  const ranked = eligible ? rankByScore(eligible.candidates, fallbackScores(eligible.candidates)) : [];
+  const eligibleCount = eligible?.candidates.length ?? 0;
+  const ranked = eligible ? firstRanked(rankedByScore(eligible.candidates, fallbackScores(eligible.candidates)), query.count) : [];
   return {
-    items: ranked.slice(0, query.count).map((candidate) => toRecommendedItem(candidate)),
+    items: ranked.map((candidate) => toRecommendedItem(candidate)),
     modelVersion: vector?.modelVersion ?? '',
     degradedReasons: degraded.list(),
-    stats: { candidatesBySource: countBySource(batches), merged: candidates.length, eligible: ranked.length, ranking: ranked.length ? 'fallback' : 'none' },
+    stats: { candidatesBySource: countBySource(batches), merged: candidates.length, eligible: eligibleCount, ranking: eligibleCount ? 'fallback' : 'none' },
   };
 }
 
@@ -157,12 +158,13 @@ export async function popular(ports: RecommenderPorts, query: PopularQuery, budg
   const batches = degraded.batches(await trendingBatches(ports.trending, categories, pool, budget));
   const candidates = withoutItemIds(mergeCandidates(batches), query.filter.excludeItemIds);
   const eligible = await lookUpEligible(ports.features, candidates, [], query.filter, budget, degraded);
-  const ranked = eligible ? rankByScore(eligible.candidates, eligible.candidates.map((candidate) => candidate.sourceScores.trending ?? 0)) : [];
+  const eligibleCount = eligible?.candidates.length ?? 0;
+  const ranked = eligible ? firstRanked(rankedByScore(eligible.candidates, eligible.candidates.map((candidate) => candidate.sourceScores.trending ?? 0)), query.count) : [];
   return {
-    items: ranked.slice(0, query.count).map((candidate) => toRecommendedItem(candidate)),
+    items: ranked.map((candidate) => toRecommendedItem(candidate)),
     modelVersion: '',
     degradedReasons: degraded.list(),
-    stats: { candidatesBySource: countBySource(batches), merged: candidates.length, eligible: ranked.length, ranking: ranked.length ? 'popularity' : 'none' },
+    stats: { candidatesBySource: countBySource(batches), merged: candidates.length, eligible: eligibleCount, ranking: eligibleCount ? 'popularity' : 'none' },
   };
 }
 

@@ -1,6 +1,6 @@
 import { item } from '../test/fakes';
 import type { EligibleCandidate } from './filtering';
-import { categoryCap, diversify, fallbackScores, indicesBestFirst, rankByScore, rankedByScore, type RankedCandidate } from './ranking';
+import { categoryCap, diversify, fallbackScores, firstRanked, indicesBestFirst, rankedByScore, type RankedCandidate } from './ranking';
 
 const eligible = (itemId: string, sourceScores: EligibleCandidate['sourceScores'], categories = ['general']): EligibleCandidate => ({
   itemId,
@@ -33,15 +33,15 @@ describe('ranking', () => {
   });
 
   it('ranks best first, keeping the candidates order on ties', () => {
-    const order = rankByScore([eligible('a', {}), eligible('b', {}), eligible('c', {})], [0.1, 0.5, 0.1]).map((c) => c.itemId);
+    const order = [...rankedByScore([eligible('a', {}), eligible('b', {}), eligible('c', {})], [0.1, 0.5, 0.1])].map((c) => c.itemId);
     expect(order).toEqual(['b', 'a', 'c']);
-    expect(() => rankByScore([eligible('a', {})], [])).toThrow('0 scores for 1 candidates');
+    expect(() => rankedByScore([eligible('a', {})], [])).toThrow('0 scores for 1 candidates');
   });
 
   it('a non-finite score ranks as 0', () => {
     expect([...indicesBestFirst([Number.NaN, -1, 0.5, Number.POSITIVE_INFINITY, 0])]).toEqual([2, 0, 3, 4, 1]);
     expect([...indicesBestFirst([])]).toEqual([]);
-    expect(rankByScore([eligible('a', {}), eligible('b', {})], [Number.NaN, -1]).map((c) => c.score)).toEqual([0, -1]);
+    expect([...rankedByScore([eligible('a', {}), eligible('b', {})], [Number.NaN, -1])].map((c) => c.score)).toEqual([0, -1]);
   });
 
   it('takes indexes in the order of a stable sort by score, ties and non-finite scores included', () => {
@@ -56,19 +56,34 @@ describe('ranking', () => {
     }
   });
 
-  it('the lazy ranking gives rankByScore\'s order, only as far as it is read, and refuses mismatched counts at once', () => {
+  it('the ranking is read only as far as it is taken, and refuses mismatched counts at once', () => {
     const candidates = ['a', 'b', 'c', 'd'].map((itemId) => eligible(itemId, {}));
     const scores = [0.2, 0.9, 0.2, 0.5];
-    expect([...rankedByScore(candidates, scores)]).toEqual(rankByScore(candidates, scores));
+    expect([...rankedByScore(candidates, scores)].map((c) => [c.itemId, c.score])).toEqual([['b', 0.9], ['d', 0.5], ['a', 0.2], ['c', 0.2]]);
     const [first] = rankedByScore(candidates, scores);
     expect(first).toMatchObject({ itemId: 'b', score: 0.9 });
     expect(() => rankedByScore(candidates, [1])).toThrow('1 scores for 4 candidates');
   });
 
+  it('takes the first candidates of a ranking, without reading past them', () => {
+    const candidates = ['a', 'b', 'c'].map((itemId) => eligible(itemId, {}));
+    let read = 0;
+    const counted = function* (): Generator<RankedCandidate> {
+      for (const candidate of rankedByScore(candidates, [0.1, 0.3, 0.2])) {
+        read += 1;
+        yield candidate;
+      }
+    };
+    expect(firstRanked(counted(), 2).map((c) => c.itemId)).toEqual(['b', 'c']);
+    expect(read).toBe(2);
+    expect(firstRanked(rankedByScore(candidates, [0.1, 0.3, 0.2]), 5).map((c) => c.itemId)).toEqual(['b', 'c', 'a']);
+    expect(firstRanked(rankedByScore(candidates, [0.1, 0.3, 0.2]), 0)).toEqual([]);
+  });
+
   it('diversifies a lazy ranking as it would the whole list', () => {
     const candidates = [eligible('b1', {}, ['books']), eligible('b2', {}, ['books']), eligible('m1', {}, ['music']), eligible('b3', {}, ['books'])];
     const scores = [9, 8, 1, 7];
-    expect(diversify(rankedByScore(candidates, scores), 3).map((c) => c.itemId)).toEqual(diversify(rankByScore(candidates, scores), 3).map((c) => c.itemId));
+    expect(diversify([...rankedByScore(candidates, scores)], 3).map((c) => c.itemId)).toEqual(diversify(rankedByScore(candidates, scores), 3).map((c) => c.itemId));
     expect(diversify(rankedByScore(candidates, scores), 3).map((c) => c.itemId)).toEqual(['b1', 'b2', 'm1']);
   });
 

@@ -41,20 +41,26 @@ export function fallbackScores(
   });
 }
 
-/** Attaches scores[i] to candidates[i] and sorts best first (ties keep the candidates' order). */
-export function rankByScore(candidates: readonly EligibleCandidate[], scores: readonly number[]): RankedCandidate[] {
-  checkScoreCount(candidates, scores);
-  return Array.from(indicesBestFirst(scores), (index) => rankedAt(candidates, scores, index));
-}
-
 /**
- * The candidates best first, as rankByScore orders them, each given its score as it is taken:
- * Recommend's diversify takes a few dozen of ~200, and a ranked copy of every candidate was ~20 KB
- * of garbage per request. Throws at once when the counts differ.
+ * The candidates best first (ties keep the candidates' order), each given its score (scores[i] is
+ * candidates[i]'s) as it is taken: callers read a few dozen of ~200 (diversify, firstRanked), and a
+ * ranked copy of every candidate was ~20 KB of garbage per Recommend. Throws at once when the counts
+ * differ.
  */
 export function rankedByScore(candidates: readonly EligibleCandidate[], scores: readonly number[]): Iterable<RankedCandidate> {
   checkScoreCount(candidates, scores);
   return rankedInOrder(candidates, scores, indicesBestFirst(scores));
+}
+
+/** The first `count` of a ranking (all of it when shorter), read no further. */
+export function firstRanked(ranked: Iterable<RankedCandidate>, count: number): RankedCandidate[] {
+  const first: RankedCandidate[] = [];
+  if (count <= 0) return first;
+  for (const candidate of ranked) {
+    first.push(candidate);
+    if (first.length === count) break;
+  }
+  return first;
 }
 
 /**
