@@ -3,7 +3,7 @@
 // affinity), co-visitation of the recent items, trending overall and in the user's favourite
 // categories; seen, recent, hidden and unknown items dropped; RANKING_FEATURES per candidate.
 
-import { foldInUser, RANKING_FEATURES, RECENT_CATEGORY_WINDOW, rankingFeatureValues, topKByScore, withAffinityTotal, writeRankingFeatures, type RankingFeatureName } from '@orrery/ml';
+import { foldInUser, RANKING_FEATURES, RECENT_CATEGORY_WINDOW, rankingFeatureValues, topKByScore, withAffinityTotal, writeRankingFeatures, type RankingFeatureName, type UserFeatureInputs } from '@orrery/ml';
 import { recentItemWeights, type ItemEmbeddings } from '@orrery/models';
 import type { Catalog, HistorySnapshot } from './history';
 
@@ -137,11 +137,16 @@ function favouriteCategories(affinity: ReadonlyMap<string, number> | undefined):
     .map(([category]) => category);
 }
 
-/** The RANKING_FEATURES of one candidate for one user at snapshot time, by the function the recommender serves with. */
-export function candidateFeatures(userId: string, candidate: Candidate, snapshot: HistorySnapshot, catalog: Catalog): Record<RankingFeatureName, number> {
-  const item = catalog.get(candidate.itemId);
+/** What a user brings to each of their candidates' features at snapshot time: computed once per user, as the recommender does per request. */
+export function userFeatureInputs(userId: string, snapshot: HistorySnapshot, catalog: Catalog): UserFeatureInputs {
   const recentItemIds = recentOf(userId, snapshot);
   const recentCategories = new Set(recentItemIds.slice(0, RECENT_CATEGORY_WINDOW).flatMap((itemId) => catalog.get(itemId)?.categories ?? []));
+  return withAffinityTotal({ recentItemIds, recentCategories, categoryAffinity: snapshot.categoryAffinity.get(userId), nowMs: snapshot.now });
+}
+
+/** The RANKING_FEATURES of one candidate for a user (userFeatureInputs) at snapshot time, by the function the recommender serves with. */
+export function candidateFeatures(candidate: Candidate, user: UserFeatureInputs, snapshot: HistorySnapshot, catalog: Catalog): Record<RankingFeatureName, number> {
+  const item = catalog.get(candidate.itemId);
   return rankingFeatureValues(
     {
       annScore: candidate.annScore,
@@ -153,13 +158,14 @@ export function candidateFeatures(userId: string, candidate: Candidate, snapshot
       publishedAtMs: item?.publishedAt,
       sourceCount: (candidate.annScore !== undefined ? 1 : 0) + (candidate.coVisit ? 1 : 0) + (candidate.trending ? 1 : 0),
     },
-    withAffinityTotal({ recentItemIds, recentCategories, categoryAffinity: snapshot.categoryAffinity.get(userId), nowMs: snapshot.now }),
+    user,
   );
 }
 
 /** The feature matrix (candidates × RANKING_FEATURES, row-major) of a user's candidates. */
 export function featureRows(userId: string, candidates: readonly Candidate[], snapshot: HistorySnapshot, catalog: Catalog): Float32Array {
   const rows = new Float32Array(candidates.length * RANKING_FEATURES.length);
-  candidates.forEach((candidate, row) => writeRankingFeatures(rows, row, candidateFeatures(userId, candidate, snapshot, catalog)));
+  const user = userFeatureInputs(userId, snapshot, catalog);
+  candidates.forEach((candidate, row) => writeRankingFeatures(rows, row, candidateFeatures(candidate, user, snapshot, catalog)));
   return rows;
 }

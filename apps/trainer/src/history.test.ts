@@ -2,7 +2,7 @@ import { readConfig } from '@orrery/config';
 import type { Interaction, InteractionType } from '@orrery/ml';
 import { parseTrainerArgs } from './args';
 import { categoryAffinityShare } from '@orrery/ml';
-import { candidateFeatures, candidatesForUser, indexEmbeddings } from './candidates';
+import { candidateFeatures, candidatesForUser, indexEmbeddings, userFeatureInputs } from './candidates';
 import { interactionTypeOf } from './event-source';
 import { snapshotHistory, type Catalog } from './history';
 
@@ -69,7 +69,7 @@ describe('candidatesForUser (the recommender’s candidates)', () => {
     expect(ids).not.toContain('h');
     const b = candidates.find((candidate) => candidate.itemId === 'b');
     if (!b) throw new Error('b missing');
-    const features = candidateFeatures('u1', b, snapshot, catalog);
+    const features = candidateFeatures(b, userFeatureInputs('u1', snapshot, catalog), snapshot, catalog);
     expect(features.ann_score).toBeCloseTo(Math.SQRT1_2 * 2, 5);
     expect(features.covisit_score).toBeGreaterThan(0);
     expect(features.source_count).toBe(3);
