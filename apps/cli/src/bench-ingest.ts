@@ -32,6 +32,8 @@ export interface IngestBenchOptions {
   readonly history: number;
   /** Which phases to run (the accounting check at the end always runs). */
   readonly phases: ReadonlySet<IngestBenchPhase>;
+  /** Where the command, ingestion and projector write a V8 CPU profile each when they stop (node --cpu-prof); none when undefined. */
+  readonly cpuProfileDir?: string;
 }
 
 /** The benchmark's phases, in the order they run. */
@@ -85,7 +87,8 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
     log(`Kafka, the same with Produce requests encoded in one pass (repairProduceEncoding, as the relay): ${(await kafkaCeiling(options)).toFixed(0)} messages/s`);
   }
 
-  const platform = await startIsolatedPlatform({ ORRERY_TRACE_SAMPLE_RATIO: process.env.ORRERY_TRACE_SAMPLE_RATIO ?? '1' }, ['command', 'ingestion', 'projector']);
+  const profiling = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
+  const platform = await startIsolatedPlatform({ ORRERY_TRACE_SAMPLE_RATIO: process.env.ORRERY_TRACE_SAMPLE_RATIO ?? '1' }, ['command', 'ingestion', 'projector'], profiling);
   const config = readConfig(platform.env);
   const ingest = createIngestClient(platform.ingestAddress, { timeoutMs: 60_000 });
   const cpu = await cpuMeter(platform, config.redisUrl);
@@ -298,6 +301,10 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
     ingest.close();
     await cpu.close();
     await platform.stop();
+  }
+  if (options.cpuProfileDir !== undefined) {
+    const pids = platform.services.map(({ name, pid }) => `${name} ${pid}`).join(', ');
+    log(`\nCPU profiles (CPU.<date>.<time>.<pid>.*.cpuprofile; ${pids}) in ${options.cpuProfileDir}: open them in Chrome DevTools (Performance) or speedscope`);
   }
 }
 

@@ -20,9 +20,10 @@ export interface IsolatedPlatform {
 
 /**
  * Starts every service (or `only` these) from the built dist/, with its own database, topic, Redis
- * prefix, ports and endpoints; `overrides` are applied last (e.g. `{ ORRERY_TRACE_SAMPLE_RATIO: '0.01' }` for a benchmark).
+ * prefix, ports and endpoints; `overrides` are applied last (e.g. `{ ORRERY_TRACE_SAMPLE_RATIO: '0.01' }` for a benchmark),
+ * and `nodeFlags` go to every service's node (see StartOptions).
  */
-export async function startIsolatedPlatform(overrides: Readonly<Record<string, string>> = {}, only?: readonly ServiceName[]): Promise<IsolatedPlatform> {
+export async function startIsolatedPlatform(overrides: Readonly<Record<string, string>> = {}, only?: readonly ServiceName[], nodeFlags: readonly string[] = []): Promise<IsolatedPlatform> {
   const databaseUrl = await createTestDatabase();
   const id = uniqueName('e2e');
   const [ingest, recommender, query, vector] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
@@ -45,7 +46,7 @@ export async function startIsolatedPlatform(overrides: Readonly<Record<string, s
     ...overrides,
   };
   const config = readConfig(env);
-  const services = await startServices({ env, logDir: join(REPO_ROOT, '.orrery', 'logs', id), detached: false, readyTimeoutMs: 90_000, only });
+  const services = await startServices({ env, logDir: join(REPO_ROOT, '.orrery', 'logs', id), detached: false, readyTimeoutMs: 90_000, only, nodeFlags });
   return {
     env,
     databaseUrl,

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import {
@@ -63,12 +63,14 @@ Commands:
                      send random views and clicks of the demo users and items (user-0000…,
                      item-0000…; default 1000/s for 10 s) through the running platform's ingestion
                      API until the time is up or it is interrupted; prints what was acknowledged
-  bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N] [--history N] [--phases ceilings,lag,throughput]
+  bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N] [--history N] [--phases ceilings,lag,throughput] [--cpu-prof-dir DIR]
                      the write side alone: raw Postgres/Kafka ceilings, acked events/s over
                      gRPC TrackBatch/TrackStream and ZeroMQ, ack latency, and at a fixed rate
                      (default 5000/s) the ack -> projection lag; --phases runs only those named;
                      --history N first ingests N events a user (10,000 users) so that the projector
-                     works on a projection in use, not an empty one (default 30; 0: an empty one)
+                     works on a projection in use, not an empty one (default 30; 0: an empty one);
+                     --cpu-prof-dir DIR: the command, ingestion and projector each write a V8 CPU
+                     profile there when they stop (it slows them: read shares, not timings)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -291,6 +293,7 @@ async function benchIngest(args: string[]): Promise<number> {
       rate: { type: 'string', default: '5000' },
       history: { type: 'string', default: '30' },
       phases: { type: 'string', default: INGEST_BENCH_PHASES.join(',') },
+      'cpu-prof-dir': { type: 'string' },
     },
   });
   const phases = new Set(values.phases.split(',').map((phase) => phase.trim()));
@@ -303,6 +306,7 @@ async function benchIngest(args: string[]): Promise<number> {
     rate: positiveInteger('rate', values.rate),
     history: integerAtLeast(0, 'history', values.history),
     phases: phases as ReadonlySet<IngestBenchPhase>,
+    cpuProfileDir: values['cpu-prof-dir'] === undefined ? undefined : resolvePath(values['cpu-prof-dir']),
   });
   return 0;
 }

@@ -27,6 +27,8 @@ export interface StartOptions {
   readonly onProgress?: (line: string) => void;
   /** Start only these services (in SERVICES order); default every one. */
   readonly only?: readonly ServiceName[];
+  /** Node flags for every service, after its own NODE_FLAGS (e.g. `--cpu-prof` for a benchmark). */
+  readonly nodeFlags?: readonly string[];
 }
 
 /**
@@ -56,7 +58,7 @@ export async function startServices(options: StartOptions): Promise<ServiceProce
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
     const logFile = join(options.logDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
-    const child: ChildProcess = spawn(process.execPath, ['--enable-source-maps', ...(NODE_FLAGS[name] ?? []), entry], {
+    const child: ChildProcess = spawn(process.execPath, ['--enable-source-maps', ...(NODE_FLAGS[name] ?? []), ...(options.nodeFlags ?? []), entry], {
       cwd: REPO_ROOT,
       env: { ...options.env, ORRERY_SERVICE: name },
       stdio: ['ignore', fd, fd],
