@@ -8,6 +8,13 @@
 /** The kafkajs version whose RequestQueue this replaces a method of (see repairIdleRequestQueues). */
 export const REPAIRED_KAFKAJS_VERSION = '2.2.4';
 
+/** Whether the kafkajs this process loads is REPAIRED_KAFKAJS_VERSION, the one whose internals the repairs of this library replace. */
+export function isRepairedKafkajsVersion(): boolean {
+  // kafkajs has no "exports" map, so its internal modules are the ones its clients use.
+  const { version } = require('kafkajs/package.json') as { version: string };
+  return version === REPAIRED_KAFKAJS_VERSION;
+}
+
 /** kafkajs' own period for re-checking requests that wait (requestQueue/index.js). */
 const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;
 
@@ -43,9 +50,7 @@ function scheduleCheckWhenNeeded(this: RequestQueueState): void {
  * checked for the bug again rather than patched blindly).
  */
 export function repairIdleRequestQueues(): boolean {
-  // kafkajs has no "exports" map, so its internal module is the one its connections use.
-  const { version } = require('kafkajs/package.json') as { version: string };
-  if (version !== REPAIRED_KAFKAJS_VERSION) return false;
+  if (!isRepairedKafkajsVersion()) return false;
   const RequestQueue = require('kafkajs/src/network/requestQueue') as { prototype: { scheduleCheckPendingRequests: () => void } };
   RequestQueue.prototype.scheduleCheckPendingRequests = scheduleCheckWhenNeeded as () => void;
   return true;

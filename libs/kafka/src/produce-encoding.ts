@@ -4,7 +4,7 @@
 // relay), a third of the command's CPU per event. encodeProduceBody writes the same bytes in one pass
 // into one buffer; repairProduceEncoding makes kafkajs use it (docs/benchmarks.md, "the relay's
 // Produce requests").
-import { REPAIRED_KAFKAJS_VERSION } from './idle-request-queue';
+import { isRepairedKafkajsVersion } from './idle-request-queue';
 
 /** A message as kafkajs takes it in a Produce request (its `Message`, partitioned). */
 export interface ProduceMessage {
@@ -185,12 +185,11 @@ class Writer {
 export function encodeProduceBody(args: ProduceRequestArgs, nowMs: number): Buffer | undefined {
   // kafkajs defaults only what is left out: a null compression or producer id is its to refuse.
   if ((args.compression !== undefined && args.compression !== 0) || args.producerId === null) return undefined;
-  const topics: { topic: string; topicLength: number; partitions: { partition: number; firstSequence: number; records: SizedRecord[]; recordsSize: number }[] }[] = [];
+  const topics: { topic: string; partitions: { partition: number; firstSequence: number; records: SizedRecord[]; recordsSize: number }[] }[] = [];
   const transactionalId = args.transactionalId ?? null;
   let size = 2 + (transactionalId === null ? 0 : Buffer.byteLength(transactionalId, 'utf8')) + 2 + 4 + 4;
   for (const { topic, partitions } of args.topicData) {
-    const topicLength = Buffer.byteLength(topic, 'utf8');
-    size += 2 + topicLength + 4;
+    size += 2 + Buffer.byteLength(topic, 'utf8') + 4;
     const sized = [];
     for (const { partition, firstSequence, messages } of partitions) {
       const records: SizedRecord[] = [];
@@ -205,7 +204,7 @@ export function encodeProduceBody(args: ProduceRequestArgs, nowMs: number): Buff
       size += 4 + 4 + 8 + 4 + 4 + 1 + 4 + BATCH_HEADER_BYTES + recordsSize;
       sized.push({ partition, firstSequence: firstSequence ?? 0, records, recordsSize });
     }
-    topics.push({ topic, topicLength, partitions: sized });
+    topics.push({ topic, partitions: sized });
   }
 
   const writer = new Writer(Buffer.allocUnsafe(size));
@@ -309,8 +308,7 @@ const REPAIRED = Symbol.for('orrery.produceEncoding');
  * REPAIRED_KAFKAJS_VERSION is touched: for another version it returns false and changes nothing.
  */
 export function repairProduceEncoding(): boolean {
-  const { version } = require('kafkajs/package.json') as { version: string };
-  if (version !== REPAIRED_KAFKAJS_VERSION) return false;
+  if (!isRepairedKafkajsVersion()) return false;
   const produce = require('kafkajs/src/protocol/requests/produce') as ProduceProtocol;
   if (REPAIRED in produce.protocol) return true;
   const Encoder = require('kafkajs/src/protocol/encoder') as new (initialSize: number) => { buf: Buffer; offset: number };
