@@ -36,6 +36,20 @@ describe('lagStages', () => {
     expect(stages).toEqual([{ toRelaySend: 30, kafkaSend: 8, toApply: 42, apply: 5, total: 85 }]);
   });
 
+  it('counts each event of a span that covers several once, less its duplicates; a replanned call counts none', () => {
+    const stages = lagStages([
+      ...trace.slice(0, 4),
+      span('projector', 'projector apply', 60, 66, { 'orrery.event.sequence': '101', 'orrery.projector.outcome': 'replanned', 'messaging.batch.message_count': 2 }),
+      span('projector', 'projector apply', 60, 70, { 'orrery.event.sequence': '101', 'orrery.projector.outcome': 'applied', 'messaging.batch.message_count': 2, 'orrery.projector.duplicates': 0 }),
+      span('projector', 'projector apply', 90, 95, { 'orrery.event.sequence': '103', 'orrery.projector.outcome': 'mixed', 'messaging.batch.message_count': 2, 'orrery.projector.duplicates': 1 }),
+    ]);
+    expect(stages).toEqual([
+      { toRelaySend: 10, kafkaSend: 5, toApply: 35, apply: 10, total: 60 },
+      { toRelaySend: 10, kafkaSend: 5, toApply: 35, apply: 10, total: 60 },
+      { toRelaySend: 30, kafkaSend: 8, toApply: 42, apply: 5, total: 85 },
+    ]);
+  });
+
   it('gives nothing for a trace without the command span (its batch was merged into another command)', () => {
     expect(lagStages(trace.filter((entry) => entry.operationName !== 'command serve'))).toEqual([]);
   });

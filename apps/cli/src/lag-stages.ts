@@ -39,10 +39,24 @@ const sequenceOf = (span: TimedSpan, tag: string): bigint | undefined => {
 };
 
 /**
+ * How many events an apply span saw applied: a span covers the events of one publish span that one
+ * script call applied (`messaging.batch.message_count`, one when absent), less the redelivered ones
+ * (`orrery.projector.duplicates`, or all when its outcome is `duplicate`); none when the call was
+ * refused and the events planned again (`replanned`: a later span applies them).
+ */
+function appliedEventsOf(apply: TimedSpan): number {
+  const outcome = apply.tags['orrery.projector.outcome'];
+  if (outcome === 'duplicate' || outcome === 'replanned') return 0;
+  const count = Number(apply.tags['messaging.batch.message_count'] ?? 1);
+  const duplicates = Number(apply.tags['orrery.projector.duplicates'] ?? 0);
+  return Number.isInteger(count) && Number.isInteger(duplicates) ? Math.max(0, count - duplicates) : 0;
+}
+
+/**
  * The stages of every applied event of one traced batch's trace. The relay starts one publish span per
- * command and send, tagged with the first sequence of that command in it (`orrery.sequence`); an event
- * (`orrery.event.sequence` on its apply span) went out in the publish span with the highest such sequence
- * at or below its own. Events without a command span (their batch was merged into another's command)
+ * command and send, tagged with the first sequence of that command in it (`orrery.sequence`); the events
+ * of an apply span (its first sequence, `orrery.event.sequence`) went out in the publish span with the
+ * highest such sequence at or below it, and each of them counts once (appliedEventsOf). Events without a command span (their batch was merged into another's command)
  * or without a publish span at or below them give no stages.
  */
 export function lagStages(spans: readonly TimedSpan[]): EventStages[] {
@@ -55,18 +69,18 @@ export function lagStages(spans: readonly TimedSpan[]): EventStages[] {
     .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
   const stages: EventStages[] = [];
   for (const apply of spans) {
-    if (apply.service !== 'projector' || apply.operationName !== APPLY_SPAN || apply.tags['orrery.projector.outcome'] === 'duplicate') continue;
+    if (apply.service !== 'projector' || apply.operationName !== APPLY_SPAN) continue;
     const sequence = sequenceOf(apply, 'orrery.event.sequence');
-    if (sequence === undefined) continue;
-    const publish = publishes.filter(({ first }) => first <= sequence).at(-1)?.span;
+    const publish = sequence === undefined ? undefined : publishes.filter(({ first }) => first <= sequence).at(-1)?.span;
     if (!publish) continue;
-    stages.push({
+    const stage = {
       toRelaySend: publish.startMs - command.endMs,
       kafkaSend: publish.endMs - publish.startMs,
       toApply: apply.startMs - publish.endMs,
       apply: apply.endMs - apply.startMs,
       total: apply.endMs - command.endMs,
-    });
+    };
+    for (let event = appliedEventsOf(apply); event > 0; event--) stages.push(stage);
   }
   return stages;
 }

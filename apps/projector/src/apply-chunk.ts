@@ -10,7 +10,7 @@ import { decodeDomainEvent } from '@orrery/kafka';
 import type { DomainEvent } from '@orrery/proto';
 import { projectedEvents, projectionFreshness, projectorChainedChunks, projectorChunkEvents } from '@orrery/metrics';
 import { watermarkSource, type ControlKeys, type ProjectionKeys } from '@orrery/projections';
-import { contextFromKafkaHeaders, mayBeRecorded, SpanKind, withSpan, type Context, type Logger, type SpanOptions } from '@orrery/telemetry';
+import { context as contexts, contextFromKafkaHeaders, mayBeRecorded, SpanKind, traceparentOfKafkaHeaders, withSpan, type Attributes, type Context, type Logger, type SpanOptions } from '@orrery/telemetry';
 import type { Freshness } from './freshness';
 import { planBatch, type EventPlan, type IncomingEvent, type PlannedBatch, type PlannedEvent } from './plan';
 import type { RecentHeads } from './recent-heads';
@@ -30,7 +30,10 @@ interface AttributeSink {
 
 /** Options of chunkProjector. */
 export interface ChunkProjectorOptions {
-  /** One consumer span per applied event, continuing the event's trace (default true; a replay turns it off). */
+  /**
+   * Consumer spans continuing the events' traces (default true; a replay turns it off): one per
+   * producer span (the relay's, per command and send) whose events a call applies.
+   */
   readonly traced?: boolean;
   /** The recent-list heads this projector applied (the live consumer's; see recent-heads.ts), kept up to date here. */
   readonly heads?: RecentHeads;
@@ -125,11 +128,70 @@ export function chunkProjector(
   };
 
   type Planned = { readonly index: number; readonly plan: EventPlan; readonly occurredMs: number | undefined };
+  /** Positions (in a call's plans) of events that continue one producer span, and the context they continue. */
+  type TraceGroup = { readonly parent: Context; readonly recorded: boolean; readonly positions: number[] };
+
   /**
-   * Gives each event of `entries` its span (covering the batch it was applied in), sends the batch
-   * (before this returns) from inside the span of its first event with a sampled trace (of its first
-   * event when none has), so that its Redis call joins a trace that is recorded, and counts what was
-   * applied. Resolves to false when the batch was refused (a chained call: nothing written).
+   * The call's events grouped by the producer span they continue (their `traceparent` header: the
+   * relay gives the events of one command in one send one span), each group to get one consumer span,
+   * the first group one whose trace is recorded. Untraced (a replay), all of them make one group that
+   * is not recorded, and no header is read.
+   */
+  const traceGroups = (incoming: readonly Incoming[], entries: readonly Planned[]): TraceGroup[] => {
+    const positions = entries.map((_, position) => position);
+    if (!traced) return [{ parent: contexts.active(), recorded: false, positions }];
+    const byTraceparent = new Map<string, number[]>();
+    for (const position of positions) {
+      const traceparent = traceparentOfKafkaHeaders(incoming[entries[position]!.index]!.message.headers);
+      const group = byTraceparent.get(traceparent);
+      if (group) group.push(position);
+      else byTraceparent.set(traceparent, [position]);
+    }
+    const groups = [...byTraceparent.values()].map((group): TraceGroup => {
+      const parent = contextFromKafkaHeaders(incoming[entries[group[0]!]!.index]!.message.headers);
+      return { parent, recorded: mayBeRecorded(parent), positions: group };
+    });
+    const firstRecorded = groups.findIndex((group) => group.recorded);
+    if (firstRecorded > 0) groups.unshift(...groups.splice(firstRecorded, 1));
+    return groups;
+  };
+
+  /** A group's span attributes: where its events came from, and what they all share. */
+  const groupAttributes = (incoming: readonly Incoming[], entries: readonly Planned[], positions: readonly number[]): Attributes => {
+    const first = incoming[entries[positions[0]!]!.index]!;
+    const last = incoming[entries[positions[positions.length - 1]!]!.index]!;
+    let kind: string | undefined = first.event.event.payload.case ?? 'none';
+    let userId: string | undefined;
+    let itemId: string | undefined;
+    for (const [n, position] of positions.entries()) {
+      const { payload } = incoming[entries[position]!.index]!.event.event;
+      if ((payload.case ?? 'none') !== kind) kind = 'mixed';
+      const interaction = payload.case === 'interaction' ? payload.value : undefined;
+      userId = n === 0 || interaction?.userId === userId ? interaction?.userId : undefined;
+      itemId = n === 0 || interaction?.itemId === itemId ? interaction?.itemId : undefined;
+    }
+    return {
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': first.topic,
+      'messaging.destination.partition.id': String(first.partition),
+      'messaging.kafka.offset': first.message.offset,
+      'messaging.batch.message_count': positions.length,
+      'orrery.event.sequence': first.event.event.sequence.toString(),
+      'orrery.event.last_sequence': last.event.event.sequence.toString(),
+      'orrery.event.kind': kind,
+      'orrery.projector.batch_size': entries.length,
+      ...(userId !== undefined ? { 'orrery.user_id': userId } : {}),
+      ...(itemId !== undefined ? { 'orrery.item_id': itemId } : {}),
+    };
+  };
+
+  /**
+   * Counts what was applied and records its freshness, and gives each group of `entries` that
+   * continue one producer span (traceGroups) one span, covering the batch they were applied in.
+   * Sends the batch (before this returns) from inside the span of the first group, so that its Redis
+   * call joins a trace that is recorded. Resolves to false when the batch was refused (a chained
+   * call: nothing written).
    */
   const record = (
     incoming: readonly Incoming[],
@@ -147,52 +209,42 @@ export function chunkProjector(
       }
     };
     const outcomesOf = (): Promise<readonly ApplyOutcome[] | undefined> => (sent ??= sendNow());
-    const parents = entries.map(({ index }) => contextFromKafkaHeaders(incoming[index]!.message.headers));
-    const recorded = parents.map((parent) => traced && mayBeRecorded(parent));
-    const positions = entries.map((_, position) => position);
-    const firstRecorded = recorded.indexOf(true);
-    if (firstRecorded > 0) positions.unshift(...positions.splice(firstRecorded, 1));
     const spans = Promise.all(
-      positions.map((position) => {
-        const { index, occurredMs } = entries[position]!;
-        const { topic, partition, message, event } = incoming[index]!;
-        return apply(
-          parents[position]!,
-          recorded[position]!,
-          () => ({
-            kind: SpanKind.CONSUMER,
-            attributes: {
-              'messaging.system': 'kafka',
-              'messaging.operation.type': 'process',
-              'messaging.destination.name': topic,
-              'messaging.destination.partition.id': String(partition),
-              'messaging.kafka.offset': message.offset,
-              'orrery.event.sequence': event.event.sequence.toString(),
-              'orrery.event.kind': event.event.payload.case ?? 'none',
-              'orrery.projector.batch_size': entries.length,
-              ...(event.event.payload.case === 'interaction' ? { 'orrery.user_id': event.event.payload.value.userId, 'orrery.item_id': event.event.payload.value.itemId } : {}),
-            },
-          }),
+      traceGroups(incoming, entries).map(({ parent, recorded, positions }) =>
+        apply(
+          parent,
+          recorded,
+          () => ({ kind: SpanKind.CONSUMER, attributes: groupAttributes(incoming, entries, positions) }),
           async (span) => {
             const outcomes = await outcomesOf();
             if (outcomes === undefined) {
               span.setAttribute('orrery.projector.outcome', 'replanned');
               return;
             }
-            const result = outcomes[position]!;
-            if (result !== 'applied') unapplied.add(event.event);
-            span.setAttribute('orrery.projector.outcome', result);
-            projectedEvents.inc({ outcome: result });
-            if (result === 'duplicate') return;
-            const committedMs = event.event.committedAt ? timestampMs(event.event.committedAt) : undefined;
+            const counts = new Map<ApplyOutcome, number>();
             const now = Date.now();
-            for (const recorder of recorders) recorder.record(now, occurredMs, committedMs);
-            if (occurredMs !== undefined) projectionFreshness.observe({ from: 'occurred' }, Math.max(0, now - occurredMs) / 1000);
-            if (committedMs !== undefined) projectionFreshness.observe({ from: 'committed' }, Math.max(0, now - committedMs) / 1000);
-            if (committedMs !== undefined) span.setAttribute('orrery.projector.lag_from_commit_ms', now - committedMs);
+            let largestLagMs: number | undefined;
+            for (const position of positions) {
+              const result = outcomes[position]!;
+              const { occurredMs } = entries[position]!;
+              const { event } = incoming[entries[position]!.index]!.event;
+              counts.set(result, (counts.get(result) ?? 0) + 1);
+              if (result !== 'applied') unapplied.add(event);
+              if (result === 'duplicate') continue;
+              const committedMs = event.committedAt ? timestampMs(event.committedAt) : undefined;
+              for (const recorder of recorders) recorder.record(now, occurredMs, committedMs);
+              if (occurredMs !== undefined) projectionFreshness.observe({ from: 'occurred' }, Math.max(0, now - occurredMs) / 1000);
+              if (committedMs === undefined) continue;
+              projectionFreshness.observe({ from: 'committed' }, Math.max(0, now - committedMs) / 1000);
+              largestLagMs = Math.max(largestLagMs ?? -Infinity, now - committedMs);
+            }
+            for (const [outcome, count] of counts) projectedEvents.inc({ outcome }, count);
+            span.setAttribute('orrery.projector.outcome', counts.size === 1 ? [...counts.keys()][0]! : 'mixed');
+            span.setAttribute('orrery.projector.duplicates', counts.get('duplicate') ?? 0);
+            if (largestLagMs !== undefined) span.setAttribute('orrery.projector.lag_from_commit_ms', largestLagMs);
           },
-        );
-      }),
+        ),
+      ),
     );
     void outcomesOf();
     return spans.then(() => outcomesOf()).then((outcomes) => outcomes !== undefined);

@@ -57,3 +57,26 @@ it('when an event belongs to a trace that was not sampled, its projection makes 
   await eventually(async () => exporter.getFinishedSpans().find((finished) => finished.spanContext().traceId === sampledTraceId), { what: 'the sampled event’s span' });
   expect(exporter.getFinishedSpans().filter((finished) => finished.spanContext().traceId === unsampledTraceId)).toEqual([]);
 });
+
+it('when events of one producer span are applied together, one consumer span covers them: how many, which sequences, and only what they all share', async () => {
+  const traceId = '7bf92f3577b34da6a3ce929d0e0e4739';
+  const otherTraceId = '8bf92f3577b34da6a3ce929d0e0e473a';
+  const shared = [interaction({ userId: 'batch-a', itemId: 'item-1' }), interaction({ userId: 'batch-b', itemId: 'item-1' }), interaction({ userId: 'batch-c', itemId: 'item-1' })];
+  await publish(producer, config.eventsTopic, shared, `00-${traceId}-00f067aa0ba902b7-01`);
+  await publish(producer, config.eventsTopic, [interaction({ userId: 'batch-d', itemId: 'item-2' })], `00-${otherTraceId}-00f067aa0ba902b7-01`);
+  await eventually(async () => exporter.getFinishedSpans().find((finished) => finished.spanContext().traceId === otherTraceId), { what: 'the later event’s span' });
+  const spans = exporter.getFinishedSpans().filter((finished) => finished.name === 'projector apply' && finished.spanContext().traceId === traceId);
+  // One partition, one send (one record batch, fetched whole): one chunk holds the three.
+  expect(spans).toHaveLength(1);
+  expect(spans[0]!.attributes).toMatchObject({
+    'messaging.batch.message_count': 3,
+    'orrery.event.sequence': shared[0]!.sequence.toString(),
+    'orrery.event.last_sequence': shared[2]!.sequence.toString(),
+    'orrery.projector.outcome': 'applied',
+    'orrery.projector.duplicates': 0,
+    'orrery.item_id': 'item-1',
+    'orrery.event.kind': 'interaction',
+  });
+  expect(spans[0]!.attributes['orrery.user_id']).toBeUndefined();
+  expect(spans[0]!.attributes['orrery.projector.lag_from_commit_ms']).toEqual(expect.any(Number));
+});

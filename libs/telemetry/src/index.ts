@@ -11,6 +11,7 @@ export {
   SpanStatusCode,
   startTelemetry,
   trace,
+  traceparentOfKafkaHeaders,
   tracer,
   withSpan,
   type Attributes,

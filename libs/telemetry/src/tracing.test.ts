@@ -2,7 +2,7 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { contextFromKafkaHeaders, contextFromTraceparent, currentTraceparent, mayBeRecorded, SpanKind, withSpan } from './index';
+import { contextFromKafkaHeaders, contextFromTraceparent, currentTraceparent, mayBeRecorded, SpanKind, traceparentOfKafkaHeaders, withSpan } from './index';
 import { redisStatement } from './tracing';
 
 describe('trace context across ZeroMQ frames and Kafka headers', () => {
@@ -33,6 +33,15 @@ describe('trace context across ZeroMQ frames and Kafka headers', () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const context = contextFromKafkaHeaders({ traceparent: Buffer.from(traceparent), other: Buffer.from('x') });
     expect(trace.getSpanContext(context)).toMatchObject({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' });
+  });
+
+  it('reads the traceparent header of Kafka headers as text, whether a Buffer, a string or the first of several; without one it is empty', () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    expect(traceparentOfKafkaHeaders({ traceparent: Buffer.from(traceparent), other: Buffer.from('x') })).toBe(traceparent);
+    expect(traceparentOfKafkaHeaders({ traceparent })).toBe(traceparent);
+    expect(traceparentOfKafkaHeaders({ traceparent: [Buffer.from(traceparent), 'later'] })).toBe(traceparent);
+    expect(traceparentOfKafkaHeaders({ other: Buffer.from('x') })).toBe('');
+    expect(traceparentOfKafkaHeaders(undefined)).toBe('');
   });
 
   it('when there is no trace context, nothing is carried and a failing span records the error', async () => {

@@ -128,20 +128,29 @@ export function contextFromTraceparent(traceparent: string): Context {
 /** Kafka message headers as kafkajs delivers them. */
 export type KafkaHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
 
-const kafkaHeadersGetter: TextMapGetter<KafkaHeaders> = {
-  keys: (headers) => Object.keys(headers),
-  get: (headers, key) => {
-    const value = headers[key];
-    if (value === undefined) return undefined;
-    const first = Array.isArray(value) ? value[0] : value;
-    return first === undefined ? undefined : first.toString();
-  },
-};
+/** The text of a Kafka header (of its first value when repeated), or undefined. */
+function kafkaHeaderText(headers: KafkaHeaders, key: string): string | undefined {
+  const value = headers[key];
+  if (value === undefined) return undefined;
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
+const kafkaHeadersGetter: TextMapGetter<KafkaHeaders> = { keys: (headers) => Object.keys(headers), get: kafkaHeaderText };
 
 /** The context carried in a Kafka message's traceparent header. */
 export function contextFromKafkaHeaders(headers: KafkaHeaders | undefined): Context {
   if (!headers) return context.active();
   return propagation.extract(context.active(), headers, kafkaHeadersGetter);
+}
+
+/**
+ * The text of a Kafka message's `traceparent` header ('' without one): messages with the same one
+ * continue the same producer span, so a consumer can give them one span (contextFromKafkaHeaders of
+ * any of them).
+ */
+export function traceparentOfKafkaHeaders(headers: KafkaHeaders | undefined): string {
+  return (headers && kafkaHeaderText(headers, 'traceparent')) ?? '';
 }
 
 /**
