@@ -1,4 +1,5 @@
-import { REPAIRED_KAFKAJS_VERSION, repairIdleRequestQueues } from './idle-request-queue';
+import { repairIdleRequestQueues } from './idle-request-queue';
+import { REPAIRED_KAFKAJS_VERSION } from './kafkajs-internals';
 
 // kafkajs' own RequestQueue (the class every broker connection uses), driven directly.
 const { version: kafkajsVersion } = require('kafkajs/package.json') as { version: string };

@@ -5,15 +5,7 @@
 // Measured on the idle platform (`npm start`, 10 s): the command and the projector each woke ~970
 // times a second and spent 33 ms of CPU a second doing it; with this fix 122–144 wake-ups and 8–13 ms
 // (docs/benchmarks.md, "kafkajs' idle timer"). Under load it makes no difference the VM can show.
-/** The kafkajs version whose RequestQueue this replaces a method of (see repairIdleRequestQueues). */
-export const REPAIRED_KAFKAJS_VERSION = '2.2.4';
-
-/** Whether the kafkajs this process loads is REPAIRED_KAFKAJS_VERSION, the one whose internals the repairs of this library replace. */
-export function isRepairedKafkajsVersion(): boolean {
-  // kafkajs has no "exports" map, so its internal modules are the ones its clients use.
-  const { version } = require('kafkajs/package.json') as { version: string };
-  return version === REPAIRED_KAFKAJS_VERSION;
-}
+import { isRepairedKafkajsVersion } from './kafkajs-internals';
 
 /** kafkajs' own period for re-checking requests that wait (requestQueue/index.js). */
 const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;

@@ -2,16 +2,19 @@ import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ConfigResourceTypes, Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
 import { DomainEventSchema, type DomainEvent } from '@orrery/proto';
+import { repairFetchDecoding } from './fetch-decoding';
 import { repairIdleRequestQueues } from './idle-request-queue';
 import { repairProduceEncoding } from './produce-encoding';
 
 /**
  * A kafkajs client for the configured brokers, without kafkajs' idle 1 ms timer
- * (repairIdleRequestQueues) and with Produce requests encoded in one pass (repairProduceEncoding).
+ * (repairIdleRequestQueues), with Produce requests encoded (repairProduceEncoding) and Fetch responses
+ * decoded (repairFetchDecoding) in one pass.
  */
 export function createKafka(config: Pick<OrreryConfig, 'kafkaBrokers' | 'kafkaClientId'>, clientSuffix: string): Kafka {
   repairIdleRequestQueues();
   repairProduceEncoding();
+  repairFetchDecoding();
   return new Kafka({
     clientId: `${config.kafkaClientId}-${clientSuffix}`,
     brokers: [...config.kafkaBrokers],
@@ -138,7 +141,9 @@ export function encodeDomainEvent(event: DomainEvent): Buffer {
 export function decodeDomainEvent(value: Buffer): DomainEvent {
   return fromBinary(DomainEventSchema, value);
 }
+export * from './fetch-decoding';
 export * from './idle-request-queue';
+export * from './kafkajs-internals';
 export * from './partitioner';
 export * from './produce-encoding';
 export * from './restarting-consumer';

@@ -4,7 +4,7 @@
 // relay), a third of the command's CPU per event. encodeProduceBody writes the same bytes in one pass
 // into one buffer; repairProduceEncoding makes kafkajs use it (docs/benchmarks.md, "the relay's
 // Produce requests").
-import { isRepairedKafkajsVersion } from './idle-request-queue';
+import { repairProtocol } from './kafkajs-internals';
 
 /** A message as kafkajs takes it in a Produce request (its `Message`, partitioned). */
 export interface ProduceMessage {
@@ -293,9 +293,10 @@ export function crc32c(bytes: Uint8Array, from = 0, to = bytes.length): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-/** kafkajs' Produce protocol table (requests/produce): per version, a builder of the request and its response parser. */
-interface ProduceProtocol {
-  protocol: (selector: { version: number }) => (args: ProduceRequestArgs) => { request: { encode: () => Promise<unknown> }; response: unknown };
+/** A Produce request as kafkajs builds it: its encoder, response decoder and parser. */
+interface ProduceRequest {
+  readonly request: { encode(): Promise<unknown> };
+  readonly response: unknown;
 }
 
 /** Marks a protocol function that repairProduceEncoding installed. */
@@ -308,16 +309,12 @@ const REPAIRED = Symbol.for('orrery.produceEncoding');
  * REPAIRED_KAFKAJS_VERSION is touched: for another version it returns false and changes nothing.
  */
 export function repairProduceEncoding(): boolean {
-  if (!isRepairedKafkajsVersion()) return false;
-  const produce = require('kafkajs/src/protocol/requests/produce') as ProduceProtocol;
-  if (REPAIRED in produce.protocol) return true;
   const Encoder = require('kafkajs/src/protocol/encoder') as new (initialSize: number) => { buf: Buffer; offset: number };
-  const original = produce.protocol;
-  const repaired = ({ version: apiVersion }: { version: number }): ReturnType<ProduceProtocol['protocol']> => {
-    const build = original({ version: apiVersion });
-    if (apiVersion < 3) return build;
-    return (args) => {
-      const built = build(args);
+  return repairProtocol<ProduceRequestArgs, ProduceRequest>(
+    'kafkajs/src/protocol/requests/produce',
+    REPAIRED,
+    (version) => version >= 3,
+    (built, args) => {
       const encode = async (): Promise<unknown> => {
         const body = encodeProduceBody(args, Date.now());
         if (body === undefined) return built.request.encode();
@@ -328,8 +325,6 @@ export function repairProduceEncoding(): boolean {
         return encoder;
       };
       return { ...built, request: { ...built.request, encode } };
-    };
-  };
-  produce.protocol = Object.assign(repaired, { [REPAIRED]: true });
-  return true;
+    },
+  );
 }
