@@ -1,3 +1,5 @@
+// First: it must reach Node's module cache before kafkajs loads (message-grouping.ts).
+import './message-grouping';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ConfigResourceTypes, Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
@@ -144,6 +146,7 @@ export function decodeDomainEvent(value: Buffer): DomainEvent {
 export * from './fetch-decoding';
 export * from './idle-request-queue';
 export * from './kafkajs-internals';
+export * from './message-grouping';
 export * from './partitioner';
 export * from './produce-encoding';
 export * from './restarting-consumer';
