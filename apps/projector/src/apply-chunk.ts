@@ -100,7 +100,7 @@ export function chunkProjector(
 ): (entries: readonly PartitionMessage[]) => ChunkHandle {
   const { traced = true, heads } = options;
   const untraced: AttributeSink = { setAttribute: () => undefined };
-  // An event whose trace was not sampled (recorded false) gets no span at all: not even its attributes are built.
+  // A group whose trace was not sampled (recorded false) gets no span at all: not even its attributes are built.
   const apply = <T>(parent: Context, recorded: boolean, spanOptions: () => SpanOptions, work: (span: AttributeSink) => Promise<T>): Promise<T> =>
     recorded ? withSpan('projector apply', { ...spanOptions(), parent }, work) : work(untraced);
   // Script calls are named `<instance>.<n>`: unique to this projector's calls, and across its restarts.
@@ -156,29 +156,39 @@ export function chunkProjector(
     return groups;
   };
 
-  /** A group's span attributes: where its events came from, and what they all share. */
+  /**
+   * A group's span attributes: where its events came from (the partition and first offset only when
+   * they share a partition: a rebuild's chunks merge partitions), their lowest and highest sequence,
+   * and what they all share.
+   */
   const groupAttributes = (incoming: readonly Incoming[], entries: readonly Planned[], positions: readonly number[]): Attributes => {
     const first = incoming[entries[positions[0]!]!.index]!;
-    const last = incoming[entries[positions[positions.length - 1]!]!.index]!;
-    let kind: string | undefined = first.event.event.payload.case ?? 'none';
-    let userId: string | undefined;
-    let itemId: string | undefined;
+    let kind: string = first.event.event.payload.case ?? 'none';
+    let lowest = first.event.event.sequence;
+    let highest = lowest;
+    let onePartition = true;
+    const shared = { userId: undefined as string | undefined, itemId: undefined as string | undefined };
     for (const [n, position] of positions.entries()) {
-      const { payload } = incoming[entries[position]!.index]!.event.event;
+      const { topic, partition, event } = incoming[entries[position]!.index]!;
+      const { payload, sequence } = event.event;
       if ((payload.case ?? 'none') !== kind) kind = 'mixed';
+      if (sequence < lowest) lowest = sequence;
+      if (sequence > highest) highest = sequence;
+      if (topic !== first.topic || partition !== first.partition) onePartition = false;
       const interaction = payload.case === 'interaction' ? payload.value : undefined;
-      userId = n === 0 || interaction?.userId === userId ? interaction?.userId : undefined;
-      itemId = n === 0 || interaction?.itemId === itemId ? interaction?.itemId : undefined;
+      // What every event so far shares: the first event's value, until one differs.
+      shared.userId = n === 0 || interaction?.userId === shared.userId ? interaction?.userId : undefined;
+      shared.itemId = n === 0 || interaction?.itemId === shared.itemId ? interaction?.itemId : undefined;
     }
+    const { userId, itemId } = shared;
     return {
       'messaging.system': 'kafka',
       'messaging.operation.type': 'process',
       'messaging.destination.name': first.topic,
-      'messaging.destination.partition.id': String(first.partition),
-      'messaging.kafka.offset': first.message.offset,
+      ...(onePartition ? { 'messaging.destination.partition.id': String(first.partition), 'messaging.kafka.offset': first.message.offset } : {}),
       'messaging.batch.message_count': positions.length,
-      'orrery.event.sequence': first.event.event.sequence.toString(),
-      'orrery.event.last_sequence': last.event.event.sequence.toString(),
+      'orrery.event.sequence': lowest.toString(),
+      'orrery.event.last_sequence': highest.toString(),
       'orrery.event.kind': kind,
       'orrery.projector.batch_size': entries.length,
       ...(userId !== undefined ? { 'orrery.user_id': userId } : {}),
@@ -189,8 +199,8 @@ export function chunkProjector(
   /**
    * Counts what was applied and records its freshness, and gives each group of `entries` that
    * continue one producer span (traceGroups) one span, covering the batch they were applied in.
-   * Sends the batch (before this returns) from inside the span of the first group, so that its Redis
-   * call joins a trace that is recorded. Resolves to false when the batch was refused (a chained
+   * Sends the batch (before this returns) from inside the span of the first group: one whose trace is
+   * recorded when any is, so that its Redis call joins it. Resolves to false when the batch was refused (a chained
    * call: nothing written).
    */
   const record = (

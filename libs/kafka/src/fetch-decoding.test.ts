@@ -246,6 +246,25 @@ describe('Fetch v11 responses decoded in one pass', () => {
     expect(decodeFetchV11Response(respond(overlong))).toBeUndefined();
   });
 
+  it('leaves to kafkajs a count below -1 (of topics, partitions, aborted transactions or headers), which kafkajs throws on', async () => {
+    const header = (topics: number): Writer => new Writer().int32(0).int16(0).int32(0).int32(topics);
+    const partitionHeader = (writer: Writer, aborted: number): Writer => writer.int32(0).int16(0).int64(0n).int64(0n).int64(0n).int32(aborted);
+    const negativeHeaders = new Writer().int8(0).varint(0).varint(0).varint(-1).varint(-1).varint(-2).done();
+    const withNegativeHeaders = batch({ firstOffset: 0n, attributes: 0, firstTimestamp: 0n, maxTimestamp: 0n, records: [] });
+    const records = Buffer.concat([withNegativeHeaders.subarray(0, withNegativeHeaders.length - 4), new Writer().int32(1).varint(negativeHeaders.length).push(negativeHeaders).done()]);
+    records.writeInt32BE(records.length - 12, 8);
+    const cases = [
+      header(-2).done(),
+      header(1).string('a').int32(-2).done(),
+      partitionHeader(header(1).string('a').int32(1), -2).int32(-1).int32(0).done(),
+      partitionHeader(header(1).string('a').int32(1), 0).int32(-1).int32(records.length).push(records).done(),
+    ];
+    for (const data of cases) {
+      expect(decodeFetchV11Response(data)).toBeUndefined();
+      await expect(kafkajsV11.decode(data)).rejects.toThrow(RangeError);
+    }
+  });
+
   it("once repaired, kafkajs' Fetch v11 decode gives this decoder's answer, and kafkajs' own where it leaves one; other versions stay kafkajs'", async () => {
     expect(repairFetchDecoding()).toBe(true);
     expect(repairFetchDecoding()).toBe(true);

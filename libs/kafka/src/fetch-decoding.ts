@@ -60,7 +60,7 @@ export interface FetchResponse {
 class LeftToKafkajs extends Error {}
 
 const RECORD_BATCH_MAGIC = 2;
-/** kafkajs reads a record batch only while this many bytes are left (the fixed part of its header). */
+/** kafkajs reads another record batch only while this many bytes are left (its constant, compared with what is left before the batch's offset and length). */
 const RECORD_BATCH_OVERHEAD = 49;
 /** Where the magic byte sits in a record batch (and a legacy message set). */
 const MAGIC_OFFSET = 16;
@@ -108,6 +108,11 @@ class Reader {
     return this.buffer.subarray(at, at + length);
   }
 
+  /** An ARRAY's int32 count (-1 is an empty one, as kafkajs reads it; kafkajs throws below that). */
+  arrayLength(): number {
+    return checkedCount(this.int32());
+  }
+
   /** A STRING (int16 length, -1 for null). */
   string(): string | null {
     const length = this.int16();
@@ -134,7 +139,6 @@ class Reader {
     let shift = 0;
     let byte: number;
     do {
-      if (shift > 63) throw new LeftToKafkajs('a varlong longer than 10 bytes');
       byte = this.buffer[this.need(1)]!;
       if (shift >= 49) return this.varlongTail(unsigned, byte, shift);
       unsigned += (byte & 0x7f) * 2 ** shift;
@@ -165,6 +169,12 @@ class Reader {
   }
 }
 
+/** A count as kafkajs reads it: -1 is none, and below that kafkajs' `new Array` throws (left to it). */
+function checkedCount(count: number): number {
+  if (count < -1) throw new LeftToKafkajs('a count below -1');
+  return Math.max(0, count);
+}
+
 /** `base + delta` as text (kafkajs adds Longs: BigInts, not wrapped to 64 bits). */
 function sum64(base: bigint, baseNumber: number | undefined, delta: number | bigint): string {
   if (baseNumber !== undefined && typeof delta === 'number') {
@@ -185,8 +195,7 @@ const inheritedKey = (key: string): boolean => key in Object.prototype || key ==
 
 function decodeHeaders(reader: Reader): FetchedRecord['headers'] {
   const headers: FetchedRecord['headers'] = {};
-  const count = reader.varint();
-  if (count === -1) return headers;
+  const count = checkedCount(reader.varint());
   for (let n = 0; n < count; n++) {
     const keyLength = reader.varint();
     if (keyLength === -1) throw new LeftToKafkajs('a null header key');
@@ -310,11 +319,11 @@ export function decodeFetchV11Response(data: Buffer): FetchResponse | undefined 
     const clientSideThrottleTime = reader.int32();
     const errorCode = reader.int16();
     const sessionId = reader.int32();
-    const topics = reader.int32();
+    const topics = reader.arrayLength();
     const responses: FetchResponse['responses'][number][] = [];
     for (let t = 0; t < topics; t++) {
       const topicName = reader.string();
-      const partitionCount = reader.int32();
+      const partitionCount = reader.arrayLength();
       const partitions: FetchResponse['responses'][number]['partitions'][number][] = [];
       for (let p = 0; p < partitionCount; p++) {
         const partition = reader.int32();
@@ -322,7 +331,7 @@ export function decodeFetchV11Response(data: Buffer): FetchResponse | undefined 
         const highWatermark = reader.int64().toString();
         const lastStableOffset = reader.int64().toString();
         const lastStartOffset = reader.int64().toString();
-        const abortedCount = reader.int32();
+        const abortedCount = reader.arrayLength();
         const abortedTransactions: { producerId: string; firstOffset: string }[] = [];
         for (let a = 0; a < abortedCount; a++) abortedTransactions.push({ producerId: reader.int64().toString(), firstOffset: reader.int64().toString() });
         const preferredReadReplica = reader.int32();
@@ -341,7 +350,7 @@ export function decodeFetchV11Response(data: Buffer): FetchResponse | undefined 
     }
     return { throttleTime: 0, clientSideThrottleTime, errorCode, sessionId, responses };
   } catch (error) {
-    if (error instanceof LeftToKafkajs || error instanceof RangeError) return undefined;
+    if (error instanceof LeftToKafkajs) return undefined;
     throw error;
   }
 }

@@ -309,12 +309,12 @@ const REPAIRED = Symbol.for('orrery.produceEncoding');
  * REPAIRED_KAFKAJS_VERSION is touched: for another version it returns false and changes nothing.
  */
 export function repairProduceEncoding(): boolean {
-  const Encoder = require('kafkajs/src/protocol/encoder') as new (initialSize: number) => { buf: Buffer; offset: number };
   return repairProtocol<ProduceRequestArgs, ProduceRequest>(
     'kafkajs/src/protocol/requests/produce',
     REPAIRED,
     (version) => version >= 3,
     (built, args) => {
+      const Encoder = require('kafkajs/src/protocol/encoder') as new (initialSize: number) => { buf: Buffer; offset: number };
       const encode = async (): Promise<unknown> => {
         const body = encodeProduceBody(args, Date.now());
         if (body === undefined) return built.request.encode();

@@ -41,6 +41,10 @@ describe('trace context across ZeroMQ frames and Kafka headers', () => {
     expect(traceparentOfKafkaHeaders({ traceparent })).toBe(traceparent);
     expect(traceparentOfKafkaHeaders({ traceparent: [Buffer.from(traceparent), 'later'] })).toBe(traceparent);
     expect(traceparentOfKafkaHeaders({ other: Buffer.from('x') })).toBe('');
+    // A header can carry a null value (kafkajs decodes one so): no context, not a crash.
+    expect(traceparentOfKafkaHeaders({ traceparent: null })).toBe('');
+    expect(traceparentOfKafkaHeaders({ traceparent: [null, 'later'] })).toBe('');
+    expect(trace.getSpanContext(contextFromKafkaHeaders({ traceparent: null }))).toBeUndefined();
     expect(traceparentOfKafkaHeaders(undefined)).toBe('');
   });
 

@@ -126,14 +126,14 @@ export function contextFromTraceparent(traceparent: string): Context {
 }
 
 /** Kafka message headers as kafkajs delivers them. */
-export type KafkaHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+export type KafkaHeaders = Record<string, Buffer | string | null | (Buffer | string | null)[] | undefined>;
 
 /** The text of a Kafka header (of its first value when repeated), or undefined. */
 function kafkaHeaderText(headers: KafkaHeaders, key: string): string | undefined {
   const value = headers[key];
-  if (value === undefined) return undefined;
+  if (value == null) return undefined;
   const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined ? undefined : first.toString();
+  return first == null ? undefined : first.toString();
 }
 
 const kafkaHeadersGetter: TextMapGetter<KafkaHeaders> = { keys: (headers) => Object.keys(headers), get: kafkaHeaderText };
