@@ -1,9 +1,12 @@
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { KafkaMessage } from 'kafkajs';
 import { readConfig } from '@orrery/config';
 import { encodeDomainEvent } from '@orrery/kafka';
 import { controlKeys, projectionKeys, type RecentEntry } from '@orrery/projections';
+import { projectedEvents } from '@orrery/metrics';
 import type { DomainEvent } from '@orrery/proto';
-import { createLogger } from '@orrery/telemetry';
+import { createLogger, trace } from '@orrery/telemetry';
 import { interaction } from '../test/domain-events';
 import { chunkProjector, type PartitionMessage } from './apply-chunk';
 import { chunkPipeline, type ChunkPipeline } from './chunk-coalescer';
@@ -12,6 +15,12 @@ import { RecentHeads } from './recent-heads';
 import type { ApplyOutcome, ProjectionStore } from './store';
 
 const config = readConfig();
+// Spans are collected in memory: the projector's apply spans are checked without Jaeger.
+const exporter = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+provider.register();
+afterAll(() => provider.shutdown());
+
 const messagesOf = (events: readonly DomainEvent[]): PartitionMessage[] =>
   events.map((event, offset) => ({ topic: 't', partition: 0, message: { value: Buffer.from(encodeDomainEvent(event)), timestamp: '0', offset: String(offset), headers: {} } as unknown as KafkaMessage }));
 
@@ -89,5 +98,59 @@ describe('a chunk projector', () => {
     await Promise.all([first.done, second.done]);
     expect(chained).toEqual([]);
     expect(calls).toBe(2);
+  });
+});
+
+describe("a chunk projector's spans and counts", () => {
+  it('gives the events of each sampled producer span one span (how many, which sequences, the outcome or mixed, the duplicates), none to an unsampled one, counts every outcome, and sends from a recorded span', async () => {
+    const traceparent = (traceId: string, sampled: boolean): string => `00-${traceId}-00f067aa0ba902b7-${sampled ? '01' : '00'}`;
+    const [unsampled, mixed, applied] = ['1'.repeat(32), '2'.repeat(32), '3'.repeat(32)];
+    const events = [
+      { event: interaction({ userId: 'u0', itemId: 'a' }), traceId: unsampled, outcome: 'duplicate' },
+      { event: interaction({ userId: 'u1', itemId: 'a' }), traceId: mixed, outcome: 'applied' },
+      { event: interaction({ userId: 'u2', itemId: 'b' }), traceId: applied, outcome: 'applied' },
+      { event: interaction({ userId: 'u1', itemId: 'a' }), traceId: mixed, outcome: 'duplicate' },
+      { event: interaction({ userId: 'u1', itemId: 'a' }), traceId: mixed, outcome: 'applied' },
+    ] as const;
+    const messages = events.map(({ event, traceId }, offset) => ({
+      topic: 't',
+      partition: 0,
+      message: { value: Buffer.from(encodeDomainEvent(event)), timestamp: '0', offset: String(offset), headers: { traceparent: Buffer.from(traceparent(traceId, traceId !== unsampled)) } } as unknown as KafkaMessage,
+    }));
+    const sentFromTraces: (string | undefined)[] = [];
+    const outcomes = (plans: readonly unknown[]): Promise<ApplyOutcome[]> => {
+      sentFromTraces.push(trace.getActiveSpan()?.spanContext().traceId);
+      return Promise.resolve(plans.map((_, n): ApplyOutcome => events[n]!.outcome));
+    };
+    const store: ProjectionStore = { readSnapshot: () => Promise.resolve(emptySnapshot()), snapshotInMemory: () => undefined, applyAll: outcomes, applyAfter: outcomes };
+    const counted = async (outcome: ApplyOutcome): Promise<number> => (await projectedEvents.get()).values.find((value) => value.labels.outcome === outcome)?.value ?? 0;
+    const [appliedBefore, duplicatesBefore] = [await counted('applied'), await counted('duplicate')];
+    exporter.reset();
+
+    const project = chunkProjector(store, projectionKeys('t'), controlKeys('t'), config, createLogger('apply-chunk-test', 'error'), []);
+    await project(messages).done;
+
+    const spans = exporter.getFinishedSpans().filter((span) => span.name === 'projector apply');
+    const spanOf = (traceId: string) => spans.find((span) => span.spanContext().traceId === traceId);
+    expect(spans).toHaveLength(2);
+    expect(spanOf(unsampled)).toBeUndefined();
+    expect(spanOf(mixed)!.attributes).toMatchObject({
+      'messaging.batch.message_count': 3,
+      'orrery.event.sequence': events[1].event.sequence.toString(),
+      'orrery.event.last_sequence': events[4].event.sequence.toString(),
+      'orrery.projector.outcome': 'mixed',
+      'orrery.projector.duplicates': 1,
+      'orrery.projector.batch_size': 5,
+      'orrery.user_id': 'u1',
+      'orrery.item_id': 'a',
+      'messaging.destination.partition.id': '0',
+      'messaging.kafka.offset': '1',
+    });
+    expect(spanOf(applied)!.attributes).toMatchObject({ 'messaging.batch.message_count': 1, 'orrery.projector.outcome': 'applied', 'orrery.projector.duplicates': 0, 'orrery.user_id': 'u2' });
+    expect(spanOf(applied)!.attributes['orrery.projector.lag_from_commit_ms']).toEqual(expect.any(Number));
+    // The first event's trace was not sampled: the call went to Redis from the first recorded group's span.
+    expect(sentFromTraces).toEqual([mixed]);
+    expect((await counted('applied')) - appliedBefore).toBe(3);
+    expect((await counted('duplicate')) - duplicatesBefore).toBe(2);
   });
 });

@@ -1,4 +1,4 @@
-import { decodeFetchV11Response, repairFetchDecoding } from './fetch-decoding';
+import { decodeFetchV11Response, MalformedFetchResponse, repairFetchDecoding } from './fetch-decoding';
 
 // The oracle is kafkajs' own decoder of the same bytes.
 const kafkajsV11 = require('kafkajs/src/protocol/requests/fetch/v11/response') as { decode(data: Buffer): Promise<unknown> };
@@ -136,6 +136,24 @@ function random(seed: number): () => number {
   };
 }
 
+type FetchProtocol = (selector: { version: number }) => (args: unknown) => { response: { decode(data: Buffer): Promise<unknown> } };
+/** kafkajs' Fetch request builder, as it is now: repairFetchDecoding replaces it with one whose version 11 decodes with this decoder. */
+const fetchProtocol: FetchProtocol = (selector) => (require('kafkajs/src/protocol/requests/fetch') as { protocol: FetchProtocol }).protocol(selector);
+const fetchArgs = { maxWaitTime: 100, minBytes: 1, maxBytes: 1024, topics: [] };
+
+type Settled = { value: unknown } | { error: unknown };
+/** How a decoding ended: its value, or what it threw. */
+const settle = (decoding: Promise<unknown>): Promise<Settled> => decoding.then((value) => ({ value }), (error: unknown) => ({ error }));
+/** Its value, or only that it failed: a damaged response may fail in this decoder with another message than kafkajs'. */
+const failedOrValue = (settled: Settled): { value: unknown } | { failed: true } => ('value' in settled ? settled : { failed: true });
+function settleNow<T>(decode: () => T): { value: T } | { error: Error } {
+  try {
+    return { value: decode() };
+  } catch (error) {
+    return { error: error as Error };
+  }
+}
+
 function randomRecords(next: () => number, count: number): TestRecord[] {
   const text = (length: number): string => Array.from({ length }, () => 'aé€😀-_x'[Math.floor(next() * 7)]).join('');
   const bytes = (): Buffer | null => (next() < 0.1 ? null : Buffer.from(text(Math.floor(next() * 40))));
@@ -194,13 +212,15 @@ describe('Fetch v11 responses decoded in one pass', () => {
     expect(decoded).toStrictEqual(await kafkajsV11.decode(data));
   });
 
-  it('stops where kafkajs stops: at a record batch cut short by the fetch size, and at fewer bytes than a batch header', async () => {
+  it("stops where kafkajs stops: at a record batch cut short by the fetch size, and at fewer bytes than a batch header, and goes on with the next partition", async () => {
     const records = randomRecords(random(7), 5);
     const whole = batch({ firstOffset: 100n, attributes: 0, firstTimestamp: 1_795_000_000_000n, maxTimestamp: 1_795_000_000_000n, records });
     for (const cut of [whole.length - 1, 60, 48, 12]) {
-      const data = fetchResponse([['events', [{ partition: 0, records: Buffer.concat([whole, whole.subarray(0, cut)]) }]]]);
+      // Each partition's record set is cut short on its own: the partition after a cut one is read from its own start.
+      const cutShort = Buffer.concat([whole, whole.subarray(0, cut)]);
+      const data = fetchResponse([['events', [{ partition: 0, records: cutShort }, { partition: 1, records: cutShort }]]]);
       const decoded = decodeFetchV11Response(data);
-      expect(decoded?.responses[0]!.partitions[0]!.messages).toHaveLength(5);
+      expect(decoded?.responses[0]!.partitions.map(({ messages }) => messages.length)).toEqual([5, 5]);
       expect(decoded).toStrictEqual(await kafkajsV11.decode(data));
     }
     const empty = fetchResponse([['events', [{ partition: 0, records: Buffer.alloc(0) }]]]);
@@ -265,20 +285,76 @@ describe('Fetch v11 responses decoded in one pass', () => {
     }
   });
 
+  it('settles as kafkajs settles on damaged bytes: a response with bytes changed, cut short or lengthened decodes to the same objects, or fails where kafkajs fails', async () => {
+    repairFetchDecoding();
+    const repaired = fetchProtocol({ version: 11 })(fetchArgs).response;
+    const next = random(1234);
+    // Bytes a damaged length or count is likely to hold: zero, small, the sign bit, varint continuations.
+    const likely = [0x00, 0x01, 0x02, 0x7f, 0x80, 0xff, 0xfe, 0x40];
+    const seen = { decodedByBoth: 0, decodedHere: 0, failedByBoth: 0 };
+    for (let trial = 0; trial < 400; trial++) {
+      const base = fetchResponse([
+        [
+          'events',
+          Array.from({ length: 1 + Math.floor(next() * 2) }, (_, partition) => ({
+            partition,
+            aborted: next() < 0.2 ? [[5n, 10n]] : [],
+            records: Buffer.concat(
+              Array.from({ length: 1 + Math.floor(next() * 2) }, () =>
+                batch({ firstOffset: BigInt(Math.floor(next() * 1000)), attributes: next() < 0.2 ? 0x10 : 0, firstTimestamp: 1_795_000_000_000n, maxTimestamp: 1_795_000_000_999n, records: randomRecords(next, 1 + Math.floor(next() * 4)) }),
+              ),
+            ),
+          })),
+        ],
+      ]);
+      let damaged = Buffer.from(base);
+      for (let change = 1 + Math.floor(next() * 3); change > 0; change--) {
+        const at = Math.floor(next() * damaged.length);
+        const kind = next();
+        if (kind < 0.6) damaged[at] = next() < 0.5 ? likely[Math.floor(next() * likely.length)]! : Math.floor(next() * 256);
+        else if (kind < 0.8) damaged = damaged.subarray(0, at);
+        else damaged = Buffer.concat([damaged.subarray(0, at), Buffer.from([Math.floor(next() * 256)]), damaged.subarray(at)]);
+      }
+      const here = settleNow(() => decodeFetchV11Response(damaged));
+      if ('error' in here) {
+        // Only where kafkajs would never finish (so it is not asked): the fetch fails instead.
+        expect(here.error).toBeInstanceOf(MalformedFetchResponse);
+        await expect(repaired.decode(damaged)).rejects.toThrow(here.error);
+        continue;
+      }
+      const expected = failedOrValue(await settle(kafkajsV11.decode(damaged)));
+      expect(failedOrValue(await settle(repaired.decode(damaged)))).toStrictEqual(expected);
+      if ('value' in expected) seen.decodedByBoth++;
+      else seen.failedByBoth++;
+      if (here.value !== undefined) seen.decodedHere++;
+    }
+    // Every outcome was exercised, and this decoder (not kafkajs behind it) answered for a good share of the decoded responses.
+    expect(seen.failedByBoth).toBeGreaterThan(50);
+    expect(seen.decodedByBoth).toBeGreaterThan(50);
+    expect(seen.decodedHere).toBeGreaterThan(seen.decodedByBoth / 4);
+  });
+
+  it('fails a fetch whose record batch has a negative length, which kafkajs would read over and over, forever', async () => {
+    repairFetchDecoding();
+    const whole = batch({ firstOffset: 100n, attributes: 0, firstTimestamp: 1n, maxTimestamp: 1n, records: randomRecords(random(5), 3) });
+    const negative = Buffer.from(whole);
+    negative.writeInt32BE(-12, 8);
+    const data = fetchResponse([['events', [{ partition: 0, records: Buffer.concat([whole, negative]) }]]]);
+    expect(() => decodeFetchV11Response(data)).toThrow(new MalformedFetchResponse(`a record batch of negative length (-12) at byte ${data.length - whole.length + 8}`));
+    await expect(fetchProtocol({ version: 11 })(fetchArgs).response.decode(data)).rejects.toThrow(MalformedFetchResponse);
+  });
+
   it("once repaired, kafkajs' Fetch v11 decode gives this decoder's answer, and kafkajs' own where it leaves one; other versions stay kafkajs'", async () => {
     expect(repairFetchDecoding()).toBe(true);
     expect(repairFetchDecoding()).toBe(true);
-    const fetch = require('kafkajs/src/protocol/requests/fetch') as { protocol(selector: { version: number }): (args: unknown) => { response: { decode(data: Buffer): Promise<unknown> } } };
-    const args = { maxWaitTime: 100, minBytes: 1, maxBytes: 1024, topics: [] };
-    const v11 = fetch.protocol({ version: 11 })(args).response;
+    const v11 = fetchProtocol({ version: 11 })(fetchArgs).response;
     const data = fetchResponse([['events', [{ partition: 3, records: batch({ firstOffset: 5n, attributes: 0, firstTimestamp: 1n, maxTimestamp: 1n, records: randomRecords(random(11), 4) }) }]]]);
     expect(v11.decode).not.toBe(kafkajsV11.decode);
     expect(await v11.decode(data)).toStrictEqual(decodeFetchV11Response(data));
     const legacy = Buffer.from(data);
     legacy.writeInt8(1, data.length - batch({ firstOffset: 5n, attributes: 0, firstTimestamp: 1n, maxTimestamp: 1n, records: randomRecords(random(11), 4) }).length + 16);
     expect(decodeFetchV11Response(legacy)).toBeUndefined();
-    const settle = (decoding: Promise<unknown>): Promise<unknown> => decoding.then((value) => ({ value }), (error: unknown) => ({ error }));
     expect(await settle(v11.decode(legacy))).toStrictEqual(await settle(kafkajsV11.decode(legacy)));
-    expect(fetch.protocol({ version: 10 })(args).response.decode).toBe((require('kafkajs/src/protocol/requests/fetch/v10/response') as { decode: unknown }).decode);
+    expect(fetchProtocol({ version: 10 })(fetchArgs).response.decode).toBe((require('kafkajs/src/protocol/requests/fetch/v10/response') as { decode: unknown }).decode);
   });
 });

@@ -56,8 +56,16 @@ export interface FetchResponse {
   }[];
 }
 
-/** Thrown where this decoder leaves the response to kafkajs: legacy message sets, compression, and anything malformed. */
+/** Thrown where this decoder leaves the response to kafkajs: legacy message sets, compression, and anything malformed that kafkajs handles. */
 class LeftToKafkajs extends Error {}
+
+/** A Fetch response kafkajs 2.2.4 would never finish decoding: the fetch fails with this instead. */
+export class MalformedFetchResponse extends Error {
+  constructor(what: string) {
+    super(`malformed Fetch v11 response: ${what}`);
+    this.name = 'MalformedFetchResponse';
+  }
+}
 
 const RECORD_BATCH_MAGIC = 2;
 /** kafkajs reads another record batch only while this many bytes are left (its constant, compared with what is left before the batch's offset and length). */
@@ -293,7 +301,9 @@ function decodeRecordSet(reader: Reader): FetchedRecord[] {
   while (setEnd - reader.offset >= RECORD_BATCH_OVERHEAD) {
     const firstOffset = reader.int64();
     const length = reader.int32();
-    if (length < 0) throw new LeftToKafkajs('a negative record batch length');
+    // kafkajs moves its decoder back by a negative length and reads the same bytes again, forever,
+    // collecting their records until the process runs out of memory: fail the fetch instead.
+    if (length < 0) throw new MalformedFetchResponse(`a record batch of negative length (${length}) at byte ${reader.offset - 4}`);
     // The last batch may be cut short by the fetch's size limit: kafkajs stops there, and so does this.
     if (setEnd - reader.offset < length) break;
     const batchEnd = reader.offset + length;
@@ -311,7 +321,8 @@ function decodeRecordSet(reader: Reader): FetchedRecord[] {
  * Decodes a Fetch v11 response body exactly as kafkajs 2.2.4's `fetch/v11/response` decode does, or
  * returns undefined where it leaves the response to kafkajs: a legacy message set, a compressed record
  * batch, a header key Object.prototype holds, or bytes kafkajs would read otherwise than the protocol
- * says (a field past its bounds, negative lengths).
+ * says (a field past its bounds, negative lengths). Throws MalformedFetchResponse for a record batch
+ * of negative length, which kafkajs would loop on forever.
  */
 export function decodeFetchV11Response(data: Buffer): FetchResponse | undefined {
   try {
