@@ -35,7 +35,7 @@ import type { EventPlan, Op, StreamPosition } from './plan';
  * (read with ZMSCORE, log-add-exp, one ZADD, one trim), the same on a trending ZSET for the members
  * not in its hidden set (SMISMEMBER), a HASH's counters, log-space sums and maxima (one HMGET, one
  * HSET), list pushes (one LPUSH, and LTRIM only past the cap), a bounded most-recent-first set (LREM per
- * value, one LPUSH, LTRIM past the cap), HyperLogLog adds (one PFADD), and the order-sensitive writes as they come.
+ * value, stopping at its one earlier copy, one LPUSH, LTRIM past the cap), HyperLogLog adds (one PFADD), and the order-sensitive writes as they come.
  *
  * ARGV[1] = the operations, ARGV[2..] = the chain (above), then (source, first sequence, last
  * sequence, after) per source. The operations are one MessagePack array
@@ -177,7 +177,8 @@ while i <= size do
   elseif op == 'L' or op == 'U' then
     local keep, count = ops[i + 2], ops[i + 3]
     if op == 'U' then
-      for n = i + 4, i + 3 + count do call('LREM', key, '0', ops[n]) end
+      -- Each value is in the list at most once (only this op writes it): LREM stops at that one.
+      for n = i + 4, i + 3 + count do call('LREM', key, '1', ops[n]) end
     end
     if call('LPUSH', key, unpack(ops, i + 4, i + 3 + count)) > keep then call('LTRIM', key, '0', keep - 1) end
     i = i + 4 + count

@@ -59,7 +59,12 @@ export interface FetchResponse {
 /** Thrown where this decoder leaves the response to kafkajs: legacy message sets, compression, and anything malformed that kafkajs handles. */
 class LeftToKafkajs extends Error {}
 
-/** A Fetch response kafkajs 2.2.4 would never finish decoding: the fetch fails with this instead. */
+/**
+ * A Fetch response with a negative length (below -1, which is null) of a record batch, string or bytes:
+ * kafkajs 2.2.4 reads such a response backwards, into wrong records or a loop that never ends (a
+ * record batch read over and over; headers concatenated until the process hangs). The fetch fails
+ * with this instead.
+ */
 export class MalformedFetchResponse extends Error {
   constructor(what: string) {
     super(`malformed Fetch v11 response: ${what}`);
@@ -90,7 +95,10 @@ class Reader {
 
   private need(bytes: number): number {
     const at = this.offset;
-    if (bytes < 0 || at + bytes > this.end) throw new LeftToKafkajs('a field runs past its bounds');
+    // kafkajs moves its decoder back by a negative length (below -1, null) and reads on from there:
+    // records decoded from the wrong bytes, or a header count read over and over until it hangs.
+    if (bytes < 0) throw new MalformedFetchResponse(`a negative length (${bytes}) at byte ${at}`);
+    if (at + bytes > this.end) throw new LeftToKafkajs('a field runs past its bounds');
     this.offset = at + bytes;
     return at;
   }
@@ -302,7 +310,7 @@ function decodeRecordSet(reader: Reader): FetchedRecord[] {
     const firstOffset = reader.int64();
     const length = reader.int32();
     // kafkajs moves its decoder back by a negative length and reads the same bytes again, forever,
-    // collecting their records until the process runs out of memory: fail the fetch instead.
+    // collecting their records until the process runs out of memory.
     if (length < 0) throw new MalformedFetchResponse(`a record batch of negative length (${length}) at byte ${reader.offset - 4}`);
     // The last batch may be cut short by the fetch's size limit: kafkajs stops there, and so does this.
     if (setEnd - reader.offset < length) break;
@@ -321,8 +329,8 @@ function decodeRecordSet(reader: Reader): FetchedRecord[] {
  * Decodes a Fetch v11 response body exactly as kafkajs 2.2.4's `fetch/v11/response` decode does, or
  * returns undefined where it leaves the response to kafkajs: a legacy message set, a compressed record
  * batch, a header key Object.prototype holds, or bytes kafkajs would read otherwise than the protocol
- * says (a field past its bounds, negative lengths). Throws MalformedFetchResponse for a record batch
- * of negative length, which kafkajs would loop on forever.
+ * says (a field past its bounds, a count below -1). Throws MalformedFetchResponse for a negative
+ * length of a record batch, string or bytes, which kafkajs would read backwards.
  */
 export function decodeFetchV11Response(data: Buffer): FetchResponse | undefined {
   try {
