@@ -112,7 +112,7 @@ export function recordError(span: Span, error: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
 }
 
-/** The W3C traceparent of the active context ('' when there is no sampled span). Carried in a ZeroMQ frame. */
+/** The W3C traceparent of the active context ('' when it has no valid span; flag 00 when the span is not sampled). Carried in a ZeroMQ frame and the outbox. */
 export function currentTraceparent(): string {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
