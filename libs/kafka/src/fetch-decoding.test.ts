@@ -227,6 +227,17 @@ describe('Fetch v11 responses decoded in one pass', () => {
     expect(decodeFetchV11Response(empty)).toStrictEqual(await kafkajsV11.decode(empty));
   });
 
+  it('reads a record batch whose record count is -1 as kafkajs does: as one without records, then goes on with the next batch', async () => {
+    const records = randomRecords(random(13), 3);
+    const noCount = batch({ firstOffset: 10n, attributes: 0, firstTimestamp: 1n, maxTimestamp: 1n, records: [] });
+    // The record count is the batch's last 4 bytes when it holds no records.
+    noCount.writeInt32BE(-1, noCount.length - 4);
+    const data = fetchResponse([['events', [{ partition: 0, records: Buffer.concat([noCount, batch({ firstOffset: 20n, attributes: 0, firstTimestamp: 1n, maxTimestamp: 1n, records })]) }]]]);
+    const decoded = decodeFetchV11Response(data);
+    expect(decoded?.responses[0]!.partitions[0]!.messages.map(({ offset }) => offset)).toEqual(records.map(({ offsetDelta }) => String(20 + offsetDelta)));
+    expect(decoded).toStrictEqual(await kafkajsV11.decode(data));
+  });
+
   it('gives a header repeated under one key as an array, in order, null values included', () => {
     const data = fetchResponse([
       [
