@@ -21,8 +21,9 @@ const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcess
 provider.register();
 afterAll(() => provider.shutdown());
 
-const messagesOf = (events: readonly DomainEvent[]): PartitionMessage[] =>
-  events.map((event, offset) => ({ topic: 't', partition: 0, message: { value: Buffer.from(encodeDomainEvent(event)), timestamp: '0', offset: String(offset), headers: {} } as unknown as KafkaMessage }));
+/** The events as one partition's messages, in order, each with the headers `headersOf` gives it (none by default). */
+const messagesOf = (events: readonly DomainEvent[], headersOf: (index: number) => Record<string, Buffer> = () => ({})): PartitionMessage[] =>
+  events.map((event, offset) => ({ topic: 't', partition: 0, message: { value: Buffer.from(encodeDomainEvent(event)), timestamp: '0', offset: String(offset), headers: headersOf(offset) } as unknown as KafkaMessage }));
 
 const allApplied = (plans: readonly unknown[]): Promise<ApplyOutcome[]> => Promise.resolve(plans.map((): ApplyOutcome => 'applied'));
 
@@ -112,11 +113,10 @@ describe("a chunk projector's spans and counts", () => {
       { event: interaction({ userId: 'u1', itemId: 'a' }), traceId: mixed, outcome: 'duplicate' },
       { event: interaction({ userId: 'u1', itemId: 'a' }), traceId: mixed, outcome: 'applied' },
     ] as const;
-    const messages = events.map(({ event, traceId }, offset) => ({
-      topic: 't',
-      partition: 0,
-      message: { value: Buffer.from(encodeDomainEvent(event)), timestamp: '0', offset: String(offset), headers: { traceparent: Buffer.from(traceparent(traceId, traceId !== unsampled)) } } as unknown as KafkaMessage,
-    }));
+    const messages = messagesOf(
+      events.map(({ event }) => event),
+      (index) => ({ traceparent: Buffer.from(traceparent(events[index]!.traceId, events[index]!.traceId !== unsampled)) }),
+    );
     const sentFromTraces: (string | undefined)[] = [];
     const outcomes = (plans: readonly unknown[]): Promise<ApplyOutcome[]> => {
       sentFromTraces.push(trace.getActiveSpan()?.spanContext().traceId);
