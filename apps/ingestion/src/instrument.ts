@@ -1,4 +1,4 @@
-// Loaded first by main.ts: tracing must start before @grpc/grpc-js is first required.
+// Loaded first by main.ts: the tracer provider is registered before the first call makes a span.
 import { readConfig } from '@orrery/config';
 import { startTelemetry } from '@orrery/telemetry';
 

@@ -1,4 +1,4 @@
-// Loaded first by main.ts: tracing must patch @grpc/grpc-js and ioredis before anything requires them.
+// Loaded first by main.ts: tracing must patch ioredis before anything requires it.
 import { readConfig } from '@orrery/config';
 import { startTelemetry } from '@orrery/telemetry';
 

@@ -1,4 +1,4 @@
-// Loaded first by main.ts: tracing must start before @grpc/grpc-js is first required.
+// Loaded first by main.ts: tracing must patch ioredis and pg before anything requires them.
 import { readConfig } from '@orrery/config';
 import { startTelemetry } from '@orrery/telemetry';
 

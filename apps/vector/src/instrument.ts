@@ -1,4 +1,4 @@
-// Loaded first by main.ts: tracing must start before @grpc/grpc-js and pg are first required.
+// Loaded first by main.ts: tracing must patch pg before it is first required.
 import { readConfig } from '@orrery/config';
 import { startTelemetry } from '@orrery/telemetry';
 

@@ -2,11 +2,13 @@ import { create, type DescMessage, type DescService, type MessageInitShape, type
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
+import { context } from '@opentelemetry/api';
 import { HealthImplementation } from 'grpc-health-check';
 import { rpcServerDuration, rpcServerRequests, secondsSince } from '@orrery/metrics';
 import { health as healthContract } from '@orrery/proto';
 import { fileDescriptorProtos, grpcServiceDefinition } from './descriptors';
 import { toServiceError, type ServiceError } from './errors';
+import { startServerSpan } from './server-span';
 
 /** What a handler learns about the call besides the request. */
 export interface CallContext {
@@ -113,34 +115,37 @@ function grpcHandlers(binding: ServiceBinding, onInternalError: GrpcServerOption
     if (!handle) throw new Error(`${binding.service.typeName} has no implementation of ${method.name}`);
     const path = `/${binding.service.typeName}/${method.name}`;
     const metricMethod = path.slice(1);
-    // Every call is counted by status and timed (orrery_rpc_server_*), on top of the OTel span.
-    const answer = (result: Promise<unknown>, callback: grpc.sendUnaryData<unknown>): void => {
+    // Every call is counted by status and timed (orrery_rpc_server_*), and traced in a SERVER span
+    // continuing the caller's trace context, its handler running in it.
+    const answer = (metadata: grpc.Metadata, run: () => Promise<unknown>, callback: grpc.sendUnaryData<unknown>): void => {
       const started = process.hrtime.bigint();
-      const done = (code: grpc.status): void => {
+      const span = startServerSpan(binding.service.typeName, method.name, metadata);
+      const done = (code: grpc.status, message: string): void => {
         rpcServerRequests.inc({ transport: 'grpc', method: metricMethod, code: grpc.status[code] });
         rpcServerDuration.observe({ transport: 'grpc', method: metricMethod }, secondsSince(started));
+        span.end(code, message);
       };
-      result.then(
+      context.with(span.context, () => invoke(run)).then(
         (response) => {
           callback(null, create(method.output, response as MessageInitShape<DescMessage>));
-          done(grpc.status.OK);
+          done(grpc.status.OK, '');
         },
         (error: unknown) => {
           const serviceError = toServiceError(error);
           if (serviceError.code === grpc.status.INTERNAL || serviceError.code === grpc.status.UNKNOWN) onInternalError?.(serviceError, path);
           callback({ code: serviceError.code, details: serviceError.message });
-          done(serviceError.code);
+          done(serviceError.code, serviceError.message);
         },
       );
     };
     switch (method.methodKind) {
       case 'unary':
         handlers[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-          answer(invoke(() => handle.call(implementation, call.request, callContext(call))), callback);
+          answer(call.metadata, () => handle.call(implementation, call.request, callContext(call)), callback);
         break;
       case 'client_streaming':
         handlers[method.localName] = (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-          answer(invoke(() => handle.call(implementation, call, callContext(call))), callback);
+          answer(call.metadata, () => handle.call(implementation, call, callContext(call)), callback);
         break;
       case 'server_streaming':
       case 'bidi_streaming':
