@@ -15,6 +15,7 @@ import { CpuSnapshot, processesRunning, type ProcessGroups } from './process-cpu
 import { fetchTrace, sampledTraceContext } from './jaeger';
 import { formatStages, lagStages, type TimedSpan } from './lag-stages';
 import { histogramTotalsIn, scrape, sumOf } from './prometheus-text';
+import { reportLadder, type LadderKind, type LadderStep } from './rate-ladder';
 
 export interface IngestBenchOptions {
   /** Duration of each phase. */
@@ -23,8 +24,10 @@ export interface IngestBenchOptions {
   readonly batch: number;
   /** Concurrent callers in the throughput phases. */
   readonly concurrency: number;
-  /** Events/s of the open-loop lag phase. */
-  readonly rate: number;
+  /** Events/s of the open-loop lag phase, rising: one phase each, and with more than one a ladder report and plot. */
+  readonly rates: readonly number[];
+  /** Where the lag ladder's plot goes. */
+  readonly ladderPlot: string;
   /**
    * Events a user on average ingested (and applied) before the phases, so that the projector works on
    * a projection in use (recent lists as deep as its snapshot reads) rather than an empty one.
@@ -35,6 +38,9 @@ export interface IngestBenchOptions {
   /** Where the command, ingestion and projector write a V8 CPU profile each when they stop (node --cpu-prof); none when undefined. */
   readonly cpuProfileDir?: string;
 }
+
+/** The write side's lag ladder: events/s, ack → projection applied under 100 ms at p99 (the write-side issue's goal at 5,000 events/s). */
+const LAG_LADDER: LadderKind = { latency: 'ack → applied', unit: 'event', p99GoalMs: 100 };
 
 /** The benchmark's phases, in the order they run. */
 export const INGEST_BENCH_PHASES = ['ceilings', 'lag', 'throughput'] as const;
@@ -132,8 +138,9 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       log(`\nhistory: ${events} events (${options.history} a user) ingested and applied in ${((nowMs() - started) / 1000).toFixed(1)} s before the phases`);
     }
 
-    if (options.phases.has('lag')) {
-      log(`\n## Open loop at ${options.rate} events/s for ${options.seconds} s (TrackBatch every 10 ms), one sampled event per batch`);
+    /** The open loop at `rate` events/s: ack latency, ack → projection-applied lag, CPU per event, where the lag went. */
+    const lagPhase = async (rate: number): Promise<LadderStep> => {
+      log(`\n## Open loop at ${rate} events/s for ${options.seconds} s (TrackBatch every 10 ms), one sampled event per batch`);
       const redis = createRedis(config, 'bench');
       const keys = projectionKeys(config.redisPrefix);
       // A sampled event is applied once the projector's watermark of its partition (in the one
@@ -143,7 +150,7 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       // and decoding every message cost this process ~18 µs per event, on the cores it measures.)
       const positions = await positionsOfEvents(platform.databaseUrl, config.eventsTopic);
       const watermarksOf = (userId: string): string => keys.applied(config.redisCluster ? keys.user(userId).tag : EVENT_SCOPE_TAG);
-      const perTick = Math.max(1, Math.round(options.rate / 100));
+      const perTick = Math.max(1, Math.round(rate / 100));
       const ticks = options.seconds * 100;
       const ackLatency: number[] = [];
       const lag: number[] = [];
@@ -226,18 +233,29 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
           ),
         );
       }
+      // The loop sends on schedule unless this process is starved of CPU: then the last batch leaves late.
+      const sendingSeconds = (nowMs() - started) / 1000;
       await Promise.all(inFlight);
+      const ackedSeconds = (nowMs() - started) / 1000;
       pollUntil = Date.now() + 10_000;
       polling = false;
       await poller;
-      log(`sent ${ticks * perTick} events in ${((nowMs() - started) / 1000).toFixed(1)} s; failed calls' events: ${lost}`);
+      log(`sent ${ticks * perTick} events in ${sendingSeconds.toFixed(1)} s (${((ticks * perTick) / sendingSeconds).toFixed(0)} events/s), the last acknowledged at ${ackedSeconds.toFixed(1)} s; failed calls' events: ${lost}`);
       log(`batch ack latency: ${fmt(percentiles(ackLatency))}`);
       await positions.close();
       log(`ack → projection applied (the first poll of the projector's watermark in Redis past the event's sequence, the hashes of the ${POLLED_SAMPLES} oldest unapplied samples polled every ~${POLL_INTERVAL_MS} ms, so up to that late): ${fmt(percentiles(lag))}; not seen within 10 s: ${watching.size}`);
       await idle();
-      log(await cpu.perEvent(cpuAtStart, acknowledged - ackedBefore));
+      const cpuPerEvent = await cpu.perEvent(cpuAtStart, acknowledged - ackedBefore);
+      log(cpuPerEvent.text);
       redis.disconnect();
       log(await lagStagesReport(config.jaegerQueryUrl, config.tracingEnabled, tracedBatches));
+      // A sample never seen applied counts as an error: its lag is unknown, beyond 10 s.
+      return { askedRate: rate, achievedRate: (ticks * perTick) / sendingSeconds, latency: percentiles(lag), errors: lost + watching.size, cpuMsPerUnit: cpuPerEvent.msPerEvent };
+    };
+    if (options.phases.has('lag')) {
+      const steps: LadderStep[] = [];
+      for (const rate of options.rates) steps.push(await lagPhase(rate));
+      if (steps.length > 1) reportLadder(steps, LAG_LADDER, `Ack → projection applied by rate: open loop, ${options.seconds} s at each rate (kafka*, redis*: the whole broker and server)`, options.ladderPlot, log);
     }
 
     if (options.phases.has('throughput')) {
@@ -249,7 +267,7 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       const reportPhaseCpu = async (): Promise<void> => {
         if (!phase) return;
         await idle();
-        log(`  ${await cpu.perEvent(phase.cpu, phase.acked)}`);
+        log(`  ${(await cpu.perEvent(phase.cpu, phase.acked)).text}`);
       };
       const closedLoop = async (callers: number, once: () => Promise<number>) => {
         await reportPhaseCpu();
@@ -325,7 +343,13 @@ interface MeterReading {
   readonly chained: { readonly applied: number; readonly replanned: number };
 }
 
-async function cpuMeter(platform: IsolatedPlatform, redisUrl: string): Promise<{ snapshot(): Promise<MeterReading>; perEvent(from: MeterReading, events: number): Promise<string>; close(): Promise<void> }> {
+/** CPU per acknowledged event over a window: the report's line, and each group's milliseconds per event (the write side's total included, this bench process not). */
+interface CpuPerEvent {
+  readonly text: string;
+  readonly msPerEvent: Readonly<Record<string, number>>;
+}
+
+async function cpuMeter(platform: IsolatedPlatform, redisUrl: string): Promise<{ snapshot(): Promise<MeterReading>; perEvent(from: MeterReading, events: number): Promise<CpuPerEvent>; close(): Promise<void> }> {
   const db = new Client({ connectionString: platform.databaseUrl, application_name: 'orrery-bench-cpu' });
   await db.connect();
   const redisPort = new URL(redisUrl).port;
@@ -366,7 +390,10 @@ async function cpuMeter(platform: IsolatedPlatform, redisUrl: string): Promise<{
       const entries = Object.entries(window.seconds).filter(([name]) => name !== BENCH_PROCESS);
       const total = entries.reduce((sum, [, seconds]) => sum + seconds, 0);
       const micros = (seconds: number): string => (events > 0 ? ((seconds / events) * 1e6).toFixed(0) : '-');
-      return `CPU µs per acked event (${events} events): ${entries.map(([name, seconds]) => `${name} ${micros(seconds)}`).join(' | ')} | total ${micros(total)} (besides: this bench process ${micros(window.seconds[BENCH_PROCESS] ?? 0)})${chunkLine}`;
+      return {
+        text: `CPU µs per acked event (${events} events): ${entries.map(([name, seconds]) => `${name} ${micros(seconds)}`).join(' | ')} | total ${micros(total)} (besides: this bench process ${micros(window.seconds[BENCH_PROCESS] ?? 0)})${chunkLine}`,
+        msPerEvent: events > 0 ? Object.fromEntries([...entries, ['total', total] as const].map(([name, seconds]) => [name, (seconds / events) * 1e3])) : {},
+      };
     },
     close: async () => {
       clearInterval(sampler);

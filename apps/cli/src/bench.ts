@@ -10,7 +10,7 @@ import { seedDemoData } from './seed';
 import { histogramTotals } from './prometheus-text';
 import { CpuSnapshot, processesRunning, withChildren, type ProcessGroups } from './process-cpu';
 import { describeOwnPauses } from './own-pauses';
-import { reportLadder, type LadderStep } from './rate-ladder';
+import { RECOMMEND_LADDER, reportLadder, type LadderStep } from './rate-ladder';
 import { topReasons } from './stats';
 import { describeWriteLoad, startWriteLoad } from './write-load';
 
@@ -119,10 +119,10 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
           errors: result.errors,
           degraded: result.degraded,
           errorReasons: topReasons(result.errorReasons),
-          cpuMsPerRequest: Object.fromEntries(Object.entries(used).map(([group, cpuSeconds]) => [group, answered === 0 ? 0 : (cpuSeconds * 1000) / answered])),
+          cpuMsPerUnit: Object.fromEntries(Object.entries(used).map(([group, cpuSeconds]) => [group, answered === 0 ? 0 : (cpuSeconds * 1000) / answered])),
         });
       }
-      reportLadder(steps, `Recommend by rate: open loop, ${options.ladderSeconds} s at each rate (redis*: the whole Redis server, shared with anything else using it)`, options.ladderPlot, log);
+      reportLadder(steps, RECOMMEND_LADDER, `Recommend by rate: open loop, ${options.ladderSeconds} s at each rate (redis*: the whole Redis server, shared with anything else using it)`, options.ladderPlot, log);
     }
 
     // Closed loop: the highest rate the platform sustains at a fixed concurrency.

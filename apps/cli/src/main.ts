@@ -12,7 +12,7 @@ import {
   writeServiceRecord,
 } from './platform';
 import { runBenchmarks } from './bench';
-import { DEFAULT_LADDER_RATES, parseLadder, readGhzLadder, reportLadder } from './rate-ladder';
+import { DEFAULT_LADDER_RATES, parseLadder, parseRates, readGhzLadder, RECOMMEND_LADDER, reportLadder } from './rate-ladder';
 import { readPlatformState, startupSteps } from './platform-state';
 import { INGEST_BENCH_PHASES, runIngestBenchmarks, type IngestBenchPhase } from './bench-ingest';
 import { ingestDataset, seedDemoData } from './seed';
@@ -63,10 +63,12 @@ Commands:
                      send random views and clicks of the demo users and items (user-0000…,
                      item-0000…; default 1000/s for 10 s) through the running platform's ingestion
                      API until the time is up or it is interrupted; prints what was acknowledged
-  bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N] [--history N] [--phases ceilings,lag,throughput] [--cpu-prof-dir DIR]
+  bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N,N,...] [--history N] [--phases ceilings,lag,throughput] [--ladder-plot FILE] [--cpu-prof-dir DIR]
                      the write side alone: raw Postgres/Kafka ceilings, acked events/s over
-                     gRPC TrackBatch/TrackStream and ZeroMQ, ack latency, and at a fixed rate
-                     (default 5000/s) the ack -> projection lag; --phases runs only those named;
+                     gRPC TrackBatch/TrackStream and ZeroMQ, ack latency, and at each fixed
+                     --rate (default 1000,2500,5000 events/s) the ack -> projection lag, with
+                     several rates a table, the highest rate with p99 < 100 ms and a plot
+                     (default .orrery/bench-ingest-lag-by-rate.svg); --phases runs only those named;
                      --history N first ingests N events a user (10,000 users) so that the projector
                      works on a projection in use, not an empty one (default 30; 0: an empty one);
                      --cpu-prof-dir DIR: the command, ingestion and projector each write a V8 CPU
@@ -228,7 +230,7 @@ async function bench(args: string[]): Promise<number> {
 function ghzLadderReport(args: string[]): number {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { plot: { type: 'string', default: join(REPO_ROOT, '.orrery', 'ghz-recommend-by-rate.svg') } } });
   if (positionals.length !== 1) throw new Error('usage: orrery bench ghz-ladder-report <directory of <rate>.ghz.json and <rate>.cpu.json> [--plot FILE]');
-  reportLadder(readGhzLadder(positionals[0]!), 'Recommend by rate with ghz (open loop at each rate)', values.plot, (line) => void process.stdout.write(`${line}\n`));
+  reportLadder(readGhzLadder(positionals[0]!), RECOMMEND_LADDER, 'Recommend by rate with ghz (open loop at each rate)', values.plot, (line) => void process.stdout.write(`${line}\n`));
   return 0;
 }
 
@@ -290,8 +292,9 @@ async function benchIngest(args: string[]): Promise<number> {
       seconds: { type: 'string', default: '10' },
       batch: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '4' },
-      rate: { type: 'string', default: '5000' },
+      rate: { type: 'string', default: '1000,2500,5000' },
       history: { type: 'string', default: '30' },
+      'ladder-plot': { type: 'string', default: join(REPO_ROOT, '.orrery', 'bench-ingest-lag-by-rate.svg') },
       phases: { type: 'string', default: INGEST_BENCH_PHASES.join(',') },
       'cpu-prof-dir': { type: 'string' },
     },
@@ -303,7 +306,8 @@ async function benchIngest(args: string[]): Promise<number> {
     seconds: positiveInteger('seconds', values.seconds),
     batch: Math.min(10_000, positiveInteger('batch', values.batch)),
     concurrency: positiveInteger('concurrency', values.concurrency),
-    rate: positiveInteger('rate', values.rate),
+    rates: parseRates('--rate', values.rate),
+    ladderPlot: resolvePath(values['ladder-plot']),
     history: integerAtLeast(0, 'history', values.history),
     phases: phases as ReadonlySet<IngestBenchPhase>,
     cpuProfileDir: values['cpu-prof-dir'] === undefined ? undefined : resolvePath(values['cpu-prof-dir']),

@@ -1,8 +1,8 @@
 import { percentiles } from '@orrery/metrics';
-import { highestRateWithin, ladderTable, parseLadder, renderLadderSvg, stepFromGhzReport, type LadderStep } from './rate-ladder';
+import { highestRateWithin, ladderTable, parseLadder, parseRates, RECOMMEND_LADDER, renderLadderSvg, stepFromGhzReport, type LadderKind, type LadderStep } from './rate-ladder';
 
 function step(askedRate: number, latenciesMs: readonly number[], changes: Partial<LadderStep> = {}): LadderStep {
-  return { askedRate, achievedRate: askedRate, latency: percentiles(latenciesMs), errors: 0, degraded: 0, cpuMsPerRequest: { recommender: 1.5, scoring: 0.3 }, ...changes };
+  return { askedRate, achievedRate: askedRate, latency: percentiles(latenciesMs), errors: 0, degraded: 0, cpuMsPerUnit: { recommender: 1.5, scoring: 0.3 }, ...changes };
 }
 
 /** 100 latencies of `typical` ms, the slowest `slow` of them at `tail` ms. */
@@ -14,6 +14,13 @@ describe('rate ladder', () => {
   it('parses rising whole rates, and off as no ladder', () => {
     expect(parseLadder('50, 100,200')).toEqual([50, 100, 200]);
     expect(parseLadder('off')).toEqual([]);
+  });
+
+  it('parses the rising rates of another option, naming it when they are wrong', () => {
+    expect(parseRates('--rate', '1000, 2000,5000')).toEqual([1000, 2000, 5000]);
+    expect(parseRates('--rate', '5000')).toEqual([5000]);
+    expect(() => parseRates('--rate', 'off')).toThrow('--rate takes rising whole rates separated by commas, got "off" in "off"');
+    expect(() => parseRates('--rate', '2000,1000')).toThrow('--rate rates must rise, got 2000 then 1000');
   });
 
   it.each([
@@ -41,10 +48,22 @@ describe('rate ladder', () => {
   });
 
   it('tabulates each step with the CPU per request of every process group', () => {
-    const table = ladderTable([step(100, sample(2, 1, 9)), step(200, sample(3, 0, 0), { cpuMsPerRequest: { recommender: 0.9 } })]).split('\n');
+    const table = ladderTable([step(100, sample(2, 1, 9)), step(200, sample(3, 0, 0), { cpuMsPerUnit: { recommender: 0.9 } })], 'req').split('\n');
     expect(table[0]).toBe('| asked req/s | answered req/s | p50 ms | p99 ms | p999 ms | errors | degraded | recommender CPU ms/req | scoring CPU ms/req |');
     expect(table[2]).toBe('| 100 | 100 | 2.00 | 2.00 | 9.00 | 0 | 0 | 1.500 | 0.300 |');
     expect(table[3]).toBe('| 200 | 200 | 3.00 | 3.00 | 3.00 | 0 | 0 | 0.900 |  |');
+  });
+
+  it('names the rates and CPU of an event ladder per event, and plots its own goal', () => {
+    const lag: LadderKind = { latency: 'Ack → applied', unit: 'event', p99GoalMs: 100 };
+    const steps = [step(1000, sample(40, 2, 130), { degraded: undefined, cpuMsPerUnit: { projector: 0.35 } }), step(5000, sample(900, 0, 0), { achievedRate: 4100, degraded: undefined, cpuMsPerUnit: { projector: 0.1 } })];
+    const table = ladderTable(steps, 'event').split('\n');
+    expect(table[0]).toBe('| asked events/s | sent events/s | p50 ms | p99 ms | p999 ms | errors | degraded | projector CPU ms/event |');
+    expect(table[3]).toBe('| 5000 | 4100 | 900.00 | 900.00 | 900.00 | 0 |  | 0.100 |');
+    const svg = renderLadderSvg(steps, lag, 'lag');
+    expect(svg).toContain('goal: p99 &lt; 100 ms');
+    expect(svg).toContain('events/s asked (open loop)');
+    expect(svg).toContain('<title>1000 events/s p99 130.00 ms</title>');
   });
 
   it('makes a step of a ghz JSON report: percentiles of the OK calls, other statuses as errors', () => {
@@ -54,15 +73,15 @@ describe('rate ladder', () => {
       { latency: 5_000_000_000, status: 'DeadlineExceeded', error: 'rpc error: code = DeadlineExceeded' },
     ];
     const step = stepFromGhzReport({ options: { rps: 50 }, count: 100, total: 2_000_000_000, details }, { recommender: 3.2 });
-    expect(step).toMatchObject({ askedRate: 50, achievedRate: 50, errors: 1, errorReasons: '1× rpc error: code = DeadlineExceeded', cpuMsPerRequest: { recommender: 3.2 } });
+    expect(step).toMatchObject({ askedRate: 50, achievedRate: 50, errors: 1, errorReasons: '1× rpc error: code = DeadlineExceeded', cpuMsPerUnit: { recommender: 3.2 } });
     expect(step.latency).toMatchObject({ count: 99, p50: 2, p99: 40, max: 40 });
     expect(step.degraded).toBeUndefined();
-    expect(ladderTable([step]).split('\n')[2]).toBe('| 50 | 50 | 2.00 | 40.00 | 40.00 | 1 |  | 3.200 |');
+    expect(ladderTable([step], 'req').split('\n')[2]).toBe('| 50 | 50 | 2.00 | 40.00 | 40.00 | 1 |  | 3.200 |');
     expect(() => stepFromGhzReport({ options: {}, count: 1, total: 1, details: [] }, {})).toThrow(/no --rps/);
   });
 
   it('plots p50, p99 and p999 by rate on a log axis, with the goal line', () => {
-    const svg = renderLadderSvg([step(100, sample(2, 2, 30)), step(500, sample(4, 0, 0))], 10, 'ladder <test>');
+    const svg = renderLadderSvg([step(100, sample(2, 2, 30)), step(500, sample(4, 0, 0))], RECOMMEND_LADDER, 'ladder <test>');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('ladder &lt;test&gt;');
     expect(svg.match(/<polyline /g)).toHaveLength(3);

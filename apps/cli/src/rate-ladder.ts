@@ -1,8 +1,9 @@
-// The Recommend rate ladder of `orrery bench`: the same open loop at rising rates, to find the
-// highest rate whose p99 stays under a latency goal and to show where queueing starts. Each step
-// also records the CPU each process used per request, because on a small shared machine the CPU
-// per request (which falls as the rate rises and calls share event-loop turns and writes) explains
-// the latency better than the rate does.
+// Rate ladders: the same open loop at rising rates, to find the highest rate whose p99 stays under a
+// latency goal and to show where queueing starts — Recommend calls in `orrery bench`, events and their
+// ack → projection-applied lag in `orrery bench ingest`. Each step also records the CPU each process
+// used per request (or event), because on a small shared machine the CPU per request (which falls as
+// the rate rises and calls share event-loop turns and writes) explains the latency better than the
+// rate does.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -10,16 +11,26 @@ import { percentiles, type Percentiles } from '@orrery/metrics';
 import { topReasons } from './stats';
 import { escapeXml, svgOpening } from './svg';
 
-/** The serving latency goal: the ladder reports the highest rate with p99 under it. */
-export const P99_GOAL_MS = 10;
+/** What a ladder loads and measures. */
+export interface LadderKind {
+  /** What its latency is, for the report and the plot, e.g. `Recommend latency`. */
+  readonly latency: string;
+  /** One unit of load: rates are in units/s and CPU in ms per unit. */
+  readonly unit: 'req' | 'event';
+  /** The goal: the report names the highest rate whose p99 is under it. */
+  readonly p99GoalMs: number;
+}
+
+/** The serving ladder: Recommend calls, p99 under 10 ms. */
+export const RECOMMEND_LADDER: LadderKind = { latency: 'Recommend latency', unit: 'req', p99GoalMs: 10 };
 
 /** Rates (requests/s) the ladder climbs by default. */
 export const DEFAULT_LADDER_RATES: readonly number[] = [50, 100, 200, 300, 500, 800, 1200];
 
-/** One rung: `askedRate` requests/s sent on schedule for a fixed time. */
+/** One rung: `askedRate` requests (or events) a second sent on schedule for a fixed time. */
 export interface LadderStep {
   readonly askedRate: number;
-  /** Answers (successful or not) per second of the step. */
+  /** Answers (successful or not), or events sent, per second of the step. */
   readonly achievedRate: number;
   readonly latency: Percentiles;
   readonly errors: number;
@@ -27,21 +38,25 @@ export interface LadderStep {
   readonly errorReasons?: string;
   /** Answers marked degraded; undefined when the load generator cannot tell (ghz does not read the answers). */
   readonly degraded?: number;
-  /** CPU milliseconds per request of each measured process group (e.g. recommender, scoring, the load generator). */
-  readonly cpuMsPerRequest: Readonly<Record<string, number>>;
+  /** CPU milliseconds per request (or event) of each measured process group (e.g. recommender, scoring, the load generator). */
+  readonly cpuMsPerUnit: Readonly<Record<string, number>>;
+}
+
+/** Parses `--ladder`: a comma-separated list of rising rates (parseRates), or `off` for none. */
+export function parseLadder(text: string): number[] {
+  return text.trim() === 'off' ? [] : parseRates('--ladder', text, 'rising whole request rates separated by commas (or off)');
 }
 
 /**
- * Parses `--ladder`: a comma-separated list of rates, or `off` for none. Rates are whole and
- * positive, and the list rises strictly (a ladder climbs; a typo like 500,50 is refused).
+ * Parses the comma-separated rates of `option`: whole and positive, and rising strictly (a ladder
+ * climbs; a typo like 500,50 is refused). `expected` says what the option takes, for the error.
  */
-export function parseLadder(text: string): number[] {
-  if (text.trim() === 'off') return [];
+export function parseRates(option: string, text: string, expected = 'rising whole rates separated by commas'): number[] {
   const rates = text.split(',').map((part) => part.trim());
   const parsed = rates.map((part) => Number(part));
   parsed.forEach((rate, index) => {
-    if (rates[index] === '' || !Number.isInteger(rate) || rate <= 0) throw new Error(`--ladder takes rising whole request rates separated by commas (or off), got "${rates[index]}" in "${text}"`);
-    if (index > 0 && rate <= parsed[index - 1]!) throw new Error(`--ladder rates must rise, got ${parsed[index - 1]} then ${rate} in "${text}"`);
+    if (rates[index] === '' || !Number.isInteger(rate) || rate <= 0) throw new Error(`${option} takes ${expected}, got "${rates[index]}" in "${text}"`);
+    if (index > 0 && rate <= parsed[index - 1]!) throw new Error(`${option} rates must rise, got ${parsed[index - 1]} then ${rate} in "${text}"`);
   });
   return parsed;
 }
@@ -65,7 +80,7 @@ export interface GhzReport {
 }
 
 /** One ladder step from a ghz run: latency percentiles of the calls that returned OK, every other status an error. */
-export function stepFromGhzReport(report: GhzReport, cpuMsPerRequest: Readonly<Record<string, number>>): LadderStep {
+export function stepFromGhzReport(report: GhzReport, cpuMsPerUnit: Readonly<Record<string, number>>): LadderStep {
   if (!report.options.rps) throw new Error('the ghz report has no --rps: a ladder step is an open loop at a fixed rate');
   const ok = report.details.filter((detail) => detail.status === 'OK');
   const errors = new Map<string, number>();
@@ -76,14 +91,15 @@ export function stepFromGhzReport(report: GhzReport, cpuMsPerRequest: Readonly<R
     latency: percentiles(ok.map((detail) => detail.latency / 1e6)),
     errors: report.details.length - ok.length,
     errorReasons: topReasons(errors),
-    cpuMsPerRequest,
+    cpuMsPerUnit,
   };
 }
 
 /** The ladder as a markdown table: one row per step, CPU per request for each process group. */
-export function ladderTable(steps: readonly LadderStep[]): string {
-  const groups = [...new Set(steps.flatMap((step) => Object.keys(step.cpuMsPerRequest)))];
-  const header = ['asked req/s', 'answered req/s', 'p50 ms', 'p99 ms', 'p999 ms', 'errors', 'degraded', ...groups.map((group) => `${group} CPU ms/req`)];
+export function ladderTable(steps: readonly LadderStep[], unit: LadderKind['unit']): string {
+  const groups = [...new Set(steps.flatMap((step) => Object.keys(step.cpuMsPerUnit)))];
+  const rate = `${unit === 'req' ? unit : 'events'}/s`;
+  const header = [`asked ${rate}`, `${unit === 'req' ? 'answered' : 'sent'} ${rate}`, 'p50 ms', 'p99 ms', 'p999 ms', 'errors', 'degraded', ...groups.map((group) => `${group} CPU ms/${unit}`)];
   const rows = steps.map((step) => [
     String(step.askedRate),
     step.achievedRate.toFixed(0),
@@ -92,7 +108,7 @@ export function ladderTable(steps: readonly LadderStep[]): string {
     step.latency.p999.toFixed(2),
     String(step.errors),
     step.degraded === undefined ? '' : String(step.degraded),
-    ...groups.map((group) => (step.cpuMsPerRequest[group] === undefined ? '' : step.cpuMsPerRequest[group]!.toFixed(3))),
+    ...groups.map((group) => (step.cpuMsPerUnit[group] === undefined ? '' : step.cpuMsPerUnit[group]!.toFixed(3))),
   ]);
   return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
@@ -107,7 +123,9 @@ const SERIES = [
  * Latency by asked rate as a standalone SVG: p50, p99 and p999 on a logarithmic millisecond axis
  * (the tail spans decades), the goal as a dashed line.
  */
-export function renderLadderSvg(steps: readonly LadderStep[], goalMs: number, title: string): string {
+export function renderLadderSvg(steps: readonly LadderStep[], kind: LadderKind, title: string): string {
+  const goalMs = kind.p99GoalMs;
+  const rate = `${kind.unit === 'req' ? 'req' : 'events'}/s`;
   const width = 720;
   const height = 380;
   const left = 60;
@@ -139,7 +157,7 @@ export function renderLadderSvg(steps: readonly LadderStep[], goalMs: number, ti
     parts.push(`<line x1="${x(step.askedRate).toFixed(1)}" x2="${x(step.askedRate).toFixed(1)}" y1="${top}" y2="${top + plotHeight}" stroke="#f0f0f0"/>`);
     parts.push(`<text x="${x(step.askedRate).toFixed(1)}" y="${top + plotHeight + 16}" text-anchor="middle">${step.askedRate}</text>`);
   }
-  parts.push(`<text x="${left + plotWidth / 2}" y="${top + plotHeight + 34}" text-anchor="middle">requests/s asked (open loop)</text>`);
+  parts.push(`<text x="${left + plotWidth / 2}" y="${top + plotHeight + 34}" text-anchor="middle">${rate} asked (open loop)</text>`);
   parts.push(`<text x="16" y="${top + plotHeight / 2}" text-anchor="middle" transform="rotate(-90 16 ${top + plotHeight / 2})">latency, ms (log)</text>`);
   parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(goalMs).toFixed(1)}" y2="${y(goalMs).toFixed(1)}" stroke="#c0392b" stroke-dasharray="6 4"/>`);
   parts.push(`<text x="${width - right - 4}" y="${(y(goalMs) - 5).toFixed(1)}" text-anchor="end" fill="#c0392b">goal: p99 &lt; ${goalMs} ms</text>`);
@@ -147,7 +165,7 @@ export function renderLadderSvg(steps: readonly LadderStep[], goalMs: number, ti
     const points = steps.map((step) => `${x(step.askedRate).toFixed(1)},${y(series.value(step)).toFixed(1)}`);
     parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${series.colour}" stroke-width="2"/>`);
     for (const step of steps) {
-      parts.push(`<circle cx="${x(step.askedRate).toFixed(1)}" cy="${y(series.value(step)).toFixed(1)}" r="3" fill="${series.colour}"><title>${escapeXml(`${step.askedRate} req/s ${series.label} ${series.value(step).toFixed(2)} ms`)}</title></circle>`);
+      parts.push(`<circle cx="${x(step.askedRate).toFixed(1)}" cy="${y(series.value(step)).toFixed(1)}" r="3" fill="${series.colour}"><title>${escapeXml(`${step.askedRate} ${rate} ${series.label} ${series.value(step).toFixed(2)} ms`)}</title></circle>`);
     }
   }
   SERIES.forEach((series, index) => {
@@ -159,15 +177,17 @@ export function renderLadderSvg(steps: readonly LadderStep[], goalMs: number, ti
   return parts.join('\n');
 }
 
-/** Prints the ladder's table and the highest rate within the goal, and writes its plot to `plotPath`. */
-export function reportLadder(steps: readonly LadderStep[], heading: string, plotPath: string, log: (line: string) => void): void {
-  const best = highestRateWithin(steps, P99_GOAL_MS);
+/** Prints the ladder's table and the highest rate within its goal, and writes its plot to `plotPath`. */
+export function reportLadder(steps: readonly LadderStep[], kind: LadderKind, heading: string, plotPath: string, log: (line: string) => void): void {
+  const best = highestRateWithin(steps, kind.p99GoalMs);
+  const rate = `${kind.unit === 'req' ? 'req' : 'events'}/s`;
+  const within = `highest rate with ${kind.latency} p99 < ${kind.p99GoalMs} ms`;
   log(`\n## ${heading}`);
-  log(ladderTable(steps));
-  for (const step of steps) if (step.errorReasons) log(`errors at ${step.askedRate} req/s: ${step.errorReasons}`);
-  log(best === undefined ? `highest rate with p99 < ${P99_GOAL_MS} ms: none of the rates tried` : `highest rate with p99 < ${P99_GOAL_MS} ms (of the rates tried, every request answered): ${best} req/s`);
+  log(ladderTable(steps, kind.unit));
+  for (const step of steps) if (step.errorReasons) log(`errors at ${step.askedRate} ${rate}: ${step.errorReasons}`);
+  log(best === undefined ? `${within}: none of the rates tried` : `${within} (of the rates tried, ${kind.unit === 'req' ? 'every request answered' : 'every event acknowledged, sent on time'}): ${best} ${rate}`);
   mkdirSync(dirname(plotPath), { recursive: true });
-  writeFileSync(plotPath, renderLadderSvg(steps, P99_GOAL_MS, `Recommend latency by rate — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 16)}Z`));
+  writeFileSync(plotPath, renderLadderSvg(steps, kind, `${kind.latency} by rate — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 16)}Z`));
   log(`plot: ${plotPath}`);
 }
 
