@@ -15,6 +15,7 @@ import { CpuSnapshot, processesRunning, type ProcessGroups } from './process-cpu
 import { fetchTrace, sampledTraceContext } from './jaeger';
 import { formatStages, lagStages, type TimedSpan } from './lag-stages';
 import { histogramTotalsIn, scrape, sumOf } from './prometheus-text';
+import { openLoopBatchSizes } from './open-loop';
 import { reportLadder, type LadderKind, type LadderStep } from './rate-ladder';
 
 export interface IngestBenchOptions {
@@ -75,8 +76,9 @@ function syntheticEvent(run: string, n: number): { eventId: string; userId: stri
 /**
  * The write side's figures: raw ceilings of this machine's Postgres (multi-row INSERT loop) and
  * Kafka (kafkajs producer loop), then — on an isolated command + ingestion + projector — acked
- * events/s over gRPC TrackBatch, TrackStream and the ZeroMQ emitter with ack latency, and at a
- * fixed rate the ack latency and ack → projection-applied lag. Ends by checking acked == stored.
+ * events/s over gRPC TrackBatch, TrackStream and the ZeroMQ emitter with ack latency, and at
+ * each open-loop --rate the ack latency and ack → projection-applied lag (with several, a ladder). Ends
+ * by checking acked == stored.
  */
 export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<void> {
   const log = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -151,10 +153,8 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       const positions = await positionsOfEvents(platform.databaseUrl, config.eventsTopic);
       const watermarksOf = (userId: string): string => keys.applied(config.redisCluster ? keys.user(userId).tag : EVENT_SCOPE_TAG);
       const ticks = options.seconds * 100;
-      // Events sent by the start of a tick: the rate exactly, in batches of rate / 100 or one more
-      // (250 events/s: 2, 3, 2, 3, …; under 100 events/s, some ticks send nothing).
-      const sentBy = (tick: number): number => Math.floor((tick * rate) / 100);
-      const total = sentBy(ticks);
+      const batchSizes = openLoopBatchSizes(rate, 100, ticks);
+      const total = batchSizes.reduce((sum, size) => sum + size, 0);
       const ackLatency: number[] = [];
       const lag: number[] = [];
       // Sampled event id -> its user, ack time and (once read) its position in the stream.
@@ -215,15 +215,18 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       const inFlight: Promise<void>[] = [];
       const tracedBatches: string[] = [];
       let lost = 0;
+      let failedBatches = 0;
+      let batchesSent = 0;
       for (let tick = 0; tick < ticks; tick += 1) {
         const due = started + tick * 10;
         // One timer per tick (a timer fires up to ~1 ms late; the next tick's due time does not move).
         while (nowMs() < due) await new Promise((resolve) => setTimeout(resolve, due - nowMs()));
-        const size = sentBy(tick + 1) - sentBy(tick);
+        const size = batchSizes[tick]!;
         if (size === 0) continue;
         const events = nextBatch(size);
         const sample = events[0]!;
-        const traced = config.tracingEnabled && tick % TRACED_BATCH_EVERY === 0 ? sampledTraceContext() : undefined;
+        const traced = config.tracingEnabled && batchesSent % TRACED_BATCH_EVERY === 0 ? sampledTraceContext() : undefined;
+        batchesSent += 1;
         if (traced) tracedBatches.push(traced.traceId);
         const sent = nowMs();
         inFlight.push(
@@ -234,12 +237,16 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
               ackLatency.push(acked - sent);
               watching.set(sample.eventId, { userId: sample.userId, ackedMs: acked });
             },
-            () => void (lost += size),
+            () => {
+              lost += size;
+              failedBatches += 1;
+            },
           ),
         );
       }
       // The loop sends on schedule unless this process is starved of CPU: then the last batch leaves late.
-      const sendingSeconds = (nowMs() - started) / 1000;
+      // On schedule, it leaves one tick before the run's end.
+      const sendingSeconds = Math.max(nowMs() - started, ticks * 10) / 1000;
       await Promise.all(inFlight);
       const ackedSeconds = (nowMs() - started) / 1000;
       pollUntil = Date.now() + 10_000;
@@ -254,8 +261,9 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       log(cpuPerEvent.text);
       redis.disconnect();
       log(await lagStagesReport(config.jaegerQueryUrl, config.tracingEnabled, tracedBatches));
-      // A sample never seen applied counts as an error: its lag is unknown, beyond 10 s.
-      return { askedRate: rate, achievedRate: total / sendingSeconds, latency: percentiles(lag), errors: lost + watching.size, cpuMsPerUnit: cpuPerEvent.msPerEvent };
+      // Errors count batches, as the lags do (one sample a batch): the failed ones, and those whose
+      // sample was never seen applied (its lag unknown, beyond 10 s).
+      return { askedRate: rate, achievedRate: total / sendingSeconds, latency: percentiles(lag), errors: failedBatches + watching.size, cpuMsPerUnit: cpuPerEvent.msPerEvent };
     };
     if (options.phases.has('lag')) {
       const steps: LadderStep[] = [];

@@ -21,6 +21,11 @@ export interface LadderKind {
   readonly p99GoalMs: number;
 }
 
+/** How a rate of `unit` reads: `req/s` or `events/s`. */
+function rateLabel(unit: LadderKind['unit']): string {
+  return unit === 'req' ? 'req/s' : 'events/s';
+}
+
 /** The serving ladder: Recommend calls, p99 under 10 ms. */
 export const RECOMMEND_LADDER: LadderKind = { latency: 'Recommend latency', unit: 'req', p99GoalMs: 10 };
 
@@ -98,7 +103,7 @@ export function stepFromGhzReport(report: GhzReport, cpuMsPerUnit: Readonly<Reco
 /** The ladder as a markdown table: one row per step, CPU per request for each process group. */
 export function ladderTable(steps: readonly LadderStep[], unit: LadderKind['unit']): string {
   const groups = [...new Set(steps.flatMap((step) => Object.keys(step.cpuMsPerUnit)))];
-  const rate = `${unit === 'req' ? unit : 'events'}/s`;
+  const rate = rateLabel(unit);
   const header = [`asked ${rate}`, `${unit === 'req' ? 'answered' : 'sent'} ${rate}`, 'p50 ms', 'p99 ms', 'p999 ms', 'errors', 'degraded', ...groups.map((group) => `${group} CPU ms/${unit}`)];
   const rows = steps.map((step) => [
     String(step.askedRate),
@@ -125,7 +130,7 @@ const SERIES = [
  */
 export function renderLadderSvg(steps: readonly LadderStep[], kind: LadderKind, title: string): string {
   const goalMs = kind.p99GoalMs;
-  const rate = `${kind.unit === 'req' ? 'req' : 'events'}/s`;
+  const rate = rateLabel(kind.unit);
   const width = 720;
   const height = 380;
   const left = 60;
@@ -180,7 +185,7 @@ export function renderLadderSvg(steps: readonly LadderStep[], kind: LadderKind, 
 /** Prints the ladder's table and the highest rate within its goal, and writes its plot to `plotPath`. */
 export function reportLadder(steps: readonly LadderStep[], kind: LadderKind, heading: string, plotPath: string, log: (line: string) => void): void {
   const best = highestRateWithin(steps, kind.p99GoalMs);
-  const rate = `${kind.unit === 'req' ? 'req' : 'events'}/s`;
+  const rate = rateLabel(kind.unit);
   const within = `highest rate with ${kind.latency} p99 < ${kind.p99GoalMs} ms`;
   log(`\n## ${heading}`);
   log(ladderTable(steps, kind.unit));

@@ -116,7 +116,8 @@ function grpcHandlers(binding: ServiceBinding, onInternalError: GrpcServerOption
     const path = `/${binding.service.typeName}/${method.name}`;
     const metricMethod = path.slice(1);
     // Every call is counted by status and timed (orrery_rpc_server_*), and traced in a SERVER span
-    // continuing the caller's trace context, its handler running in it.
+    // continuing the caller's trace context: the handler and what follows it (the answer, the
+    // internal-error report, whose log then names the trace) run in it.
     const answer = (metadata: grpc.Metadata, run: () => Promise<unknown>, callback: grpc.sendUnaryData<unknown>): void => {
       const started = process.hrtime.bigint();
       const span = startServerSpan(binding.service.typeName, method.name, metadata);
@@ -125,18 +126,22 @@ function grpcHandlers(binding: ServiceBinding, onInternalError: GrpcServerOption
         rpcServerDuration.observe({ transport: 'grpc', method: metricMethod }, secondsSince(started));
         span.end(code, message);
       };
-      context.with(span.context, () => invoke(run)).then(
-        (response) => {
-          callback(null, create(method.output, response as MessageInitShape<DescMessage>));
-          done(grpc.status.OK, '');
-        },
-        (error: unknown) => {
+      const answered = async (): Promise<void> => {
+        let response: MessageShape<DescMessage>;
+        try {
+          // A handler that throws, rejects or returns what is not its output message is answered with a status.
+          response = create(method.output, (await run()) as MessageInitShape<DescMessage>);
+        } catch (error) {
           const serviceError = toServiceError(error);
           if (serviceError.code === grpc.status.INTERNAL || serviceError.code === grpc.status.UNKNOWN) onInternalError?.(serviceError, path);
           callback({ code: serviceError.code, details: serviceError.message });
           done(serviceError.code, serviceError.message);
-        },
-      );
+          return;
+        }
+        callback(null, response);
+        done(grpc.status.OK, '');
+      };
+      void context.with(span.context, answered);
     };
     switch (method.methodKind) {
       case 'unary':
@@ -157,14 +162,6 @@ function grpcHandlers(binding: ServiceBinding, onInternalError: GrpcServerOption
     }
   }
   return handlers;
-}
-
-function invoke(run: () => Promise<unknown>): Promise<unknown> {
-  try {
-    return run();
-  } catch (error) {
-    return Promise.reject(error);
-  }
 }
 
 function callContext(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>): CallContext {

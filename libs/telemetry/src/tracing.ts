@@ -23,8 +23,8 @@ const TRACER_NAME = 'orrery';
 /**
  * Starts tracing for one service: OTLP export to Jaeger, parent-based ratio sampling, pg and ioredis
  * instrumentation. Call it before pg or ioredis are first required. gRPC servers trace their calls
- * themselves (@orrery/grpc's startServerSpan): OpenTelemetry's gRPC instrumentation cost the
- * ingestion service ~130 µs of CPU per one-event Track call.
+ * themselves (@orrery/grpc's startServerSpan), for less CPU a call than OpenTelemetry's gRPC
+ * instrumentation (docs/benchmarks.md, 2026-11-28 16:10).
  */
 export function startTelemetry(serviceName: string, config: Pick<OrreryConfig, 'otlpEndpoint' | 'tracingEnabled' | 'traceSampleRatio'>): Telemetry {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());

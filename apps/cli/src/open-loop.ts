@@ -1,0 +1,9 @@
+/**
+ * The batch sizes of an open loop that sends `rate` events a second in `ticks` ticks of 1/`ticksPerSecond`
+ * s: the rate exactly, each tick the events due by its end less those sent (250 events/s at 100 ticks a
+ * second: 2, 3, 2, 3, …; under one event a tick, some ticks send nothing, which are 0 here).
+ */
+export function openLoopBatchSizes(rate: number, ticksPerSecond: number, ticks: number): number[] {
+  const sentBy = (tick: number): number => Math.floor((tick * rate) / ticksPerSecond);
+  return Array.from({ length: ticks }, (_, tick) => sentBy(tick + 1) - sentBy(tick));
+}
