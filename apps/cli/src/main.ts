@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
-import { join, resolve as resolvePath } from 'node:path';
+import { existsSync } from 'node:fs';
+import { delimiter, join, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import {
@@ -382,6 +383,11 @@ function rebuild(args: string[]): number {
   return run.status ?? 1;
 }
 
+/** Whether an executable named `command` is in one of PATH's directories. */
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((directory) => directory !== '' && existsSync(join(directory, command)));
+}
+
 function howToCall(config: OrreryConfig): string {
   return `
 Orrery is up.
@@ -389,7 +395,7 @@ Orrery is up.
   recommender (RecommendationService)        grpc://${config.recommenderAddress}
   Jaeger UI / query API                      ${config.jaegerQueryUrl}
 
-Try:
+Try:${onPath('grpcurl') ? '' : ' (grpcurl is not installed here: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@latest)'}
   grpcurl -plaintext -d '{"user_id":"user-0007","count":5}' ${config.recommenderAddress} orrery.v1.RecommendationService/Recommend
   grpcurl -plaintext -d '{"event":{"user_id":"user-0007","item_id":"item-0042","type":"EVENT_TYPE_CLICK"}}' ${config.ingestAddress} orrery.v1.IngestService/Track
   curl -s '${config.jaegerQueryUrl}/api/traces?service=recommender&limit=1'
