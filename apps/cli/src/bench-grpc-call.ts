@@ -16,6 +16,7 @@ import { ParentBasedSampler, TraceIdRatioBasedSampler, BatchSpanProcessor, type 
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { bindService, createClient, startGrpcServer, type Client } from '@orrery/grpc';
 import { EventType, IngestService } from '@orrery/proto';
+import { nowMs, untilDue } from './open-loop';
 
 /** How the server traces: off, or the ratio of new traces sampled. */
 type Mode = 'off' | number;
@@ -71,7 +72,6 @@ async function serve(mode: Mode): Promise<void> {
   process.send!(server.port);
 }
 
-const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /** Calls Track at `load` calls a second (open loop) or back to back from 32 callers ('closed') for `ms`; returns how many. */
 async function drive(client: Client<typeof IngestService>, load: number | 'closed', ms: number): Promise<number> {
@@ -93,7 +93,7 @@ async function drive(client: Client<typeof IngestService>, load: number | 'close
   const inFlight: Promise<unknown>[] = [];
   for (let n = 0; started + (n * 1000) / load < end; n += 1) {
     const due = started + (n * 1000) / load;
-    while (nowMs() < due) await new Promise((resolve) => setTimeout(resolve, due - nowMs()));
+    await untilDue(due);
     inFlight.push(track());
     calls += 1;
   }

@@ -15,7 +15,7 @@ import { CpuSnapshot, processesRunning, type ProcessGroups } from './process-cpu
 import { fetchTrace, sampledTraceContext } from './jaeger';
 import { formatStages, lagStages, type TimedSpan } from './lag-stages';
 import { histogramTotalsIn, scrape, sumOf } from './prometheus-text';
-import { openLoopBatchSizes } from './open-loop';
+import { nowMs, openLoopBatchSizes, untilDue } from './open-loop';
 import { reportLadder, type LadderKind, type LadderStep } from './rate-ladder';
 
 export interface IngestBenchOptions {
@@ -47,7 +47,6 @@ const LAG_LADDER: LadderKind = { latency: 'ack → applied', unit: 'event', p99G
 export const INGEST_BENCH_PHASES = ['ceilings', 'lag', 'throughput'] as const;
 export type IngestBenchPhase = (typeof INGEST_BENCH_PHASES)[number];
 
-const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 const fmt = (p: Percentiles): string => `p50 ${p.p50.toFixed(1)} ms | p99 ${p.p99.toFixed(1)} ms | max ${p.max.toFixed(1)} ms (n=${p.count})`;
 const USERS = 10_000;
 /** The lag phase polls the watermarks of at most this many of the oldest unapplied sampled events, every POLL_INTERVAL_MS. */
@@ -219,8 +218,7 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       let batchesSent = 0;
       for (let tick = 0; tick < ticks; tick += 1) {
         const due = started + tick * 10;
-        // One timer per tick (a timer fires up to ~1 ms late; the next tick's due time does not move).
-        while (nowMs() < due) await new Promise((resolve) => setTimeout(resolve, due - nowMs()));
+        await untilDue(due);
         const size = batchSizes[tick]!;
         if (size === 0) continue;
         const events = nextBatch(size);

@@ -7,3 +7,11 @@ export function openLoopBatchSizes(rate: number, ticksPerSecond: number, ticks: 
   const sentBy = (tick: number): number => Math.floor((tick * rate) / ticksPerSecond);
   return Array.from({ length: ticks }, (_, tick) => sentBy(tick + 1) - sentBy(tick));
 }
+
+/** Monotonic milliseconds, the clock the open loops keep their schedule by. */
+export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** Resolves at `dueMs` (nowMs): one timer per due time, which fires up to ~1 ms late without moving the next one. */
+export async function untilDue(dueMs: number): Promise<void> {
+  while (nowMs() < dueMs) await new Promise((resolve) => setTimeout(resolve, dueMs - nowMs()));
+}
