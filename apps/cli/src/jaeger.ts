@@ -16,11 +16,13 @@ export interface JaegerSpan {
 
 /** A trace as Jaeger holds it: its spans and each service's resource attributes (process tags). */
 export interface JaegerTrace {
+  readonly traceId: string;
   readonly spans: readonly JaegerSpan[];
   readonly resources: ReadonlyMap<string, Readonly<Record<string, unknown>>>;
 }
 
 interface RawTrace {
+  readonly traceID: string;
   readonly processes: Record<string, { readonly serviceName: string; readonly tags: readonly { key: string; value: unknown }[] }>;
   readonly spans: readonly {
     readonly spanID: string;
@@ -35,14 +37,25 @@ interface RawTrace {
 
 const tagsOf = (tags: readonly { key: string; value: unknown }[]): Record<string, unknown> => Object.fromEntries(tags.map((tag) => [tag.key, tag.value]));
 
-/** The trace with this id (no spans when Jaeger does not hold it, or not yet); Jaeger's microseconds become ms. */
-export async function fetchTrace(jaegerUrl: string, traceId: string): Promise<JaegerTrace> {
-  const response = await fetch(`${jaegerUrl.replace(/\/$/, '')}/api/traces/${traceId}`);
-  if (response.status === 404) return { spans: [], resources: new Map() };
-  if (!response.ok) throw new Error(`Jaeger answered ${response.status} for trace ${traceId}`);
-  const raw = ((await response.json()) as { data?: RawTrace[] }).data?.[0];
-  if (!raw) return { spans: [], resources: new Map() };
+/** Jaeger's answer to a query API path, as JSON; undefined for 404. Fails naming the URL when Jaeger cannot be reached. */
+async function getJson(jaegerUrl: string, path: string): Promise<unknown> {
+  const url = `${jaegerUrl.replace(/\/$/, '')}${path}`;
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    // fetch fails with "fetch failed"; the reason (ECONNREFUSED…) is its cause.
+    const cause = (error as { cause?: { message?: unknown } }).cause?.message;
+    throw new Error(`cannot reach Jaeger's query API at ${jaegerUrl} (${typeof cause === 'string' ? cause : String(error)}); is the platform up (npm start)? ORRERY_JAEGER_QUERY_URL names another Jaeger`);
+  }
+  if (response.status === 404) return undefined;
+  if (!response.ok) throw new Error(`Jaeger answered ${response.status} ${response.statusText} for ${url}: ${(await response.text()).slice(0, 200)}`);
+  return response.json();
+}
+
+function traceOf(raw: RawTrace): JaegerTrace {
   return {
+    traceId: raw.traceID,
     spans: raw.spans.map((span) => ({
       spanId: span.spanID,
       operationName: span.operationName,
@@ -54,6 +67,41 @@ export async function fetchTrace(jaegerUrl: string, traceId: string): Promise<Ja
     })),
     resources: new Map(Object.values(raw.processes).map((process) => [process.serviceName, tagsOf(process.tags)])),
   };
+}
+
+/** The trace with this id (no spans when Jaeger does not hold it, or not yet); Jaeger's microseconds become ms. */
+export async function fetchTrace(jaegerUrl: string, traceId: string): Promise<JaegerTrace> {
+  const raw = ((await getJson(jaegerUrl, `/api/traces/${traceId}`)) as { data?: RawTrace[] } | undefined)?.data?.[0];
+  return raw ? traceOf(raw) : { traceId, spans: [], resources: new Map() };
+}
+
+/** What a search for traces asks: traces with a span of `service` (named `operation`) that started within the last `lookbackMs`. */
+export interface TraceSearch {
+  readonly service: string;
+  readonly operation?: string;
+  readonly limit: number;
+  readonly lookbackMs: number;
+}
+
+/** The traces Jaeger finds for a search, whole, newest first. */
+export async function searchTraces(jaegerUrl: string, search: TraceSearch): Promise<JaegerTrace[]> {
+  const endUs = Date.now() * 1000;
+  const query = new URLSearchParams({ service: search.service, limit: String(search.limit), start: String(endUs - search.lookbackMs * 1000), end: String(endUs) });
+  if (search.operation !== undefined) query.set('operation', search.operation);
+  const raws = ((await getJson(jaegerUrl, `/api/traces?${query}`)) as { data?: RawTrace[] | null } | undefined)?.data ?? [];
+  return raws.map(traceOf).sort((a, b) => traceStartMs(b) - traceStartMs(a));
+}
+
+/** When the trace's first span started (ms since the epoch; Infinity for no spans). */
+export function traceStartMs(trace: JaegerTrace): number {
+  let start = Infinity;
+  for (const span of trace.spans) start = Math.min(start, span.startMs);
+  return start;
+}
+
+/** The services Jaeger has spans of. */
+export async function listServices(jaegerUrl: string): Promise<string[]> {
+  return (((await getJson(jaegerUrl, '/api/services')) as { data?: string[] | null } | undefined)?.data ?? []).sort();
 }
 
 /** A new sampled W3C trace context for a call: the services record its trace whatever their sample ratio (parent-based sampling). */

@@ -25,6 +25,7 @@ import { generateSyntheticDataset, syntheticId } from '@orrery/ml';
 import { createClient } from '@orrery/grpc';
 import { IngestService } from '@orrery/proto';
 import { describeWriteLoad, startWriteLoad } from './write-load';
+import { traceCommand, TRACE_USAGE } from './trace-command';
 
 const USAGE = `orrery <command> [options]
 
@@ -49,7 +50,7 @@ Commands:
                      replay the events topic into a new projection version, switch query and
                      projector to it when caught up, drop the old one (apps/projector/README.md);
                      refused when Kafka has deleted part of the topic, unless --allow-partial-history
-  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R|off] [--recommender-workers N] [--write-rate N]
+${TRACE_USAGE}  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R|off] [--recommender-workers N] [--write-rate N]
         [--ladder R1,R2,…|off] [--ladder-seconds N] [--ladder-plot FILE]
                      start an isolated platform on the local engines, seed it and print
                      Recommend latency, ingest throughput and freshness figures; Recommend and
@@ -100,6 +101,8 @@ async function main(argv: string[]): Promise<number> {
       return evaluate(rest);
     case 'write-load':
       return writeLoadCommand(config, rest);
+    case 'trace':
+      return traceCommand(config.jaegerQueryUrl, rest);
     case undefined:
     case 'help':
     case '--help':
@@ -398,7 +401,7 @@ Orrery is up.
 Try:${onPath('grpcurl') ? '' : ' (grpcurl is not installed here: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@latest)'}
   grpcurl -plaintext -d '{"user_id":"user-0007","count":5}' ${config.recommenderAddress} orrery.v1.RecommendationService/Recommend
   grpcurl -plaintext -d '{"event":{"user_id":"user-0007","item_id":"item-0042","type":"EVENT_TYPE_CLICK"}}' ${config.ingestAddress} orrery.v1.IngestService/Track
-  curl -s '${config.jaegerQueryUrl}/api/traces?service=recommender&limit=1'
+  npm run -s orrery -- trace --service recommender --operation grpc.orrery.v1.RecommendationService/Recommend --last
 Logs: .orrery/logs/   Stop: npm stop
 `;
 }

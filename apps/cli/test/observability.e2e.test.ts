@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { readConfig, METRICS_SERVICES } from '@orrery/config';
 import { createClient, type Client } from '@orrery/grpc';
 import { EventType, IngestService, RecommendationService } from '@orrery/proto';
@@ -44,6 +47,12 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
 
   const traced = sampledTraceContext;
 
+  /** The lines `orrery trace <args>` prints (the built CLI, as an operator runs it; it fails the test unless it exits 0). */
+  const orreryTrace = async (args: string[]): Promise<string[]> => {
+    const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '..', 'dist', 'main.js'), 'trace', ...args], { env: { ...process.env, ...platform.env } });
+    return stdout.split('\n');
+  };
+
   const traceHolding = (traceId: string, holds: (trace: JaegerTrace) => boolean, what: string): Promise<JaegerTrace> =>
     eventually(() => fetchTrace(jaeger, traceId), { accept: holds, timeoutMs: 30_000, intervalMs: 500, what });
 
@@ -86,6 +95,21 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
     for (const service of ['ingestion', 'command', 'projector']) {
       expect(trace.resources.get(service)).toMatchObject({ 'service.namespace': 'orrery', 'service.version': expect.stringMatching(/^\d+\.\d+\.\d+/), 'service.instance.id': expect.stringMatching(/.+:\d+$/) });
     }
+
+    // `orrery trace` draws it: each hop on a later line than the one before, and further right (under it).
+    const drawing = await orreryTrace([traceId]);
+    expect(drawing[0]).toMatch(new RegExp(`^trace ${traceId}: [\\d.]+ ms, \\d+ spans, 3 services \\(ingestion, command, projector\\)`));
+    const drawn = [/grpc\.orrery\.v1\.IngestService\/Track/, /command request/, /command serve/, /[\w.-]+ publish/, /projector apply/, /evalsha|eval\b/].map((hop) => {
+      const line = drawing.findIndex((text) => hop.test(text));
+      return { hop: String(hop), line, column: line < 0 ? -1 : drawing[line]!.search(hop) };
+    });
+    for (const [before, after] of drawn.slice(0, -1).map((hop, index) => [hop, drawn[index + 1]!] as const)) {
+      expect(before.line).toBeGreaterThanOrEqual(0);
+      expect({ hop: after.hop, below: after.line > before.line, further: after.column > before.column }).toEqual({ hop: after.hop, below: true, further: true });
+    }
+    // …and lists it among the newest traces of ingestion's Track.
+    const listed = await orreryTrace(['--service', 'ingestion', '--operation', 'grpc.orrery.v1.IngestService/Track', '--limit', '20']);
+    expect(listed.some((line) => line.includes(traceId) && line.includes('ingestion,command,projector'))).toBe(true);
   });
 
   it('when Recommend is traced, the trace holds the recommender, its Redis reads and in-process ANN search, and scoring over ZeroMQ, with candidate counts and the model version', async () => {
@@ -190,6 +214,9 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
     const root = findSpan(trace, 'recommender', 'grpc.orrery.v1.RecommendationService/Recommend')!;
     expect(root.tags).toMatchObject({ 'orrery.degraded': true });
     expect(String(root.tags['orrery.degraded_reasons'])).toContain('scoring unavailable');
+    // `orrery trace` marks the failed call, and why it failed.
+    const drawing = await orreryTrace([traceId]);
+    expect(drawing.find((line) => /[├└]─ scoring request\b/.test(line))).toMatch(/ ✗ \S/);
 
     const metrics = await scrape(platform.metricsUrls.recommender);
     expect(sumOf(metrics, 'orrery_degraded_answers_total', { part: 'scoring' })).toBeGreaterThan(0);
