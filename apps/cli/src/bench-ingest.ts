@@ -12,8 +12,9 @@ import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase 
 import { readOutboxLag } from '@orrery/store';
 import { startIsolatedPlatform, type IsolatedPlatform } from './isolated-platform';
 import { CpuSnapshot, processesRunning, type ProcessGroups } from './process-cpu';
-import { fetchTrace, sampledTraceContext } from './jaeger';
-import { formatStages, lagStages, type TimedSpan } from './lag-stages';
+import { fetchTrace, sampledTraceContext, type JaegerTrace } from './jaeger';
+import { renderWaterfall } from './trace-view';
+import { formatStages, lagStages } from './lag-stages';
 import { histogramTotalsIn, scrape, sumOf } from './prometheus-text';
 import { nowMs, openLoopBatchSizes, untilDue } from './open-loop';
 import { reportLadder, type LadderKind, type LadderStep } from './rate-ladder';
@@ -578,18 +579,29 @@ async function lagStagesReport(jaegerUrl: string, tracingEnabled: boolean, trace
   if (!tracingEnabled) return 'where the lag went: not read (ORRERY_TRACING=false)';
   if (traceIds.length === 0) return 'where the lag went: no batch was traced';
   try {
-    const spansOf = new Map<string, readonly TimedSpan[]>();
-    for (let attempt = 0; attempt < 5 && spansOf.size < traceIds.length; attempt += 1) {
+    const traces = new Map<string, JaegerTrace>();
+    for (let attempt = 0; attempt < 5 && traces.size < traceIds.length; attempt += 1) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      for (const traceId of traceIds.filter((id) => !spansOf.has(id))) {
-        const { spans } = await fetchTrace(jaegerUrl, traceId);
-        if (spans.some((span) => span.service === 'projector')) spansOf.set(traceId, spans);
+      for (const traceId of traceIds.filter((id) => !traces.has(id))) {
+        const trace = await fetchTrace(jaegerUrl, traceId);
+        if (trace.spans.some((span) => span.service === 'projector')) traces.set(traceId, trace);
       }
     }
-    const stages = [...spansOf.values()].flatMap(lagStages);
+    const staged = [...traces.values()].map((trace) => ({ trace, stages: lagStages(trace.spans) }));
+    const stages = staged.flatMap((entry) => entry.stages);
+    // The batch whose slowest event took longest from commit to applied, drawn span by span.
+    const slowest = staged
+      .map((entry) => ({ ...entry, worstMs: Math.max(-Infinity, ...entry.stages.map((stage) => stage.total)) }))
+      .reduce<{ trace: JaegerTrace; worstMs: number } | undefined>((worst, entry) => (worst === undefined || entry.worstMs > worst.worstMs ? entry : worst), undefined);
     return [
-      `where the lag went (Jaeger, ${stages.length} events of ${spansOf.size} of ${traceIds.length} traced batches — every ${TRACED_BATCH_EVERY}th sent with a sampled trace context; from the command's reply, so a little after the commit and before the ack):`,
+      `where the lag went (Jaeger, ${stages.length} events of ${traces.size} of ${traceIds.length} traced batches — every ${TRACED_BATCH_EVERY}th sent with a sampled trace context; from the command's reply, so a little after the commit and before the ack):`,
       ...formatStages(stages),
+      ...(slowest && Number.isFinite(slowest.worstMs)
+        ? [
+            `the traced batch with the slowest event (${slowest.worstMs.toFixed(1)} ms from commit to applied; \`orrery trace <trace id>\` draws any of them):`,
+            renderWaterfall(slowest.trace, { width: 150, attributes: false, expand: false, color: false }),
+          ]
+        : []),
     ].join('\n');
   } catch (error) {
     return `where the lag went: not read from Jaeger at ${jaegerUrl} (${error instanceof Error ? error.message : String(error)})`;
