@@ -37,12 +37,15 @@ interface RawTrace {
 
 const tagsOf = (tags: readonly { key: string; value: unknown }[]): Record<string, unknown> => Object.fromEntries(tags.map((tag) => [tag.key, tag.value]));
 
+/** How long one query API call may take before it counts as failed (a Jaeger that accepts and never answers). */
+const JAEGER_ANSWER_TIMEOUT_MS = 10_000;
+
 /** Jaeger's answer to a query API path, as JSON; undefined for 404. Fails naming the URL when Jaeger cannot be reached. */
 async function getJson(jaegerUrl: string, path: string): Promise<unknown> {
   const url = `${jaegerUrl.replace(/\/$/, '')}${path}`;
   let response: Response;
   try {
-    response = await fetch(url);
+    response = await fetch(url, { signal: AbortSignal.timeout(JAEGER_ANSWER_TIMEOUT_MS) });
   } catch (error) {
     // fetch fails with "fetch failed"; the reason (ECONNREFUSED…) is its cause.
     const cause = (error as { cause?: { message?: unknown } }).cause?.message;
@@ -83,13 +86,16 @@ export interface TraceSearch {
   readonly lookbackMs: number;
 }
 
-/** The traces Jaeger finds for a search, whole, newest first. */
+/** The traces Jaeger finds for a search, whole, newest first (a trace without spans left out). */
 export async function searchTraces(jaegerUrl: string, search: TraceSearch): Promise<JaegerTrace[]> {
   const endUs = Date.now() * 1000;
   const query = new URLSearchParams({ service: search.service, limit: String(search.limit), start: String(endUs - search.lookbackMs * 1000), end: String(endUs) });
   if (search.operation !== undefined) query.set('operation', search.operation);
   const raws = ((await getJson(jaegerUrl, `/api/traces?${query}`)) as { data?: RawTrace[] | null } | undefined)?.data ?? [];
-  return raws.map(traceOf).sort((a, b) => traceStartMs(b) - traceStartMs(a));
+  return raws
+    .map(traceOf)
+    .filter((trace) => trace.spans.length > 0)
+    .sort((a, b) => traceStartMs(b) - traceStartMs(a));
 }
 
 /** When the trace's first span started (ms since the epoch; Infinity for no spans). */
@@ -97,6 +103,13 @@ export function traceStartMs(trace: JaegerTrace): number {
   let start = Infinity;
   for (const span of trace.spans) start = Math.min(start, span.startMs);
   return start;
+}
+
+/** When the trace's last span ended (ms since the epoch; -Infinity for no spans). */
+export function traceEndMs(trace: JaegerTrace): number {
+  let end = -Infinity;
+  for (const span of trace.spans) end = Math.max(end, span.endMs);
+  return end;
 }
 
 /** The services Jaeger has spans of. */

@@ -7,25 +7,38 @@ import { fetchTrace, listServices, searchTraces, type JaegerTrace } from './jaeg
 import { parseLookback, parseTraceId, renderTraceList, renderWaterfall, waterfallSvg } from './trace-view';
 
 export const TRACE_USAGE = `  trace <trace id> [--attributes] [--expand] [--svg FILE] [--wait SECONDS]
-  trace --service NAME [--operation NAME] [--limit N] [--lookback 1h] [--last [--attributes] [--expand] [--svg FILE]]
+  trace --service NAME [--operation NAME] [--limit N] [--lookback 1h]
+  trace --service NAME [--operation NAME] [--lookback 1h] --last [--attributes] [--expand] [--svg FILE] [--wait SECONDS]
                      read a trace back from Jaeger's query API and draw it: each span under its
                      parent, when it started, how long it took, which failed; runs of like sibling
                      spans (a request's Redis reads) on one line unless --expand; --attributes:
-                     every span's attributes; --svg: the waterfall as a picture. Waits up to --wait
-                     seconds (default 10) for the spans to arrive. The trace id may be a whole
-                     traceparent header. With --service: the newest traces with a span of that
-                     service (--last draws the newest one)
+                     every span's attributes; --svg: the waterfall as a picture. Polls until no new
+                     span has come for 2 s, up to --wait seconds (default 10). The trace id may be
+                     a whole traceparent header. With --service: the newest traces with a span of
+                     that service (--last draws the newest one)
 `;
 
-/** How long a trace's span count must stay the same before it counts as complete (the services export every 500 ms). */
-const SETTLED_MS = 1_200;
-const POLL_MS = 400;
+/** How `orrery trace` polls Jaeger for a trace's spans (tests shorten it). */
+export interface TracePolling {
+  /** A trace counts as complete once no new span has come for this long (services export every 500 ms). */
+  readonly settledMs: number;
+  readonly pollMs: number;
+}
+
+export const TRACE_POLLING: TracePolling = { settledMs: 2_000, pollMs: 400 };
+
+/** The default of --wait, in seconds. */
+const DEFAULT_WAIT_SECONDS = 10;
+
+/** Traces a --last search reads to find the newest (a Jaeger backend need not return the newest first). */
+const LAST_SEARCH_LIMIT = 20;
 
 /**
- * The trace, polled until its span count has not changed for SETTLED_MS (spans of several services
- * arrive in their own export batches), or until `waitMs`; undefined when Jaeger holds none of it by then.
+ * The trace, polled until no new span has come for `settledMs` (the services export their spans in
+ * their own batches), or until `waitMs`: `settled` false when spans were still coming then; undefined
+ * when Jaeger holds none of it by then.
  */
-async function settledTrace(jaegerUrl: string, traceId: string, waitMs: number): Promise<JaegerTrace | undefined> {
+async function settledTrace(jaegerUrl: string, traceId: string, waitMs: number, polling: TracePolling): Promise<{ trace: JaegerTrace; settled: boolean } | undefined> {
   const deadline = Date.now() + waitMs;
   let count = 0;
   let changedAt = Date.now();
@@ -35,9 +48,9 @@ async function settledTrace(jaegerUrl: string, traceId: string, waitMs: number):
       count = trace.spans.length;
       changedAt = Date.now();
     }
-    const settled = count > 0 && Date.now() - changedAt >= SETTLED_MS;
-    if (settled || Date.now() >= deadline) return count > 0 ? trace : undefined;
-    await delay(POLL_MS);
+    const settled = count > 0 && Date.now() - changedAt >= polling.settledMs;
+    if (settled || Date.now() >= deadline) return count > 0 ? { trace, settled } : undefined;
+    await delay(polling.pollMs);
   }
 }
 
@@ -65,49 +78,53 @@ function wholeNumber(flag: string, text: string, min: number, max: number): numb
 }
 
 /** Runs `orrery trace` with `args`; returns the exit code (0 drawn or listed, 1 nothing found or Jaeger unreachable, 2 usage). */
-export async function traceCommand(jaegerUrl: string, args: readonly string[]): Promise<number> {
+export async function traceCommand(jaegerUrl: string, args: readonly string[], polling: TracePolling = TRACE_POLLING): Promise<number> {
   const write = (text: string): void => void process.stdout.write(`${text}\n`);
   const fail = (text: string): void => void process.stderr.write(`${text}\n`);
   try {
     const { values, positionals } = asUsage(() =>
       parseArgs({
-          args: [...args],
-          allowPositionals: true,
-          options: {
-            attributes: { type: 'boolean', default: false },
-            expand: { type: 'boolean', default: false },
-            svg: { type: 'string' },
-            wait: { type: 'string', default: '10' },
-            service: { type: 'string' },
-            operation: { type: 'string' },
-            limit: { type: 'string', default: '20' },
-            lookback: { type: 'string', default: '1h' },
+        args: [...args],
+        allowPositionals: true,
+        options: {
+          attributes: { type: 'boolean', default: false },
+          expand: { type: 'boolean', default: false },
+          svg: { type: 'string' },
+          wait: { type: 'string' },
+          service: { type: 'string' },
+          operation: { type: 'string' },
+          limit: { type: 'string' },
+          lookback: { type: 'string', default: '1h' },
           last: { type: 'boolean', default: false },
         },
       }),
     );
-    const draw = (trace: JaegerTrace): void => {
-      write(renderWaterfall(trace, { width: process.stdout.columns ?? (Number(process.env['COLUMNS']) || 160), attributes: values.attributes, expand: values.expand, color: process.stdout.isTTY === true && !process.env['NO_COLOR'] }));
+    const drawing = values.attributes || values.expand || values.svg !== undefined || values.wait !== undefined;
+    const waitMs = 1000 * (values.wait === undefined ? DEFAULT_WAIT_SECONDS : wholeNumber('wait', values.wait, 0, 600));
+    /** Draws the trace once its spans have settled (or --wait is up); false when Jaeger holds none of it. */
+    const draw = async (traceId: string): Promise<boolean> => {
+      const found = await settledTrace(jaegerUrl, traceId, waitMs, polling);
+      if (!found) return false;
+      const width = process.stdout.columns ?? (Number(process.env['COLUMNS']) || 160);
+      write(renderWaterfall(found.trace, { width, attributes: values.attributes, expand: values.expand, color: process.stdout.isTTY === true && !process.env['NO_COLOR'] }));
       if (values.svg !== undefined) {
-        writeFileSync(values.svg, waterfallSvg(trace, values.expand));
+        writeFileSync(values.svg, waterfallSvg(found.trace, values.expand));
         write(`\nwaterfall: ${values.svg}`);
       }
+      if (!found.settled) fail(`(spans of trace ${traceId} were still arriving after ${waitMs / 1000} s: run it again for the rest)`);
+      return true;
     };
+
     if (positionals.length > 1) throw new UsageError(`one trace id at a time, not ${positionals.length}`);
     if (positionals.length === 1) {
-      if (values.service !== undefined || values.last) throw new UsageError('a trace id or --service, not both');
+      if (values.service !== undefined || values.last || values.limit !== undefined) throw new UsageError('a trace id or --service, not both');
       const traceId = asUsage(() => parseTraceId(positionals[0]!));
-      const waitSeconds = wholeNumber('wait', values.wait, 0, 600);
-      const trace = await settledTrace(jaegerUrl, traceId, waitSeconds * 1000);
-      if (!trace) {
-        fail(
-          `trace ${traceId} is not in Jaeger at ${jaegerUrl} (waited ${waitSeconds} s). Spans reach Jaeger a second or so after the call; ` +
-            `Jaeger (in memory) forgets them when it restarts; a call is traced when it is sampled (ORRERY_TRACE_SAMPLE_RATIO, or a traceparent header ending in -01).`,
-        );
-        return 1;
-      }
-      draw(trace);
-      return 0;
+      if (await draw(traceId)) return 0;
+      fail(
+        `trace ${traceId} is not in Jaeger at ${jaegerUrl} (waited ${waitMs / 1000} s). Spans reach Jaeger a second or so after the call; ` +
+          `Jaeger (in memory) forgets them when it restarts; a call is traced when it is sampled (ORRERY_TRACE_SAMPLE_RATIO, or a traceparent header ending in -01).`,
+      );
+      return 1;
     }
     if (values.service === undefined) {
       if (values.operation !== undefined || values.last) throw new UsageError('--operation and --last search the traces of a --service');
@@ -117,9 +134,11 @@ export async function traceCommand(jaegerUrl: string, args: readonly string[]): 
       );
       throw new UsageError(`name a trace id, or --service NAME to list its newest traces${services}`);
     }
-    const limit = wholeNumber('limit', values.limit, 1, 1_000);
+    if (values.last && values.limit !== undefined) throw new UsageError('--last draws the newest trace; --limit is for the list');
+    if (!values.last && drawing) throw new UsageError('--attributes, --expand, --svg and --wait are for drawing one trace: name it, or add --last');
+    const limit = values.last ? LAST_SEARCH_LIMIT : values.limit === undefined ? 20 : wholeNumber('limit', values.limit, 1, 1_000);
     const lookbackMs = asUsage(() => parseLookback(values.lookback));
-    const traces = await searchTraces(jaegerUrl, { service: values.service, operation: values.operation, limit: values.last ? 1 : limit, lookbackMs });
+    const traces = await searchTraces(jaegerUrl, { service: values.service, operation: values.operation, limit, lookbackMs });
     if (traces.length === 0) {
       const services = await listServices(jaegerUrl);
       const known = services.includes(values.service) ? '' : ` Jaeger has no spans of "${values.service}" at all; its services: ${services.join(', ') || 'none yet'}.`;
@@ -127,11 +146,12 @@ export async function traceCommand(jaegerUrl: string, args: readonly string[]): 
       return 1;
     }
     if (values.last) {
-      draw(traces[0]!);
-      return 0;
+      if (await draw(traces[0]!.traceId)) return 0;
+      fail(`trace ${traces[0]!.traceId} left Jaeger before it could be drawn`);
+      return 1;
     }
     write(renderTraceList(traces));
-    write(`\ndraw one: orrery trace <trace id>   (npm run orrery -- trace <trace id>)`);
+    write(`\ndraw one: orrery trace <trace id>   (npm run -s orrery -- trace <trace id>)`);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

@@ -35,9 +35,14 @@ describe('the spans of a trace as a tree', () => {
     ]);
   });
 
-  it('draws every span once when references run in a cycle or a span names itself', () => {
-    const rows = spanRows([span('x', 'x', 0, 1, ['y']), span('y', 'y', 1, 2, ['x']), span('z', 'z', 2, 3, ['z'])]);
-    expect(rows.map(({ span: { spanId } }) => spanId).sort()).toEqual(['x', 'y', 'z']);
+  it('draws every span once when references run in a cycle (from its earliest span) or a span names itself (a plain root)', () => {
+    const spans = [span('x', 'x', 0, 1, ['y']), span('y', 'y', 1, 2, ['x']), span('z', 'z', 2, 3, ['z'])];
+    expect(drawn(spans)).toEqual(['z', 'x', '└─ y']);
+    expect(spanRows(spans).map(({ orphan }) => orphan)).toEqual([false, false, false]);
+  });
+
+  it('puts the longer of two siblings that start together first', () => {
+    expect(drawn([span('a', 'a', 0, 9), span('short', 's', 1, 2, ['a']), span('long', 'l', 1, 5, ['a'])])).toEqual(['a', '├─ long', '└─ short']);
   });
 
   it('draws a span that names two parents once, under the first one the trace holds', () => {
@@ -55,6 +60,11 @@ describe('runs of like spans', () => {
       ['s', 1],
     ]);
     expect(rows[1]).toMatchObject({ startMs: T0 + 1, endMs: T0 + 8, shortestMs: 1, longestMs: 4, prefix: '├─ ' });
+  });
+
+  it('draws a run that ends its parent\'s children with the last child\'s corner', () => {
+    const rows = collapseRepeats(spanRows([span('root', 'Recommend', 0, 9), ...[1, 2, 3].map((n) => span(`h${n}`, 'hget', n, n + 1, ['root']))]), 3);
+    expect(rows.map(({ prefix, count }) => `${prefix}${count}`)).toEqual(['1', '└─ 3']);
   });
 
   it('leaves runs shorter than the minimum, spans with children, and runs under different parents apart', () => {
@@ -99,6 +109,7 @@ describe('what a span says', () => {
     expect(barCells(5, 5, 10, 20)).toEqual({ start: 10, end: 11 });
     expect(barCells(10, 10, 10, 20)).toEqual({ start: 19, end: 20 });
     expect(barCells(2.5, 3.1, 10, 20)).toEqual({ start: 5, end: 7 });
+    expect(barCells(0, 0, 0, 20)).toEqual({ start: 0, end: 1 });
   });
 });
 

@@ -1,7 +1,7 @@
 // A trace read back from Jaeger, drawn for a terminal (`orrery trace`) or as an SVG: every span under
 // the span it is a child of, when it started and how long it took against the whole trace, and which
 // failed. Jaeger's own UI needs web assets the Go build of `npm start` does not have; this needs none.
-import { traceStartMs, type JaegerSpan, type JaegerTrace } from './jaeger';
+import { traceEndMs, traceStartMs, type JaegerSpan, type JaegerTrace } from './jaeger';
 import { escapeXml, svgOpening } from './svg';
 
 /** A span as drawn: its depth in the tree and the tree's lines before its name. */
@@ -25,21 +25,25 @@ export function spanRows(spans: readonly JaegerSpan[]): SpanRow[] {
   const ids = new Set(spans.map((span) => span.spanId));
   const children = new Map<string, JaegerSpan[]>();
   const roots: JaegerSpan[] = [];
+  // Spans naming parents of which the trace holds none (a span naming only itself is a plain root).
+  const orphans = new Set<JaegerSpan>();
   for (const span of spans) {
-    const parent = span.parentSpanIds.find((id) => id !== span.spanId && ids.has(id));
+    const parents = span.parentSpanIds.filter((id) => id !== span.spanId);
+    const parent = parents.find((id) => ids.has(id));
     if (parent === undefined) roots.push(span);
     else children.set(parent, [...(children.get(parent) ?? []), span]);
+    if (parents.length > 0 && parent === undefined) orphans.add(span);
   }
   const rows: SpanRow[] = [];
-  const drawn = new Set<JaegerSpan>();
-  const draw = (root: JaegerSpan): void => {
+  const placed = new Set<JaegerSpan>();
+  const place = (root: JaegerSpan): void => {
     // An explicit stack, not recursion: a trace may be thousands of spans deep in principle.
     const stack = [{ span: root, depth: 0, prefix: '', childPrefix: '' }];
     while (stack.length > 0) {
       const { span, depth, prefix, childPrefix } = stack.pop()!;
-      if (drawn.has(span)) continue;
-      drawn.add(span);
-      rows.push({ span, depth, prefix, orphan: depth === 0 && span.parentSpanIds.length > 0 });
+      if (placed.has(span)) continue;
+      placed.add(span);
+      rows.push({ span, depth, prefix, orphan: orphans.has(span) });
       const kids = [...(children.get(span.spanId) ?? [])].sort(byStart);
       for (let index = kids.length - 1; index >= 0; index -= 1) {
         const last = index === kids.length - 1;
@@ -47,8 +51,9 @@ export function spanRows(spans: readonly JaegerSpan[]): SpanRow[] {
       }
     }
   };
-  for (const root of roots.sort(byStart)) draw(root);
-  for (const span of [...spans].sort(byStart)) draw(span);
+  for (const root of roots.sort(byStart)) place(root);
+  // What only a cycle of references leads to: each span of it from the earliest, as a root.
+  for (const span of [...spans].sort(byStart)) place(span);
   return rows;
 }
 
@@ -70,11 +75,12 @@ export interface DrawnRow extends SpanRow {
 /**
  * The rows with every run of at least `minimum` consecutive sibling leaves of the same service and
  * operation (a request's 100 Redis reads) drawn as one line; with `minimum` Infinity, every span its own.
- * Consecutive rows at one depth with no row between them are siblings, so a run never crosses parents.
+ * Consecutive rows at one depth with no row between them are siblings (or both roots), so a run never
+ * crosses parents.
  */
 export function collapseRepeats(rows: readonly SpanRow[], minimum: number): DrawnRow[] {
   const isLeaf = (index: number): boolean => (rows[index + 1]?.depth ?? -1) <= rows[index]!.depth;
-  const drawn: DrawnRow[] = [];
+  const lines: DrawnRow[] = [];
   let index = 0;
   while (index < rows.length) {
     const row = rows[index]!;
@@ -94,7 +100,7 @@ export function collapseRepeats(rows: readonly SpanRow[], minimum: number): Draw
     const members = end - index >= minimum ? rows.slice(index, end) : [row];
     const errors = members.map(({ span }) => spanError(span)).filter((error): error is string => error !== undefined);
     const durations = members.map(({ span }) => span.endMs - span.startMs);
-    drawn.push({
+    lines.push({
       ...row,
       prefix: members.at(-1)!.prefix,
       count: members.length,
@@ -107,7 +113,7 @@ export function collapseRepeats(rows: readonly SpanRow[], minimum: number): Draw
     });
     index += members.length;
   }
-  return drawn;
+  return lines;
 }
 
 /** A drawn row's name: the operation, and for a run, how many and how long each took. */
@@ -147,13 +153,6 @@ export function spanAttributes(span: Pick<JaegerSpan, 'tags'>): string[] {
 /** A duration or offset in ms as the views print it. */
 export function formatMs(ms: number): string {
   return ms >= 100 ? ms.toFixed(1) : ms.toFixed(2);
-}
-
-/** When a trace ended: the latest end of its spans. */
-function traceEndMs(trace: JaegerTrace): number {
-  let end = -Infinity;
-  for (const span of trace.spans) end = Math.max(end, span.endMs);
-  return end;
 }
 
 /** The services of a trace in the order their first span appears in `rows`. */
@@ -196,13 +195,13 @@ const clip = (text: string, width: number): string => (text.length <= width ? te
  * it failed, if it did. A run of like sibling spans is one line unless `expand` or `attributes`.
  */
 export function renderWaterfall(trace: JaegerTrace, options: WaterfallOptions): string {
-  const spans = spanRows(trace.spans);
-  if (spans.length === 0) return `trace ${trace.traceId}: no spans`;
-  const rows = collapseRepeats(spans, options.expand || options.attributes ? Infinity : COLLAPSED_RUN);
+  const tree = spanRows(trace.spans);
+  if (tree.length === 0) return `trace ${trace.traceId}: no spans`;
+  const rows = collapseRepeats(tree, options.expand || options.attributes ? Infinity : COLLAPSED_RUN);
   const startMs = traceStartMs(trace);
   const totalMs = traceEndMs(trace) - startMs;
-  const services = servicesOf(spans);
-  const failed = spans.filter(({ span }) => spanError(span) !== undefined).length;
+  const services = servicesOf(tree);
+  const failed = tree.filter(({ span }) => spanError(span) !== undefined).length;
   const serviceWidth = Math.max(7, ...services.map((service) => service.length));
   const nameWidth = Math.min(NAME_LIMIT, Math.max(4, ...rows.map((row) => row.prefix.length + rowName(row).length)));
   const textWidth = 9 + 1 + 9 + 2 + serviceWidth + 2 + nameWidth + 2;
@@ -210,7 +209,7 @@ export function renderWaterfall(trace: JaegerTrace, options: WaterfallOptions): 
   const paint = (service: string, text: string): string => (options.color ? `\u001b[${ANSI_COLOURS[services.indexOf(service) % ANSI_COLOURS.length]}m${text}\u001b[0m` : text);
   const total = formatMs(totalMs);
   const lines = [
-    `trace ${trace.traceId}: ${total} ms, ${spans.length} span${spans.length === 1 ? '' : 's'}, ${services.length} service${services.length === 1 ? '' : 's'} (${services.join(', ')}), started ${new Date(startMs).toISOString()}${failed > 0 ? `, ${failed} failed` : ''}`,
+    `trace ${trace.traceId}: ${total} ms, ${tree.length} span${tree.length === 1 ? '' : 's'}, ${services.length} service${services.length === 1 ? '' : 's'} (${services.join(', ')}), started ${new Date(startMs).toISOString()}${failed > 0 ? `, ${failed} failed` : ''}`,
     '',
     `${'start ms'.padStart(9)} ${'took ms'.padStart(9)}  ${'service'.padEnd(serviceWidth)}  ${'span'.padEnd(nameWidth)}  0${'─'.repeat(Math.max(1, barWidth + 1 - total.length - 4))} ${total} ms`,
   ];
@@ -264,8 +263,8 @@ const SVG_COLOURS = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#76b7b2', '#ed
 
 /** The trace as a standalone SVG waterfall: a row per span (indented under its parent), bars coloured by service, failures outlined red. */
 export function waterfallSvg(trace: JaegerTrace, expand: boolean): string {
-  const spans = spanRows(trace.spans);
-  const rows = collapseRepeats(spans, expand ? Infinity : COLLAPSED_RUN);
+  const tree = spanRows(trace.spans);
+  const rows = collapseRepeats(tree, expand ? Infinity : COLLAPSED_RUN);
   const startMs = traceStartMs(trace);
   const totalMs = rows.length === 0 ? 0 : traceEndMs(trace) - startMs;
   const services = servicesOf(rows);
@@ -276,7 +275,7 @@ export function waterfallSvg(trace: JaegerTrace, expand: boolean): string {
   const width = labelWidth + barWidth + 30;
   const height = top + rows.length * rowHeight + 40;
   const x = (ms: number): number => labelWidth + (totalMs > 0 ? (ms / totalMs) * barWidth : 0);
-  const svg = svgOpening(width, height, `trace ${trace.traceId}: ${formatMs(totalMs)} ms, ${spans.length} span${spans.length === 1 ? '' : 's'}`);
+  const svg = svgOpening(width, height, `trace ${trace.traceId}: ${formatMs(totalMs)} ms, ${tree.length} span${tree.length === 1 ? '' : 's'}`);
   for (let tick = 0; tick <= 4; tick += 1) {
     const ms = (totalMs * tick) / 4;
     svg.push(`<line x1="${x(ms).toFixed(1)}" y1="${top - 8}" x2="${x(ms).toFixed(1)}" y2="${top + rows.length * rowHeight}" stroke="#ddd"/>`);
@@ -291,7 +290,10 @@ export function waterfallSvg(trace: JaegerTrace, expand: boolean): string {
     const barLength = Math.max(1, x(row.endMs - startMs) - left);
     const detail = `${label}, ${formatMs(row.endMs - row.startMs)} ms from +${formatMs(row.startMs - startMs)} ms${failure === '' ? '' : `, ${failure}`}`;
     svg.push(`<g><title>${escapeXml(detail)}</title>`);
-    svg.push(`<text x="${10 + Math.min(row.depth, 20) * 12}" y="${y + 13}" fill="${failure === '' ? '#222' : '#c00'}">${escapeXml(label.length > 70 ? `${label.slice(0, 69)}…` : label)}</text>`);
+    const indent = 10 + Math.min(row.depth, 20) * 12;
+    // ~7 px a character at 12 px sans-serif: the label stops short of the bars.
+    const fits = Math.max(8, Math.floor((labelWidth - indent - 16) / 7));
+    svg.push(`<text x="${indent}" y="${y + 13}" fill="${failure === '' ? '#222' : '#c00'}">${escapeXml(label.length > fits ? `${label.slice(0, fits - 1)}…` : label)}</text>`);
     svg.push(`<rect x="${left.toFixed(1)}" y="${y + 3}" width="${barLength.toFixed(1)}" height="${rowHeight - 6}" fill="${colour}"${failure === '' ? '' : ' stroke="#c00" stroke-width="2"'}/></g>`);
   });
   const legendY = top + rows.length * rowHeight + 24;
