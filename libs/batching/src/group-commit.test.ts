@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { groupCommit, type QueuedRequest } from './group-commit';
 
 /** A commit whose groups the test finishes: each request's result is its own value doubled. */
@@ -67,5 +68,23 @@ describe('group commit', () => {
     await expect(first).resolves.toBe(1);
     await expect(second).rejects.toThrow('disk full');
     await expect(busy).resolves.toBe(0);
+  });
+  it("runs each group's commit in the async context (the trace) its first request was queued in, not the one of the commit before", async () => {
+    const trace = new AsyncLocalStorage<string>();
+    const { commit, finish } = controlledCommit();
+    const contexts: (string | undefined)[] = [];
+    const submit = groupCommit<number, number>(
+      (group) => {
+        contexts.push(trace.getStore());
+        return commit(group);
+      },
+      { maxInFlight: 1, maxSize: 10, sizeOf: () => 1 },
+    );
+    const results = [trace.run('trace-a', () => submit(1)), trace.run('trace-b', () => submit(2)), trace.run('trace-c', () => submit(3))];
+    finish();
+    await flush();
+    finish();
+    await expect(Promise.all(results)).resolves.toEqual([2, 4, 6]);
+    expect(contexts).toEqual(['trace-a', 'trace-b']);
   });
 });
