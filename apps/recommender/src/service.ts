@@ -6,9 +6,10 @@ import { bindService, InFlightBudget, startGrpcServer } from '@orrery/grpc';
 import { degradedAnswers, recommenderInFlight } from '@orrery/metrics';
 import { RecommendationService, type RecommendResponse } from '@orrery/proto';
 import { suppressTracing } from '@opentelemetry/core';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { GenMessage } from '@bufbuild/protobuf/codegenv2';
-import { context, trace, type Logger } from '@orrery/telemetry';
+import { context, trace, withSpan, type Logger } from '@orrery/telemetry';
 import { followChampionIndex } from '@orrery/models';
 import { followProjections, type ProjectionReader } from '@orrery/projections';
 import { createPool, migrate } from '@orrery/store';
@@ -83,6 +84,8 @@ export async function openRecommenderPorts(config: OrreryConfig, logger: Logger)
       {
         ttlMs: config.sharedReadsCacheMs,
         onRefreshError: (error) => logger.warn({ err: error }, 'could not refresh shared reads in the background (they are read in the request once they expire)'),
+        // A trace of its own: no request waits for it.
+        inBackground: (keys, refresh) => withSpan('shared reads refresh', { parent: ROOT_CONTEXT, attributes: { 'orrery.cache.keys': keys.length } }, refresh),
       },
       catalog.current,
     );

@@ -161,6 +161,25 @@ describe('cachedBatchLookup refreshes ahead of expiry', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it('runs a background refresh through inBackground, with the keys it reads, and a lookup\'s own fetch as it is', async () => {
+    const { calls, fetch } = counter();
+    let clock = 0;
+    const background: string[][] = [];
+    const cached = cachedBatchLookup(fetch, {
+      ttlMs: 1_000,
+      now: () => clock,
+      random: () => 0,
+      inBackground: (keys, refresh) => (background.push([...keys]), refresh()),
+    });
+    await cached(['a', 'b']);
+    expect(background).toEqual([]);
+    clock = 1_000 * REFRESH_EARLIEST_SHARE;
+    await cached(['a', 'b', 'c']);
+    await settled();
+    expect(calls).toEqual([['a', 'b'], ['a', 'b'], ['c']]);
+    expect(background).toEqual([['a', 'b']]);
+  });
+
   it('when several values come due, one background fetch reads them all, and the next waits for the refresh interval', async () => {
     const { calls, fetch } = counter();
     let clock = 0;

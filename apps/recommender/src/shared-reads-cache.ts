@@ -35,6 +35,12 @@ export interface TtlCacheOptions<V = unknown> {
   readonly random?: () => number;
   /** Called when a background refresh fails (the values it was to refresh stay until they expire). */
   readonly onRefreshError?: (error: unknown) => void;
+  /**
+   * Runs a background refresh of `keys` (default: as it is, in the async context of the lookup that
+   * found them due). The recommender makes it a trace of its own: in the request's context, its reads
+   * went into that request's trace although the request did not wait for them.
+   */
+  readonly inBackground?: <R>(keys: readonly string[], refresh: () => Promise<R>) => Promise<R>;
 }
 
 /**
@@ -136,7 +142,8 @@ export function cachedBatchLookup<V, A extends unknown[]>(
     refreshing = true;
     lastRefreshAt = at;
     const generation = generationNow();
-    fetch(keys, ...args)
+    const refresh = (): Promise<ReadonlyMap<string, V>> => fetch(keys, ...args);
+    (options.inBackground ? options.inBackground(keys, refresh) : refresh())
       .then(
         (values) => {
           const fetchedAt = now();
