@@ -9,7 +9,8 @@ import { eventually } from '@orrery/testing';
 import { startIsolatedPlatform, type IsolatedPlatform } from '../src/isolated-platform';
 import { isAlive } from '../src/platform';
 import { seedDemoData, type SeedResult } from '../src/seed';
-import { fetchTrace, sampledTraceContext, type JaegerTrace } from '../src/jaeger';
+import { fetchTrace, sampledTraceContext, searchTraces, type JaegerTrace } from '../src/jaeger';
+import { rootSpan } from '../src/trace-view';
 import { descendsFrom, findSpan } from './jaeger';
 import { scrape, sumOf, type MetricSample } from '../src/prometheus-text';
 
@@ -191,6 +192,25 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
     expect(sumOf(sampled.get('ingestion')!, 'orrery_dependency_up', { dependency: 'command' })).toBe(1);
     expect(sumOf(sampled.get('query')!, 'orrery_dependency_up', { dependency: 'redis' })).toBe(1);
     for (const service of METRICS_SERVICES) expect(sampled.get(service)!.some((sample) => sample.name === 'process_cpu_seconds_total' && sample.labels.service === service)).toBe(true);
+  });
+
+  it("the recommender's background refresh of its shared reads is a trace of its own, not part of the request that found them due", async () => {
+    // Values read after 60–80% of the cache's TTL (10 s) are refreshed in the background: keep asking until one is.
+    // Jaeger may hold other platforms' traces: only this recommender's count (service.instance.id is host:pid).
+    const pid = platform.services.find((service) => service.name === 'recommender')!.pid;
+    const ofThisRecommender = (trace: JaegerTrace): boolean => String(trace.resources.get('recommender')?.['service.instance.id']).endsWith(`:${pid}`);
+    const refresh = await eventually(
+      async () => {
+        await recommender.recommend({ userId: seeded.dataset.users[5]!.userId, count: 10 });
+        return (await searchTraces(jaeger, { service: 'recommender', operation: 'shared reads refresh', limit: 20, lookbackMs: 300_000 })).find(ofThisRecommender);
+      },
+      { accept: (found) => found !== undefined, timeoutMs: 60_000, intervalMs: 1_000, what: "a trace of the recommender's shared reads refresh" },
+    );
+    const root = rootSpan(refresh!)!;
+    expect(root).toMatchObject({ service: 'recommender', operationName: 'shared reads refresh', parentSpanIds: [] });
+    expect(Number(root.tags['orrery.cache.keys'])).toBeGreaterThan(0);
+    // Its Redis reads are in it.
+    expect(refresh!.spans.some((span) => span.parentSpanIds.includes(root.spanId) && span.tags['db.system.name'] === 'redis')).toBe(true);
   });
 
   // Last: it stops scoring for good.
