@@ -56,6 +56,13 @@ describe('orrery trace, before it reads anything', () => {
     expect(out).toBe('');
   });
 
+  it('prints its usage for --help, with exit code 0', async () => {
+    const { code, out, err } = await run(nowhere, ['--service', 'x', '--help']);
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    expect(out).toMatch(/^orrery trace <trace id> \[--attributes\]/);
+    expect(out).toContain('--last draws the newest one');
+  });
+
   it('says which Jaeger it cannot reach, with exit code 1', async () => {
     const { code, err } = await run(nowhere, ['4bf92f3577b34da6a3ce929d0e0e4736', '--wait', '0']);
     expect(code).toBe(1);

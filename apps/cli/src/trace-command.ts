@@ -81,6 +81,10 @@ function wholeNumber(flag: string, text: string, min: number, max: number): numb
 export async function traceCommand(jaegerUrl: string, args: readonly string[], polling: TracePolling = TRACE_POLLING): Promise<number> {
   const write = (text: string): void => void process.stdout.write(`${text}\n`);
   const fail = (text: string): void => void process.stderr.write(`${text}\n`);
+  if (args.some((arg) => arg === '--help' || arg === '-h')) {
+    write(TRACE_USAGE.trimEnd().replace(/^  trace/gm, 'orrery trace'));
+    return 0;
+  }
   try {
     const { values, positionals } = asUsage(() =>
       parseArgs({
