@@ -14,7 +14,7 @@ import { startIsolatedPlatform, type IsolatedPlatform } from './isolated-platfor
 import { CpuSnapshot, processesRunning, type ProcessGroups } from './process-cpu';
 import { fetchTrace, sampledTraceContext, type JaegerTrace } from './jaeger';
 import { renderWaterfall } from './trace-view';
-import { formatStages, lagStages } from './lag-stages';
+import { formatStages, lagStages, type EventStages } from './lag-stages';
 import { histogramTotalsIn, scrape, sumOf } from './prometheus-text';
 import { nowMs, openLoopBatchSizes, untilDue } from './open-loop';
 import { reportLadder, type LadderKind, type LadderStep } from './rate-ladder';
@@ -587,16 +587,19 @@ async function lagStagesReport(jaegerUrl: string, tracingEnabled: boolean, trace
         if (trace.spans.some((span) => span.service === 'projector')) traces.set(traceId, trace);
       }
     }
-    const staged = [...traces.values()].map((trace) => ({ trace, stages: lagStages(trace.spans) }));
-    const stages = staged.flatMap((entry) => entry.stages);
+    const stages: EventStages[] = [];
     // The batch whose slowest event took longest from commit to applied, drawn span by span.
-    const slowest = staged
-      .map((entry) => ({ ...entry, worstMs: Math.max(-Infinity, ...entry.stages.map((stage) => stage.total)) }))
-      .reduce<{ trace: JaegerTrace; worstMs: number } | undefined>((worst, entry) => (worst === undefined || entry.worstMs > worst.worstMs ? entry : worst), undefined);
+    let slowest: { trace: JaegerTrace; worstMs: number } | undefined;
+    for (const trace of traces.values()) {
+      for (const stage of lagStages(trace.spans)) {
+        stages.push(stage);
+        if (slowest === undefined || stage.total > slowest.worstMs) slowest = { trace, worstMs: stage.total };
+      }
+    }
     return [
       `where the lag went (Jaeger, ${stages.length} events of ${traces.size} of ${traceIds.length} traced batches — every ${TRACED_BATCH_EVERY}th sent with a sampled trace context; from the command's reply, so a little after the commit and before the ack):`,
       ...formatStages(stages),
-      ...(slowest && Number.isFinite(slowest.worstMs)
+      ...(slowest
         ? [
             `the traced batch with the slowest event (${slowest.worstMs.toFixed(1)} ms from commit to applied; \`orrery trace <trace id>\` draws any of them):`,
             renderWaterfall(slowest.trace, { width: 150, attributes: false, expand: false, color: false }),

@@ -19,10 +19,14 @@ export interface GroupCommitOptions<T> {
   readonly sizeOf: (request: T) => number;
 }
 
-/** A queued request and a way to run code in the async context (the trace) its caller queued it in. */
-interface Waiting<T, R> extends QueuedRequest<T, R> {
-  readonly inCallerContext: <V>(run: () => V) => V;
+/** Requests waiting to go as one commit, and how to run it in the async context its first request was queued in. */
+interface WaitingGroup<T, R> {
+  readonly requests: QueuedRequest<T, R>[];
+  size: number;
+  readonly inFirstCallerContext: <V>(run: () => V) => V;
 }
+
+const asItIs = <V>(run: () => V): V => run();
 
 /**
  * Queues each request; while fewer than `maxInFlight` commits run, the queued requests (in arrival
@@ -33,25 +37,23 @@ interface Waiting<T, R> extends QueuedRequest<T, R> {
  * A group's commit runs in the async context its first request was queued in, so what it traces
  * (the call to command, the append) joins that request's trace. Without that, a group that waited
  * ran in the context of the commit before it finished in, and its spans went to another request's
- * trace, one that was not in the group.
+ * trace, one that was not in the group. Groups are formed as requests arrive, so only a request that
+ * opens a group that must wait takes a snapshot of its context (~10–20 µs each); one that goes at
+ * once runs in its own context as it is.
  */
 export function groupCommit<T, R>(commit: (group: readonly QueuedRequest<T, R>[]) => Promise<void>, options: GroupCommitOptions<T>): (request: T) => Promise<R> {
-  const queue: Waiting<T, R>[] = [];
+  // Not yet committing; while any waits, every commit slot is busy.
+  const waiting: WaitingGroup<T, R>[] = [];
   let inFlight = 0;
 
   const dispatch = (): void => {
-    while (inFlight < options.maxInFlight && queue.length > 0) {
-      const group = [queue.shift()!];
-      let size = options.sizeOf(group[0]!.request);
-      while (queue.length > 0 && size + options.sizeOf(queue[0]!.request) <= options.maxSize) {
-        size += options.sizeOf(queue[0]!.request);
-        group.push(queue.shift()!);
-      }
+    while (inFlight < options.maxInFlight && waiting.length > 0) {
+      const group = waiting.shift()!;
       inFlight += 1;
-      group[0]!
-        .inCallerContext(() => commit(group))
+      group
+        .inFirstCallerContext(() => commit(group.requests))
         // Settling an already settled promise does nothing: only the requests left unsettled fail.
-        .catch((error: unknown) => group.forEach((queued) => queued.reject(error)))
+        .catch((error: unknown) => group.requests.forEach((queued) => queued.reject(error)))
         .finally(() => {
           inFlight -= 1;
           dispatch();
@@ -61,7 +63,16 @@ export function groupCommit<T, R>(commit: (group: readonly QueuedRequest<T, R>[]
 
   return (request) =>
     new Promise<R>((resolve, reject) => {
-      queue.push({ request, resolve, reject, inCallerContext: AsyncLocalStorage.snapshot() });
+      const queued = { request, resolve, reject };
+      const size = options.sizeOf(request);
+      const last = waiting.at(-1);
+      if (last !== undefined && last.size + size <= options.maxSize) {
+        last.requests.push(queued);
+        last.size += size;
+      } else {
+        // A larger single request goes alone: nothing fits after it.
+        waiting.push({ requests: [queued], size, inFirstCallerContext: inFlight < options.maxInFlight ? asItIs : AsyncLocalStorage.snapshot() });
+      }
       dispatch();
     });
 }
