@@ -21,6 +21,14 @@ export interface Telemetry {
 const TRACER_NAME = 'orrery';
 
 /**
+ * Spans per OTLP export. An export serializes its spans on the event loop in one go, inside the
+ * `span.end()` that fills the batch: at 500 Recommends a second, 1,024 spans blocked the recommender's
+ * event loop for 8.5 ms (p50; max 49 ms) 3.5 times a second, 128 spans for 1.2 ms 27 times a second,
+ * for the same CPU in all (docs/benchmarks.md, 2026-11-29 03:45).
+ */
+const SPANS_PER_EXPORT = 128;
+
+/**
  * Starts tracing for one service: OTLP export to Jaeger, parent-based ratio sampling, pg and ioredis
  * instrumentation. Call it before pg or ioredis are first required. gRPC servers trace their calls
  * themselves (@orrery/grpc's startServerSpan), for less CPU a call than OpenTelemetry's gRPC
@@ -42,7 +50,7 @@ export function startTelemetry(serviceName: string, config: Pick<OrreryConfig, '
       new BatchSpanProcessor(new OTLPTraceExporter({ url: `${config.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }), {
         scheduledDelayMillis: 500,
         maxQueueSize: 16_384,
-        maxExportBatchSize: 1_024,
+        maxExportBatchSize: SPANS_PER_EXPORT,
       }),
     ],
   });
