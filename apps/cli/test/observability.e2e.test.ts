@@ -125,7 +125,7 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
           findSpan(candidate, 'recommender', 'scoring request'),
           findSpan(candidate, 'scoring', 'scoring serve'),
           findSpan(candidate, 'recommender', 'ann search'),
-          findSpan(candidate, 'recommender', /^(hmget|hgetall|get|mget|zrevrange|lrange|evalsha|eval|multi|exec|smembers|zrange)/i),
+          findSpan(candidate, 'recommender', 'redis read user'),
         ].every(Boolean),
       `trace ${traceId} with every service of a Recommend`,
     );
@@ -136,6 +136,11 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
     expect(descendsFrom(trace, scoringServe, findSpan(trace, 'recommender', 'scoring request')!)).toBe(true);
     expect(scoringServe.tags).toMatchObject({ 'orrery.model_version': reply.modelVersion });
     expect(findSpan(trace, 'recommender', 'ann search')!.tags).toMatchObject({ 'orrery.ann.kind': 'for_user', 'orrery.model_version': reply.modelVersion, 'orrery.hits': expect.any(Number) });
+    // A read is one span, not one per Redis command (withReadSpan).
+    const userRead = findSpan(trace, 'recommender', 'redis read user')!;
+    expect(userRead.tags).toMatchObject({ 'db.system.name': 'redis' });
+    expect(trace.spans.some((span) => span.parentSpanIds.includes(userRead.spanId))).toBe(false);
+    expect(trace.spans.some((span) => span.service === 'recommender' && /^(lrange|hgetall|zrevrange|hmget|smismember|evalsha)$/.test(span.operationName))).toBe(false);
   });
 
   it('when the services are under load, every service\'s metrics endpoint shows its series moving', async () => {
@@ -209,8 +214,8 @@ describe('operators see every hop: traces in Jaeger and metrics of every service
     const root = rootSpan(refresh!)!;
     expect(root).toMatchObject({ service: 'recommender', operationName: 'shared reads refresh', parentSpanIds: [] });
     expect(Number(root.tags['orrery.cache.keys'])).toBeGreaterThan(0);
-    // Its Redis reads are in it.
-    expect(refresh!.spans.some((span) => span.parentSpanIds.includes(root.spanId) && span.tags['db.system.name'] === 'redis')).toBe(true);
+    // Its Redis reads are in it, a span per read.
+    expect(refresh!.spans.some((span) => span.parentSpanIds.includes(root.spanId) && span.tags['db.system.name'] === 'redis' && /^redis read /.test(span.operationName))).toBe(true);
   });
 
   // Last: it stops scoring for good.

@@ -3,7 +3,7 @@
 // script where a read must filter atomically), and returns plain data with scores already decayed
 // to the time of the read.
 import type { OrreryConfig, ProjectionConfig } from '@orrery/config';
-import type { Logger } from '@orrery/telemetry';
+import { withReadSpan, type Logger } from '@orrery/telemetry';
 import { EVENT_TYPE_NAMES } from './weights';
 import { decayedValue, halfLifeMs } from './decay';
 import { parseCatalogView, type CatalogView } from './catalog';
@@ -95,6 +95,9 @@ return out
 /** Keys usersWithHistory looks at per Redis master at most: a read model's keys are mostly users' (a recent list among every five), so these hold thousands of recent lists. */
 const USERS_SCAN_BOUND = 100_000;
 
+/** The attributes of every read's span (withReadSpan: one span per read, not one per Redis command). */
+const REDIS = { 'db.system.name': 'redis' } as const;
+
 /** Extra co-visit rows read per item to make up for hidden ones filtered out. */
 const COVISIT_SPARE = 4;
 
@@ -108,7 +111,7 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
   const coVisitHalfLife = halfLifeMs(config.coVisitHalfLifeHours);
 
   return {
-    async user(userId, recentLimit) {
+    user: (userId, recentLimit) => withReadSpan('redis read user', REDIS, async () => {
       const keys = currentKeys();
       const user = keys.user(userId);
       // Four plain commands, auto-pipelined into one write (the keys share the user's hash slot, so one
@@ -137,9 +140,9 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
         eventCounts,
         lastActiveMs: lastActive ? Number(lastActive) : undefined,
       };
-    },
+    }),
 
-    async coVisits(itemIds, countPerItem) {
+    coVisits: (itemIds, countPerItem) => withReadSpan('redis read co-visits', { ...REDIS, 'orrery.keys': itemIds.length }, async () => {
       const keys = currentKeys();
       // A few spare rows per item, so filtering hidden/deleted items rarely leaves a list short.
       const lists = await Promise.all(itemIds.map((itemId) => redis.zrevrange(keys.item(itemId).coVisits, 0, countPerItem + COVISIT_SPARE - 1, 'WITHSCORES')));
@@ -159,17 +162,17 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
             .map(({ member, score }) => ({ itemId: member, score: decayedValue(score, at, coVisitHalfLife) })),
         ]),
       );
-    },
+    }),
 
-    async trending(category, count) {
+    trending: (category, count) => withReadSpan('redis read trending', { ...REDIS, 'orrery.category': category }, async () => {
       const keys = currentKeys();
       const ranking = category ? keys.trending.category(category) : keys.trending.overall;
       const rows = (await runScript(redis, TRENDING_SCRIPT, [ranking, keys.trending.hidden], [count])) as string[];
       const at = now();
       return pairs(rows).map(({ member, score }) => ({ itemId: member, score: decayedValue(score, at, trendingHalfLife) }));
-    },
+    }),
 
-    async items(itemIds) {
+    items: (itemIds) => withReadSpan('redis read items', { ...REDIS, 'orrery.keys': itemIds.length }, async () => {
       const keys = currentKeys();
       const [catalogs, stats] = await Promise.all([
         Promise.all(itemIds.map((itemId) => redis.hgetall(keys.item(itemId).catalog))),
@@ -187,17 +190,17 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
           deleted: fields.deleted === '1',
         };
       });
-    },
+    }),
 
-    async uniqueUsers(itemIds) {
+    uniqueUsers: (itemIds) => withReadSpan('redis read unique users', { ...REDIS, 'orrery.keys': itemIds.length }, async () => {
       const keys = currentKeys();
       return Promise.all(itemIds.map((itemId) => redis.pfcount(keys.item(itemId).users)));
-    },
+    }),
 
-    async seen(userId, itemIds) {
+    seen: (userId, itemIds) => withReadSpan('redis read seen', REDIS, async () => {
       const seen = new Set(await redis.lrange(currentKeys().user(userId).seen, 0, -1));
       return itemIds.map((itemId) => seen.has(itemId));
-    },
+    }),
 
     async usersWithHistory(limit) {
       const { prefix } = currentKeys();

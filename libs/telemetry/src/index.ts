@@ -13,6 +13,7 @@ export {
   trace,
   traceparentOfKafkaHeaders,
   tracer,
+  withReadSpan,
   withSpan,
   type Attributes,
   type Context,

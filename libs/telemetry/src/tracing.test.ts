@@ -2,10 +2,11 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { contextFromKafkaHeaders, contextFromTraceparent, currentTraceparent, mayBeRecorded, SpanKind, traceparentOfKafkaHeaders, withSpan } from './index';
+import { contextFromKafkaHeaders, contextFromTraceparent, currentTraceparent, mayBeRecorded, SpanKind, traceparentOfKafkaHeaders, withReadSpan, withSpan } from './index';
 import { redisStatement } from './tracing';
 
 describe('trace context across ZeroMQ frames and Kafka headers', () => {
+  const traceparent = (flags: string): string => `00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-${flags}`;
   const exporter = new InMemorySpanExporter();
 
   beforeAll(() => {
@@ -46,6 +47,39 @@ describe('trace context across ZeroMQ frames and Kafka headers', () => {
     expect(traceparentOfKafkaHeaders({ traceparent: [null, 'later'] })).toBe('');
     expect(trace.getSpanContext(contextFromKafkaHeaders({ traceparent: null }))).toBeUndefined();
     expect(traceparentOfKafkaHeaders(undefined)).toBe('');
+  });
+
+  it('when a read runs in a sampled trace, it is one CLIENT span and the spans its commands would make are not made', async () => {
+    exporter.reset();
+    const traceId = await withSpan('request', { kind: SpanKind.SERVER }, async (request) => {
+      const read = await withReadSpan('redis read user', { 'db.system.name': 'redis' }, async () => {
+        // What an instrumented client does per command.
+        await withSpan('lrange', { kind: SpanKind.CLIENT }, async () => undefined);
+        await withSpan('hgetall', { kind: SpanKind.CLIENT }, async () => undefined);
+        return 'answer';
+      });
+      expect(read).toBe('answer');
+      return request.spanContext().traceId;
+    });
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((span) => span.name).sort()).toEqual(['redis read user', 'request']);
+    const read = spans.find((span) => span.name === 'redis read user')!;
+    expect(read.kind).toBe(SpanKind.CLIENT);
+    expect(read.spanContext().traceId).toBe(traceId);
+    expect(read.parentSpanContext?.spanId).toBe(spans.find((span) => span.name === 'request')!.spanContext().spanId);
+    expect(read.attributes['db.system.name']).toBe('redis');
+    // After the read, spans are made again.
+    await withSpan('after', {}, async () => undefined);
+    expect(exporter.getFinishedSpans().some((span) => span.name === 'after')).toBe(true);
+  });
+
+  it('when a read runs outside a sampled trace, it makes no span and starts no trace, and a failed read still fails', async () => {
+    exporter.reset();
+    await withReadSpan('redis read user', {}, async () => undefined);
+    await context.with(contextFromTraceparent(traceparent('00')), () => withReadSpan('redis read items', {}, async () => undefined));
+    expect(exporter.getFinishedSpans()).toEqual([]);
+    await expect(withSpan('request', {}, () => withReadSpan('redis read items', {}, async () => Promise.reject(new Error('connection lost'))))).rejects.toThrow('connection lost');
+    expect(exporter.getFinishedSpans().find((span) => span.name === 'redis read items')!.status).toMatchObject({ code: 2, message: 'connection lost' });
   });
 
   it('when there is no trace context, nothing is carried and a failing span records the error', async () => {
