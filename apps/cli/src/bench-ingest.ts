@@ -12,7 +12,7 @@ import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase 
 import { readOutboxLag } from '@orrery/store';
 import { startIsolatedPlatform, type IsolatedPlatform } from './isolated-platform';
 import { CpuSnapshot, processesRunning, type ProcessGroups } from './process-cpu';
-import { fetchTrace, sampledTraceContext, type JaegerTrace } from './jaeger';
+import { fetchCompleteTraces, sampledTraceContext, type JaegerTrace } from './jaeger';
 import { renderWaterfall } from './trace-view';
 import { formatStages, lagStages, type EventStages } from './lag-stages';
 import { histogramTotalsIn, scrape, sumOf } from './prometheus-text';
@@ -579,14 +579,7 @@ async function lagStagesReport(jaegerUrl: string, tracingEnabled: boolean, trace
   if (!tracingEnabled) return 'where the lag went: not read (ORRERY_TRACING=false)';
   if (traceIds.length === 0) return 'where the lag went: no batch was traced';
   try {
-    const traces = new Map<string, JaegerTrace>();
-    for (let attempt = 0; attempt < 5 && traces.size < traceIds.length; attempt += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      for (const traceId of traceIds.filter((id) => !traces.has(id))) {
-        const trace = await fetchTrace(jaegerUrl, traceId);
-        if (trace.spans.some((span) => span.service === 'projector')) traces.set(traceId, trace);
-      }
-    }
+    const traces = await fetchCompleteTraces(jaegerUrl, traceIds, (trace) => trace.spans.some((span) => span.service === 'projector'));
     const stages: EventStages[] = [];
     // The batch whose slowest event took longest from commit to applied, drawn span by span.
     let slowest: { trace: JaegerTrace; worstMs: number } | undefined;

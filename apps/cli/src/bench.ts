@@ -1,21 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
+import type { Metadata } from '@grpc/grpc-js';
 import { createClient } from '@orrery/grpc';
 import { EventType, IngestService, RecommendationService } from '@orrery/proto';
 import { readConfig } from '@orrery/config';
 import { percentiles, watchOwnPauses, type Percentiles } from '@orrery/metrics';
 import { lastItemByUser, waitUntilProjected } from './caught-up';
+import { fetchCompleteTraces, sampledTraceContext } from './jaeger';
 import { startIsolatedPlatform } from './isolated-platform';
 import { seedDemoData } from './seed';
 import { histogramTotals } from './prometheus-text';
 import { CpuSnapshot, processesRunning, withChildren, type ProcessGroups } from './process-cpu';
 import { describeOwnPauses } from './own-pauses';
 import { RECOMMEND_LADDER, reportLadder, type LadderStep } from './rate-ladder';
+import { formatRecommendStages, recommendStages } from './recommend-stages';
 import { topReasons } from './stats';
 import { describeWriteLoad, startWriteLoad } from './write-load';
 
 /** Connections the load generator spreads its Recommend calls over. */
 const BENCH_CONNECTIONS = 4;
+/** Every so many Recommend calls of an open-loop phase carry a sampled trace context, read back from Jaeger to split their latency by stage. */
+const TRACED_CALL_EVERY = 5;
 
 export interface BenchOptions {
   readonly seconds: number;
@@ -64,7 +69,9 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     // Calls spread over several connections, as many clients' would (each worker behind the port gets some).
     const connections = Array.from({ length: BENCH_CONNECTIONS }, () => createClient(RecommendationService, platform.recommenderAddress, { timeoutMs: 5_000, ownConnection: true }));
     let nextConnection = 0;
-    const recommender = { recommend: (request: { userId: string; count: number }) => connections[nextConnection++ % connections.length]!.recommend(request) };
+    const recommender: Recommender = {
+      recommend: (request, metadata) => connections[nextConnection++ % connections.length]!.recommend(request, metadata ? { metadata } : {}),
+    };
     const ingest = createClient(IngestService, platform.ingestAddress, { timeoutMs: 30_000 });
     const users = seeded.dataset.users.map((user) => user.userId);
     const randomUser = (): string => users[Math.floor(Math.random() * users.length)]!;
@@ -75,11 +82,12 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     await openLoopRecommend(recommender, randomUser, options.rate, 3);
 
     const config = readConfig(platform.env);
+    const traceEvery = config.tracingEnabled ? TRACED_CALL_EVERY : 0;
     const scoringMetrics = `http://${config.metricsHost}:${config.metricsPorts.scoring}/metrics`;
     const openLoopPhase = async (heading: string): Promise<void> => {
       const rowsBefore = await histogramTotals(scoringMetrics, 'orrery_scoring_batch_rows');
       const ownPauses = watchOwnPauses();
-      const result = await openLoopRecommend(recommender, randomUser, options.rate, options.seconds);
+      const result = await openLoopRecommend(recommender, randomUser, options.rate, options.seconds, traceEvery);
       const paused = ownPauses.stop();
       log(`\n## ${heading}`);
       log(format(percentiles(result.latencies)));
@@ -92,6 +100,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
       // The recommender merges the score calls of requests served together, so rows are counted per Recommend, not per batch.
       const answered = result.latencies.length;
       if (batches > 0 && answered > 0) log(`candidates scored per Recommend: mean ${((rowsAfter.sum - rowsBefore.sum) / answered).toFixed(0)} (scoring's orrery_scoring_batch_rows: ${answered} requests in ${batches} scoring batches)`);
+      log(await recommendStagesReport(config.jaegerQueryUrl, config.tracingEnabled, result.traced));
     };
     await openLoopPhase(`Recommend, open loop at ${options.rate} req/s for ${options.seconds} s (count=10)`);
 
@@ -194,24 +203,27 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
   }
 }
 
-/** The Recommend call of the benchmark's load generator. */
+/** The Recommend call of the benchmark's load generator (with metadata: a trace context). */
 interface Recommender {
-  recommend(request: { userId: string; count: number }): Promise<{ degraded: boolean; degradedReasons: string[]; items: { reasons: string[] }[] }>;
+  recommend(request: { userId: string; count: number }, metadata?: Metadata): Promise<{ degraded: boolean; degradedReasons: string[]; items: { reasons: string[] }[] }>;
 }
 
 /**
  * Open loop: `rate` Recommend calls a second for `seconds`, sent on schedule whatever the latency, so
  * queueing shows in the tail. Requests due by now are sent, then the generator sleeps ~1 ms: a
  * busy-wait would take a core from the services on a small machine. Latency counts from the due
- * time (no coordinated omission).
+ * time (no coordinated omission). Every `traceEvery`th call (none for 0) carries a sampled trace
+ * context; `traced` pairs each answered one's trace id with its latency.
  */
 async function openLoopRecommend(
   recommender: Recommender,
   randomUser: () => string,
   rate: number,
   seconds: number,
-): Promise<{ latencies: number[]; degraded: number; errors: number; degradedReasons: Map<string, number>; errorReasons: Map<string, number> }> {
+  traceEvery = 0,
+): Promise<{ latencies: number[]; degraded: number; errors: number; degradedReasons: Map<string, number>; errorReasons: Map<string, number>; traced: TracedCall[] }> {
   const latencies: number[] = [];
+  const traced: TracedCall[] = [];
   const degradedReasons = new Map<string, number>();
   const errorReasons = new Map<string, number>();
   let degraded = 0;
@@ -224,10 +236,13 @@ async function openLoopRecommend(
     while (i < total) {
       const due = started + BigInt(Math.round((i * 1e9) / rate));
       if (due > now) break;
+      const trace = traceEvery > 0 && i % traceEvery === 0 ? sampledTraceContext() : undefined;
       inFlight.push(
-        recommender.recommend({ userId: randomUser(), count: 10 }).then(
+        recommender.recommend({ userId: randomUser(), count: 10 }, trace?.metadata).then(
           (reply) => {
-            latencies.push(ms(process.hrtime.bigint() - due));
+            const latency = ms(process.hrtime.bigint() - due);
+            latencies.push(latency);
+            if (trace) traced.push({ traceId: trace.traceId, latencyMs: latency });
             if (reply.degraded) degraded += 1;
             for (const reason of reply.degradedReasons) degradedReasons.set(reason, (degradedReasons.get(reason) ?? 0) + 1);
           },
@@ -243,7 +258,33 @@ async function openLoopRecommend(
     if (i < total) await new Promise((resolve) => setTimeout(resolve, 1));
   }
   await Promise.all(inFlight);
-  return { latencies, degraded, errors, degradedReasons, errorReasons };
+  return { latencies, degraded, errors, degradedReasons, errorReasons, traced };
+}
+
+/** A call sent with a trace context of its own, and the latency its client measured. */
+interface TracedCall {
+  readonly traceId: string;
+  readonly latencyMs: number;
+}
+
+/**
+ * Where the traced calls' latency went, stage by stage (recommend-stages.ts), from their traces in
+ * Jaeger; a trace still without the recommender's SERVER span after a few tries is left out.
+ */
+async function recommendStagesReport(jaegerUrl: string, tracingEnabled: boolean, calls: readonly TracedCall[]): Promise<string> {
+  if (!tracingEnabled) return 'where the time went: not read (ORRERY_TRACING=false)';
+  if (calls.length === 0) return 'where the time went: no call was traced';
+  try {
+    const latencyOf = new Map(calls.map((call) => [call.traceId, call.latencyMs]));
+    const traces = await fetchCompleteTraces(jaegerUrl, [...latencyOf.keys()], (trace) => recommendStages(trace.spans, 0) !== undefined, 4);
+    const stages = [...traces].flatMap(([traceId, trace]) => recommendStages(trace.spans, latencyOf.get(traceId) ?? 0) ?? []);
+    return [
+      `where the time went (Jaeger: ${stages.length} of ${calls.length} traced calls, every ${TRACED_CALL_EVERY}th sent with a sampled trace context; \`orrery trace <id>\` draws one):`,
+      ...formatRecommendStages(stages),
+    ].join('\n');
+  } catch (error) {
+    return `where the time went: not read from Jaeger at ${jaegerUrl} (${error instanceof Error ? error.message : String(error)})`;
+  }
 }
 
 /**

@@ -78,6 +78,31 @@ export async function fetchTrace(jaegerUrl: string, traceId: string): Promise<Ja
   return raw ? traceOf(raw) : { traceId, spans: [], resources: new Map() };
 }
 
+/** Traces read from Jaeger at a time by fetchCompleteTraces. */
+const TRACE_FETCHES_IN_FLIGHT = 8;
+
+/**
+ * The traces of `traceIds` once each is `complete`, read again once a second, `attempts` times at most
+ * (each service exports its spans within ~0.5 s of their end, in its own batches); a trace never found
+ * complete is left out.
+ */
+export async function fetchCompleteTraces(jaegerUrl: string, traceIds: readonly string[], complete: (trace: JaegerTrace) => boolean, attempts = 5): Promise<Map<string, JaegerTrace>> {
+  const traces = new Map<string, JaegerTrace>();
+  for (let attempt = 0; attempt < attempts && traces.size < traceIds.length; attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const missing = traceIds.filter((traceId) => !traces.has(traceId));
+    for (let next = 0; next < missing.length; next += TRACE_FETCHES_IN_FLIGHT) {
+      await Promise.all(
+        missing.slice(next, next + TRACE_FETCHES_IN_FLIGHT).map(async (traceId) => {
+          const trace = await fetchTrace(jaegerUrl, traceId);
+          if (complete(trace)) traces.set(traceId, trace);
+        }),
+      );
+    }
+  }
+  return traces;
+}
+
 /** What a search for traces asks: traces with a span of `service` (named `operation`) that started within the last `lookbackMs`. */
 export interface TraceSearch {
   readonly service: string;
