@@ -43,10 +43,14 @@ describe('orrery trace, before it reads anything', () => {
     [['4bf92f3577b34da6a3ce929d0e0e4736', '--wait', 'soon'], '--wait "soon" must be a whole number from 0 to 600'],
     [['--service', 'recommender', '--limit', '0'], '--limit "0" must be a whole number from 1 to 1000'],
     [['--service', 'recommender', '--lookback', '1w'], '--lookback "1w" is not a duration'],
-    [['--last'], '--operation and --last search the traces of a --service'],
+    [['--last'], '--operation, --last and --slowest search the traces of a --service'],
+    [['--slowest'], '--operation, --last and --slowest search the traces of a --service'],
+    [['--service', 'recommender', '--last', '--slowest'], '--last or --slowest, not both'],
+    [['--service', 'recommender', '--slowest', '--limit', '10001'], '--limit "10001" must be a whole number from 1 to 10000'],
+    [['4bf92f3577b34da6a3ce929d0e0e4736', '--slowest'], 'a trace id or --service, not both'],
     [['--colour'], "Unknown option '--colour'"],
-    [['--service', 'recommender', '--svg', 'x.svg'], '--attributes, --expand, --svg and --wait are for drawing one trace: name it, or add --last'],
-    [['--service', 'recommender', '--last', '--limit', '5'], '--last draws the newest trace; --limit is for the list'],
+    [['--service', 'recommender', '--svg', 'x.svg'], '--attributes, --expand, --svg and --wait are for drawing one trace: name it, or add --last or --slowest'],
+    [['--service', 'recommender', '--last', '--limit', '5'], '--last draws the newest trace; --limit is for the list and --slowest'],
     [[], 'name a trace id, or --service NAME to list its newest traces'],
   ])('refuses %p with exit code 2, saying what is wrong, and the usage', async (args, message) => {
     const { code, out, err } = await run(nowhere, args);
@@ -179,6 +183,28 @@ describe('orrery trace against a Jaeger query API', () => {
       expect(out).toContain(`waterfall: ${svg}`);
       expect(readFileSync(svg, 'utf8')).toMatch(new RegExp(`^<svg[^]*trace ${ID}: 20\\.00 ms, 3 spans[^]*</svg>\n$`));
       expect(jaeger.requests[0]!.searchParams.get('limit')).toBe('20');
+    } finally {
+      await jaeger.close();
+    }
+  });
+
+  it('draws the longest of the traces a search finds with --slowest, after their p50 and p99', async () => {
+    const quick = (traceID: string, took: number): object => rawTrace(traceID, [rawSpan('q', 'grpc.orrery.v1.RecommendationService/Recommend', -1_000, took)]);
+    const found = [quick('00000000000000000000000000000003', 5), rawTrace(ID, whole), quick('00000000000000000000000000000004', 7), quick('00000000000000000000000000000005', 6)];
+    const jaeger = await fakeJaeger((url) => {
+      if (url.pathname === '/api/traces') return { data: found };
+      return url.pathname === `/api/traces/${ID}` ? { data: [rawTrace(ID, whole)] } : undefined;
+    });
+    try {
+      const { code, out, err } = await run(jaeger.url, ['--service', 'recommender', '--operation', 'grpc.orrery.v1.RecommendationService/Recommend', '--slowest', '--lookback', '5m']);
+      expect({ code, err }).toEqual({ code: 0, err: '' });
+      const [heading, , drawn] = out.split('\n');
+      expect(heading).toBe('the slowest of the newest 4 traces of recommender "grpc.orrery.v1.RecommendationService/Recommend" in the last 5m: 20.00 ms (p50 6.00, p99 20.00 ms)');
+      expect(drawn).toMatch(new RegExp(`^trace ${ID}: 20\\.00 ms, 3 spans`));
+      expect(jaeger.requests[0]!.searchParams.get('limit')).toBe('1000');
+      const withLimit = await run(jaeger.url, ['--service', 'recommender', '--slowest', '--limit', '4000']);
+      expect(withLimit.code).toBe(0);
+      expect(jaeger.requests.find((request, index) => index > 0 && request.pathname === '/api/traces')!.searchParams.get('limit')).toBe('4000');
     } finally {
       await jaeger.close();
     }

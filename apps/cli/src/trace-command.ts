@@ -3,19 +3,22 @@
 import { writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { fetchTrace, listServices, searchTraces, type JaegerTrace } from './jaeger';
+import { percentiles } from '@orrery/metrics';
+import { fetchTrace, listServices, searchTraces, traceEndMs, traceStartMs, type JaegerTrace } from './jaeger';
 import { parseLookback, parseTraceId, renderTraceList, renderWaterfall, waterfallSvg } from './trace-view';
 
 export const TRACE_USAGE = `  trace <trace id> [--attributes] [--expand] [--svg FILE] [--wait SECONDS]
   trace --service NAME [--operation NAME] [--limit N] [--lookback 1h]
   trace --service NAME [--operation NAME] [--lookback 1h] --last [--attributes] [--expand] [--svg FILE] [--wait SECONDS]
+  trace --service NAME [--operation NAME] [--lookback 1h] --slowest [--limit N] [--attributes] [--expand] [--svg FILE] [--wait SECONDS]
                      read a trace back from Jaeger's query API and draw it: each span under its
                      parent, when it started, how long it took, which failed; runs of like sibling
                      spans (a request's Redis reads) on one line unless --expand; --attributes:
                      every span's attributes; --svg: the waterfall as a picture. Polls until no new
                      span has come for 2 s, up to --wait seconds (default 10). The trace id may be
                      a whole traceparent header. With --service: the newest traces with a span of
-                     that service (--last draws the newest one)
+                     that service (--last draws the newest one; --slowest the longest of the newest
+                     --limit, default 1000, with their p50 and p99: what a slow request is made of)
 `;
 
 /** How `orrery trace` polls Jaeger for a trace's spans (tests shorten it). */
@@ -32,6 +35,13 @@ const DEFAULT_WAIT_SECONDS = 10;
 
 /** Traces a --last search reads to find the newest (a Jaeger backend need not return the newest first). */
 const LAST_SEARCH_LIMIT = 20;
+
+/** Traces a --slowest search reads by default, and at most. */
+const SLOWEST_SEARCH_LIMIT = 1_000;
+const MAX_SLOWEST_SEARCH_LIMIT = 10_000;
+
+/** How long a trace took, first span's start to last span's end, in ms. */
+const traceMs = (trace: JaegerTrace): number => traceEndMs(trace) - traceStartMs(trace);
 
 /**
  * The trace, polled until no new span has come for `settledMs` (the services export their spans in
@@ -100,6 +110,7 @@ export async function traceCommand(jaegerUrl: string, args: readonly string[], p
           limit: { type: 'string' },
           lookback: { type: 'string', default: '1h' },
           last: { type: 'boolean', default: false },
+          slowest: { type: 'boolean', default: false },
         },
       }),
     );
@@ -121,7 +132,7 @@ export async function traceCommand(jaegerUrl: string, args: readonly string[], p
 
     if (positionals.length > 1) throw new UsageError(`one trace id at a time, not ${positionals.length}`);
     if (positionals.length === 1) {
-      if (values.service !== undefined || values.last || values.limit !== undefined) throw new UsageError('a trace id or --service, not both');
+      if (values.service !== undefined || values.last || values.slowest || values.limit !== undefined) throw new UsageError('a trace id or --service, not both');
       const traceId = asUsage(() => parseTraceId(positionals[0]!));
       if (await draw(traceId)) return 0;
       fail(
@@ -131,16 +142,25 @@ export async function traceCommand(jaegerUrl: string, args: readonly string[], p
       return 1;
     }
     if (values.service === undefined) {
-      if (values.operation !== undefined || values.last) throw new UsageError('--operation and --last search the traces of a --service');
+      if (values.operation !== undefined || values.last || values.slowest) throw new UsageError('--operation, --last and --slowest search the traces of a --service');
       const services = await listServices(jaegerUrl).then(
         (names) => ` (services in Jaeger: ${names.join(', ') || 'none yet'})`,
         () => '',
       );
       throw new UsageError(`name a trace id, or --service NAME to list its newest traces${services}`);
     }
-    if (values.last && values.limit !== undefined) throw new UsageError('--last draws the newest trace; --limit is for the list');
-    if (!values.last && drawing) throw new UsageError('--attributes, --expand, --svg and --wait are for drawing one trace: name it, or add --last');
-    const limit = values.last ? LAST_SEARCH_LIMIT : values.limit === undefined ? 20 : wholeNumber('limit', values.limit, 1, 1_000);
+    if (values.last && values.slowest) throw new UsageError('--last or --slowest, not both');
+    if (values.last && values.limit !== undefined) throw new UsageError('--last draws the newest trace; --limit is for the list and --slowest');
+    if (!values.last && !values.slowest && drawing) throw new UsageError('--attributes, --expand, --svg and --wait are for drawing one trace: name it, or add --last or --slowest');
+    const limit = values.last
+      ? LAST_SEARCH_LIMIT
+      : values.slowest
+        ? values.limit === undefined
+          ? SLOWEST_SEARCH_LIMIT
+          : wholeNumber('limit', values.limit, 1, MAX_SLOWEST_SEARCH_LIMIT)
+        : values.limit === undefined
+          ? 20
+          : wholeNumber('limit', values.limit, 1, 1_000);
     const lookbackMs = asUsage(() => parseLookback(values.lookback));
     const traces = await searchTraces(jaegerUrl, { service: values.service, operation: values.operation, limit, lookbackMs });
     if (traces.length === 0) {
@@ -149,9 +169,16 @@ export async function traceCommand(jaegerUrl: string, args: readonly string[], p
       fail(`no traces of ${values.service}${values.operation === undefined ? '' : ` with a span "${values.operation}"`} in the last ${values.lookback} in Jaeger at ${jaegerUrl}.${known}`);
       return 1;
     }
-    if (values.last) {
-      if (await draw(traces[0]!.traceId)) return 0;
-      fail(`trace ${traces[0]!.traceId} left Jaeger before it could be drawn`);
+    if (values.last || values.slowest) {
+      let chosen = traces[0]!;
+      if (values.slowest) {
+        for (const trace of traces) if (traceMs(trace) > traceMs(chosen)) chosen = trace;
+        const { p50, p99 } = percentiles(traces.map(traceMs));
+        const of = `${values.service}${values.operation === undefined ? '' : ` "${values.operation}"`}`;
+        write(`the slowest of the newest ${traces.length} traces of ${of} in the last ${values.lookback}: ${traceMs(chosen).toFixed(2)} ms (p50 ${p50.toFixed(2)}, p99 ${p99.toFixed(2)} ms)\n`);
+      }
+      if (await draw(chosen.traceId)) return 0;
+      fail(`trace ${chosen.traceId} left Jaeger before it could be drawn`);
       return 1;
     }
     write(renderTraceList(traces));
