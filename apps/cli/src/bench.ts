@@ -13,7 +13,7 @@ import { histogramTotals } from './prometheus-text';
 import { CpuSnapshot, processesRunning, withChildren, type ProcessGroups } from './process-cpu';
 import { describeOwnPauses } from './own-pauses';
 import { RECOMMEND_LADDER, reportLadder, type LadderStep } from './rate-ladder';
-import { formatRecommendStages, recommendStages } from './recommend-stages';
+import { formatRecommendStages, recommendStages, type ClientTiming } from './recommend-stages';
 import { topReasons } from './stats';
 import { describeWriteLoad, startWriteLoad } from './write-load';
 
@@ -57,7 +57,7 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
     ...(tracingOff ? { ORRERY_TRACING: 'false' } : { ORRERY_TRACE_SAMPLE_RATIO: String(options.traceSampleRatio) }),
     ORRERY_RECOMMENDER_WORKERS: String(options.recommenderWorkers),
   });
-  log(`tracing: ${tracingOff ? 'off (ORRERY_TRACING=false)' : `${Number(options.traceSampleRatio) * 100}% of new traces sampled`}; recommender workers: ${options.recommenderWorkers}; load generator: ${BENCH_CONNECTIONS} connections`);
+  log(`tracing: ${tracingOff ? 'off (ORRERY_TRACING=false)' : `${Number(options.traceSampleRatio) * 100}% of new traces sampled, and every ${TRACED_CALL_EVERY}th call of an open-loop phase`}; recommender workers: ${options.recommenderWorkers}; load generator: ${BENCH_CONNECTIONS} connections`);
   try {
     const seedStarted = process.hrtime.bigint();
     const seeded = await seedDemoData({ ingestAddress: platform.ingestAddress, users: 1_000, items: 600, eventsPerUser: 40, seed: 42, progress: true });
@@ -237,12 +237,13 @@ async function openLoopRecommend(
       const due = started + BigInt(Math.round((i * 1e9) / rate));
       if (due > now) break;
       const trace = traceEvery > 0 && i % traceEvery === 0 ? sampledTraceContext() : undefined;
+      const sentLateMs = trace ? ms(process.hrtime.bigint() - due) : 0;
       inFlight.push(
         recommender.recommend({ userId: randomUser(), count: 10 }, trace?.metadata).then(
           (reply) => {
             const latency = ms(process.hrtime.bigint() - due);
             latencies.push(latency);
-            if (trace) traced.push({ traceId: trace.traceId, latencyMs: latency });
+            if (trace) traced.push({ traceId: trace.traceId, sentLateMs, latencyMs: latency });
             if (reply.degraded) degraded += 1;
             for (const reason of reply.degradedReasons) degradedReasons.set(reason, (degradedReasons.get(reason) ?? 0) + 1);
           },
@@ -261,10 +262,9 @@ async function openLoopRecommend(
   return { latencies, degraded, errors, degradedReasons, errorReasons, traced };
 }
 
-/** A call sent with a trace context of its own, and the latency its client measured. */
-interface TracedCall {
+/** A call sent with a trace context of its own, and what its client measured. */
+interface TracedCall extends ClientTiming {
   readonly traceId: string;
-  readonly latencyMs: number;
 }
 
 /**
@@ -275,12 +275,16 @@ async function recommendStagesReport(jaegerUrl: string, tracingEnabled: boolean,
   if (!tracingEnabled) return 'where the time went: not read (ORRERY_TRACING=false)';
   if (calls.length === 0) return 'where the time went: no call was traced';
   try {
-    const latencyOf = new Map(calls.map((call) => [call.traceId, call.latencyMs]));
-    const traces = await fetchCompleteTraces(jaegerUrl, [...latencyOf.keys()], (trace) => recommendStages(trace.spans, 0) !== undefined, 4);
-    const stages = [...traces].flatMap(([traceId, trace]) => recommendStages(trace.spans, latencyOf.get(traceId) ?? 0) ?? []);
+    const traces = await fetchCompleteTraces(jaegerUrl, calls.map((call) => call.traceId), (trace) => recommendStages(trace.spans, { sentLateMs: 0, latencyMs: 0 }) !== undefined, 4);
+    const stages = calls.flatMap((call) => {
+      const trace = traces.get(call.traceId);
+      return trace ? (recommendStages(trace.spans, call) ?? []) : [];
+    });
+    const slowest = calls.filter((call) => traces.has(call.traceId)).reduce<TracedCall | undefined>((worst, call) => (worst === undefined || call.latencyMs > worst.latencyMs ? call : worst), undefined);
     return [
-      `where the time went (Jaeger: ${stages.length} of ${calls.length} traced calls, every ${TRACED_CALL_EVERY}th sent with a sampled trace context; \`orrery trace <id>\` draws one):`,
+      `where the time went (Jaeger: ${stages.length} of ${calls.length} traced calls, every ${TRACED_CALL_EVERY}th sent with a sampled trace context whatever the sample ratio):`,
       ...formatRecommendStages(stages),
+      ...(slowest ? [`the slowest traced call took ${slowest.latencyMs.toFixed(2)} ms: orrery trace ${slowest.traceId}`] : []),
     ].join('\n');
   } catch (error) {
     return `where the time went: not read from Jaeger at ${jaegerUrl} (${error instanceof Error ? error.message : String(error)})`;

@@ -111,7 +111,7 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
   const coVisitHalfLife = halfLifeMs(config.coVisitHalfLifeHours);
 
   return {
-    user: (userId, recentLimit) => withReadSpan('redis read user', REDIS, async () => {
+    user: async (userId, recentLimit) => withReadSpan('redis read user', REDIS, async () => {
       const keys = currentKeys();
       const user = keys.user(userId);
       // Four plain commands, auto-pipelined into one write (the keys share the user's hash slot, so one
@@ -142,7 +142,7 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
       };
     }),
 
-    coVisits: (itemIds, countPerItem) => withReadSpan('redis read co-visits', { ...REDIS, 'orrery.keys': itemIds.length }, async () => {
+    coVisits: async (itemIds, countPerItem) => withReadSpan('redis read co-visits', { ...REDIS, 'orrery.keys': itemIds.length }, async () => {
       const keys = currentKeys();
       // A few spare rows per item, so filtering hidden/deleted items rarely leaves a list short.
       const lists = await Promise.all(itemIds.map((itemId) => redis.zrevrange(keys.item(itemId).coVisits, 0, countPerItem + COVISIT_SPARE - 1, 'WITHSCORES')));
@@ -164,7 +164,7 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
       );
     }),
 
-    trending: (category, count) => withReadSpan('redis read trending', { ...REDIS, 'orrery.category': category }, async () => {
+    trending: async (category, count) => withReadSpan('redis read trending', { ...REDIS, 'orrery.category': category }, async () => {
       const keys = currentKeys();
       const ranking = category ? keys.trending.category(category) : keys.trending.overall;
       const rows = (await runScript(redis, TRENDING_SCRIPT, [ranking, keys.trending.hidden], [count])) as string[];
@@ -172,7 +172,7 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
       return pairs(rows).map(({ member, score }) => ({ itemId: member, score: decayedValue(score, at, trendingHalfLife) }));
     }),
 
-    items: (itemIds) => withReadSpan('redis read items', { ...REDIS, 'orrery.keys': itemIds.length }, async () => {
+    items: async (itemIds) => withReadSpan('redis read items', { ...REDIS, 'orrery.keys': itemIds.length }, async () => {
       const keys = currentKeys();
       const [catalogs, stats] = await Promise.all([
         Promise.all(itemIds.map((itemId) => redis.hgetall(keys.item(itemId).catalog))),
@@ -192,12 +192,12 @@ export function redisProjectionReader(redis: RedisClient, currentKeys: () => Pro
       });
     }),
 
-    uniqueUsers: (itemIds) => withReadSpan('redis read unique users', { ...REDIS, 'orrery.keys': itemIds.length }, async () => {
+    uniqueUsers: async (itemIds) => withReadSpan('redis read unique users', { ...REDIS, 'orrery.keys': itemIds.length }, async () => {
       const keys = currentKeys();
       return Promise.all(itemIds.map((itemId) => redis.pfcount(keys.item(itemId).users)));
     }),
 
-    seen: (userId, itemIds) => withReadSpan('redis read seen', REDIS, async () => {
+    seen: async (userId, itemIds) => withReadSpan('redis read seen', REDIS, async () => {
       const seen = new Set(await redis.lrange(currentKeys().user(userId).seen, 0, -1));
       return itemIds.map((itemId) => seen.has(itemId));
     }),

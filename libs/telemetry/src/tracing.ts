@@ -120,12 +120,21 @@ export async function withSpan<T>(name: string, options: SpanOptions, work: (spa
  * per command from the client's instrumentation. Such a read is one step of a request; its commands
  * run together, so a span each added work (a Recommend made ~8 of them, a cold one hundreds) and
  * lines to its trace without telling more. Made only inside a sampled trace (a read outside any
- * request, such as a poll, starts no trace of its own).
+ * request, such as a poll, starts no trace of its own); in any case `work` runs with no active span
+ * and tracing suppressed, so an instrumentation that wants a parent span (ioredis') skips its work
+ * even in a trace that is not sampled. That holds for everything `work` starts, timers and promise
+ * chains included, and an ioredis auto-pipeline flush it triggers carries the commands other callers
+ * queued in the same tick: keep `work` to the read itself.
  */
 export async function withReadSpan<T>(name: string, attributes: Attributes, work: () => Promise<T>): Promise<T> {
   const parent = trace.getSpanContext(context.active());
-  if (parent === undefined || (parent.traceFlags & TraceFlags.SAMPLED) === 0) return work();
-  return withSpan(name, { kind: SpanKind.CLIENT, attributes }, () => context.with(suppressTracing(context.active()), work));
+  if (parent === undefined || (parent.traceFlags & TraceFlags.SAMPLED) === 0) return context.with(unspanned(context.active()), work);
+  return withSpan(name, { kind: SpanKind.CLIENT, attributes }, () => context.with(unspanned(context.active()), work));
+}
+
+/** `parent` without its span and with tracing suppressed. */
+function unspanned(parent: Context): Context {
+  return trace.deleteSpan(suppressTracing(parent));
 }
 
 /** Marks a span as failed with the error. */
