@@ -287,4 +287,50 @@ describe('cachedBatchLookup refreshes ahead of expiry', () => {
     clock = 1_000;
     expect(await cached(['a'])).toEqual(['a@2']);
   });
+
+  it('with staleWhileRefreshMs, a value read past its TTL but within it is answered from memory at once and read again in the background', async () => {
+    const { calls, version, fetch } = counter();
+    let clock = 0;
+    const cached = cachedBatchLookup(fetch, { ttlMs: 1_000, staleWhileRefreshMs: 5_000, now: () => clock, random: () => 0.5 });
+    await cached(['a', 'b']);
+    version.n = 2;
+    // A quiet spell of 4 TTLs: nothing read, nothing refreshed.
+    clock = 4_000;
+    expect(await cached(['a', 'b'])).toEqual(['a@1', 'b@1']);
+    await settled();
+    expect(calls).toEqual([['a', 'b'], ['a', 'b']]);
+    expect(await cached(['a', 'b'])).toEqual(['a@2', 'b@2']);
+  });
+
+  it('with staleWhileRefreshMs, a value past it is read in the lookup, and a moved generation still drops a stale value at once', async () => {
+    const { calls, version, fetch } = counter();
+    let clock = 0;
+    let generation = 0;
+    const cached = cachedBatchLookup(fetch, { ttlMs: 1_000, staleWhileRefreshMs: 5_000, now: () => clock, random: () => 0.5, generation: () => generation });
+    await cached(['a', 'b']);
+    version.n = 2;
+    clock = 6_000;
+    expect(await cached(['a'])).toEqual(['a@2']);
+    expect(calls).toEqual([['a', 'b'], ['a']]);
+    version.n = 3;
+    clock = 8_000;
+    generation = 1;
+    expect(await cached(['b'])).toEqual(['b@3']);
+    expect(calls).toEqual([['a', 'b'], ['a'], ['b']]);
+  });
+
+  it('with refreshDelayMs, a background refresh starts that long after the lookup that found the values due', async () => {
+    const { calls, version, fetch } = counter();
+    let clock = 0;
+    const cached = cachedBatchLookup(fetch, { ttlMs: 1_000, refreshDelayMs: 40, now: () => clock, random: () => 0 });
+    await cached(['a']);
+    version.n = 2;
+    clock = 1_000 * REFRESH_EARLIEST_SHARE;
+    expect(await cached(['a'])).toEqual(['a@1']);
+    await settled();
+    expect(calls).toEqual([['a']]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(calls).toEqual([['a'], ['a']]);
+    expect(await cached(['a'])).toEqual(['a@2']);
+  });
 });

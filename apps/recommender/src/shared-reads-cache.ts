@@ -1,8 +1,9 @@
 // Short-lived caches of the reads that are the same for every user: catalog facts, co-visitation
 // lists and trending rankings. Every Recommend reads those for ~200 mostly popular items, and they
 // were most of the Redis work per request; what is specific to the user (recent items, seen set,
-// affinities) is never cached, so a click still moves the next request. A cached value is at most the
-// TTL old: a newly hidden item can be returned, and popularity and co-visit scores lag, for that long.
+// affinities) is never cached, so a click still moves the next request. A cached value that is read is
+// at most the TTL old: popularity and co-visit scores lag for that long. One left unread for longer can
+// be answered once more while it is read again (staleWhileRefreshMs), where that is safe.
 //
 // Values that are read are refreshed ahead of their expiry, in the background and in batches (one
 // fetch per REFRESH_INTERVAL_SHARE of the TTL at most), so a request does not wait for the Redis
@@ -23,6 +24,22 @@ export interface TtlCacheOptions<V = unknown> {
   readonly maxEntries?: number;
   /** Keys one background refresh reads at most; default REFRESH_BATCH_KEYS. */
   readonly maxRefreshKeys?: number;
+  /**
+   * How long past the TTL a value is still answered, in ms (default 0: not at all). A value read then
+   * is answered at once and refreshed in the background, as one read past REFRESH_EARLIEST_SHARE is:
+   * after a quiet spell longer than the TTL, the first requests do not read hundreds of values again
+   * themselves. Only for values whose staleness cannot show something that must not be shown: the
+   * recommender's catalog facts drop on every catalog change (`generation`), and its co-visit lists
+   * and trending rankings are filtered by those facts.
+   */
+  readonly staleWhileRefreshMs?: number;
+  /**
+   * How long after a lookup finds values due their background refresh starts, in ms (default 0: at
+   * once). A refresh's replies are decoded on the event loop; started at once, they compete with the
+   * rest of the very request that found the values due, which a lone request after a quiet spell
+   * (dozens of values due at once) felt most.
+   */
+  readonly refreshDelayMs?: number;
   /** Whether a refreshed value says the same as the cached one, which is then kept (default: never). */
   readonly unchanged?: (cached: V, fetched: V) => boolean;
   /**
@@ -84,6 +101,7 @@ export function cachedBatchLookup<V, A extends unknown[]>(
   const maxEntries = options.maxEntries ?? 100_000;
   const maxRefreshKeys = options.maxRefreshKeys ?? REFRESH_BATCH_KEYS;
   const generationNow = options.generation ?? (() => 0);
+  const staleMs = options.staleWhileRefreshMs ?? 0;
   const refreshIntervalMs = options.ttlMs * REFRESH_INTERVAL_SHARE;
   const cache = new Map<string, Entry<V>>();
   const due = new Set<string>();
@@ -143,7 +161,9 @@ export function cachedBatchLookup<V, A extends unknown[]>(
     lastRefreshAt = at;
     const generation = generationNow();
     const refresh = (): Promise<ReadonlyMap<string, V>> => fetch(keys, ...args);
-    (options.inBackground ? options.inBackground(keys, refresh) : refresh())
+    const start = (): Promise<ReadonlyMap<string, V>> => (options.inBackground ? options.inBackground(keys, refresh) : refresh());
+    const delayMs = options.refreshDelayMs ?? 0;
+    (delayMs > 0 ? new Promise<void>((resolve) => setTimeout(resolve, delayMs).unref()).then(start) : start())
       .then(
         (values) => {
           const fetchedAt = now();
@@ -176,7 +196,7 @@ export function cachedBatchLookup<V, A extends unknown[]>(
     for (let index = 0; index < keys.length; index++) {
       const key = keys[index]!;
       const entry = cache.get(key);
-      if (entry === undefined || entry.generation !== generation || ('expiresAt' in entry && entry.expiresAt <= at)) {
+      if (entry === undefined || entry.generation !== generation || ('expiresAt' in entry && entry.expiresAt + staleMs <= at)) {
         (missing ??= new Set()).add(key);
       } else if ('value' in entry) {
         found[index] = entry.value;
