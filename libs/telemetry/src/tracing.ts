@@ -12,6 +12,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { OrreryConfig } from '@orrery/config';
+import { createLogger } from './logging';
+import { reportTracingProblems } from './tracing-problems';
 
 export interface Telemetry {
   /** Flushes pending spans and stops exporting. */
@@ -37,6 +39,8 @@ const SPANS_PER_EXPORT = 128;
 export function startTelemetry(serviceName: string, config: Pick<OrreryConfig, 'otlpEndpoint' | 'tracingEnabled' | 'traceSampleRatio'>): Telemetry {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   if (!config.tracingEnabled) return { shutdown: async () => undefined };
+  const tracesUrl = `${config.otlpEndpoint.replace(/\/$/, '')}/v1/traces`;
+  reportTracingProblems(createLogger(serviceName, 'warn'), tracesUrl);
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: serviceName,
@@ -47,14 +51,15 @@ export function startTelemetry(serviceName: string, config: Pick<OrreryConfig, '
     }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(config.traceSampleRatio) }),
     spanProcessors: [
-      new BatchSpanProcessor(new OTLPTraceExporter({ url: `${config.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }), {
+      new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl }), {
         scheduledDelayMillis: 500,
         maxQueueSize: 16_384,
         maxExportBatchSize: SPANS_PER_EXPORT,
       }),
     ],
   });
-  provider.register();
+  // The propagator is set above, tracing or not (a second registration is refused, and reported).
+  provider.register({ propagator: null });
   registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
