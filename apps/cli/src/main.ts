@@ -26,6 +26,7 @@ import { createClient } from '@orrery/grpc';
 import { IngestService } from '@orrery/proto';
 import { describeWriteLoad, startWriteLoad } from './write-load';
 import { traceCommand, TRACE_USAGE } from './trace-command';
+import { integerOption } from './options';
 
 const USAGE = `orrery <command> [options]
 
@@ -312,7 +313,7 @@ async function benchIngest(args: string[]): Promise<number> {
     concurrency: positiveInteger('concurrency', values.concurrency),
     rates: parseRates('--rate', values.rate),
     ladderPlot: resolvePath(values['ladder-plot']),
-    history: integerAtLeast(0, 'history', values.history),
+    history: integerOption('history', values.history, 0),
     phases: phases as ReadonlySet<IngestBenchPhase>,
     cpuProfileDir: values['cpu-prof-dir'] === undefined ? undefined : resolvePath(values['cpu-prof-dir']),
   });
@@ -328,15 +329,7 @@ function train(env: NodeJS.ProcessEnv = process.env): number {
 
 /** The value of option `--name` as a positive integer, or an error naming the option and what it got. */
 function positiveInteger(name: string, raw: string | undefined): number {
-  return integerAtLeast(1, name, raw);
-}
-
-/** The value of option `--name` as an integer of `least` or more, or an error naming the option and what it got. */
-function integerAtLeast(least: number, name: string, raw: string | undefined): number {
-  // Number('') is 0: an empty value is refused, not read as zero.
-  const value = raw === undefined || raw.trim() === '' ? Number.NaN : Number(raw);
-  if (!Number.isInteger(value) || value < least) throw new Error(`--${name} must be ${least === 1 ? 'a positive integer' : `a whole number (${least} or more)`}, got "${raw}"`);
-  return value;
+  return integerOption(name, raw, 1);
 }
 
 /**

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { percentiles } from '@orrery/metrics';
+import { integerOption } from './options';
 import { fetchTrace, listServices, searchTraces, traceEndMs, traceStartMs, type JaegerTrace } from './jaeger';
 import { parseLookback, parseTraceId, renderTraceList, renderWaterfall, waterfallSvg } from './trace-view';
 
@@ -81,11 +82,6 @@ function asUsage<T>(parse: () => T): T {
   }
 }
 
-function wholeNumber(flag: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text.trim()) || value < min || value > max) throw new UsageError(`--${flag} "${text}" must be a whole number from ${min} to ${max}`);
-  return value;
-}
 
 /** Runs `orrery trace` with `args`; returns the exit code (0 drawn or listed, 1 nothing found or Jaeger unreachable, 2 usage). */
 export async function traceCommand(jaegerUrl: string, args: readonly string[], polling: TracePolling = TRACE_POLLING): Promise<number> {
@@ -115,7 +111,7 @@ export async function traceCommand(jaegerUrl: string, args: readonly string[], p
       }),
     );
     const drawing = values.attributes || values.expand || values.svg !== undefined || values.wait !== undefined;
-    const waitMs = 1000 * (values.wait === undefined ? DEFAULT_WAIT_SECONDS : wholeNumber('wait', values.wait, 0, 600));
+    const waitMs = 1000 * (values.wait === undefined ? DEFAULT_WAIT_SECONDS : asUsage(() => integerOption('wait', values.wait, 0, 600)));
     /** Draws the trace once its spans have settled (or --wait is up); false when Jaeger holds none of it. */
     const draw = async (traceId: string): Promise<boolean> => {
       const found = await settledTrace(jaegerUrl, traceId, waitMs, polling);
@@ -157,10 +153,10 @@ export async function traceCommand(jaegerUrl: string, args: readonly string[], p
       : values.slowest
         ? values.limit === undefined
           ? SLOWEST_SEARCH_LIMIT
-          : wholeNumber('limit', values.limit, 1, MAX_SLOWEST_SEARCH_LIMIT)
+          : asUsage(() => integerOption('limit', values.limit, 1, MAX_SLOWEST_SEARCH_LIMIT))
         : values.limit === undefined
           ? 20
-          : wholeNumber('limit', values.limit, 1, 1_000);
+          : asUsage(() => integerOption('limit', values.limit, 1, 1_000));
     const lookbackMs = asUsage(() => parseLookback(values.lookback));
     const traces = await searchTraces(jaegerUrl, { service: values.service, operation: values.operation, limit, lookbackMs });
     if (traces.length === 0) {
