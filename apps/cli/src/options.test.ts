@@ -14,6 +14,10 @@ describe('integerOption', () => {
     ['seconds', '', 1, undefined, '--seconds must be a positive integer, got ""'],
     ['history', '-1', 0, undefined, '--history must be a whole number (0 or more), got "-1"'],
     ['history', undefined, 0, undefined, '--history must be a whole number (0 or more), got "undefined"'],
+    ['limit', '1e3', 1, 1_000, '--limit must be a whole number from 1 to 1000, got "1e3"'],
+    ['limit', '0x10', 1, 1_000, '--limit must be a whole number from 1 to 1000, got "0x10"'],
+    ['seconds', '+5', 1, undefined, '--seconds must be a positive integer, got "+5"'],
+    ['seconds', '5.0', 1, undefined, '--seconds must be a positive integer, got "5.0"'],
   ])('refuses --%s %p, naming the option, its range and what it got', (name, raw, least, most, message) => {
     expect(() => integerOption(name, raw, least, most)).toThrow(message);
   });

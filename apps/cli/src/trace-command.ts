@@ -82,7 +82,6 @@ function asUsage<T>(parse: () => T): T {
   }
 }
 
-
 /** Runs `orrery trace` with `args`; returns the exit code (0 drawn or listed, 1 nothing found or Jaeger unreachable, 2 usage). */
 export async function traceCommand(jaegerUrl: string, args: readonly string[], polling: TracePolling = TRACE_POLLING): Promise<number> {
   const write = (text: string): void => void process.stdout.write(`${text}\n`);

@@ -78,7 +78,7 @@ export interface CatalogGeneration {
 /**
  * Polls reader.catalogChanges every `pollMs` and moves the generation whenever the token moves (the
  * first answer moves it too: facts read before it may predate a change). A failed poll is reported
- * once until one succeeds again; meanwhile the generation stays, and the TTL still bounds the facts' age.
+ * once until one succeeds again; meanwhile the generation stays, and the cache's TTL and stale window still bound the facts' age.
  */
 export function followCatalogChanges(reader: Pick<ProjectionReader, 'catalogChanges'>, pollMs: number, onError: (error: unknown) => void): CatalogGeneration {
   let generation = 0;

@@ -90,7 +90,7 @@ export async function openRecommenderPorts(config: OrreryConfig, logger: Logger)
     const projections = await followProjections(config, 'orrery-recommender', logger);
     closers.push(() => projections.close());
     const catalog = followCatalogChanges(projections.reader, config.catalogChangesPollMs, (error) =>
-      logger.warn({ err: error }, 'could not check for catalog changes (cached catalog facts are kept until they expire)'),
+      logger.warn({ err: error }, 'could not check for catalog changes (cached catalog facts are kept until they expire: the TTL and its stale window)'),
     );
     closers.push(() => catalog.stop());
     const reads = readModel(
@@ -100,7 +100,7 @@ export async function openRecommenderPorts(config: OrreryConfig, logger: Logger)
         ttlMs: config.sharedReadsCacheMs,
         staleWhileRefreshMs: config.sharedReadsCacheMs * STALE_WHILE_REFRESH_TTLS,
         refreshDelayMs: SHARED_READS_REFRESH_DELAY_MS,
-        onRefreshError: (error) => logger.warn({ err: error }, 'could not refresh shared reads in the background (they are read in the request once they expire)'),
+        onRefreshError: (error) => logger.warn({ err: error }, 'could not refresh shared reads in the background (they are served until the TTL and its stale window are over, then read in the request)'),
         // A trace of its own: no request waits for it.
         inBackground: (keys, refresh) => withSpan('shared reads refresh', { parent: ROOT_CONTEXT, attributes: { 'orrery.cache.keys': keys.length } }, refresh),
       },

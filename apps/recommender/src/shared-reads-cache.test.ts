@@ -312,11 +312,17 @@ describe('cachedBatchLookup refreshes ahead of expiry', () => {
     clock = 6_000;
     expect(await cached(['a'])).toEqual(['a@2']);
     expect(calls).toEqual([['a', 'b'], ['a']]);
+    // Within the stale window, the same generation is answered from memory (and refreshed in the
+    // background); a moved generation is read again at once.
     version.n = 3;
-    clock = 8_000;
+    await cached(['c']);
+    version.n = 4;
+    clock = 8_500;
+    expect(await cached(['c'])).toEqual(['c@3']);
     generation = 1;
-    expect(await cached(['b'])).toEqual(['b@3']);
-    expect(calls).toEqual([['a', 'b'], ['a'], ['b']]);
+    version.n = 5;
+    expect(await cached(['c'])).toEqual(['c@5']);
+    expect(calls).toEqual([['a', 'b'], ['a'], ['c'], ['c'], ['c']]);
   });
 
   it('with refreshDelayMs, a background refresh starts that long after the lookup that found the values due', async () => {
@@ -332,5 +338,34 @@ describe('cachedBatchLookup refreshes ahead of expiry', () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(calls).toEqual([['a'], ['a']]);
     expect(await cached(['a'])).toEqual(['a@2']);
+  });
+
+  it('with refreshDelayMs, a refresh that catches up right after another starts at once', async () => {
+    const { calls, fetch } = counter();
+    let clock = 0;
+    const cached = cachedBatchLookup(fetch, { ttlMs: 1_000, refreshDelayMs: 10_000, maxRefreshKeys: 2, now: () => clock, random: () => 0 });
+    await cached(['a', 'b', 'c', 'd']);
+    clock = 1_000 * REFRESH_EARLIEST_SHARE;
+    await cached(['a', 'b', 'c', 'd']); // four due: the first refresh waits its delay…
+    await settled();
+    expect(calls).toHaveLength(1);
+    clock += 1;
+    await cached(['a']);
+    expect(calls).toHaveLength(1); // …and no second one starts while it waits
+  });
+
+  it('with refreshDelayMs, once a refresh has ended, the next lookup that finds values due starts the next at once', async () => {
+    const { calls, fetch } = counter();
+    let clock = 0;
+    const cached = cachedBatchLookup(fetch, { ttlMs: 1_000, refreshDelayMs: 20, maxRefreshKeys: 2, now: () => clock, random: () => 0 });
+    await cached(['a', 'b', 'c', 'd']);
+    clock = 1_000 * REFRESH_EARLIEST_SHARE;
+    await cached(['a', 'b', 'c', 'd']);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(calls).toEqual([['a', 'b', 'c', 'd'], ['a', 'b']]);
+    clock += 1;
+    await cached(['c']);
+    await settled();
+    expect(calls).toEqual([['a', 'b', 'c', 'd'], ['a', 'b'], ['c', 'd']]);
   });
 });

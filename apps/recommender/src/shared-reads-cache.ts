@@ -1,9 +1,11 @@
 // Short-lived caches of the reads that are the same for every user: catalog facts, co-visitation
 // lists and trending rankings. Every Recommend reads those for ~200 mostly popular items, and they
 // were most of the Redis work per request; what is specific to the user (recent items, seen set,
-// affinities) is never cached, so a click still moves the next request. A cached value that is read is
-// at most the TTL old: popularity and co-visit scores lag for that long. One left unread for longer can
-// be answered once more while it is read again (staleWhileRefreshMs), where that is safe.
+// affinities) is never cached, so a click still moves the next request. A value is answered until the
+// TTL, and past it for staleWhileRefreshMs more while it is read again in the background (0 by
+// default; 5 TTLs in the recommender, where that is safe): a value read steadily is refreshed before
+// its TTL ends as long as background refreshes succeed and keep up; one left unread, or whose
+// refreshes fail, is at most TTL + staleWhileRefreshMs old, and then read in the request.
 //
 // Values that are read are refreshed ahead of their expiry, in the background and in batches (one
 // fetch per REFRESH_INTERVAL_SHARE of the TTL at most), so a request does not wait for the Redis
@@ -18,7 +20,7 @@
 // values whose source changed) helped more than either (see docs/benchmarks.md).
 
 export interface TtlCacheOptions<V = unknown> {
-  /** How long a value is reused at most, in ms; 0 turns the cache off. */
+  /** How long a value is reused before it counts as expired, in ms (see staleWhileRefreshMs); 0 turns the cache off. */
   readonly ttlMs: number;
   /** Entries kept at most (the least recently fetched are evicted first); default 100 000. */
   readonly maxEntries?: number;
@@ -35,9 +37,10 @@ export interface TtlCacheOptions<V = unknown> {
   readonly staleWhileRefreshMs?: number;
   /**
    * How long after a lookup finds values due their background refresh starts, in ms (default 0: at
-   * once). A refresh's replies are decoded on the event loop; started at once, they compete with the
-   * rest of the very request that found the values due, which a lone request after a quiet spell
-   * (dozens of values due at once) felt most.
+   * once), unless a refresh ended less than REFRESH_INTERVAL_SHARE × TTL ago (catching up: at once). A
+   * refresh's replies are decoded on the event loop; started at once, they compete with the rest of the
+   * very request that found the values due, which a lone request after a quiet spell (dozens of values
+   * due at once) felt most.
    */
   readonly refreshDelayMs?: number;
   /** Whether a refreshed value says the same as the cached one, which is then kept (default: never). */
@@ -107,6 +110,7 @@ export function cachedBatchLookup<V, A extends unknown[]>(
   const due = new Set<string>();
   let refreshing = false;
   let lastRefreshAt = -Infinity;
+  let lastRefreshEndedAt = -Infinity;
 
   const store = (key: string, value: V, at: number, generation: number): void => {
     cache.delete(key);
@@ -162,7 +166,9 @@ export function cachedBatchLookup<V, A extends unknown[]>(
     const generation = generationNow();
     const refresh = (): Promise<ReadonlyMap<string, V>> => fetch(keys, ...args);
     const start = (): Promise<ReadonlyMap<string, V>> => (options.inBackground ? options.inBackground(keys, refresh) : refresh());
-    const delayMs = options.refreshDelayMs ?? 0;
+    // A refresh that follows one just done is catching up (many values due at once): it goes at once,
+    // or refreshes would fall behind the values coming due.
+    const delayMs = at - lastRefreshEndedAt < refreshIntervalMs ? 0 : (options.refreshDelayMs ?? 0);
     (delayMs > 0 ? new Promise<void>((resolve) => setTimeout(resolve, delayMs).unref()).then(start) : start())
       .then(
         (values) => {
@@ -180,7 +186,10 @@ export function cachedBatchLookup<V, A extends unknown[]>(
         },
         (error: unknown) => options.onRefreshError?.(error),
       )
-      .finally(() => (refreshing = false));
+      .finally(() => {
+        refreshing = false;
+        lastRefreshEndedAt = now();
+      });
   };
 
   return async (keys, ...args) => {

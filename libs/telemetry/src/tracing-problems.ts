@@ -13,8 +13,16 @@ export const PROBLEM_REPORT_INTERVAL_MS = 60_000;
 const MAX_PROBLEMS = 100;
 
 /**
- * Reports each distinct problem at once, then at most once per `intervalMs`, with how many times it
- * happened in between (held back).
+ * The kind of a problem: its text with numbers and trace or span ids taken out ("Dropped 5 spans…"
+ * and "Dropped 7 spans…" are one kind).
+ */
+export function problemKind(text: string): string {
+  return text.replace(/\b[0-9a-f]{16}(?:[0-9a-f]{16})?\b/gi, '<id>').replace(/\d+/g, '<n>');
+}
+
+/**
+ * Reports a problem at once, then problems of the same kind (problemKind) at most once per
+ * `intervalMs`, with how many were held back in between.
  */
 export class ThrottledReporter {
   private readonly seen = new Map<string, { reportedAt: number; heldBack: number }>();
@@ -27,14 +35,17 @@ export class ThrottledReporter {
 
   problem(text: string): void {
     const at = this.now();
-    const seen = this.seen.get(text);
+    const kind = problemKind(text);
+    const seen = this.seen.get(kind);
     if (seen && at - seen.reportedAt < this.intervalMs) {
       seen.heldBack += 1;
       return;
     }
-    if (!seen && this.seen.size >= MAX_PROBLEMS) this.seen.clear();
     this.report(text, seen?.heldBack ?? 0);
-    this.seen.set(text, { reportedAt: at, heldBack: 0 });
+    // Re-inserted, so the map's first key is the kind reported longest ago: the one forgotten first.
+    this.seen.delete(kind);
+    this.seen.set(kind, { reportedAt: at, heldBack: 0 });
+    if (this.seen.size > MAX_PROBLEMS) this.seen.delete(this.seen.keys().next().value!);
   }
 }
 
@@ -60,5 +71,7 @@ export function reportTracingProblems(logger: Logger, endpoint: string, interval
     verbose: ignore,
   };
   diag.setLogger(diagnostics, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
-  setGlobalErrorHandler((error) => reporter.problem(`tracing: spans could not be exported to ${endpoint} (${messageOf(error)}); traces of this service are missing from Jaeger meanwhile`));
+  // Export failures are most of what reaches the global handler (a failed forceFlush or a bad sampler
+  // setting would too).
+  setGlobalErrorHandler((error) => reporter.problem(`tracing failed: ${messageOf(error)} (spans go to ${endpoint}; while this lasts, traces of this service are missing from Jaeger)`));
 }

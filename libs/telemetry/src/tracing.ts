@@ -36,11 +36,11 @@ const SPANS_PER_EXPORT = 128;
  * themselves (@orrery/grpc's startServerSpan), for less CPU a call than OpenTelemetry's gRPC
  * instrumentation (docs/benchmarks.md, 2026-11-28 16:10).
  */
-export function startTelemetry(serviceName: string, config: Pick<OrreryConfig, 'otlpEndpoint' | 'tracingEnabled' | 'traceSampleRatio'>): Telemetry {
+export function startTelemetry(serviceName: string, config: Pick<OrreryConfig, 'otlpEndpoint' | 'tracingEnabled' | 'traceSampleRatio' | 'logLevel'>): Telemetry {
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   if (!config.tracingEnabled) return { shutdown: async () => undefined };
   const tracesUrl = `${config.otlpEndpoint.replace(/\/$/, '')}/v1/traces`;
-  reportTracingProblems(createLogger(serviceName, 'warn'), tracesUrl);
+  reportTracingProblems(createLogger(serviceName, config.logLevel), tracesUrl);
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: serviceName,
