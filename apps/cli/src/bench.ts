@@ -13,7 +13,7 @@ import { histogramTotals } from './prometheus-text';
 import { CpuSnapshot, processesRunning, withChildren, type ProcessGroups } from './process-cpu';
 import { describeOwnPauses } from './own-pauses';
 import { RECOMMEND_LADDER, reportLadder, type LadderStep } from './rate-ladder';
-import { formatRecommendStages, recommendStages, type ClientTiming } from './recommend-stages';
+import { formatRecommendStages, recommendServerSpan, recommendStages, type ClientTiming } from './recommend-stages';
 import { topReasons } from './stats';
 import { describeWriteLoad, startWriteLoad } from './write-load';
 
@@ -275,7 +275,7 @@ async function recommendStagesReport(jaegerUrl: string, tracingEnabled: boolean,
   if (!tracingEnabled) return 'where the time went: not read (ORRERY_TRACING=false)';
   if (calls.length === 0) return 'where the time went: no call was traced';
   try {
-    const traces = await fetchCompleteTraces(jaegerUrl, calls.map((call) => call.traceId), (trace) => recommendStages(trace.spans, { sentLateMs: 0, latencyMs: 0 }) !== undefined, 4);
+    const traces = await fetchCompleteTraces(jaegerUrl, calls.map((call) => call.traceId), (trace) => recommendServerSpan(trace.spans) !== undefined, 4);
     const stages = calls.flatMap((call) => {
       const trace = traces.get(call.traceId);
       return trace ? (recommendStages(trace.spans, call) ?? []) : [];

@@ -137,6 +137,11 @@ export function traceEndMs(trace: JaegerTrace): number {
   return end;
 }
 
+/** How long the trace took, its first span's start to its last span's end, in ms. */
+export function traceDurationMs(trace: JaegerTrace): number {
+  return traceEndMs(trace) - traceStartMs(trace);
+}
+
 /** The services Jaeger has spans of. */
 export async function listServices(jaegerUrl: string): Promise<string[]> {
   return (((await getJson(jaegerUrl, '/api/services')) as { data?: string[] | null } | undefined)?.data ?? []).sort();

@@ -60,7 +60,7 @@ export interface ClientTiming {
  * right to about a millisecond.
  */
 export function recommendStages(spans: readonly TimedSpan[], client: ClientTiming): RecommendStages | undefined {
-  const server = spans.find((span) => span.service === 'recommender' && span.operationName === SERVER_SPAN);
+  const server = recommendServerSpan(spans);
   if (!server) return undefined;
   let userRead = 0;
   let annSearch = 0;
@@ -88,6 +88,11 @@ export function recommendStages(spans: readonly TimedSpan[], client: ClientTimin
     restOfHandler: Math.max(0, handler - unionLength(covered)),
     total: client.latencyMs,
   };
+}
+
+/** The recommender's SERVER span of a Recommend among `spans` (undefined until it is exported). */
+export function recommendServerSpan<S extends TimedSpan>(spans: readonly S[]): S | undefined {
+  return spans.find((span) => span.service === 'recommender' && span.operationName === SERVER_SPAN);
 }
 
 /** How much of the line the intervals cover together. */

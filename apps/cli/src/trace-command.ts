@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { percentiles } from '@orrery/metrics';
 import { integerOption } from './options';
-import { fetchTrace, listServices, searchTraces, traceEndMs, traceStartMs, type JaegerTrace } from './jaeger';
+import { fetchTrace, listServices, searchTraces, traceDurationMs, type JaegerTrace } from './jaeger';
 import { parseLookback, parseTraceId, renderTraceList, renderWaterfall, waterfallSvg } from './trace-view';
 
 export const TRACE_USAGE = `  trace <trace id> [--attributes] [--expand] [--svg FILE] [--wait SECONDS]
@@ -40,9 +40,6 @@ const LAST_SEARCH_LIMIT = 20;
 /** Traces a --slowest search reads by default, and at most. */
 const SLOWEST_SEARCH_LIMIT = 1_000;
 const MAX_SLOWEST_SEARCH_LIMIT = 10_000;
-
-/** How long a trace took, first span's start to last span's end, in ms. */
-const traceMs = (trace: JaegerTrace): number => traceEndMs(trace) - traceStartMs(trace);
 
 /**
  * The trace, polled until no new span has come for `settledMs` (the services export their spans in
@@ -167,10 +164,13 @@ export async function traceCommand(jaegerUrl: string, args: readonly string[], p
     if (values.last || values.slowest) {
       let chosen = traces[0]!;
       if (values.slowest) {
-        for (const trace of traces) if (traceMs(trace) > traceMs(chosen)) chosen = trace;
-        const { p50, p99 } = percentiles(traces.map(traceMs));
+        const durations = traces.map(traceDurationMs);
+        let longest = 0;
+        for (let index = 1; index < traces.length; index++) if (durations[index]! > durations[longest]!) longest = index;
+        chosen = traces[longest]!;
+        const { p50, p99 } = percentiles(durations);
         const of = `${values.service}${values.operation === undefined ? '' : ` "${values.operation}"`}`;
-        write(`the slowest of the newest ${traces.length} traces of ${of} in the last ${values.lookback}: ${traceMs(chosen).toFixed(2)} ms (p50 ${p50.toFixed(2)}, p99 ${p99.toFixed(2)} ms)\n`);
+        write(`the slowest of the newest ${traces.length} traces of ${of} in the last ${values.lookback}: ${durations[longest]!.toFixed(2)} ms (p50 ${p50.toFixed(2)}, p99 ${p99.toFixed(2)} ms)\n`);
       }
       if (await draw(chosen.traceId)) return 0;
       fail(`trace ${chosen.traceId} left Jaeger before it could be drawn`);

@@ -1,7 +1,7 @@
 // A trace read back from Jaeger, drawn for a terminal (`orrery trace`) or as an SVG: every span under
 // the span it is a child of, when it started and how long it took against the whole trace, and which
 // failed. Jaeger's own UI needs web assets the Go build of `npm start` does not have; this needs none.
-import { traceEndMs, traceStartMs, type JaegerSpan, type JaegerTrace } from './jaeger';
+import { traceDurationMs, traceStartMs, type JaegerSpan, type JaegerTrace } from './jaeger';
 import { escapeXml, svgOpening } from './svg';
 
 /** A span as drawn: its depth in the tree and the tree's lines before its name. */
@@ -199,7 +199,7 @@ export function renderWaterfall(trace: JaegerTrace, options: WaterfallOptions): 
   if (tree.length === 0) return `trace ${trace.traceId}: no spans`;
   const rows = collapseRepeats(tree, options.expand || options.attributes ? Infinity : COLLAPSED_RUN);
   const startMs = traceStartMs(trace);
-  const totalMs = traceEndMs(trace) - startMs;
+  const totalMs = traceDurationMs(trace);
   const services = servicesOf(tree);
   const failed = tree.filter(({ span }) => spanError(span) !== undefined).length;
   const serviceWidth = Math.max(7, ...services.map((service) => service.length));
@@ -242,7 +242,7 @@ export function renderTraceList(traces: readonly JaegerTrace[]): string {
     return [
       Number.isFinite(startMs) ? new Date(startMs).toISOString().replace('T', ' ').replace('Z', '') : '',
       trace.traceId,
-      formatMs(traceEndMs(trace) - startMs),
+      formatMs(traceDurationMs(trace)),
       String(rows.length),
       String(rows.filter(({ span }) => spanError(span) !== undefined).length),
       servicesOf(rows).join(','),
@@ -266,7 +266,7 @@ export function waterfallSvg(trace: JaegerTrace, expand: boolean): string {
   const tree = spanRows(trace.spans);
   const rows = collapseRepeats(tree, expand ? Infinity : COLLAPSED_RUN);
   const startMs = traceStartMs(trace);
-  const totalMs = rows.length === 0 ? 0 : traceEndMs(trace) - startMs;
+  const totalMs = rows.length === 0 ? 0 : traceDurationMs(trace);
   const services = servicesOf(rows);
   const labelWidth = 520;
   const barWidth = 640;
