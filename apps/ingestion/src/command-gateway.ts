@@ -57,7 +57,7 @@ function commandFailure(error: unknown): ServiceError {
     // ids is safe, since command dedupes event ids and upserts are idempotent.
     case status.DEADLINE_EXCEEDED:
     case status.UNAVAILABLE:
-      return new ServiceError(status.UNAVAILABLE, `command did not confirm the commit (${serviceError.message}); retry with the same event ids`);
+      return new ServiceError(status.UNAVAILABLE, `command did not confirm the commit (${serviceError.message}); retry with the same event ids (an event sent without event_id gets a new one on every try)`);
     default:
       return serviceError;
   }

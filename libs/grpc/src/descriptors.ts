@@ -16,7 +16,7 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
       requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
       responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
       requestSerialize: serializer(method.input),
-      requestDeserialize: deserializer(method.input),
+      requestDeserialize: requestDeserializer(method.input),
       responseSerialize: serializer(method.output),
       responseDeserialize: deserializer(method.output),
       originalName: method.name,
@@ -31,6 +31,29 @@ function serializer(schema: DescMessage): (message: unknown) => Buffer {
 
 function deserializer(schema: DescMessage): (bytes: Buffer) => unknown {
   return (bytes) => fromBinary(schema, bytes);
+}
+
+/**
+ * A request message that is not valid protobuf of its type (truncated, a string that is not UTF-8…).
+ * The server's deserializer hands it on instead of throwing, because grpc-js would answer a throw
+ * with INTERNAL "Error deserializing request" and report nothing; server.ts answers it with
+ * INVALID_ARGUMENT naming the message and the problem, and no handler sees it.
+ */
+export class UndecodableMessage {
+  constructor(
+    readonly typeName: string,
+    readonly problem: string,
+  ) {}
+}
+
+function requestDeserializer(schema: DescMessage): (bytes: Buffer) => unknown {
+  return (bytes) => {
+    try {
+      return fromBinary(schema, bytes);
+    } catch (error) {
+      return new UndecodableMessage(schema.typeName, error instanceof Error ? error.message : String(error));
+    }
+  };
 }
 
 /** Every file the given services are declared in, with their transitive imports, as serialized FileDescriptorProtos. */

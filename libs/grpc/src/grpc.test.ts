@@ -1,6 +1,6 @@
 import { fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
-import { credentials, loadPackageDefinition, type Client as GrpcClient, type ClientDuplexStream, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { Client as RawClient, credentials, loadPackageDefinition, type Client as GrpcClient, type ClientDuplexStream, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { EventType, IngestService, type TrackRequest } from '@orrery/proto';
@@ -81,6 +81,29 @@ describe('grpc-js bridge over protobuf-es descriptors', () => {
     }
     await expect(ingest.trackStream(failing())).rejects.toThrow('source broke');
     ingest.close();
+  });
+
+  it('when a request is not valid protobuf, the caller gets INVALID_ARGUMENT naming the message type, and no handler runs', async () => {
+    const raw = new RawClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+    const asIs = (bytes: Buffer): Buffer => bytes;
+    const track = (bytes: Buffer) =>
+      new Promise((resolve, reject) => raw.makeUnaryRequest('/orrery.v1.IngestService/Track', asIs, asIs, bytes, (error, reply) => (error ? reject(error) : resolve(reply))));
+    const receivedBefore = received.length;
+    // event (field 1) claims 5 bytes and has 1; then an event whose event_id (field 1) is not UTF-8.
+    for (const bytes of [Buffer.from([0x0a, 0x05, 0x01]), Buffer.from([0x0a, 0x04, 0x0a, 0x02, 0xff, 0xfe])]) {
+      await expect(track(bytes)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^request: not a valid orrery\.v1\.TrackRequest message \(.+\)$/) });
+    }
+    expect(received).toHaveLength(receivedBefore);
+    expect(internalErrors).not.toContainEqual(expect.stringContaining('deserializ'));
+
+    const stream = await new Promise<unknown>((resolve, reject) => {
+      const call = raw.makeClientStreamRequest('/orrery.v1.IngestService/TrackStream', asIs, asIs, (error, reply) => (error ? reject(error) : resolve(reply)));
+      call.write(Buffer.from([0x0a, 0x03, 0x12, 0x01, 0x61]));
+      call.write(Buffer.from([0x0a, 0x05, 0x01]));
+      call.end();
+    }).catch((error: unknown) => error);
+    expect(stream).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^stream message 1: not a valid orrery\.v1\.TrackRequest message/) });
+    raw.close();
   });
 
   it('when the server is unreachable, the call fails with a status instead of hanging', async () => {

@@ -6,8 +6,8 @@ import { context } from '@opentelemetry/api';
 import { HealthImplementation } from 'grpc-health-check';
 import { rpcServerDuration, rpcServerRequests, secondsSince } from '@orrery/metrics';
 import { health as healthContract } from '@orrery/proto';
-import { fileDescriptorProtos, grpcServiceDefinition } from './descriptors';
-import { toServiceError, type ServiceError } from './errors';
+import { fileDescriptorProtos, grpcServiceDefinition, UndecodableMessage } from './descriptors';
+import { ServiceError, toServiceError } from './errors';
 import { startServerSpan } from './server-span';
 
 /** What a handler learns about the call besides the request. */
@@ -146,11 +146,11 @@ function grpcHandlers(binding: ServiceBinding, onInternalError: GrpcServerOption
     switch (method.methodKind) {
       case 'unary':
         handlers[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-          answer(call.metadata, () => handle.call(implementation, call.request, callContext(call)), callback);
+          answer(call.metadata, () => handle.call(implementation, decoded(call.request, 'request'), callContext(call)), callback);
         break;
       case 'client_streaming':
         handlers[method.localName] = (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-          answer(call.metadata, () => handle.call(implementation, call, callContext(call)), callback);
+          answer(call.metadata, () => handle.call(implementation, decodedStream(call), callContext(call)), callback);
         break;
       case 'server_streaming':
       case 'bidi_streaming':
@@ -162,6 +162,21 @@ function grpcHandlers(binding: ServiceBinding, onInternalError: GrpcServerOption
     }
   }
   return handlers;
+}
+
+/** The request, or INVALID_ARGUMENT when it could not be decoded (`what` names it in the message). */
+function decoded(message: unknown, what: string): unknown {
+  if (message instanceof UndecodableMessage) throw new ServiceError(grpc.status.INVALID_ARGUMENT, `${what}: not a valid ${message.typeName} message (${message.problem})`);
+  return message;
+}
+
+/** A client stream's requests; reading one that could not be decoded fails with INVALID_ARGUMENT naming its place in the stream. */
+async function* decodedStream(call: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+  let index = 0;
+  for await (const message of call) {
+    yield decoded(message, `stream message ${index}`);
+    index += 1;
+  }
 }
 
 function callContext(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown>): CallContext {
