@@ -9,6 +9,7 @@ import { followChampionIndex, type ChampionIndex, type Neighbour } from '@orrery
 import { VectorService } from '@orrery/proto';
 import { createPool, migrate } from '@orrery/store';
 import { trace, type Logger } from '@orrery/telemetry';
+import { followUnavailableItems, type UnavailableItems } from './unavailable-items';
 import { validateSearchForUser, validateSimilarTo } from './validation';
 
 export interface RunningVector {
@@ -21,7 +22,16 @@ export interface RunningVector {
 export interface VectorOptions {
   /** Fallback poll of the registry in ms (LISTEN/NOTIFY is the fast path); default config.modelPollIntervalMs. */
   readonly pollIntervalMs?: number;
+  /** How often the hidden and deleted items are read again, in ms; default UNAVAILABLE_ITEMS_POLL_MS. */
+  readonly unavailableItemsPollMs?: number;
 }
+
+/**
+ * How often the vector service reads the hidden and deleted items again: an item hidden or deleted
+ * after the champion's index was built leaves its answers within this long (Recommend and
+ * SimilarItems filter every candidate through the catalog in the recommender, at once).
+ */
+export const UNAVAILABLE_ITEMS_POLL_MS = 1_000;
 
 /** The answer's hits, each with the item that explains it (`explainedBy`: the nearest recent item, or the item searched from). */
 function toHits(neighbours: readonly Neighbour[], version: string, explainedBy: (itemId: string) => string) {
@@ -32,9 +42,14 @@ function toHits(neighbours: readonly Neighbour[], version: string, explainedBy: 
 export async function startVector(config: OrreryConfig, logger: Logger, options: VectorOptions = {}): Promise<RunningVector> {
   const pool: Pool = createPool(config, logger, 4);
   let champion: ChampionIndex;
+  let unavailable: UnavailableItems;
   try {
     await migrate(pool, { logger });
-    champion = await followChampionIndex(pool, { pollIntervalMs: options.pollIntervalMs ?? config.modelPollIntervalMs, logger });
+    unavailable = await followUnavailableItems(pool, { pollIntervalMs: options.unavailableItemsPollMs ?? UNAVAILABLE_ITEMS_POLL_MS, logger });
+    champion = await followChampionIndex(pool, { pollIntervalMs: options.pollIntervalMs ?? config.modelPollIntervalMs, logger }).catch((error: unknown) => {
+      unavailable.close();
+      throw error;
+    });
   } catch (error) {
     await pool.end();
     throw error;
@@ -49,7 +64,7 @@ export async function startVector(config: OrreryConfig, logger: Logger, options:
           const index = champion.current();
           if (!index) return { hits: [], modelVersion: '' };
           const timer = annSearchDuration.startTimer({ kind: 'for_user' });
-          const { hits, nearestRecentItem } = index.searchForUser(query.recentItemIds, query.count, query.excludeItemIds);
+          const { hits, nearestRecentItem } = index.searchForUser(query.recentItemIds, query.count, [...query.excludeItemIds, ...unavailable.current()]);
           timer();
           trace.getActiveSpan()?.setAttributes({ 'orrery.model_version': index.version, 'orrery.hits': hits.length });
           return toHits(hits, index.version, nearestRecentItem);
@@ -59,7 +74,7 @@ export async function startVector(config: OrreryConfig, logger: Logger, options:
           const index = champion.current();
           if (!index) return { hits: [], modelVersion: '' };
           const timer = annSearchDuration.startTimer({ kind: 'similar_to' });
-          const neighbours = index.similarTo(query.itemId, query.count);
+          const neighbours = index.similarTo(query.itemId, query.count, unavailable.current());
           timer();
           trace.getActiveSpan()?.setAttributes({ 'orrery.model_version': index.version, 'orrery.hits': neighbours.length });
           return toHits(neighbours, index.version, () => query.itemId);
@@ -74,6 +89,7 @@ export async function startVector(config: OrreryConfig, logger: Logger, options:
     modelVersion: () => champion.current()?.version ?? '',
     close: async () => {
       await server.shutdown();
+      unavailable.close();
       await champion.close();
       await pool.end();
     },

@@ -68,7 +68,7 @@ beforeAll(async () => {
 
   const config: OrreryConfig = { ...readConfig(), postgresUrl: databaseUrl, vectorAddress: '127.0.0.1:0' };
   // A long fallback poll: within the test only LISTEN/NOTIFY can bring a promotion in.
-  vector = await startVector(config, logger, { pollIntervalMs: 600_000 });
+  vector = await startVector(config, logger, { pollIntervalMs: 600_000, unavailableItemsPollMs: 100 });
   client = createClient(VectorService, `127.0.0.1:${vector.port}`, { timeoutMs: 5_000 });
 });
 
@@ -145,6 +145,23 @@ describe('with a champion', () => {
     await expect(client.searchForUser({ recentItemIds: ['item-0001'], count: 5, excludeItemIds: ['x'.repeat(300)] })).rejects.toEqual(
       isInvalidArgumentNaming('exclude_item_ids[0]'),
     );
+  });
+
+  it('an item hidden or deleted after the index was built leaves the answers without a new model', async () => {
+    const similarTo = async () => (await client.similarTo({ itemId: model.itemIds[40] as string, count: 10 })).hits.map((hit) => hit.itemId);
+    const recent = [...new Set(dataset.events.filter((event) => event.userId === dataset.users[11]?.userId).map((event) => event.itemId))].reverse().slice(0, 8);
+    const searchForUser = async () => (await client.searchForUser({ recentItemIds: recent, count: 10 })).hits.map((hit) => hit.itemId);
+    const [hidden] = await similarTo();
+    const [deleted] = await searchForUser();
+    expect(hidden).toBeDefined();
+    expect(deleted).toBeDefined();
+    await pool.query(`INSERT INTO items (item_id, categories, hidden, sequence) VALUES ($1, '{}', true, 2)`, [hidden]);
+    await pool.query('INSERT INTO deleted_items (item_id, sequence) VALUES ($1, 3)', [deleted]);
+    for (const search of [similarTo, searchForUser]) {
+      const ids = await eventually(search, { accept: (found) => !found.includes(hidden!) && !found.includes(deleted!), what: 'the hidden and the deleted item to leave the answers' });
+      expect(ids).toHaveLength(10);
+    }
+    expect(vector.modelVersion()).toBe(version);
   });
 
   it('when a better model is promoted, vector serves it without a restart', async () => {

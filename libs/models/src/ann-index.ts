@@ -62,7 +62,8 @@ export interface ServingIndex {
   /** Items in the indexes (visible items with a vector). */
   readonly size: number;
   searchForUser(recentItemIdsNewestFirst: readonly string[], count: number, excludeItemIds: readonly string[]): UserNeighbours;
-  similarTo(itemId: string, count: number): Neighbour[];
+  /** The item's nearest neighbours, never the item itself nor `excludeItemIds`. */
+  similarTo(itemId: string, count: number, excludeItemIds?: readonly string[]): Neighbour[];
 }
 
 function newIndex(dimensions: number, metric: MetricKind): Index {
@@ -154,6 +155,15 @@ export async function buildServingIndex(version: string, embeddings: ItemEmbeddi
     return rows.length >= count || first === enough ? rows : bestNotExcluded(index, query, enough, count, excluded);
   };
 
+  /** `rows` with the rows of `excludeItemIds` added (ids not in the index are ignored). */
+  const withRowsOf = (rows: Set<number>, excludeItemIds: readonly string[]): Set<number> => {
+    for (const itemId of excludeItemIds) {
+      const row = rowOf.get(itemId);
+      if (row !== undefined) rows.add(row);
+    }
+    return rows;
+  };
+
   return {
     version,
     size,
@@ -166,11 +176,7 @@ export async function buildServingIndex(version: string, embeddings: ItemEmbeddi
         const row = rowOf.get(itemId);
         if (row !== undefined) recentRows.push(row);
       }
-      const excluded = new Set<number>(recentRows);
-      for (const itemId of excludeItemIds) {
-        const row = rowOf.get(itemId);
-        if (row !== undefined) excluded.add(row);
-      }
+      const excluded = withRowsOf(new Set<number>(recentRows), excludeItemIds);
       const explainingRows = recentRows.slice(0, EXPLAINING_RECENT_ITEMS);
       const hits = searchExcluding(byAffinity, query, count, excluded).map((row) => ({ itemId: itemIds[row] as string, score: dot(query, 0, raw, row * factors, factors) }));
       const nearestRecentItem = (itemId: string): string => {
@@ -189,11 +195,11 @@ export async function buildServingIndex(version: string, embeddings: ItemEmbeddi
       };
       return { hits, nearestRecentItem };
     },
-    similarTo: (itemId, count) => {
+    similarTo: (itemId, count, excludeItemIds = []) => {
       const row = rowOf.get(itemId);
       if (row === undefined) return [];
       const query = itemVectors.subarray(row * factors, (row + 1) * factors);
-      return searchExcluding(bySimilarity, query, count, new Set([row])).map((neighbour) => ({
+      return searchExcluding(bySimilarity, query, count, withRowsOf(new Set([row]), excludeItemIds)).map((neighbour) => ({
         itemId: itemIds[neighbour] as string,
         score: dot(itemVectors, neighbour * factors, itemVectors, row * factors, factors),
       }));

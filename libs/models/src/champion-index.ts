@@ -14,7 +14,7 @@ export interface ChampionIndex {
 
 /**
  * Follows the registry's champion (LISTEN/NOTIFY plus a poll every `pollIntervalMs`), building each
- * version's index without the items the catalog hides. Requests in flight keep the index they
+ * version's index without the items the catalog hides or deleted (readUnavailableItemIds). Requests in flight keep the index they
  * started with; new ones see the new version. Throws when the registry cannot be read at start.
  */
 export async function followChampionIndex(pool: Pool, options: { readonly pollIntervalMs: number; readonly logger: Logger }): Promise<ChampionIndex> {
@@ -24,7 +24,7 @@ export async function followChampionIndex(pool: Pool, options: { readonly pollIn
     async (model) => {
       const started = Date.now();
       serving = await withSpan('load model index', { attributes: { 'orrery.model_version': model.version, 'orrery.items': model.itemIds.length } }, async () =>
-        buildServingIndex(model.version, model, await readHiddenItemIds(pool)),
+        buildServingIndex(model.version, model, await readUnavailableItemIds(pool)),
       );
       options.logger.info({ modelVersion: model.version, items: serving.size, ms: Date.now() - started }, 'ANN index swapped');
     },
@@ -33,8 +33,11 @@ export async function followChampionIndex(pool: Pool, options: { readonly pollIn
   return { current: () => serving, close: () => watch.close() };
 }
 
-/** Ids of the items the catalog marks hidden (never put in the index). */
-async function readHiddenItemIds(pool: Pool): Promise<Set<string>> {
-  const { rows } = await pool.query<{ item_id: string }>('SELECT item_id FROM items WHERE hidden');
+/**
+ * Ids of the items no search may return: those the catalog hides, and those DeleteItem removed (a
+ * model trained before the deletion still holds their embeddings).
+ */
+export async function readUnavailableItemIds(pool: Pool): Promise<Set<string>> {
+  const { rows } = await pool.query<{ item_id: string }>('SELECT item_id FROM items WHERE hidden UNION ALL SELECT item_id FROM deleted_items');
   return new Set(rows.map((row) => row.item_id));
 }
