@@ -34,8 +34,11 @@ export interface ProjectionStore {
   /**
    * Applies plans, in order, each exactly once, in one script call per slot (one in all for a
    * standalone Redis): commutative updates of the batch are merged before they reach Redis. A plan
-   * that deletes watermarks must be applied alone (a batch of one). The script calls are sent before
-   * this returns its promise, so batches applied one after another without awaiting run in that order.
+   * that deletes watermarks must be applied alone (a batch of one). For a standalone Redis the script
+   * call is sent before this returns its promise, so batches applied one after another without
+   * awaiting run in that order. On a Redis Cluster the call that moves the catalog change count is
+   * sent only once every other call has applied (see applyCalls), so each batch must be awaited
+   * before the next (apply-chunk.ts chains nothing there).
    */
   applyAll(plans: readonly EventPlan[], token?: string): Promise<ApplyOutcome[]>;
   /**
@@ -65,8 +68,9 @@ export function redisProjectionStore(
   cachedItems: number,
 ): ProjectionStore {
   // On a Redis Cluster ('slot' scope) a catalog change's count and its item's facts are written by
-  // separate scripts on separate nodes, and read from them in no set order: a count read there says
-  // nothing of the facts read beside it, so nothing is kept.
+  // separate scripts on separate nodes (the count's last, see applyCalls), but a snapshot reads them
+  // from those nodes in no set order: a count read there says nothing of the facts read beside it, so
+  // nothing is kept.
   const catalogFacts = new CatalogFactsCache(scope === 'slot' ? 0 : cachedItems);
   // The forget count the heads' users were found not forgotten at (undefined: none read yet).
   let forgetsRead: string | null | undefined;
@@ -180,7 +184,7 @@ export function redisProjectionStore(
       if (plans.length === 0) return Promise.resolve([]);
       if (plans.length > 1 && plans.some((plan) => plan.deletesWatermarks)) return Promise.reject(new Error('a plan that deletes watermarks must be applied alone'));
       const calls = scriptCalls(plans, keys, scope, { token });
-      const applied = resetFactsOnFailure(Promise.all(calls.map(applyCall)));
+      const applied = resetFactsOnFailure(applyCalls(calls));
     return applied.then((appliedParts) => {
       const applied = plans.map(() => 0);
       const parts = plans.map(() => 0);
@@ -200,6 +204,35 @@ export function redisProjectionStore(
     },
   };
   return store;
+
+  /**
+   * Runs the calls of one batch; resolves to the parts each applied, in the order of `calls`. They go
+   * concurrently, but for the call that moves the catalog change count (slot scope: the {trending}
+   * slot's, when the batch holds a catalog change), which is sent only once every other call has
+   * applied, and not at all when one fails (the batch fails). Readers that cache catalog facts drop
+   * them when the count moves (the recommender's followCatalogChanges): a count moved before the
+   * item's facts were written would let them cache the old facts as current, and nothing would move it
+   * again. Exactly once holds as before: each call is exactly once on its own, by its slot's
+   * watermarks, whatever the others did (sent one after another is one of the orders sent together
+   * allowed, and a count call not sent is one that failed); on redelivery the parts already applied
+   * are skipped and the count's call goes once the rest has been applied. The forget count needs no
+   * such order: a snapshot that finds it moved also reads the tombstones, written with it by its
+   * slot's script, and keeps no list of a user it finds one for (apply-chunk.ts).
+   */
+  function applyCalls(calls: readonly ScriptCall[]): Promise<Set<ScriptPart>[]> {
+    const counting = scope === 'slot' && calls.length > 1 ? calls.find(movesCatalogCount) : undefined;
+    if (counting === undefined) return Promise.all(calls.map(applyCall));
+    const others = calls.filter((call) => call !== counting);
+    return Promise.all(others.map(applyCall)).then(async (appliedByOthers) => {
+      const appliedByCounting = await applyCall(counting);
+      return calls.map((call) => (call === counting ? appliedByCounting : appliedByOthers[others.indexOf(call)]!));
+    });
+  }
+
+  /** Whether the call counts a catalog change (catalogChanged in plan.ts). */
+  function movesCatalogCount(call: ScriptCall): boolean {
+    return call.parts.some((part) => part.ops.some((op) => op.key === keys.trending.changes));
+  }
 
   /**
    * Runs one call; when the script finds watermarks at or past some of its parts (redeliveries), it
