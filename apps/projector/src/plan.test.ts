@@ -4,7 +4,7 @@ import { CATALOG_CHANGES_FIELD, controlKeys, FORGET_COUNT_FIELD, decodeRecentEnt
 import { DomainEventSchema, EventType, type DomainEvent } from '@orrery/proto';
 import { interaction, itemDeleted, itemUpserted, userForgotten } from '../test/domain-events';
 import { encodeCall, scriptCalls, type ScriptPart } from './apply-script';
-import { emptySnapshot, planBatch, type EventPlan, type IncomingEvent, type Op } from './plan';
+import { emptySnapshot, planBatch, type EventPlan, type IncomingEvent, type Op, type PlannedEvent } from './plan';
 
 const config = readConfig({}).projection;
 const keys = projectionKeys('plan_test');
@@ -155,7 +155,7 @@ describe('planning deletions', () => {
     ]);
   });
 
-  it("when another item's deletion and skipped events come between, a deletion still finds every partner paired before it, in pairing order", () => {
+  it("when another item's deletion and an interaction with it come between, a deletion still finds every partner paired before it, in pairing order, and the deleted item pairs with none", () => {
     const events = incoming(
       interaction({ userId: 'u1', itemId: 'shoe', occurredMs: t0 }),
       interaction({ userId: 'u1', itemId: 'sock', occurredMs: t0 + 1 }),
@@ -166,19 +166,34 @@ describe('planning deletions', () => {
       itemDeleted('shoe'),
     );
     const outcomes = planBatch(events, emptySnapshot(), keys, control, config).outcomes;
-    expect(outcomes.map((outcome) => outcome.kind)).toEqual(['plan', 'plan', 'plan', 'skip', 'plan', 'plan', 'plan']);
+    expect(outcomes.map((outcome) => outcome.kind)).toEqual(['plan', 'plan', 'plan', 'plan', 'plan', 'plan', 'plan']);
+    const coVisitKeys = outcomes.flatMap((outcome) => (outcome.kind === 'plan' ? ofKind(outcome.plan, 'zlse') : [])).filter((op) => op.key.endsWith(':covis'));
+    expect(coVisitKeys.filter((op) => op.key === keys.item('hat').coVisits || op.member === 'hat')).toEqual([]);
     const deletion = outcomes[6]!;
     if (deletion.kind !== 'plan') throw new Error('not planned');
     const coVisitsLeft = ofKind(deletion.plan, 'zrem').filter((op) => op.member === 'shoe' && op.key.endsWith(':covis'));
     expect(coVisitsLeft.map((op) => op.key)).toEqual([keys.item('sock').coVisits, keys.item('lace').coVisits]);
   });
 
-  it('when an interaction with a deleted item follows (in the batch or later), it is skipped', () => {
-    const later = interaction({ userId: 'u1', itemId: 'shoe', occurredMs: t0 });
-    const outcomes = planBatch(incoming(itemDeleted('shoe'), later), emptySnapshot(), keys, control, config).outcomes;
-    expect(outcomes.map((outcome) => outcome.kind)).toEqual(['plan', 'skip']);
-    const snapshot = { ...emptySnapshot(), catalog: new Map([['shoe', { categories: [], deleted: true }]]) };
-    expect(planBatch(incoming(later), snapshot, keys, control, config).outcomes[0]!.kind).toBe('skip');
+  it('when an interaction with a deleted item is planned (in the batch or later), it counts for the user only: seen, counts, last active, never the recent list or the item', () => {
+    const earlier = interaction({ userId: 'u1', itemId: 'sock', occurredMs: t0 - 1 });
+    const later = interaction({ userId: 'u1', itemId: 'shoe', type: EventType.PURCHASE, occurredMs: t0 });
+    const user = keys.user('u1');
+    const userOnly = (planned: PlannedEvent | undefined): Op[] => {
+      if (planned?.kind !== 'plan') throw new Error('not planned');
+      return planned.plan.ops;
+    };
+    const expected: Op[] = [
+      { kind: 'lpushUniqueTrim', key: user.seen, value: 'shoe', keep: config.seenLimit },
+      { kind: 'hincrby', key: user.stats, field: 'PURCHASE', by: 1 },
+      { kind: 'hmax', key: user.stats, field: 'last_active', value: t0 },
+    ];
+    const inBatch = planBatch(incoming(earlier, itemDeleted('shoe'), later), emptySnapshot(), keys, control, config);
+    expect(userOnly(inBatch.outcomes[2])).toEqual(expected);
+    // Later interactions pair with what the recent list holds: the deleted item is not there.
+    expect(inBatch.recent.get('u1')?.map((entry) => entry.itemId)).toEqual(['sock']);
+    const snapshot = { ...emptySnapshot(), catalog: new Map([['shoe', { categories: ['boots'], deleted: true }]]) };
+    expect(userOnly(planBatch(incoming(later), snapshot, keys, control, config).outcomes[0])).toEqual(expected);
   });
 
   it('when a user is forgotten, every key of the user slot is erased (its watermarks too, so it is applied alone) and the tombstone records the sequence', () => {

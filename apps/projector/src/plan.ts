@@ -105,7 +105,7 @@ export interface IncomingEvent {
 /** What one message became: a plan, or the reason it changes nothing. */
 export type PlannedEvent =
   | { readonly kind: 'plan'; readonly plan: EventPlan; readonly occurredMs: number | undefined }
-  /** `routine`: expected in normal operation (a forgotten user's or deleted item's events), not a defect of the message. */
+  /** `routine`: expected in normal operation (a forgotten user's events), not a defect of the message. */
   | { readonly kind: 'skip'; readonly reason: string; readonly routine?: boolean };
 
 /** The users and items whose state a batch's plan depends on (what the snapshot must read). */
@@ -209,21 +209,17 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
         const problem = interactionProblem(interaction);
         if (problem) return { kind: 'skip', reason: problem };
         if (forgottenBefore(interaction.userId, event.sequence)) return { kind: 'skip', reason: 'the user was forgotten', routine: true };
-        if (catalog.get(interaction.itemId)?.deleted) return { kind: 'skip', reason: 'the item was deleted', routine: true };
         const occurredMs = resolveOccurredMs(event, incoming.messageTimestampMs);
         const entry: RecentEntry = { sequence: event.sequence, type: interaction.type, value: interaction.value, occurredMs, itemId: interaction.itemId };
         const history = recent.get(interaction.userId) ?? [];
-        const plan = planInteraction(
-          { position, userId: interaction.userId, entry, history, categories: catalog.get(interaction.itemId)?.categories ?? [] },
-          keys,
-          config,
-        );
+        const itemDeleted = catalog.get(interaction.itemId)?.deleted === true;
+        const plan = planInteraction({ position, userId: interaction.userId, entry, history, categories: catalog.get(interaction.itemId)?.categories ?? [], itemDeleted }, keys, config);
         // Only an interaction newer than the history's newest is new to it. An older one is in the read
         // model already (a user's interactions are applied in sequence order), even when the history
         // does not hold it: on a redelivery the recent list may have dropped it (it keeps the newest
         // recentLimit) or the snapshot not read that deep. Put back at the head, it would precede newer
         // interactions and use up the co-visit look-back of the next ones.
-        if (history[0] === undefined || entry.sequence > history[0].sequence) recent.set(interaction.userId, [entry, ...history]);
+        if (!itemDeleted && (history[0] === undefined || entry.sequence > history[0].sequence)) recent.set(interaction.userId, [entry, ...history]);
         interactionItems[outcomes.length] = interaction.itemId;
         return { kind: 'plan', plan, occurredMs };
       }
@@ -280,23 +276,37 @@ export interface InteractionInput {
   readonly history: readonly RecentEntry[];
   /** The item's categories per the catalog view, main category first. */
   readonly categories: readonly string[];
+  /**
+   * The catalog view shows the item deleted: the interaction counts for the user only (planInteraction).
+   * Whether it came before or after the deletion in commit order cannot be told here (catalog facts
+   * and interactions travel on different partitions), and either way the item's side is what the
+   * deletion removed.
+   */
+  readonly itemDeleted: boolean;
 }
 
 /**
  * An interaction updates the user (recent list, seen set, counts, last active, category affinity),
  * the item (count, popularity, distinct users, co-visits with the user's session), the items it is
- * co-visited with (the other direction) and the trending rankings (overall and per category).
+ * co-visited with (the other direction) and the trending rankings (overall and per category). With
+ * an item the catalog view shows deleted, only the user's seen set, counts and last active: the
+ * item's side is what the deletion removed (writing it would bring it back), and the recent list is
+ * what later interactions pair with (planBatch leaves it out of the history too).
  */
 export function planInteraction(input: InteractionInput, keys: ProjectionKeys, config: ProjectionConfig): EventPlan {
   const { entry, userId, categories } = input;
   const user = keys.user(userId);
   const item = keys.item(entry.itemId);
   const weight = interactionWeight(entry.type, entry.value);
-  const ops: Op[] = [
-    { kind: 'lpushTrim', key: user.recent, value: encodeRecentEntry(entry), keep: config.recentLimit },
+  const ofUser: Op[] = [
     { kind: 'lpushUniqueTrim', key: user.seen, value: entry.itemId, keep: config.seenLimit },
     { kind: 'hincrby', key: user.stats, field: eventTypeName(entry.type), by: 1 },
     { kind: 'hmax', key: user.stats, field: 'last_active', value: entry.occurredMs },
+  ];
+  if (input.itemDeleted) return { position: input.position, ops: ofUser };
+  const ops: Op[] = [
+    { kind: 'lpushTrim', key: user.recent, value: encodeRecentEntry(entry), keep: config.recentLimit },
+    ...ofUser,
     { kind: 'hincrby', key: item.stats, field: 'n', by: 1 },
     { kind: 'pfadd', key: item.users, element: userId },
   ];

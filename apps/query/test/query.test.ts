@@ -196,13 +196,13 @@ describe('query over the projections', () => {
     expect(await redis.zscore(keys.item('hammer').coVisits, 'doomed')).toBeNull();
     expect((await client.getTrending({ category: 'tools' })).items.map((item) => item.itemId)).not.toContain('doomed');
 
-    // The same user's later interactions: with the deleted item (skipped) and one pairing with it from the recent list.
+    // The same user's later interactions: with the deleted item (counted for the user only) and one pairing with it from the recent list.
     await publish(producer, config.eventsTopic, [
       interaction({ userId: 'builder', itemId: 'doomed', type: EventType.PURCHASE, occurredMs: t + 3 * MINUTE }),
       interaction({ userId: 'builder', itemId: 'saw', occurredMs: t + 4 * MINUTE }),
     ]);
     await eventually(() => client.getUserContext({ userId: 'builder' }), { accept: (reply) => reply.seenItemIds[0] === 'saw', what: 'builder saw' });
-    expect((await client.getUserContext({ userId: 'builder' })).eventCounts).toEqual({ VIEW: 3n, PURCHASE: 1n });
+    expect((await client.getUserContext({ userId: 'builder' })).eventCounts).toEqual({ VIEW: 3n, PURCHASE: 2n });
     expect((await client.getItems({ itemIds: ['doomed'] })).items[0]).toMatchObject({ exists: false, interactions: 0n });
     expect((await client.getCoVisited({ itemIds: ['saw'], countPerItem: 10 })).items.map((item) => item.itemId).sort()).toEqual(['hammer', 'nail']);
     expect((await client.getTrending({ count: 1000 })).items.map((item) => item.itemId)).not.toContain('doomed');

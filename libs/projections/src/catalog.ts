@@ -20,7 +20,7 @@ export function catalogFields(view: CatalogView): [string, string][] {
   ];
 }
 
-/** The whole catalog hash of a deleted item: a tombstone that makes later interactions with it no-ops (and reads say it does not exist). */
+/** The whole catalog hash of a deleted item: a tombstone that keeps interactions planned after it off the item's side and the recent list (they count for the user only) and makes reads say it does not exist. */
 export const DELETED_CATALOG_FIELDS: readonly (readonly [string, string])[] = [['deleted', '1']];
 
 /** The catalog view of a hash read back (HGETALL); undefined when the item was never upserted. */

@@ -22,8 +22,8 @@ import { createHash } from 'node:crypto';
 //                                         partition applied in the slot of <tag> (exactly-once effect);
 //                                         tag `events` when whole events run as one script (event scope)
 //
-// A deleted item keeps only `<prefix>:{i:<item>}:catalog` = {deleted: 1} (so later interactions with
-// it are skipped) and its id in {trending}:hidden (so it can never rank again).
+// A deleted item keeps only `<prefix>:{i:<item>}:catalog` = {deleted: 1} (so interactions planned after
+// it count for the user only) and its id in {trending}:hidden (so it can never rank again).
 //
 // Projection versions (rebuild, see apps/projector/src/rebuild.ts): version 0 lives directly under the
 // configured base prefix, version N under `<base>:v<N>`. Two control keys, outside every version:
