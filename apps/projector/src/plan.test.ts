@@ -179,7 +179,7 @@ describe('planning deletions', () => {
     const earlier = interaction({ userId: 'u1', itemId: 'sock', occurredMs: t0 - 1 });
     const later = interaction({ userId: 'u1', itemId: 'shoe', type: EventType.PURCHASE, occurredMs: t0 });
     const user = keys.user('u1');
-    const userOnly = (planned: PlannedEvent | undefined): Op[] => {
+    const userOnly = (planned: PlannedEvent | undefined): readonly Op[] => {
       if (planned?.kind !== 'plan') throw new Error('not planned');
       return planned.plan.ops;
     };

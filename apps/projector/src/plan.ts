@@ -370,8 +370,8 @@ function catalogChanged(keys: ProjectionKeys): Op {
 }
 
 /**
- * A deleted item leaves every projection: its catalog view becomes a tombstone (later interactions
- * with it are skipped, reads say it does not exist), its stats, distinct users and co-visits are
+ * A deleted item leaves every projection: its catalog view becomes a tombstone (interactions with it
+ * planned later count for the user only, reads say it does not exist), its stats, distinct users and co-visits are
  * deleted, it leaves every trending ranking and joins the hidden set (so nothing ranks it again),
  * and it leaves the co-visit set of every item its own co-visit set held. (A partner that kept it
  * while it had dropped the partner from its capped set, or a user's later interaction pairing with

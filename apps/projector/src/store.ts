@@ -6,6 +6,7 @@ import {
   FORGET_COUNT_FIELD,
   decodeRecentEntry,
   forgottenUserField,
+  hashTagOf,
   inOneWrite,
   parseStringList,
   runScript,
@@ -72,6 +73,8 @@ export function redisProjectionStore(
   // from those nodes in no set order: a count read there says nothing of the facts read beside it, so
   // nothing is kept.
   const catalogFacts = new CatalogFactsCache(scope === 'slot' ? 0 : cachedItems);
+  // The watermark hash of the slot the catalog change count lives in: its call goes last (applyCalls).
+  const catalogCountWatermarks = keys.applied(hashTagOf(keys.trending.changes));
   // The forget count the heads' users were found not forgotten at (undefined: none read yet).
   let forgetsRead: string | null | undefined;
   // A failed call may have written part of a catalog change (a script is not rolled back): the facts held are read again.
@@ -220,18 +223,18 @@ export function redisProjectionStore(
    * slot's script, and keeps no list of a user it finds one for (apply-chunk.ts).
    */
   function applyCalls(calls: readonly ScriptCall[]): Promise<Set<ScriptPart>[]> {
-    const counting = scope === 'slot' && calls.length > 1 ? calls.find(movesCatalogCount) : undefined;
-    if (counting === undefined) return Promise.all(calls.map(applyCall));
-    const others = calls.filter((call) => call !== counting);
+    const counting = scope === 'slot' && calls.length > 1 ? calls.findIndex(movesCatalogCount) : -1;
+    if (counting === -1) return Promise.all(calls.map(applyCall));
+    const others = calls.filter((_, index) => index !== counting);
     return Promise.all(others.map(applyCall)).then(async (appliedByOthers) => {
-      const appliedByCounting = await applyCall(counting);
-      return calls.map((call) => (call === counting ? appliedByCounting : appliedByOthers[others.indexOf(call)]!));
+      appliedByOthers.splice(counting, 0, await applyCall(calls[counting]!));
+      return appliedByOthers;
     });
   }
 
-  /** Whether the call counts a catalog change (catalogChanged in plan.ts). */
+  /** Whether the call counts a catalog change (catalogChanged in plan.ts): only the count's slot's call can. */
   function movesCatalogCount(call: ScriptCall): boolean {
-    return call.parts.some((part) => part.ops.some((op) => op.key === keys.trending.changes));
+    return call.watermarks === catalogCountWatermarks && call.parts.some((part) => part.ops.some((op) => op.key === keys.trending.changes));
   }
 
   /**

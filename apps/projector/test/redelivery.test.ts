@@ -173,8 +173,9 @@ describe.each([
   });
 
   it('when a redelivered interaction with an item deleted and added again since is planned but dropped as applied, later chunks pair as in a single pass', async () => {
-    // First pass: the view of x is skipped (x is deleted then). Redelivered after x came back, it is
-    // planned (as if new to the user's list) and then dropped by the watermark: that list must not be kept.
+    // First pass: the view of x counts for u1 only, off the recent list (x is deleted then). Redelivered
+    // after x came back, it is planned in full (as if new to the user's list) and then dropped by the
+    // watermark: that list must not be kept.
     const start = Date.now() - 60_000;
     const catalog = ['x', 'y', 'z'].map((itemId) => itemUpserted({ itemId, categories: ['books'] }));
     const first = [interaction({ userId: 'u1', itemId: 'z', occurredMs: start }), itemDeleted('x'), interaction({ userId: 'u1', itemId: 'x', occurredMs: start + 1_000 }), itemUpserted({ itemId: 'x', categories: ['books'] })];

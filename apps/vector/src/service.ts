@@ -22,13 +22,13 @@ export interface RunningVector {
 export interface VectorOptions {
   /** Fallback poll of the registry in ms (LISTEN/NOTIFY is the fast path); default config.modelPollIntervalMs. */
   readonly pollIntervalMs?: number;
-  /** How often the hidden and deleted items are read again, in ms; default UNAVAILABLE_ITEMS_POLL_MS. */
+  /** How often the catalog changes are read, in ms; default UNAVAILABLE_ITEMS_POLL_MS. */
   readonly unavailableItemsPollMs?: number;
 }
 
 /**
- * How often the vector service reads the hidden and deleted items again: an item hidden or deleted
- * after the champion's index was built leaves its answers within this long (Recommend and
+ * How often the vector service reads the catalog changes since the last read: an item hidden or
+ * deleted after the champion's index was built leaves its answers within this long (Recommend and
  * SimilarItems filter every candidate through the catalog in the recommender, at once).
  */
 export const UNAVAILABLE_ITEMS_POLL_MS = 1_000;
@@ -64,7 +64,7 @@ export async function startVector(config: OrreryConfig, logger: Logger, options:
           const index = champion.current();
           if (!index) return { hits: [], modelVersion: '' };
           const timer = annSearchDuration.startTimer({ kind: 'for_user' });
-          const { hits, nearestRecentItem } = index.searchForUser(query.recentItemIds, query.count, [...query.excludeItemIds, ...unavailable.current()]);
+          const { hits, nearestRecentItem } = index.searchForUser(query.recentItemIds, query.count, [...query.excludeItemIds, ...unavailable.heldBy(index)]);
           timer();
           trace.getActiveSpan()?.setAttributes({ 'orrery.model_version': index.version, 'orrery.hits': hits.length });
           return toHits(hits, index.version, nearestRecentItem);
@@ -74,7 +74,7 @@ export async function startVector(config: OrreryConfig, logger: Logger, options:
           const index = champion.current();
           if (!index) return { hits: [], modelVersion: '' };
           const timer = annSearchDuration.startTimer({ kind: 'similar_to' });
-          const neighbours = index.similarTo(query.itemId, query.count, unavailable.current());
+          const neighbours = index.similarTo(query.itemId, query.count, unavailable.heldBy(index));
           timer();
           trace.getActiveSpan()?.setAttributes({ 'orrery.model_version': index.version, 'orrery.hits': neighbours.length });
           return toHits(neighbours, index.version, () => query.itemId);

@@ -1,38 +1,55 @@
 // The items the vector service must not return although the champion's index holds them: hidden or
 // deleted after the index was built (it is rebuilt only when another model is promoted).
 import type { Pool } from 'pg';
-import { readUnavailableItemIds } from '@orrery/models';
+import { latestCatalogSequence, readAvailabilityChanges, readUnavailableItemIds, type ServingIndex } from '@orrery/models';
 import type { Logger } from '@orrery/telemetry';
 
 export interface UnavailableItems {
-  /** The ids last read: hidden or deleted items. */
-  current(): readonly string[];
+  /** The hidden or deleted items among those `index` holds, as last read (usually none). */
+  heldBy(index: ServingIndex): readonly string[];
   close(): void;
 }
 
 /**
- * Reads the hidden and deleted items now, then again every `pollIntervalMs`; a failed read keeps the
- * last answer and is logged. Throws when the first read fails.
+ * Reads the hidden and deleted items now, then the catalog changes committed since every
+ * `pollIntervalMs`; a failed read keeps what was read before and is logged. Throws when the first
+ * read fails.
  */
 export async function followUnavailableItems(pool: Pool, options: { readonly pollIntervalMs: number; readonly logger: Logger }): Promise<UnavailableItems> {
-  let ids: readonly string[] = [...(await readUnavailableItemIds(pool))];
+  // Read first: a change committed between the two reads is read again by the first poll, which changes nothing.
+  let readThrough = await latestCatalogSequence(pool);
+  const unavailable = await readUnavailableItemIds(pool);
+  // Bumped on every change of `unavailable`, so the ids an index holds are worked out once per change.
+  let generation = 0;
+  let held: { readonly index: ServingIndex; readonly generation: number; readonly ids: readonly string[] } | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+
+  const readChanges = async (): Promise<void> => {
+    const changes = await readAvailabilityChanges(pool, readThrough);
+    for (const { itemId, unavailable: gone, sequence } of changes) {
+      if (gone) unavailable.add(itemId);
+      else unavailable.delete(itemId);
+      readThrough = sequence;
+    }
+    if (changes.length > 0) generation += 1;
+  };
   const poll = (): void => {
     timer = setTimeout(() => {
-      readUnavailableItemIds(pool).then(
-        (read) => {
-          ids = [...read];
-        },
-        (error: unknown) => options.logger.warn({ err: error }, 'vector: could not read hidden and deleted items; leaving out the ones read before'),
-      ).finally(() => {
-        if (!closed) poll();
-      });
+      readChanges()
+        .catch((error: unknown) => options.logger.warn({ err: error }, 'vector: could not read catalog changes; leaving out the hidden and deleted items read before'))
+        .finally(() => {
+          if (!closed) poll();
+        });
     }, options.pollIntervalMs);
   };
   poll();
+
   return {
-    current: () => ids,
+    heldBy: (index) => {
+      if (held?.index !== index || held.generation !== generation) held = { index, generation, ids: [...unavailable].filter((itemId) => index.holds(itemId)) };
+      return held.ids;
+    },
     close: () => {
       closed = true;
       clearTimeout(timer);

@@ -162,6 +162,13 @@ describe('with a champion', () => {
       expect(ids).toHaveLength(10);
     }
     expect(vector.modelVersion()).toBe(version);
+
+    // Shown again and upserted again (the upsert removes the deletion's tombstone, as the catalog command does).
+    await pool.query('UPDATE items SET hidden = false, sequence = 4 WHERE item_id = $1', [hidden]);
+    await pool.query('DELETE FROM deleted_items WHERE item_id = $1', [deleted]);
+    await pool.query(`INSERT INTO items (item_id, categories, hidden, sequence) VALUES ($1, '{}', false, 5)`, [deleted]);
+    await eventually(similarTo, { accept: (found) => found[0] === hidden, what: 'the item shown again to come back' });
+    await eventually(searchForUser, { accept: (found) => found[0] === deleted, what: 'the item upserted again to come back' });
   });
 
   it('when a better model is promoted, vector serves it without a restart', async () => {

@@ -7,8 +7,12 @@ export function methodPath(method: DescMethod): string {
   return `/${method.parent.typeName}/${method.name}`;
 }
 
-/** Builds the grpc-js service definition of a protobuf-es service descriptor (binary codec). */
-export function grpcServiceDefinition(service: DescService): ServiceDefinition {
+/**
+ * Builds the grpc-js service definition of a protobuf-es service descriptor (binary codec). A request
+ * that cannot be decoded throws (grpc-js answers INTERNAL), unless `passUndecodableRequests`: then it
+ * is handed on as an UndecodableMessage, for a server that answers it itself (server.ts does).
+ */
+export function grpcServiceDefinition(service: DescService, options: { readonly passUndecodableRequests?: boolean } = {}): ServiceDefinition {
   const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
   for (const method of service.methods) {
     definition[method.localName] = {
@@ -16,7 +20,7 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
       requestStream: method.methodKind === 'client_streaming' || method.methodKind === 'bidi_streaming',
       responseStream: method.methodKind === 'server_streaming' || method.methodKind === 'bidi_streaming',
       requestSerialize: serializer(method.input),
-      requestDeserialize: requestDeserializer(method.input),
+      requestDeserialize: options.passUndecodableRequests ? passingDeserializer(method.input) : deserializer(method.input),
       responseSerialize: serializer(method.output),
       responseDeserialize: deserializer(method.output),
       originalName: method.name,
@@ -35,7 +39,7 @@ function deserializer(schema: DescMessage): (bytes: Buffer) => unknown {
 
 /**
  * A request message that is not valid protobuf of its type (truncated, a string that is not UTF-8…).
- * The server's deserializer hands it on instead of throwing, because grpc-js would answer a throw
+ * Our servers' deserializer hands it on instead of throwing, because grpc-js would answer a throw
  * with INTERNAL "Error deserializing request" and report nothing; server.ts answers it with
  * INVALID_ARGUMENT naming the message and the problem, and no handler sees it.
  */
@@ -46,7 +50,7 @@ export class UndecodableMessage {
   ) {}
 }
 
-function requestDeserializer(schema: DescMessage): (bytes: Buffer) => unknown {
+function passingDeserializer(schema: DescMessage): (bytes: Buffer) => unknown {
   return (bytes) => {
     try {
       return fromBinary(schema, bytes);

@@ -88,13 +88,13 @@ describe('grpc-js bridge over protobuf-es descriptors', () => {
     const asIs = (bytes: Buffer): Buffer => bytes;
     const track = (bytes: Buffer) =>
       new Promise((resolve, reject) => raw.makeUnaryRequest('/orrery.v1.IngestService/Track', asIs, asIs, bytes, (error, reply) => (error ? reject(error) : resolve(reply))));
-    const receivedBefore = received.length;
+    const [receivedBefore, internalErrorsBefore] = [received.length, internalErrors.length];
     // event (field 1) claims 5 bytes and has 1; then an event whose event_id (field 1) is not UTF-8.
     for (const bytes of [Buffer.from([0x0a, 0x05, 0x01]), Buffer.from([0x0a, 0x04, 0x0a, 0x02, 0xff, 0xfe])]) {
       await expect(track(bytes)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/^request: not a valid orrery\.v1\.TrackRequest message \(.+\)$/) });
     }
     expect(received).toHaveLength(receivedBefore);
-    expect(internalErrors).not.toContainEqual(expect.stringContaining('deserializ'));
+    expect(internalErrors).toHaveLength(internalErrorsBefore);
 
     const stream = await new Promise<unknown>((resolve, reject) => {
       const call = raw.makeClientStreamRequest('/orrery.v1.IngestService/TrackStream', asIs, asIs, (error, reply) => (error ? reject(error) : resolve(reply)));

@@ -66,7 +66,7 @@ export interface RunningGrpcServer {
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 16 * 1024 * 1024 });
   for (const binding of options.services) {
-    server.addService(grpcServiceDefinition(binding.service), grpcHandlers(binding, options.onInternalError));
+    server.addService(grpcServiceDefinition(binding.service, { passUndecodableRequests: true }), grpcHandlers(binding, options.onInternalError));
   }
   const serviceNames = options.services.map((binding) => binding.service.typeName);
   const health = new HealthImplementation(Object.fromEntries(['', ...serviceNames].map((name) => [name, 'NOT_SERVING' as const])));
@@ -170,7 +170,12 @@ function decoded(message: unknown, what: string): unknown {
   return message;
 }
 
-/** A client stream's requests; reading one that could not be decoded fails with INVALID_ARGUMENT naming its place in the stream. */
+/**
+ * A client stream's requests; reading one that could not be decoded fails with INVALID_ARGUMENT naming
+ * its place in the stream. (A stream the client cancels ends here as if it were complete: grpc-js
+ * reports the end before the cancellation, so a handler may commit what came, as for any failure the
+ * client sees mid-stream.)
+ */
 async function* decodedStream(call: AsyncIterable<unknown>): AsyncGenerator<unknown> {
   let index = 0;
   for await (const message of call) {

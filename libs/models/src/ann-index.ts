@@ -3,7 +3,8 @@
 //   ALS affinity of the folded-in user query, which ranks twice as well offline as cosine (trainer
 //   metrics) and is the ann_score ranking feature;
 // - cosine over the unit vectors, for SimilarTo (item-to-item similarity).
-// Hidden items are never added, so they are never returned.
+// Hidden and deleted items are never added, so they are never returned (the vector service also leaves
+// out those hidden or deleted after the index was built).
 
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Index, MetricKind, ScalarKind } from 'usearch';
@@ -61,6 +62,8 @@ export interface ServingIndex {
   readonly version: string;
   /** Items in the indexes (visible items with a vector). */
   readonly size: number;
+  /** Whether the item is in the indexes (so a search could return it). */
+  holds(itemId: string): boolean;
   searchForUser(recentItemIdsNewestFirst: readonly string[], count: number, excludeItemIds: readonly string[]): UserNeighbours;
   /** The item's nearest neighbours, never the item itself nor `excludeItemIds`. */
   similarTo(itemId: string, count: number, excludeItemIds?: readonly string[]): Neighbour[];
@@ -124,13 +127,13 @@ function dot(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number,
   return sum;
 }
 
-/** Builds both indexes of a model version, leaving out `hiddenItemIds`. */
-export async function buildServingIndex(version: string, embeddings: ItemEmbeddings, hiddenItemIds: ReadonlySet<string>): Promise<ServingIndex> {
+/** Builds both indexes of a model version, leaving out `unavailableItemIds` (hidden and deleted items). */
+export async function buildServingIndex(version: string, embeddings: ItemEmbeddings, unavailableItemIds: ReadonlySet<string>): Promise<ServingIndex> {
   const { factors, itemIds, itemVectors } = embeddings;
   const raw = rawItemVectors(embeddings);
   const rowOf = new Map(itemIds.map((itemId, row) => [itemId, row]));
   const unitVectors = new Map(itemIds.map((itemId, row) => [itemId, itemVectors.subarray(row * factors, (row + 1) * factors)]));
-  const visibleRows = itemIds.flatMap((itemId, row) => (hiddenItemIds.has(itemId) ? [] : [row]));
+  const visibleRows = itemIds.flatMap((itemId, row) => (unavailableItemIds.has(itemId) ? [] : [row]));
   const byAffinity = newIndex(factors, MetricKind.IP);
   const bySimilarity = newIndex(factors, MetricKind.Cos);
   await addRows(byAffinity, raw, factors, visibleRows);
@@ -147,7 +150,7 @@ export async function buildServingIndex(version: string, embeddings: ItemEmbeddi
    */
   const searchExcluding = (index: Index, query: Float32Array, count: number, excluded: ReadonlySet<number>): number[] => {
     let excludedInIndex = 0;
-    for (const row of excluded) if (!hiddenItemIds.has(itemIds[row] as string)) excludedInIndex++;
+    for (const row of excluded) if (!unavailableItemIds.has(itemIds[row] as string)) excludedInIndex++;
     const enough = Math.min(size, count + excludedInIndex);
     if (count <= 0 || enough <= 0) return [];
     const first = Math.min(enough, count + Math.ceil(EXCLUSION_ROOM_SHARE * count));
@@ -167,6 +170,7 @@ export async function buildServingIndex(version: string, embeddings: ItemEmbeddi
   return {
     version,
     size,
+    holds: (itemId) => rowOf.has(itemId) && !unavailableItemIds.has(itemId),
     searchForUser: (recentItemIdsNewestFirst, count, excludeItemIds) => {
       const weighted = recentItemWeights(recentItemIdsNewestFirst);
       const query = foldInUser(unitVectors, weighted, factors);

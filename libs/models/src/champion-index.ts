@@ -41,3 +41,35 @@ export async function readUnavailableItemIds(pool: Pool): Promise<Set<string>> {
   const { rows } = await pool.query<{ item_id: string }>('SELECT item_id FROM items WHERE hidden UNION ALL SELECT item_id FROM deleted_items');
   return new Set(rows.map((row) => row.item_id));
 }
+
+/** A catalog change: the item became unavailable (hidden or deleted) or available (upserted visible). */
+export interface AvailabilityChange {
+  readonly itemId: string;
+  readonly unavailable: boolean;
+  /** Its commit sequence (text: a bigint). */
+  readonly sequence: string;
+}
+
+/** The highest commit sequence of a catalog change ('0' when none): where readAvailabilityChanges goes on from. */
+export async function latestCatalogSequence(pool: Pool): Promise<string> {
+  const { rows } = await pool.query<{ sequence: string }>(
+    'SELECT greatest(coalesce((SELECT max(sequence) FROM items), 0), coalesce((SELECT max(sequence) FROM deleted_items), 0))::text AS sequence',
+  );
+  return rows[0]!.sequence;
+}
+
+/**
+ * The catalog changes committed after `afterSequence`, in commit order: each item's state as of its
+ * last change (an upsert removes its deletion's tombstone, a deletion its row, and the commit-order
+ * lock makes sequences visible in order, so nothing below the last one read can appear later).
+ */
+export async function readAvailabilityChanges(pool: Pool, afterSequence: string): Promise<AvailabilityChange[]> {
+  const { rows } = await pool.query<{ item_id: string; unavailable: boolean; sequence: string }>(
+    `SELECT item_id, hidden AS unavailable, sequence::text FROM items WHERE sequence > $1
+     UNION ALL
+     SELECT item_id, true, sequence::text FROM deleted_items WHERE sequence > $1
+     ORDER BY sequence`,
+    [afterSequence],
+  );
+  return rows.map((row) => ({ itemId: row.item_id, unavailable: row.unavailable, sequence: row.sequence }));
+}
