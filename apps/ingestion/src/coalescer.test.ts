@@ -1,5 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { EventSchema, type Event } from '@orrery/proto';
+import { payloadTooLarge } from '@orrery/zmq';
 import type { CommandGateway } from './command-gateway';
 import { withCoalescedAppends } from './coalescer';
 
@@ -81,5 +82,22 @@ describe('coalesced appends', () => {
     await settle();
     calls[1]!.fail(new Error('command down'));
     await expect(Promise.all(merged.map((reply) => reply.catch((error: Error) => error.message)))).resolves.toEqual(['command down', 'command down']);
+  });
+
+  it('when command refuses a merged command as too large, each request in it goes alone and gets its own answer', async () => {
+    const { gateway, calls } = controllableGateway();
+    const coalesced = withCoalescedAppends(gateway, { maxInFlight: 1, maxEvents: 100 });
+    const first = coalesced.appendEvents([event('a')], 1_000);
+    const merged = [coalesced.appendEvents([event('b'), event('c')], 1_000), coalesced.appendEvents([event('d')], 1_000)];
+    calls[0]!.finish();
+    await first;
+    await settle();
+    calls[1]!.fail(payloadTooLarge(3_000, 2_000));
+    await settle();
+    expect(calls.map((call) => call.events.map((e) => e.eventId))).toEqual([['a'], ['b', 'c', 'd'], ['b', 'c'], ['d']]);
+    calls[2]!.finish();
+    calls[3]!.fail(payloadTooLarge(2_500, 2_000));
+    expect(await merged[0]).toEqual([false, false]);
+    await expect(merged[1]).rejects.toMatchObject({ message: 'payload of 2500 bytes exceeds the limit of 2000 bytes' });
   });
 });

@@ -52,13 +52,13 @@ describe('TrackStream, backpressure and size limits', () => {
     expect(await side.count('events')).toBe(before);
   });
 
-  it('when a ZeroMQ payload is over the size limit, the emitter gets a RESOURCE_EXHAUSTED reply, nothing is written, and the endpoint keeps serving', async () => {
+  it('when a ZeroMQ payload is over the size limit, the emitter gets an INVALID_ARGUMENT reply naming both sizes (not the retryable RESOURCE_EXHAUSTED), nothing is written, and the endpoint keeps serving', async () => {
     const emitter = new ZmqRequestClient({ endpoint: side.config.ingestZmqEndpoint, name: 'emitter', timeoutMs: 10_000 });
     try {
       const before = await side.count('events');
       const events = Array.from({ length: 400 }, (_, i) => ({ ...view(`zbig-${i}`), context: { note: 'x'.repeat(1_000) } }));
       const payload = toBinary(TrackBatchRequestSchema, create(TrackBatchRequestSchema, { events }));
-      await expect(emitter.request(payload)).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, message: `payload: ${payload.length} bytes, at most ${256 * 1024}` });
+      await expect(emitter.request(payload)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, message: `payload of ${payload.length} bytes exceeds the limit of ${256 * 1024} bytes` });
       expect(await side.count('events')).toBe(before);
       await emitter.request(toBinary(TrackBatchRequestSchema, create(TrackBatchRequestSchema, { events: [view('zsmall-1')] })));
       expect(await side.count('events', "event_id = 'zsmall-1'")).toBe(1);

@@ -1,3 +1,5 @@
+import { ServiceError, status, toServiceError } from '@orrery/grpc';
+
 /**
  * Wire format of Orrery's ZeroMQ request/reply (DEALER -> ROUTER), used by ingestion->command,
  * recommender->scoring and the public ingestion endpoint:
@@ -14,11 +16,29 @@
  * an empty payload: the server's receive loop answers it with status "0" and an empty body without
  * calling the handler, tracing or counting it. (A marker in that frame, because an empty payload
  * is a valid protobuf message that handlers must see.)
+ *
+ * A payload above the server's limit is answered INVALID_ARGUMENT with the body
+ * `payload of <n> bytes exceeds the limit of <m> bytes` (payloadTooLarge): resending it cannot
+ * succeed, so it is not RESOURCE_EXHAUSTED, which callers retry; a caller that can split its
+ * request recognises it with isPayloadTooLarge.
  */
 export const OK_STATUS = '0';
 
 /** The traceparent frame of a liveness probe (never a valid W3C traceparent). */
 export const PROBE_TRACEPARENT = 'probe';
+
+/** The answer to a payload of `bytes` above a server's `limit` (see the wire format above). */
+export function payloadTooLarge(bytes: number, limit: number): ServiceError {
+  return new ServiceError(status.INVALID_ARGUMENT, `payload of ${bytes} bytes exceeds the limit of ${limit} bytes`);
+}
+
+const PAYLOAD_TOO_LARGE = /^payload of \d+ bytes exceeds the limit of \d+ bytes$/;
+
+/** Whether `error` is a server's payloadTooLarge answer: the request must be made smaller, not resent. */
+export function isPayloadTooLarge(error: unknown): boolean {
+  const serviceError = toServiceError(error);
+  return serviceError.code === status.INVALID_ARGUMENT && PAYLOAD_TOO_LARGE.test(serviceError.message);
+}
 
 /** A decoded request as the ROUTER sees it (identity frame first). */
 export interface RequestFrames {

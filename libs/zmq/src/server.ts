@@ -2,7 +2,7 @@ import { Router } from 'zeromq';
 import { status, toServiceError } from '@orrery/grpc';
 import { rpcServerDuration, rpcServerRequests, secondsSince } from '@orrery/metrics';
 import { contextFromTraceparent, SpanKind, withSpan, type Logger } from '@orrery/telemetry';
-import { OK_STATUS, parseRequestFrames, PROBE_TRACEPARENT } from './frames';
+import { OK_STATUS, parseRequestFrames, payloadTooLarge, PROBE_TRACEPARENT } from './frames';
 import { SerialSender } from './serial-sender';
 
 /** Handles one request payload; throw a ServiceError to answer with its status. */
@@ -17,8 +17,8 @@ export interface ZmqServerOptions {
   /** Requests handled at once; further ones wait in ZeroMQ's queue (backpressure). Default 64. */
   readonly maxInFlight?: number;
   /**
-   * Largest payload handled, in bytes (default 16 MiB): a larger one is answered RESOURCE_EXHAUSTED
-   * without being handled. A frame above 4× this is dropped by ZeroMQ itself (it disconnects that
+   * Largest payload handled, in bytes (default 16 MiB): a larger one is answered INVALID_ARGUMENT
+   * (payloadTooLarge in frames.ts) without being handled. A frame above 4× this is dropped by ZeroMQ itself (it disconnects that
    * peer before reading it), so no peer can make the server buffer an unbounded message.
    */
   readonly maxPayloadBytes?: number;
@@ -57,7 +57,8 @@ export async function serveZmqRequests(options: ZmqServerOptions): Promise<Runni
     }
     if (request.payload.length > maxPayloadBytes) {
       options.logger.warn({ bytes: request.payload.length, maxPayloadBytes }, `${options.name}: oversized ZeroMQ request refused`);
-      await sender.send([request.identity, request.requestId, String(status.RESOURCE_EXHAUSTED), `payload: ${request.payload.length} bytes, at most ${maxPayloadBytes}`]);
+      const refusal = payloadTooLarge(request.payload.length, maxPayloadBytes);
+      await sender.send([request.identity, request.requestId, String(refusal.code), refusal.message]);
       return;
     }
     const started = process.hrtime.bigint();

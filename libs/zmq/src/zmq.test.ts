@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { Dealer } from 'zeromq';
 import { ServiceError, status } from '@orrery/grpc';
 import { metricsText } from '@orrery/metrics';
-import { serveZmqRequests, ZmqRequestClient, type RunningZmqServer } from './index';
+import { isPayloadTooLarge, serveZmqRequests, ZmqRequestClient, type RunningZmqServer } from './index';
 
 const logger = pino({ level: 'silent' });
 
@@ -36,7 +36,9 @@ describe('ZeroMQ request/reply', () => {
 
   it('when the handler refuses, the client gets the status and message', async () => {
     const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
-    await expect(client.request(Buffer.from('bad'))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, message: 'payload: bad' });
+    const refusal = client.request(Buffer.from('bad'));
+    await expect(refusal).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, message: 'payload: bad' });
+    expect(isPayloadTooLarge(await refusal.catch((error: unknown) => error))).toBe(false);
     await client.close();
   });
 
@@ -46,9 +48,11 @@ describe('ZeroMQ request/reply', () => {
     await client.close();
   });
 
-  it('when a payload is over the limit, the server answers RESOURCE_EXHAUSTED without handling it and keeps serving', async () => {
+  it('when a payload is over the limit, the server answers INVALID_ARGUMENT naming both sizes without handling it, and keeps serving', async () => {
     const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
-    await expect(client.request(Buffer.alloc(1025, 'a'))).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, message: 'payload: 1025 bytes, at most 1024' });
+    const refusal = client.request(Buffer.alloc(1025, 'a'));
+    await expect(refusal).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, message: 'payload of 1025 bytes exceeds the limit of 1024 bytes' });
+    expect(isPayloadTooLarge(await refusal.catch((error: unknown) => error))).toBe(true);
     expect(String(await client.request(Buffer.alloc(1024, 'b')))).toBe('B'.repeat(1024));
     await client.close();
   });
