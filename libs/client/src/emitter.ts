@@ -3,7 +3,7 @@ import { timestampNow } from '@bufbuild/protobuf/wkt';
 import { randomUUID } from 'node:crypto';
 import { ServiceError, status, toServiceError } from '@orrery/grpc';
 import { EventSchema, TrackBatchRequestSchema, TrackBatchResponseSchema, type Event } from '@orrery/proto';
-import { ZmqRequestClient } from '@orrery/zmq';
+import { isPayloadTooLarge, ZmqRequestClient } from '@orrery/zmq';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 
 /** An event as callers write it (every field optional, as in `create(EventSchema, …)`). */
@@ -17,6 +17,12 @@ export interface EmitterOptions {
   readonly endpoint: string;
   /** Events per TrackBatchRequest (at most 10,000, ingestion's limit). Default 1000. */
   readonly maxBatchEvents?: number;
+  /**
+   * Encoded bytes of one TrackBatchRequest at most; keep it at or under ingestion's
+   * ORRERY_INGEST_MAX_MESSAGE_BYTES (16 MiB). An event larger than this alone is refused by emit().
+   * Default 4 MiB.
+   */
+  readonly maxBatchBytes?: number;
   /** How long a partly filled batch waits for more events before it is sent, in ms. Default 5. */
   readonly lingerMs?: number;
   /** Batches awaiting their ack at once. Default 4. */
@@ -35,21 +41,29 @@ export interface EmitterOptions {
 export interface EmitterStats {
   readonly batchesSent: number;
   readonly retries: number;
+  /** Batches split in two because ingestion refused them as too large. */
+  readonly splits: number;
   readonly pendingEvents: number;
 }
 
+/** The default of EmitterOptions.maxBatchBytes: a quarter of ingestion's default limit. */
+export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
 interface Pending {
   readonly event: Event;
+  /** The event as a one-event TrackBatchRequest (see deliver). */
+  readonly encoded: Uint8Array;
   readonly resolve: (outcome: EmitOutcome) => void;
   readonly reject: (error: Error) => void;
 }
 
 // Transient: the batch may or may not have been committed, and resending it with the same event
-// ids is safe (ingestion stores each id once).
+// ids is safe (ingestion stores each id once). A payload too large is not among them: it is split
+// (see deliver), since resending it cannot succeed.
 const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED, status.ABORTED]);
 
 /**
- * Emits interaction events to ingestion over ZeroMQ: batches them (by count, or after lingerMs),
+ * Emits interaction events to ingestion over ZeroMQ: batches them (by count and encoded size, or after lingerMs),
  * waits for each batch's ack (sent only after command committed it), and retries a batch that got
  * no ack with backoff. Each event gets its event_id (and occurred_at) when emitted, so a retried
  * batch carries the same ids and is deduplicated by the event store instead of doubled.
@@ -57,6 +71,7 @@ const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED,
 export class ZmqEventEmitter {
   private readonly client: ZmqRequestClient;
   private readonly maxBatchEvents: number;
+  private readonly maxBatchBytes: number;
   private readonly lingerMs: number;
   private readonly maxInFlightBatches: number;
   private readonly maxPendingEvents: number;
@@ -64,16 +79,18 @@ export class ZmqEventEmitter {
   private readonly backoff: BackoffPolicy;
   private readonly maxAttempts: number;
   private queue: Pending[] = [];
+  private queuedBytes = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
   private inFlightBatches = 0;
   private pendingEvents = 0;
   private readonly roomWaiters: (() => void)[] = [];
   private readonly sending = new Set<Promise<void>>();
   private closed = false;
-  private counters = { batchesSent: 0, retries: 0 };
+  private counters = { batchesSent: 0, retries: 0, splits: 0 };
 
   constructor(options: EmitterOptions) {
     this.maxBatchEvents = Math.min(10_000, Math.max(1, options.maxBatchEvents ?? 1_000));
+    this.maxBatchBytes = Math.max(1, options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES);
     this.lingerMs = options.lingerMs ?? 5;
     this.maxInFlightBatches = Math.max(1, options.maxInFlightBatches ?? 4);
     this.maxPendingEvents = Math.max(this.maxBatchEvents, options.maxPendingEvents ?? 50_000);
@@ -91,14 +108,20 @@ export class ZmqEventEmitter {
   /**
    * Queues one event and resolves once ingestion acknowledged it (stored, or refused with the
    * reason). Waits first while maxPendingEvents are pending. Rejects only when the emitter is
-   * closed or the batch ran out of attempts / got a non-retryable status.
+   * closed, the event alone is larger than maxBatchBytes (INVALID_ARGUMENT naming its id and size),
+   * or its batch ran out of attempts / got a non-retryable status.
    */
   async emit(init: EventInit): Promise<EmitOutcome> {
     while (this.pendingEvents >= this.maxPendingEvents && !this.closed) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     if (this.closed) throw new ServiceError(status.CANCELLED, 'emitter is closed');
     const event = create(EventSchema, { ...init, eventId: init.eventId || randomUUID(), occurredAt: init.occurredAt ?? timestampNow() });
+    const encoded = toBinary(TrackBatchRequestSchema, create(TrackBatchRequestSchema, { events: [event] }));
+    if (encoded.length > this.maxBatchBytes) {
+      throw new ServiceError(status.INVALID_ARGUMENT, `event ${event.eventId}: ${encoded.length} bytes encoded, more than a batch may hold (maxBatchBytes ${this.maxBatchBytes})`);
+    }
     this.pendingEvents += 1;
-    const outcome = new Promise<EmitOutcome>((resolve, reject) => this.queue.push({ event, resolve, reject }));
+    this.queuedBytes += encoded.length;
+    const outcome = new Promise<EmitOutcome>((resolve, reject) => this.queue.push({ event, encoded, resolve, reject }));
     this.schedule();
     return outcome;
   }
@@ -121,7 +144,7 @@ export class ZmqEventEmitter {
   }
 
   private schedule(): void {
-    if (this.queue.length >= this.maxBatchEvents) this.sendQueued(false);
+    if (this.fullBatchQueued()) this.sendQueued(false);
     else if (!this.lingerTimer) this.lingerTimer = setTimeout(() => this.sendQueued(true), this.lingerMs);
   }
 
@@ -131,8 +154,8 @@ export class ZmqEventEmitter {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = undefined;
     }
-    while (this.inFlightBatches < this.maxInFlightBatches && (this.queue.length >= this.maxBatchEvents || (partial && this.queue.length > 0))) {
-      const batch = this.queue.splice(0, this.maxBatchEvents);
+    while (this.inFlightBatches < this.maxInFlightBatches && (this.fullBatchQueued() || (partial && this.queue.length > 0))) {
+      const batch = this.takeBatch();
       this.inFlightBatches += 1;
       const sent = this.deliver(batch).finally(() => {
         this.inFlightBatches -= 1;
@@ -147,9 +170,32 @@ export class ZmqEventEmitter {
     if (this.queue.length > 0 && !this.lingerTimer && this.inFlightBatches < this.maxInFlightBatches) this.schedule();
   }
 
-  /** Sends one batch until it is acknowledged, retrying transient failures with the same payload (same ids). */
+  /** Whether the queue holds a batch that cannot grow: maxBatchEvents events, or more bytes than one batch may hold. */
+  private fullBatchQueued(): boolean {
+    return this.queue.length >= this.maxBatchEvents || this.queuedBytes >= this.maxBatchBytes;
+  }
+
+  /** Takes the next batch off the queue: the oldest events, up to maxBatchEvents and maxBatchBytes (at least one: emit refused any event larger alone). */
+  private takeBatch(): Pending[] {
+    let count = 0;
+    let bytes = 0;
+    while (count < this.queue.length && count < this.maxBatchEvents && (count === 0 || bytes + this.queue[count]!.encoded.length <= this.maxBatchBytes)) {
+      bytes += this.queue[count]!.encoded.length;
+      count += 1;
+    }
+    this.queuedBytes -= bytes;
+    return this.queue.splice(0, count);
+  }
+
+  /**
+   * Sends one batch until it is acknowledged, retrying transient failures with the same payload
+   * (same ids). When ingestion refuses it as too large (its limit is below maxBatchBytes), sends
+   * its halves instead, down to single events, which then fail with that status.
+   */
   private async deliver(batch: Pending[]): Promise<void> {
-    const payload = toBinary(TrackBatchRequestSchema, create(TrackBatchRequestSchema, { events: batch.map((entry) => entry.event) }));
+    // A repeated field may be encoded in pieces one after another, so a TrackBatchRequest of these
+    // events is their one-event requests concatenated: each event is encoded once, at emit.
+    const payload = Buffer.concat(batch.map((entry) => entry.encoded));
     for (let attempt = 1; ; attempt += 1) {
       try {
         this.counters.batchesSent += 1;
@@ -162,6 +208,14 @@ export class ZmqEventEmitter {
         return;
       } catch (error) {
         const failure = toServiceError(error);
+        if (isPayloadTooLarge(failure) && batch.length > 1) {
+          // Nothing of it was handled. The halves go one after the other, in this batch's in-flight slot.
+          this.counters.splits += 1;
+          const half = Math.ceil(batch.length / 2);
+          await this.deliver(batch.slice(0, half));
+          await this.deliver(batch.slice(half));
+          return;
+        }
         if (!RETRYABLE.has(failure.code) || attempt >= this.maxAttempts || this.closed) {
           for (const entry of batch) entry.reject(failure);
           return;

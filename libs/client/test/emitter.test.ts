@@ -80,6 +80,33 @@ describe('client library', () => {
     }
   });
 
+  describe('when ingestion allows smaller payloads than the emitter batches', () => {
+    let small: WriteSide;
+    beforeAll(async () => {
+      small = await startWriteSide({ ingestMaxMessageBytes: 32 * 1024 });
+    });
+    afterAll(() => small?.stop());
+
+    it('a batch refused as too large is sent in halves: every event is stored once, and one too large alone fails INVALID_ARGUMENT', async () => {
+      // Under 4× ingestion's limit, above which ZeroMQ drops the peer instead of answering.
+      const emitter = new ZmqEventEmitter({ endpoint: small.config.ingestZmqEndpoint, maxBatchBytes: 120 * 1024 });
+      try {
+        // ~3 KB each (1,000 three-byte characters of context, within ingestion's limits).
+        const emitted = Array.from({ length: 60 }, (_, i) => emitter.emit({ eventId: `halves-${i}`, userId: `hu-${i % 7}`, itemId: 'i-1', type: EventType.VIEW, context: { note: '€'.repeat(1_000) } }));
+        const context = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, '€'.repeat(1_000)]));
+        // ~48 KB: valid (16,000 characters), but more than this ingestion takes in one payload.
+        const alone = emitter.emit({ eventId: 'halves-alone', userId: 'hu-1', itemId: 'i-1', type: EventType.VIEW, context });
+        const outcomes = await Promise.all(emitted);
+        expect(outcomes.filter((outcome) => !outcome.accepted)).toEqual([]);
+        await expect(alone).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/^payload of \d+ bytes exceeds the limit of 32768 bytes$/) });
+        expect(emitter.stats.splits).toBeGreaterThan(0);
+        expect(await small.count('events', "event_id LIKE 'halves-%'")).toBe(60);
+      } finally {
+        await emitter.close();
+      }
+    });
+  });
+
   it('the typed gRPC clients reach ingestion: a stream, a catalog change and an erasure', async () => {
     const address = `127.0.0.1:${side.ingestion.port}`;
     const ingest = createIngestClient(address, { timeoutMs: 10_000 });
