@@ -37,9 +37,9 @@ export interface ProjectionStore {
    * standalone Redis): commutative updates of the batch are merged before they reach Redis. A plan
    * that deletes watermarks must be applied alone (a batch of one). For a standalone Redis the script
    * call is sent before this returns its promise, so batches applied one after another without
-   * awaiting run in that order. On a Redis Cluster the call that moves the catalog change count is
-   * sent only once every other call has applied (see applyCalls), so each batch must be awaited
-   * before the next (apply-chunk.ts chains nothing there).
+   * awaiting run in that order. On a Redis Cluster a forget's tombstone call goes first and the call
+   * that moves the catalog change count last (see applyCalls), so each batch must be awaited before
+   * the next (apply-chunk.ts chains nothing there).
    */
   applyAll(plans: readonly EventPlan[], token?: string): Promise<ApplyOutcome[]>;
   /**
@@ -73,8 +73,10 @@ export function redisProjectionStore(
   // from those nodes in no set order: a count read there says nothing of the facts read beside it, so
   // nothing is kept.
   const catalogFacts = new CatalogFactsCache(scope === 'slot' ? 0 : cachedItems);
-  // The watermark hash of the slot the catalog change count lives in: its call goes last (applyCalls).
+  // The watermark hashes of the slots of the catalog change count (its call goes last) and of the
+  // forget tombstones (their call goes first), see applyCalls.
   const catalogCountWatermarks = keys.applied(hashTagOf(keys.trending.changes));
+  const forgetTombstoneWatermarks = keys.applied(hashTagOf(control.forgotten));
   // The forget count the heads' users were found not forgotten at (undefined: none read yet).
   let forgetsRead: string | null | undefined;
   // A failed call may have written part of a catalog change (a script is not rolled back): the facts held are read again.
@@ -210,26 +212,40 @@ export function redisProjectionStore(
 
   /**
    * Runs the calls of one batch; resolves to the parts each applied, in the order of `calls`. They go
-   * concurrently, but for the call that moves the catalog change count (slot scope: the {trending}
-   * slot's, when the batch holds a catalog change), which is sent only once every other call has
-   * applied, and not at all when one fails (the batch fails). Readers that cache catalog facts drop
-   * them when the count moves (the recommender's followCatalogChanges): a count moved before the
-   * item's facts were written would let them cache the old facts as current, and nothing would move it
-   * again. Exactly once holds as before: each call is exactly once on its own, by its slot's
-   * watermarks, whatever the others did (sent one after another is one of the orders sent together
-   * allowed, and a count call not sent is one that failed); on redelivery the parts already applied
-   * are skipped and the count's call goes once the rest has been applied. The forget count needs no
-   * such order: a snapshot that finds it moved also reads the tombstones, written with it by its
-   * slot's script, and keeps no list of a user it finds one for (apply-chunk.ts).
+   * concurrently, but for two calls of slot scope that others must not overtake:
+   * - the call that writes a forget's tombstone (the {control} slot's) goes first, alone: the user's
+   *   slot, its watermarks included, is deleted only once the tombstone exists, so a redelivered
+   *   earlier event of the user is skipped (planned against the tombstone) instead of writing the
+   *   user's data back;
+   * - the call that moves the catalog change count (the {trending} slot's, when the batch holds a
+   *   catalog change) goes last, once every other call has applied. Readers that cache catalog facts
+   *   drop them when the count moves (the recommender's followCatalogChanges): a count moved before
+   *   the item's facts were written would let them cache the old facts as current, and nothing would
+   *   move it again.
+   * When a call fails, the calls after it are not sent (the batch fails). Exactly once holds as
+   * before: each call is exactly once on its own, by its slot's watermarks, whatever the others did
+   * (sent one after another is one of the orders sent together allowed, and a call not sent is one
+   * that failed); on redelivery the parts already applied are skipped and the rest go in the same
+   * order.
    */
-  function applyCalls(calls: readonly ScriptCall[]): Promise<Set<ScriptPart>[]> {
-    const counting = scope === 'slot' && calls.length > 1 ? calls.findIndex(movesCatalogCount) : -1;
-    if (counting === -1) return Promise.all(calls.map(applyCall));
-    const others = calls.filter((_, index) => index !== counting);
-    return Promise.all(others.map(applyCall)).then(async (appliedByOthers) => {
-      appliedByOthers.splice(counting, 0, await applyCall(calls[counting]!));
-      return appliedByOthers;
-    });
+  async function applyCalls(calls: readonly ScriptCall[]): Promise<Set<ScriptPart>[]> {
+    if (scope !== 'slot' || calls.length < 2) return Promise.all(calls.map(applyCall));
+    const first = calls.findIndex(writesForgetTombstone);
+    const last = calls.findIndex(movesCatalogCount);
+    const applied: Set<ScriptPart>[] = [];
+    const applyAt = async (indexes: readonly number[]): Promise<void> => {
+      const results = await Promise.all(indexes.map((index) => applyCall(calls[index]!)));
+      indexes.forEach((index, at) => (applied[index] = results[at]!));
+    };
+    if (first !== -1) await applyAt([first]);
+    await applyAt(calls.flatMap((_, index) => (index === first || index === last ? [] : [index])));
+    if (last !== -1) await applyAt([last]);
+    return applied;
+  }
+
+  /** Whether the call writes a forget's tombstone (planUserForget): only the tombstone's slot's call can. */
+  function writesForgetTombstone(call: ScriptCall): boolean {
+    return call.watermarks === forgetTombstoneWatermarks && call.parts.some((part) => part.ops.some((op) => op.key === control.forgotten));
   }
 
   /** Whether the call counts a catalog change (catalogChanged in plan.ts): only the count's slot's call can. */

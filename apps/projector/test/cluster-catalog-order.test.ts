@@ -1,12 +1,15 @@
-// On a Redis Cluster a catalog change's item facts and its count are written by separate scripts on
-// separate nodes. Readers drop the catalog facts they cache when the count moves, so the count must
-// never move before the facts: its call goes last, and not at all when another call of the chunk fails.
+// On a Redis Cluster the parts of one chunk are written by separate scripts on separate nodes, and two
+// must not be overtaken (store.ts applyCalls). Readers drop the catalog facts they cache when the
+// catalog change count moves, so the count must never move before the facts: its call goes last, and
+// not at all when another call of the chunk fails. A forget deletes the user's slot, its watermarks
+// included, so its tombstone must exist first: its call goes first, and the user's slot is not
+// touched when it fails.
 import { readConfig, type OrreryConfig } from '@orrery/config';
-import { CATALOG_CHANGES_FIELD, controlKeys, createRedis, projectionKeys, type RedisClient } from '@orrery/projections';
+import { CATALOG_CHANGES_FIELD, controlKeys, createRedis, forgottenUserField, hashTagOf, projectionKeys, type RedisClient } from '@orrery/projections';
 import { uniqueName } from '@orrery/testing';
 import { planBatch, type EventPlan, type IncomingEvent } from '../src/plan';
 import { redisProjectionStore } from '../src/store';
-import { itemUpserted } from './domain-events';
+import { interaction, itemUpserted, userForgotten } from './domain-events';
 import { clusterUnavailableReason, startLocalRedisCluster, type LocalRedisCluster } from './redis-cluster';
 
 jest.setTimeout(120_000);
@@ -20,7 +23,7 @@ let cluster: LocalRedisCluster;
 let config: OrreryConfig;
 let redis: RedisClient;
 
-describeWithCluster('the catalog change count on a Redis Cluster', () => {
+describeWithCluster('the order of a chunk’s script calls on a Redis Cluster', () => {
   beforeAll(async () => {
     cluster = await startLocalRedisCluster();
     config = { ...readConfig(), redisUrl: cluster.url, redisCluster: true, redisPrefix: uniqueName('cluster_order') };
@@ -36,7 +39,7 @@ describeWithCluster('the catalog change count on a Redis Cluster', () => {
     const keys = projectionKeys(config.redisPrefix);
     const control = controlKeys(config.redisPrefix);
     const store = redisProjectionStore(redis, keys, control, config.projection, 'slot', config.projectorCachedItems);
-    const plansOf = async (events: ReturnType<typeof itemUpserted>[]): Promise<EventPlan[]> => {
+    const plansOf = async (events: ReturnType<typeof itemUpserted | typeof interaction>[]): Promise<EventPlan[]> => {
       const incoming: IncomingEvent[] = events.map((event) => ({ event, source: SOURCE, messageTimestampMs: Date.now() }));
       return planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection).outcomes.flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
     };
@@ -63,5 +66,33 @@ describeWithCluster('the catalog change count on a Redis Cluster', () => {
     expect(await count()).toBe('4');
     expect([await hidden('shoe'), await hidden('sock')]).toEqual(['1', '1']);
     expect((await redis.smembers(keys.trending.hidden)).sort()).toEqual(['shoe', 'sock']);
+  });
+
+  it('when the tombstone slot fails to apply a forget, the user’s slot is left as it was; redelivered, both are applied', async () => {
+    const keys = projectionKeys(config.redisPrefix);
+    const control = controlKeys(config.redisPrefix);
+    const store = redisProjectionStore(redis, keys, control, config.projection, 'slot', config.projectorCachedItems);
+    const plansOf = async (events: ReturnType<typeof interaction | typeof userForgotten>[]): Promise<EventPlan[]> => {
+      const incoming: IncomingEvent[] = events.map((event) => ({ event, source: SOURCE, messageTimestampMs: Date.now() }));
+      return planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection).outcomes.flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
+    };
+    const user = keys.user('ann');
+    expect(await store.applyAll(await plansOf([interaction({ userId: 'ann', itemId: 'book' })]))).toEqual(['applied']);
+    expect(await redis.llen(user.recent)).toBe(1);
+
+    const forget = await plansOf([userForgotten('ann')]);
+    // The tombstone slot's script fails on its first read (its watermark hash is not a hash), having written nothing.
+    const tombstoneWatermarks = keys.applied(hashTagOf(control.forgotten));
+    await redis.set(tombstoneWatermarks, 'not a hash');
+    await expect(store.applyAll(forget)).rejects.toThrow(/WRONGTYPE/);
+    // Read through the same connections after the failure: a user-slot call sent with it would be answered first.
+    expect(await redis.hget(control.forgotten, forgottenUserField('ann'))).toBeNull();
+    expect(await redis.llen(user.recent)).toBe(1);
+    expect(await redis.exists(keys.applied(user.tag))).toBe(1);
+
+    await redis.del(tombstoneWatermarks);
+    expect(await store.applyAll(forget)).toEqual(['applied']);
+    expect(await redis.hget(control.forgotten, forgottenUserField('ann'))).not.toBeNull();
+    expect(await redis.exists(user.recent, user.seen, user.stats, keys.applied(user.tag))).toBe(0);
   });
 });
