@@ -6,6 +6,7 @@
 // touched when it fails.
 import { readConfig, type OrreryConfig } from '@orrery/config';
 import { CATALOG_CHANGES_FIELD, controlKeys, createRedis, forgottenUserField, hashTagOf, projectionKeys, type RedisClient } from '@orrery/projections';
+import type { DomainEvent } from '@orrery/proto';
 import { uniqueName } from '@orrery/testing';
 import { planBatch, type EventPlan, type IncomingEvent } from '../src/plan';
 import { redisProjectionStore } from '../src/store';
@@ -35,14 +36,20 @@ describeWithCluster('the order of a chunk’s script calls on a Redis Cluster', 
     await cluster?.stop();
   });
 
-  it('when an item slot fails to apply a chunk of catalog changes, the count does not move; redelivered, every change is applied and counted once', async () => {
+  /** A store in slot scope, and the plans of `events` planned against what it holds now. */
+  const slotStore = () => {
     const keys = projectionKeys(config.redisPrefix);
     const control = controlKeys(config.redisPrefix);
     const store = redisProjectionStore(redis, keys, control, config.projection, 'slot', config.projectorCachedItems);
-    const plansOf = async (events: ReturnType<typeof itemUpserted | typeof interaction>[]): Promise<EventPlan[]> => {
+    const plansOf = async (events: DomainEvent[]): Promise<EventPlan[]> => {
       const incoming: IncomingEvent[] = events.map((event) => ({ event, source: SOURCE, messageTimestampMs: Date.now() }));
       return planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection).outcomes.flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
     };
+    return { keys, control, store, plansOf };
+  };
+
+  it('when an item slot fails to apply a chunk of catalog changes, the count does not move; redelivered, every change is applied and counted once', async () => {
+    const { keys, store, plansOf } = slotStore();
     const count = (): Promise<string | null> => redis.hget(keys.trending.changes, CATALOG_CHANGES_FIELD);
     const hidden = (itemId: string): Promise<string | null> => redis.hget(keys.item(itemId).catalog, 'hidden');
 
@@ -69,13 +76,7 @@ describeWithCluster('the order of a chunk’s script calls on a Redis Cluster', 
   });
 
   it('when the tombstone slot fails to apply a forget, the user’s slot is left as it was; redelivered, both are applied', async () => {
-    const keys = projectionKeys(config.redisPrefix);
-    const control = controlKeys(config.redisPrefix);
-    const store = redisProjectionStore(redis, keys, control, config.projection, 'slot', config.projectorCachedItems);
-    const plansOf = async (events: ReturnType<typeof interaction | typeof userForgotten>[]): Promise<EventPlan[]> => {
-      const incoming: IncomingEvent[] = events.map((event) => ({ event, source: SOURCE, messageTimestampMs: Date.now() }));
-      return planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection).outcomes.flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : []));
-    };
+    const { keys, control, store, plansOf } = slotStore();
     const user = keys.user('ann');
     expect(await store.applyAll(await plansOf([interaction({ userId: 'ann', itemId: 'book' })]))).toEqual(['applied']);
     expect(await redis.llen(user.recent)).toBe(1);
