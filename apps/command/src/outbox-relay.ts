@@ -123,6 +123,12 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       // at start may be on Kafka already (a previous session's send whose ack was lost), to be
       // skipped instead of published twice.
       const published = await readPublishedTails(options.kafka, options.topic);
+      if (published.partitions !== options.partitions) {
+        logger.warn(
+          { topic: options.topic, partitions: published.partitions, configured: options.partitions },
+          `outbox relay: the events topic has ${published.partitions} partitions and ORRERY_EVENTS_TOPIC_PARTITIONS asks for ${options.partitions}; the topic is used as it is (the setting applies when the relay creates it). Changing the partition count of a topic in use moves users to other partitions, so a user's events from before and after the change could be projected out of order`,
+        );
+      }
       const highest = highestSequence([...published.last.values()].map((tail) => tail.sequence));
       const position = await readRelayPosition(client);
       const factAt = async (sequence: bigint): Promise<Buffer | undefined> => {

@@ -22,6 +22,8 @@ export interface PublishedTail {
 
 /** The topic's partitioning and the last published fact of each partition. */
 export interface PublishedTails {
+  /** How many partitions the topic has. */
+  readonly partitions: number;
   readonly partitionOf: PartitionOf;
   /** Last fact on the partition; absent when it is empty or its last message has no sequence header. */
   readonly last: ReadonlyMap<number, PublishedTail>;
@@ -41,8 +43,8 @@ export async function readPublishedTails(kafka: Kafka, topic: string, timeoutMs 
   }
   const partitionOf: PartitionOf = (key) => partitionOfKey(key, partitions.length);
   const nonEmpty = ends.filter((end) => BigInt(end.high) > BigInt(end.low));
-  if (nonEmpty.length === 0) return { partitionOf, last: new Map() };
-  return { partitionOf, last: await lastMessages(kafka, topic, nonEmpty, timeoutMs) };
+  if (nonEmpty.length === 0) return { partitions: partitions.length, partitionOf, last: new Map() };
+  return { partitions: partitions.length, partitionOf, last: await lastMessages(kafka, topic, nonEmpty, timeoutMs) };
 }
 
 /** The highest of some sequences; 0 when there are none. */
@@ -71,7 +73,7 @@ export async function tailsOfThisStore(
     if ((await factAt(tail.sequence))?.equals(tail.payload)) kept.set(partition, tail);
     else foreign.push(partition);
   }
-  return { tails: { partitionOf: tails.partitionOf, last: kept }, foreign };
+  return { tails: { ...tails, last: kept }, foreign };
 }
 
 /** The message at `high - 1` of each given partition that has a sequence header. */

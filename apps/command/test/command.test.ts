@@ -336,13 +336,15 @@ describe('outbox relay and the retention of the events topic', () => {
     readonly level: number;
     readonly msg: string;
     readonly settings?: unknown;
+    readonly partitions?: number;
+    readonly configured?: number;
   }
 
-  /** Starts the command service on `eventsTopic` until its relay publishes; returns what it logged. */
-  async function relayStartLog(eventsTopic: string): Promise<LogLine[]> {
+  /** Starts the command service on `eventsTopic` (`partitions` configured) until its relay publishes; returns what it logged. */
+  async function relayStartLog(eventsTopic: string, partitions = 2): Promise<LogLine[]> {
     const lines: LogLine[] = [];
     const capture = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
-    const config = { ...readConfig(), postgresUrl, eventsTopic, eventsTopicPartitions: 2, commandZmqEndpoint: `ipc:///tmp/${uniqueName('orrery-command')}`, outboxPollIntervalMs: 200 };
+    const config = { ...readConfig(), postgresUrl, eventsTopic, eventsTopicPartitions: partitions, commandZmqEndpoint: `ipc:///tmp/${uniqueName('orrery-command')}`, outboxPollIntervalMs: 200 };
     const command = await startCommand(config, capture);
     try {
       await eventually(async () => lines.some((line) => line.msg === 'outbox relay: publishing'), { what: 'the relay to start publishing' });
@@ -354,14 +356,26 @@ describe('outbox relay and the retention of the events topic', () => {
   }
   const PINO_WARN = 40;
   const historyWarnings = (lines: readonly LogLine[]): LogLine[] => lines.filter((line) => line.level === PINO_WARN && line.msg.includes('deletes history'));
+  const partitionWarnings = (lines: readonly LogLine[]): LogLine[] => lines.filter((line) => line.level === PINO_WARN && line.msg.includes('ORRERY_EVENTS_TOPIC_PARTITIONS'));
 
   it('when the events topic deletes history (a finite retention), the relay warns at start, naming the setting and the command that keeps it', async () => {
     const topic = await createTestTopic(2); // the broker default: a finite retention.ms
     topics.push(topic);
-    const [warning, ...more] = historyWarnings(await relayStartLog(topic));
+    const lines = await relayStartLog(topic);
+    const [warning, ...more] = historyWarnings(lines);
     expect(more).toEqual([]);
+    expect(partitionWarnings(lines)).toEqual([]);
     expect(warning?.settings).toEqual([{ name: 'retention.ms', value: expect.not.stringMatching(/^-1$/) }]);
     expect(warning?.msg).toContain(`--entity-name ${topic} --add-config retention.ms=-1,retention.bytes=-1`);
+  });
+
+  it('when the events topic has another partition count than configured, the relay warns at start and uses the topic as it is', async () => {
+    const topic = await createTestTopic(3);
+    topics.push(topic);
+    const [warning, ...more] = partitionWarnings(await relayStartLog(topic, 2));
+    expect(more).toEqual([]);
+    expect(warning).toMatchObject({ partitions: 3, configured: 2 });
+    expect(warning?.msg).toContain('the events topic has 3 partitions and ORRERY_EVENTS_TOPIC_PARTITIONS asks for 2');
   });
 
   it('when the relay creates the events topic, it keeps the whole history and the relay does not warn', async () => {
