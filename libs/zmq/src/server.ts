@@ -43,11 +43,14 @@ export async function serveZmqRequests(options: ZmqServerOptions): Promise<Runni
   let slotFreed: (() => void) | undefined;
   const handling = new Set<Promise<void>>();
 
+  // Refusals before the handler (malformed frames, oversized payloads) count as INVALID_ARGUMENT answers.
+  const countRefusal = (): void => void rpcServerRequests.inc({ transport: 'zeromq', method: options.name, code: status[status.INVALID_ARGUMENT] });
   const answer = async (frames: Buffer[]): Promise<void> => {
     const request = parseRequestFrames(frames);
     if (typeof request === 'string') {
       const [identity, requestId] = frames;
       options.logger.warn({ reason: request }, `${options.name}: malformed ZeroMQ request`);
+      countRefusal();
       if (identity && requestId) await sender.send([identity, requestId, String(status.INVALID_ARGUMENT), request]);
       return;
     }
@@ -58,6 +61,7 @@ export async function serveZmqRequests(options: ZmqServerOptions): Promise<Runni
     if (request.payload.length > maxPayloadBytes) {
       options.logger.warn({ bytes: request.payload.length, maxPayloadBytes }, `${options.name}: oversized ZeroMQ request refused`);
       const refusal = payloadTooLarge(request.payload.length, maxPayloadBytes);
+      countRefusal();
       await sender.send([request.identity, request.requestId, String(refusal.code), refusal.message]);
       return;
     }

@@ -90,20 +90,33 @@ describe('ZeroMQ request/reply', () => {
     await nobody.close();
   });
 
-  it('when requests are answered, the server and client request metrics count them by status', async () => {
+  it('when requests are answered, the server and client request metrics count them by status, refusals before the handler too', async () => {
     const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
-    const before = await metricsText();
-    await client.request(Buffer.from('counted'));
-    await expect(client.request(Buffer.from('bad'))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
-    const after = await metricsText();
     const count = (text: string, series: string): number => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-    for (const series of [
-      'orrery_rpc_server_requests_total{transport="zeromq",method="echo",code="OK"}',
-      'orrery_rpc_server_requests_total{transport="zeromq",method="echo",code="INVALID_ARGUMENT"}',
-      'orrery_rpc_client_duration_seconds_count{transport="zeromq",method="echo",code="OK"}',
-    ]) {
-      expect([series, count(after, series)]).toEqual([series, count(before, series) + 1]);
+    try {
+      const refused = 'orrery_rpc_server_requests_total{transport="zeromq",method="echo",code="INVALID_ARGUMENT"}';
+      const beforeRefusals = await metricsText();
+      await expect(client.request(Buffer.alloc(1025, 'a'))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+      const raw = new Dealer();
+      raw.connect(endpoint);
+      await raw.send(['id-2', 'only-two-frames']);
+      await raw.receive();
+      raw.close();
+      expect(count(await metricsText(), refused)).toBe(count(beforeRefusals, refused) + 2);
+
+      const before = await metricsText();
+      await client.request(Buffer.from('counted'));
+      await expect(client.request(Buffer.from('bad'))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+      const after = await metricsText();
+      for (const series of [
+        'orrery_rpc_server_requests_total{transport="zeromq",method="echo",code="OK"}',
+        refused,
+        'orrery_rpc_client_duration_seconds_count{transport="zeromq",method="echo",code="OK"}',
+      ]) {
+        expect([series, count(after, series)]).toEqual([series, count(before, series) + 1]);
+      }
+    } finally {
+      await client.close();
     }
-    await client.close();
   });
 });
