@@ -122,6 +122,8 @@ describe('catalog validation', () => {
     ['a category is empty', { itemId: 'i', categories: ['ok', ''] }, 'items[2].categories[1]: must not be empty'],
     ['a tag is 129 characters', { itemId: 'i', tags: ['t'.repeat(129)] }, 'items[2].tags[0]: must be at most 128 characters'],
     ['it has 33 tags', { itemId: 'i', tags: Array.from({ length: 33 }, (_, i) => `t${i}`) }, 'items[2].tags: at most 32 entries'],
+    ['a category is listed twice', { itemId: 'i', categories: ['jazz', 'books', 'jazz'] }, 'items[2].categories[2]: repeats items[2].categories[0]'],
+    ['a tag is listed twice', { itemId: 'i', tags: ['new', 'new'] }, 'items[2].tags[1]: repeats items[2].tags[0]'],
     ['an attribute key is a control character', { itemId: 'i', attributes: { '\u0007': 'x' } }, 'items[2].attributes["\\u0007"]: key must not contain control characters'],
     ['published_at is before 1900', { itemId: 'i', publishedAt: timestampFromMs(Date.UTC(1899, 11, 31)) }, 'items[2].published_at: must be between 1900-01-01 and 2200-01-01'],
     ['published_at is in 2200', { itemId: 'i', publishedAt: timestampFromMs(Date.UTC(2200, 0, 1)) }, 'items[2].published_at: must be between 1900-01-01 and 2200-01-01'],

@@ -198,6 +198,10 @@ function labelsProblem(labels: readonly string[], field: string): FieldError | u
   for (const [index, label] of labels.entries()) {
     const problem = at(`${field}[${index}]`, idProblem(label, LIMITS.labelLength));
     if (problem) return problem;
+    // The projector counts an interaction once per listed category (the user's affinity, the
+    // category's trending score): a repeated one would weigh the item twice, so it is refused.
+    const first = labels.indexOf(label);
+    if (first < index) return { field: `${field}[${index}]`, problem: `repeats ${field}[${first}]` };
   }
   return undefined;
 }

@@ -86,6 +86,7 @@ describe('refused input writes nothing', () => {
     ['a line break in item_id', { itemId: 'a\nb' }, 'items[0].item_id: must not contain control characters'],
     ['33 categories', { itemId: 'x', categories: Array.from({ length: 33 }, (_, i) => `c${i}`) }, 'items[0].categories: at most 32 entries'],
     ['a blank tag', { itemId: 'x', tags: [' '] }, 'items[0].tags[0]: must not be blank'],
+    ['a category listed twice', { itemId: 'x', categories: ['jazz', 'jazz'] }, 'items[0].categories[1]: repeats items[0].categories[0]'],
     ['an attribute value with a NUL', { itemId: 'x', attributes: { title: 'a\u0000' } }, 'items[0].attributes["title"]: value must not contain control characters other than tab and line breaks'],
     ['published_at before 1900', { itemId: 'x', publishedAt: timestampFromMs(Date.UTC(1850, 0, 1)) }, 'items[0].published_at: must be between 1900-01-01 and 2200-01-01'],
   ] as [string, MessageInitShape<typeof ItemSchema>, string][])('when an item has %s, UpsertItems lists it as refused and nothing is written', async (_case, item, reason) => {
