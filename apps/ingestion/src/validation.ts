@@ -2,6 +2,7 @@
 // Every refusal names the field (`events[3].type: must be specified`), so a client can fix it.
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs, type Timestamp } from '@bufbuild/protobuf/wkt';
+import { characterCount, idProblem } from '@orrery/grpc';
 import { EventSchema, EventType, EventTypeSchema, ItemSchema, UserSchema, type Event, type Item, type User } from '@orrery/proto';
 
 /** The bounds ingestion enforces. */
@@ -142,18 +143,8 @@ export function validateUser(user: User, field: string): Checked<User> {
   return { ok: true, value: create(UserSchema, { userId: user.userId, attributes: { ...user.attributes } }) };
 }
 
-// C0 and C1 control characters (and DEL).
-const CONTROL = /\p{Cc}/u;
 // Values may be prose: tab and line breaks are fine; NUL and the rest are not (Postgres refuses NUL).
 const CONTROL_EXCEPT_WHITESPACE = /[^\P{Cc}\t\n\r]/u;
-
-function idProblem(value: string, maxLength: number): string | undefined {
-  if (value.length === 0) return 'must not be empty';
-  if (characters(value) > maxLength) return `must be at most ${maxLength} characters`;
-  if (CONTROL.test(value)) return 'must not contain control characters';
-  if (value.trim().length === 0) return 'must not be blank';
-  return undefined;
-}
 
 function eventTypeProblem(type: EventType): string | undefined {
   if (type === EventType.UNSPECIFIED) return 'must be specified';
@@ -211,12 +202,12 @@ function mapProblem(map: Readonly<Record<string, string>>, field: string): Field
   if (entries.length > LIMITS.mapEntries) return { field, problem: `at most ${LIMITS.mapEntries} entries` };
   let total = 0;
   for (const [key, value] of entries) {
-    total += characters(key) + characters(value);
+    total += characterCount(key) + characterCount(value);
     if (total > LIMITS.mapCharacters) return { field, problem: `at most ${LIMITS.mapCharacters} characters of keys and values in total` };
     const keyProblem = idProblem(key, LIMITS.labelLength);
-    const entry = `${field}[${JSON.stringify(characters(key) > 64 ? `${[...key].slice(0, 64).join('')}…` : key)}]`;
+    const entry = `${field}[${JSON.stringify(characterCount(key) > 64 ? `${[...key].slice(0, 64).join('')}…` : key)}]`;
     if (keyProblem) return { field: entry, problem: `key ${keyProblem}` };
-    if (characters(value) > LIMITS.mapValueLength) return { field: entry, problem: `value must be at most ${LIMITS.mapValueLength} characters` };
+    if (characterCount(value) > LIMITS.mapValueLength) return { field: entry, problem: `value must be at most ${LIMITS.mapValueLength} characters` };
     if (CONTROL_EXCEPT_WHITESPACE.test(value)) return { field: entry, problem: 'value must not contain control characters other than tab and line breaks' };
   }
   return undefined;
@@ -228,16 +219,4 @@ function at(field: string, problem: string | undefined): FieldError | undefined 
 
 function refuse(field: string, problem: string): Checked<never> {
   return { ok: false, error: { field, problem } };
-}
-
-// A UTF-16 surrogate: only strings with one have fewer code points than UTF-16 units.
-const SURROGATE = /[\uD800-\uDFFF]/;
-
-function characters(value: string): number {
-  // Code points, not UTF-16 units: an emoji is one character. Counted one by one only when the
-  // string has a surrogate (the regular expression scans natively; most ids are plain).
-  if (!SURROGATE.test(value)) return value.length;
-  let count = 0;
-  for (const _ of value) count += 1;
-  return count;
 }

@@ -1,15 +1,15 @@
 // Request validation of QueryService: bad input is INVALID_ARGUMENT naming the field.
-import { invalidArgument } from '@orrery/grpc';
+import { idProblem, invalidArgument } from '@orrery/grpc';
 
 /** Longest id (user, item, category) a request may carry. */
 export const MAX_ID_LENGTH = 256;
 /** Largest count a request may ask for, and most ids one request may name. */
 export const MAX_COUNT = 1_000;
 
-/** A required id: non-empty, at most MAX_ID_LENGTH characters. */
+/** A required id: non-empty, not blank, at most MAX_ID_LENGTH characters (code points), no control characters: ingestion's rule. */
 export function requireId(field: string, value: string): string {
-  if (value.length === 0) throw invalidArgument(field, 'must not be empty');
-  if (value.length > MAX_ID_LENGTH) throw invalidArgument(field, `must be at most ${MAX_ID_LENGTH} characters`);
+  const problem = idProblem(value, MAX_ID_LENGTH);
+  if (problem) throw invalidArgument(field, problem);
   return value;
 }
 
@@ -26,8 +26,7 @@ export function countOrDefault(field: string, value: number, fallback: number): 
   return value === 0 ? fallback : value;
 }
 
-/** An optional category: empty means none; otherwise at most MAX_ID_LENGTH characters. */
+/** An optional category: empty means none; otherwise an id as requireId checks it. */
 export function optionalCategory(field: string, value: string): string {
-  if (value.length > MAX_ID_LENGTH) throw invalidArgument(field, `must be at most ${MAX_ID_LENGTH} characters`);
-  return value;
+  return value === '' ? value : requireId(field, value);
 }

@@ -35,6 +35,16 @@ describe('request validation', () => {
     expect(request({ userId: 'u'.repeat(256) }).userId).toHaveLength(256);
   });
 
+  it('when an id is blank, the request is refused; its length is counted in characters, as ingestion counts it', () => {
+    expect(refusal(() => request({ userId: ' \u00a0' })).message).toBe('user_id: must not be blank');
+    // 200 emoji: 200 characters (ingestion stores such an item), 400 UTF-16 units.
+    const emoji = '\u{1F600}'.repeat(200);
+    expect(request({ userId: emoji }).userId).toBe(emoji);
+    expect(validateSimilarItemsRequest({ itemId: emoji, count: 1 }).itemId).toBe(emoji);
+    expect(request({ filter: { ...emptyFilter, excludeItemIds: [emoji] } }).filter.excludeItemIds.has(emoji)).toBe(true);
+    expect(refusal(() => validateSimilarItemsRequest({ itemId: '\u{1F600}'.repeat(257), count: 1 })).message).toBe('item_id: must be at most 256 characters');
+  });
+
   it('when the item id of SimilarItems is empty, the request is refused naming item_id', () => {
     expect(refusal(() => validateSimilarItemsRequest({ itemId: '', count: 1 }))).toMatchObject({ code: status.INVALID_ARGUMENT, message: 'item_id: must not be empty' });
   });

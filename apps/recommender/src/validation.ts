@@ -1,6 +1,6 @@
 // Request validation: every public request is checked here before any downstream call, and turned
 // into plain, bounded query objects the pipeline can trust.
-import { invalidArgument } from '@orrery/grpc';
+import { idProblem, invalidArgument } from '@orrery/grpc';
 
 export const DEFAULT_COUNT = 10;
 export const MAX_COUNT = 500;
@@ -74,12 +74,10 @@ export function validatePopularRequest(request: { readonly count: number; readon
   return { count: validateCount('count', request.count), filter: validateFilter('filter', request.filter) };
 }
 
-/** An id must be non-empty, at most 256 characters and free of control characters. */
+/** An id must be non-empty, not blank, at most 256 characters (code points) and free of control characters: ingestion's rule. */
 export function validateId(field: string, value: string): string {
-  if (value.length === 0) throw invalidArgument(field, 'must not be empty');
-  if (value.length > MAX_ID_LENGTH) throw invalidArgument(field, `must be at most ${MAX_ID_LENGTH} characters`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) throw invalidArgument(field, 'must not contain control characters');
+  const problem = idProblem(value, MAX_ID_LENGTH);
+  if (problem) throw invalidArgument(field, problem);
   return value;
 }
 

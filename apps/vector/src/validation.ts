@@ -1,7 +1,7 @@
 // Request validation of VectorService: bounded, non-empty ids and a positive count, or
 // INVALID_ARGUMENT naming the field.
 
-import { invalidArgument } from '@orrery/grpc';
+import { idProblem, invalidArgument } from '@orrery/grpc';
 
 /** Largest count a caller may ask for (the recommender asks up to 1 500 candidates). */
 export const MAX_COUNT = 2_000;
@@ -26,9 +26,10 @@ function validateCount(count: number): number {
   return count;
 }
 
+/** Ingestion's rule: non-empty, not blank, at most MAX_ID_LENGTH characters (code points), no control characters. */
 function validateId(field: string, id: string): string {
-  if (id.length === 0) throw invalidArgument(field, 'must not be empty');
-  if (id.length > MAX_ID_LENGTH) throw invalidArgument(field, `must be at most ${MAX_ID_LENGTH} characters`);
+  const problem = idProblem(id, MAX_ID_LENGTH);
+  if (problem) throw invalidArgument(field, problem);
   return id;
 }
 
