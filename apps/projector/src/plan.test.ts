@@ -44,6 +44,12 @@ describe('planning an interaction', () => {
     expect(ofKind(plan!, 'pfadd')).toEqual([{ kind: 'pfadd', key: item.users, element: 'u1' }]);
   });
 
+  it('when the catalog view lists a category of the item twice (an item stored before ingestion refused that), the interaction counts once for it', () => {
+    const [plan] = plans(incoming(interaction({ userId: 'u1', itemId: 'shoe', occurredMs: t0 })), { shoe: ['shoes', 'sale', 'shoes'] });
+    expect(ofKind(plan!, 'zlse').map((op) => op.member)).toEqual(['shoes', 'sale']);
+    expect(ofKind(plan!, 'zlseVisible').map((op) => op.key)).toEqual([keys.trending.overall, keys.trending.category('shoes'), keys.trending.category('sale')]);
+  });
+
   it('when a user dislikes an item, it is counted and remembered but raises no popularity, affinity or trending', () => {
     const [plan] = plans(incoming(interaction({ userId: 'u1', itemId: 'shoe', type: EventType.DISLIKE, occurredMs: t0 })), { shoe: ['shoes'] });
     expect(ofKind(plan!, 'hincrby').map((op) => op.field)).toEqual(['DISLIKE', 'n']);

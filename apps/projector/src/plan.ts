@@ -312,10 +312,12 @@ export function planInteraction(input: InteractionInput, keys: ProjectionKeys, c
   ];
   if (weight > 0) {
     const affinity = logDecayedWeight(weight, entry.occurredMs, halfLifeMs(config.affinityHalfLifeHours));
-    for (const category of categories) ops.push({ kind: 'zlse', key: user.affinity, member: category, logWeight: affinity, keep: config.affinityLimit });
+    // Once per distinct category: ingestion refuses an item listing one twice, but facts stored before it did still do.
+    const distinct = categories.filter((category, index) => categories.indexOf(category) === index);
+    for (const category of distinct) ops.push({ kind: 'zlse', key: user.affinity, member: category, logWeight: affinity, keep: config.affinityLimit });
     const popularity = logDecayedWeight(weight, entry.occurredMs, halfLifeMs(config.trendingHalfLifeHours));
     ops.push({ kind: 'hlse', key: item.stats, field: 'pop', logWeight: popularity });
-    const rankings = [keys.trending.overall, ...categories.map((category) => keys.trending.category(category))];
+    const rankings = [keys.trending.overall, ...distinct.map((category) => keys.trending.category(category))];
     for (const ranking of rankings) {
       ops.push({ kind: 'zlseVisible', key: ranking, hiddenKey: keys.trending.hidden, member: entry.itemId, logWeight: popularity, keep: config.trendingLimit });
     }
