@@ -67,4 +67,9 @@ describe('request validation', () => {
     expect(refusal(() => request({ context })).message).toMatch(/^context: must have at most 64 entries/);
     expect(request({ context: { device: 'mobile' } }).context.get('device')).toBe('mobile');
   });
+
+  it('when a context key is empty or has a control character, the refusal names that entry', () => {
+    expect(refusal(() => request({ context: { device: 'mobile', '': 'x' } })).message).toBe('context[""]: key must not be empty');
+    expect(refusal(() => request({ context: { 'page\u0001': 'x' } })).message).toBe('context["page\\u0001"]: key must not contain control characters');
+  });
 });

@@ -107,8 +107,11 @@ function validateContext(field: string, context: Readonly<Record<string, string>
   const entries = Object.entries(context);
   if (entries.length > MAX_CONTEXT_ENTRIES) throw invalidArgument(field, `must have at most ${MAX_CONTEXT_ENTRIES} entries, got ${entries.length}`);
   for (const [key, value] of entries) {
-    validateId(`${field} key`, key);
-    if (value.length > MAX_CONTEXT_VALUE_LENGTH) throw invalidArgument(`${field}[${JSON.stringify(key)}]`, `must be at most ${MAX_CONTEXT_VALUE_LENGTH} characters`);
+    // The entry is named as ingestion names a context entry (`context["k\u0001"]: key must not contain …`).
+    const entry = `${field}[${JSON.stringify(key)}]`;
+    const keyProblem = idProblem(key, MAX_ID_LENGTH);
+    if (keyProblem) throw invalidArgument(entry, `key ${keyProblem}`);
+    if (value.length > MAX_CONTEXT_VALUE_LENGTH) throw invalidArgument(entry, `must be at most ${MAX_CONTEXT_VALUE_LENGTH} characters`);
   }
   return new Map(entries);
 }
