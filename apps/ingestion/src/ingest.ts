@@ -44,8 +44,10 @@ export const STREAM_CHUNK = 2_000;
 /**
  * Stores a client stream of events in chunks of STREAM_CHUNK, one command each; answers once all
  * are committed, counting them like TrackBatch (`index` from the first message of the stream).
- * At most LIMITS.stream events per stream. When a chunk fails the call fails: earlier chunks
- * stay committed, so the client resends the stream with the same event ids (stored once).
+ * At most LIMITS.stream events per stream: a longer one is refused (INVALID_ARGUMENT) once the
+ * first LIMITS.stream are committed, saying how many were stored. When a chunk fails the call
+ * fails: earlier chunks stay committed, so the client resends the stream with the same event ids
+ * (stored once).
  */
 export async function trackStream(
   deps: IngestDependencies,
@@ -69,7 +71,16 @@ export async function trackStream(
   let index = 0;
   let defaults = deps.defaults();
   for await (const request of requests) {
-    if (index >= LIMITS.stream) throw invalidArgument('events', `at most ${LIMITS.stream} per stream`);
+    if (index >= LIMITS.stream) {
+      // The events before the limit were sent to command chunk by chunk: they are stored (the last
+      // chunk too, before the answer), and the refusal says so, since it cannot say "nothing written".
+      await flush();
+      await committing;
+      throw invalidArgument(
+        'events',
+        `at most ${LIMITS.stream} per stream: events[0..${LIMITS.stream - 1}] were handled (${accepted} stored, ${rejected.length} refused), events[${LIMITS.stream}] onwards were not; send those in another stream`,
+      );
+    }
     const checked = validateEvent(request.event, `events[${index}]`, defaults);
     if (checked.ok) chunk.push(checked.value);
     else rejected.push({ index, reason: describeFieldError(checked.error) });
