@@ -4,6 +4,7 @@ import { telemetry } from './instrument';
 import { readConfig } from '@orrery/config';
 import { createLogger } from '@orrery/telemetry';
 import { parseTrainerArgs, TRAINER_USAGE, type TrainerArgs } from './args';
+import { pause } from './schedule';
 import { trainOnce } from './train';
 
 async function main(): Promise<number> {
@@ -43,13 +44,9 @@ async function main(): Promise<number> {
       logger.error({ err: error }, 'trainer: run failed');
     }
     if (stopping) break;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, intervalMs);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    const wait = pause(intervalMs);
+    wake = wait.wake;
+    await wait.done;
   }
   return 0;
 }
