@@ -9,7 +9,7 @@ import { evaluationCasesFrom, splitLeaveLastOut, type EvaluationCase } from '@or
 import { QueryService, RecommendationService } from '@orrery/proto';
 import { eventually } from '@orrery/testing';
 import { lastItemByUser } from './caught-up';
-import type { Dataset } from './dataset';
+import { allEvents, type Dataset } from './dataset';
 import { EVAL_RECOMMENDERS, renderBarChartSvg, renderMarkdown, scoreLists, type EvalSummary } from './eval-report';
 import { startIsolatedPlatform } from './isolated-platform';
 import { ProgressBar } from './progress';
@@ -39,7 +39,7 @@ const CONCURRENCY = 8;
  * scores them. Writes the markdown table and the SVG chart when `outDir` is set.
  */
 export async function runLiveEvaluation(options: EvalOptions): Promise<EvalSummary> {
-  const split = splitLeaveLastOut(options.dataset.events);
+  const split = splitLeaveLastOut(allEvents(options.dataset));
   const cases = sample(evaluationCasesFrom(split.test), options.maxUsers ?? Infinity);
   const lastTrainItem = lastItemByUser(split.train);
   const platform = await startIsolatedPlatform();

@@ -17,10 +17,9 @@ import { DEFAULT_LADDER_RATES, parseLadder, parseRates, readGhzLadder, RECOMMEND
 import { readPlatformState, startupSteps } from './platform-state';
 import { INGEST_BENCH_PHASES, runIngestBenchmarks, type IngestBenchPhase } from './bench-ingest';
 import { ingestDataset, seedDemoData } from './seed';
-import { datasetFromEvents, readRatingFile, type Dataset } from './dataset';
+import { datasetFromRatings, readRatingFile, type Dataset } from './dataset';
 import { runLiveEvaluation } from './eval';
 import { ndcgRatio, EVAL_RECOMMENDERS } from './eval-report';
-import { shiftTimestamps } from './movielens';
 import { generateSyntheticDataset, syntheticId } from '@orrery/ml';
 import { createClient } from '@orrery/grpc';
 import { IngestService } from '@orrery/proto';
@@ -252,8 +251,8 @@ const DATASET_OPTIONS = {
 async function datasetFromArgs(values: { [K in keyof typeof DATASET_OPTIONS]?: string | boolean }, file: string | undefined): Promise<{ name: string; dataset: Dataset }> {
   const positive = (name: keyof typeof DATASET_OPTIONS): number => positiveInteger(name, String(values[name]));
   if (file !== undefined) {
-    const events = await readRatingFile(file, { progress: true });
-    const dataset = datasetFromEvents(values['keep-timestamps'] === true ? events : shiftTimestamps(events, Date.now() - 60_000));
+    const ratings = await readRatingFile(file, { progress: true });
+    const dataset = datasetFromRatings(ratings, values['keep-timestamps'] === true ? {} : { newestAt: Date.now() - 60_000 });
     return { name: file.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') || 'ratings', dataset };
   }
   const users = positive('users');

@@ -1,8 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { datasetFromEvents, readRatingFile } from './dataset';
-import { DatasetParseError, movieLensFormatOf, parseRatings, shiftTimestamps } from './movielens';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { allEvents, datasetFromRatings, readRatingFile } from './dataset';
+import { DatasetParseError, movieLensFormatOf, parseRatings } from './movielens';
 
 describe('MovieLens rating files', () => {
   const directory = mkdtempSync(join(tmpdir(), 'orrery-movielens-'));
@@ -14,18 +16,18 @@ describe('MovieLens rating files', () => {
 
   it('when reading u.data, each tab-separated line becomes a RATING event with its value and time in ms', async () => {
     const path = write('u.data', '196\t242\t3\t881250949\n186\t302\t3\t891717742\n22\t377\t1\t878887116\n');
-    const events = await readRatingFile(path, { progress: false });
+    const events = allEvents(datasetFromRatings(await readRatingFile(path, { progress: false })));
     expect(events).toHaveLength(3);
-    expect(events[0]).toEqual({ eventId: 'movielens:196:242:881250949', userId: '196', itemId: '242', type: 'RATING', value: 3, occurredAt: 881_250_949_000 });
+    expect(events[1]).toEqual({ eventId: 'movielens:196:242:881250949', userId: '196', itemId: '242', type: 'RATING', value: 3, occurredAt: 881_250_949_000 });
   });
 
   it('when reading ratings.dat, fields are separated by "::"', async () => {
-    const events = await readRatingFile(write('ratings.dat', '1::1193::5::978300760\r\n1::661::3::978302109\r\n'), { progress: false });
+    const events = allEvents(datasetFromRatings(await readRatingFile(write('ratings.dat', '1::1193::5::978300760\r\n1::661::3::978302109\r\n'), { progress: false })));
     expect(events.map((event) => [event.userId, event.itemId, event.value])).toEqual([['1', '1193', 5], ['1', '661', 3]]);
   });
 
   it('when reading ratings.csv, the header is skipped and half-star ratings are kept', async () => {
-    const events = await readRatingFile(write('ratings.csv', 'userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n1,1029,3.0,1260759179\n'), { progress: false });
+    const events = allEvents(datasetFromRatings(await readRatingFile(write('ratings.csv', 'userId,movieId,rating,timestamp\n1,31,2.5,1260759144\n1,1029,3.0,1260759179\n'), { progress: false })));
     expect(events.map((event) => event.value)).toEqual([2.5, 3]);
     expect(events[1]?.occurredAt).toBe(1_260_759_179_000);
   });
@@ -43,15 +45,42 @@ describe('MovieLens rating files', () => {
     expect(() => movieLensFormatOf('ratings.json')).toThrow('unknown rating file format');
   });
 
-  it('when timestamps are shifted, the newest lands on the given time and gaps are kept', () => {
-    const shifted = shiftTimestamps([{ occurredAt: 1_000 }, { occurredAt: 5_000 }], 100_000);
-    expect(shifted.map((event) => event.occurredAt)).toEqual([96_000, 100_000]);
+  it('when timestamps are shifted, the newest lands on the given time, gaps are kept and event ids keep the file\'s time', async () => {
+    const ratings = await readRatingFile(write('shifted.data', '1\t10\t4\t1\n1\t11\t5\t5\n'), { progress: false });
+    const dataset = datasetFromRatings(ratings, { newestAt: 100_000 });
+    expect(allEvents(dataset).map((event) => [event.eventId, event.occurredAt])).toEqual([['movielens:1:10:1', 96_000], ['movielens:1:11:5', 100_000]]);
+    expect(dataset.items.map((item) => item.publishedAt)).toEqual([96_000, 100_000]);
   });
 
-  it('when building a data set from ratings, every rated item and user exists once and events are in time order', () => {
-    const dataset = datasetFromEvents(parseRatings('2\t10\t4\t200\n1\t10\t5\t100\n1\t11\t3\t300\n', 'u.data', 'u.data'));
+  it('when building a data set from ratings, every rated item and user exists once and events are in time order', async () => {
+    const dataset = datasetFromRatings(await readRatingFile(write('order.data', '2\t10\t4\t200\n1\t10\t5\t100\n1\t11\t3\t300\n'), { progress: false }));
     expect(dataset.items.map((item) => [item.itemId, item.publishedAt])).toEqual([['10', 100_000], ['11', 300_000]]);
     expect(dataset.users.map((user) => user.userId)).toEqual(['1', '2']);
-    expect(dataset.events.map((event) => event.occurredAt)).toEqual([100_000, 200_000, 300_000]);
+    expect(allEvents(dataset).map((event) => event.occurredAt)).toEqual([100_000, 200_000, 300_000]);
+    expect(dataset.events.slice(1, 3).map((event) => event.userId)).toEqual(['2', '1']);
+  });
+
+  it('when a large file is imported, each rating holds well under 100 bytes of memory, so 25M ratings fit in the default heap', async () => {
+    setFlagsFromString('--expose-gc');
+    const collectGarbage = runInNewContext('gc') as () => void;
+    const count = 300_000;
+    const lines = ['userId,movieId,rating,timestamp'];
+    for (let i = 0; i < count; i++) lines.push(`${(i * 7_919) % 20_000},${(i * 104_729) % 9_000},${(i % 10) / 2 + 0.5},${1_100_000_000 + ((i * 7_919) % 900_000)}`);
+    const path = write('large.csv', `${lines.join('\n')}\n`);
+    lines.length = 0;
+    const held = (): number => {
+      // Twice: the first collection frees the buffers the second one counts.
+      collectGarbage();
+      collectGarbage();
+      const memory = process.memoryUsage();
+      return memory.heapUsed + memory.arrayBuffers;
+    };
+    const before = held();
+    const dataset = datasetFromRatings(await readRatingFile(path, { progress: false }), { newestAt: Date.UTC(2026, 0, 1) });
+    const perRating = (held() - before) / count;
+    expect(dataset.events.length).toBe(count);
+    // As event objects they took ~350 bytes each (ml-25m: ~9 GB against a ~4 GB heap limit).
+    expect(perRating).toBeLessThan(100);
   });
 });
+

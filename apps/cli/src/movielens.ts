@@ -35,11 +35,19 @@ export function movieLensFormatOf(path: string): MovieLensFormat {
   throw new Error(`${path}: unknown rating file format (expected u.data, ratings.dat or ratings.csv)`);
 }
 
+/** One rating as a file states it: ids as written, the rating, and the time in Unix seconds. */
+export interface RatingFields {
+  readonly userId: string;
+  readonly itemId: string;
+  readonly rating: number;
+  readonly seconds: number;
+}
+
 /**
- * Parses one line (1-based `lineNumber`) of a rating file: a RATING event with the rating as value
- * and occurredAt in epoch ms, undefined for a blank line or the csv header, or a DatasetParseError.
+ * Reads the fields of one line (1-based `lineNumber`) of a rating file: undefined for a blank line or
+ * the csv header; throws a DatasetParseError naming the line otherwise.
  */
-export function parseRatingLine(line: string, lineNumber: number, format: MovieLensFormat, source: string): SyntheticEvent | undefined {
+export function parseRatingFields(line: string, lineNumber: number, format: MovieLensFormat, source: string): RatingFields | undefined {
   const text = line.endsWith('\r') ? line.slice(0, -1) : line;
   if (text.trim() === '') return undefined;
   if (format === 'ratings.csv' && lineNumber === 1) {
@@ -61,18 +69,29 @@ export function parseRatingLine(line: string, lineNumber: number, format: MovieL
   if (!/^\d+$/.test(timestampText) || !Number.isSafeInteger(seconds)) {
     throw new DatasetParseError(source, lineNumber, `timestamp must be whole Unix seconds, got "${timestampText}"`);
   }
-  return {
-    // Deterministic, so importing the same file twice stores each rating once.
-    eventId: `movielens:${userId}:${itemId}:${seconds}`,
-    userId,
-    itemId,
-    type: 'RATING',
-    value: rating,
-    occurredAt: seconds * 1000,
-  };
+  return { userId, itemId, rating, seconds };
 }
 
-/** Parses a whole file's text (small files and tests; `orrery import` streams lines through parseRatingLine). */
+/**
+ * The RATING event of a rating: the rating as value, occurredAt = the file's time + `shiftMs`. Its id
+ * is derived from the file's user, item and time (not the shifted time), so importing the same file
+ * twice stores each rating once.
+ */
+export function ratingEvent(fields: RatingFields, shiftMs = 0): SyntheticEvent {
+  const { userId, itemId, rating, seconds } = fields;
+  return { eventId: `movielens:${userId}:${itemId}:${seconds}`, userId, itemId, type: 'RATING', value: rating, occurredAt: seconds * 1000 + shiftMs };
+}
+
+/**
+ * Parses one line (1-based `lineNumber`) of a rating file: a RATING event with the rating as value
+ * and occurredAt in epoch ms, undefined for a blank line or the csv header, or a DatasetParseError.
+ */
+export function parseRatingLine(line: string, lineNumber: number, format: MovieLensFormat, source: string): SyntheticEvent | undefined {
+  const fields = parseRatingFields(line, lineNumber, format, source);
+  return fields && ratingEvent(fields);
+}
+
+/** Parses a whole file's text (small files and tests; `orrery import` streams lines through parseRatingFields). */
 export function parseRatings(text: string, format: MovieLensFormat, source: string): SyntheticEvent[] {
   const events: SyntheticEvent[] = [];
   text.split('\n').forEach((line, index) => {
@@ -80,17 +99,6 @@ export function parseRatings(text: string, format: MovieLensFormat, source: stri
     if (event) events.push(event);
   });
   return events;
-}
-
-/**
- * Moves every event by the same offset so the newest is at `newestAt`, keeping gaps and order:
- * ingestion refuses events before 2000 and trending decays from now, so old logs are replayed as recent.
- */
-export function shiftTimestamps<T extends { readonly occurredAt: number }>(events: readonly T[], newestAt: number): T[] {
-  let newest = -Infinity;
-  for (const event of events) newest = Math.max(newest, event.occurredAt);
-  const offset = Number.isFinite(newest) ? newestAt - newest : 0;
-  return events.map((event) => ({ ...event, occurredAt: event.occurredAt + offset }));
 }
 
 function truncate(text: string): string {
