@@ -178,3 +178,25 @@ export async function readRatingFile(path: string, options: { readonly progress:
   if (ratings === 0) throw new Error(`${path}: no ratings found`);
   return log.build();
 }
+
+/** The earliest occurred_at ingestion accepts (apps/ingestion validation.ts LIMITS.earliestMs). */
+export const INGESTION_EARLIEST_MS = Date.UTC(2000, 0, 1);
+
+/**
+ * Throws, naming `source`, when the data set's oldest event is before INGESTION_EARLIEST_MS: ingestion
+ * would refuse it after the catalog and users had been sent. `shifted` says whether the times were
+ * moved to end now (a log spanning more years than have passed since 2000 cannot be).
+ */
+export function checkIngestibleTimes(dataset: Dataset, source: string, shifted: boolean): void {
+  const { events } = dataset;
+  const oldest = events.slice(0, 1)[0];
+  const newest = events.slice(events.length - 1, events.length)[0];
+  if (!oldest || !newest || oldest.occurredAt >= INGESTION_EARLIEST_MS) return;
+  const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+  const years = (ms: number): string => (ms / (365.25 * 86_400_000)).toFixed(1);
+  throw new Error(
+    shifted
+      ? `${source}: its ratings span ${years(newest.occurredAt - oldest.occurredAt)} years, so shifted to end now they would start on ${day(oldest.occurredAt)}, and ingestion refuses events before ${day(INGESTION_EARLIEST_MS)} (at most ${years(newest.occurredAt - INGESTION_EARLIEST_MS)} years fit); nothing was sent`
+      : `${source}: its oldest rating is on ${day(oldest.occurredAt)}, and ingestion refuses events before ${day(INGESTION_EARLIEST_MS)} (without --keep-timestamps the ratings are shifted to end now); nothing was sent`,
+  );
+}

@@ -17,7 +17,7 @@ import { DEFAULT_LADDER_RATES, parseLadder, parseRates, readGhzLadder, RECOMMEND
 import { readPlatformState, startupSteps } from './platform-state';
 import { INGEST_BENCH_PHASES, runIngestBenchmarks, type IngestBenchPhase } from './bench-ingest';
 import { ingestDataset, seedDemoData } from './seed';
-import { datasetFromRatings, readRatingFile, type Dataset } from './dataset';
+import { checkIngestibleTimes, datasetFromRatings, readRatingFile, type Dataset } from './dataset';
 import { runLiveEvaluation } from './eval';
 import { ndcgRatio, EVAL_RECOMMENDERS } from './eval-report';
 import { generateSyntheticDataset, syntheticId } from '@orrery/ml';
@@ -252,7 +252,9 @@ async function datasetFromArgs(values: { [K in keyof typeof DATASET_OPTIONS]?: s
   const positive = (name: keyof typeof DATASET_OPTIONS): number => positiveInteger(name, String(values[name]));
   if (file !== undefined) {
     const ratings = await readRatingFile(file, { progress: true });
-    const dataset = datasetFromRatings(ratings, values['keep-timestamps'] === true ? {} : { newestAt: Date.now() - 60_000 });
+    const shifted = values['keep-timestamps'] !== true;
+    const dataset = datasetFromRatings(ratings, shifted ? { newestAt: Date.now() - 60_000 } : {});
+    checkIngestibleTimes(dataset, file, shifted);
     return { name: file.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') || 'ratings', dataset };
   }
   const users = positive('users');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { allEvents, datasetFromRatings, readRatingFile } from './dataset';
+import { allEvents, checkIngestibleTimes, datasetFromRatings, readRatingFile } from './dataset';
 import { DatasetParseError, movieLensFormatOf, parseRatings } from './movielens';
 
 describe('MovieLens rating files', () => {
@@ -58,6 +58,17 @@ describe('MovieLens rating files', () => {
     expect(dataset.users.map((user) => user.userId)).toEqual(['1', '2']);
     expect(allEvents(dataset).map((event) => event.occurredAt)).toEqual([100_000, 200_000, 300_000]);
     expect(dataset.events.slice(1, 3).map((event) => event.userId)).toEqual(['2', '1']);
+  });
+
+  it('when a file spans more years than have passed since 2000 (ml-32m: 1995–2023), it is refused before anything is sent, saying why', async () => {
+    const ratings = await readRatingFile(write('ratings-32m.csv', 'userId,movieId,rating,timestamp\n1,17,4.0,789652009\n2,17,3.5,1697164000\n'), { progress: false });
+    const newestAt = Date.UTC(2026, 10, 29);
+    expect(() => checkIngestibleTimes(datasetFromRatings(ratings, { newestAt }), 'ratings-32m.csv', true)).toThrow(
+      /^ratings-32m\.csv: its ratings span 28\.8 years, so shifted to end now they would start on 1998-02-25, and ingestion refuses events before 2000-01-01 \(at most 26\.9 years fit\); nothing was sent$/,
+    );
+    const ml100k = await readRatingFile(write('u-span.data', '1\t1\t5\t874724710\n2\t1\t4\t893286638\n'), { progress: false });
+    expect(() => checkIngestibleTimes(datasetFromRatings(ml100k, { newestAt }), 'u.data', true)).not.toThrow();
+    expect(() => checkIngestibleTimes(datasetFromRatings(ml100k), 'u.data', false)).toThrow('u.data: its oldest rating is on 1997-09-20, and ingestion refuses events before 2000-01-01 (without --keep-timestamps');
   });
 
   it('when a large file is imported, each rating holds well under 100 bytes of memory, so 25M ratings fit in the default heap', async () => {
