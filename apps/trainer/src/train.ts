@@ -16,6 +16,7 @@ import {
   type OfflineMetrics,
 } from '@orrery/ml';
 import {
+  BASELINE_METRIC_PREFIX,
   loadChampion,
   loadOnnxRanker,
   promoteIfBetter,
@@ -173,7 +174,7 @@ async function trainWithPool(pool: Pool, config: OrreryConfig, logger: Logger, o
   const metrics: ModelMetrics = {
     ...metricEntries(candidate.pipeline),
     ...metricEntries(candidate.retrieval, 'retrieval.'),
-    ...metricEntries(baseline, 'baseline.'),
+    ...metricEntries(baseline, BASELINE_METRIC_PREFIX),
     evaluatedUsers: candidate.pipeline.users,
     trainEvents: train.length,
     items: embeddings.itemIds.length,
@@ -221,7 +222,7 @@ async function evaluateChampion(
   const champion = await loadChampion(pool);
   if (!champion) return undefined;
   if (champion.featureSchema !== RANKING_FEATURE_SCHEMA) {
-    logger.warn({ champion: champion.version, schema: champion.featureSchema }, 'trainer: champion uses another feature schema; not comparable');
+    logger.warn({ champion: champion.version, schema: champion.featureSchema }, 'trainer: champion uses another feature schema: not evaluated on this split; a model beating the popularity baseline replaces it');
     return undefined;
   }
   const result = await evaluateModel(champion, champion.rankerOnnx, split);

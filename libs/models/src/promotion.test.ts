@@ -3,22 +3,35 @@ import { decodeFloat32, encodeFloat32 } from './vector-codec';
 import { newModelVersionId } from './version-id';
 
 describe('decidePromotion', () => {
-  const candidate = { version: 'm-new', splitId: 's1', value: 0.3 };
+  const candidate = { version: 'm-new', splitId: 's1', value: 0.3, featureSchema: 'ranking-v2', baselineValue: 0.1 };
+  const champion = (value: number | undefined, featureSchema = 'ranking-v2') => ({ version: 'm-old', value, featureSchema });
 
   it('promotes the first model when there is no champion', () => {
     expect(decidePromotion(candidate, 'ndcg@10', undefined).promoted).toBe(true);
   });
 
   it('promotes only a strictly better challenger', () => {
-    expect(decidePromotion(candidate, 'ndcg@10', { version: 'm-old', value: 0.29 }).promoted).toBe(true);
-    expect(decidePromotion(candidate, 'ndcg@10', { version: 'm-old', value: 0.3 }).promoted).toBe(false);
-    expect(decidePromotion(candidate, 'ndcg@10', { version: 'm-old', value: 0.31 }).promoted).toBe(false);
+    expect(decidePromotion(candidate, 'ndcg@10', champion(0.29)).promoted).toBe(true);
+    expect(decidePromotion(candidate, 'ndcg@10', champion(0.3)).promoted).toBe(false);
+    expect(decidePromotion(candidate, 'ndcg@10', champion(0.31)).promoted).toBe(false);
   });
 
   it('does not promote over a champion that was never evaluated on the same split', () => {
-    const decision = decidePromotion(candidate, 'ndcg@10', { version: 'm-old', value: undefined });
+    const decision = decidePromotion(candidate, 'ndcg@10', champion(undefined));
     expect(decision.promoted).toBe(false);
     expect(decision.reason).toContain('split s1');
+  });
+
+  it('when the champion ranks another feature schema, promotes a candidate that beats the popularity baseline, whatever the champion scored', () => {
+    expect(decidePromotion(candidate, 'ndcg@10', champion(undefined, 'ranking-v1'))).toMatchObject({
+      promoted: true,
+      reason: "champion m-old ranks another feature schema than this model's, so it cannot rank the features this code builds; ndcg@10 0.3000 > popularity baseline's 0.1000",
+    });
+    expect(decidePromotion(candidate, 'ndcg@10', champion(0.9, 'ranking-v1')).promoted).toBe(true);
+    expect(decidePromotion({ ...candidate, baselineValue: undefined }, 'ndcg@10', champion(undefined, 'ranking-v1')).promoted).toBe(true);
+    const refused = decidePromotion({ ...candidate, baselineValue: 0.3 }, 'ndcg@10', champion(undefined, 'ranking-v1'));
+    expect(refused.promoted).toBe(false);
+    expect(refused.reason).toContain('is not better than the popularity baseline');
   });
 });
 

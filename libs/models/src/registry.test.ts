@@ -103,6 +103,26 @@ it('a challenger measured on another split is compared with the champion re-eval
   expect(decision).toMatchObject({ promoted: true, previousChampion: { version: champion.version, value: 0.28 } });
 });
 
+it('when the ranking features changed since the champion was trained, a challenger that beats the popularity baseline replaces it; one that does not is refused', async () => {
+  // The champion was evaluated on split-old only: a challenger of its own schema cannot beat it on split-new.
+  const champion = await registerModel(pool, model(0.5, 'split-old', { featureSchema: 'ranking-v1' }));
+  await promoteIfBetter(pool, champion.version, 'ndcg@10');
+  const sameSchema = await registerModel(pool, model(0.4, 'split-new', { metrics: { 'ndcg@10': 0.4, 'baseline.ndcg@10': 0.1 } }));
+  expect((await promoteIfBetter(pool, sameSchema.version, 'ndcg@10')).promoted).toBe(false);
+
+  const belowBaseline = await registerModel(pool, model(0.08, 'split-new', { featureSchema: 'ranking-v2', metrics: { 'ndcg@10': 0.08, 'baseline.ndcg@10': 0.1 } }));
+  const refused = await promoteIfBetter(pool, belowBaseline.version, 'ndcg@10');
+  expect(refused.promoted).toBe(false);
+  expect(refused.reason).toContain('not better than the popularity baseline');
+  expect(await champions()).toEqual([champion.version]);
+
+  const aboveBaseline = await registerModel(pool, model(0.3, 'split-new', { featureSchema: 'ranking-v2', metrics: { 'ndcg@10': 0.3, 'baseline.ndcg@10': 0.1 } }));
+  const decision = await promoteIfBetter(pool, aboveBaseline.version, 'ndcg@10');
+  expect(decision).toMatchObject({ promoted: true, previousChampion: { version: champion.version, value: undefined } });
+  expect(decision.reason).toContain('another feature schema');
+  expect(await champions()).toEqual([aboveBaseline.version]);
+});
+
 it('when several better challengers are promoted at once, exactly one champion remains', async () => {
   const registered = await Promise.all([0.3, 0.4, 0.5, 0.6].map((ndcg) => registerModel(pool, model(ndcg))));
   await Promise.all(registered.map((summary) => promoteIfBetter(pool, summary.version, 'ndcg@10')));

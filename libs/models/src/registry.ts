@@ -2,7 +2,7 @@
 
 import type { Pool, PoolClient } from 'pg';
 import { parseModelStatus, type ModelMetrics, type ModelSummary, type ModelVersion, type NewModelVersion } from './model';
-import { decidePromotion, type PromotionDecision } from './promotion';
+import { BASELINE_METRIC_PREFIX, decidePromotion, type ChampionOnSplit, type PromotionDecision } from './promotion';
 import { decodeFloat32, encodeFloat32 } from './vector-codec';
 import { newModelVersionId } from './version-id';
 
@@ -121,8 +121,9 @@ export async function promoteIfBetter(pool: Pool, version: string, metricName: s
     await client.query('BEGIN');
     // One promotion at a time, so two challengers cannot both beat the same old champion.
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('orrery_model_promotion'))`);
-    const candidateRows = await client.query<{ status: string; split_id: string; value: number | null }>(
-      'SELECT status, split_id, (metrics ->> $2)::float8 AS value FROM model_versions WHERE version = $1 FOR UPDATE',
+    const candidateRows = await client.query<{ status: string; split_id: string; feature_schema: string; value: number | null; baseline: number | null }>(
+      `SELECT status, split_id, feature_schema, (metrics ->> $2)::float8 AS value, (metrics ->> ('${BASELINE_METRIC_PREFIX}' || $2))::float8 AS baseline
+         FROM model_versions WHERE version = $1 FOR UPDATE`,
       [version, metricName],
     );
     const candidate = candidateRows.rows[0];
@@ -142,7 +143,11 @@ export async function promoteIfBetter(pool: Pool, version: string, metricName: s
         reason: status === 'champion' ? 'already the champion' : 'retired versions are not promoted again',
       };
     }
-    const decision = decidePromotion({ version, splitId: candidate.split_id, value: candidate.value }, metricName, champion);
+    const decision = decidePromotion(
+      { version, splitId: candidate.split_id, value: candidate.value, featureSchema: candidate.feature_schema, baselineValue: candidate.baseline ?? undefined },
+      metricName,
+      champion,
+    );
     if (!decision.promoted) {
       await client.query('ROLLBACK');
       return decision;
@@ -160,9 +165,9 @@ export async function promoteIfBetter(pool: Pool, version: string, metricName: s
   }
 }
 
-async function championOnSplit(client: PoolClient, splitId: string, metricName: string): Promise<{ version: string; value: number | undefined } | undefined> {
-  const { rows } = await client.query<{ version: string; value: number | null }>(
-    `SELECT v.version, (e.metrics ->> $2)::float8 AS value
+async function championOnSplit(client: PoolClient, splitId: string, metricName: string): Promise<ChampionOnSplit | undefined> {
+  const { rows } = await client.query<{ version: string; value: number | null; feature_schema: string }>(
+    `SELECT v.version, v.feature_schema, (e.metrics ->> $2)::float8 AS value
        FROM model_versions v
        LEFT JOIN model_evaluations e ON e.version = v.version AND e.split_id = $1
       WHERE v.status = 'champion'
@@ -170,7 +175,7 @@ async function championOnSplit(client: PoolClient, splitId: string, metricName: 
     [splitId, metricName],
   );
   const row = rows[0];
-  return row ? { version: row.version, value: row.value ?? undefined } : undefined;
+  return row ? { version: row.version, value: row.value ?? undefined, featureSchema: row.feature_schema } : undefined;
 }
 
 /** The serving champion with its payloads, or undefined when none was promoted yet. */
