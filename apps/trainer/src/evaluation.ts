@@ -63,14 +63,16 @@ export function sampleCases(cases: readonly EvaluationCase[], limit: number): Ev
 }
 
 /**
- * Identity of a split: a hash of its held-out events and of the size and newest time of its training
- * part (the event log is append-only, so those pin the history the metrics were measured against).
+ * Identity of what metrics were measured on: a hash of the held-out events, of the size and newest time
+ * of the training part (the event log is append-only, so those pin the history), and of how many
+ * held-out users the metrics average over (sampleCases draws one fixed sample per count, so trainers
+ * run with different --evaluation-users never compare figures of different users).
  */
-export function splitIdOf(train: readonly Interaction[], test: readonly Interaction[]): string {
+export function splitIdOf(train: readonly Interaction[], test: readonly Interaction[], evaluatedUsers: number): string {
   const hash = createHash('sha256');
   let newest = -Infinity;
   for (const event of train) newest = Math.max(newest, event.occurredAt);
-  hash.update(`train:${train.length}:${newest}\n`);
+  hash.update(`train:${train.length}:${newest}\nevaluated:${evaluatedUsers}\n`);
   const lines = test.map((event) => `${event.userId}\t${event.itemId}\t${event.occurredAt}`).sort();
   for (const line of lines) hash.update(`${line}\n`);
   return `llo-${hash.digest('hex').slice(0, 16)}`;

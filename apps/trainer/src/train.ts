@@ -132,8 +132,9 @@ async function trainWithPool(pool: Pool, config: OrreryConfig, logger: Logger, o
     print(`trainer: skipped: ${reason}`);
     return { status: 'skipped', reason };
   }
-  const splitId = splitIdOf(train, test);
-  logger.info({ splitId, train: train.length, heldOutUsers: test.length }, 'trainer: split');
+  const cases = sampleCases(evaluationCasesFrom(test), options.evaluationUsers ?? 5_000);
+  const splitId = splitIdOf(train, test, cases.length);
+  logger.info({ splitId, train: train.length, heldOutUsers: test.length, evaluatedUsers: cases.length }, 'trainer: split');
 
   const alsOptions = { factors, iterations, seed };
   const rankerEmbeddings = await timed(logger, 'train ALS for ranker features', () => trainImplicitAls(inner.train, alsOptions), itemsOf);
@@ -159,8 +160,6 @@ async function trainWithPool(pool: Pool, config: OrreryConfig, logger: Logger, o
   const embeddings = await timed(logger, 'train ALS embeddings', () => trainImplicitAls(train, alsOptions), itemsOf);
 
   const snapshot = snapshotHistory(train, catalog, config.projection);
-  const allCases = evaluationCasesFrom(test);
-  const cases = sampleCases(allCases, options.evaluationUsers ?? 5_000);
   const catalogSize = new Set([...events.map((event) => event.itemId), ...catalog.keys()]).size;
   const split = { snapshot, catalog, cases, catalogSize };
   const candidate = await timed(logger, 'evaluate candidate', () => evaluateModel(embeddings, rankerOnnx, split), (result) => ({

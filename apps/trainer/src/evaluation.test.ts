@@ -1,0 +1,24 @@
+import type { Interaction } from '@orrery/ml';
+import { splitIdOf } from './evaluation';
+
+function interaction(userId: string, itemId: string, occurredAt: number): Interaction {
+  return { userId, itemId, type: 'VIEW', value: 0, occurredAt };
+}
+
+describe('the identity of an evaluation split', () => {
+  const train = [interaction('u1', 'a', 1), interaction('u2', 'b', 2)];
+  const test = [interaction('u1', 'c', 3), interaction('u2', 'd', 4)];
+
+  it('when the same split is evaluated over the same number of users, the id is the same, whatever the order of the held-out events', () => {
+    expect(splitIdOf(train, test, 2)).toBe(splitIdOf(train, [...test].reverse(), 2));
+  });
+
+  it('when the metrics average over another number of held-out users (another --evaluation-users), the id differs', () => {
+    expect(splitIdOf(train, test, 1)).not.toBe(splitIdOf(train, test, 2));
+  });
+
+  it('when the training part or the held-out events differ, the id differs', () => {
+    expect(splitIdOf([...train, interaction('u3', 'a', 5)], test, 2)).not.toBe(splitIdOf(train, test, 2));
+    expect(splitIdOf(train, [test[0]!], 2)).not.toBe(splitIdOf(train, test, 2));
+  });
+});
