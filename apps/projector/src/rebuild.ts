@@ -1,6 +1,9 @@
 // Rebuild: replays the whole events topic into a new projection version beside the live one, then
 // switches readers and the projector to it and drops the old version — without downtime.
 //
+//   0. The rebuild takes the deployment's rebuild lease (`{control}:rebuild`, renewed while it runs) or
+//      is refused: a second rebuild at once would target the same N+1, clear what the first built, and
+//      drop the version the first made live when its own switch was refused.
 //   1. version N is live (control pointer). Version N+1's keys and consumer group are cleared.
 //   2. The topic up to its current end is read whole and replayed into N+1 in commit order (the
 //      events' global `sequence`, merged across partitions), so a catalog change and the
@@ -9,8 +12,8 @@
 //      is outside every version), so their aggregate traces are gone from N+1. Group N+1's offsets
 //      are then set to that end, and a projector pinned to N+1 continues from there, live.
 //      (The replay holds the history in memory: ~200 bytes per event.)
-//   3. When that group's lag is at most `maxLag` messages, the pointer becomes N+1 (compare-and-set:
-//      a concurrent rebuild makes this one give up). Query reads N+1 from its next poll; live
+//   3. When that group's lag is at most `maxLag` messages, the pointer becomes N+1 (compare-and-set,
+//      and only while this rebuild holds the lease). Query reads N+1 from its next poll; live
 //      projectors leave group N and join group N+1, which continues from the rebuild's offsets.
 //   4. After a grace period (longer than a poll, so no reader still uses N), the rebuild's own
 //      consumer leaves, the keys of N are unlinked and group N's offsets deleted.
@@ -74,13 +77,79 @@ export interface RebuildResult {
   readonly elapsedMs: number;
 }
 
-/** Sets the pointer to ARGV[2] only if it still is ARGV[1] (absent counts as 0). KEYS: pointer. */
+/**
+ * Sets the pointer to ARGV[2] only if it still is ARGV[1] (absent counts as 0) and the rebuild lease
+ * still holds this rebuild's token ARGV[3]: 1 switched, 0 the pointer moved, -1 the lease is not ours.
+ * KEYS: pointer, lease.
+ */
 const SWITCH_SCRIPT = luaScript(`
+if redis.call('GET', KEYS[2]) ~= ARGV[3] then return -1 end
 local current = redis.call('GET', KEYS[1]) or '0'
 if current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1
 `);
+
+/** How long the rebuild lease lasts unless renewed; the rebuild holding it renews it every third of that. */
+const REBUILD_LEASE_MS = 30_000;
+
+/** Renews the lease KEYS[1] for ARGV[2] ms if it still holds the token ARGV[1]: 1 if it did, else 0. */
+const RENEW_LEASE_SCRIPT = luaScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`);
+
+/** Deletes the lease KEYS[1] if it still holds the token ARGV[1]. */
+const RELEASE_LEASE_SCRIPT = luaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+`);
+
+/** The one rebuild of a deployment that may run: it alone clears, builds, switches to and drops versions. */
+interface RebuildLease {
+  readonly token: string;
+  /** Whether the lease is still this rebuild's (it expires when not renewed, e.g. after a stall). */
+  held(): Promise<boolean>;
+  /** Stops renewing and deletes the lease if it is still this rebuild's. */
+  release(): Promise<void>;
+}
+
+/**
+ * Takes the deployment's rebuild lease (`<base>:{control}:rebuild`) or refuses: two rebuilds at once
+ * would target the same next version, clear each other's keys, and the one whose switch is refused
+ * would drop the version the other had just made live.
+ */
+async function takeRebuildLease(redis: RedisClient, key: string, liveVersion: () => Promise<number>, logger: Logger): Promise<RebuildLease> {
+  const token = randomUUID();
+  if ((await redis.set(key, token, 'PX', REBUILD_LEASE_MS, 'NX')) !== 'OK') {
+    const remainingMs = await redis.pttl(key);
+    throw new Error(
+      `another rebuild is running: it holds ${key}${remainingMs > 0 ? ` (${remainingMs} ms more unless renewed)` : ''}, so this one is refused and version ${await liveVersion()} stays live. ` +
+        `A rebuild stopped without cleaning up (killed, crashed) holds it until it expires, at most ${REBUILD_LEASE_MS / 1000} s later.`,
+    );
+  }
+  let lost = false;
+  const renewals = setInterval(() => {
+    runScript(redis, RENEW_LEASE_SCRIPT, [key], [token, String(REBUILD_LEASE_MS)]).then(
+      (renewed) => {
+        if (renewed === 1 || lost) return;
+        lost = true;
+        logger.error({ key }, 'rebuild: lease lost (expired before it was renewed); this rebuild will not switch');
+      },
+      (error: unknown) => logger.warn({ err: error, key }, 'rebuild: lease not renewed; trying again'),
+    );
+  }, REBUILD_LEASE_MS / 3);
+  renewals.unref();
+  return {
+    token,
+    held: async () => !lost && (await redis.get(key)) === token,
+    release: async () => {
+      clearInterval(renewals);
+      await runScript(redis, RELEASE_LEASE_SCRIPT, [key], [token]);
+    },
+  };
+}
 
 /** Rebuilds the projections of config.redisPrefix into the next version and switches to it. */
 export async function rebuildProjections(config: OrreryConfig, logger: Logger, options: RebuildOptions = {}): Promise<RebuildResult> {
@@ -91,8 +160,11 @@ export async function rebuildProjections(config: OrreryConfig, logger: Logger, o
   const redis = createRedis(config, 'orrery-rebuild');
   const admin = createKafka(config, 'rebuild').admin();
   await admin.connect();
+  let lease: RebuildLease | undefined;
   try {
     const control = controlKeys(config.redisPrefix);
+    const held = await takeRebuildLease(redis, control.rebuild, () => readProjectionVersion(redis, control), logger);
+    lease = held;
     const fromVersion = await readProjectionVersion(redis, control);
     const toVersion = fromVersion + 1;
     const toGroup = projectorGroupOf(config.projectorGroup, toVersion);
@@ -112,14 +184,16 @@ export async function rebuildProjections(config: OrreryConfig, logger: Logger, o
     const projector = await startProjector(config, logger, { pinnedVersion: toVersion });
     try {
       await waitForLag(admin, config.eventsTopic, toGroup, maxLag, timeoutMs, logger);
-      const switched = await runScript(redis, SWITCH_SCRIPT, [control.version], [String(fromVersion), String(toVersion)]);
-      if (switched !== 1) throw new Error(`projection version moved away from ${fromVersion} during the rebuild (another rebuild?); version ${toVersion} abandoned`);
+      const switched = await runScript(redis, SWITCH_SCRIPT, [control.version, control.rebuild], [String(fromVersion), String(toVersion), held.token]);
+      if (switched === -1) throw new Error(`the rebuild lease expired before the switch (the rebuild stalled for over ${REBUILD_LEASE_MS / 1000} s?); version ${toVersion} abandoned`);
+      if (switched !== 1) throw new Error(`projection version moved away from ${fromVersion} during the rebuild; version ${toVersion} abandoned`);
       logger.info({ fromVersion, toVersion }, 'rebuild: caught up, readers switched');
       // Readers and live projectors move over within a poll; the rebuild keeps projecting meanwhile.
       await new Promise((resolve) => setTimeout(resolve, graceMs));
     } catch (error) {
       await projector.close();
-      await dropVersion(redis, config.redisPrefix, toVersion);
+      // Not once the lease is lost: another rebuild may be building this very version by now.
+      if (await held.held()) await dropVersion(redis, config.redisPrefix, toVersion);
       throw error;
     }
     await projector.close();
@@ -129,6 +203,7 @@ export async function rebuildProjections(config: OrreryConfig, logger: Logger, o
     logger.info(result, 'rebuild: old version dropped');
     return result;
   } finally {
+    await lease?.release();
     await admin.disconnect();
     await redis.quit();
   }

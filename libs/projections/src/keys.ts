@@ -26,12 +26,14 @@ import { createHash } from 'node:crypto';
 // it count for the user only) and its id in {trending}:hidden (so it can never rank again).
 //
 // Projection versions (rebuild, see apps/projector/src/rebuild.ts): version 0 lives directly under the
-// configured base prefix, version N under `<base>:v<N>`. Two control keys, outside every version:
+// configured base prefix, version N under `<base>:v<N>`. Control keys, outside every version:
 //
 //   <base>:{control}:version     STRING the version readers and the projector use (absent: 0)
 //   <base>:{control}:forgotten   HASH   sha256(user id) -> sequence of the UserForgotten event; events
 //                                       of that user with a lower sequence are never projected again;
 //                                       field `count`: how many forgets were applied (FORGET_COUNT_FIELD)
+//   <base>:{control}:rebuild     STRING the token of the rebuild running (a lease with a TTL, renewed while
+//                                       it runs): one rebuild at a time
 //
 // Ids are escaped (%, {, }) so an id can never end a hash tag early or make two keys collide.
 
@@ -141,12 +143,14 @@ export interface ControlKeys {
   readonly version: string;
   /** HASH: sha256(user id) → sequence of the user's UserForgotten event. */
   readonly forgotten: string;
+  /** STRING: the token of the rebuild running (a lease that expires unless renewed); absent when none runs. */
+  readonly rebuild: string;
 }
 
 /** The control keys under the configured base prefix. */
 export function controlKeys(base: string): ControlKeys {
   projectionKeys(base);
-  return { base, version: `${base}:{control}:version`, forgotten: `${base}:{control}:forgotten` };
+  return { base, version: `${base}:{control}:version`, forgotten: `${base}:{control}:forgotten`, rebuild: `${base}:{control}:rebuild` };
 }
 
 /** The key prefix of projection `version` under `base`: version 0 is the base itself (the layout before versions existed). */
