@@ -7,6 +7,7 @@
 // Versions (rebuild.ts): the projector writes projection version N (keys under versionPrefix, group
 // projectorGroupOf) where N is the control pointer; when a rebuild switches the pointer, it leaves
 // the old group and joins the new version's group, which continues where the rebuild got to.
+import { setTimeout as delay } from 'node:timers/promises';
 import { KafkaJSNonRetriableError, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import type { OrreryConfig } from '@orrery/config';
 import { createKafka, ensureTopic, keepConsumerRunning, type RestartingConsumer } from '@orrery/kafka';
@@ -69,6 +70,29 @@ export async function startProjector(config: OrreryConfig, logger: Logger, optio
 
   let version = options.pinnedVersion ?? (await readProjectionVersion(redis, control));
   let consumer = await startVersionConsumer(kafka, redis, config, logger, version, recorders);
+  let closed = false;
+  /**
+   * Starts the consumer of the version switched to, trying again after a pause (1 s, doubling to 60 s)
+   * until it runs or the projector closes. The watcher does not call a switch again once it has seen the
+   * new pointer: a start that failed once (a broker unreachable for a moment) left no consumer at all,
+   * for as long as the process ran.
+   */
+  const startSwitchedConsumer = async (): Promise<{ close(): Promise<void> }> => {
+    for (let pauseMs = 1_000; ; pauseMs = Math.min(60_000, pauseMs * 2)) {
+      try {
+        const started = await startVersionConsumer(kafka, redis, config, logger, version, recorders);
+        if (!closed) return started;
+        await started.close();
+      } catch (error) {
+        if (closed) throw error;
+        projectorConsumerRestarts.inc();
+        logger.error({ err: error, version, restartInMs: pauseMs }, 'projector consumer of the version switched to could not be started; trying again');
+        await delay(pauseMs, undefined, { ref: false });
+        if (!closed) continue;
+      }
+      throw new Error('the projector closed during a version switch');
+    }
+  };
   const stopWatching =
     options.pinnedVersion === undefined
       ? watchProjectionVersion(
@@ -80,7 +104,7 @@ export async function startProjector(config: OrreryConfig, logger: Logger, optio
             logger.info({ from: version, to: next }, 'projection version switched: joining its consumer group');
             await consumer.close();
             version = next;
-            consumer = await startVersionConsumer(kafka, redis, config, logger, version, recorders);
+            consumer = await startSwitchedConsumer();
           },
           (error) => logger.error({ err: error }, 'projection version check failed'),
         )
@@ -97,6 +121,7 @@ export async function startProjector(config: OrreryConfig, logger: Logger, optio
     freshnessHistograms: () => freshness.histograms(),
     version: () => version,
     close: async () => {
+      closed = true;
       clearInterval(timer);
       stopWatching();
       await consumer.close();
@@ -208,14 +233,20 @@ async function startVersionConsumer(
       }
     };
 
-    await consumer.connect();
-    await consumer.subscribe({ topics: [config.eventsTopic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: Math.max(1, Math.min(4, config.eventsTopicPartitions)),
-      eachBatch: projectBatch,
-    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [config.eventsTopic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: Math.max(1, Math.min(4, config.eventsTopicPartitions)),
+        eachBatch: projectBatch,
+      });
+    } catch (error) {
+      // Started again later (a replacement, a version switch): this one must not stay connected meanwhile.
+      await consumer.disconnect().catch(() => undefined);
+      throw error;
+    }
     return consumer;
   };
   // A chunk that fails (or an error kafkajs does not retry) would otherwise stop projecting for good
