@@ -4,7 +4,8 @@
 //   0. The rebuild takes the deployment's rebuild lease (`{control}:rebuild`, renewed while it runs) or
 //      is refused: a second rebuild at once would target the same N+1, clear what the first built, and
 //      drop the version the first made live when its own switch was refused.
-//   1. version N is live (control pointer). Version N+1's keys and consumer group are cleared.
+//   1. version N is live (control pointer). Every other version's keys and consumer group are cleared
+//      (leftovers of rebuilds interrupted before or after their switch).
 //   2. The topic up to its current end is read whole and replayed into N+1 in commit order (the
 //      events' global `sequence`, merged across partitions), so a catalog change and the
 //      interactions after it replay in the order they were committed, whatever partitions they are
@@ -29,6 +30,7 @@ import type { OrreryConfig } from '@orrery/config';
 import { closeThrowawayConsumer, createKafka, decodeDomainEvent, deletedHistory, keepWholeHistoryCommand, type DeletedHistory } from '@orrery/kafka';
 import { randomUUID } from 'node:crypto';
 import {
+  allVersionsKeyPattern,
   controlKeys,
   coVisitLookBack,
   createRedis,
@@ -40,6 +42,7 @@ import {
   runScript,
   scanKeys,
   versionKeyPattern,
+  versionOfKey,
   type RedisClient,
 } from '@orrery/projections';
 import type { Logger } from '@orrery/telemetry';
@@ -168,8 +171,16 @@ export async function rebuildProjections(config: OrreryConfig, logger: Logger, o
     const fromVersion = await readProjectionVersion(redis, control);
     const toVersion = fromVersion + 1;
     const toGroup = projectorGroupOf(config.projectorGroup, toVersion);
-    // Leftovers of an earlier, interrupted rebuild into the same version.
-    await dropVersion(redis, config.redisPrefix, toVersion);
+    // No other rebuild runs (the lease), so every version but the live one is a leftover: of an earlier
+    // rebuild into the same version that was interrupted or failed, of one killed after its switch (the
+    // version it switched away from, which nothing else drops), of a projector that still wrote its old
+    // version after the drop.
+    for (const version of await versionsHoldingKeys(redis, config.redisPrefix)) {
+      if (version === fromVersion) continue;
+      const droppedKeys = await dropVersion(redis, config.redisPrefix, version);
+      await deleteGroup(admin, projectorGroupOf(config.projectorGroup, version), logger);
+      logger.info({ version, droppedKeys }, 'rebuild: leftover projection version dropped');
+    }
     await deleteGroup(admin, toGroup, logger);
     const ends = await admin.fetchTopicOffsets(config.eventsTopic);
     const deleted = deletedHistory(ends);
@@ -303,6 +314,16 @@ async function readUpTo(config: OrreryConfig, topic: string, bounds: ReadonlyMap
     await closeThrowawayConsumer(kafka, consumer, groupId);
   }
   return messages;
+}
+
+/** The projection versions that hold at least one key under `base`, in increasing order. */
+async function versionsHoldingKeys(redis: RedisClient, base: string): Promise<number[]> {
+  const versions = new Set<number>();
+  for (const key of await scanKeys(redis, allVersionsKeyPattern(base))) {
+    const version = versionOfKey(base, key);
+    if (version !== undefined) versions.add(version);
+  }
+  return [...versions].sort((a, b) => a - b);
 }
 
 /** Unlinks every key of projection `version` (never a control key); returns how many. */

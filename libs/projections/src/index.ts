@@ -4,6 +4,7 @@ export { catalogFields, DELETED_CATALOG_FIELDS, parseCatalogView, parseStringLis
 export { coVisitLookBack, coVisitPartners, type CoVisitOptions, type CoVisitPartner } from './covisit';
 export { decayedValue, DECAY_EPOCH_MS, halfLifeMs, logAddExp, logDecayedWeight } from './decay';
 export {
+  allVersionsKeyPattern,
   CATALOG_CHANGES_FIELD,
   FORGET_COUNT_FIELD,
   controlKeys,
@@ -18,6 +19,7 @@ export {
   userIdOfRecentListKey,
   TRENDING_TAG,
   versionKeyPattern,
+  versionOfKey,
   versionPrefix,
   watermarkSource,
   type ControlKeys,

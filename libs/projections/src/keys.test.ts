@@ -1,4 +1,4 @@
-import { escapeKeyPart, hashTagOf, projectionKeys, recentListKeyPattern, unescapeKeyPart, userIdOfRecentListKey } from './keys';
+import { controlKeys, escapeKeyPart, hashTagOf, projectionKeys, recentListKeyPattern, unescapeKeyPart, userIdOfRecentListKey, versionOfKey, versionPrefix } from './keys';
 
 describe('key layout', () => {
   const keys = projectionKeys('orrery_test');
@@ -50,5 +50,18 @@ describe('recent list keys', () => {
     expect(userIdOfRecentListKey('orrery:v3', 'orrery:v3:{u:}:recent')).toBeUndefined();
     expect(recentListKeyPattern('orrery:v3')).toBe('orrery:v3:{u:*}:recent');
     expect(recentListKeyPattern('a*b')).toBe('a\\*b:{u:*}:recent');
+  });
+});
+
+describe('the version of a key', () => {
+  it('is the version whose prefix built it; control keys and other prefixes have none', () => {
+    expect(versionOfKey('orrery', projectionKeys(versionPrefix('orrery', 0)).user('u1').recent)).toBe(0);
+    expect(versionOfKey('orrery', projectionKeys(versionPrefix('orrery', 12)).trending.overall)).toBe(12);
+    expect(versionOfKey('orrery', projectionKeys(versionPrefix('orrery', 3)).applied('events'))).toBe(3);
+    expect(versionOfKey('orrery', controlKeys('orrery').version)).toBeUndefined();
+    expect(versionOfKey('orrery', controlKeys('orrery').rebuild)).toBeUndefined();
+    expect(versionOfKey('orrery', projectionKeys('orrery_other').user('u1').recent)).toBeUndefined();
+    expect(versionOfKey('orrery', projectionKeys('orrery:staging').user('u1').recent)).toBeUndefined();
+    expect(versionOfKey('orrery', 'orrery:v0:{u:u1}:recent')).toBeUndefined();
   });
 });

@@ -164,6 +164,20 @@ export function versionKeyPattern(base: string, version: number): string {
   return `${globEscape(versionPrefix(base, version))}:{*`;
 }
 
+/** The SCAN pattern of every key under `base`: every version's keys and the control keys (versionOfKey tells them apart). */
+export function allVersionsKeyPattern(base: string): string {
+  return `${globEscape(base)}:*`;
+}
+
+/** The projection version a key under `base` belongs to (`<base>:{…` is 0, `<base>:v<N>:{…` is N); undefined for a control key or any other key. */
+export function versionOfKey(base: string, key: string): number | undefined {
+  if (!key.startsWith(`${base}:`)) return undefined;
+  const rest = key.slice(base.length + 1);
+  if (rest.startsWith('{')) return rest.startsWith('{control}') ? undefined : 0;
+  const match = /^v([1-9][0-9]*):\{/.exec(rest);
+  return match ? Number(match[1]) : undefined;
+}
+
 /** SCAN pattern of every key in one hash tag's slot under `prefix` (e.g. a user's keys and markers). */
 export function tagKeyPattern(prefix: string, tag: string): string {
   return `${globEscape(prefix)}:{${globEscape(tag)}}:*`;
