@@ -9,9 +9,10 @@
 //   2. The topic up to its current end is read whole and replayed into N+1 in commit order (the
 //      events' global `sequence`, merged across partitions), so a catalog change and the
 //      interactions after it replay in the order they were committed, whatever partitions they are
-//      on; events of forgotten users before their UserForgotten are skipped (the forgotten tombstone
-//      is outside every version), so their aggregate traces are gone from N+1. Group N+1's offsets
-//      are then set to that end, and a projector pinned to N+1 continues from there, live.
+//      on; events of forgotten users before their UserForgotten are skipped (by the forgets in the
+//      history read, and by the forgotten tombstone, outside every version), so their aggregate traces
+//      are gone from N+1. Group N+1's offsets are then set to that end, and a projector pinned to N+1
+//      continues from there, live.
 //      (The replay holds the history in memory: ~200 bytes per event.)
 //   3. When that group's lag is at most `maxLag` messages, the pointer becomes N+1 (compare-and-set,
 //      and only while this rebuild holds the lease). Query reads N+1 from its next poll; live
@@ -228,10 +229,20 @@ async function replayInCommitOrder(config: OrreryConfig, logger: Logger, redis: 
   const topic = config.eventsTopic;
   const readStarted = Date.now();
   const messages = await readUpTo(config, topic, new Map(ends.map((end) => [end.partition, { low: Number(end.low), high: Number(end.high) }])));
-  const ordered = messages
-    .map((entry) => ({ entry, sequence: sequenceOf(entry.message) }))
+  const replayed = messages.map((entry) => ({ entry, ...replayFactsOf(entry.message) }));
+  // A forgotten user's events before their UserForgotten are left out by the history itself: the
+  // tombstone in Redis (what the plans skip them by) may not be there yet, when Redis lost its data or
+  // the live projector had not applied the forget when the replay read the user. Until 2026-11-29 the
+  // forget then deleted the user's own keys when the replay reached it, but their item counts,
+  // popularity, co-visits and trending scores stayed in the new version.
+  const forgottenAt = new Map<string, bigint>();
+  for (const { userId, forgets, sequence } of replayed) if (forgets && userId !== undefined && sequence > (forgottenAt.get(userId) ?? -1n)) forgottenAt.set(userId, sequence);
+  const beforeTheirForget = ({ userId, forgets, sequence }: ReplayFacts): boolean => !forgets && userId !== undefined && sequence < (forgottenAt.get(userId) ?? -1n);
+  const ordered = replayed
+    .filter((facts) => !beforeTheirForget(facts))
     .sort((a, b) => (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0))
     .map(({ entry }) => entry);
+  if (ordered.length < replayed.length) logger.info({ events: replayed.length - ordered.length, users: forgottenAt.size }, 'rebuild: events of forgotten users before their forget left out');
   const appliedStarted = Date.now();
   const keys = projectionKeys(versionPrefix(config.redisPrefix, version));
   const control = controlKeys(config.redisPrefix);
@@ -273,12 +284,31 @@ function partialHistoryMessage(topic: string, deleted: readonly DeletedHistory[]
   );
 }
 
-/** A message's commit sequence (undecodable: -1, so it is met first and skipped). */
-function sequenceOf(message: KafkaMessage): bigint {
+/** What the replay orders and filters a message by (the chunk projector decodes it again: kept small, as the whole history is held). */
+interface ReplayFacts {
+  /** The commit sequence (undecodable: -1, so it is met first and skipped). */
+  readonly sequence: bigint;
+  /** The user of an interaction, a user upsert or a forget. */
+  readonly userId?: string;
+  /** A UserForgotten. */
+  readonly forgets: boolean;
+}
+
+function replayFactsOf(message: KafkaMessage): ReplayFacts {
   try {
-    return message.value ? decodeDomainEvent(message.value).sequence : -1n;
+    if (!message.value) return { sequence: -1n, forgets: false };
+    const { sequence, payload } = decodeDomainEvent(message.value);
+    switch (payload.case) {
+      case 'interaction':
+      case 'userUpserted':
+        return { sequence, userId: payload.value.userId, forgets: false };
+      case 'userForgotten':
+        return { sequence, userId: payload.value.userId, forgets: true };
+      default:
+        return { sequence, forgets: false };
+    }
   } catch {
-    return -1n;
+    return { sequence: -1n, forgets: false };
   }
 }
 
