@@ -14,9 +14,10 @@ export function partitionLag(highWatermark: string, committedOffset: string, low
 /**
  * Samples the projector group's lag on the events topic every healthCheckIntervalMs: high
  * watermark minus committed offset per partition, from Kafka's admin API (what the group has
- * committed, so it also shows a stalled or absent consumer).
+ * committed, so it also shows a stalled or absent consumer). `group` names the group at each sample:
+ * the one of the projection version the projector writes (projectorGroupOf), which a rebuild changes.
  */
-export function sampleConsumerLag(config: OrreryConfig, logger: Logger): Sampler {
+export function sampleConsumerLag(config: OrreryConfig, logger: Logger, group: () => string): Sampler {
   const admin = createKafka(config, 'projector-lag').admin();
   let connected: Promise<void> | undefined;
   const sampler = sampleEvery(
@@ -26,7 +27,7 @@ export function sampleConsumerLag(config: OrreryConfig, logger: Logger): Sampler
       await connected;
       const [watermarks, [committed]] = await Promise.all([
         admin.fetchTopicOffsets(config.eventsTopic),
-        admin.fetchOffsets({ groupId: config.projectorGroup, topics: [config.eventsTopic] }),
+        admin.fetchOffsets({ groupId: group(), topics: [config.eventsTopic] }),
       ]);
       const committedOf = new Map((committed?.partitions ?? []).map((partition) => [partition.partition, partition.offset]));
       for (const partition of watermarks) {

@@ -1,6 +1,7 @@
 import './instrument';
 import { readConfig } from '@orrery/config';
 import { startMetricsServer } from '@orrery/metrics';
+import { projectorGroupOf } from '@orrery/projections';
 import { createLogger, stopOnSignals } from '@orrery/telemetry';
 import { telemetry } from './instrument';
 import { startProjector } from './service';
@@ -11,7 +12,8 @@ async function main(): Promise<void> {
   const logger = createLogger('projector', config.logLevel);
   const projector = await startProjector(config, logger);
   const metrics = await startMetricsServer({ service: 'projector', host: config.metricsHost, port: config.metricsPorts.projector });
-  const consumerLag = sampleConsumerLag(config, logger);
+  // The group of the version written: after a rebuild, version 0's group (config.projectorGroup) is deleted.
+  const consumerLag = sampleConsumerLag(config, logger, () => projectorGroupOf(config.projectorGroup, projector.version()));
   logger.info({ topic: config.eventsTopic, group: config.projectorGroup, redis: config.redisUrl, prefix: config.redisPrefix, metrics: metrics.port }, 'ready');
 
   stopOnSignals(logger, async () => {
