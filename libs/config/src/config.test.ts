@@ -26,4 +26,27 @@ describe('readConfig', () => {
     expect(readConfig({ ORRERY_METRICS_PORT_QUERY: '0' }).metricsPorts.query).toBe(0);
     expect(() => readConfig({ ORRERY_METRICS_PORT_SCORING: '70000' })).toThrow(/ORRERY_METRICS_PORT_SCORING/);
   });
+
+  it('when a port is past 65535 or missing, the error names the variable instead of a bind failing later', () => {
+    expect(() => readConfig({ ORRERY_INGEST_ADDRESS: '127.0.0.1:99999' })).toThrow(/ORRERY_INGEST_ADDRESS/);
+    expect(() => readConfig({ ORRERY_COMMAND_ZMQ_ENDPOINT: 'tcp://127.0.0.1:99999' })).toThrow(/ORRERY_COMMAND_ZMQ_ENDPOINT/);
+    expect(() => readConfig({ ORRERY_SCORING_ZMQ_ENDPOINT: 'tcp://127.0.0.1' })).toThrow(/ORRERY_SCORING_ZMQ_ENDPOINT/);
+    expect(() => readConfig({ ORRERY_INGEST_ZMQ_ENDPOINT: 'tcp://127.0.0.1:0' })).toThrow(/ORRERY_INGEST_ZMQ_ENDPOINT/);
+    expect(readConfig({ ORRERY_QUERY_ADDRESS: '[::1]:0' }).queryAddress).toBe('[::1]:0');
+    expect(readConfig({ ORRERY_INGEST_ZMQ_ENDPOINT: 'tcp://[::1]:65535' }).ingestZmqEndpoint).toBe('tcp://[::1]:65535');
+    expect(readConfig({ ORRERY_COMMAND_ZMQ_ENDPOINT: 'ipc:///tmp/orrery-command' }).commandZmqEndpoint).toBe('ipc:///tmp/orrery-command');
+    expect(readConfig({ ORRERY_INGEST_ZMQ_ENDPOINT: 'tcp://*:5555' }).ingestZmqEndpoint).toBe('tcp://*:5555');
+  });
+
+  it('when the Kafka broker list is empty or a broker has no port, the error names ORRERY_KAFKA_BROKERS', () => {
+    expect(() => readConfig({ ORRERY_KAFKA_BROKERS: ',' })).toThrow(/ORRERY_KAFKA_BROKERS/);
+    expect(() => readConfig({ ORRERY_KAFKA_BROKERS: 'a:1, kafka' })).toThrow(/ORRERY_KAFKA_BROKERS=a:1, kafka .*"kafka"/);
+    expect(() => readConfig({ ORRERY_KAFKA_BROKERS: 'kafka:70000' })).toThrow(/ORRERY_KAFKA_BROKERS/);
+  });
+
+  it('when the log level is not one of pino\'s, the error names ORRERY_LOG_LEVEL; its case does not matter', () => {
+    expect(() => readConfig({ ORRERY_LOG_LEVEL: 'verbose' })).toThrow(/ORRERY_LOG_LEVEL=verbose is not one of fatal, error, warn, info, debug, trace, silent/);
+    expect(readConfig({ ORRERY_LOG_LEVEL: 'DEBUG' }).logLevel).toBe('debug');
+    expect(readConfig({}).logLevel).toBe('info');
+  });
 });

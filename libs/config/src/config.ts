@@ -1,4 +1,4 @@
-import { readAddress, readBoolean, readInteger, readNumber, readString, readUrl, readZmqEndpoint } from './env';
+import { readAddress, readBoolean, readChoice, readHostPortList, readInteger, readNumber, readString, readUrl, readZmqEndpoint } from './env';
 
 /** Every setting of Orrery, read from environment variables with local defaults (README has the table). */
 export interface OrreryConfig {
@@ -56,7 +56,7 @@ export interface OrreryConfig {
   /** Parent-based sampling ratio of new traces, 0..1. */
   readonly traceSampleRatio: number;
   readonly jaegerQueryUrl: string;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
   /** Deadline of ingestion's request to command (which answers after the commit), in ms. */
   readonly commandTimeoutMs: number;
   /** Events ingestion may have forwarded to command and not yet seen committed (backpressure bound). */
@@ -84,6 +84,10 @@ export interface OrreryConfig {
   /** Interval of the periodic dependency checks behind grpc.health.v1 and of sampled gauges, in ms. */
   readonly healthCheckIntervalMs: number;
 }
+
+/** pino's levels: any other ORRERY_LOG_LEVEL made pino throw at start without naming the variable. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** The long-running services, each with its own /metrics endpoint. */
 export const METRICS_SERVICES = ['ingestion', 'command', 'projector', 'query', 'vector', 'scoring', 'recommender'] as const;
@@ -123,7 +127,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     redisUrl: readUrl(env, 'ORRERY_REDIS_URL', 'redis://127.0.0.1:63790', ['redis:', 'rediss:']),
     redisPrefix: readString(env, 'ORRERY_REDIS_PREFIX', 'orrery'),
     redisCluster: readBoolean(env, 'ORRERY_REDIS_CLUSTER', false),
-    kafkaBrokers: readString(env, 'ORRERY_KAFKA_BROKERS', '127.0.0.1:19092').split(',').map((broker) => broker.trim()).filter(Boolean),
+    kafkaBrokers: readHostPortList(env, 'ORRERY_KAFKA_BROKERS', '127.0.0.1:19092'),
     kafkaClientId: readString(env, 'ORRERY_KAFKA_CLIENT_ID', 'orrery'),
     eventsTopic: readString(env, 'ORRERY_EVENTS_TOPIC', 'orrery.events'),
     eventsTopicPartitions: readInteger(env, 'ORRERY_EVENTS_TOPIC_PARTITIONS', 4, 1, 1024),
@@ -151,7 +155,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
     tracingEnabled: readBoolean(env, 'ORRERY_TRACING', true),
     traceSampleRatio: readNumber(env, 'ORRERY_TRACE_SAMPLE_RATIO', 1, 0, 1),
     jaegerQueryUrl: readUrl(env, 'ORRERY_JAEGER_QUERY_URL', 'http://127.0.0.1:16686', ['http:', 'https:']),
-    logLevel: readString(env, 'ORRERY_LOG_LEVEL', 'info'),
+    logLevel: readChoice(env, 'ORRERY_LOG_LEVEL', 'info', LOG_LEVELS),
     commandTimeoutMs: readInteger(env, 'ORRERY_COMMAND_TIMEOUT_MS', 5_000, 1, 600_000),
     ingestMaxInFlightEvents: readInteger(env, 'ORRERY_INGEST_MAX_IN_FLIGHT_EVENTS', 50_000, 1, 10_000_000),
     ingestBackpressureWaitMs: readInteger(env, 'ORRERY_INGEST_BACKPRESSURE_WAIT_MS', 1_000, 0, 600_000),

@@ -1,2 +1,2 @@
-export { METRICS_SERVICES, readConfig, type MetricsService, type OrreryConfig, type ProjectionConfig } from './config';
-export { ConfigError, readAddress, readBoolean, readInteger, readNumber, readString, readUrl, readZmqEndpoint } from './env';
+export { LOG_LEVELS, METRICS_SERVICES, readConfig, type LogLevel, type MetricsService, type OrreryConfig, type ProjectionConfig } from './config';
+export { ConfigError, readAddress, readBoolean, readChoice, readHostPortList, readInteger, readNumber, readString, readUrl, readZmqEndpoint } from './env';
