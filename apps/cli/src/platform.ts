@@ -54,7 +54,7 @@ export async function startServices(options: StartOptions): Promise<ServiceProce
   mkdirSync(options.logDir, { recursive: true });
   const started: ServiceProcess[] = [];
   for (const name of SERVICES.filter((service) => !options.only || options.only.includes(service))) {
-    const entry = join(REPO_ROOT, 'apps', name, 'dist', 'main.js');
+    const entry = serviceEntry(name);
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
     const logFile = join(options.logDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
@@ -130,11 +130,30 @@ export function writeServiceRecord(services: readonly ServiceProcess[]): void {
   writeFileSync(PIDS_FILE, JSON.stringify(services, null, 2));
 }
 
-/** The detached services recorded by `orrery up` that still run. */
-export function readServiceRecord(): ServiceProcess[] {
-  if (!existsSync(PIDS_FILE)) return [];
-  const services = JSON.parse(readFileSync(PIDS_FILE, 'utf8')) as ServiceProcess[];
-  return services.filter((service) => isAlive(service.pid));
+/** The script a service runs: apps/<name>/dist/main.js of the checkout at `root`. */
+export function serviceEntry(name: ServiceName, root = REPO_ROOT): string {
+  return join(root, 'apps', name, 'dist', 'main.js');
+}
+
+/**
+ * The detached services recorded by `orrery up` (in `file`, of the checkout at `root`) that still
+ * run. A recorded pid that runs another program is not one: after a reboot, or once the pids wrap,
+ * the record outlives its processes and their pids go to others, which `orrery down` then sent
+ * SIGTERM (and SIGKILL) while `orrery up` took them for the services and started none.
+ */
+export function readServiceRecord(file = PIDS_FILE, root = REPO_ROOT): ServiceProcess[] {
+  if (!existsSync(file)) return [];
+  const services = JSON.parse(readFileSync(file, 'utf8')) as ServiceProcess[];
+  return services.filter((service) => isAlive(service.pid) && runsScript(service.pid, serviceEntry(service.name, root)));
+}
+
+/** Whether process `pid` runs `script` (an argument of its command line); true where /proc cannot tell (not Linux). */
+function runsScript(pid: number, script: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(script);
+  } catch {
+    return !existsSync('/proc/self/cmdline');
+  }
 }
 
 /** Forgets the record of detached services. */
