@@ -24,94 +24,31 @@ import { generateSyntheticDataset, syntheticId } from '@orrery/ml';
 import { createClient } from '@orrery/grpc';
 import { IngestService } from '@orrery/proto';
 import { describeWriteLoad, startWriteLoad } from './write-load';
-import { traceCommand, TRACE_USAGE } from './trace-command';
+import { traceCommand } from './trace-command';
+import { runCommandLine } from './command-line';
 import { integerOption } from './options';
 
-const USAGE = `orrery <command> [options]
-
-Commands:
-  up [--no-seed]     start every service in the background; seed demo data when the event store
-                     is empty, rebuild the projections when Redis lost them, train a first model
-                     when there is no champion; then print how to call the API
-  down               stop the services started by \`up\`
-  status             list the services started by \`up\`
-  seed [--users N] [--items N] [--events-per-user N] [--seed N]
-                     send a synthetic catalog with planted tastes through the ingestion API
-  train              train, evaluate and (if better) promote a model from the event store
-  import <file> [--keep-timestamps] | --synthetic [--users N] [--items N] [--events-per-user N] [--seed N]
-                     send a MovieLens rating file (u.data, ratings.dat, ratings.csv; ratings become
-                     RATING events, shifted so the newest is now unless --keep-timestamps) or the
-                     synthetic data set through the ingestion API of the running platform
-  eval [<file> | --users N --items N --events-per-user N --seed N] [--eval-users N] [--name NAME] [--out DIR]
-                     start an isolated platform, replay the data set's train part (leave-last-out by
-                     time) through the API, train, then score Recommend and the popularity and
-                     co-visitation baselines on each user's next item; writes docs/eval-<name>.md/.svg
-  rebuild [--max-lag N] [--grace-ms N] [--allow-partial-history]
-                     replay the events topic into a new projection version, switch query and
-                     projector to it when caught up, drop the old one (apps/projector/README.md);
-                     refused when Kafka has deleted part of the topic, unless --allow-partial-history
-${TRACE_USAGE}  bench [--seconds N] [--rate N] [--concurrency N] [--trace-sample-ratio R|off] [--recommender-workers N] [--write-rate N]
-        [--ladder R1,R2,…|off] [--ladder-seconds N] [--ladder-plot FILE]
-                     start an isolated platform on the local engines, seed it and print
-                     Recommend latency, ingest throughput and freshness figures; Recommend and
-                     freshness again while --write-rate events/s are ingested (default 1000; 0 skips);
-                     Recommend at each --ladder rate (default 50,100,200,300,500,800,1200, 5 s each)
-                     with CPU per request, the highest rate with p99 < 10 ms, and a plot
-                     (default .orrery/bench-recommend-by-rate.svg)
-  bench ghz-ladder-report DIR [--plot FILE]
-                     the table, highest rate with p99 < 10 ms and plot of a ghz ladder run
-                     (npm run bench:ghz -- --ladder 50,100,… writes DIR and calls this)
-  write-load [--rate N] [--seconds N] [--users N] [--items N]
-                     send random views and clicks of the demo users and items (user-0000…,
-                     item-0000…; default 1000/s for 10 s) through the running platform's ingestion
-                     API until the time is up or it is interrupted; prints what was acknowledged
-  bench ingest [--seconds N] [--batch N] [--concurrency N] [--rate N,N,...] [--history N] [--phases ceilings,lag,throughput] [--ladder-plot FILE] [--cpu-prof-dir DIR]
-                     the write side alone: raw Postgres/Kafka ceilings, acked events/s over
-                     gRPC TrackBatch/TrackStream and ZeroMQ, ack latency, and at each fixed
-                     --rate (default 1000,2500,5000 events/s) the ack -> projection lag, with
-                     several rates a table, the highest rate with p99 < 100 ms and a plot
-                     (default .orrery/bench-ingest-lag-by-rate.svg); --phases runs only those named;
-                     --history N first ingests N events a user (10,000 users) so that the projector
-                     works on a projection in use, not an empty one (default 30; 0: an empty one);
-                     --cpu-prof-dir DIR: the command, ingestion and projector each write a V8 CPU
-                     profile there when they stop (it slows them: read shares, not timings)
-`;
-
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const config = readConfig();
-  switch (command) {
-    case 'up':
-      return up(config, rest);
-    case 'down':
-      return down();
-    case 'status':
-      return status();
-    case 'seed':
-      return seed(config, rest);
-    case 'train':
-      return train();
-    case 'rebuild':
-      return rebuild(rest);
-    case 'bench':
-      return bench(rest);
-    case 'import':
-      return importData(config, rest);
-    case 'eval':
-      return evaluate(rest);
-    case 'write-load':
-      return writeLoadCommand(config, rest);
-    case 'trace':
-      return traceCommand(config.jaegerQueryUrl, rest);
-    case undefined:
-    case 'help':
-    case '--help':
-      process.stdout.write(USAGE);
-      return 0;
-    default:
-      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
-      return 2;
-  }
+  // Read when a command needs it: a malformed variable must not keep `orrery down` from stopping the services.
+  let config: OrreryConfig | undefined;
+  const configured = (): OrreryConfig => (config ??= readConfig());
+  return runCommandLine(
+    argv,
+    {
+      up: (args) => up(configured(), args),
+      down: () => down(),
+      status: () => status(),
+      seed: (args) => seed(configured(), args),
+      train: (args) => train(args),
+      rebuild: (args) => rebuild(args),
+      bench: (args) => bench(args),
+      import: (args) => importData(configured(), args),
+      eval: (args) => evaluate(args),
+      'write-load': (args) => writeLoadCommand(configured(), args),
+      trace: (args) => traceCommand(configured().jaegerQueryUrl, args),
+    },
+    { out: (text) => void process.stdout.write(text), err: (text) => void process.stderr.write(text) },
+  );
 }
 
 async function up(config: OrreryConfig, args: string[]): Promise<number> {
@@ -144,7 +81,7 @@ async function up(config: OrreryConfig, args: string[]): Promise<number> {
           break;
         case 'train':
           process.stdout.write('training the first model…\n');
-          if (train({ ...process.env, ORRERY_LOG_LEVEL: 'warn' }) !== 0) return 1;
+          if (train([], { ...process.env, ORRERY_LOG_LEVEL: 'warn' }) !== 0) return 1;
           break;
         default: {
           const unreachable: never = step;
@@ -321,10 +258,10 @@ async function benchIngest(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Runs the trainer once (train, evaluate, register, promote if better); returns its exit code. */
-function train(env: NodeJS.ProcessEnv = process.env): number {
+/** Runs the trainer with `args` (its own options, which it checks), by default once: train, evaluate, register, promote if better; returns its exit code. */
+function train(args: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
   const trainer = join(REPO_ROOT, 'apps', 'trainer', 'dist', 'main.js');
-  const run = spawnSync(process.execPath, ['--enable-source-maps', trainer], { stdio: 'inherit', env });
+  const run = spawnSync(process.execPath, ['--enable-source-maps', trainer, ...args], { stdio: 'inherit', env });
   return run.status ?? 1;
 }
 
