@@ -293,7 +293,10 @@ async function writeLoadCommand(config: OrreryConfig, args: string[]): Promise<n
   const users = Array.from({ length: userCount }, (_, index) => syntheticId('user', index, userCount));
   const items = Array.from({ length: itemCount }, (_, index) => syntheticId('item', index, itemCount));
   const ingest = createClient(IngestService, config.ingestAddress, { timeoutMs: 30_000 });
-  const load = startWriteLoad(ingest, users, items, rate);
+  // Said at once: with the platform down, every batch fails for the whole --seconds, and the summary came only at the end.
+  const load = startWriteLoad(ingest, users, items, rate, Math.random, (message) =>
+    void process.stderr.write(`write load: a batch failed (${message}); still sending until the time is up or Ctrl-C (is the platform up at ${config.ingestAddress}? npm start)\n`),
+  );
   await new Promise<void>((resolve) => {
     const done = (): void => {
       clearTimeout(timer);

@@ -47,6 +47,17 @@ describe('startWriteLoad', () => {
     expect(batches.flat()).toHaveLength(events.length);
   });
 
+  it('when a batch fails, the first failure is told at once, not only when the load stops', async () => {
+    const heard: string[] = [];
+    const sink: EventSink = { trackBatch: () => Promise.reject(new Error('14 UNAVAILABLE: No connection established')) };
+    const load = startWriteLoad(sink, ['u1'], ['i1'], 1_000, Math.random, (message) => heard.push(message));
+    await jest.advanceTimersByTimeAsync(50);
+    expect(heard).toEqual(['14 UNAVAILABLE: No connection established']);
+    const result = await load.stop();
+    expect(result.failedBatches).toBeGreaterThan(1);
+    expect(heard).toHaveLength(1);
+  });
+
   it('refuses to start without users or items', () => {
     const sink: EventSink = { trackBatch: () => Promise.resolve({ accepted: 0 }) };
     expect(() => startWriteLoad(sink, [], ['i1'], 10)).toThrow('at least one user and one item');

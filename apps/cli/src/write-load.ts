@@ -40,9 +40,17 @@ export interface WriteLoad {
 
 /**
  * Starts sending `ratePerSecond` events (VIEW, one in four a CLICK) of random `users` × `items`
- * through `sink`, every WRITE_LOAD_TICK_MS, until stopped.
+ * through `sink`, every WRITE_LOAD_TICK_MS, until stopped; `onFirstFailure` hears the first failed
+ * batch's message when it fails (the load goes on: a platform may come back), not only at the end.
  */
-export function startWriteLoad(sink: EventSink, users: readonly string[], items: readonly string[], ratePerSecond: number, random: () => number = Math.random): WriteLoad {
+export function startWriteLoad(
+  sink: EventSink,
+  users: readonly string[],
+  items: readonly string[],
+  ratePerSecond: number,
+  random: () => number = Math.random,
+  onFirstFailure: (message: string) => void = () => undefined,
+): WriteLoad {
   if (users.length === 0 || items.length === 0) throw new Error('a write load needs at least one user and one item');
   const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
   const startedMs = performance.now();
@@ -60,7 +68,9 @@ export function startWriteLoad(sink: EventSink, users: readonly string[], items:
       (reply) => void (acknowledged += reply.accepted),
       (error: unknown) => {
         failedBatches += 1;
-        firstError ??= error instanceof Error ? error.message : String(error);
+        if (firstError !== undefined) return;
+        firstError = error instanceof Error ? error.message : String(error);
+        onFirstFailure(firstError);
       },
     );
     inFlight.add(batch);
