@@ -26,7 +26,7 @@ import { IngestService } from '@orrery/proto';
 import { describeWriteLoad, startWriteLoad } from './write-load';
 import { traceCommand } from './trace-command';
 import { runCommandLine } from './command-line';
-import { integerOption } from './options';
+import { integerOption, ratioOption } from './options';
 
 async function main(argv: string[]): Promise<number> {
   // Read when a command needs it: a malformed variable must not keep `orrery down` from stopping the services.
@@ -149,10 +149,9 @@ async function bench(args: string[]): Promise<number> {
     },
   });
   // 'off' benchmarks without tracing at all (ORRERY_TRACING=false), beside a ratio of the SDK.
-  const traceSampleRatio = values['trace-sample-ratio'] === 'off' ? 'off' : Number(values['trace-sample-ratio']);
-  if (traceSampleRatio !== 'off' && !(traceSampleRatio >= 0 && traceSampleRatio <= 1)) throw new Error(`--trace-sample-ratio must be from 0 to 1 or off, got "${values['trace-sample-ratio']}"`);
-  const writeRate = Number(values['write-rate']);
-  if (!Number.isInteger(writeRate) || writeRate < 0) throw new Error(`--write-rate must be a whole number of events/s (0 skips the phase), got "${values['write-rate']}"`);
+  const traceSampleRatio = values['trace-sample-ratio'] === 'off' ? 'off' : ratioOption('trace-sample-ratio', values['trace-sample-ratio'], 'off');
+  // Events/s; 0 skips the phase (asked for, not an empty value read as 0).
+  const writeRate = integerOption('write-rate', values['write-rate'], 0);
   await runBenchmarks({
     seconds: positiveInteger('seconds', values.seconds),
     rate: positiveInteger('rate', values.rate),
@@ -217,8 +216,7 @@ async function evaluate(args: string[]): Promise<number> {
     allowPositionals: true,
   });
   if (positionals.length > 1) throw new Error(`eval takes at most one file, got ${positionals.length}`);
-  const maxUsers = values['eval-users'] === undefined ? undefined : Number(values['eval-users']);
-  if (maxUsers !== undefined && (!Number.isInteger(maxUsers) || maxUsers <= 0)) throw new Error(`--eval-users must be a positive integer, got "${values['eval-users']}"`);
+  const maxUsers = values['eval-users'] === undefined ? undefined : positiveInteger('eval-users', values['eval-users']);
   const { name, dataset } = await datasetFromArgs(values, positionals[0]);
   const summary = await runLiveEvaluation({ name: values.name ?? name, dataset, ...(maxUsers === undefined ? {} : { maxUsers }), outDir: values.out, progress: true });
   const f = (value: number): string => value.toFixed(3).padStart(10);

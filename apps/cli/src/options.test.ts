@@ -1,4 +1,4 @@
-import { integerOption } from './options';
+import { integerOption, ratioOption } from './options';
 
 describe('integerOption', () => {
   it('reads a whole number within its range', () => {
@@ -20,5 +20,18 @@ describe('integerOption', () => {
     ['seconds', '5.0', 1, undefined, '--seconds must be a positive integer, got "5.0"'],
   ])('refuses --%s %p, naming the option, its range and what it got', (name, raw, least, most, message) => {
     expect(() => integerOption(name, raw, least, most)).toThrow(message);
+  });
+});
+
+describe('ratioOption', () => {
+  it('reads a number from 0 to 1 in decimal notation', () => {
+    expect(ratioOption('trace-sample-ratio', '0.01')).toBe(0.01);
+    expect(ratioOption('trace-sample-ratio', '.5')).toBe(0.5);
+    expect(ratioOption('trace-sample-ratio', '1')).toBe(1);
+    expect(ratioOption('trace-sample-ratio', '0')).toBe(0);
+  });
+
+  it.each([[''], [' '], ['1.5'], ['-0.1'], ['1e-2'], ['abc'], [undefined]])('refuses %p, naming the option, instead of reading an empty value as 0', (raw) => {
+    expect(() => ratioOption('trace-sample-ratio', raw, 'off')).toThrow(`--trace-sample-ratio must be a number from 0 to 1 or off, got "${raw}"`);
   });
 });
