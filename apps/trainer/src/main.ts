@@ -15,6 +15,10 @@ async function main(): Promise<number> {
     console.error(`${error instanceof Error ? error.message : String(error)}\n${TRAINER_USAGE}`);
     return 2;
   }
+  if (args.help) {
+    console.log(TRAINER_USAGE);
+    return 0;
+  }
   const config = readConfig();
   const logger = createLogger('trainer', config.logLevel);
   const options = Object.fromEntries(Object.entries(args.train).filter(([, value]) => value !== undefined));
@@ -36,9 +40,12 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   logger.info({ everyMinutes: args.everyMinutes }, 'ready');
+  // The split of the last run that registered a model: a run on the same one (no interaction since) trains nothing.
+  let lastSplit: string | undefined;
   while (!stopping) {
     try {
-      await trainOnce(config, logger, options);
+      const result = await trainOnce(config, logger, { ...options, unlessSplit: lastSplit });
+      if (result.status === 'registered') lastSplit = result.splitId;
     } catch (error) {
       // A failed run (database away, bad data) must not end the schedule; the next one retries.
       logger.error({ err: error }, 'trainer: run failed');

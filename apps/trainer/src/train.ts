@@ -20,6 +20,7 @@ import {
   loadChampion,
   loadOnnxRanker,
   promoteIfBetter,
+  pruneModelVersions,
   recordEvaluation,
   registerModel,
   type ItemEmbeddings,
@@ -38,6 +39,9 @@ import { formatSummary } from './summary';
 /** The metric promotion compares (full pipeline on the held-out split). */
 export const PROMOTION_METRIC = `ndcg@${EVALUATION_K}`;
 
+/** Model versions kept besides the champion (pruneModelVersions), unless --keep-versions says otherwise. */
+export const DEFAULT_KEPT_VERSIONS = 20;
+
 export interface TrainOptions {
   /** ALS latent dimensions; default 32. */
   readonly factors?: number;
@@ -51,6 +55,13 @@ export interface TrainOptions {
   readonly seed?: number;
   /** Register without trying to promote; default false. */
   readonly skipPromotion?: boolean;
+  /** After registering, delete every version but the champion and this many newest (pruneModelVersions); default 20. */
+  readonly keepVersions?: number;
+  /**
+   * Train nothing when the data's split is this one (the split of the last run of a schedule): no
+   * interaction came since, so the run would register the same model again.
+   */
+  readonly unlessSplit?: string;
   /** Where the human-readable summary table goes; default stdout. */
   readonly print?: (text: string) => void;
   /** Use this pool instead of opening one from config.postgresUrl (it is not closed). */
@@ -135,6 +146,12 @@ async function trainWithPool(pool: Pool, config: OrreryConfig, logger: Logger, o
   const cases = sampleCases(evaluationCasesFrom(test), options.evaluationUsers ?? 5_000);
   const splitId = splitIdOf(train, test, cases.length);
   logger.info({ splitId, train: train.length, heldOutUsers: test.length, evaluatedUsers: cases.length }, 'trainer: split');
+  if (splitId === options.unlessSplit) {
+    const reason = `no interaction since the last run (split ${splitId})`;
+    logger.info({ splitId }, `trainer: skipped, ${reason}`);
+    print(`trainer: skipped: ${reason}`);
+    return { status: 'skipped', reason };
+  }
 
   const alsOptions = { factors, iterations, seed };
   const rankerEmbeddings = await timed(logger, 'train ALS for ranker features', () => trainImplicitAls(inner.train, alsOptions), itemsOf);
@@ -199,6 +216,8 @@ async function trainWithPool(pool: Pool, config: OrreryConfig, logger: Logger, o
   logger.info({ modelVersion: registered.version, splitId }, 'trainer: model registered');
   const promotion = options.skipPromotion ? undefined : await promoteIfBetter(pool, registered.version, PROMOTION_METRIC);
   if (promotion) logger.info({ modelVersion: registered.version, promoted: promotion.promoted, reason: promotion.reason }, 'trainer: promotion decided');
+  const pruned = await pruneModelVersions(pool, options.keepVersions ?? DEFAULT_KEPT_VERSIONS);
+  if (pruned.length > 0) logger.info({ deleted: pruned.length, oldest: pruned[0], newest: pruned[pruned.length - 1] }, 'trainer: old model versions deleted');
 
   print(formatSummary({ version: registered.version, splitId, metrics, championMetrics, promotion, k: EVALUATION_K }));
   return { status: 'registered', version: registered.version, splitId, metrics, championMetrics, promotion };

@@ -87,3 +87,20 @@ describe('a worse challenger', () => {
     expect((await loadChampion(pool))?.version).toBe(champion?.version);
   });
 });
+
+describe('a schedule', () => {
+  it('when no interaction came since the last run, the run trains and registers nothing', async () => {
+    const before = await listModelVersions(pool, 100);
+    const champion = await loadChampion(pool);
+    const result = await trainOnce(readConfig(), logger, { ...options(), unlessSplit: champion?.splitId });
+    expect(result).toMatchObject({ status: 'skipped', reason: `no interaction since the last run (split ${champion?.splitId})` });
+    expect(await listModelVersions(pool, 100)).toEqual(before);
+  });
+
+  it('after a run, versions beyond the champion and the --keep-versions newest are deleted', async () => {
+    const champion = await loadChampion(pool);
+    const result = registered(await trainOnce(readConfig(), logger, { ...options(), skipPromotion: true, keepVersions: 1 }));
+    const kept = await listModelVersions(pool, 100);
+    expect(kept.map((summary) => summary.version).sort()).toEqual([champion?.version, result.version].sort());
+  });
+});

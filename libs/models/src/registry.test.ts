@@ -6,6 +6,7 @@ import {
   listModelVersions,
   loadChampion,
   promoteIfBetter,
+  pruneModelVersions,
   recordEvaluation,
   registerModel,
 } from './registry';
@@ -121,6 +122,21 @@ it('when the ranking features changed since the champion was trained, a challeng
   expect(decision).toMatchObject({ promoted: true, previousChampion: { version: champion.version, value: undefined } });
   expect(decision.reason).toContain('another feature schema');
   expect(await champions()).toEqual([aboveBaseline.version]);
+});
+
+it('pruning keeps the champion and the newest versions and deletes the rest with their evaluations', async () => {
+  const champion = await registerModel(pool, model(0.5));
+  await promoteIfBetter(pool, champion.version, 'ndcg@10');
+  const older = [];
+  for (const ndcg of [0.1, 0.2, 0.3]) older.push(await registerModel(pool, model(ndcg)));
+  await recordEvaluation(pool, older[0]!.version, 'split-b', { 'ndcg@10': 0.1 });
+  const newest = await registerModel(pool, model(0.4));
+
+  expect(await pruneModelVersions(pool, 2)).toEqual([older[0]!.version, older[1]!.version]);
+  expect((await listModelVersions(pool, 100)).map((summary) => summary.version).sort()).toEqual([champion.version, older[2]!.version, newest.version].sort());
+  expect((await pool.query('SELECT 1 FROM model_evaluations WHERE version = $1', [older[0]!.version])).rowCount).toBe(0);
+  expect(await pruneModelVersions(pool, 2)).toEqual([]);
+  await expect(pruneModelVersions(pool, 0)).rejects.toThrow('keep must be a positive integer');
 });
 
 it('when several better challengers are promoted at once, exactly one champion remains', async () => {

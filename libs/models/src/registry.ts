@@ -178,6 +178,25 @@ async function championOnSplit(client: PoolClient, splitId: string, metricName: 
   return row ? { version: row.version, value: row.value ?? undefined, featureSchema: row.feature_schema } : undefined;
 }
 
+/**
+ * Deletes every version but the champion and the `keep` newest (their evaluations go with them): each
+ * version holds its item vectors (factors × items float32: 128 MB a million items at 32 factors) and its
+ * ranker, and a scheduled trainer registers one a run. The newest ones stay, so a candidate being
+ * registered or promoted, and the challenger scoring shadows (the newest candidate), are never deleted.
+ * Returns the versions deleted, oldest first.
+ */
+export async function pruneModelVersions(pool: Pool, keep: number): Promise<string[]> {
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep must be a positive integer, got ${keep}`);
+  const { rows } = await pool.query<{ version: string; created_at: Date }>(
+    `DELETE FROM model_versions
+      WHERE status <> 'champion'
+        AND version NOT IN (SELECT version FROM model_versions ORDER BY created_at DESC, version DESC LIMIT $1)
+      RETURNING version, created_at`,
+    [keep],
+  );
+  return rows.sort((a, b) => a.created_at.getTime() - b.created_at.getTime()).map((row) => row.version);
+}
+
 /** The serving champion with its payloads, or undefined when none was promoted yet. */
 export async function loadChampion(pool: Pool): Promise<ModelVersion | undefined> {
   const { rows } = await pool.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE status = 'champion'`);
