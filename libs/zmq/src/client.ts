@@ -37,10 +37,14 @@ export class ZmqRequestClient {
    * the server's status, or DEADLINE_EXCEEDED when no reply came in time.
    */
   request(payload: Uint8Array, timeoutMs = this.options.timeoutMs): Promise<Buffer> {
-    return withSpan(`${this.options.name} request`, { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'zeromq', 'rpc.system': 'zeromq', 'server.address': this.options.endpoint } }, () => {
+    return withSpan(`${this.options.name} request`, { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'zeromq', 'rpc.system': 'zeromq', 'server.address': this.options.endpoint } }, (span) => {
       const started = process.hrtime.bigint();
       const reply = this.exchange(currentTraceparent(), payload, timeoutMs, 'reply');
-      const observe = (code: status): void => rpcClientDuration.observe({ transport: 'zeromq', method: this.options.name, code: status[code] }, secondsSince(started));
+      // The status code on the span as on the metric (withSpan marks the span failed on a rejection).
+      const observe = (code: status): void => {
+        span.setAttribute('rpc.grpc.status_code', code);
+        rpcClientDuration.observe({ transport: 'zeromq', method: this.options.name, code: status[code] }, secondsSince(started));
+      };
       return reply.then(
         (body) => {
           observe(status.OK);

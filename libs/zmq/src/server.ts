@@ -1,7 +1,7 @@
 import { Router } from 'zeromq';
 import { status, toServiceError } from '@orrery/grpc';
 import { rpcServerDuration, rpcServerRequests, secondsSince } from '@orrery/metrics';
-import { contextFromTraceparent, SpanKind, withSpan, type Logger } from '@orrery/telemetry';
+import { contextFromTraceparent, SpanKind, SpanStatusCode, withSpan, type Logger } from '@orrery/telemetry';
 import { OK_STATUS, parseRequestFrames, payloadTooLarge, PROBE_TRACEPARENT } from './frames';
 import { SerialSender } from './serial-sender';
 
@@ -71,13 +71,18 @@ export async function serveZmqRequests(options: ZmqServerOptions): Promise<Runni
       { kind: SpanKind.SERVER, parent: contextFromTraceparent(request.traceparent), attributes: { 'messaging.system': 'zeromq', 'rpc.system': 'zeromq' } },
       async (span) => {
         try {
-          return [OK_STATUS, await options.handler(request.payload)] as const;
+          const body = await options.handler(request.payload);
+          span.setAttribute('rpc.grpc.status_code', status.OK);
+          return [OK_STATUS, body] as const;
         } catch (error) {
           const serviceError = toServiceError(error);
           if (serviceError.code === status.INTERNAL || serviceError.code === status.UNKNOWN) {
             options.logger.error({ err: serviceError }, `${options.name}: request failed`);
           }
+          // Answered, not thrown: withSpan would not see the failure, so the span is marked failed
+          // here, as a gRPC server span is for any status but OK (@orrery/grpc's startServerSpan).
           span.setAttribute('rpc.grpc.status_code', serviceError.code);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: serviceError.message });
           return [String(serviceError.code), serviceError.message] as const;
         }
       },
