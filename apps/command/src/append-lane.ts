@@ -3,8 +3,8 @@ import type { Event } from '@orrery/proto';
 import { groupCommit, resolveInSlices, type QueuedRequest } from '@orrery/batching';
 import { appendEvents, isRefusedData } from '@orrery/store';
 
-/** Appends events in the event store; resolves with one duplicate flag per event once committed. */
-export type AppendEvents = (events: readonly Event[], traceparent: string) => Promise<boolean[]>;
+/** Appends events in the event store, each with the trace context it continues (`traceparents[i]` for `events[i]`); resolves with one duplicate flag per event once committed. */
+export type AppendEvents = (events: readonly Event[], traceparents: readonly string[]) => Promise<boolean[]>;
 
 /**
  * Group commit of appends: one append transaction at a time per process; the append commands that
@@ -20,10 +20,10 @@ export type AppendEvents = (events: readonly Event[], traceparent: string) => Pr
  * 22/23) is retried command by command, so one bad command cannot fail its neighbours.
  */
 export function appendLane(pool: Pool, maxEvents: number): AppendEvents {
-  type Append = { readonly events: readonly Event[]; readonly traceparent: string };
+  type Append = { readonly events: readonly Event[]; readonly traceparents: readonly string[] };
   const commitGroup = async (group: readonly QueuedRequest<Append, boolean[]>[]): Promise<void> => {
     const events = group.length === 1 ? group[0]!.request.events : group.flatMap((queued) => queued.request.events);
-    const traceparents = group.flatMap((queued) => queued.request.events.map(() => queued.request.traceparent));
+    const traceparents = group.length === 1 ? group[0]!.request.traceparents : group.flatMap((queued) => queued.request.traceparents);
     try {
       // One statement on the pool: its own transaction, one round trip.
       resolveInSlices(group, await appendEvents(pool, events, traceparents), (request) => request.events.length);
@@ -36,5 +36,5 @@ export function appendLane(pool: Pool, maxEvents: number): AppendEvents {
     }
   };
   const append = groupCommit(commitGroup, { maxInFlight: 1, maxSize: maxEvents, sizeOf: (request) => request.events.length });
-  return (events, traceparent) => append({ events, traceparent });
+  return (events, traceparents) => append({ events, traceparents });
 }

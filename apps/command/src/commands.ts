@@ -23,6 +23,9 @@ export function contractViolation(request: CommandRequest): string | undefined {
   const { command } = request;
   switch (command.case) {
     case 'appendEvents':
+      if (command.value.traceparents.length > 0 && command.value.traceparents.length !== command.value.events.length) {
+        return `append_events.traceparents: ${command.value.traceparents.length} for ${command.value.events.length} events (none, or one per event)`;
+      }
       for (const [index, event] of command.value.events.entries()) {
         const field = `append_events.events[${index}]`;
         if (!event.eventId) return `${field}.event_id: must be assigned`;
@@ -75,7 +78,9 @@ export async function executeCommand(store: CommandStore, request: CommandReques
   try {
     switch (command.case) {
       case 'appendEvents': {
-        const duplicates = await store.appendEvents(command.value.events, traceparent);
+        // An event of a call merged into this command continues that call's trace, not this command's.
+        const traceparents = command.value.events.map((_, index) => command.value.traceparents[index] || traceparent);
+        const duplicates = await store.appendEvents(command.value.events, traceparents);
         return create(CommandReplySchema, { duplicates, applied: duplicates.filter((duplicate) => !duplicate).length });
       }
       case 'upsertItems':

@@ -34,11 +34,11 @@ describe('append lane', () => {
     const id = uniqueName('lane');
     const append = appendLane(pool, 1_000);
     // The first command runs alone; the next three queue behind it and would commit as one transaction.
-    const first = append([event(`${id}-a`)], '');
-    const good = append([event(`${id}-b`)], '');
+    const first = append([event(`${id}-a`)], ['']);
+    const good = append([event(`${id}-b`)], ['']);
     // A NUL character is refused by Postgres text (SQLSTATE 22021), so the grouped transaction fails.
-    const refused = append([event(`${id}-c`, 'bad\u0000user')], '');
-    const alsoGood = append([event(`${id}-d`), event(`${id}-a`)], '');
+    const refused = append([event(`${id}-c`, 'bad\u0000user')], ['']);
+    const alsoGood = append([event(`${id}-d`), event(`${id}-a`)], ['', '']);
     await expect(first).resolves.toEqual([false]);
     await expect(good).resolves.toEqual([false]);
     await expect(refused).rejects.toThrow();

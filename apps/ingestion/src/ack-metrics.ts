@@ -5,8 +5,8 @@ import type { CommandGateway } from './command-gateway';
 export function countingAcks(gateway: CommandGateway): CommandGateway {
   return {
     ...gateway,
-    appendEvents: async (events, timeoutMs) => {
-      const duplicates = await gateway.appendEvents(events, timeoutMs);
+    appendEvents: async (events, timeoutMs, merged) => {
+      const duplicates = await gateway.appendEvents(events, timeoutMs, merged);
       const duplicated = duplicates.filter(Boolean).length;
       ingestAcks.inc({ kind: 'event', outcome: 'stored' }, duplicates.length - duplicated);
       if (duplicated > 0) ingestAcks.inc({ kind: 'event', outcome: 'duplicate' }, duplicated);

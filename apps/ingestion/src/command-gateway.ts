@@ -1,13 +1,23 @@
 import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { ServiceError, status, toServiceError } from '@orrery/grpc';
 import { CommandReplySchema, CommandRequestSchema, type CommandReply, type Event, type Item, type User } from '@orrery/proto';
+import type { Link } from '@orrery/telemetry';
 import type { ZmqRequestClient } from '@orrery/zmq';
 import type { InFlightBudget } from '@orrery/grpc';
 
+/**
+ * The calls of other traces an append carries besides its own (coalescer.ts): one traceparent per
+ * event ('' for an event of the call it is made in) and a link to each other call's span.
+ */
+export interface MergedCalls {
+  readonly traceparents: readonly string[];
+  readonly links: readonly Link[];
+}
+
 /** The command side as ingestion sees it: each call resolves once the entries are durably committed. */
 export interface CommandGateway {
-  /** One duplicate flag per event, in order. */
-  appendEvents(events: readonly Event[], timeoutMs: number): Promise<boolean[]>;
+  /** One duplicate flag per event, in order. `merged`: the events of other calls' traces among them. */
+  appendEvents(events: readonly Event[], timeoutMs: number, merged?: MergedCalls): Promise<boolean[]>;
   /** How many entries were applied. */
   upsertItems(items: readonly Item[], timeoutMs: number): Promise<number>;
   upsertUsers(users: readonly User[], timeoutMs: number): Promise<number>;
@@ -19,15 +29,15 @@ export interface CommandGateway {
 
 /** The gateway with every appendEvents counted against the in-flight budget (waits or RESOURCE_EXHAUSTED when full). */
 export function withInFlightBudget(gateway: CommandGateway, budget: InFlightBudget): CommandGateway {
-  return { ...gateway, appendEvents: (events, timeoutMs) => budget.run(events.length, () => gateway.appendEvents(events, timeoutMs)) };
+  return { ...gateway, appendEvents: (events, timeoutMs, merged) => budget.run(events.length, () => gateway.appendEvents(events, timeoutMs, merged)) };
 }
 
 /** The CommandGateway over ZeroMQ (command.proto messages). */
 export function zmqCommandGateway(client: ZmqRequestClient): CommandGateway {
-  const send = async (command: MessageInitShape<typeof CommandRequestSchema>['command'], timeoutMs: number): Promise<CommandReply> => {
+  const send = async (command: MessageInitShape<typeof CommandRequestSchema>['command'], timeoutMs: number, merged?: MergedCalls): Promise<CommandReply> => {
     let body: Buffer;
     try {
-      body = await client.request(toBinary(CommandRequestSchema, create(CommandRequestSchema, { command })), timeoutMs);
+      body = await client.request(toBinary(CommandRequestSchema, create(CommandRequestSchema, { command })), timeoutMs, merged?.links);
     } catch (error) {
       throw commandFailure(error);
     }
@@ -36,8 +46,8 @@ export function zmqCommandGateway(client: ZmqRequestClient): CommandGateway {
     return reply;
   };
   return {
-    appendEvents: async (events, timeoutMs) => {
-      const reply = await send({ case: 'appendEvents', value: { events: [...events] } }, timeoutMs);
+    appendEvents: async (events, timeoutMs, merged) => {
+      const reply = await send({ case: 'appendEvents', value: { events: [...events], traceparents: merged ? [...merged.traceparents] : [] } }, timeoutMs, merged);
       if (reply.duplicates.length !== events.length) {
         throw new ServiceError(status.INTERNAL, `command answered ${reply.duplicates.length} duplicate flags for ${events.length} events`);
       }

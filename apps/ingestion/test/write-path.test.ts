@@ -4,6 +4,8 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { Metadata } from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { OrreryConfig } from '@orrery/config';
 import { createClient, status, type Client as GrpcClient } from '@orrery/grpc';
@@ -73,6 +75,25 @@ describe('write path', () => {
     const traceNames = async (): Promise<string[]> => spans.getFinishedSpans().filter((span) => span.spanContext().traceId === traceId).map((span) => span.name);
     const trace = await eventually(traceNames, { accept: (names) => expected.every((name) => names.includes(name)), timeoutMs: 5_000, what: 'the publish span to end' }).catch(traceNames);
     expect(trace).toEqual(expect.arrayContaining(expected));
+  });
+
+  it('when concurrent Track calls are merged into one command, each event reaches Kafka in the trace of the call that sent it', async () => {
+    // More calls at once than ingestion keeps commands in flight (4): the calls queued meanwhile go to command merged.
+    const calls = Array.from({ length: 24 }, (_, index) => ({ eventId: `merged-${index}`, traceId: randomBytes(16).toString('hex') }));
+    await Promise.all(
+      calls.map(({ eventId, traceId }) => {
+        const metadata = new Metadata();
+        metadata.set('traceparent', `00-${traceId}-${randomBytes(8).toString('hex')}-01`);
+        return ingest.track({ event: click(eventId, `user-${eventId}`) }, { metadata });
+      }),
+    );
+    await eventually(async () => calls.every(({ eventId }) => published(eventId).length > 0) || undefined, { what: 'the merged calls\' events on Kafka' });
+    // The publish span whose traceparent each message carries is in its caller's trace, not in the trace of the first call of its command.
+    const traceOfMessage = calls.map(({ eventId }) => TRACEPARENT.exec(published(eventId)[0]!.traceparent ?? '')?.[1]);
+    expect(traceOfMessage).toEqual(calls.map(({ traceId }) => traceId));
+    // And calls were merged: a merged call's own `command request` span, in its trace, names the trace its command went in.
+    const mergedCallSpans = spans.getFinishedSpans().filter((span) => span.name === 'command request' && span.attributes['orrery.merged_into.trace_id'] !== undefined);
+    expect(mergedCallSpans.length).toBeGreaterThan(0);
   });
 
   it('when a batch mixes valid and invalid events, the valid ones are stored and the invalid ones listed with index and reason', async () => {

@@ -1,4 +1,4 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span, type TextMapGetter } from '@opentelemetry/api';
+import { context, propagation, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Link, type Span, type TextMapGetter } from '@opentelemetry/api';
 import { suppressTracing, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
@@ -102,12 +102,15 @@ export interface SpanOptions {
   readonly attributes?: Attributes;
   /** Context to start the span in; defaults to the active one. */
   readonly parent?: Context;
+  /** Spans of other traces this one works for (e.g. the calls merged into one request). */
+  readonly links?: readonly Link[];
 }
 
 /** Runs `work` inside a new active span; records an exception and ERROR status when it throws. */
 export async function withSpan<T>(name: string, options: SpanOptions, work: (span: Span) => Promise<T>): Promise<T> {
   const parent = options.parent ?? context.active();
-  return tracer().startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes ?? {} }, parent, async (span) => {
+  const links = options.links && options.links.length > 0 ? [...options.links] : undefined;
+  return tracer().startActiveSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes ?? {}, ...(links ? { links } : {}) }, parent, async (span) => {
     try {
       return await work(span);
     } catch (error) {
@@ -146,6 +149,48 @@ function unspanned(parent: Context): Context {
 export function recordError(span: Span, error: unknown): void {
   span.recordException(error instanceof Error ? error : new Error(String(error)));
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+}
+
+/** The spans `startMergedCallSpans` made for the callers of one merged call. */
+export interface MergedCallSpans {
+  /** A link to each of those spans, for the merged call's own span. */
+  readonly links: readonly Link[];
+  /** The traceparent of each caller's span, in order ('' for the first caller, in whose trace the merged call goes). */
+  readonly traceparents: readonly string[];
+  /** Ends the spans, marked failed with `error` when given. */
+  end(error?: unknown): void;
+}
+
+/**
+ * For a call merging the requests of several callers (group commit, merged score calls), run in the
+ * first caller's context: a span `name` (CLIENT) for each other caller, as a child of its own context,
+ * with `attributes`, `orrery.merged.calls` and the trace the merged call goes in
+ * (`orrery.merged_into.trace_id`); end them when the merged call settles. Without them a merged
+ * caller's trace showed nothing of the call it waited for, and stopped there.
+ */
+export function startMergedCallSpans(name: string, callers: readonly Context[], attributes: Attributes): MergedCallSpans {
+  const mergedInto = callers.length > 0 ? trace.getSpanContext(callers[0]!)?.traceId : undefined;
+  const spans: Span[] = [];
+  const traceparents: string[] = callers.length > 0 ? [''] : [];
+  for (const caller of callers.slice(1)) {
+    const span = tracer().startSpan(
+      name,
+      { kind: SpanKind.CLIENT, attributes: { ...attributes, 'orrery.merged.calls': callers.length, ...(mergedInto ? { 'orrery.merged_into.trace_id': mergedInto } : {}) } },
+      caller,
+    );
+    spans.push(span);
+    traceparents.push(context.with(trace.setSpan(caller, span), currentTraceparent));
+  }
+  return {
+    links: spans.map((span) => ({ context: span.spanContext() })),
+    traceparents,
+    end: (error?: unknown) => {
+      for (const span of spans) {
+        if (error !== undefined) recordError(span, error);
+        span.end();
+      }
+    },
+  };
 }
 
 /** The W3C traceparent of the active context ('' when it has no valid span; flag 00 when the span is not sampled). Carried in a ZeroMQ frame and the outbox. */
@@ -201,4 +246,4 @@ export function mayBeRecorded(parent: Context): boolean {
   return parentSpan === undefined || !trace.isSpanContextValid(parentSpan) || (parentSpan.traceFlags & TraceFlags.SAMPLED) !== 0;
 }
 
-export { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span };
+export { context, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span };

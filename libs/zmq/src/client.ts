@@ -1,7 +1,7 @@
 import { Dealer } from 'zeromq';
 import { isGrpcError, ServiceError, status } from '@orrery/grpc';
 import { rpcClientDuration, secondsSince } from '@orrery/metrics';
-import { currentTraceparent, SpanKind, withSpan } from '@orrery/telemetry';
+import { currentTraceparent, SpanKind, withSpan, type Link } from '@orrery/telemetry';
 import { OK_STATUS, PROBE_TRACEPARENT } from './frames';
 import { SerialSender } from './serial-sender';
 
@@ -34,10 +34,12 @@ export class ZmqRequestClient {
 
   /**
    * Sends one request and resolves with the reply payload. Rejects with a ServiceError carrying
-   * the server's status, or DEADLINE_EXCEEDED when no reply came in time.
+   * the server's status, or DEADLINE_EXCEEDED when no reply came in time. `links`: spans of other
+   * traces the request works for (the calls merged into it).
    */
-  request(payload: Uint8Array, timeoutMs = this.options.timeoutMs): Promise<Buffer> {
-    return withSpan(`${this.options.name} request`, { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'zeromq', 'rpc.system': 'zeromq', 'server.address': this.options.endpoint } }, (span) => {
+  request(payload: Uint8Array, timeoutMs = this.options.timeoutMs, links?: readonly Link[]): Promise<Buffer> {
+    const attributes = { 'messaging.system': 'zeromq', 'rpc.system': 'zeromq', 'server.address': this.options.endpoint };
+    return withSpan(`${this.options.name} request`, { kind: SpanKind.CLIENT, attributes, ...(links ? { links } : {}) }, (span) => {
       const started = process.hrtime.bigint();
       const reply = this.exchange(currentTraceparent(), payload, timeoutMs, 'reply');
       // The status code on the span as on the metric (withSpan marks the span failed on a rejection).
