@@ -15,7 +15,7 @@ export function createScoringClient(endpoint: string, timeoutMs: number): Scorin
   return {
     score: async (matrix, limits) => {
       const request = create(ScoreRequestSchema, { featureCount: matrix.featureCount, featureMatrix: encodeFeatureMatrix(matrix.values), featureSchema: matrix.schema });
-      const reply = fromBinary(ScoreReplySchema, await client.request(toBinary(ScoreRequestSchema, request), limits.timeoutMs));
+      const reply = fromBinary(ScoreReplySchema, await client.request(toBinary(ScoreRequestSchema, request), limits.timeoutMs, limits.links));
       if (reply.error) throw new Error(reply.error);
       return { scores: reply.scores, modelVersion: reply.modelVersion };
     },

@@ -1,5 +1,6 @@
 // What the recommender needs from the rest of Orrery, as small interfaces over plain data. The
 // gRPC/ZeroMQ clients in clients.ts implement them; the pipeline's tests use in-process fakes.
+import type { Link } from '@orrery/telemetry';
 
 /** What one recommendation needs to know about a user. */
 export interface UserFacts {
@@ -55,6 +56,8 @@ export interface VectorNeighbours {
 export interface CallLimits {
   /** Deadline of this call in ms. */
   readonly timeoutMs: number;
+  /** Spans of other requests' traces this call also works for (a merged score call's other callers): its span links to them. */
+  readonly links?: readonly Link[];
 }
 
 /** Reads the user's recent items, seen set and affinities (query). */

@@ -3,6 +3,7 @@
 // gets the scores of its own rows. A round trip to scoring costs ~0.25 ms of CPU in the recommender
 // and ~0.15 ms in scoring whatever its size, so when requests bunch up (a burst, or a backlog after a
 // pause) they share one. A call alone is sent as it is, at the end of the turn it was made in.
+import { context, startMergedCallSpans, type Context } from '@orrery/telemetry';
 import type { CallLimits, FeatureMatrix, Scorer, Scores } from './ports';
 
 /** Rows merged into one request at most (scoring takes up to 20 000; one Recommend sends a few hundred). */
@@ -12,6 +13,8 @@ export const MAX_MERGED_ROWS = 5_000;
 interface WaitingCall {
   readonly matrix: FeatureMatrix;
   readonly limits: CallLimits;
+  /** The context (the request's trace) the call was made in. */
+  readonly caller: Context;
   resolve(scores: Scores): void;
   reject(error: unknown): void;
 }
@@ -70,6 +73,11 @@ export function splitScores(scores: Scores, rowCounts: readonly number[]): Score
  * (`schedule`, default setImmediate) and sends each mergeable group as one call, with the longest
  * of the group's deadlines (each caller still enforces its own: callDownstream). A failed call fails
  * every caller in it. A lone call is passed through unchanged.
+ *
+ * Each request goes in the trace of its group's first caller (not of the turn's first call, which
+ * the flush runs in); each other caller of a merged request gets a `scoring request` span of its
+ * own in its own trace (startMergedCallSpans: `orrery.merged.calls`, `orrery.merged.rows`,
+ * `orrery.merged_into.trace_id`), to which the request's span links.
  */
 export function mergingScorer(scorer: Scorer, schedule: (flush: () => void) => void = setImmediate): Scorer {
   let waiting: WaitingCall[] = [];
@@ -77,16 +85,24 @@ export function mergingScorer(scorer: Scorer, schedule: (flush: () => void) => v
   const send = (group: readonly WaitingCall[]): void => {
     if (group.length === 1) {
       const [call] = group as [WaitingCall];
-      scorer.score(call.matrix, call.limits).then(call.resolve, call.reject);
+      context.with(call.caller, () => scorer.score(call.matrix, call.limits)).then(call.resolve, call.reject);
       return;
     }
-    const limits = { timeoutMs: Math.max(...group.map((call) => call.limits.timeoutMs)) };
-    scorer
-      .score(concatenateRows(group.map((call) => call.matrix)), limits)
+    const matrix = concatenateRows(group.map((call) => call.matrix));
+    const spans = startMergedCallSpans('scoring request', group.map((call) => call.caller), { 'rpc.system': 'zeromq', 'orrery.merged.rows': matrix.rows });
+    const limits = { timeoutMs: Math.max(...group.map((call) => call.limits.timeoutMs)), links: spans.links };
+    context
+      .with(group[0]!.caller, () => scorer.score(matrix, limits))
       .then((scores) => splitScores(scores, group.map((call) => call.matrix.rows)))
       .then(
-        (parts) => group.forEach((call, index) => call.resolve(parts[index]!)),
-        (error: unknown) => group.forEach((call) => call.reject(error)),
+        (parts) => {
+          spans.end();
+          group.forEach((call, index) => call.resolve(parts[index]!));
+        },
+        (error: unknown) => {
+          spans.end(error);
+          group.forEach((call) => call.reject(error));
+        },
       );
   };
 
@@ -100,7 +116,7 @@ export function mergingScorer(scorer: Scorer, schedule: (flush: () => void) => v
     score: (matrix, limits) =>
       new Promise<Scores>((resolve, reject) => {
         if (waiting.length === 0) schedule(flush);
-        waiting.push({ matrix, limits, resolve, reject });
+        waiting.push({ matrix, limits, caller: context.active(), resolve, reject });
       }),
   };
 }
