@@ -20,6 +20,10 @@ describe('readConfig', () => {
     expect(() => readConfig({ ORRERY_POSTGRES_URL: 'mysql://x' })).toThrow(/ORRERY_POSTGRES_URL/);
   });
 
+  it('when a URL variable with a password is refused, the error names the variable but not the password', () => {
+    expect(() => readConfig({ ORRERY_REDIS_URL: 'http://:s3cret@10.0.0.5:6379' })).toThrow('ORRERY_REDIS_URL=http://:***@10.0.0.5:6379 must use redis: or rediss:');
+  });
+
   it('when no metrics port is set, each service gets its own default port; a malformed one is named', () => {
     const ports = Object.values(readConfig({}).metricsPorts);
     expect(new Set(ports).size).toBe(ports.length);

@@ -93,12 +93,19 @@ export function readUrl(env: Env, name: string, fallback: string, protocols: rea
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`${name}=${value} is not a URL`);
+    throw new ConfigError(`${name}=${withoutPasswords(value)} is not a URL`);
   }
   if (!protocols.includes(url.protocol)) {
-    throw new ConfigError(`${name}=${value} must use ${protocols.join(' or ')}`);
+    throw new ConfigError(`${name}=${withoutPasswords(value)} must use ${protocols.join(' or ')}`);
   }
   return value;
+}
+
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:)[^\s@/]+@/gi;
+
+/** `text` with the password of every URL in it (`scheme://user:password@host`) replaced by `***`: for logs and error messages. */
+export function withoutPasswords(text: string): string {
+  return text.includes('@') ? text.replace(URL_PASSWORD, '$1***@') : text;
 }
 
 /** A boolean variable: true/false/1/0/on/off/yes/no. */

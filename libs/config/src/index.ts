@@ -1,2 +1,2 @@
 export { LOG_LEVELS, METRICS_SERVICES, readConfig, type LogLevel, type MetricsService, type OrreryConfig, type ProjectionConfig } from './config';
-export { ConfigError, readAddress, readBoolean, readChoice, readHostPortList, readInteger, readNumber, readString, readUrl, readZmqEndpoint } from './env';
+export { ConfigError, readAddress, readBoolean, readChoice, readHostPortList, readInteger, readNumber, readString, readUrl, readZmqEndpoint, withoutPasswords } from './env';
