@@ -15,8 +15,17 @@ export function createScoringClient(endpoint: string, timeoutMs: number): Scorin
   return {
     score: async (matrix, limits) => {
       const request = create(ScoreRequestSchema, { featureCount: matrix.featureCount, featureMatrix: encodeFeatureMatrix(matrix.values), featureSchema: matrix.schema });
-      const reply = fromBinary(ScoreReplySchema, await client.request(toBinary(ScoreRequestSchema, request), limits.timeoutMs, limits.links));
-      if (reply.error) throw new Error(reply.error);
+      // Decoded inside the request's span, so a reply carrying scoring's error marks it failed.
+      const reply = await client.requestDecoded(
+        toBinary(ScoreRequestSchema, request),
+        (body) => {
+          const decoded = fromBinary(ScoreReplySchema, body);
+          if (decoded.error) throw new Error(decoded.error);
+          return decoded;
+        },
+        limits.timeoutMs,
+        limits.links,
+      );
       return { scores: reply.scores, modelVersion: reply.modelVersion };
     },
     close: () => client.close(),

@@ -9,7 +9,7 @@ import { scoringBatchRows, scoringRunDuration } from '@orrery/metrics';
 import { listModelVersions, loadModelVersion, watchChampion, type ChampionWatch } from '@orrery/models';
 import { ScoreReplySchema, ScoreRequestSchema } from '@orrery/proto';
 import { createPool, migrate } from '@orrery/store';
-import { trace, type Logger } from '@orrery/telemetry';
+import { recordError, trace, type Logger } from '@orrery/telemetry';
 import { serveZmqRequests, type RunningZmqServer } from '@orrery/zmq';
 import { ModelSlot, type LoadedRanker } from './model-slot';
 import { pickChallenger, ShadowStats, spearmanRankCorrelation, type ShadowSummary } from './shadow';
@@ -113,7 +113,11 @@ export async function startScoring(config: OrreryConfig, logger: Logger, options
         const reply = await slot.use((model) => scoreBatch(model, batch));
         const span = trace.getActiveSpan();
         span?.setAttributes({ 'orrery.model_version': reply.modelVersion ?? '', 'orrery.candidates': batch.rowCount });
-        if (reply.error) span?.setAttribute('orrery.score_error', reply.error);
+        if (reply.error) {
+          // Answered (the caller ranks without the model), but the request failed: the span says so.
+          span?.setAttribute('orrery.score_error', reply.error);
+          if (span) recordError(span, new Error(reply.error));
+        }
         const championScores = reply.scores;
         if (config.shadowChallenger && championScores && challenger.version() !== '') {
           // Scored inline (one more ONNX run on the same batch): the figures then sit in this request's span.

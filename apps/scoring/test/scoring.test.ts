@@ -1,4 +1,7 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { Pool } from 'pg';
 import { status } from '@grpc/grpc-js';
 import { readConfig, type OrreryConfig } from '@orrery/config';
@@ -21,6 +24,10 @@ import { ZmqRequestClient } from '@orrery/zmq';
 import { NO_MODEL, startScoring, type RunningScoring } from '../src/service';
 
 const logger = createLogger('scoring-test', 'warn');
+// Spans in memory: scoring's server span of a request is checked without Jaeger.
+const spans = new InMemorySpanExporter();
+const tracing = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+tracing.register();
 const width = RANKING_FEATURES.length;
 let databaseUrl: string;
 let pool: Pool;
@@ -82,12 +89,16 @@ afterAll(async () => {
   await scoring?.close();
   await pool?.end();
   await dropTestDatabase(databaseUrl);
+  await tracing.shutdown();
 });
 
-it('before any model is promoted, a request is answered with the error "no model"', async () => {
+it('before any model is promoted, a request is answered with the error "no model", and its server span is marked failed with it', async () => {
+  spans.reset();
   const reply = await score(candidates(3, 1));
   expect(reply.error).toBe(NO_MODEL);
   expect(reply.scores).toEqual([]);
+  const serve = await eventually(async () => spans.getFinishedSpans().find((span) => span.kind === SpanKind.SERVER && span.name === 'scoring serve'));
+  expect(serve.status).toEqual({ code: SpanStatusCode.ERROR, message: NO_MODEL });
 });
 
 describe('with a champion ranker', () => {

@@ -38,6 +38,16 @@ export class ZmqRequestClient {
    * traces the request works for (the calls merged into it).
    */
   request(payload: Uint8Array, timeoutMs = this.options.timeoutMs, links?: readonly Link[]): Promise<Buffer> {
+    return this.requestDecoded(payload, (body) => body, timeoutMs, links);
+  }
+
+  /**
+   * As request, resolving with `decode(reply payload)`, run inside the request's span: a reply that
+   * `decode` refuses by throwing (an answer that carries an error of the service's own, such as
+   * scoring's "no model") marks the span failed, as a failed request does, while the status code
+   * and the metric say what the transport answered (OK).
+   */
+  requestDecoded<T>(payload: Uint8Array, decode: (body: Buffer) => T, timeoutMs = this.options.timeoutMs, links?: readonly Link[]): Promise<T> {
     const attributes = { 'messaging.system': 'zeromq', 'rpc.system': 'zeromq', 'server.address': this.options.endpoint };
     return withSpan(`${this.options.name} request`, { kind: SpanKind.CLIENT, attributes, ...(links ? { links } : {}) }, (span) => {
       const started = process.hrtime.bigint();
@@ -50,7 +60,7 @@ export class ZmqRequestClient {
       return reply.then(
         (body) => {
           observe(status.OK);
-          return body;
+          return decode(body);
         },
         (error: unknown) => {
           observe(error instanceof ServiceError ? error.code : isGrpcError(error) ? error.code : status.UNKNOWN);

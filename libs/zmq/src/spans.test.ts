@@ -62,4 +62,19 @@ describe('the spans of a ZeroMQ request', () => {
     expect(serverSpan.attributes['rpc.grpc.status_code']).toBe(status.OK);
     expect(clientSpan.attributes['rpc.grpc.status_code']).toBe(status.OK);
   });
+
+  it("when the answer carries an error of the service's own (requestDecoded's decode refuses it), the client span is marked failed while its status code says OK", async () => {
+    const refuse = (body: Buffer): string => {
+      if (String(body) === 'no model') throw new Error('scoring: no model promoted yet');
+      return String(body);
+    };
+    await expect(client.requestDecoded(Buffer.from('no model'), refuse)).rejects.toThrow('scoring: no model promoted yet');
+    const { clientSpan } = spansOfTheRequest();
+    expect(clientSpan.status).toEqual({ code: SpanStatusCode.ERROR, message: 'scoring: no model promoted yet' });
+    expect(clientSpan.attributes['rpc.grpc.status_code']).toBe(status.OK);
+
+    exporter.reset();
+    expect(await client.requestDecoded(Buffer.from('fine'), refuse)).toBe('fine');
+    expect(spansOfTheRequest().clientSpan.status.code).toBe(SpanStatusCode.UNSET);
+  });
 });
