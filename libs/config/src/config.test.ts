@@ -20,6 +20,20 @@ describe('readConfig', () => {
     expect(() => readConfig({ ORRERY_POSTGRES_URL: 'mysql://x' })).toThrow(/ORRERY_POSTGRES_URL/);
   });
 
+  it('when the Redis prefix holds what Redis reads in a key (a cluster slot, a SCAN pattern, a version part) or the topic is no Kafka topic name, the error names the variable', () => {
+    expect(readConfig({ ORRERY_REDIS_PREFIX: 'shop_1.orrery-eu' }).redisPrefix).toBe('shop_1.orrery-eu');
+    expect(readConfig({ ORRERY_REDIS_PREFIX: 'shop:orrery' }).redisPrefix).toBe('shop:orrery');
+    expect(() => readConfig({ ORRERY_REDIS_PREFIX: 'shop{eu}' })).toThrow('ORRERY_REDIS_PREFIX=shop{eu} must not contain whitespace or any of { } * ? [ ] \\');
+    expect(() => readConfig({ ORRERY_REDIS_PREFIX: 'shop*' })).toThrow(/ORRERY_REDIS_PREFIX=shop\* must not contain/);
+    expect(() => readConfig({ ORRERY_REDIS_PREFIX: 'orrery:v2' })).toThrow('ORRERY_REDIS_PREFIX=orrery:v2 must not hold a part :v<N>');
+    expect(() => readConfig({ ORRERY_REDIS_PREFIX: 'orrery:v2:eu' })).toThrow(/ORRERY_REDIS_PREFIX/);
+    expect(readConfig({ ORRERY_REDIS_PREFIX: 'orrery:vip' }).redisPrefix).toBe('orrery:vip');
+    expect(readConfig({ ORRERY_EVENTS_TOPIC: 'shop.events_v2' }).eventsTopic).toBe('shop.events_v2');
+    expect(() => readConfig({ ORRERY_EVENTS_TOPIC: 'shop events' })).toThrow('ORRERY_EVENTS_TOPIC=shop events is not a Kafka topic name');
+    expect(() => readConfig({ ORRERY_EVENTS_TOPIC: 'x'.repeat(250) })).toThrow(/ORRERY_EVENTS_TOPIC/);
+    expect(() => readConfig({ ORRERY_EVENTS_TOPIC: '..' })).toThrow(/ORRERY_EVENTS_TOPIC/);
+  });
+
   it('when a URL variable with a password is refused, the error names the variable but not the password', () => {
     expect(() => readConfig({ ORRERY_REDIS_URL: 'http://:s3cret@10.0.0.5:6379' })).toThrow('ORRERY_REDIS_URL=http://:***@10.0.0.5:6379 must use redis: or rediss:');
   });

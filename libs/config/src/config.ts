@@ -1,4 +1,4 @@
-import { readAddress, readBoolean, readChoice, readHostPortList, readInteger, readNumber, readString, readUrl, readZmqEndpoint } from './env';
+import { readAddress, readBoolean, readChoice, readHostPortList, readInteger, readName, readNumber, readString, readUrl, readZmqEndpoint } from './env';
 
 /** Every setting of Orrery, read from environment variables with local defaults (README has the table). */
 export interface OrreryConfig {
@@ -125,11 +125,11 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
   return {
     postgresUrl: readUrl(env, 'ORRERY_POSTGRES_URL', 'postgres://orrery@127.0.0.1:54329/orrery', ['postgres:', 'postgresql:']),
     redisUrl: readUrl(env, 'ORRERY_REDIS_URL', 'redis://127.0.0.1:63790', ['redis:', 'rediss:']),
-    redisPrefix: readString(env, 'ORRERY_REDIS_PREFIX', 'orrery'),
+    redisPrefix: readName(env, 'ORRERY_REDIS_PREFIX', 'orrery', redisPrefixProblem),
     redisCluster: readBoolean(env, 'ORRERY_REDIS_CLUSTER', false),
     kafkaBrokers: readHostPortList(env, 'ORRERY_KAFKA_BROKERS', '127.0.0.1:19092'),
     kafkaClientId: readString(env, 'ORRERY_KAFKA_CLIENT_ID', 'orrery'),
-    eventsTopic: readString(env, 'ORRERY_EVENTS_TOPIC', 'orrery.events'),
+    eventsTopic: readName(env, 'ORRERY_EVENTS_TOPIC', 'orrery.events', kafkaTopicProblem),
     eventsTopicPartitions: readInteger(env, 'ORRERY_EVENTS_TOPIC_PARTITIONS', 4, 1, 1024),
     projectorGroup: readString(env, 'ORRERY_PROJECTOR_GROUP', 'orrery-projector'),
     projectorChunkSize: readInteger(env, 'ORRERY_PROJECTOR_CHUNK_SIZE', 2_000, 1, 3_000),
@@ -183,4 +183,23 @@ export function readConfig(env: Readonly<Record<string, string | undefined>> = p
       trendingLimit: readInteger(env, 'ORRERY_TRENDING_LIMIT', 1_000, 1, 1_000_000),
     },
   };
+}
+
+/**
+ * What is wrong with a Redis key prefix, or undefined. It starts every key, so it must not hold what
+ * Redis reads in a key: `{`…`}` picks a Redis Cluster slot (every key would share the prefix's), and
+ * `*`, `?`, `[`, `]`, `\` are SCAN patterns (dropping a projection version matches keys by pattern, and
+ * would reach another deployment's). Nor may it hold a part `:v<N>`: its keys would read as those of
+ * projection version N of the prefix before it (`<base>:v<N>:…`), which a rebuild of `<base>` drops.
+ */
+export function redisPrefixProblem(prefix: string): string | undefined {
+  if (/[\s{}*?[\]\\]/.test(prefix)) return 'must not contain whitespace or any of { } * ? [ ] \\ (Redis reads them as a cluster slot or a SCAN pattern)';
+  if (/:v\d+(:|$)/.test(prefix)) return 'must not hold a part :v<N> (keys of projection version N of the prefix before it read so)';
+  return undefined;
+}
+
+/** What is wrong with a Kafka topic name, or undefined: Kafka's own rule (at most 249 of a-z A-Z 0-9 . _ -, not . or ..). */
+export function kafkaTopicProblem(topic: string): string | undefined {
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic) || topic === '.' || topic === '..') return 'is not a Kafka topic name (at most 249 of a-z A-Z 0-9 . _ -, not . or ..)';
+  return undefined;
 }

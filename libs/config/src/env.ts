@@ -14,6 +14,17 @@ export function readString(env: Env, name: string, fallback: string): string {
   return value ? value : fallback;
 }
 
+/**
+ * A name variable (`readString`) that `problem` accepts (it returns undefined), or a ConfigError naming
+ * the variable and what is wrong with the value.
+ */
+export function readName(env: Env, name: string, fallback: string, problem: (value: string) => string | undefined): string {
+  const value = readString(env, name, fallback);
+  const wrong = problem(value);
+  if (wrong) throw new ConfigError(`${name}=${value} ${wrong}`);
+  return value;
+}
+
 /** An integer variable within [min, max]; throws a ConfigError naming the variable otherwise. */
 export function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]?.trim();
