@@ -1,21 +1,30 @@
 // A process's own pauses while it is watched: its garbage collections and its event loop's stalls.
 // A load generator prints them beside its latencies (a request due while it stood still is measured
 // late by as much), a bench beside its CPU figures (collections per call follow what a call allocates).
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 
 /** What paused this process while it was watched. */
 export interface OwnPauses {
   readonly garbageCollections: number;
   readonly garbageCollectionMs: number;
   readonly longestGarbageCollectionMs: number;
-  /** How late the event loop ran a timer: p99 and max, ms (sampled every 10 ms). */
+  /** How late the event loop ran a timer: p99 and max, ms (sampled every LOOP_DELAY_RESOLUTION_MS). */
   readonly loopDelayP99Ms: number;
   readonly loopDelayMaxMs: number;
 }
 
-/** Starts watching the process's own pauses; `stop` ends it and says what they were. */
-export function watchOwnPauses(): { stop(): OwnPauses } {
-  const delay = monitorEventLoopDelay({ resolution: 10 });
+/** How often the event loop's delay is sampled, ms. */
+export const LOOP_DELAY_RESOLUTION_MS = 10;
+
+/** What watchOwnPauses reads of monitorEventLoopDelay's histogram (a test gives its own). */
+export type LoopDelayHistogram = Pick<IntervalHistogram, 'enable' | 'disable' | 'count' | 'percentile' | 'max'>;
+
+/**
+ * Starts watching the process's own pauses; `stop` ends it and says what they were. `monitor` is
+ * node:perf_hooks' monitorEventLoopDelay unless a test gives another.
+ */
+export function watchOwnPauses(monitor: (options: { resolution: number }) => LoopDelayHistogram = monitorEventLoopDelay): { stop(): OwnPauses } {
+  const delay = monitor({ resolution: LOOP_DELAY_RESOLUTION_MS });
   delay.enable();
   let garbageCollections = 0;
   let garbageCollectionMs = 0;
@@ -33,13 +42,16 @@ export function watchOwnPauses(): { stop(): OwnPauses } {
       observer.disconnect();
       delay.disable();
       // The histogram is in nanoseconds and holds nothing when no sample was taken (it then reports huge minima, zero maxima).
+      // Each sample is the time between two runs of the sampling timer, the resolution included (an idle
+      // loop records ~10 ms, not ~0): how late the timer ran is that less the resolution.
       const hasSamples = delay.count > 0;
+      const lateMs = (nanoseconds: number): number => Math.max(0, nanoseconds / 1e6 - LOOP_DELAY_RESOLUTION_MS);
       return {
         garbageCollections,
         garbageCollectionMs,
         longestGarbageCollectionMs,
-        loopDelayP99Ms: hasSamples ? delay.percentile(99) / 1e6 : 0,
-        loopDelayMaxMs: hasSamples ? delay.max / 1e6 : 0,
+        loopDelayP99Ms: hasSamples ? lateMs(delay.percentile(99)) : 0,
+        loopDelayMaxMs: hasSamples ? lateMs(delay.max) : 0,
       };
     },
   };
