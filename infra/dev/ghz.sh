@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run bench:ghz — load the running platform's Recommend with ghz (https://ghz.sh), installed with
 # `go install` on first use. Needs `npm start` first (demo users user-0000…user-0999).
-# Options pass through to ghz; default: 10 s at 500 requests/s over 8 workers and 4 connections.
+# Options pass through to ghz; default: 10 s at 500 requests/s over 8 workers and 4 connections. At a
+# rate (--rps) it adds ghz's --async (each call sent when due, whatever is in flight: an open loop).
 #   npm run bench:ghz                       # --rps 500 -c 8 -z 10s
 #   npm run bench:ghz -- -c 16 -z 20s       # closed loop, as fast as it goes
 #   ORRERY_BENCH_WRITE_RATE=1000 npm run bench:ghz   # while 1000 events/s are ingested (orrery write-load)
@@ -53,6 +54,21 @@ SCORING_ENDPOINT="${ORRERY_SCORING_ZMQ_ENDPOINT:-tcp://127.0.0.1:5561}"
 mapfile -t recommender_pids < <(with_children $(pids_on_port "${ADDRESS##*:}"))
 mapfile -t scoring_pids < <(pids_on_port "${SCORING_ENDPOINT##*:}")
 
+# ghz paces its calls at --rps, but without --async each call goes from one of its -c workers, which
+# waits for the answer: once -c calls are in flight, the calls that come due wait unseen for a worker
+# and are timed from when they are sent, so a stall of the server shows in -c calls only (coordinated
+# omission; a 300 ms stall at 200 req/s with -c 4 read p99 22.7 ms, 288.7 with --async). With --async
+# every call is sent when it is due and timed from then, as `npm run bench`'s open loop does.
+with_async_if_paced() {
+  local arg paced=""
+  for arg in "$@"; do
+    [[ "${arg}" == "--async" ]] && return 0
+    [[ "${arg}" == "--rps" || "${arg}" == --rps=* || "${arg}" == -r || "${arg}" == -r[0-9]* ]] && paced=1
+  done
+  [[ -n "${paced}" ]] && echo "--async"
+  return 0
+}
+
 args=()
 LADDER=""
 LADDER_SECONDS=5
@@ -83,20 +99,21 @@ stop_writer() {
 if [[ -n "${LADDER}" ]]; then
   [[ "${LADDER}" =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "--ladder takes rates separated by commas, e.g. 50,100,200 (got ${LADDER})" >&2; exit 2; }
   [[ "${LADDER_SECONDS}" =~ ^[1-9][0-9]*$ ]] || { echo "--ladder-seconds takes a whole number of seconds (got ${LADDER_SECONDS})" >&2; exit 2; }
-  # Enough calls in flight for the top rate at tens of ms each; the caller's -c/--connections win.
+  # Workers to pace the top rate (with --async they do not wait for answers); the caller's -c/--connections win.
   # Each step sends rate × seconds calls (-n, not -z: ghz cancels the calls in flight when -z ends
   # and reports them as errors).
   [[ ${#args[@]} -eq 0 ]] && args=(-c 64 --connections 4)
+  mapfile -t ladder_open_loop < <(with_async_if_paced --rps "${args[@]}")
   LADDER_DIR=".orrery/ghz-ladder"
   rm -rf "${LADDER_DIR}" && mkdir -p "${LADDER_DIR}"
   echo "warm-up: 3 s at 200 req/s (not reported)" >&2
-  "${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" --rps 200 -n 600 "${args[@]}" "${ADDRESS}" > /dev/null
+  "${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" --rps 200 -n 600 "${ladder_open_loop[@]}" "${args[@]}" "${ADDRESS}" > /dev/null
   TIMEFORMAT='%3U %3S'
   for rate in ${LADDER//,/ }; do
     echo "${rate} req/s for ${LADDER_SECONDS} s…" >&2
     recommender_before="$(cpu_ticks "${recommender_pids[@]}")"
     scoring_before="$(cpu_ticks "${scoring_pids[@]}")"
-    { time "${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" --rps "${rate}" -n "$((rate * LADDER_SECONDS))" -O json "${args[@]}" "${ADDRESS}" > "${LADDER_DIR}/${rate}.ghz.json" 2> "${LADDER_DIR}/${rate}.ghz.err" ; } 2> "${LADDER_DIR}/${rate}.ghz.time"
+    { time "${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" --rps "${rate}" -n "$((rate * LADDER_SECONDS))" "${ladder_open_loop[@]}" -O json "${args[@]}" "${ADDRESS}" > "${LADDER_DIR}/${rate}.ghz.json" 2> "${LADDER_DIR}/${rate}.ghz.err" ; } 2> "${LADDER_DIR}/${rate}.ghz.time"
     recommender_after="$(cpu_ticks "${recommender_pids[@]}")"
     scoring_after="$(cpu_ticks "${scoring_pids[@]}")"
     # CPU ms per request: the recommender and scoring from /proc ticks, ghz itself from bash's time.
@@ -115,6 +132,8 @@ fi
 # 4 connections, as several client processes would open (one HTTP/2 connection would also pin all
 # calls to one worker when ORRERY_RECOMMENDER_WORKERS > 1).
 [[ ${#args[@]} -eq 0 ]] && args=(--rps 500 -c 8 --connections 4 -z 10s)
+mapfile -t open_loop < <(with_async_if_paced "${args[@]}")
+args+=("${open_loop[@]}")
 before="$(batch_rows || true)"
 recommender_before="$(cpu_ticks "${recommender_pids[@]}")"
 scoring_before="$(cpu_ticks "${scoring_pids[@]}")"
