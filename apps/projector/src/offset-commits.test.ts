@@ -2,6 +2,8 @@ import { OffsetCommits, type PartitionOffset } from './offset-commits';
 
 const at = (partition: number, offset: number): PartitionOffset => ({ topic: 'events', partition, offset: String(offset) });
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after the promise callbacks queued now have run, before any timer due later. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** A commit function that records what each commit carried and when, taking `tookMs`. */
 function recordingCommit(tookMs = 0) {
@@ -44,13 +46,25 @@ describe('offset commits', () => {
   });
 
   it('with interval 0, commits again as soon as the commit before is done', async () => {
-    const { commits, commit } = recordingCommit(20);
-    const offsets = new OffsetCommits(commit, 0);
+    // Each commit is held until the test lets it finish, so "as soon as" is checked without a clock: once the
+    // first is done, the second is made before any timer could fire (one turn of the event loop).
+    const commits: string[][] = [];
+    const finish: (() => void)[] = [];
+    const offsets = new OffsetCommits((made) => {
+      commits.push(made.map((offset) => `${offset.partition}@${offset.offset}`));
+      return new Promise<void>((resolve) => finish.push(resolve));
+    }, 0);
     const first = offsets.after(at(0, 1));
-    await sleep(5);
-    await Promise.all([first, offsets.after(at(0, 2))]);
-    expect(commits.map((made) => made.offsets)).toEqual([['0@1'], ['0@2']]);
-    expect(commits[1]!.at).toBeLessThan(60);
+    await nextTurn();
+    const second = offsets.after(at(0, 2));
+    await nextTurn();
+    expect(commits).toEqual([['0@1']]); // one commit in flight at a time
+    finish[0]!();
+    await first;
+    await nextTurn();
+    expect(commits).toEqual([['0@1'], ['0@2']]);
+    finish[1]!();
+    await second;
   });
 
   it('when closing, commits what is pending without waiting out the interval', async () => {
