@@ -1,4 +1,5 @@
 import { create } from '@bufbuild/protobuf';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { DomainEventSchema, EventType } from '@orrery/proto';
 import { decodeDomainEvent, domainEventKey, encodeDomainEvent } from './index';
 
@@ -6,11 +7,15 @@ describe('domain event wire format', () => {
   it('when an interaction is encoded and decoded, it is unchanged and keyed by its user', () => {
     const event = create(DomainEventSchema, {
       sequence: 42n,
-      payload: { case: 'interaction', value: { eventId: 'e1', userId: 'user-1', itemId: 'item-9', type: EventType.CLICK, value: 1 } },
+      committedAt: timestampFromMs(1_764_400_000_123),
+      payload: {
+        case: 'interaction',
+        value: { eventId: 'e1', userId: 'user-1', itemId: 'item-9', type: EventType.RATING, value: 4.5, occurredAt: timestampFromMs(1_764_399_999_000), context: { page: 'home' } },
+      },
     });
     const decoded = decodeDomainEvent(encodeDomainEvent(event));
-    expect(decoded.sequence).toBe(42n);
-    expect(decoded.payload.case).toBe('interaction');
+    // Every field, not only the sequence and the payload's kind.
+    expect(decoded).toEqual(event);
     expect(domainEventKey(decoded)).toBe('user-1');
   });
 
