@@ -9,6 +9,8 @@ const logger = pino({ level: 'silent' });
 describe('ZeroMQ request/reply', () => {
   let server: RunningZmqServer;
   const endpoint = `ipc:///tmp/orrery-zmq-test-${process.pid}`;
+  /** How many requests reached the handler. */
+  let handled = 0;
 
   beforeAll(async () => {
     server = await serveZmqRequests({
@@ -17,6 +19,7 @@ describe('ZeroMQ request/reply', () => {
       logger,
       maxPayloadBytes: 1024,
       handler: async (payload) => {
+        handled += 1;
         const text = payload.toString();
         if (text === 'bad') throw new ServiceError(status.INVALID_ARGUMENT, 'payload: bad');
         if (text.startsWith('slow')) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -50,9 +53,11 @@ describe('ZeroMQ request/reply', () => {
 
   it('when a payload is over the limit, the server answers INVALID_ARGUMENT naming both sizes without handling it, and keeps serving', async () => {
     const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
+    const handledBefore = handled;
     const refusal = client.request(Buffer.alloc(1025, 'a'));
     await expect(refusal).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, message: 'payload of 1025 bytes exceeds the limit of 1024 bytes' });
     expect(isPayloadTooLarge(await refusal.catch((error: unknown) => error))).toBe(true);
+    expect(handled).toBe(handledBefore);
     expect(String(await client.request(Buffer.alloc(1024, 'b')))).toBe('B'.repeat(1024));
     await client.close();
   });
@@ -81,10 +86,16 @@ describe('ZeroMQ request/reply', () => {
 
   it('when probed, a live server answers without calling the handler, and a missing one does not answer in time', async () => {
     const client = new ZmqRequestClient({ endpoint, name: 'echo', timeoutMs: 2_000 });
-    await expect(client.probe(1_000)).resolves.toBeUndefined();
-    // An empty payload is an ordinary request, seen by the handler.
-    expect(String(await client.request(Buffer.alloc(0)))).toBe('');
-    await client.close();
+    try {
+      const handledBefore = handled;
+      await expect(client.probe(1_000)).resolves.toBeUndefined();
+      expect(handled).toBe(handledBefore);
+      // An empty payload is an ordinary request, seen by the handler.
+      expect(String(await client.request(Buffer.alloc(0)))).toBe('');
+      expect(handled).toBe(handledBefore + 1);
+    } finally {
+      await client.close();
+    }
     const nobody = new ZmqRequestClient({ endpoint: `ipc:///tmp/orrery-nobody-probe-${process.pid}`, name: 'nobody', timeoutMs: 50 });
     await expect(nobody.probe(50)).rejects.toMatchObject({ code: status.DEADLINE_EXCEEDED });
     await nobody.close();
