@@ -326,18 +326,26 @@ describe('cachedBatchLookup refreshes ahead of expiry', () => {
   });
 
   it('with refreshDelayMs, a background refresh starts that long after the lookup that found the values due', async () => {
-    const { calls, version, fetch } = counter();
-    let clock = 0;
-    const cached = cachedBatchLookup(fetch, { ttlMs: 1_000, refreshDelayMs: 40, now: () => clock, random: () => 0 });
-    await cached(['a']);
-    version.n = 2;
-    clock = 1_000 * REFRESH_EARLIEST_SHARE;
-    expect(await cached(['a'])).toEqual(['a@1']);
-    await settled();
-    expect(calls).toEqual([['a']]);
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(calls).toEqual([['a'], ['a']]);
-    expect(await cached(['a'])).toEqual(['a@2']);
+    // Jest's timers, so "that long" is checked to the millisecond and a slow machine changes nothing.
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    try {
+      const { calls, version, fetch } = counter();
+      let clock = 0;
+      const cached = cachedBatchLookup(fetch, { ttlMs: 1_000, refreshDelayMs: 40, now: () => clock, random: () => 0 });
+      await cached(['a']);
+      version.n = 2;
+      clock = 1_000 * REFRESH_EARLIEST_SHARE;
+      expect(await cached(['a'])).toEqual(['a@1']);
+      await settled();
+      expect(calls).toEqual([['a']]);
+      await jest.advanceTimersByTimeAsync(39);
+      expect(calls).toEqual([['a']]);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(calls).toEqual([['a'], ['a']]);
+      expect(await cached(['a'])).toEqual(['a@2']);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('with refreshDelayMs, a refresh that catches up right after another starts at once', async () => {
