@@ -64,7 +64,11 @@ describe('the SERVER span of a gRPC call', () => {
     await server.shutdown(1_000);
     await provider.shutdown();
   });
-  beforeEach(() => exporter.reset());
+  // Each test sees only its own spans and internal-error reports, whatever ran before it.
+  beforeEach(() => {
+    exporter.reset();
+    activeAtInternalError.length = 0;
+  });
 
   const client = () => createClient(IngestService, `127.0.0.1:${server.port}`, { timeoutMs: 2_000 });
   const spansNamed = (name: string): ReadableSpan[] => exporter.getFinishedSpans().filter((span) => span.name === name);
