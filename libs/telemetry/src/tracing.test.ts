@@ -5,15 +5,17 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { contextFromKafkaHeaders, contextFromTraceparent, currentTraceparent, mayBeRecorded, SpanKind, traceparentOfKafkaHeaders, withReadSpan, withSpan } from './index';
 import { redisStatement } from './tracing';
 
+// For the whole file: mayBeRecorded reads a traceparent through the global propagator too, so its tests
+// must not rely on another describe's setup having run first.
+const exporter = new InMemorySpanExporter();
+beforeAll(() => {
+  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  provider.register();
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+});
+
 describe('trace context across ZeroMQ frames and Kafka headers', () => {
   const traceparent = (flags: string): string => `00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-${flags}`;
-  const exporter = new InMemorySpanExporter();
-
-  beforeAll(() => {
-    const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    provider.register();
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  });
 
   it('when a traceparent is carried in a frame, the receiving span joins the sender trace as its child', async () => {
     let carried = '';
