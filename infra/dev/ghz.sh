@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# npm run bench:ghz — load the running platform's Recommend with ghz (https://ghz.sh), installed with
-# `go install` on first use. Needs `npm start` first (demo users user-0000…user-0999).
+# npm run bench:ghz — load the running platform's Recommend with ghz (https://ghz.sh), built into
+# .orrery/bin by infra/dev/go-tool.sh on first use. Needs `npm start` first (demo users user-0000…user-0999).
 # Options pass through to ghz; default: 10 s at 500 requests/s over 8 workers and 4 connections. At a
 # rate (--rps) it adds ghz's --async (each call sent when due, whatever is in flight: an open loop).
 #   npm run bench:ghz                       # --rps 500 -c 8 -z 10s
@@ -13,16 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-GHZ_VERSION=v0.93.0
-GHZ="$(command -v ghz || true)"
-if [[ -z "${GHZ}" ]]; then
-  GHZ="$(go env GOPATH)/bin/ghz"
-  if [[ ! -x "${GHZ}" ]]; then
-    command -v go >/dev/null || { echo "ghz needs Go to install (https://go.dev/dl/)" >&2; exit 1; }
-    echo "installing ghz ${GHZ_VERSION} with go install…" >&2
-    go install "github.com/bojand/ghz/cmd/ghz@${GHZ_VERSION}"
-  fi
-fi
+GHZ="$(bash infra/dev/go-tool.sh ghz)"
 
 eval "$(bash infra/local/stack.sh env)"
 ADDRESS="${ORRERY_RECOMMENDER_ADDRESS:-127.0.0.1:50052}"

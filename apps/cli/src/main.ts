@@ -323,16 +323,24 @@ function onPath(command: string): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((directory) => directory !== '' && existsSync(join(directory, command)));
 }
 
+/** How to run grpcurl here: from PATH, or the one `npm start` built into .orrery/bin; undefined when neither is there. */
+function grpcurlCommand(): string | undefined {
+  if (onPath('grpcurl')) return 'grpcurl';
+  const built = join(REPO_ROOT, '.orrery', 'bin', 'grpcurl');
+  return existsSync(built) ? built : undefined;
+}
+
 function howToCall(config: OrreryConfig): string {
+  const grpcurl = grpcurlCommand();
   return `
 Orrery is up.
   ingestion (IngestService, CatalogService)  grpc://${config.ingestAddress}   ZeroMQ ${config.ingestZmqEndpoint}
   recommender (RecommendationService)        grpc://${config.recommenderAddress}
   Jaeger UI / query API                      ${config.jaegerQueryUrl}
 
-Try:${onPath('grpcurl') ? '' : ' (grpcurl is not installed here: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@latest)'}
-  grpcurl -plaintext -d '{"user_id":"user-0007","count":5}' ${config.recommenderAddress} orrery.v1.RecommendationService/Recommend
-  grpcurl -plaintext -d '{"event":{"user_id":"user-0007","item_id":"item-0042","type":"EVENT_TYPE_CLICK"}}' ${config.ingestAddress} orrery.v1.IngestService/Track
+Try:${grpcurl === undefined ? ' (grpcurl is not installed here: bash infra/dev/go-tool.sh grpcurl builds it into .orrery/bin)' : ''}
+  ${grpcurl ?? 'grpcurl'} -plaintext -d '{"user_id":"user-0007","count":5}' ${config.recommenderAddress} orrery.v1.RecommendationService/Recommend
+  ${grpcurl ?? 'grpcurl'} -plaintext -d '{"event":{"user_id":"user-0007","item_id":"item-0042","type":"EVENT_TYPE_CLICK"}}' ${config.ingestAddress} orrery.v1.IngestService/Track
   npm run -s orrery -- trace --service recommender --operation grpc.orrery.v1.RecommendationService/Recommend --last
 Logs: .orrery/logs/   Stop: npm stop
 `;

@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Metadata, status } from '@grpc/grpc-js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { Client as PgClient } from 'pg';
@@ -8,7 +12,9 @@ import { readConfig } from '@orrery/config';
 import { eventually } from '@orrery/testing';
 import type { SeedResult } from '../src/seed';
 import type { IsolatedPlatform } from '../src/isolated-platform';
+import { REPO_ROOT } from '../src/platform';
 import { startSeededPlatform, type SeededPlatform } from './seeded-platform';
+import { shellCommandsUnder } from './readme-examples';
 
 jest.setTimeout(300_000);
 
@@ -122,5 +128,48 @@ describe('Orrery end to end, on real Postgres, Kafka, Redis and Jaeger', () => {
       { accept: (names) => ['recommender', 'scoring', 'ann search'].every((name) => names.has(name)), timeoutMs: 30_000, intervalMs: 500, what: `trace ${traceId} in Jaeger` },
     );
     expect([...servicesAndOperations]).toEqual(expect.arrayContaining(['recommender', 'scoring', 'ann search']));
+  });
+
+  // Last: the examples write (an item, a user's events) and erase (that item, that user).
+  it("when the README's grpcurl examples are run as written, each succeeds and answers what the README says", async () => {
+    const run = promisify(execFile);
+    const grpcurl = (await run('bash', [join(REPO_ROOT, 'infra', 'dev', 'go-tool.sh'), 'grpcurl'], { timeout: 240_000 })).stdout.trim();
+    const examples = shellCommandsUnder(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8'), '## Calling the APIs');
+    // What each example must answer, keyed by a part of its command; every example needs one, so a
+    // new example in the README fails here until this says what it returns.
+    const json = (output: string): Record<string, unknown> => JSON.parse(output) as Record<string, unknown>;
+    const items = (output: string): unknown[] => (json(output).items as unknown[] | undefined) ?? [];
+    const expectations: [string, (output: string) => void][] = [
+      [' list', (output) => expect(output.split('\n')).toEqual(expect.arrayContaining(['orrery.v1.IngestService', 'orrery.v1.CatalogService']))],
+      ['Health/Check', (output) => expect(json(output)).toEqual({ status: 'SERVING' })],
+      ['IngestService/Track\n', (output) => expect(json(output).eventId).toMatch(/^[0-9a-f-]{36}$/)],
+      ['IngestService/TrackBatch', (output) => expect(json(output)).toEqual({ accepted: 1, rejected: [{ index: 1, reason: 'events[1].user_id: must not be empty' }] })],
+      ['UpsertItems', (output) => expect(json(output)).toEqual({ upserted: 1 })],
+      ['IngestService/TrackStream', (output) => expect(json(output)).toEqual({ accepted: 2 })],
+      ['DeleteItem', (output) => expect(json(output)).toEqual({ deleted: true })],
+      // u1's event of the batch and its two of the stream.
+      ['ForgetUser', (output) => expect(json(output)).toEqual({ eventsErased: '3' })],
+      ['"user_id":"user-0007","count":5}\'', (output) => expect(items(output)).toHaveLength(5)],
+      ['include_categories', (output) => {
+        expect(items(output)).toHaveLength(5);
+        for (const item of items(output)) expect(categoriesOf.get((item as { itemId: string }).itemId)).toContain('jazz');
+      }],
+      ['SimilarItems', (output) => expect(items(output)).toHaveLength(5)],
+      ['Popular', (output) => expect(items(output)).toHaveLength(5)],
+    ];
+    const used = new Set<string>();
+    for (const example of examples) {
+      const matching = expectations.filter(([part]) => `${example}\n`.includes(part));
+      expect({ example, matching: matching.map(([part]) => part) }).toEqual({ example, matching: [expect.any(String)] });
+      const [part, check] = matching[0]!;
+      used.add(part);
+      const command = example
+        .replaceAll('grpcurl ', `${grpcurl} `)
+        .replaceAll('127.0.0.1:50051', platform.ingestAddress)
+        .replaceAll('127.0.0.1:50052', platform.recommenderAddress);
+      const { stdout } = await run('bash', ['-o', 'pipefail', '-c', command], { timeout: 30_000 });
+      check(stdout.trim());
+    }
+    expect([...used].sort()).toEqual(expectations.map(([part]) => part).sort());
   });
 });
