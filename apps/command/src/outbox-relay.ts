@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from 'pg';
 import type { Kafka, Message, Producer } from 'kafkajs';
+import { backoffCeiling, type BackoffPolicy } from '@orrery/config';
 import { ensureTopic, historyDeletingSettings, keepWholeHistoryCommand, partitionAsGiven } from '@orrery/kafka';
 import { allocateAbove, OUTBOX_CHANNEL, readRelayPosition, readUnpublished, takeUnpublished, tryBecomeOutboxRelay, underCommitOrderLock, type OutboxRow } from '@orrery/store';
 import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger, type Span } from '@orrery/telemetry';
@@ -257,6 +258,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
+  // From twice the poll interval, doubling up to 32 times it, and never over 30 s.
+  const failureBackoff: BackoffPolicy = { initialMs: 2 * options.pollIntervalMs, maxMs: Math.min(30_000, 32 * options.pollIntervalMs) };
   const running = (async () => {
     let failures = 0;
     while (!stopping) {
@@ -270,7 +273,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         }
         failures += 1;
         logger.error({ err: error, failures }, 'outbox relay: failed; retrying');
-        await wakeup.wait(Math.min(30_000, options.pollIntervalMs * 2 ** Math.min(failures, 5)));
+        await wakeup.wait(backoffCeiling(failures, failureBackoff));
       }
     }
   })();

@@ -9,7 +9,7 @@
 // the old group and joins the new version's group, which continues where the rebuild got to.
 import { setTimeout as delay } from 'node:timers/promises';
 import { KafkaJSNonRetriableError, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
-import type { OrreryConfig } from '@orrery/config';
+import { backoffCeiling, type BackoffPolicy, type OrreryConfig } from '@orrery/config';
 import { createKafka, ensureTopic, keepConsumerRunning, type RestartingConsumer } from '@orrery/kafka';
 import {
   controlKeys,
@@ -33,6 +33,8 @@ import { RecentHeads } from './recent-heads';
 import { redisProjectionStore } from './store';
 
 const FRESHNESS_LOG_INTERVAL_MS = 30_000;
+/** Pauses between tries to start the consumer of a version switched to. */
+const SWITCHED_CONSUMER_BACKOFF: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000 };
 
 /** A running projector. */
 export interface RunningProjector {
@@ -78,13 +80,14 @@ export async function startProjector(config: OrreryConfig, logger: Logger, optio
    * for as long as the process ran.
    */
   const startSwitchedConsumer = async (): Promise<{ close(): Promise<void> }> => {
-    for (let pauseMs = 1_000; ; pauseMs = Math.min(60_000, pauseMs * 2)) {
+    for (let attempt = 1; ; attempt += 1) {
       try {
         const started = await startVersionConsumer(kafka, redis, config, logger, version, recorders);
         if (!closed) return started;
         await started.close();
       } catch (error) {
         if (closed) throw error;
+        const pauseMs = backoffCeiling(attempt, SWITCHED_CONSUMER_BACKOFF);
         projectorConsumerRestarts.inc();
         logger.error({ err: error, version, restartInMs: pauseMs }, 'projector consumer of the version switched to could not be started; trying again');
         await delay(pauseMs, undefined, { ref: false });

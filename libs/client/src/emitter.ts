@@ -1,10 +1,10 @@
 import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { timestampNow } from '@bufbuild/protobuf/wkt';
 import { randomUUID } from 'node:crypto';
+import { backoffDelay, type BackoffPolicy } from '@orrery/config';
 import { ServiceError, status, toServiceError } from '@orrery/grpc';
 import { EventSchema, TrackBatchRequestSchema, TrackBatchResponseSchema, type Event } from '@orrery/proto';
 import { isPayloadTooLarge, ZmqRequestClient } from '@orrery/zmq';
-import { backoffDelay, type BackoffPolicy } from './backoff';
 
 /** An event as callers write it (every field optional, as in `create(EventSchema, …)`). */
 export type EventInit = Omit<MessageInitShape<typeof EventSchema>, '$typeName'>;
@@ -31,7 +31,7 @@ export interface EmitterOptions {
   readonly maxPendingEvents?: number;
   /** Deadline of one attempt of a batch, in ms. Default 10,000. */
   readonly requestTimeoutMs?: number;
-  /** Retry spacing of a batch that got no ack. Default 50 ms doubling to 5 s. */
+  /** Retry spacing of a batch that got no ack, each wait drawn at random below it (backoffDelay). Default 50 ms doubling to 5 s. */
   readonly backoff?: BackoffPolicy;
   /** Attempts of a batch before its events fail (Infinity: retry until closed). Default Infinity. */
   readonly maxAttempts?: number;

@@ -3,6 +3,7 @@
 // disconnects it for good while the process stays up, serving nothing. This starts a new one instead,
 // after a growing pause, and says so each time.
 import type { Consumer } from 'kafkajs';
+import { backoffCeiling, type BackoffPolicy } from '@orrery/config';
 
 /** A running consumer kept alive by keepConsumerRunning. */
 export interface RestartingConsumer {
@@ -36,9 +37,9 @@ export interface RestartOptions {
  * a replacement being started and disconnects it.
  */
 export async function keepConsumerRunning(start: () => Promise<Consumer>, options: RestartOptions): Promise<RestartingConsumer> {
-  const initialBackoffMs = options.initialBackoffMs ?? 1_000;
-  const maxBackoffMs = options.maxBackoffMs ?? 60_000;
-  let backoffMs = initialBackoffMs;
+  const backoff: BackoffPolicy = { initialMs: options.initialBackoffMs ?? 1_000, maxMs: options.maxBackoffMs ?? 60_000 };
+  // Pauses taken since the backoff last started over: the next one is number pausesTaken + 1.
+  let pausesTaken = 0;
   let lastCrashAt = 0;
   let closed = false;
   let replacing = false;
@@ -52,9 +53,9 @@ export async function keepConsumerRunning(start: () => Promise<Consumer>, option
   const replaceAfter = (error: Error, stop: () => Promise<void>): void => {
     if (closed || replacing) return;
     replacing = true;
-    if (Date.now() - lastCrashAt > maxBackoffMs) backoffMs = initialBackoffMs;
+    if (Date.now() - lastCrashAt > backoff.maxMs) pausesTaken = 0;
     lastCrashAt = Date.now();
-    options.onCrash(error, backoffMs);
+    options.onCrash(error, backoffCeiling(pausesTaken + 1, backoff));
     void stop()
       .catch(() => undefined)
       .then(scheduleReplacement);
@@ -77,8 +78,8 @@ export async function keepConsumerRunning(start: () => Promise<Consumer>, option
 
   const scheduleReplacement = (): void => {
     if (closed) return;
-    const pause = backoffMs;
-    backoffMs = Math.min(maxBackoffMs, backoffMs * 2);
+    pausesTaken += 1;
+    const pause = backoffCeiling(pausesTaken, backoff);
     timer = setTimeout(() => {
       if (closed) return;
       const started = launch().then(
