@@ -3,7 +3,7 @@
 // disconnects it for good while the process stays up, serving nothing. This starts a new one instead,
 // after a growing pause, and says so each time.
 import type { Consumer } from 'kafkajs';
-import { backoffCeiling, type BackoffPolicy } from '@orrery/config';
+import { retryAfterFailure, type BackoffPolicy, type RetryAfterFailure } from '@orrery/config';
 
 /** A running consumer kept alive by keepConsumerRunning. */
 export interface RestartingConsumer {
@@ -19,7 +19,7 @@ export interface RestartingConsumer {
 export interface RestartOptions {
   /** Pause before the first restart; doubled after each crash up to maxBackoffMs. Default 1 s. */
   readonly initialBackoffMs?: number;
-  /** Default 60 s. */
+  /** The longest pause, and how long a restarted consumer must run without a crash for the pause to start over. Default 60 s. */
   readonly maxBackoffMs?: number;
   /** Told of each crash kafkajs will not restart from, before the pause (log it, count it). */
   readonly onCrash: (error: Error, restartInMs: number) => void;
@@ -31,16 +31,16 @@ export interface RestartOptions {
  * Starts a consumer with `start` (connected, subscribed and running when it resolves) and, whenever
  * kafkajs gives up on it (a CRASH event with restart=false), starts another one. The pause doubles
  * after each crash (so a message that always fails is retried at most once a minute, not in a spin)
- * and starts again from initialBackoffMs when a crash comes more than maxBackoffMs after the last one.
+ * and starts again from initialBackoffMs when the consumer ran more than maxBackoffMs after the pause
+ * without crashing (retryAfterFailure).
  * `replace` does the same for a failure the handler saw after it returned. A consumer that has been
  * replaced is not restarted again, and one kafkajs restarts by itself is disconnected; close() waits for
  * a replacement being started and disconnects it.
  */
 export async function keepConsumerRunning(start: () => Promise<Consumer>, options: RestartOptions): Promise<RestartingConsumer> {
   const backoff: BackoffPolicy = { initialMs: options.initialBackoffMs ?? 1_000, maxMs: options.maxBackoffMs ?? 60_000 };
-  // Pauses taken since the backoff last started over: the next one is number pausesTaken + 1.
-  let pausesTaken = 0;
-  let lastCrashAt = 0;
+  // The pause after the last crash or failed start (none yet: undefined).
+  let retry: RetryAfterFailure | undefined;
   let closed = false;
   let replacing = false;
   let timer: NodeJS.Timeout | undefined;
@@ -53,12 +53,12 @@ export async function keepConsumerRunning(start: () => Promise<Consumer>, option
   const replaceAfter = (error: Error, stop: () => Promise<void>): void => {
     if (closed || replacing) return;
     replacing = true;
-    if (Date.now() - lastCrashAt > backoff.maxMs) pausesTaken = 0;
-    lastCrashAt = Date.now();
-    options.onCrash(error, backoffCeiling(pausesTaken + 1, backoff));
+    retry = retryAfterFailure(retry, Date.now(), backoff);
+    const { pauseMs } = retry;
+    options.onCrash(error, pauseMs);
     void stop()
       .catch(() => undefined)
-      .then(scheduleReplacement);
+      .then(() => scheduleReplacement(pauseMs));
   };
 
   const launch = async (): Promise<Consumer> => {
@@ -76,10 +76,8 @@ export async function keepConsumerRunning(start: () => Promise<Consumer>, option
     return consumer;
   };
 
-  const scheduleReplacement = (): void => {
+  const scheduleReplacement = (pauseMs: number): void => {
     if (closed) return;
-    pausesTaken += 1;
-    const pause = backoffCeiling(pausesTaken, backoff);
     timer = setTimeout(() => {
       if (closed) return;
       const started = launch().then(
@@ -93,14 +91,15 @@ export async function keepConsumerRunning(start: () => Promise<Consumer>, option
         },
         (error: unknown) => {
           options.onStartFailed?.(error);
-          scheduleReplacement();
+          retry = retryAfterFailure(retry, Date.now(), backoff);
+          scheduleReplacement(retry.pauseMs);
         },
       );
       launching = started;
       void started.finally(() => {
         if (launching === started) launching = undefined;
       });
-    }, pause);
+    }, pauseMs);
   };
 
   current = await launch();
