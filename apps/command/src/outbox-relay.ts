@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from 'pg';
 import type { Kafka, Message, Producer } from 'kafkajs';
-import { backoffCeiling, type BackoffPolicy } from '@orrery/config';
+import { retryAfterFailure, type BackoffPolicy, type RetryAfterFailure } from '@orrery/config';
 import { ensureTopic, historyDeletingSettings, keepWholeHistoryCommand, partitionAsGiven } from '@orrery/kafka';
 import { allocateAbove, OUTBOX_CHANNEL, readRelayPosition, readUnpublished, takeUnpublished, tryBecomeOutboxRelay, underCommitOrderLock, type OutboxRow } from '@orrery/store';
 import { context, contextFromTraceparent, currentTraceparent, recordError, SpanKind, trace, tracer, type Logger, type Span } from '@orrery/telemetry';
@@ -258,22 +258,23 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   };
 
-  // From twice the poll interval, doubling up to 32 times it, and never over 30 s.
+  // From twice the poll interval, doubling up to 32 times it and never over 30 s; from twice the poll
+  // interval again once a session ran that long without failing (a session ends only on a failure or a stop).
   const failureBackoff: BackoffPolicy = { initialMs: 2 * options.pollIntervalMs, maxMs: Math.min(30_000, 32 * options.pollIntervalMs) };
   const running = (async () => {
-    let failures = 0;
+    // The pause after the last failed session (none yet: undefined).
+    let retry: RetryAfterFailure | undefined;
     while (!stopping) {
       try {
         await session();
-        failures = 0;
       } catch (error) {
         if (stopping) {
           logger.warn({ err: error }, 'outbox relay: stopped before the outbox was empty; the rows stay for the next relay');
           break;
         }
-        failures += 1;
-        logger.error({ err: error, failures }, 'outbox relay: failed; retrying');
-        await wakeup.wait(backoffCeiling(failures, failureBackoff));
+        retry = retryAfterFailure(retry, Date.now(), failureBackoff);
+        logger.error({ err: error, failures: retry.failures, retryInMs: retry.pauseMs }, 'outbox relay: failed; retrying');
+        await wakeup.wait(retry.pauseMs);
       }
     }
   })();
