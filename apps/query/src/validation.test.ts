@@ -1,4 +1,5 @@
 import { status } from '@orrery/grpc';
+import { refusal } from '@orrery/testing';
 import { countOrDefault, optionalCategory, requireId, requireIds } from './validation';
 
 describe('request validation', () => {
@@ -8,11 +9,7 @@ describe('request validation', () => {
     expect(() => requireIds('item_ids', ['a', ''])).toThrow('item_ids[1]: must not be empty');
     expect(() => requireIds('item_ids', new Array<string>(1001).fill('a'))).toThrow('item_ids: must hold at most 1000 ids');
     expect(() => optionalCategory('category', 'c'.repeat(300))).toThrow('category:');
-    try {
-      requireId('user_id', '');
-    } catch (error) {
-      expect((error as { code: number }).code).toBe(status.INVALID_ARGUMENT);
-    }
+    expect(refusal(() => requireId('user_id', ''))).toMatchObject({ code: status.INVALID_ARGUMENT, message: 'user_id: must not be empty' });
   });
 
   it('when an id is blank or has a control character it is refused; its length is counted in characters, as ingestion counts it', () => {

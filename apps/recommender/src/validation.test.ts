@@ -1,18 +1,10 @@
 import { status } from '@orrery/grpc';
+import { refusal } from '@orrery/testing';
 import { validatePopularRequest, validateRecommendRequest, validateSimilarItemsRequest } from './validation';
 
 const emptyFilter = { includeCategories: [], excludeCategories: [], excludeItemIds: [] };
 const request = (overrides: Partial<Parameters<typeof validateRecommendRequest>[0]> = {}) =>
   validateRecommendRequest({ userId: 'user-1', count: 5, filter: emptyFilter, context: {}, ...overrides });
-
-function refusal(run: () => unknown): { code: number; message: string } {
-  try {
-    run();
-  } catch (error) {
-    return error as { code: number; message: string };
-  }
-  throw new Error('expected the request to be refused');
-}
 
 describe('request validation', () => {
   it('when count is 0, ten items are asked for', () => {

@@ -1,14 +1,6 @@
 import { status } from '@orrery/grpc';
+import { refusal } from '@orrery/testing';
 import { validateSearchForUser, validateSimilarTo } from './validation';
-
-function refusal(run: () => unknown): { code: number; message: string } {
-  try {
-    run();
-  } catch (error) {
-    return error as { code: number; message: string };
-  }
-  throw new Error('expected the request to be refused');
-}
 
 describe('request validation', () => {
   it('when an id is empty, blank, too long or has a control character, the request is refused naming the field', () => {

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { readConfig, type OrreryConfig } from '@orrery/config';
-import { createClient } from '@orrery/grpc';
+import { createClient, ServiceError } from '@orrery/grpc';
 import { createRedis, projectionKeys, unlinkKeys, type RedisClient } from '@orrery/projections';
 import { health } from '@orrery/proto';
 
@@ -129,6 +129,20 @@ export async function eventually<T>(probe: () => Promise<T>, options: Eventually
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
   }
+}
+
+/**
+ * The ServiceError `run` throws (a validator refusing a request), for asserting its code and message.
+ * Fails when `run` returns instead, and passes on anything else it throws.
+ */
+export function refusal(run: () => unknown): ServiceError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ServiceError) return error;
+    throw error;
+  }
+  throw new Error('expected the request to be refused');
 }
 
 /** The grpc.health.v1 status of the whole server at `address` ('SERVING', 'NOT_SERVING'…), or 'UNREACHABLE'. */
