@@ -67,6 +67,11 @@ export function userForgotten(userId: string): DomainEvent {
   return create(DomainEventSchema, { sequence: sequence(), committedAt: timestampFromMs(Date.now()), payload: { case: 'userForgotten', value: { userId } } });
 }
 
+/** `events` without `userId`'s interactions: what a deployment that never saw that user is fed. */
+export function withoutInteractionsOf(userId: string, events: readonly DomainEvent[]): DomainEvent[] {
+  return events.filter((event) => event.payload.case !== 'interaction' || event.payload.value.userId !== userId);
+}
+
 /** Publishes events in order, keyed as the outbox relay keys them, with an optional traceparent header. */
 export async function publish(producer: Producer, topic: string, events: readonly DomainEvent[], traceparent?: string): Promise<void> {
   await producer.send({

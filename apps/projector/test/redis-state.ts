@@ -1,5 +1,5 @@
 // Test helpers: read back and clean up everything under one Redis prefix.
-import { scanKeys, unlinkKeys, type RedisClient } from '@orrery/projections';
+import { scanKeys, unlinkKeys, versionKeyPattern, type RedisClient } from '@orrery/projections';
 
 async function keysUnder(redis: RedisClient, prefix: string): Promise<string[]> {
   return (await scanKeys(redis, `${prefix}:*`)).sort();
@@ -23,6 +23,11 @@ export async function readModel(redis: RedisClient, prefix: string): Promise<Rec
     else if (type === 'string') model[key] = await redis.pfcount(key);
   }
   return model;
+}
+
+/** The keys of projection `version` of the deployment under `prefix`, its control keys left out (version 0 shares their prefix). */
+export async function keysOfVersion(redis: RedisClient, prefix: string, version: number): Promise<string[]> {
+  return (await scanKeys(redis, versionKeyPattern(prefix, version))).filter((key) => !key.includes('{control}'));
 }
 
 /** Deletes every key under `prefix`. */
