@@ -1,12 +1,12 @@
+import { bufferedOutput, UsageError } from '@orrery/config';
 import { COMMANDS, commandUsage, runCommandLine, USAGE, type Command, type CommandHandlers } from './command-line';
 
 /** Handlers that record what ran, and an output that keeps what was written. */
 function fakeCommandLine() {
   const ran: Array<{ command: Command; args: string[] }> = [];
   const handlers = Object.fromEntries(COMMANDS.map((command) => [command, (args: string[]) => (ran.push({ command, args }), 0)])) as CommandHandlers;
-  const written = { out: '', err: '' };
-  const output = { out: (text: string) => void (written.out += text), err: (text: string) => void (written.err += text) };
-  return { ran, handlers, written, run: (...argv: string[]) => runCommandLine(argv, handlers, output) };
+  const output = bufferedOutput();
+  return { ran, handlers, written: output.written, run: (...argv: string[]) => runCommandLine(argv, handlers, output) };
 }
 
 describe('orrery command line', () => {
@@ -37,6 +37,16 @@ describe('orrery command line', () => {
       { command: 'down', args: [] },
       { command: 'import', args: ['--', '--help'] },
     ]);
+  });
+
+  it("when a command's option is wrong, it says which with the command's usage and exit code 2; other errors go through", async () => {
+    const cli = fakeCommandLine();
+    const refusing = { ...cli.handlers, seed: () => Promise.reject(new UsageError('--users must be a positive integer, got "x"')) };
+    const output = bufferedOutput();
+    await expect(runCommandLine(['seed', '--users', 'x'], refusing, output)).resolves.toBe(2);
+    expect(output.written).toEqual({ out: '', err: `orrery seed: --users must be a positive integer, got "x"\n\n${commandUsage('seed')}` });
+    const failing = { ...cli.handlers, seed: () => Promise.reject(new Error('ingestion unreachable')) };
+    await expect(runCommandLine(['seed'], failing, output)).rejects.toThrow('ingestion unreachable');
   });
 
   it('when the command is unknown, it says so with exit code 2; help and no command print the whole usage', async () => {

@@ -1,5 +1,6 @@
 // The orrery command line: which command runs and what it is given. Commands' own options are
 // read by the commands (main.ts); this refuses what none of them would notice.
+import { USAGE_EXIT_CODE, UsageError, usageErrorText, wantsHelp, type CommandOutput } from '@orrery/config';
 import { TRACE_USAGE } from './trace-command';
 
 export const USAGE = `orrery <command> [options]
@@ -61,12 +62,6 @@ export type Command = (typeof COMMANDS)[number];
 /** Runs a command with the arguments after its name; resolves to the exit code. */
 export type CommandHandlers = Readonly<Record<Command, (args: string[]) => Promise<number> | number>>;
 
-/** Where the command line writes (stdout and stderr in main.ts). */
-export interface CommandOutput {
-  out(text: string): void;
-  err(text: string): void;
-}
-
 /** Commands that take no argument: one given is refused, not ignored (`orrery down --help` stopped the platform). */
 const WITHOUT_ARGUMENTS: ReadonlySet<Command> = new Set<Command>(['down', 'status']);
 
@@ -74,6 +69,7 @@ const WITHOUT_ARGUMENTS: ReadonlySet<Command> = new Set<Command>(['down', 'statu
  * Runs the command `argv` names (`orrery <command> [args]`); resolves to the exit code. `--help` or
  * `-h` after a command (before a `--`) prints that command's usage and runs nothing: the commands
  * whose options are parsed elsewhere (train, rebuild) or not at all (down, status) ran for real with it.
+ * A UsageError of the command prints what is wrong and the command's usage, with exit code 2.
  */
 export async function runCommandLine(argv: readonly string[], handlers: CommandHandlers, output: CommandOutput): Promise<number> {
   const [name, ...args] = argv;
@@ -87,8 +83,8 @@ export async function runCommandLine(argv: readonly string[], handlers: CommandH
       output.out(commandUsage(command));
       return 0;
     }
-    output.err(`unknown command "${command}"\n\n${USAGE}`);
-    return 2;
+    output.err(usageErrorText(`unknown command "${command}"`, USAGE));
+    return USAGE_EXIT_CODE;
   }
   if (wantsHelp(args)) {
     output.out(commandUsage(name));
@@ -96,19 +92,19 @@ export async function runCommandLine(argv: readonly string[], handlers: CommandH
   }
   if (WITHOUT_ARGUMENTS.has(name) && args.length > 0) {
     output.err(`orrery ${name} takes no arguments, got "${args.join(' ')}" (orrery ${name} --help)\n`);
-    return 2;
+    return USAGE_EXIT_CODE;
   }
-  return handlers[name](args);
+  try {
+    return await handlers[name](args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    output.err(usageErrorText(`orrery ${name}: ${error.message}`, commandUsage(name)));
+    return USAGE_EXIT_CODE;
+  }
 }
 
 function isCommand(name: string): name is Command {
   return (COMMANDS as readonly string[]).includes(name);
-}
-
-/** Whether the arguments ask for help (`--help` or `-h` before any `--`). */
-function wantsHelp(args: readonly string[]): boolean {
-  const end = args.indexOf('--');
-  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
 }
 
 /** The entries of USAGE for one command (bench has three), each starting `orrery <command>`. */

@@ -2,8 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join, resolve as resolvePath } from 'node:path';
-import { parseArgs } from 'node:util';
-import { readConfig, type OrreryConfig } from '@orrery/config';
+import { integerOption, numberOption, parseOptions, readConfig, UsageError, type OrreryConfig } from '@orrery/config';
 import {
   clearServiceRecord,
   readServiceRecord,
@@ -26,7 +25,6 @@ import { IngestService } from '@orrery/proto';
 import { describeWriteLoad, startWriteLoad } from './write-load';
 import { traceCommand } from './trace-command';
 import { runCommandLine } from './command-line';
-import { integerOption, ratioOption } from './options';
 
 async function main(argv: string[]): Promise<number> {
   // Read when a command needs it: a malformed variable must not keep `orrery down` from stopping the services.
@@ -52,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function up(config: OrreryConfig, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'no-seed': { type: 'boolean', default: false } } });
+  const { values } = parseOptions({ args, options: { 'no-seed': { type: 'boolean', default: false } } });
   const running = readServiceRecord();
   if (running.length > 0) {
     process.stdout.write(`services already running: ${running.map((service) => service.name).join(', ')} (orrery down stops them)\n`);
@@ -110,7 +108,7 @@ function status(): number {
 }
 
 async function seed(config: OrreryConfig, args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args,
     options: {
       users: { type: 'string', default: '1000' },
@@ -134,7 +132,7 @@ async function seed(config: OrreryConfig, args: string[]): Promise<number> {
 async function bench(args: string[]): Promise<number> {
   if (args[0] === 'ingest') return benchIngest(args.slice(1));
   if (args[0] === 'ghz-ladder-report') return ghzLadderReport(args.slice(1));
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args,
     options: {
       seconds: { type: 'string', default: '10' },
@@ -149,7 +147,7 @@ async function bench(args: string[]): Promise<number> {
     },
   });
   // 'off' benchmarks without tracing at all (ORRERY_TRACING=false), beside a ratio of the SDK.
-  const traceSampleRatio = values['trace-sample-ratio'] === 'off' ? 'off' : ratioOption('trace-sample-ratio', values['trace-sample-ratio'], 'off');
+  const traceSampleRatio = values['trace-sample-ratio'] === 'off' ? 'off' : numberOption('trace-sample-ratio', values['trace-sample-ratio'], 0, 1, 'off');
   // Events/s; 0 skips the phase (asked for, not an empty value read as 0).
   const writeRate = integerOption('write-rate', values['write-rate'], 0);
   await runBenchmarks({
@@ -168,8 +166,8 @@ async function bench(args: string[]): Promise<number> {
 
 /** Reports a ghz ladder run (`npm run bench:ghz -- --ladder …` writes the directory and calls this). */
 function ghzLadderReport(args: string[]): number {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { plot: { type: 'string', default: join(REPO_ROOT, '.orrery', 'ghz-recommend-by-rate.svg') } } });
-  if (positionals.length !== 1) throw new Error('usage: orrery bench ghz-ladder-report <directory of <rate>.ghz.json and <rate>.cpu.json> [--plot FILE]');
+  const { values, positionals } = parseOptions({ args, allowPositionals: true, options: { plot: { type: 'string', default: join(REPO_ROOT, '.orrery', 'ghz-recommend-by-rate.svg') } } });
+  if (positionals.length !== 1) throw new UsageError(`ghz-ladder-report takes one directory (of <rate>.ghz.json and <rate>.cpu.json), got ${positionals.length}`);
   reportLadder(readGhzLadder(positionals[0]!), RECOMMEND_LADDER, 'Recommend by rate with ghz (open loop at each rate)', values.plot, (line) => void process.stdout.write(`${line}\n`));
   return 0;
 }
@@ -200,9 +198,9 @@ async function datasetFromArgs(values: { [K in keyof typeof DATASET_OPTIONS]?: s
 }
 
 async function importData(config: OrreryConfig, args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: DATASET_OPTIONS, allowPositionals: true });
-  if (positionals.length === 0 && !values.synthetic) throw new Error('import needs a rating file (u.data, ratings.dat, ratings.csv) or --synthetic');
-  if (positionals.length > 1) throw new Error(`import takes one file, got ${positionals.length}`);
+  const { values, positionals } = parseOptions({ args, options: DATASET_OPTIONS, allowPositionals: true });
+  if (positionals.length === 0 && !values.synthetic) throw new UsageError('needs a rating file (u.data, ratings.dat, ratings.csv) or --synthetic');
+  if (positionals.length > 1) throw new UsageError(`takes one file, got ${positionals.length}`);
   const { name, dataset } = await datasetFromArgs(values, positionals[0]);
   const accepted = await ingestDataset(dataset, config.ingestAddress, { progress: true });
   process.stdout.write(`imported ${name}: ${dataset.items.length} items, ${dataset.users.length} users, ${accepted} events accepted by ${config.ingestAddress}\n`);
@@ -210,12 +208,12 @@ async function importData(config: OrreryConfig, args: string[]): Promise<number>
 }
 
 async function evaluate(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args,
     options: { ...DATASET_OPTIONS, 'eval-users': { type: 'string' }, name: { type: 'string' }, out: { type: 'string', default: join(REPO_ROOT, 'docs') } },
     allowPositionals: true,
   });
-  if (positionals.length > 1) throw new Error(`eval takes at most one file, got ${positionals.length}`);
+  if (positionals.length > 1) throw new UsageError(`takes at most one file, got ${positionals.length}`);
   const maxUsers = values['eval-users'] === undefined ? undefined : positiveInteger('eval-users', values['eval-users']);
   const { name, dataset } = await datasetFromArgs(values, positionals[0]);
   const summary = await runLiveEvaluation({ name: values.name ?? name, dataset, ...(maxUsers === undefined ? {} : { maxUsers }), outDir: values.out, progress: true });
@@ -227,7 +225,7 @@ async function evaluate(args: string[]): Promise<number> {
 }
 
 async function benchIngest(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args,
     options: {
       seconds: { type: 'string', default: '10' },
@@ -242,7 +240,7 @@ async function benchIngest(args: string[]): Promise<number> {
   });
   const phases = new Set(values.phases.split(',').map((phase) => phase.trim()));
   const unknownPhases = [...phases].filter((phase) => !(INGEST_BENCH_PHASES as readonly string[]).includes(phase));
-  if (unknownPhases.length > 0 || phases.size === 0) throw new Error(`--phases takes a comma-separated list of ${INGEST_BENCH_PHASES.join(', ')}; got "${values.phases}"`);
+  if (unknownPhases.length > 0 || phases.size === 0) throw new UsageError(`--phases takes a comma-separated list of ${INGEST_BENCH_PHASES.join(', ')}; got "${values.phases}"`);
   await runIngestBenchmarks({
     seconds: positiveInteger('seconds', values.seconds),
     batch: Math.min(10_000, positiveInteger('batch', values.batch)),
@@ -275,7 +273,7 @@ function positiveInteger(name: string, raw: string | undefined): number {
  * with ORRERY_BENCH_WRITE_RATE).
  */
 async function writeLoadCommand(config: OrreryConfig, args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args,
     options: {
       rate: { type: 'string', default: '1000' },

@@ -1,4 +1,5 @@
 import { percentiles } from '@orrery/metrics';
+import { UsageError } from '@orrery/config';
 import { highestRateWithin, ladderTable, parseLadder, parseRates, RECOMMEND_LADDER, renderLadderSvg, stepFromGhzReport, type LadderKind, type LadderStep } from './rate-ladder';
 
 function step(askedRate: number, latenciesMs: readonly number[], changes: Partial<LadderStep> = {}): LadderStep {
@@ -21,6 +22,9 @@ describe('rate ladder', () => {
     expect(parseRates('--rate', '5000')).toEqual([5000]);
     expect(() => parseRates('--rate', 'off')).toThrow('--rate takes rising whole rates separated by commas, got "off" in "off"');
     expect(() => parseRates('--rate', '2000,1000')).toThrow('--rate rates must rise, got 2000 then 1000');
+    // A usage error: orrery prints it with the command's usage and exits 2.
+    expect(() => parseRates('--rate', '2000,1000')).toThrow(UsageError);
+    expect(() => parseLadder('5,x')).toThrow(UsageError);
   });
 
   it.each([

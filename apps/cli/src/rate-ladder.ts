@@ -7,6 +7,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
+import { UsageError } from '@orrery/config';
 import { percentiles, type Percentiles } from '@orrery/metrics';
 import { topReasons } from './stats';
 import { escapeXml, svgOpening } from './svg';
@@ -54,14 +55,14 @@ export function parseLadder(text: string): number[] {
 
 /**
  * Parses the comma-separated rates of `option`: whole and positive, and rising strictly (a ladder
- * climbs; a typo like 500,50 is refused). `expected` says what the option takes, for the error.
+ * climbs; a typo like 500,50 is refused). `expected` says what the option takes, for the UsageError.
  */
 export function parseRates(option: string, text: string, expected = 'rising whole rates separated by commas'): number[] {
   const rates = text.split(',').map((part) => part.trim());
   const parsed = rates.map((part) => Number(part));
   parsed.forEach((rate, index) => {
-    if (rates[index] === '' || !Number.isInteger(rate) || rate <= 0) throw new Error(`${option} takes ${expected}, got "${rates[index]}" in "${text}"`);
-    if (index > 0 && rate <= parsed[index - 1]!) throw new Error(`${option} rates must rise, got ${parsed[index - 1]} then ${rate} in "${text}"`);
+    if (rates[index] === '' || !Number.isInteger(rate) || rate <= 0) throw new UsageError(`${option} takes ${expected}, got "${rates[index]}" in "${text}"`);
+    if (index > 0 && rate <= parsed[index - 1]!) throw new UsageError(`${option} rates must rise, got ${parsed[index - 1]} then ${rate} in "${text}"`);
   });
   return parsed;
 }

@@ -42,7 +42,7 @@ describe('orrery trace, before it reads anything', () => {
     [['4bf92f3577b34da6a3ce929d0e0e4736', '--service', 'recommender'], 'a trace id or --service, not both'],
     [['4bf92f3577b34da6a3ce929d0e0e4736', '--wait', 'soon'], '--wait must be a whole number from 0 to 600, got "soon"'],
     [['--service', 'recommender', '--limit', '0'], '--limit must be a whole number from 1 to 1000, got "0"'],
-    [['--service', 'recommender', '--lookback', '1w'], '--lookback "1w" is not a duration'],
+    [['--service', 'recommender', '--lookback', '1w'], '--lookback must be a duration: a whole number and a unit, s, m, h or d (e.g. 15m, 1h, 2d), got "1w"'],
     [['--last'], '--operation, --last and --slowest search the traces of a --service'],
     [['--slowest'], '--operation, --last and --slowest search the traces of a --service'],
     [['--service', 'recommender', '--last', '--slowest'], '--last or --slowest, not both'],

@@ -2,11 +2,10 @@
 // or a list of the newest traces of a service.
 import { writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { durationOption, integerOption, parseOptions, USAGE_EXIT_CODE, UsageError, usageErrorText, wantsHelp } from '@orrery/config';
 import { percentiles } from '@orrery/metrics';
-import { integerOption } from './options';
 import { fetchTrace, listServices, searchTraces, traceDurationMs, type JaegerTrace } from './jaeger';
-import { parseLookback, parseTraceId, renderTraceList, renderWaterfall, waterfallSvg } from './trace-view';
+import { parseTraceId, renderTraceList, renderWaterfall, waterfallSvg } from './trace-view';
 
 export const TRACE_USAGE = `  trace <trace id> [--attributes] [--expand] [--svg FILE] [--wait SECONDS]
   trace --service NAME [--operation NAME] [--limit N] [--lookback 1h]
@@ -62,52 +61,39 @@ async function settledTrace(jaegerUrl: string, traceId: string, waitMs: number, 
   }
 }
 
-class UsageError extends Error {}
-
 /** An error's message (also of errors from another realm, such as Node's own under a test runner's sandbox). */
 function messageOf(error: unknown): string {
   const message = (error as { message?: unknown } | undefined)?.message;
   return typeof message === 'string' ? message : String(error);
 }
 
-/** `parse()`'s value; what it throws becomes a usage error (exit code 2, with the usage). */
-function asUsage<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    throw new UsageError(messageOf(error));
-  }
-}
-
 /** Runs `orrery trace` with `args`; returns the exit code (0 drawn or listed, 1 nothing found or Jaeger unreachable, 2 usage). */
 export async function traceCommand(jaegerUrl: string, args: readonly string[], polling: TracePolling = TRACE_POLLING): Promise<number> {
   const write = (text: string): void => void process.stdout.write(`${text}\n`);
   const fail = (text: string): void => void process.stderr.write(`${text}\n`);
-  if (args.some((arg) => arg === '--help' || arg === '-h')) {
+  if (wantsHelp(args)) {
     write(TRACE_USAGE.trimEnd().replace(/^  trace/gm, 'orrery trace'));
     return 0;
   }
   try {
-    const { values, positionals } = asUsage(() =>
-      parseArgs({
-        args: [...args],
-        allowPositionals: true,
-        options: {
-          attributes: { type: 'boolean', default: false },
-          expand: { type: 'boolean', default: false },
-          svg: { type: 'string' },
-          wait: { type: 'string' },
-          service: { type: 'string' },
-          operation: { type: 'string' },
-          limit: { type: 'string' },
-          lookback: { type: 'string', default: '1h' },
-          last: { type: 'boolean', default: false },
-          slowest: { type: 'boolean', default: false },
-        },
-      }),
-    );
+    const { values, positionals } = parseOptions({
+      args: [...args],
+      allowPositionals: true,
+      options: {
+        attributes: { type: 'boolean', default: false },
+        expand: { type: 'boolean', default: false },
+        svg: { type: 'string' },
+        wait: { type: 'string' },
+        service: { type: 'string' },
+        operation: { type: 'string' },
+        limit: { type: 'string' },
+        lookback: { type: 'string', default: '1h' },
+        last: { type: 'boolean', default: false },
+        slowest: { type: 'boolean', default: false },
+      },
+    });
     const drawing = values.attributes || values.expand || values.svg !== undefined || values.wait !== undefined;
-    const waitMs = 1000 * (values.wait === undefined ? DEFAULT_WAIT_SECONDS : asUsage(() => integerOption('wait', values.wait, 0, 600)));
+    const waitMs = 1000 * (values.wait === undefined ? DEFAULT_WAIT_SECONDS : integerOption('wait', values.wait, 0, 600));
     /** Draws the trace once its spans have settled (or --wait is up); false when Jaeger holds none of it. */
     const draw = async (traceId: string): Promise<boolean> => {
       const found = await settledTrace(jaegerUrl, traceId, waitMs, polling);
@@ -125,7 +111,7 @@ export async function traceCommand(jaegerUrl: string, args: readonly string[], p
     if (positionals.length > 1) throw new UsageError(`one trace id at a time, not ${positionals.length}`);
     if (positionals.length === 1) {
       if (values.service !== undefined || values.last || values.slowest || values.limit !== undefined) throw new UsageError('a trace id or --service, not both');
-      const traceId = asUsage(() => parseTraceId(positionals[0]!));
+      const traceId = parseTraceId(positionals[0]!);
       if (await draw(traceId)) return 0;
       fail(
         `trace ${traceId} is not in Jaeger at ${jaegerUrl} (waited ${waitMs / 1000} s). Spans reach Jaeger a second or so after the call; ` +
@@ -149,11 +135,11 @@ export async function traceCommand(jaegerUrl: string, args: readonly string[], p
       : values.slowest
         ? values.limit === undefined
           ? SLOWEST_SEARCH_LIMIT
-          : asUsage(() => integerOption('limit', values.limit, 1, MAX_SLOWEST_SEARCH_LIMIT))
+          : integerOption('limit', values.limit, 1, MAX_SLOWEST_SEARCH_LIMIT)
         : values.limit === undefined
           ? 20
-          : asUsage(() => integerOption('limit', values.limit, 1, 1_000));
-    const lookbackMs = asUsage(() => parseLookback(values.lookback));
+          : integerOption('limit', values.limit, 1, 1_000);
+    const lookbackMs = durationOption('lookback', values.lookback);
     const traces = await searchTraces(jaegerUrl, { service: values.service, operation: values.operation, limit, lookbackMs });
     if (traces.length === 0) {
       const services = await listServices(jaegerUrl);
@@ -181,8 +167,8 @@ export async function traceCommand(jaegerUrl: string, args: readonly string[], p
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      fail(`orrery trace: ${error.message}\n\n${TRACE_USAGE}`);
-      return 2;
+      process.stderr.write(usageErrorText(`orrery trace: ${error.message}`, TRACE_USAGE));
+      return USAGE_EXIT_CODE;
     }
     fail(`orrery trace: ${messageOf(error)}`);
     return 1;

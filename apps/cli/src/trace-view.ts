@@ -1,6 +1,7 @@
 // A trace read back from Jaeger, drawn for a terminal (`orrery trace`) or as an SVG: every span under
 // the span it is a child of, when it started and how long it took against the whole trace, and which
 // failed. Jaeger's own UI needs web assets the Go build of `npm start` does not have; this needs none.
+import { UsageError } from '@orrery/config';
 import { traceDurationMs, traceStartMs, type JaegerSpan, type JaegerTrace } from './jaeger';
 import { escapeXml, svgOpening } from './svg';
 
@@ -307,24 +308,15 @@ export function waterfallSvg(trace: JaegerTrace, expand: boolean): string {
 
 /**
  * The trace id in `text`: 32 (or Jaeger's older 16) hexadecimal digits, alone or inside a W3C
- * `traceparent` header (00-<trace id>-<span id>-<flags>); lower case. Throws naming what is wrong.
+ * `traceparent` header (00-<trace id>-<span id>-<flags>); lower case. Throws a UsageError naming what is wrong.
  */
 export function parseTraceId(text: string): string {
   const trimmed = text.trim();
   const fromHeader = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/i.exec(trimmed)?.[1];
   const id = (fromHeader ?? trimmed).toLowerCase();
   if (!/^([0-9a-f]{16}|[0-9a-f]{32})$/.test(id)) {
-    throw new Error(`"${text}" is not a trace id: 32 hexadecimal digits (or 16), alone or in a traceparent header (00-<trace id>-<span id>-01)`);
+    throw new UsageError(`"${text}" is not a trace id: 32 hexadecimal digits (or 16), alone or in a traceparent header (00-<trace id>-<span id>-01)`);
   }
-  if (/^0+$/.test(id)) throw new Error(`"${text}" is the all-zero trace id, which names no trace`);
+  if (/^0+$/.test(id)) throw new UsageError(`"${text}" is the all-zero trace id, which names no trace`);
   return id;
-}
-
-/** A search's look-back ("90s", "15m", "1h", "2d") in ms. Throws naming what is wrong. */
-export function parseLookback(text: string): number {
-  const match = /^(\d+)(s|m|h|d)$/.exec(text.trim());
-  const unitMs = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-  const amount = match ? Number(match[1]) : NaN;
-  if (!match || !(amount > 0)) throw new Error(`--lookback "${text}" is not a duration: a whole number and a unit, s, m, h or d (e.g. 15m, 1h, 2d)`);
-  return amount * unitMs[match[2] as keyof typeof unitMs];
 }
