@@ -1,28 +1,19 @@
 import './instrument';
-import { readConfig } from '@orrery/config';
+import { readCommandLine, readConfig } from '@orrery/config';
 import { createLogger } from '@orrery/telemetry';
 import { telemetry } from './instrument';
 import { rebuildProjections } from './rebuild';
-import { parseRebuildArgs, REBUILD_USAGE, type RebuildArgs } from './rebuild-args';
+import { parseRebuildArgs, REBUILD_USAGE } from './rebuild-args';
 
 // `node apps/projector/dist/rebuild-main.js [--max-lag N] [--grace-ms N] [--allow-partial-history]`
 // (or `orrery rebuild`): replays the events topic into the next projection version and switches to it.
 // Refused when the broker has deleted the first messages of a partition, unless --allow-partial-history.
 async function main(): Promise<number> {
-  let args: RebuildArgs;
-  try {
-    args = parseRebuildArgs(process.argv.slice(2));
-  } catch (error) {
-    console.error(`${error instanceof Error ? error.message : String(error)}\n${REBUILD_USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(REBUILD_USAGE);
-    return 0;
-  }
+  const commandLine = readCommandLine(process.argv.slice(2), REBUILD_USAGE, parseRebuildArgs);
+  if ('exitCode' in commandLine) return commandLine.exitCode;
   const config = readConfig();
   const logger = createLogger('projector-rebuild', config.logLevel);
-  const result = await rebuildProjections(config, logger, args.options);
+  const result = await rebuildProjections(config, logger, commandLine.options);
   process.stdout.write(
     `projections rebuilt: version ${result.fromVersion} → ${result.toVersion} under "${config.redisPrefix}", ${result.droppedKeys} keys of the old version dropped, ${(result.elapsedMs / 1000).toFixed(1)} s\n`,
   );

@@ -1,6 +1,5 @@
 import { readConfig } from '@orrery/config';
 import type { Interaction, InteractionType } from '@orrery/ml';
-import { parseTrainerArgs } from './args';
 import { categoryAffinityShare } from '@orrery/ml';
 import { candidateFeatures, candidatesForUser, indexEmbeddings, userFeatureInputs } from './candidates';
 import { interactionTypeOf } from './event-source';
@@ -82,26 +81,5 @@ describe('trainer input', () => {
   it('maps stored event types to interaction types and refuses unknown ones', () => {
     expect(interactionTypeOf('add_to_cart')).toBe('ADD_TO_CART');
     expect(() => interactionTypeOf('teleport')).toThrow(/teleport/);
-  });
-
-  it('reads --every and refuses a bad value naming the flag', () => {
-    expect(parseTrainerArgs([]).everyMinutes).toBeUndefined();
-    expect(parseTrainerArgs(['--every', '30']).everyMinutes).toBe(30);
-    expect(() => parseTrainerArgs(['--every', '-1'])).toThrow(/--every/);
-    expect(() => parseTrainerArgs(['--factors', '2.5'])).toThrow(/--factors/);
-  });
-
-  it('when --every is under a minute, it is refused (a run takes longer; each would register the same model again)', () => {
-    expect(() => parseTrainerArgs(['--every', '0.5'])).toThrow('--every must be at least 1 (minute), got "0.5"');
-    expect(parseTrainerArgs(['--every', '1']).everyMinutes).toBe(1);
-  });
-
-  it('reads --keep-versions as a positive integer, and --help / -h', () => {
-    expect(parseTrainerArgs(['--keep-versions', '5']).train.keepVersions).toBe(5);
-    expect(parseTrainerArgs([]).train.keepVersions).toBeUndefined();
-    expect(() => parseTrainerArgs(['--keep-versions', '0'])).toThrow(/--keep-versions/);
-    expect(parseTrainerArgs(['--help']).help).toBe(true);
-    expect(parseTrainerArgs(['-h']).help).toBe(true);
-    expect(parseTrainerArgs([]).help).toBe(false);
   });
 });

@@ -1,24 +1,16 @@
 // The trainer job: trains once and exits, or with --every <minutes> retrains on a schedule until
 // SIGTERM/SIGINT (a run in progress finishes first: registering and promoting are transactional).
 import { telemetry } from './instrument';
-import { readConfig } from '@orrery/config';
+import { readCommandLine, readConfig } from '@orrery/config';
 import { createLogger } from '@orrery/telemetry';
-import { parseTrainerArgs, TRAINER_USAGE, type TrainerArgs } from './args';
+import { parseTrainerArgs, TRAINER_USAGE } from './args';
 import { pause } from './schedule';
 import { trainOnce } from './train';
 
 async function main(): Promise<number> {
-  let args: TrainerArgs;
-  try {
-    args = parseTrainerArgs(process.argv.slice(2));
-  } catch (error) {
-    console.error(`${error instanceof Error ? error.message : String(error)}\n${TRAINER_USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(TRAINER_USAGE);
-    return 0;
-  }
+  const commandLine = readCommandLine(process.argv.slice(2), TRAINER_USAGE, parseTrainerArgs);
+  if ('exitCode' in commandLine) return commandLine.exitCode;
+  const args = commandLine.options;
   const config = readConfig();
   const logger = createLogger('trainer', config.logLevel);
   const options = Object.fromEntries(Object.entries(args.train).filter(([, value]) => value !== undefined));
