@@ -10,10 +10,10 @@
 //   node apps/cli/dist/bench-grpc-call.js [--seconds 4] [--loads 100,1000,closed] [--modes off,0.01,1] [--rounds 2]
 // Modes alternate within each round: this VM's speed drifts by ±20% within minutes.
 import { fork } from 'node:child_process';
-import { parseArgs } from 'node:util';
 import { trace } from '@opentelemetry/api';
 import { ParentBasedSampler, TraceIdRatioBasedSampler, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { integerOption, parseOptions, readCommandLine, UsageError } from '@orrery/config';
 import { bindService, createClient, startGrpcServer, type Client } from '@orrery/grpc';
 import { EventType, IngestService } from '@orrery/proto';
 import { nowMs, untilDue } from './open-loop';
@@ -101,18 +101,25 @@ async function drive(client: Client<typeof IngestService>, load: number | 'close
   return calls;
 }
 
-async function main(): Promise<void> {
-  if (process.argv[2] === '--serve') return serve(process.argv[3] === 'off' ? 'off' : Number(process.argv[3]));
-  const { values } = parseArgs({
+const USAGE = 'usage: node apps/cli/dist/bench-grpc-call.js [--seconds 4] [--loads 100,1000,closed] [--modes off,0.01,1] [--rounds 2]';
+
+function options(argv: readonly string[]): { seconds: number; rounds: number; loads: Array<number | 'closed'>; modes: Mode[] } {
+  const { values } = parseOptions({
+    args: [...argv],
     options: { seconds: { type: 'string', default: '4' }, loads: { type: 'string', default: '100,1000,closed' }, modes: { type: 'string', default: 'off,0.01,1' }, rounds: { type: 'string', default: '2' } },
   });
-  const seconds = Number(values.seconds);
-  const rounds = Number(values.rounds);
-  if (!(seconds > 0) || !Number.isInteger(rounds) || rounds < 1) throw new Error('--seconds must be positive and --rounds a positive integer');
   const loads = values.loads.split(',').map((load) => (load.trim() === 'closed' ? ('closed' as const) : Number(load)));
-  if (loads.some((load) => load !== 'closed' && !(load > 0))) throw new Error(`--loads takes calls a second or closed, separated by commas; got "${values.loads}"`);
+  if (loads.some((load) => load !== 'closed' && !(load > 0))) throw new UsageError(`--loads takes calls a second or closed, separated by commas; got "${values.loads}"`);
   const modes: Mode[] = values.modes.split(',').map((mode) => (mode.trim() === 'off' ? 'off' : Number(mode)));
-  if (modes.some((mode) => mode !== 'off' && !(mode >= 0 && mode <= 1))) throw new Error(`--modes takes off or sampling ratios from 0 to 1; got "${values.modes}"`);
+  if (modes.some((mode) => mode !== 'off' && !(mode >= 0 && mode <= 1))) throw new UsageError(`--modes takes off or sampling ratios from 0 to 1; got "${values.modes}"`);
+  return { seconds: integerOption('seconds', values.seconds, 1), rounds: integerOption('rounds', values.rounds, 1), loads, modes };
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === '--serve') return serve(process.argv[3] === 'off' ? 'off' : Number(process.argv[3]));
+  const commandLine = readCommandLine(process.argv.slice(2), USAGE, options);
+  if ('exitCode' in commandLine) return void (process.exitCode = commandLine.exitCode);
+  const { seconds, rounds, loads, modes } = commandLine.options;
 
   process.stdout.write(`# What a gRPC call costs a server of ours (a bare Track): server CPU µs a call, ${seconds} s a step after ${seconds / 2} s of warm-up at the same load\n`);
   for (let round = 1; round <= rounds; round += 1) {

@@ -7,10 +7,9 @@
 // Run: npm run build && node apps/projector/dist/bench-chunk.js [--chunk 1400] [--rounds 60] [--history 30] [--by-kind]
 //      (engines: bash infra/local/stack.sh up; eval "$(bash infra/local/stack.sh env)")
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { readConfig } from '@orrery/config';
+import { integerOption, parseOptions, readCommandLine, readConfig } from '@orrery/config';
 import { controlKeys, coVisitLookBack, createRedis, luaScript, projectionKeys, runScript, unlinkKeys, type LuaScript } from '@orrery/projections';
 import { DomainEventSchema, EventType, type DomainEvent } from '@orrery/proto';
 import { APPLY_SCRIPT, scriptCalls } from './apply-script';
@@ -24,16 +23,14 @@ const ITEMS = 2_000;
 const STEPS = ['snapshot', 'plan', 'apply'] as const;
 type Step = (typeof STEPS)[number];
 
-function options(): { chunk: number; rounds: number; history: number; byKind: boolean } {
-  const { values } = parseArgs({
+const USAGE = 'usage: node apps/projector/dist/bench-chunk.js [--chunk 1400] [--rounds 60] [--history 30] [--by-kind]';
+
+function options(argv: readonly string[]): { chunk: number; rounds: number; history: number; byKind: boolean } {
+  const { values } = parseOptions({
+    args: [...argv],
     options: { chunk: { type: 'string', default: '1400' }, rounds: { type: 'string', default: '60' }, history: { type: 'string', default: '30' }, 'by-kind': { type: 'boolean', default: false } },
   });
-  const positive = (name: string, text: string): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, not ${JSON.stringify(text)}`);
-    return value;
-  };
-  return { chunk: positive('chunk', values.chunk), rounds: positive('rounds', values.rounds), history: positive('history', values.history), byKind: values['by-kind'] };
+  return { chunk: integerOption('chunk', values.chunk, 1), rounds: integerOption('rounds', values.rounds, 1), history: integerOption('history', values.history, 1), byKind: values['by-kind'] };
 }
 
 /** The apply script's operation codes (apply-script.ts) by what they write, and how far each operation reaches. */
@@ -53,7 +50,9 @@ function scriptSkipping(kind: { readonly test: string; readonly next: string }):
 }
 
 async function main(): Promise<void> {
-  const { chunk, rounds, history, byKind } = options();
+  const commandLine = readCommandLine(process.argv.slice(2), USAGE, options);
+  if ('exitCode' in commandLine) return void (process.exitCode = commandLine.exitCode);
+  const { chunk, rounds, history, byKind } = commandLine.options;
   const config = readConfig();
   const redis = createRedis(config, 'bench-chunk');
   const base = `orrery-bench-chunk-${process.pid}`;

@@ -11,11 +11,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { Partitioners } from 'kafkajs';
-import { readConfig, type OrreryConfig } from '@orrery/config';
+import { integerOption, parseOptions, readCommandLine, readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient } from '@orrery/grpc';
 import { createKafka, domainEventKey, encodeDomainEvent, ensureTopic } from '@orrery/kafka';
 import { percentiles } from '@orrery/metrics';
@@ -31,8 +30,11 @@ const USERS = 10_000;
 const ITEMS = 2_000;
 const CATEGORIES = 20;
 
-function options(): { events: number; rate: number; seconds: number; concurrency: number; projectorOnly: boolean } {
-  const { values } = parseArgs({
+const USAGE = 'usage: node apps/projector/dist/bench-read-side.js [--events 200000] [--rate 5000] [--seconds 10] [--concurrency 8] [--projector-only]';
+
+function options(argv: readonly string[]): { events: number; rate: number; seconds: number; concurrency: number; projectorOnly: boolean } {
+  const { values } = parseOptions({
+    args: [...argv],
     options: {
       events: { type: 'string', default: '200000' },
       rate: { type: 'string', default: '5000' },
@@ -41,7 +43,13 @@ function options(): { events: number; rate: number; seconds: number; concurrency
       'projector-only': { type: 'boolean', default: false },
     },
   });
-  return { events: Number(values.events), rate: Number(values.rate), seconds: Number(values.seconds), concurrency: Number(values.concurrency), projectorOnly: values['projector-only'] };
+  return {
+    events: integerOption('events', values.events, 1),
+    rate: integerOption('rate', values.rate, 1),
+    seconds: integerOption('seconds', values.seconds, 1),
+    concurrency: integerOption('concurrency', values.concurrency, 1),
+    projectorOnly: values['projector-only'],
+  };
 }
 
 /**
@@ -79,7 +87,9 @@ function generator(seed: number, nextSequence: () => bigint): () => DomainEvent 
 }
 
 async function main(): Promise<void> {
-  const { events, rate, seconds, concurrency, projectorOnly } = options();
+  const commandLine = readCommandLine(process.argv.slice(2), USAGE, options);
+  if ('exitCode' in commandLine) return void (process.exitCode = commandLine.exitCode);
+  const { events, rate, seconds, concurrency, projectorOnly } = commandLine.options;
   const suffix = randomUUID().slice(0, 8);
   const config: OrreryConfig = {
     ...readConfig(),
@@ -246,7 +256,7 @@ async function eventually0(probe: () => Promise<boolean>): Promise<void> {
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(),
   (error: unknown) => {
     console.error('bench failed:', error);
     process.exit(1);

@@ -13,26 +13,24 @@
 // repository so that its imports resolve; git ignores it) and run the two alternately: this VM's speed
 // drifts by ±20% within minutes. A change to a lib as well needs that lib's build beside the copy, e.g.
 // a directory with node_modules/@orrery/ml/{package.json,dist} and apps/recommender/dist in it.
-import { parseArgs } from 'node:util';
-import { readConfig } from '@orrery/config';
+import { integerOption, parseOptions, readCommandLine, readConfig } from '@orrery/config';
 import { watchOwnPauses } from '@orrery/metrics';
 import { suppressTracing } from '@opentelemetry/core';
 import { context, createLogger } from '@orrery/telemetry';
 import { inProcessRecommend, openRecommenderPorts } from './service';
 import { warmUp, WARM_UP_USERS } from './warm-up';
 
-function options(): { calls: number; rounds: number; concurrency: number } {
-  const { values } = parseArgs({ options: { calls: { type: 'string', default: '4000' }, rounds: { type: 'string', default: '4' }, concurrency: { type: 'string', default: '8' } } });
-  const positive = (name: string, text: string): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, not ${JSON.stringify(text)}`);
-    return value;
-  };
-  return { calls: positive('calls', values.calls), rounds: positive('rounds', values.rounds), concurrency: positive('concurrency', values.concurrency) };
+const USAGE = 'usage: node --no-allocation-site-pretenuring apps/recommender/dist/bench-pipeline.js [--calls 4000] [--rounds 4] [--concurrency 8]';
+
+function options(argv: readonly string[]): { calls: number; rounds: number; concurrency: number } {
+  const { values } = parseOptions({ args: [...argv], options: { calls: { type: 'string', default: '4000' }, rounds: { type: 'string', default: '4' }, concurrency: { type: 'string', default: '8' } } });
+  return { calls: integerOption('calls', values.calls, 1), rounds: integerOption('rounds', values.rounds, 1), concurrency: integerOption('concurrency', values.concurrency, 1) };
 }
 
 async function main(): Promise<void> {
-  const { calls, rounds, concurrency } = options();
+  const commandLine = readCommandLine(process.argv.slice(2), USAGE, options);
+  if ('exitCode' in commandLine) return void (process.exitCode = commandLine.exitCode);
+  const { calls, rounds, concurrency } = commandLine.options;
   const config = readConfig();
   const opened = await openRecommenderPorts(config, createLogger('bench-pipeline', 'warn'));
   try {

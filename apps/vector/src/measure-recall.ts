@@ -6,9 +6,8 @@
 //   node apps/vector/dist/measure-recall.js [--users 5000] [--items 20000] [--factors 32] [--events-per-user 40] [--queries 1000] [--count 10] [--seen]
 //   node apps/vector/dist/measure-recall.js --registry      (the champion of ORRERY_POSTGRES_URL)
 
-import { parseArgs } from 'node:util';
 import { Pool } from 'pg';
-import { readConfig } from '@orrery/config';
+import { integerOption, parseOptions, readCommandLine, readConfig } from '@orrery/config';
 import { percentiles } from '@orrery/metrics';
 import { createSeededRandom, foldInUser, generateSyntheticDataset, topKByScore, trainImplicitAls } from '@orrery/ml';
 import { buildServingIndex, loadChampion, rawItemVectors, recentItemWeights, type ItemEmbeddings } from '@orrery/models';
@@ -22,7 +21,47 @@ interface UserQuery {
 /** Seen items the recommender excludes at most per user (its seen list's default length, ORRERY_SEEN_LIMIT). */
 const SEEN_LIMIT = 500;
 
-async function embeddingsToMeasure(values: Record<string, string | boolean | undefined>): Promise<{ embeddings: ItemEmbeddings; source: string; users: UserQuery[] }> {
+const USAGE = `usage: node apps/vector/dist/measure-recall.js [--users 5000] [--items 20000] [--factors 32] [--events-per-user 40] [--queries 1000] [--count 10] [--seen]
+       node apps/vector/dist/measure-recall.js --registry [--queries 1000] [--count 10] [--seen]`;
+
+interface MeasureOptions {
+  readonly users: number;
+  readonly items: number;
+  readonly factors: number;
+  readonly eventsPerUser: number;
+  readonly queries: number;
+  readonly count: number;
+  readonly seen: boolean;
+  readonly registry: boolean;
+}
+
+function options(argv: readonly string[]): MeasureOptions {
+  const { values } = parseOptions({
+    args: [...argv],
+    options: {
+      users: { type: 'string', default: '5000' },
+      items: { type: 'string', default: '20000' },
+      factors: { type: 'string', default: '32' },
+      'events-per-user': { type: 'string', default: '40' },
+      queries: { type: 'string', default: '1000' },
+      count: { type: 'string', default: '10' },
+      seen: { type: 'boolean', default: false },
+      registry: { type: 'boolean', default: false },
+    },
+  });
+  return {
+    users: integerOption('users', values.users, 1),
+    items: integerOption('items', values.items, 1),
+    factors: integerOption('factors', values.factors, 1),
+    eventsPerUser: integerOption('events-per-user', values['events-per-user'], 1),
+    queries: integerOption('queries', values.queries, 1),
+    count: integerOption('count', values.count, 1),
+    seen: values.seen,
+    registry: values.registry,
+  };
+}
+
+async function embeddingsToMeasure(values: MeasureOptions): Promise<{ embeddings: ItemEmbeddings; source: string; users: UserQuery[] }> {
   if (values.registry) {
     const pool = new Pool({ connectionString: readConfig().postgresUrl });
     try {
@@ -39,12 +78,8 @@ async function embeddingsToMeasure(values: Record<string, string | boolean | und
       await pool.end();
     }
   }
-  const users = Number(values.users ?? 5_000);
-  const items = Number(values.items ?? 20_000);
-  const factors = Number(values.factors ?? 32);
+  const { users, items, factors, eventsPerUser } = values;
   const started = Date.now();
-  const eventsPerUser = Number(values['events-per-user'] ?? 40);
-  if (!Number.isInteger(eventsPerUser) || eventsPerUser <= 0) throw new Error(`--events-per-user must be a positive integer, got ${values['events-per-user']}`);
   const dataset = generateSyntheticDataset({ users, items, eventsPerUser, seed: 3 });
   const model = trainImplicitAls(dataset.events, { factors, iterations: 8 });
   const byUser = new Map<string, string[]>();
@@ -68,20 +103,10 @@ function timing(label: string, micros: number[]): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      users: { type: 'string' },
-      items: { type: 'string' },
-      factors: { type: 'string' },
-      'events-per-user': { type: 'string' },
-      queries: { type: 'string' },
-      count: { type: 'string' },
-      seen: { type: 'boolean' },
-      registry: { type: 'boolean' },
-    },
-  });
-  const K = Number(values.count ?? 10);
-  if (!Number.isInteger(K) || K <= 0) throw new Error(`--count must be a positive integer, got ${values.count}`);
+  const commandLine = readCommandLine(process.argv.slice(2), USAGE, options);
+  if ('exitCode' in commandLine) return void (process.exitCode = commandLine.exitCode);
+  const values = commandLine.options;
+  const K = values.count;
   const { embeddings, source, users } = await embeddingsToMeasure(values);
   const { factors, itemIds, itemVectors } = embeddings;
   const buildStarted = Date.now();
@@ -89,7 +114,7 @@ async function main(): Promise<void> {
   const buildMs = Date.now() - buildStarted;
   const raw = rawItemVectors(embeddings);
   const unit = new Map(itemIds.map((itemId, row) => [itemId, itemVectors.subarray(row * factors, (row + 1) * factors)]));
-  const queries = Math.min(Number(values.queries ?? 1_000), users.length);
+  const queries = Math.min(values.queries, users.length);
   const now = () => Number(process.hrtime.bigint()) / 1_000;
 
   let userHits = 0;
