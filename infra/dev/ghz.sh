@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# npm run bench:ghz — load the running platform's Recommend with ghz (https://ghz.sh), built into
-# .orrery/bin by infra/dev/go-tool.sh on first use. Needs `npm start` first (demo users user-0000…user-0999).
+# npm run bench:ghz — load the running platform's Recommend with ghz (https://ghz.sh): the one on PATH,
+# or built into .orrery/bin by infra/dev/go-tool.sh on first use. Needs `npm start` first (demo users user-0000…user-0999).
 # Options pass through to ghz; default: 10 s at 500 requests/s over 8 workers and 4 connections. At a
 # rate (--rps) it adds ghz's --async (each call sent when due, whatever is in flight: an open loop).
 #   npm run bench:ghz                       # --rps 500 -c 8 -z 10s
@@ -13,7 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-GHZ="$(bash infra/dev/go-tool.sh ghz)"
+# A ghz on PATH is used as it is; else the pinned one, built into .orrery/bin on first use.
+GHZ="$(command -v ghz || bash infra/dev/go-tool.sh ghz)"
 
 eval "$(bash infra/local/stack.sh env)"
 ADDRESS="${ORRERY_RECOMMENDER_ADDRESS:-127.0.0.1:50052}"
