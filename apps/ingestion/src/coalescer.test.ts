@@ -1,20 +1,21 @@
 import { create } from '@bufbuild/protobuf';
 import { EventSchema, type Event } from '@orrery/proto';
 import { payloadTooLarge } from '@orrery/zmq';
-import type { CommandGateway } from './command-gateway';
+import type { CommandGateway, MergedCalls } from './command-gateway';
 import { withCoalescedAppends } from './coalescer';
 
 const event = (eventId: string): Event => create(EventSchema, { eventId, userId: 'u', itemId: 'i' });
 
 /** A gateway whose appends finish when the test says so; duplicates = ids seen before. */
 function controllableGateway() {
-  const calls: { events: readonly Event[]; finish: () => void; fail: (error: Error) => void }[] = [];
+  const calls: { events: readonly Event[]; merged: MergedCalls | undefined; finish: () => void; fail: (error: Error) => void }[] = [];
   const seen = new Set<string>();
   const gateway: CommandGateway = {
-    appendEvents: (events) =>
+    appendEvents: (events, _timeoutMs, merged) =>
       new Promise((resolve, reject) => {
         calls.push({
           events,
+          merged,
           finish: () =>
             resolve(
               events.map((e) => {
@@ -99,5 +100,22 @@ describe('coalesced appends', () => {
     calls[3]!.fail(payloadTooLarge(2_500, 2_000));
     expect(await merged[0]).toEqual([false, false]);
     await expect(merged[1]).rejects.toMatchObject({ message: 'payload of 2500 bytes exceeds the limit of 2000 bytes' });
+  });
+
+  it('when a request brings events of other traces (a client batch), it keeps their traceparents, alone or merged', async () => {
+    const { gateway, calls } = controllableGateway();
+    const coalesced = withCoalescedAppends(gateway, { maxInFlight: 1, maxEvents: 100 });
+    const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const alone = coalesced.appendEvents([event('a1'), event('a2')], 1_000, { traceparents: ['', TRACEPARENT], links: [] });
+    const merged = [coalesced.appendEvents([event('b')], 1_000), coalesced.appendEvents([event('c1'), event('c2')], 1_000, { traceparents: [TRACEPARENT, ''], links: [] })];
+    expect(calls[0]!.merged?.traceparents).toEqual(['', TRACEPARENT]);
+    calls[0]!.finish();
+    await alone;
+    await settle();
+    expect(calls[1]!.events.map((e) => e.eventId)).toEqual(['b', 'c1', 'c2']);
+    // c2 has none of its own: it goes with its caller's (here, without a registered tracer, an empty one).
+    expect(calls[1]!.merged?.traceparents).toEqual(['', TRACEPARENT, '']);
+    calls[1]!.finish();
+    await Promise.all(merged);
   });
 });

@@ -12,11 +12,12 @@ export interface CoalescingOptions {
   readonly maxEvents: number;
 }
 
-/** One caller's append, with the context (its trace) it was made in. */
+/** One caller's append, with the context (its trace) it was made in and the traces of other calls its events carry. */
 interface Append {
   readonly events: readonly Event[];
   readonly timeoutMs: number;
   readonly caller: Context;
+  readonly merged: MergedCalls | undefined;
 }
 
 /**
@@ -33,13 +34,14 @@ interface Append {
  * command, and its events go to command with that span's traceparent, so they reach the outbox,
  * Kafka and the projector in the trace of the call that sent them; the merged command's span links
  * to each of those spans, and each of them names the trace it went in (`orrery.merged_into.trace_id`).
+ * An event that came with a traceparent of its own (a client's batch of several traces) keeps it.
  */
 export function withCoalescedAppends(gateway: CommandGateway, options: CoalescingOptions): CommandGateway {
   const append = groupCommit<Append, boolean[]>(
     async (group) => {
       if (group.length === 1) {
         const [alone] = group as [QueuedRequest<Append, boolean[]>];
-        alone.resolve(await gateway.appendEvents(alone.request.events, alone.request.timeoutMs));
+        alone.resolve(await gateway.appendEvents(alone.request.events, alone.request.timeoutMs, alone.request.merged));
         return;
       }
       const events = group.flatMap((queued) => queued.request.events);
@@ -54,7 +56,9 @@ export function withCoalescedAppends(gateway: CommandGateway, options: Coalescin
         // refuse requests that fit alone (refused, nothing of it was handled), so each goes alone.
         await Promise.all(
           group.map((queued) =>
-            context.with(queued.request.caller, () => gateway.appendEvents(queued.request.events, queued.request.timeoutMs)).then(queued.resolve, queued.reject),
+            context
+              .with(queued.request.caller, () => gateway.appendEvents(queued.request.events, queued.request.timeoutMs, queued.request.merged))
+              .then(queued.resolve, queued.reject),
           ),
         );
         return;
@@ -64,16 +68,18 @@ export function withCoalescedAppends(gateway: CommandGateway, options: Coalescin
     },
     { maxInFlight: options.maxInFlight, maxSize: options.maxEvents, sizeOf: (request) => request.events.length },
   );
-  return { ...gateway, appendEvents: (events, timeoutMs) => append({ events, timeoutMs, caller: context.active() }) };
+  return { ...gateway, appendEvents: (events, timeoutMs, merged) => append({ events, timeoutMs, caller: context.active(), merged }) };
 }
 
 /**
  * What a merged command carries for its callers (startMergedCallSpans): a `command request` span for
- * each caller but the first, the traceparent of each event (its caller's span; '' for the first
- * caller's events) and a link to each of those spans.
+ * each caller but the first, the traceparent of each event (its caller's span, '' for the first
+ * caller's events; or the one it came with, when a client batched it from another trace) and a link
+ * to each of those spans and to those the callers came with.
  */
 function mergedCallSpans(group: readonly QueuedRequest<Append, boolean[]>[], eventCount: number): { readonly calls: MergedCalls; end(error?: unknown): void } {
   const spans = startMergedCallSpans('command request', group.map((queued) => queued.request.caller), { 'rpc.system': 'zeromq', 'orrery.merged.events': eventCount });
-  const traceparents = group.flatMap((queued, index) => queued.request.events.map(() => spans.traceparents[index]!));
-  return { calls: { traceparents, links: spans.links }, end: spans.end };
+  const traceparents = group.flatMap(({ request }, index) => request.events.map((_, event) => request.merged?.traceparents[event] || spans.traceparents[index]!));
+  const links = [...spans.links, ...group.flatMap(({ request }) => request.merged?.links ?? [])];
+  return { calls: { traceparents, links }, end: spans.end };
 }

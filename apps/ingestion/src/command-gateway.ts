@@ -6,8 +6,9 @@ import type { ZmqRequestClient } from '@orrery/zmq';
 import type { InFlightBudget } from '@orrery/grpc';
 
 /**
- * The calls of other traces an append carries besides its own (coalescer.ts): one traceparent per
- * event ('' for an event of the call it is made in) and a link to each other call's span.
+ * The calls of other traces an append carries besides its own: one traceparent per event ('' for an
+ * event of the call it is made in) and a link to each other call's span. Calls merged by coalescer.ts,
+ * or events a client batched from several traces (TrackBatchRequest.traceparents; the client linked them).
  */
 export interface MergedCalls {
   readonly traceparents: readonly string[];

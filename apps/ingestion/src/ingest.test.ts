@@ -1,8 +1,8 @@
 import { create } from '@bufbuild/protobuf';
 import { status } from '@orrery/grpc';
-import { EventType, TrackRequestSchema, type Event, type TrackRequest } from '@orrery/proto';
+import { EventSchema, EventType, TrackRequestSchema, type Event, type TrackRequest } from '@orrery/proto';
 import type { CommandGateway } from './command-gateway';
-import { trackStream, type IngestDependencies } from './ingest';
+import { trackBatch, trackStream, type IngestDependencies } from './ingest';
 import { LIMITS } from './validation';
 
 /** A command side whose appends commit a few milliseconds after they are sent, counting what committed. */
@@ -45,5 +45,55 @@ describe('TrackStream over the limit', () => {
       message: `events: at most ${LIMITS.stream} per stream: events[0..${LIMITS.stream - 1}] were handled (${stored} stored, ${refused} refused), events[${LIMITS.stream}] onwards were not; send those in another stream`,
     });
     expect(commands.committed()).toBe(stored);
+  });
+});
+
+describe('TrackBatch with the traceparents of its events', () => {
+  /** A command side recording each append's event ids and the traceparents they carry. */
+  function recordingCommands() {
+    const appends: { eventIds: string[]; traceparents: readonly string[] | undefined }[] = [];
+    const gateway: CommandGateway = {
+      appendEvents: async (events, _timeoutMs, merged) => {
+        appends.push({ eventIds: events.map((event) => event.eventId), traceparents: merged?.traceparents });
+        return events.map(() => false);
+      },
+      upsertItems: async () => 0,
+      upsertUsers: async () => 0,
+      deleteItem: async () => false,
+      forgetUser: async () => 0,
+    };
+    return { deps: { commands: gateway, defaults: () => ({ now: Date.now(), newEventId: () => 'generated' }) } satisfies IngestDependencies, appends };
+  }
+  const view = (eventId: string, userId = 'u-1') => create(EventSchema, { eventId, userId, itemId: 'i-1', type: EventType.VIEW });
+  const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+  it('when each event has a traceparent, the valid ones go to command with theirs, the refused ones without', async () => {
+    const { deps, appends } = recordingCommands();
+    const response = await trackBatch(deps, { events: [view('a'), view('refused', ''), view('c')], traceparents: [TRACEPARENT, TRACEPARENT, ''] }, 1_000);
+    expect(response).toMatchObject({ accepted: 2, rejected: [{ index: 1 }] });
+    expect(appends).toEqual([{ eventIds: ['a', 'c'], traceparents: [TRACEPARENT, ''] }]);
+  });
+
+  it('when no event has a traceparent of its own, the events go in the request trace alone', async () => {
+    const { deps, appends } = recordingCommands();
+    await trackBatch(deps, { events: [view('a'), view('b')], traceparents: [] }, 1_000);
+    await trackBatch(deps, { events: [view('c')], traceparents: [''] }, 1_000);
+    expect(appends).toEqual([
+      { eventIds: ['a', 'b'], traceparents: undefined },
+      { eventIds: ['c'], traceparents: undefined },
+    ]);
+  });
+
+  it('when the traceparents are not one per event, or one is too long, the batch is refused whole and nothing is sent', async () => {
+    const { deps, appends } = recordingCommands();
+    await expect(trackBatch(deps, { events: [view('a'), view('b')], traceparents: [TRACEPARENT] }, 1_000)).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      message: 'traceparents: 1 for 2 events (none, or one per event)',
+    });
+    await expect(trackBatch(deps, { events: [view('a')], traceparents: ['x'.repeat(LIMITS.traceparentLength + 1)] }, 1_000)).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      message: `traceparents[0]: at most ${LIMITS.traceparentLength} characters`,
+    });
+    expect(appends).toEqual([]);
   });
 });

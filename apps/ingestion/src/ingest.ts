@@ -6,14 +6,15 @@ import type {
   ForgetUserResponseSchema,
   TrackRequest,
   Item,
+  TrackBatchRequest,
   TrackBatchResponseSchema,
   TrackResponseSchema,
   UpsertItemsResponseSchema,
   UpsertUsersResponseSchema,
   User,
 } from '@orrery/proto';
-import type { CommandGateway } from './command-gateway';
-import { checkBatchSize, checkId, describeFieldError, LIMITS, splitBatch, validateEvent, validateItem, validateUser, type Defaults } from './validation';
+import type { CommandGateway, MergedCalls } from './command-gateway';
+import { checkBatchSize, checkId, checkTraceparents, describeFieldError, LIMITS, splitBatch, validateEvent, validateItem, validateUser, type Defaults } from './validation';
 
 /** What the use cases need: the command side and how to fill in defaults. */
 export interface IngestDependencies {
@@ -29,13 +30,30 @@ export async function track(deps: IngestDependencies, event: Event | undefined, 
   return { eventId: checked.value.eventId, duplicate: duplicate === true };
 }
 
-/** Stores the valid events of a batch in one command and lists the refused ones with their index. */
-export async function trackBatch(deps: IngestDependencies, events: readonly Event[], timeoutMs: number): Promise<MessageInitShape<typeof TrackBatchResponseSchema>> {
-  refuseOversized(events.length, 'events');
+/**
+ * Stores the valid events of a batch in one command and lists the refused ones with their index.
+ * An event with a traceparent of its own (`request.traceparents`) reaches command in that trace
+ * instead of the request's; a batch whose traceparents are not one per event is refused whole.
+ */
+export async function trackBatch(
+  deps: IngestDependencies,
+  request: Pick<TrackBatchRequest, 'events' | 'traceparents'>,
+  timeoutMs: number,
+): Promise<MessageInitShape<typeof TrackBatchResponseSchema>> {
+  refuseOversized(request.events.length, 'events');
+  const problem = checkTraceparents(request.traceparents, request.events.length);
+  if (problem) throw invalidArgument(problem.field, problem.problem);
   const defaults = deps.defaults();
-  const { valid, rejected } = splitBatch(events, 'events', (event, path) => validateEvent(event, path, defaults));
-  if (valid.length > 0) await deps.commands.appendEvents(valid, timeoutMs);
+  const { valid, rejected } = splitBatch(request.events, 'events', (event, path) => validateEvent(event, path, defaults));
+  if (valid.length > 0) await deps.commands.appendEvents(valid, timeoutMs, ownTraces(request.traceparents, rejected));
   return { accepted: valid.length, rejected };
+}
+
+/** The traceparents of a batch's valid events, as the calls of other traces they carry (none when no event has one). */
+function ownTraces(traceparents: readonly string[], rejected: readonly { readonly index: number }[]): MergedCalls | undefined {
+  if (!traceparents.some(Boolean)) return undefined;
+  const refused = new Set(rejected.map((rejection) => rejection.index));
+  return { traceparents: traceparents.filter((_, index) => !refused.has(index)), links: [] };
 }
 
 /** Events of a TrackStream sent to command at once (the next chunk is read while one is committing). */

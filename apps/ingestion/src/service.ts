@@ -53,7 +53,7 @@ export async function startIngestion(config: OrreryConfig, logger: Logger): Prom
         },
         trackBatch: (request, call) => {
           trace.getActiveSpan()?.setAttribute('orrery.events', request.events.length);
-          return trackBatch(deps, request.events, timeoutFor(call));
+          return trackBatch(deps, request, timeoutFor(call));
         },
         trackStream: (requests, call) => trackStream(deps, requests, () => timeoutFor(call)),
       }),
@@ -77,7 +77,7 @@ export async function startIngestion(config: OrreryConfig, logger: Logger): Prom
     logger,
     maxPayloadBytes: config.ingestMaxMessageBytes,
     handler: async (payload) => {
-      const response = await trackBatch(deps, decodeTrackBatch(payload).events, config.commandTimeoutMs);
+      const response = await trackBatch(deps, decodeTrackBatch(payload), config.commandTimeoutMs);
       return toBinary(TrackBatchResponseSchema, create(TrackBatchResponseSchema, response));
     },
   }).catch(async (error: unknown) => {

@@ -21,6 +21,8 @@ export const LIMITS = {
   mapCharacters: 16_384,
   /** Entries of one batch. */
   batch: 10_000,
+  /** Characters of one of a batch's traceparents (a ZeroMQ traceparent frame's limit too). */
+  traceparentLength: 256,
   /** Events of one TrackStream (bounds the reply, which lists every refused one). */
   stream: 100_000,
   /** How far in the future occurred_at may be (clock skew), in ms. */
@@ -66,6 +68,19 @@ export function describeFieldError(error: FieldError): string {
 /** Refuses batches above LIMITS.batch entries (`events: at most 10000 per batch`). */
 export function checkBatchSize(count: number, field: string): FieldError | undefined {
   return count > LIMITS.batch ? { field, problem: `at most ${LIMITS.batch} per batch` } : undefined;
+}
+
+/**
+ * Refuses a batch's traceparents unless there are none or one per event, each at most
+ * LIMITS.traceparentLength characters (stored with its event, they are not parsed here: one the
+ * W3C propagator cannot read starts no trace further on).
+ */
+export function checkTraceparents(traceparents: readonly string[], eventCount: number): FieldError | undefined {
+  if (traceparents.length > 0 && traceparents.length !== eventCount) {
+    return { field: 'traceparents', problem: `${traceparents.length} for ${eventCount} events (none, or one per event)` };
+  }
+  const tooLong = traceparents.findIndex((traceparent) => traceparent.length > LIMITS.traceparentLength);
+  return tooLong < 0 ? undefined : { field: `traceparents[${tooLong}]`, problem: `at most ${LIMITS.traceparentLength} characters` };
 }
 
 /** Refuses an id (item_id, user_id of a catalog command) that is empty, too long, blank or has control characters. */

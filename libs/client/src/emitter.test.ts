@@ -1,16 +1,30 @@
 // The emitter's batching by size and its answer to "too large", against a stand-in for
 // ingestion's ZeroMQ endpoint (the real one is in test/emitter.test.ts).
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { randomBytes } from 'node:crypto';
 import { ServiceError, status } from '@orrery/grpc';
 import { EventType, TrackBatchRequestSchema, TrackBatchResponseSchema } from '@orrery/proto';
+import { context, trace } from '@orrery/telemetry';
 import { serveZmqRequests, type RunningZmqServer } from '@orrery/zmq';
 import { pino } from 'pino';
 import { ZmqEventEmitter, type EmitOutcome } from './emitter';
 
+// Real spans, kept in memory, so the trace context of emits reaches the requests.
+const spans = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+provider.register();
+afterAll(() => provider.shutdown());
+
 interface FakeIngestion {
   readonly endpoint: string;
-  /** Each request the handler saw: its size and its event ids, in order. */
-  readonly handled: { readonly bytes: number; readonly eventIds: string[] }[];
+  /**
+   * Each request the handler saw: its size, its event ids and traceparents, in order, and the trace
+   * it came in (its serve span's).
+   */
+  readonly handled: { readonly bytes: number; readonly eventIds: string[]; readonly traceparents: string[]; readonly traceId: string | undefined }[];
 }
 
 const servers: RunningZmqServer[] = [];
@@ -28,8 +42,8 @@ async function fakeIngestion(options: { maxPayloadBytes?: number; refuse?: (requ
     maxPayloadBytes: options.maxPayloadBytes,
     handler: async (payload) => {
       const refusal = options.refuse?.(handled.length + 1);
-      const { events } = fromBinary(TrackBatchRequestSchema, payload);
-      handled.push({ bytes: payload.length, eventIds: events.map((event) => event.eventId) });
+      const { events, traceparents } = fromBinary(TrackBatchRequestSchema, payload);
+      handled.push({ bytes: payload.length, eventIds: events.map((event) => event.eventId), traceparents, traceId: trace.getActiveSpan()?.spanContext().traceId });
       if (refusal) throw refusal;
       return toBinary(TrackBatchResponseSchema, create(TrackBatchResponseSchema, { accepted: events.length }));
     },
@@ -123,5 +137,67 @@ describe('ZmqEventEmitter: a batch ingestion refuses as too large', () => {
     expect(await emitter.emit(eventWithContext('busy-1', 10))).toEqual({ eventId: 'busy-1', accepted: true });
     expect(emitter.stats).toMatchObject({ retries: 1, splits: 0 });
     expect(ingestion.handled.map((request) => request.eventIds)).toEqual([['busy-1'], ['busy-1']]);
+  });
+});
+
+describe('ZmqEventEmitter: the trace of each emit', () => {
+  /** The context of a sampled span of a new trace, as a service's own span would be. */
+  const newTrace = () => trace.setSpanContext(ROOT_CONTEXT, { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.SAMPLED, isRemote: true });
+  const traceIdOf = (traceparent: string) => /^00-([0-9a-f]{32})-[0-9a-f]{16}-01$/.exec(traceparent)?.[1];
+
+  it("when emits of several traces share a batch, it goes in the first one's trace and each other emit's events carry a span of their own, in their trace", async () => {
+    spans.reset();
+    const ingestion = await fakeIngestion();
+    const emitter = emitterFor(ingestion);
+    const [first, second, third] = [newTrace(), newTrace(), newTrace()];
+    const emitIn = (caller: typeof first, eventId: string) => context.with(caller, () => emitter.emit({ eventId, userId: 'u-1', itemId: 'i-1', type: EventType.VIEW }));
+    // Emitted in one turn of the event loop: one batch.
+    await Promise.all([
+      emitIn(first, 'first-1'),
+      emitIn(second, 'second-1'),
+      emitIn(third, 'third-1'),
+      emitIn(first, 'first-2'),
+      emitIn(second, 'second-2'),
+      emitter.emit({ eventId: 'untraced', userId: 'u-1', itemId: 'i-1', type: EventType.VIEW }),
+    ]);
+    expect(ingestion.handled).toHaveLength(1);
+    const [request] = ingestion.handled;
+    const traceIdOfSpan = (caller: typeof first) => trace.getSpanContext(caller)!.traceId;
+    expect(request!.traceId).toBe(traceIdOfSpan(first));
+    // The first trace's events and the untraced one go in the request's trace ('').
+    expect(request!.traceparents.map((traceparent) => (traceparent === '' ? '' : traceIdOf(traceparent)))).toEqual([
+      '',
+      traceIdOfSpan(second),
+      traceIdOfSpan(third),
+      '',
+      traceIdOfSpan(second),
+      '',
+    ]);
+    // One span per other emitting span, child of it, whose traceparent its events carry, and to which the request links.
+    const merged = spans.getFinishedSpans().filter((span) => span.name === 'ingestion request' && span.attributes['orrery.merged_into.trace_id'] !== undefined);
+    expect(merged.map((span) => span.parentSpanContext?.spanId).sort()).toEqual([trace.getSpanContext(second)!.spanId, trace.getSpanContext(third)!.spanId].sort());
+    expect(merged.every((span) => span.attributes['orrery.merged_into.trace_id'] === traceIdOfSpan(first))).toBe(true);
+    expect(request!.traceparents[1]).toBe(`00-${traceIdOfSpan(second)}-${merged.find((span) => span.spanContext().traceId === traceIdOfSpan(second))!.spanContext().spanId}-01`);
+    const sent = spans.getFinishedSpans().find((span) => span.name === 'ingestion request' && span.spanContext().traceId === traceIdOfSpan(first));
+    expect(sent!.links.map((link) => link.context.spanId).sort()).toEqual(merged.map((span) => span.spanContext().spanId).sort());
+  });
+
+  it('when every event comes from one trace, or from none, the batch carries no traceparents', async () => {
+    const ingestion = await fakeIngestion();
+    const emitter = emitterFor(ingestion);
+    const caller = newTrace();
+    await Promise.all(['one-1', 'one-2'].map((eventId) => context.with(caller, () => emitter.emit({ eventId, userId: 'u-1', itemId: 'i-1', type: EventType.VIEW }))));
+    await Promise.all(['none-1', 'none-2'].map((eventId) => emitter.emit({ eventId, userId: 'u-1', itemId: 'i-1', type: EventType.VIEW })));
+    expect(ingestion.handled.map((request) => request.traceparents)).toEqual([[], []]);
+  });
+
+  it("when events of many traces are batched, their traceparents count in maxBatchBytes: no payload is larger", async () => {
+    const ingestion = await fakeIngestion();
+    // ~45 bytes an event, ~100 with its traceparent.
+    const emitter = emitterFor(ingestion, { maxBatchBytes: 1_000 });
+    const ids = Array.from({ length: 40 }, (_, i) => `traced-${i}`);
+    await Promise.all(ids.map((eventId) => context.with(newTrace(), () => emitter.emit({ eventId, userId: 'u-1', itemId: 'i-1', type: EventType.VIEW }))));
+    expect(ingestion.handled.flatMap((request) => request.eventIds)).toEqual(ids);
+    expect(Math.max(...ingestion.handled.map((request) => request.bytes))).toBeLessThanOrEqual(1_000);
   });
 });

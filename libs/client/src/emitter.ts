@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { backoffDelay, type BackoffPolicy } from '@orrery/config';
 import { ServiceError, status, toServiceError } from '@orrery/grpc';
 import { EventSchema, TrackBatchRequestSchema, TrackBatchResponseSchema, type Event } from '@orrery/proto';
+import { context, startMergedCallSpans, trace, type Context, type Link } from '@orrery/telemetry';
 import { isPayloadTooLarge, ZmqRequestClient } from '@orrery/zmq';
 
 /** An event as callers write it (every field optional, as in `create(EventSchema, …)`). */
@@ -53,6 +54,11 @@ interface Pending {
   readonly event: Event;
   /** The event as a one-event TrackBatchRequest (see deliver). */
   readonly encoded: Uint8Array;
+  /** What it adds to a batch's payload at most: `encoded` and its entry of the batch's traceparents. */
+  readonly bytes: number;
+  /** The context emit was called in, and its span (`<trace id>-<span id>`; undefined outside any trace). */
+  readonly caller: Context;
+  readonly callerSpan: string | undefined;
   readonly resolve: (outcome: EmitOutcome) => void;
   readonly reject: (error: Error) => void;
 }
@@ -62,11 +68,20 @@ interface Pending {
 // (see deliver), since resending it cannot succeed.
 const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED, status.ABORTED]);
 
+/** Encoded bytes of one entry of TrackBatchRequest.traceparents: a W3C traceparent (55 characters, version 00), or an empty one. */
+const TRACEPARENT_ENTRY_BYTES = traceparentsBytes([`00-${'0'.repeat(32)}-${'0'.repeat(16)}-01`]);
+const EMPTY_TRACEPARENT_ENTRY_BYTES = traceparentsBytes(['']);
+
+function traceparentsBytes(traceparents: string[]): number {
+  return toBinary(TrackBatchRequestSchema, create(TrackBatchRequestSchema, { traceparents })).length;
+}
+
 /**
  * Emits interaction events to ingestion over ZeroMQ: batches them (by count and encoded size, or after lingerMs),
  * waits for each batch's ack (sent only after command committed it), and retries a batch that got
  * no ack with backoff. Each event gets its event_id (and occurred_at) when emitted, so a retried
- * batch carries the same ids and is deduplicated by the event store instead of doubled.
+ * batch carries the same ids and is deduplicated by the event store instead of doubled. Each event
+ * stays in the trace it was emitted in (see deliverInEmittersTraces).
  */
 export class ZmqEventEmitter {
   private readonly client: ZmqRequestClient;
@@ -112,16 +127,20 @@ export class ZmqEventEmitter {
    * or its batch ran out of attempts / got a non-retryable status.
    */
   async emit(init: EventInit): Promise<EmitOutcome> {
+    const caller = context.active();
     while (this.pendingEvents >= this.maxPendingEvents && !this.closed) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     if (this.closed) throw new ServiceError(status.CANCELLED, 'emitter is closed');
     const event = create(EventSchema, { ...init, eventId: init.eventId || randomUUID(), occurredAt: init.occurredAt ?? timestampNow() });
     const encoded = toBinary(TrackBatchRequestSchema, create(TrackBatchRequestSchema, { events: [event] }));
-    if (encoded.length > this.maxBatchBytes) {
-      throw new ServiceError(status.INVALID_ARGUMENT, `event ${event.eventId}: ${encoded.length} bytes encoded, more than a batch may hold (maxBatchBytes ${this.maxBatchBytes})`);
+    const span = trace.getSpanContext(caller);
+    const callerSpan = span && trace.isSpanContextValid(span) ? `${span.traceId}-${span.spanId}` : undefined;
+    const bytes = encoded.length + (callerSpan === undefined ? EMPTY_TRACEPARENT_ENTRY_BYTES : TRACEPARENT_ENTRY_BYTES);
+    if (bytes > this.maxBatchBytes) {
+      throw new ServiceError(status.INVALID_ARGUMENT, `event ${event.eventId}: ${bytes} bytes encoded, more than a batch may hold (maxBatchBytes ${this.maxBatchBytes})`);
     }
     this.pendingEvents += 1;
-    this.queuedBytes += encoded.length;
-    const outcome = new Promise<EmitOutcome>((resolve, reject) => this.queue.push({ event, encoded, resolve, reject }));
+    this.queuedBytes += bytes;
+    const outcome = new Promise<EmitOutcome>((resolve, reject) => this.queue.push({ event, encoded, bytes, caller, callerSpan, resolve, reject }));
     this.schedule();
     return outcome;
   }
@@ -157,7 +176,7 @@ export class ZmqEventEmitter {
     while (this.inFlightBatches < this.maxInFlightBatches && (this.fullBatchQueued() || (partial && this.queue.length > 0))) {
       const batch = this.takeBatch();
       this.inFlightBatches += 1;
-      const sent = this.deliver(batch).finally(() => {
+      const sent = this.deliverInEmittersTraces(batch).finally(() => {
         this.inFlightBatches -= 1;
         this.sending.delete(sent);
         this.pendingEvents -= batch.length;
@@ -179,8 +198,8 @@ export class ZmqEventEmitter {
   private takeBatch(): Pending[] {
     let count = 0;
     let bytes = 0;
-    while (count < this.queue.length && count < this.maxBatchEvents && (count === 0 || bytes + this.queue[count]!.encoded.length <= this.maxBatchBytes)) {
-      bytes += this.queue[count]!.encoded.length;
+    while (count < this.queue.length && count < this.maxBatchEvents && (count === 0 || bytes + this.queue[count]!.bytes <= this.maxBatchBytes)) {
+      bytes += this.queue[count]!.bytes;
       count += 1;
     }
     this.queuedBytes -= bytes;
@@ -188,37 +207,69 @@ export class ZmqEventEmitter {
   }
 
   /**
-   * Sends one batch until it is acknowledged, retrying transient failures with the same payload
-   * (same ids). When ingestion refuses it as too large (its limit is below maxBatchBytes), sends
-   * its halves instead, down to single events, which then fail with that status.
+   * Delivers a batch in the trace of its first event emitted in one: the request span is a child of
+   * that emit's span. The events of each other emit's span get an `ingestion request` span of their
+   * own, child of that span and lasting until the batch is answered (startMergedCallSpans, as
+   * ingestion gives the calls it merges into one command), and go with its traceparent
+   * (TrackBatchRequest.traceparents), so they reach command, Kafka and the projector in the trace they
+   * were emitted in; the request span links to those spans. Events emitted outside any trace go in
+   * the batch's.
    */
-  private async deliver(batch: Pending[]): Promise<void> {
+  private async deliverInEmittersTraces(batch: Pending[]): Promise<void> {
+    const own = batch.find((entry) => entry.callerSpan !== undefined) ?? batch[0]!;
+    const callers: Context[] = [own.caller];
+    const callerIndexes = new Map<string, number>();
+    const callerOfEvent = batch.map(({ caller, callerSpan }) => {
+      if (callerSpan === undefined || callerSpan === own.callerSpan) return 0;
+      let index = callerIndexes.get(callerSpan);
+      if (index === undefined) {
+        index = callers.push(caller) - 1;
+        callerIndexes.set(callerSpan, index);
+      }
+      return index;
+    });
+    const spans = startMergedCallSpans('ingestion request', callers, { 'rpc.system': 'zeromq', 'orrery.merged.events': batch.length });
+    const traceparents = callerOfEvent.map((index) => spans.traceparents[index]!);
+    const failure = await context.with(own.caller, () => this.deliver(batch, traceparents, spans.links));
+    spans.end(failure);
+  }
+
+  /**
+   * Sends one batch, with the traceparent of each event ('' for the request's own trace), until it is
+   * acknowledged, retrying transient failures with the same payload (same ids). When ingestion
+   * refuses it as too large (its limit is below maxBatchBytes), sends its halves instead, down to
+   * single events, which then fail with that status. Resolves with the failure of its events, if they failed.
+   */
+  private async deliver(batch: Pending[], traceparents: readonly string[], links: readonly Link[]): Promise<ServiceError | undefined> {
     // A repeated field may be encoded in pieces one after another, so a TrackBatchRequest of these
-    // events is their one-event requests concatenated: each event is encoded once, at emit.
-    const payload = Buffer.concat(batch.map((entry) => entry.encoded));
+    // events is their one-event requests concatenated (each event is encoded once, at emit), then
+    // their traceparents, when any event has one.
+    const pieces = batch.map((entry) => entry.encoded);
+    if (traceparents.some(Boolean)) pieces.push(toBinary(TrackBatchRequestSchema, create(TrackBatchRequestSchema, { traceparents: [...traceparents] })));
+    const payload = Buffer.concat(pieces);
     for (let attempt = 1; ; attempt += 1) {
       try {
         this.counters.batchesSent += 1;
-        const reply = fromBinary(TrackBatchResponseSchema, await this.client.request(payload, this.requestTimeoutMs));
+        const reply = fromBinary(TrackBatchResponseSchema, await this.client.request(payload, this.requestTimeoutMs, links));
         const refused = new Map(reply.rejected.map((rejection) => [rejection.index, rejection.reason]));
         batch.forEach((entry, index) => {
           const reason = refused.get(index);
           entry.resolve(reason === undefined ? { eventId: entry.event.eventId, accepted: true } : { eventId: entry.event.eventId, accepted: false, reason });
         });
-        return;
+        return undefined;
       } catch (error) {
         const failure = toServiceError(error);
         if (isPayloadTooLarge(failure) && batch.length > 1) {
           // Nothing of it was handled. The halves go one after the other, in this batch's in-flight slot.
           this.counters.splits += 1;
           const half = Math.ceil(batch.length / 2);
-          await this.deliver(batch.slice(0, half));
-          await this.deliver(batch.slice(half));
-          return;
+          const firstHalfFailure = await this.deliver(batch.slice(0, half), traceparents.slice(0, half), links);
+          const secondHalfFailure = await this.deliver(batch.slice(half), traceparents.slice(half), links);
+          return firstHalfFailure ?? secondHalfFailure;
         }
         if (!RETRYABLE.has(failure.code) || attempt >= this.maxAttempts || this.closed) {
           for (const entry of batch) entry.reject(failure);
-          return;
+          return failure;
         }
         this.counters.retries += 1;
         await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, this.backoff)));

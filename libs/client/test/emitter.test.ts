@@ -1,10 +1,20 @@
 // The client library against a real ingestion + command on the local engines.
+import { ROOT_CONTEXT, TraceFlags } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { randomBytes } from 'node:crypto';
 import { EventType } from '@orrery/proto';
+import { context, trace } from '@orrery/telemetry';
 import { eventually } from '@orrery/testing';
 import { startCommand } from '../../../apps/command/src/service';
 import { eventIdOf } from '../../../apps/command/test/kafka-collector';
 import { silentLogger, startWriteSide, type WriteSide } from '../../../apps/ingestion/test/harness';
 import { createCatalogClient, createIngestClient, status, ZmqEventEmitter } from '../src/index';
+
+// Real spans (kept in memory), so trace context flows from emits through ingestion and command to Kafka.
+const spans = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+provider.register();
 
 describe('client library', () => {
   let side: WriteSide;
@@ -12,7 +22,10 @@ describe('client library', () => {
     // A short command deadline, so ingestion answers UNAVAILABLE quickly while command is down.
     side = await startWriteSide({ commandTimeoutMs: 300 });
   });
-  afterAll(() => side?.stop());
+  afterAll(async () => {
+    await side?.stop();
+    await provider.shutdown();
+  });
 
   const published = (prefix: string) => side.topic.messages.filter((message) => eventIdOf(message).startsWith(prefix));
 
@@ -24,6 +37,29 @@ describe('client library', () => {
       // First attempts only: under load ingestion may answer UNAVAILABLE (300 ms command deadline here) and a batch is retried.
       expect(emitter.stats.batchesSent - emitter.stats.retries).toBeLessThanOrEqual(20);
       expect(await side.count('events', "event_id LIKE 'many-%'")).toBe(5_000);
+    } finally {
+      await emitter.close();
+    }
+  });
+
+  it('when emits of different traces go in one batch, each event reaches Kafka in the trace of its emit', async () => {
+    const emitter = new ZmqEventEmitter({ endpoint: side.config.ingestZmqEndpoint });
+    try {
+      const emits = Array.from({ length: 24 }, (_, index) => ({ eventId: `traced-${index}`, traceId: randomBytes(16).toString('hex') }));
+      // Emitted in one turn of the event loop, each in its own trace (a sampled span of the emitting service): one batch.
+      const outcomes = await Promise.all(
+        emits.map(({ eventId, traceId }) => {
+          const caller = trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.SAMPLED, isRemote: true });
+          return context.with(caller, () => emitter.emit({ eventId, userId: `user-${eventId}`, itemId: 'i-1', type: EventType.CLICK }));
+        }),
+      );
+      expect(outcomes.every((outcome) => outcome.accepted)).toBe(true);
+      expect(emitter.stats.batchesSent - emitter.stats.retries).toBe(1);
+      const message = (eventId: string) => side.topic.messages.find((published) => eventIdOf(published) === eventId);
+      await eventually(async () => emits.every(({ eventId }) => message(eventId) !== undefined) || undefined, { what: 'the emitted events on Kafka' });
+      // The publish span whose traceparent each message carries is in its emit's trace, not in the trace of the batch's first emit.
+      const traceOfMessage = emits.map(({ eventId }) => /^00-([0-9a-f]{32})-[0-9a-f]{16}-01$/.exec(message(eventId)!.traceparent ?? '')?.[1]);
+      expect(traceOfMessage).toEqual(emits.map(({ traceId }) => traceId));
     } finally {
       await emitter.close();
     }
