@@ -16,6 +16,16 @@ export interface OwnPauses {
 /** How often the event loop's delay is sampled, ms. */
 export const LOOP_DELAY_RESOLUTION_MS = 10;
 
+/**
+ * How late the event loop ran monitorEventLoopDelay's sampling timer, in nanoseconds, from one of its
+ * samples at LOOP_DELAY_RESOLUTION_MS. A sample is the time between two runs of the timer, the
+ * resolution included (an idle loop records ~10 ms, not ~0); a timer that ran sooner than its
+ * interval (the loop's clock is cached per turn) was not late.
+ */
+export function timerLateness(sampleNanoseconds: number): number {
+  return Math.max(0, sampleNanoseconds - LOOP_DELAY_RESOLUTION_MS * 1e6);
+}
+
 /** What watchOwnPauses reads of monitorEventLoopDelay's histogram (a test gives its own). */
 export type LoopDelayHistogram = Pick<IntervalHistogram, 'enable' | 'disable' | 'count' | 'percentile' | 'max'>;
 
@@ -41,17 +51,14 @@ export function watchOwnPauses(monitor: (options: { resolution: number }) => Loo
     stop: () => {
       observer.disconnect();
       delay.disable();
-      // The histogram is in nanoseconds and holds nothing when no sample was taken (it then reports huge minima, zero maxima).
-      // Each sample is the time between two runs of the sampling timer, the resolution included (an idle
-      // loop records ~10 ms, not ~0): how late the timer ran is that less the resolution.
+      // The histogram holds nothing when no sample was taken (it then reports huge minima, zero maxima).
       const hasSamples = delay.count > 0;
-      const lateMs = (nanoseconds: number): number => Math.max(0, nanoseconds / 1e6 - LOOP_DELAY_RESOLUTION_MS);
       return {
         garbageCollections,
         garbageCollectionMs,
         longestGarbageCollectionMs,
-        loopDelayP99Ms: hasSamples ? lateMs(delay.percentile(99)) : 0,
-        loopDelayMaxMs: hasSamples ? lateMs(delay.max) : 0,
+        loopDelayP99Ms: hasSamples ? timerLateness(delay.percentile(99)) / 1e6 : 0,
+        loopDelayMaxMs: hasSamples ? timerLateness(delay.max) / 1e6 : 0,
       };
     },
   };

@@ -10,6 +10,11 @@ describe('the /metrics endpoint', () => {
       const text = await response.text();
       expect(text).toMatch(/^orrery_ingest_acks_total\{kind="event",outcome="stored",service="unit"\} 3$/m);
       expect(text).toMatch(/^process_cpu_seconds_total\{service="unit"\} /m);
+      // Node's event-loop lag without the 10 ms sampling interval of prom-client's own gauges (event-loop-lag.ts), once each.
+      expect(text.match(/^# HELP nodejs_eventloop_lag_p99_seconds .*$/gm)).toEqual([
+        '# HELP nodejs_eventloop_lag_p99_seconds How late the event loop ran a timer: the 99th percentile (seconds; sampled every 10 ms, since the previous scrape)',
+      ]);
+      expect(text.match(/^nodejs_eventloop_lag_p99_seconds\{service="unit"\} /gm)).toHaveLength(1);
       expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(404);
     } finally {
       await server.close();
