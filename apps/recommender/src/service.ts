@@ -171,6 +171,7 @@ async function warmUpInProcess(
       logger.info('no user in the projections to warm up with (a new platform?); serving without a warm-up');
       return;
     }
+    logger.info({ users: userIds.length, requests: config.recommenderWarmUpRequests }, 'warming up: Recommend calls in process before reporting SERVING');
     const report = await context.with(suppressTracing(context.active()), () =>
       warmUp(inProcessRecommend(ports, config.downstreamTimeoutMs), userIds, { requests: config.recommenderWarmUpRequests, stop }),
     );

@@ -8,7 +8,7 @@ import { readConfig, type OrreryConfig } from '@orrery/config';
 import { EventType } from '@orrery/proto';
 import { createRedis, encodeRecentEntry, projectionKeys, unlinkKeys, type RedisClient } from '@orrery/projections';
 import type { Logger } from '@orrery/telemetry';
-import { createTestDatabase, dropTestDatabase, healthStatus, uniqueName } from '@orrery/testing';
+import { createTestDatabase, dropTestDatabase, eventually, healthStatus, uniqueName } from '@orrery/testing';
 import { pino } from 'pino';
 import { startRecommender, type StartedRecommender } from '../src/service';
 
@@ -89,10 +89,15 @@ describe('a starting recommender', () => {
     await projectUsers(['u1']);
     const { logger, lines } = recordingLogger();
     const started = await startRecommender({ ...config, recommenderWarmUpRequests: 1_000_000 }, logger);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    running = started;
+    // Closed once the warm-up is sending its calls (it logs that it starts, then sends the first ones at once), not before.
+    await eventually(async () => lines.some((line) => String(line.msg).startsWith('warming up: ')), { what: 'the warm-up to start' });
     await started.close();
+    running = undefined;
     const report = lines.find((line) => line.warmUp !== undefined)?.warmUp as { sent: number; stoppedEarly?: string } | undefined;
+    // A loop that went on would have stopped at its time limit (15 s) instead, or sent them all.
     expect(report?.stoppedEarly).toBe('stopped: the service is shutting down');
+    expect(report!.sent).toBeGreaterThan(0);
     expect(report!.sent).toBeLessThan(1_000_000);
   });
 });
