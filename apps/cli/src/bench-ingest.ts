@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { readConfig } from '@orrery/config';
 import { createIngestClient, ZmqEventEmitter } from '@orrery/client';
 import { partitionOfKey, repairProduceEncoding } from '@orrery/kafka';
-import { percentiles, type Percentiles } from '@orrery/metrics';
+import { describeLatencies, percentiles, type Percentiles } from '@orrery/metrics';
 import { controlKeys, createRedis, EVENT_SCOPE_TAG, projectionKeys, projectorGroupOf, readProjectionVersion, watermarkSource } from '@orrery/projections';
 import { EventType } from '@orrery/proto';
 import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase } from '@orrery/testing';
@@ -48,7 +48,7 @@ const LAG_LADDER: LadderKind = { latency: 'ack → applied', unit: 'event', p99G
 export const INGEST_BENCH_PHASES = ['ceilings', 'lag', 'throughput'] as const;
 export type IngestBenchPhase = (typeof INGEST_BENCH_PHASES)[number];
 
-const fmt = (p: Percentiles): string => `p50 ${p.p50.toFixed(1)} ms | p99 ${p.p99.toFixed(1)} ms | max ${p.max.toFixed(1)} ms (n=${p.count})`;
+const fmt = (p: Percentiles): string => describeLatencies(p, ['p50', 'p99'], 1);
 const USERS = 10_000;
 /** The lag phase polls the watermarks of at most this many of the oldest unapplied sampled events, every POLL_INTERVAL_MS. */
 const POLLED_SAMPLES = 32;

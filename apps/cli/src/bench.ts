@@ -4,7 +4,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { createClient } from '@orrery/grpc';
 import { EventType, IngestService, RecommendationService } from '@orrery/proto';
 import { readConfig } from '@orrery/config';
-import { percentiles, watchOwnPauses, type Percentiles } from '@orrery/metrics';
+import { describeLatencies, percentiles, watchOwnPauses, type Percentiles } from '@orrery/metrics';
 import { lastItemByUser, waitUntilProjected } from './caught-up';
 import { fetchCompleteTraces, sampledTraceContext } from './jaeger';
 import { startIsolatedPlatform } from './isolated-platform';
@@ -41,7 +41,7 @@ export interface BenchOptions {
 }
 
 const ms = (nanoseconds: bigint): number => Number(nanoseconds) / 1e6;
-const format = (p: Percentiles): string => `p50 ${p.p50.toFixed(2)} ms | p90 ${p.p90.toFixed(2)} ms | p99 ${p.p99.toFixed(2)} ms | p999 ${p.p999.toFixed(2)} ms | max ${p.max.toFixed(2)} ms (n=${p.count})`;
+const format = (p: Percentiles): string => describeLatencies(p, ['p50', 'p90', 'p99', 'p999'], 2);
 
 /**
  * Starts an isolated platform on the local engines, seeds and trains it, then measures Recommend

@@ -54,11 +54,11 @@ describe('lagStages', () => {
     expect(lagStages(trace.filter((entry) => entry.operationName !== 'command serve'))).toEqual([]);
   });
 
-  it('formats one line per stage with p50, p90 and p99', () => {
+  it('formats one line per stage with its p50, its max and the number of events, too few for a p90 or p99', () => {
     const lines = formatStages(lagStages(trace));
     expect(lines).toHaveLength(5);
-    expect(lines[0]).toBe('  commit → relay sends: p50 10.0 | p90 30.0 | p99 30.0 ms');
-    expect(lines[4]).toBe('  commit → applied: p50 60.0 | p90 85.0 | p99 85.0 ms');
+    expect(lines[0]).toBe('  commit → relay sends: p50 ≤max | p90 ≤max | p99 ≤max | max 30.0 ms (n=4)');
+    expect(lines[4]).toBe('  commit → applied: p50 ≤max | p90 ≤max | p99 ≤max | max 85.0 ms (n=4)');
   });
 });
 

@@ -1,7 +1,7 @@
 // Where the write side's lag goes, read back from Jaeger: for each event of a traced batch, the time
 // from the command's reply (committed) to the relay's Kafka send, the send itself, from Kafka to the
 // projector's apply, and the apply. The services' own spans say it; nothing is added to them.
-import { percentiles, type Percentiles } from '@orrery/metrics';
+import { describeLatencies, percentiles, type Percentiles } from '@orrery/metrics';
 import type { JaegerSpan } from './jaeger';
 
 /** What lagStages reads of a span. */
@@ -91,11 +91,8 @@ export function stagePercentiles(stages: readonly EventStages[]): Record<keyof E
   return { toRelaySend: of('toRelaySend'), kafkaSend: of('kafkaSend'), toApply: of('toApply'), apply: of('apply'), total: of('total') };
 }
 
-/** One line per stage: `  name: p50 … | p90 … | p99 … ms`. */
+/** One line per stage: `  name: p50 … ms | p90 … | p99 … | max … ms (n=…)` (describeLatencies: ≤max where too few events for a percentile). */
 export function formatStages(stages: readonly EventStages[]): string[] {
   const summary = stagePercentiles(stages);
-  return (Object.keys(STAGE_NAMES) as (keyof EventStages)[]).map((stage) => {
-    const { p50, p90, p99 } = summary[stage];
-    return `  ${STAGE_NAMES[stage]}: p50 ${p50.toFixed(1)} | p90 ${p90.toFixed(1)} | p99 ${p99.toFixed(1)} ms`;
-  });
+  return (Object.keys(STAGE_NAMES) as (keyof EventStages)[]).map((stage) => `  ${STAGE_NAMES[stage]}: ${describeLatencies(summary[stage], ['p50', 'p90', 'p99'], 1)}`);
 }

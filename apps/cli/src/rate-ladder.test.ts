@@ -6,9 +6,9 @@ function step(askedRate: number, latenciesMs: readonly number[], changes: Partia
   return { askedRate, achievedRate: askedRate, latency: percentiles(latenciesMs), errors: 0, degraded: 0, cpuMsPerUnit: { recommender: 1.5, scoring: 0.3 }, ...changes };
 }
 
-/** 100 latencies of `typical` ms, the slowest `slow` of them at `tail` ms. */
-function sample(typical: number, slow: number, tail: number): number[] {
-  return Array.from({ length: 100 }, (_, index) => (index < slow ? tail : typical));
+/** `size` latencies of `typical` ms, the slowest `slow` of them at `tail` ms (1,000: enough for a p99, not a p999). */
+function sample(typical: number, slow: number, tail: number, size = 1_000): number[] {
+  return Array.from({ length: size }, (_, index) => (index < slow ? tail : typical));
 }
 
 describe('rate ladder', () => {
@@ -39,7 +39,7 @@ describe('rate ladder', () => {
   });
 
   it('reports the highest rate whose p99 is under the goal, even above a step that missed it', () => {
-    const steps = [step(100, sample(2, 0, 0)), step(200, sample(2, 2, 30)), step(300, sample(3, 0, 0)), step(500, sample(4, 2, 40))];
+    const steps = [step(100, sample(2, 0, 0)), step(200, sample(2, 20, 30)), step(300, sample(3, 5, 30)), step(500, sample(4, 20, 40))];
     expect(steps[1]!.latency.p99).toBe(30);
     expect(highestRateWithin(steps, 10)).toBe(300);
   });
@@ -47,23 +47,35 @@ describe('rate ladder', () => {
   it('does not count a step with errors, or one that fell short of its rate, as within the goal', () => {
     expect(highestRateWithin([step(100, sample(2, 0, 0)), step(200, sample(2, 0, 0), { errors: 1 })], 10)).toBe(100);
     expect(highestRateWithin([step(100, sample(2, 0, 0)), step(200, sample(2, 0, 0), { achievedRate: 150 })], 10)).toBe(100);
-    expect(highestRateWithin([step(100, sample(9, 2, 12))], 10)).toBeUndefined();
+    expect(highestRateWithin([step(100, sample(9, 20, 12))], 10)).toBeUndefined();
     expect(highestRateWithin([step(100, [])], 10)).toBeUndefined();
   });
 
-  it('tabulates each step with the CPU per request of every process group', () => {
-    const table = ladderTable([step(100, sample(2, 1, 9)), step(200, sample(3, 0, 0), { cpuMsPerUnit: { recommender: 0.9 } })], 'req').split('\n');
-    expect(table[0]).toBe('| asked req/s | answered req/s | p50 ms | p99 ms | p999 ms | errors | degraded | recommender CPU ms/req | scoring CPU ms/req |');
-    expect(table[2]).toBe('| 100 | 100 | 2.00 | 2.00 | 9.00 | 0 | 0 | 1.500 | 0.300 |');
-    expect(table[3]).toBe('| 200 | 200 | 3.00 | 3.00 | 3.00 | 0 | 0 | 0.900 |  |');
+  it('judges a step too small for a p99 on its maximum: within the goal only when every call was', () => {
+    // 300 calls: their nearest-rank p99 (2 ms) is not a p99, the one slow call is past the goal.
+    expect(highestRateWithin([step(100, sample(2, 1, 12, 300))], 10)).toBeUndefined();
+    expect(highestRateWithin([step(100, sample(2, 0, 0, 300)), step(200, sample(2, 1, 12, 300))], 10)).toBe(100);
+  });
+
+  it('tabulates each step with its sample size, its maximum and the CPU per request of every process group', () => {
+    const steps = [step(100, sample(2, 1, 9)), step(200, sample(3, 0, 0), { cpuMsPerUnit: { recommender: 0.9 } }), step(300, sample(3, 11, 50, 10_000))];
+    const table = ladderTable(steps, 'req').split('\n');
+    expect(table[0]).toBe('| asked req/s | answered req/s | n | p50 ms | p99 ms | p999 ms | max ms | errors | degraded | recommender CPU ms/req | scoring CPU ms/req |');
+    expect(table[2]).toBe('| 100 | 100 | 1000 | 2.00 | 2.00 | ≤max | 9.00 | 0 | 0 | 1.500 | 0.300 |');
+    expect(table[3]).toBe('| 200 | 200 | 1000 | 3.00 | 3.00 | ≤max | 3.00 | 0 | 0 | 0.900 |  |');
+    expect(table[4]).toBe('| 300 | 300 | 10000 | 3.00 | 3.00 | 50.00 | 50.00 | 0 | 0 | 1.500 | 0.300 |');
+  });
+
+  it('prints no percentile of a step without a single latency', () => {
+    expect(ladderTable([step(100, [], { errors: 500 })], 'req').split('\n')[2]).toBe('| 100 | 100 | 0 | — | — | — | — | 500 | 0 | 1.500 | 0.300 |');
   });
 
   it('names the rates and CPU of an event ladder per event, and plots its own goal', () => {
     const lag: LadderKind = { latency: 'Ack → applied', unit: 'event', p99GoalMs: 100 };
-    const steps = [step(1000, sample(40, 2, 130), { degraded: undefined, cpuMsPerUnit: { projector: 0.35 } }), step(5000, sample(900, 0, 0), { achievedRate: 4100, degraded: undefined, cpuMsPerUnit: { projector: 0.1 } })];
+    const steps = [step(1000, sample(40, 20, 130), { degraded: undefined, cpuMsPerUnit: { projector: 0.35 } }), step(5000, sample(900, 0, 0), { achievedRate: 4100, degraded: undefined, cpuMsPerUnit: { projector: 0.1 } })];
     const table = ladderTable(steps, 'event').split('\n');
-    expect(table[0]).toBe('| asked events/s | sent events/s | p50 ms | p99 ms | p999 ms | errors | degraded | projector CPU ms/event |');
-    expect(table[3]).toBe('| 5000 | 4100 | 900.00 | 900.00 | 900.00 | 0 |  | 0.100 |');
+    expect(table[0]).toBe('| asked events/s | sent events/s | n | p50 ms | p99 ms | p999 ms | max ms | errors | degraded | projector CPU ms/event |');
+    expect(table[3]).toBe('| 5000 | 4100 | 1000 | 900.00 | 900.00 | ≤max | 900.00 | 0 |  | 0.100 |');
     const svg = renderLadderSvg(steps, lag, 'lag');
     expect(svg).toContain('goal: p99 &lt; 100 ms');
     expect(svg).toContain('events/s asked (open loop)');
@@ -80,18 +92,24 @@ describe('rate ladder', () => {
     expect(step).toMatchObject({ askedRate: 50, achievedRate: 50, errors: 1, errorReasons: '1× rpc error: code = DeadlineExceeded', cpuMsPerUnit: { recommender: 3.2 } });
     expect(step.latency).toMatchObject({ count: 99, p50: 2, p99: 40, max: 40 });
     expect(step.degraded).toBeUndefined();
-    expect(ladderTable([step], 'req').split('\n')[2]).toBe('| 50 | 50 | 2.00 | 40.00 | 40.00 | 1 |  | 3.200 |');
+    expect(ladderTable([step], 'req').split('\n')[2]).toBe('| 50 | 50 | 99 | 2.00 | ≤max | ≤max | 40.00 | 1 |  | 3.200 |');
     expect(() => stepFromGhzReport({ options: {}, count: 1, total: 1, details: [] }, {})).toThrow(/no --rps/);
   });
 
   it('plots p50, p99 and p999 by rate on a log axis, with the goal line', () => {
-    const svg = renderLadderSvg([step(100, sample(2, 2, 30)), step(500, sample(4, 0, 0))], RECOMMEND_LADDER, 'ladder <test>');
+    const svg = renderLadderSvg([step(100, sample(2, 2, 30, 100)), step(500, sample(4, 20, 8))], RECOMMEND_LADDER, 'ladder <test>');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('ladder &lt;test&gt;');
     expect(svg.match(/<polyline /g)).toHaveLength(3);
     expect(svg).toContain('goal: p99 &lt; 10 ms');
     // Log axis from 1 to 100 ms over 260 px: 10 ms sits halfway, at y = 40 + 130.
     expect(svg).toMatch(/<line x1="60" x2="700" y1="170\.0" y2="170\.0" stroke="#c0392b"/);
-    expect(svg).toContain('<title>100 req/s p99 30.00 ms</title>');
+    expect(svg).toContain('fill="#d9822b" stroke="#d9822b"><title>500 req/s p99 8.00 ms</title>');
+  });
+
+  it('plots a percentile of a step too small for it as a hollow marker at the step\'s maximum', () => {
+    const svg = renderLadderSvg([step(100, sample(2, 2, 30, 100)), step(500, sample(4, 20, 8))], RECOMMEND_LADDER, 'ladder');
+    expect(svg).toContain('fill="white" stroke="#d9822b"><title>100 req/s p99 ≤ max 30.00 ms (n=100)</title>');
+    expect(svg).toContain('fill="white" stroke="#9b59b6"><title>500 req/s p999 ≤ max 8.00 ms (n=1000)</title>');
   });
 });

@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UsageError } from '@orrery/config';
-import { percentiles, type Percentiles } from '@orrery/metrics';
+import { formatPercentile, hasSamplesFor, p99Bound, percentiles, samplesNeededFor, SAMPLES_BEYOND_A_PERCENTILE, type PercentileName, type Percentiles } from '@orrery/metrics';
 import { topReasons } from './stats';
 import { escapeXml, svgOpening } from './svg';
 
@@ -69,11 +69,13 @@ export function parseRates(option: string, text: string, expected = 'rising whol
 
 /**
  * The highest asked rate whose p99 is under `p99LimitMs` with every request answered without error
- * and the rate actually reached (at least 95% of it), or undefined when no step qualifies. Steps
- * above a failing one can still qualify: the tail on a shared machine is not monotonic in the rate.
+ * and the rate actually reached (at least 95% of it), or undefined when no step qualifies. A step too
+ * small for a p99 (p99Bound) is judged on its maximum: it qualifies only when every call was under
+ * the limit. Steps above a failing one can still qualify: the tail on a shared machine is not
+ * monotonic in the rate.
  */
 export function highestRateWithin(steps: readonly LadderStep[], p99LimitMs: number): number | undefined {
-  const passing = steps.filter((step) => step.errors === 0 && step.latency.count > 0 && step.latency.p99 < p99LimitMs && step.achievedRate >= 0.95 * step.askedRate);
+  const passing = steps.filter((step) => step.errors === 0 && step.latency.count > 0 && p99Bound(step.latency) < p99LimitMs && step.achievedRate >= 0.95 * step.askedRate);
   return passing.length === 0 ? undefined : Math.max(...passing.map((step) => step.askedRate));
 }
 
@@ -101,17 +103,24 @@ export function stepFromGhzReport(report: GhzReport, cpuMsPerUnit: Readonly<Reco
   };
 }
 
-/** The ladder as a markdown table: one row per step, CPU per request for each process group. */
+/**
+ * The ladder as a markdown table: one row per step, its sample size and maximum beside its
+ * percentiles (`≤max` where the step is too small for one: formatPercentile), CPU per request for
+ * each process group.
+ */
 export function ladderTable(steps: readonly LadderStep[], unit: LadderKind['unit']): string {
   const groups = [...new Set(steps.flatMap((step) => Object.keys(step.cpuMsPerUnit)))];
   const rate = rateLabel(unit);
-  const header = [`asked ${rate}`, `${unit === 'req' ? 'answered' : 'sent'} ${rate}`, 'p50 ms', 'p99 ms', 'p999 ms', 'errors', 'degraded', ...groups.map((group) => `${group} CPU ms/${unit}`)];
+  const header = [`asked ${rate}`, `${unit === 'req' ? 'answered' : 'sent'} ${rate}`, 'n', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'errors', 'degraded', ...groups.map((group) => `${group} CPU ms/${unit}`)];
+  const percentile = (step: LadderStep, name: PercentileName): string => formatPercentile(name, step.latency[name], step.latency.count, 2);
   const rows = steps.map((step) => [
     String(step.askedRate),
     step.achievedRate.toFixed(0),
-    step.latency.p50.toFixed(2),
-    step.latency.p99.toFixed(2),
-    step.latency.p999.toFixed(2),
+    String(step.latency.count),
+    percentile(step, 'p50'),
+    percentile(step, 'p99'),
+    percentile(step, 'p999'),
+    step.latency.count === 0 ? '—' : step.latency.max.toFixed(2),
     String(step.errors),
     step.degraded === undefined ? '' : String(step.degraded),
     ...groups.map((group) => (step.cpuMsPerUnit[group] === undefined ? '' : step.cpuMsPerUnit[group]!.toFixed(3))),
@@ -120,14 +129,18 @@ export function ladderTable(steps: readonly LadderStep[], unit: LadderKind['unit
 }
 
 const SERIES = [
-  { label: 'p50', colour: '#2f6db5', value: (step: LadderStep) => step.latency.p50 },
-  { label: 'p99', colour: '#d9822b', value: (step: LadderStep) => step.latency.p99 },
-  { label: 'p999', colour: '#9b59b6', value: (step: LadderStep) => step.latency.p999 },
-] as const;
+  { label: 'p50', colour: '#2f6db5' },
+  { label: 'p99', colour: '#d9822b' },
+  { label: 'p999', colour: '#9b59b6' },
+] as const satisfies readonly { label: PercentileName; colour: string }[];
+
+/** Where a step's percentile `name` is plotted: at its value, or at the step's maximum, which bounds it, when the step is too small for it. */
+const plotted = (step: LadderStep, name: PercentileName): number => (hasSamplesFor(name, step.latency.count) ? step.latency[name] : step.latency.max);
 
 /**
  * Latency by asked rate as a standalone SVG: p50, p99 and p999 on a logarithmic millisecond axis
- * (the tail spans decades), the goal as a dashed line.
+ * (the tail spans decades), the goal as a dashed line. A percentile of a step too small for it is
+ * drawn as a hollow marker at the step's maximum: at most that, not measured.
  */
 export function renderLadderSvg(steps: readonly LadderStep[], kind: LadderKind, title: string): string {
   const goalMs = kind.p99GoalMs;
@@ -139,7 +152,7 @@ export function renderLadderSvg(steps: readonly LadderStep[], kind: LadderKind, 
   const top = 40;
   const plotHeight = 260;
   const plotWidth = width - left - right;
-  const values = steps.flatMap((step) => SERIES.map((series) => series.value(step))).filter((value) => value > 0);
+  const values = steps.flatMap((step) => SERIES.map((series) => plotted(step, series.label))).filter((value) => value > 0);
   const low = Math.min(goalMs, ...values);
   const high = Math.max(goalMs, ...values);
   // Decade-aligned bounds with 1-2-5 ticks between them.
@@ -168,10 +181,14 @@ export function renderLadderSvg(steps: readonly LadderStep[], kind: LadderKind, 
   parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(goalMs).toFixed(1)}" y2="${y(goalMs).toFixed(1)}" stroke="#c0392b" stroke-dasharray="6 4"/>`);
   parts.push(`<text x="${width - right - 4}" y="${(y(goalMs) - 5).toFixed(1)}" text-anchor="end" fill="#c0392b">goal: p99 &lt; ${goalMs} ms</text>`);
   for (const series of SERIES) {
-    const points = steps.map((step) => `${x(step.askedRate).toFixed(1)},${y(series.value(step)).toFixed(1)}`);
+    const points = steps.map((step) => `${x(step.askedRate).toFixed(1)},${y(plotted(step, series.label)).toFixed(1)}`);
     parts.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${series.colour}" stroke-width="2"/>`);
     for (const step of steps) {
-      parts.push(`<circle cx="${x(step.askedRate).toFixed(1)}" cy="${y(series.value(step)).toFixed(1)}" r="3" fill="${series.colour}"><title>${escapeXml(`${step.askedRate} ${rate} ${series.label} ${series.value(step).toFixed(2)} ms`)}</title></circle>`);
+      const measured = hasSamplesFor(series.label, step.latency.count);
+      const value = `${measured ? '' : '≤ max '}${plotted(step, series.label).toFixed(2)} ms${measured ? '' : ` (n=${step.latency.count})`}`;
+      parts.push(
+        `<circle cx="${x(step.askedRate).toFixed(1)}" cy="${y(plotted(step, series.label)).toFixed(1)}" r="3" fill="${measured ? series.colour : 'white'}" stroke="${series.colour}"><title>${escapeXml(`${step.askedRate} ${rate} ${series.label} ${value}`)}</title></circle>`,
+      );
     }
   }
   SERIES.forEach((series, index) => {
@@ -190,6 +207,10 @@ export function reportLadder(steps: readonly LadderStep[], kind: LadderKind, hea
   const within = `highest rate with ${kind.latency} p99 < ${kind.p99GoalMs} ms`;
   log(`\n## ${heading}`);
   log(ladderTable(steps, kind.unit));
+  log(
+    `n: latencies measured; a percentile is printed when at least ${SAMPLES_BEYOND_A_PERCENTILE} of them lie beyond it (p99 from ${samplesNeededFor('p99')}, p999 from ${samplesNeededFor('p999')}), else ≤max: ` +
+      `at most the max, and a step too small for a p99 meets the goal only when its max does`,
+  );
   for (const step of steps) if (step.errorReasons) log(`errors at ${step.askedRate} ${rate}: ${step.errorReasons}`);
   log(best === undefined ? `${within}: none of the rates tried` : `${within} (of the rates tried, ${kind.unit === 'req' ? 'every request answered' : 'every event acknowledged, sent on time'}): ${best} ${rate}`);
   mkdirSync(dirname(plotPath), { recursive: true });

@@ -75,15 +75,15 @@ describe('formatRecommendStages', () => {
     total,
   });
 
-  it('gives a row per stage with p50, p99 and the mean of the slowest 1% and its share of their latency', () => {
+  it('gives a row per stage with p50, p99 (≤max: 300 calls are too few for one), max and the mean of the slowest 1% and its share of their latency', () => {
     // 296 calls of 5 ms (1 outside the handler) and 4 of 45 ms (40 outside): the slowest 1% are 3 of those.
     const calls = [call(45, 40), ...Array.from({ length: 296 }, () => call(5, 1)), call(45, 40), call(45, 40), call(45, 40)];
     const table = formatRecommendStages(calls);
-    expect(table[0]).toBe('| stage | p50 ms | p99 ms | mean of the slowest 3 of 300 ms |');
+    expect(table[0]).toBe('| stage | p50 ms | p99 ms | max ms | mean of the slowest 3 of 300 ms |');
     expect(table).toHaveLength(2 + 8);
-    expect(table).toContain('| before and after the handler (gRPC, HTTP/2, event loop) | 1.00 | 40.00 | 40.00 (89%) |');
-    expect(table).toContain('| user read (Redis) | 1.00 | 1.00 | 1.00 (2%) |');
-    expect(table.at(-1)).toBe('| client latency | 5.00 | 45.00 | 45.00 |');
+    expect(table).toContain('| before and after the handler (gRPC, HTTP/2, event loop) | 1.00 | ≤max | 40.00 | 40.00 (89%) |');
+    expect(table).toContain('| user read (Redis) | 1.00 | ≤max | 1.00 | 1.00 (2%) |');
+    expect(table.at(-1)).toBe('| client latency | 5.00 | ≤max | 45.00 | 45.00 |');
   });
 
   it('when fewer than 100 calls were traced, the slowest one stands for the tail; with none there is no table', () => {

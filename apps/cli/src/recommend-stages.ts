@@ -1,7 +1,7 @@
 // What a Recommend's latency is made of, read back from Jaeger: the client's latency against the
 // recommender's SERVER span and the spans under it (the user's read, the ANN search, shared reads
 // that missed the cache, the score call). The services' own spans say it; nothing is added to them.
-import { percentiles } from '@orrery/metrics';
+import { formatPercentile, percentiles } from '@orrery/metrics';
 import type { JaegerSpan } from './jaeger';
 
 /** What recommendStages reads of a span. */
@@ -108,7 +108,8 @@ function unionLength(intervals: [number, number][]): number {
 }
 
 /**
- * A markdown table: per stage, its p50 and p99 over every traced call, and its mean over the slowest
+ * A markdown table: per stage, its p50, p99 (`≤max` with too few calls for one: formatPercentile) and
+ * max over every traced call, and its mean over the slowest
  * 1% of them by client latency (at least one call) with its share of their latency: what the tail is
  * made of, which percentiles of each stage alone do not say. Side by side stages overlap, so the
  * shares can add up to more than 100%.
@@ -119,9 +120,10 @@ export function formatRecommendStages(calls: readonly RecommendStages[]): string
   const mean = (stage: keyof RecommendStages): number => slowest.reduce((sum, call) => sum + call[stage], 0) / slowest.length;
   const slowestTotal = mean('total');
   const rows = (Object.keys(RECOMMEND_STAGE_NAMES) as (keyof RecommendStages)[]).map((stage) => {
-    const { p50, p99 } = percentiles(calls.map((call) => call[stage]));
+    const { count, p50, p99, max } = percentiles(calls.map((call) => call[stage]));
     const share = slowestTotal > 0 ? ` (${((100 * mean(stage)) / slowestTotal).toFixed(0)}%)` : '';
-    return `| ${RECOMMEND_STAGE_NAMES[stage]} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${mean(stage).toFixed(2)}${stage === 'total' ? '' : share} |`;
+    const cells = [formatPercentile('p50', p50, count, 2), formatPercentile('p99', p99, count, 2), max.toFixed(2), `${mean(stage).toFixed(2)}${stage === 'total' ? '' : share}`];
+    return `| ${RECOMMEND_STAGE_NAMES[stage]} | ${cells.join(' | ')} |`;
   });
-  return [`| stage | p50 ms | p99 ms | mean of the slowest ${slowest.length} of ${calls.length} ms |`, '| --- | --- | --- | --- |', ...rows];
+  return [`| stage | p50 ms | p99 ms | max ms | mean of the slowest ${slowest.length} of ${calls.length} ms |`, '| --- | --- | --- | --- | --- |', ...rows];
 }

@@ -17,7 +17,7 @@ import { Partitioners } from 'kafkajs';
 import { integerOption, parseOptions, readCommandLine, readConfig, type OrreryConfig } from '@orrery/config';
 import { createClient } from '@orrery/grpc';
 import { createKafka, domainEventKey, encodeDomainEvent, ensureTopic } from '@orrery/kafka';
-import { percentiles } from '@orrery/metrics';
+import { describeLatencies, formatPercentile, percentiles, type PercentileName } from '@orrery/metrics';
 import { createRedis, unlinkKeys } from '@orrery/projections';
 import { DomainEventSchema, EventType, QueryService, type DomainEvent } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
@@ -165,8 +165,13 @@ async function main(): Promise<void> {
     await Promise.all(sends);
     while (freshness.report().fromCommitted.count < produced) await new Promise((resolve) => setTimeout(resolve, 20));
     const lag = freshness.report().fromCommitted;
+    // Bucket bounds: each percentile is at most the bound printed (≤max: too few events for it).
+    const bound = (name: PercentileName, valueMs: number): string => {
+      const text = formatPercentile(name, valueMs, lag.count, 0);
+      return text === '≤max' || text === '—' ? text : `≤ ${text} ms`;
+    };
     process.stdout.write(
-      `projector lag at ${rate} events/s for ${seconds} s (${produced} events; commit → applied, bucket bounds): p50 ≤ ${lag.p50Ms} ms, p90 ≤ ${lag.p90Ms} ms, p99 ≤ ${lag.p99Ms} ms, max ${lag.maxMs} ms\n`,
+      `projector lag at ${rate} events/s for ${seconds} s (${produced} events; commit → applied, bucket bounds): p50 ${bound('p50', lag.p50Ms)}, p90 ${bound('p90', lag.p90Ms)}, p99 ${bound('p99', lag.p99Ms)}, max ${lag.maxMs} ms (n=${lag.count})\n`,
     );
     process.stdout.write(`  cost per event (producer in this process too): ${describeCost(lagCostBefore, await costSnapshot(redis), produced)}\n`);
     await eventually0(async () => (await groupLag(admin, config.eventsTopic, config.projectorGroup)) === 0);
@@ -207,9 +212,8 @@ async function main(): Promise<void> {
           }
         }),
       );
-      const { p50, p99 } = percentiles(latencies);
       process.stdout.write(
-        `query ${name.padEnd(22)} concurrency ${concurrency}: ${latencies.length} calls in 3 s (${Math.round(latencies.length / 3)}/s), p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms\n`,
+        `query ${name.padEnd(22)} concurrency ${concurrency}: ${latencies.length} calls in 3 s (${Math.round(latencies.length / 3)}/s), ${describeLatencies(percentiles(latencies), ['p50', 'p99'], 2)}\n`,
       );
     }
     client.close();

@@ -24,5 +24,5 @@ export {
 } from './catalogue';
 export { sampleEvery, type Sampler } from './sampler';
 export { collectMetricsForClusterPrimary, metricsText, startMetricsServer, type MetricsServer, type MetricsServerOptions } from './server';
-export { percentiles, type Percentiles } from './percentiles';
+export { describeLatencies, formatPercentile, hasSamplesFor, p99Bound, percentiles, samplesNeededFor, SAMPLES_BEYOND_A_PERCENTILE, type PercentileName, type Percentiles } from './percentiles';
 export { watchOwnPauses, type OwnPauses } from './pauses';
