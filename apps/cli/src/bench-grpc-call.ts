@@ -15,8 +15,8 @@ import { ParentBasedSampler, TraceIdRatioBasedSampler, BatchSpanProcessor, type 
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { integerOption, parseOptions, readCommandLine, UsageError } from '@orrery/config';
 import { bindService, createClient, startGrpcServer, type Client } from '@orrery/grpc';
+import { nowMs, untilDue } from '@orrery/metrics';
 import { EventType, IngestService } from '@orrery/proto';
-import { nowMs, untilDue } from './open-loop';
 
 /** How the server traces: off, or the ratio of new traces sampled. */
 type Mode = 'off' | number;

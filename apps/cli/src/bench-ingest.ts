@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { readConfig } from '@orrery/config';
 import { createIngestClient, ZmqEventEmitter } from '@orrery/client';
 import { partitionOfKey, repairProduceEncoding } from '@orrery/kafka';
-import { describeLatencies, percentiles, type Percentiles } from '@orrery/metrics';
+import { describeLatencies, nowMs, openLoopBatchSizes, percentiles, untilDue, type Percentiles } from '@orrery/metrics';
 import { controlKeys, createRedis, EVENT_SCOPE_TAG, projectionKeys, projectorGroupOf, readProjectionVersion, watermarkSource } from '@orrery/projections';
 import { EventType } from '@orrery/proto';
 import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase } from '@orrery/testing';
@@ -16,7 +16,6 @@ import { fetchCompleteTraces, sampledTraceContext, type JaegerTrace } from './ja
 import { renderWaterfall } from './trace-view';
 import { formatStages, lagStages, type EventStages } from './lag-stages';
 import { histogramTotalsIn, scrape, sumOf } from './prometheus-text';
-import { nowMs, openLoopBatchSizes, untilDue } from './open-loop';
 import { reportLadder, type LadderKind, type LadderStep } from './rate-ladder';
 
 export interface IngestBenchOptions {

@@ -1,3 +1,5 @@
+// The schedule of the benches' open loops (a call or batch sent when due, whatever is still in flight, so
+// that queueing shows in the latency): shared by the cli's benches and the projector's.
 /**
  * The batch sizes of an open loop that sends `rate` events a second in `ticks` ticks of 1/`ticksPerSecond`
  * s: the rate exactly, each tick the events due by its end less those sent (250 events/s at 100 ticks a
