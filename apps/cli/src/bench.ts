@@ -4,7 +4,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { createClient } from '@orrery/grpc';
 import { EventType, IngestService, RecommendationService } from '@orrery/proto';
 import { readConfig } from '@orrery/config';
-import { describeLatencies, percentiles, watchOwnPauses, type Percentiles } from '@orrery/metrics';
+import { describeLatencies, percentiles, sentPerSecond, watchOwnPauses, type Percentiles } from '@orrery/metrics';
 import { lastItemByUser, waitUntilProjected } from './caught-up';
 import { fetchCompleteTraces, sampledTraceContext } from './jaeger';
 import { startIsolatedPlatform } from './isolated-platform';
@@ -116,14 +116,12 @@ export async function runBenchmarks(options: BenchOptions): Promise<void> {
       const steps: LadderStep[] = [];
       for (const rate of options.ladder) {
         const before = CpuSnapshot.take(groups());
-        const started = process.hrtime.bigint();
         const result = await openLoopRecommend(recommender, randomUser, rate, options.ladderSeconds);
-        const seconds = ms(process.hrtime.bigint() - started) / 1000;
         const used = CpuSnapshot.take(groups(), before).since(before).seconds;
         const answered = result.latencies.length + result.errors;
         steps.push({
           askedRate: rate,
-          achievedRate: answered / seconds,
+          achievedRate: sentPerSecond(result.sent, result.lastSentMs, options.ladderSeconds * 1000),
           latency: percentiles(result.latencies),
           errors: result.errors,
           degraded: result.degraded,
@@ -213,7 +211,8 @@ interface Recommender {
  * queueing shows in the tail. Requests due by now are sent, then the generator sleeps ~1 ms: a
  * busy-wait would take a core from the services on a small machine. Latency counts from the due
  * time (no coordinated omission). Every `traceEvery`th call (none for 0) carries a sampled trace
- * context; `traced` pairs each answered one's trace id with its latency.
+ * context; `traced` pairs each answered one's trace id with its latency. `lastSentMs`: when the last
+ * call left, after the start (sentPerSecond).
  */
 async function openLoopRecommend(
   recommender: Recommender,
@@ -221,7 +220,7 @@ async function openLoopRecommend(
   rate: number,
   seconds: number,
   traceEvery = 0,
-): Promise<{ latencies: number[]; degraded: number; errors: number; degradedReasons: Map<string, number>; errorReasons: Map<string, number>; traced: TracedCall[] }> {
+): Promise<{ latencies: number[]; degraded: number; errors: number; degradedReasons: Map<string, number>; errorReasons: Map<string, number>; traced: TracedCall[]; sent: number; lastSentMs: number }> {
   const latencies: number[] = [];
   const traced: TracedCall[] = [];
   const degradedReasons = new Map<string, number>();
@@ -231,6 +230,7 @@ async function openLoopRecommend(
   const total = rate * seconds;
   const started = process.hrtime.bigint();
   const inFlight: Promise<void>[] = [];
+  let lastSentMs = 0;
   for (let i = 0; i < total; ) {
     const now = process.hrtime.bigint();
     while (i < total) {
@@ -255,11 +255,12 @@ async function openLoopRecommend(
         ),
       );
       i += 1;
+      lastSentMs = ms(process.hrtime.bigint() - started);
     }
     if (i < total) await new Promise((resolve) => setTimeout(resolve, 1));
   }
   await Promise.all(inFlight);
-  return { latencies, degraded, errors, degradedReasons, errorReasons, traced };
+  return { latencies, degraded, errors, degradedReasons, errorReasons, traced, sent: total, lastSentMs };
 }
 
 /** A call sent with a trace context of its own, and what its client measured. */

@@ -1,9 +1,14 @@
 import { percentiles } from '@orrery/metrics';
 import { UsageError } from '@orrery/config';
-import { highestRateWithin, ladderTable, parseLadder, parseRates, RECOMMEND_LADDER, renderLadderSvg, stepFromGhzReport, type LadderKind, type LadderStep } from './rate-ladder';
+import { highestRateWithin, ladderTable, parseLadder, parseRates, RECOMMEND_LADDER, renderLadderSvg, stepFromGhzReport, type GhzReport, type LadderKind, type LadderStep } from './rate-ladder';
 
 function step(askedRate: number, latenciesMs: readonly number[], changes: Partial<LadderStep> = {}): LadderStep {
   return { askedRate, achievedRate: askedRate, latency: percentiles(latenciesMs), errors: 0, degraded: 0, cpuMsPerUnit: { recommender: 1.5, scoring: 0.3 }, ...changes };
+}
+
+/** A call of a ghz report: sent `sentMs` after the run's start, answered `latencyMs` later. */
+function ghzCall(sentMs: number, latencyMs: number, status = 'OK', error?: string): GhzReport['details'][number] {
+  return { timestamp: new Date(Date.UTC(2026, 10, 29, 13) + sentMs + latencyMs).toISOString(), latency: latencyMs * 1e6, status, ...(error === undefined ? {} : { error }) };
 }
 
 /** `size` latencies of `typical` ms, the slowest `slow` of them at `tail` ms (1,000: enough for a p99, not a p999). */
@@ -60,7 +65,7 @@ describe('rate ladder', () => {
   it('tabulates each step with its sample size, its maximum and the CPU per request of every process group', () => {
     const steps = [step(100, sample(2, 1, 9)), step(200, sample(3, 0, 0), { cpuMsPerUnit: { recommender: 0.9 } }), step(300, sample(3, 11, 50, 10_000))];
     const table = ladderTable(steps, 'req').split('\n');
-    expect(table[0]).toBe('| asked req/s | answered req/s | n | p50 ms | p99 ms | p999 ms | max ms | errors | degraded | recommender CPU ms/req | scoring CPU ms/req |');
+    expect(table[0]).toBe('| asked req/s | sent req/s | n | p50 ms | p99 ms | p999 ms | max ms | errors | degraded | recommender CPU ms/req | scoring CPU ms/req |');
     expect(table[2]).toBe('| 100 | 100 | 1000 | 2.00 | 2.00 | ≤max | 9.00 | 0 | 0 | 1.500 | 0.300 |');
     expect(table[3]).toBe('| 200 | 200 | 1000 | 3.00 | 3.00 | ≤max | 3.00 | 0 | 0 | 0.900 |  |');
     expect(table[4]).toBe('| 300 | 300 | 10000 | 3.00 | 3.00 | 50.00 | 50.00 | 0 | 0 | 1.500 | 0.300 |');
@@ -83,17 +88,31 @@ describe('rate ladder', () => {
   });
 
   it('makes a step of a ghz JSON report: percentiles of the OK calls, other statuses as errors', () => {
+    // 100 calls at 50/s, one every 20 ms.
     const details = [
-      ...Array.from({ length: 98 }, () => ({ latency: 2_000_000, status: 'OK' })),
-      { latency: 40_000_000, status: 'OK' },
-      { latency: 5_000_000_000, status: 'DeadlineExceeded', error: 'rpc error: code = DeadlineExceeded' },
+      ...Array.from({ length: 98 }, (_, index) => ghzCall(index * 20, 2)),
+      ghzCall(98 * 20, 40),
+      ghzCall(99 * 20, 5_000, 'DeadlineExceeded', 'rpc error: code = DeadlineExceeded'),
     ];
-    const step = stepFromGhzReport({ options: { rps: 50 }, count: 100, total: 2_000_000_000, details }, { recommender: 3.2 });
+    const step = stepFromGhzReport({ options: { rps: 50 }, details }, { recommender: 3.2 });
     expect(step).toMatchObject({ askedRate: 50, achievedRate: 50, errors: 1, errorReasons: '1× rpc error: code = DeadlineExceeded', cpuMsPerUnit: { recommender: 3.2 } });
     expect(step.latency).toMatchObject({ count: 99, p50: 2, p99: 40, max: 40 });
     expect(step.degraded).toBeUndefined();
     expect(ladderTable([step], 'req').split('\n')[2]).toBe('| 50 | 50 | 99 | 2.00 | ≤max | ≤max | 40.00 | 1 |  | 3.200 |');
-    expect(() => stepFromGhzReport({ options: {}, count: 1, total: 1, details: [] }, {})).toThrow(/no --rps/);
+    expect(() => stepFromGhzReport({ options: {}, details: [] }, {})).toThrow(/no --rps/);
+  });
+
+  it('reads a ghz step whose calls left on time as at its rate, however late the last answer came', () => {
+    // The last of 500 calls at 100/s answered 2 s after the step: ghz's count ÷ total would read 71/s.
+    const details = Array.from({ length: 500 }, (_, index) => ghzCall(index * 10, index === 499 ? 2_000 : 3));
+    const step = stepFromGhzReport({ options: { rps: 100 }, details }, {});
+    expect(step.achievedRate).toBe(100);
+    expect(highestRateWithin([{ ...step, latency: percentiles(sample(3, 0, 0)) }], 10)).toBe(100);
+  });
+
+  it('reads a ghz step whose calls left late at the rate they left at', () => {
+    const details = Array.from({ length: 500 }, (_, index) => ghzCall(index * 12.5, 3));
+    expect(stepFromGhzReport({ options: { rps: 100 }, details }, {}).achievedRate).toBeCloseTo(80.2, 1);
   });
 
   it('plots p50, p99 and p999 by rate on a log axis, with the goal line', () => {

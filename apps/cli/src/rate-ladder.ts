@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UsageError } from '@orrery/config';
-import { formatPercentile, hasSamplesFor, p99Bound, percentiles, samplesNeededFor, SAMPLES_BEYOND_A_PERCENTILE, type PercentileName, type Percentiles } from '@orrery/metrics';
+import { formatPercentile, hasSamplesFor, p99Bound, percentiles, samplesNeededFor, SAMPLES_BEYOND_A_PERCENTILE, sentPerSecond, type PercentileName, type Percentiles } from '@orrery/metrics';
 import { topReasons } from './stats';
 import { escapeXml, svgOpening } from './svg';
 
@@ -36,7 +36,10 @@ export const DEFAULT_LADDER_RATES: readonly number[] = [50, 100, 200, 300, 500, 
 /** One rung: `askedRate` requests (or events) a second sent on schedule for a fixed time. */
 export interface LadderStep {
   readonly askedRate: number;
-  /** Answers (successful or not), or events sent, per second of the step. */
+  /**
+   * Requests (or events) sent per second (sentPerSecond): over the time their sending took, so a
+   * generator that fell behind reads less, but a slow last answer does not.
+   */
   readonly achievedRate: number;
   readonly latency: Percentiles;
   readonly errors: number;
@@ -79,23 +82,31 @@ export function highestRateWithin(steps: readonly LadderStep[], p99LimitMs: numb
   return passing.length === 0 ? undefined : Math.max(...passing.map((step) => step.askedRate));
 }
 
-/** The parts of ghz's JSON report (`-O json`) a ladder step is made of; times in nanoseconds. */
+/**
+ * The parts of ghz's JSON report (`-O json`) a ladder step is made of; durations in nanoseconds. A
+ * call's `timestamp` (RFC 3339) is when it ended, its latency before that is when it was sent.
+ */
 export interface GhzReport {
   readonly options: { readonly rps?: number };
-  readonly count: number;
-  readonly total: number;
-  readonly details: readonly { readonly latency: number; readonly status: string; readonly error?: string }[];
+  readonly details: readonly { readonly timestamp: string; readonly latency: number; readonly status: string; readonly error?: string }[];
 }
 
-/** One ladder step from a ghz run: latency percentiles of the calls that returned OK, every other status an error. */
+/**
+ * One ladder step from a ghz run: latency percentiles of the calls that returned OK, every other
+ * status an error, and the rate the calls were sent at, from each call's end less its latency (ghz's
+ * own count ÷ total would count the wait for the last answer).
+ */
 export function stepFromGhzReport(report: GhzReport, cpuMsPerUnit: Readonly<Record<string, number>>): LadderStep {
-  if (!report.options.rps) throw new Error('the ghz report has no --rps: a ladder step is an open loop at a fixed rate');
+  const askedRate = report.options.rps;
+  if (!askedRate) throw new Error('the ghz report has no --rps: a ladder step is an open loop at a fixed rate');
   const ok = report.details.filter((detail) => detail.status === 'OK');
   const errors = new Map<string, number>();
   for (const detail of report.details) if (detail.status !== 'OK') errors.set(detail.error || detail.status, (errors.get(detail.error || detail.status) ?? 0) + 1);
+  const sentAtMs = report.details.map((detail) => Date.parse(detail.timestamp) - detail.latency / 1e6);
+  const sendingMs = sentAtMs.length === 0 ? 0 : sentAtMs.reduce((a, b) => Math.max(a, b)) - sentAtMs.reduce((a, b) => Math.min(a, b));
   return {
-    askedRate: report.options.rps,
-    achievedRate: report.total > 0 ? report.count / (report.total / 1e9) : 0,
+    askedRate,
+    achievedRate: sentPerSecond(sentAtMs.length, sendingMs, (sentAtMs.length * 1000) / askedRate),
     latency: percentiles(ok.map((detail) => detail.latency / 1e6)),
     errors: report.details.length - ok.length,
     errorReasons: topReasons(errors),
@@ -111,7 +122,7 @@ export function stepFromGhzReport(report: GhzReport, cpuMsPerUnit: Readonly<Reco
 export function ladderTable(steps: readonly LadderStep[], unit: LadderKind['unit']): string {
   const groups = [...new Set(steps.flatMap((step) => Object.keys(step.cpuMsPerUnit)))];
   const rate = rateLabel(unit);
-  const header = [`asked ${rate}`, `${unit === 'req' ? 'answered' : 'sent'} ${rate}`, 'n', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'errors', 'degraded', ...groups.map((group) => `${group} CPU ms/${unit}`)];
+  const header = [`asked ${rate}`, `sent ${rate}`, 'n', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms', 'errors', 'degraded', ...groups.map((group) => `${group} CPU ms/${unit}`)];
   const percentile = (step: LadderStep, name: PercentileName): string => formatPercentile(name, step.latency[name], step.latency.count, 2);
   const rows = steps.map((step) => [
     String(step.askedRate),

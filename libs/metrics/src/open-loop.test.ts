@@ -1,4 +1,4 @@
-import { openLoopBatchSizes } from './open-loop';
+import { openLoopBatchSizes, sentPerSecond } from './open-loop';
 
 describe('open-loop batch sizes', () => {
   it('sends a rate that is not a whole number of events a tick exactly, in batches of the two sizes around it', () => {
@@ -19,5 +19,20 @@ describe('open-loop batch sizes', () => {
       expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(rate * 7);
       expect(sizes.at(-1)).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('sentPerSecond', () => {
+  it('reads the asked rate of a loop that sent on schedule, its last call one interval before the end', () => {
+    // 500 calls in 5 s at 100/s: the last is due at 4.99 s.
+    expect(sentPerSecond(500, 4_990, 5_000)).toBe(100);
+  });
+
+  it('reads less when the generator fell behind and sent its last call late', () => {
+    expect(sentPerSecond(500, 6_250, 5_000)).toBe(80);
+  });
+
+  it('is zero for a loop that was to send nothing', () => {
+    expect(sentPerSecond(0, 0, 0)).toBe(0);
   });
 });

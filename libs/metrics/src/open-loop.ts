@@ -17,3 +17,15 @@ export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 export async function untilDue(dueMs: number): Promise<void> {
   while (nowMs() < dueMs) await new Promise((resolve) => setTimeout(resolve, dueMs - nowMs()));
 }
+
+/**
+ * The rate an open loop reached: `sent` calls (or events) over the time their sending took, `lastSentMs`
+ * after the start, and no less than the `scheduledMs` they were due over. A loop on schedule sends its
+ * last one interval before the end and reads the asked rate exactly, however long its last answers take
+ * (a slow answer shows in the latency, not as a rate not reached); a generator that fell behind sends
+ * its last late and reads less.
+ */
+export function sentPerSecond(sent: number, lastSentMs: number, scheduledMs: number): number {
+  const sendingMs = Math.max(lastSentMs, scheduledMs);
+  return sendingMs > 0 ? (sent * 1000) / sendingMs : 0;
+}
