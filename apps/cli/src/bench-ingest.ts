@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { readConfig } from '@orrery/config';
 import { createIngestClient, ZmqEventEmitter } from '@orrery/client';
 import { partitionOfKey, repairProduceEncoding } from '@orrery/kafka';
-import { describeLatencies, nowMs, openLoopBatchSizes, percentiles, untilDue, type Percentiles } from '@orrery/metrics';
+import { describeLatencies, nowMs, percentiles, sendOnSchedule, sentPerSecond, type Percentiles } from '@orrery/metrics';
 import { controlKeys, createRedis, EVENT_SCOPE_TAG, projectionKeys, projectorGroupOf, readProjectionVersion, watermarkSource } from '@orrery/projections';
 import { EventType } from '@orrery/proto';
 import { createTestDatabase, createTestTopic, deleteTestTopic, dropTestDatabase } from '@orrery/testing';
@@ -151,9 +151,6 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       // and decoding every message cost this process ~18 µs per event, on the cores it measures.)
       const positions = await positionsOfEvents(platform.databaseUrl, config.eventsTopic);
       const watermarksOf = (userId: string): string => keys.applied(config.redisCluster ? keys.user(userId).tag : EVENT_SCOPE_TAG);
-      const ticks = options.seconds * 100;
-      const batchSizes = openLoopBatchSizes(rate, 100, ticks);
-      const total = batchSizes.reduce((sum, size) => sum + size, 0);
       const ackLatency: number[] = [];
       const lag: number[] = [];
       // Sampled event id -> its user, ack time and (once read) its position in the stream.
@@ -216,11 +213,7 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       let lost = 0;
       let failedBatches = 0;
       let batchesSent = 0;
-      for (let tick = 0; tick < ticks; tick += 1) {
-        const due = started + tick * 10;
-        await untilDue(due);
-        const size = batchSizes[tick]!;
-        if (size === 0) continue;
+      const loop = await sendOnSchedule(rate, 100, options.seconds, (size) => {
         const events = nextBatch(size);
         const sample = events[0]!;
         const traced = config.tracingEnabled && batchesSent % TRACED_BATCH_EVERY === 0 ? sampledTraceContext() : undefined;
@@ -241,16 +234,15 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
             },
           ),
         );
-      }
-      // The loop sends on schedule unless this process is starved of CPU: then the last batch leaves late.
-      // On schedule, it leaves one tick before the run's end.
-      const sendingSeconds = Math.max(nowMs() - started, ticks * 10) / 1000;
+      });
+      // On schedule the last batch leaves one tick before the run's end; late when this process is starved of CPU.
+      const sentRate = sentPerSecond(loop.sent, loop.lastSentMs, loop.scheduledMs);
       await Promise.all(inFlight);
       const ackedSeconds = (nowMs() - started) / 1000;
       pollUntil = Date.now() + 10_000;
       polling = false;
       await poller;
-      log(`sent ${total} events in ${sendingSeconds.toFixed(1)} s (${(total / sendingSeconds).toFixed(0)} events/s), the last acknowledged at ${ackedSeconds.toFixed(1)} s; failed calls' events: ${lost}`);
+      log(`sent ${loop.sent} events in ${(Math.max(loop.lastSentMs, loop.scheduledMs) / 1000).toFixed(1)} s (${sentRate.toFixed(0)} events/s), the last acknowledged at ${ackedSeconds.toFixed(1)} s; failed calls' events: ${lost}`);
       log(`batch ack latency: ${fmt(percentiles(ackLatency))}`);
       await positions.close();
       log(`ack → projection applied (the first poll of the projector's watermark in Redis past the event's sequence, the hashes of the ${POLLED_SAMPLES} oldest unapplied samples polled every ~${POLL_INTERVAL_MS} ms, so up to that late): ${fmt(percentiles(lag))}; not seen within 10 s: ${watching.size}`);
@@ -261,7 +253,7 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       log(await lagStagesReport(config.jaegerQueryUrl, config.tracingEnabled, tracedBatches));
       // Errors count batches, as the lags do (one sample a batch): the failed ones, and those whose
       // sample was never seen applied (its lag unknown, beyond 10 s).
-      return { askedRate: rate, achievedRate: total / sendingSeconds, latency: percentiles(lag), errors: failedBatches + watching.size, cpuMsPerUnit: cpuPerEvent.msPerEvent };
+      return { askedRate: rate, achievedRate: sentRate, latency: percentiles(lag), errors: failedBatches + watching.size, cpuMsPerUnit: cpuPerEvent.msPerEvent };
     };
     if (options.phases.has('lag')) {
       const steps: LadderStep[] = [];

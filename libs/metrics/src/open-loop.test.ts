@@ -1,4 +1,4 @@
-import { openLoopBatchSizes, sentPerSecond } from './open-loop';
+import { openLoopBatchSizes, sendOnSchedule, sentPerSecond, type ScheduleClock } from './open-loop';
 
 describe('open-loop batch sizes', () => {
   it('sends a rate that is not a whole number of events a tick exactly, in batches of the two sizes around it', () => {
@@ -34,5 +34,43 @@ describe('sentPerSecond', () => {
 
   it('is zero for a loop that was to send nothing', () => {
     expect(sentPerSecond(0, 0, 0)).toBe(0);
+  });
+});
+
+describe('sendOnSchedule', () => {
+  /** A clock whose every wait ends `lateMs` after the time waited for, and `stallMs` more at the `stallAt`th wait. */
+  function lateClock(lateMs: number, stallAt = -1, stallMs = 0): ScheduleClock {
+    let now = 1_000;
+    let waits = 0;
+    return {
+      now: () => now,
+      until: async (dueMs) => {
+        now = Math.max(now, dueMs + lateMs + (waits++ === stallAt ? stallMs : 0));
+      },
+    };
+  }
+
+  it('sends the asked rate exactly though every timer fires late: each due time counts from the start', async () => {
+    const sentAt: number[] = [];
+    const clock = lateClock(3);
+    const loop = await sendOnSchedule(5_000, 50, 10, () => sentAt.push(clock.now()), clock);
+    expect(loop).toEqual({ sent: 50_000, lastSentMs: 499 * 20 + 3, scheduledMs: 10_000 });
+    // The 500th batch leaves 3 ms after its due time, not 500 × 3 ms.
+    expect(sentAt.at(-1)! - sentAt[0]!).toBe(499 * 20);
+    expect(sentPerSecond(loop.sent, loop.lastSentMs, loop.scheduledMs)).toBe(5_000);
+  });
+
+  it('after a stall, sends the batches that came due at once and keeps to the schedule after them', async () => {
+    const clock = lateClock(1, 100, 300);
+    const sizes: number[] = [];
+    const loop = await sendOnSchedule(1_000, 100, 5, (size) => sizes.push(size), clock);
+    expect(loop.sent).toBe(5_000);
+    expect(loop.lastSentMs).toBe(499 * 10 + 1);
+    expect(sizes).toEqual(Array.from({ length: 500 }, () => 10));
+  });
+
+  it('reads a rate below the asked one when the last batch leaves late', async () => {
+    const loop = await sendOnSchedule(1_000, 100, 5, () => undefined, lateClock(1, 499, 1_250));
+    expect(sentPerSecond(loop.sent, loop.lastSentMs, loop.scheduledMs)).toBeCloseTo(5_000 / 6.241, 6);
   });
 });
