@@ -17,6 +17,7 @@ import { renderWaterfall } from './trace-view';
 import { formatStages, lagStages, type EventStages } from './lag-stages';
 import { histogramTotalsIn, scrape, sumOf } from './prometheus-text';
 import { reportLadder, type LadderKind, type LadderStep } from './rate-ladder';
+import { BackgroundLookup } from './background-lookup';
 
 export interface IngestBenchOptions {
   /** Duration of each phase. */
@@ -51,7 +52,7 @@ const fmt = (p: Percentiles): string => describeLatencies(p, ['p50', 'p99'], 1);
 const USERS = 10_000;
 /** The lag phase polls the watermarks of at most this many of the oldest unapplied sampled events, every POLL_INTERVAL_MS. */
 const POLLED_SAMPLES = 32;
-/** How often the lag phase reads the positions of new sampled events from the event store. */
+/** At most how often the lag phase reads the positions of new sampled events from the event store (beside its polls, not between them). */
 const POSITIONS_INTERVAL_MS = 100;
 /** How long the lag phase keeps each polled watermark hash's history. */
 const WATERMARK_HISTORY_MS = 5_000;
@@ -160,11 +161,15 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       const seen = new Map<string, { readonly atMs: number; readonly watermarks: Record<string, string> }[]>();
       let polling = true;
       let pollUntil = Infinity;
-      let placedAtMs = 0;
+      const positionLookup = new BackgroundLookup<{ eventId: string; key: string }, string, { source: string; sequence: bigint }>(
+        (events) => positions.of(events),
+        POSITIONS_INTERVAL_MS,
+      );
       // Polls the watermark hashes of the oldest sampled events not applied yet (one hash in all on a
       // standalone Redis): a bounded poll, since one that grew with the backlog would load Redis and
       // this process more the further the projector fell behind, and so measure its own cost. The
-      // samples' positions are read in one query every POSITIONS_INTERVAL_MS.
+      // samples' positions are read in one query at most every POSITIONS_INTERVAL_MS, beside the polls
+      // (BackgroundLookup): awaited between two polls, it delayed the next one, and the lags read there.
       // A sample just placed is looked up in the whole history; one placed before, only in the newest poll.
       const appliedAt = (key: string, ackedMs: number, { source, sequence }: { source: string; sequence: bigint }, justPlaced: boolean): number | undefined => {
         const history = seen.get(key) ?? [];
@@ -183,17 +188,14 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
             seen.set(key, history);
           });
           const justPlaced = new Set<string>();
-          if (atMs - placedAtMs >= POSITIONS_INTERVAL_MS) {
-            placedAtMs = atMs;
-            const unplaced = [...watching.entries()].filter(([, sample]) => sample.position === undefined);
-            if (unplaced.length > 0) {
-              const read = await positions.of(unplaced.map(([eventId, { userId }]) => ({ eventId, key: userId })));
-              for (const [eventId, sample] of unplaced) {
-                sample.position = read.get(eventId);
-                if (sample.position) justPlaced.add(eventId);
-              }
-            }
+          for (const [eventId, position] of positionLookup.take()) {
+            const sample = watching.get(eventId);
+            if (sample === undefined) continue;
+            sample.position = position;
+            justPlaced.add(eventId);
           }
+          const unplaced = [...watching.entries()].filter(([, sample]) => sample.position === undefined);
+          positionLookup.request(unplaced.map(([eventId, { userId }]) => ({ eventId, key: userId })), atMs);
           for (const [eventId, { userId, ackedMs, position }] of watching) {
             const at = position && appliedAt(watermarksOf(userId), ackedMs, position, justPlaced.has(eventId));
             if (at !== undefined) {
@@ -244,6 +246,7 @@ export async function runIngestBenchmarks(options: IngestBenchOptions): Promise<
       await poller;
       log(`sent ${loop.sent} events in ${(Math.max(loop.lastSentMs, loop.scheduledMs) / 1000).toFixed(1)} s (${sentRate.toFixed(0)} events/s), the last acknowledged at ${ackedSeconds.toFixed(1)} s; failed calls' events: ${lost}`);
       log(`batch ack latency: ${fmt(percentiles(ackLatency))}`);
+      await positionLookup.settled();
       await positions.close();
       log(`ack → projection applied (the first poll of the projector's watermark in Redis past the event's sequence, the hashes of the ${POLLED_SAMPLES} oldest unapplied samples polled every ~${POLL_INTERVAL_MS} ms, so up to that late): ${fmt(percentiles(lag))}; not seen within 10 s: ${watching.size}`);
       await idle();
