@@ -35,16 +35,26 @@ batch_rows() { curl -fs --max-time 2 "${SCORING_METRICS}" | awk '/^orrery_scorin
 # node:cluster workers) and of scoring (listening on its ZeroMQ port): utime + stime from /proc, before
 # and after the run, over the requests ghz sent. This, more than latency, is what compares two builds
 # on a shared 2-core box; it includes each process's every thread (V8's GC helpers, ZeroMQ's I/O thread).
+# Each group's processes are listed again at the end of the run (process-cpu.sh): a worker that
+# replaced another mid-run is counted, and the one that exited is reported.
+source infra/dev/process-cpu.sh
 pids_on_port() { ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u || true; }
 with_children() { for pid in "$@"; do echo "${pid}"; pgrep -P "${pid}" || true; done | sort -u; }
-cpu_ticks() {
-  local total=0 pid
-  for pid in "$@"; do [[ -r "/proc/${pid}/stat" ]] && total=$((total + $(sed 's/.*) //' "/proc/${pid}/stat" | awk '{ print $12 + $13 }'))); done
-  echo "${total}"
-}
 SCORING_ENDPOINT="${ORRERY_SCORING_ZMQ_ENDPOINT:-tcp://127.0.0.1:5561}"
-mapfile -t recommender_pids < <(with_children $(pids_on_port "${ADDRESS##*:}"))
-mapfile -t scoring_pids < <(pids_on_port "${SCORING_ENDPOINT##*:}")
+recommender_pids() { with_children $(pids_on_port "${ADDRESS##*:}"); }
+scoring_pids() { pids_on_port "${SCORING_ENDPOINT##*:}"; }
+# read_cpu PREFIX: each group's readings into PREFIX.recommender and PREFIX.scoring.
+read_cpu() {
+  cpu_readings $(recommender_pids) > "$1.recommender"
+  cpu_readings $(scoring_pids) > "$1.scoring"
+}
+# cpu_used BEFORE AFTER GROUP: the ticks GROUP used between the two read_cpu, telling when its processes changed.
+cpu_used() {
+  local ticks started exited
+  read -r ticks started exited < <(cpu_used_between "$1.$3" "$2.$3")
+  note_changed_processes "$3" "${started}" "${exited}"
+  echo "${ticks}"
+}
 
 # ghz paces its calls at --rps, but without --async each call goes from one of its -c workers, which
 # waits for the answer: once -c calls are in flight, the calls that come due wait unseen for a worker
@@ -103,19 +113,19 @@ if [[ -n "${LADDER}" ]]; then
   TIMEFORMAT='%3U %3S'
   for rate in ${LADDER//,/ }; do
     echo "${rate} req/s for ${LADDER_SECONDS} s…" >&2
-    recommender_before="$(cpu_ticks "${recommender_pids[@]}")"
-    scoring_before="$(cpu_ticks "${scoring_pids[@]}")"
+    read_cpu "${LADDER_DIR}/${rate}.before"
     { time "${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" --rps "${rate}" -n "$((rate * LADDER_SECONDS))" "${ladder_open_loop[@]}" -O json "${args[@]}" "${ADDRESS}" > "${LADDER_DIR}/${rate}.ghz.json" 2> "${LADDER_DIR}/${rate}.ghz.err" ; } 2> "${LADDER_DIR}/${rate}.ghz.time"
-    recommender_after="$(cpu_ticks "${recommender_pids[@]}")"
-    scoring_after="$(cpu_ticks "${scoring_pids[@]}")"
+    read_cpu "${LADDER_DIR}/${rate}.after"
+    recommender_ticks="$(cpu_used "${LADDER_DIR}/${rate}.before" "${LADDER_DIR}/${rate}.after" recommender)"
+    scoring_ticks="$(cpu_used "${LADDER_DIR}/${rate}.before" "${LADDER_DIR}/${rate}.after" scoring)"
     # CPU ms per request: the recommender and scoring from /proc ticks, ghz itself from bash's time.
     node -e '
-      const [file, hz, rb, ra, sb, sa, ghzTime, out] = process.argv.slice(1);
+      const [file, hz, recommenderTicks, scoringTicks, ghzTime, out] = process.argv.slice(1);
       const count = JSON.parse(require("fs").readFileSync(file, "utf8")).count || 1;
       const [user, sys] = require("fs").readFileSync(ghzTime, "utf8").trim().split(" ").map(Number);
-      const perRequest = (ticks) => (ticks * 1000) / Number(hz) / count;
-      require("fs").writeFileSync(out, JSON.stringify({ recommender: perRequest(ra - rb), scoring: perRequest(sa - sb), ghz: ((user + sys) * 1000) / count }));
-    ' "${LADDER_DIR}/${rate}.ghz.json" "$(getconf CLK_TCK)" "${recommender_before}" "${recommender_after}" "${scoring_before}" "${scoring_after}" "${LADDER_DIR}/${rate}.ghz.time" "${LADDER_DIR}/${rate}.cpu.json"
+      const perRequest = (ticks) => (Number(ticks) * 1000) / Number(hz) / count;
+      require("fs").writeFileSync(out, JSON.stringify({ recommender: perRequest(recommenderTicks), scoring: perRequest(scoringTicks), ghz: ((user + sys) * 1000) / count }));
+    ' "${LADDER_DIR}/${rate}.ghz.json" "$(getconf CLK_TCK)" "${recommender_ticks}" "${scoring_ticks}" "${LADDER_DIR}/${rate}.ghz.time" "${LADDER_DIR}/${rate}.cpu.json"
   done
   stop_writer
   node apps/cli/dist/main.js bench ghz-ladder-report "${LADDER_DIR}"
@@ -127,23 +137,23 @@ fi
 mapfile -t open_loop < <(with_async_if_paced "${args[@]}")
 args+=("${open_loop[@]}")
 before="$(batch_rows || true)"
-recommender_before="$(cpu_ticks "${recommender_pids[@]}")"
-scoring_before="$(cpu_ticks "${scoring_pids[@]}")"
+CPU_READINGS=".orrery/ghz-recommend-cpu"
+read_cpu "${CPU_READINGS}.before"
 REPORT=".orrery/ghz-recommend-report.txt"
 "${GHZ}" --insecure --call orrery.v1.RecommendationService/Recommend -D "${REQUESTS}" "${args[@]}" "${ADDRESS}" | tee "${REPORT}"
 after="$(batch_rows || true)"
 stop_writer
-recommender_after="$(cpu_ticks "${recommender_pids[@]}")"
-scoring_after="$(cpu_ticks "${scoring_pids[@]}")"
+read_cpu "${CPU_READINGS}.after"
 requests="$(awk '$1 == "Count:" { print $2; exit }' "${REPORT}")"
 if [[ -n "${before}" && -n "${after}" && -n "${requests}" ]]; then
   awk -v b="${before}" -v a="${after}" -v r="${requests}" 'BEGIN { split(b, x, " "); split(a, y, " "); n = y[2] - x[2];
     if (n > 0 && r > 0) printf "\nCandidates scored per Recommend (scoring batch rows): mean %.0f; %d requests in %d scoring batches\n", (y[1] - x[1]) / r, r, n }'
 fi
-if [[ ${#recommender_pids[@]} -gt 0 && -n "${requests}" && "${requests}" -gt 0 ]]; then
+if [[ -s "${CPU_READINGS}.after.recommender" && -n "${requests}" && "${requests}" -gt 0 ]]; then
   awk -v r="${requests}" -v hz="$(getconf CLK_TCK)" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" \
-    -v rb="${recommender_before}" -v ra="${recommender_after}" -v sb="${scoring_before}" -v sa="${scoring_after}" -v ns="${#scoring_pids[@]}" \
-    'BEGIN { printf "CPU per Recommend (utime+stime from /proc; load average %s): recommender %.3f ms", load, (ra - rb) * 1000 / hz / r;
-             if (ns > 0) printf ", scoring %.3f ms", (sa - sb) * 1000 / hz / r;
+    -v recommender="$(cpu_used "${CPU_READINGS}.before" "${CPU_READINGS}.after" recommender)" \
+    -v scoring="$(cpu_used "${CPU_READINGS}.before" "${CPU_READINGS}.after" scoring)" -v ns="$(wc -l < "${CPU_READINGS}.after.scoring")" \
+    'BEGIN { printf "CPU per Recommend (utime+stime from /proc; load average %s): recommender %.3f ms", load, recommender * 1000 / hz / r;
+             if (ns > 0) printf ", scoring %.3f ms", scoring * 1000 / hz / r;
              printf "\n" }'
 fi
