@@ -4,7 +4,7 @@ import { CATALOG_CHANGES_FIELD, controlKeys, FORGET_COUNT_FIELD, decodeRecentEnt
 import { DomainEventSchema, EventType, type DomainEvent } from '@orrery/proto';
 import { interaction, itemDeleted, itemUpserted, userForgotten } from '../test/domain-events';
 import { encodeCall, scriptCalls, type ScriptPart } from './apply-script';
-import { emptySnapshot, planBatch, type EventPlan, type IncomingEvent, type Op, type PlannedEvent } from './plan';
+import { emptySnapshot, pairableItems, planBatch, type EventPlan, type IncomingEvent, type Op, type PlannedEvent } from './plan';
 
 const config = readConfig({}).projection;
 const keys = projectionKeys('plan_test');
@@ -202,6 +202,43 @@ describe('planning deletions', () => {
     expect(userOnly(planBatch(incoming(later), snapshot, keys, control, config).outcomes[0])).toEqual(expected);
   });
 
+  it('when a user met an item before its deletion, their later interactions do not pair with it; it keeps its place among the partners (the next earlier item does not take it)', () => {
+    // Views a minute apart, oldest first: with 3 partners, a new view pairs with the 3 newest earlier items.
+    const earlier = ['sock', 'shoe', 'lace', 'hat'].map((itemId, index) => interaction({ userId: 'u1', itemId, occurredMs: t0 + index * 60_000 }));
+    const history = earlier.map((event, index): RecentEntry => ({ sequence: event.sequence, type: EventType.VIEW, value: 0, occurredMs: t0 + index * 60_000, itemId: ['sock', 'shoe', 'lace', 'hat'][index]! })).reverse();
+    const next = interaction({ userId: 'u1', itemId: 'belt', occurredMs: t0 + 10 * 60_000 });
+    const coVisits = (planned: PlannedEvent | undefined): string[][] => {
+      if (planned?.kind !== 'plan') throw new Error('not planned');
+      return ofKind(planned.plan, 'zlse')
+        .filter((op) => op.key.endsWith(':covis'))
+        .map((op) => [op.key, op.member]);
+    };
+    const pairsOf = (partners: string[]): string[][] => partners.flatMap((partner) => [[keys.item('belt').coVisits, partner], [keys.item(partner).coVisits, 'belt']]);
+    const planned = (catalog: ReadonlyMap<string, { categories: string[]; deleted: boolean }>) =>
+      planBatch(incoming(next), { ...emptySnapshot(), recent: new Map([['u1', history]]), catalog }, keys, control, config).outcomes[0];
+    expect(config.coVisitPartners).toBe(3);
+    expect(coVisits(planned(new Map()))).toEqual(pairsOf(['hat', 'lace', 'shoe']));
+    expect(coVisits(planned(new Map([['lace', { categories: [], deleted: true }]])))).toEqual(pairsOf(['hat', 'shoe']));
+    // Deleted and listed again since: it pairs again.
+    expect(coVisits(planned(new Map([['lace', { categories: [], deleted: false }]])))).toEqual(pairsOf(['hat', 'lace', 'shoe']));
+  });
+
+  it('when an item is deleted in the batch after a user met it, their interactions after the deletion do not pair with it, as when planned one by one', () => {
+    const events = incoming(
+      interaction({ userId: 'u1', itemId: 'shoe', occurredMs: t0 }),
+      interaction({ userId: 'u1', itemId: 'sock', occurredMs: t0 + 1 }),
+      itemDeleted('shoe'),
+      interaction({ userId: 'u1', itemId: 'belt', occurredMs: t0 + 2 }),
+    );
+    const outcomes = planBatch(events, emptySnapshot(), keys, control, config).outcomes;
+    const last = outcomes[3];
+    if (last?.kind !== 'plan') throw new Error('not planned');
+    expect(ofKind(last.plan, 'zlse').map((op) => [op.key, op.member])).toEqual([
+      [keys.item('belt').coVisits, 'sock'],
+      [keys.item('sock').coVisits, 'belt'],
+    ]);
+  });
+
   it('when a user is forgotten, every key of the user slot is erased (its watermarks too, so it is applied alone) and the tombstone records the sequence', () => {
     const forget = userForgotten('u1');
     const [planned] = planBatch(incoming(forget), emptySnapshot(), keys, control, config).outcomes;
@@ -219,6 +256,19 @@ describe('planning deletions', () => {
     const after = interaction({ userId: 'u1', itemId: 'b', occurredMs: t0 + 1 });
     const snapshot = { ...emptySnapshot(), forgotten: new Map([['u1', forget.sequence]]) };
     expect(planBatch(incoming(before, forget, after), snapshot, keys, control, config).outcomes.map((outcome) => outcome.kind)).toEqual(['skip', 'plan', 'plan']);
+  });
+});
+
+describe('the items of a recent list a batch may pair with', () => {
+  const entry = (sequence: bigint, itemId: string): RecentEntry => ({ sequence, type: EventType.VIEW, value: 0, occurredMs: t0, itemId });
+  const list = [entry(9n, 'i9'), entry(8n, 'i8'), entry(7n, 'i7'), entry(6n, 'i6'), entry(5n, 'i5')];
+
+  it('are the look-back newest entries below the first interaction of the batch', () => {
+    expect(pairableItems(list, 10n, 2)).toEqual(['i9', 'i8']);
+  });
+
+  it('on a replay (the list holds the batch’s own events), are those at or above the first interaction too', () => {
+    expect(pairableItems(list, 8n, 2)).toEqual(['i9', 'i8', 'i7', 'i6']);
   });
 });
 

@@ -80,7 +80,11 @@ export interface CatalogFacts {
 export interface Snapshot {
   /** Each user's recent interactions, newest first (the head of the recent list). */
   readonly recent: ReadonlyMap<string, readonly RecentEntry[]>;
-  /** Catalog facts of the items the batch touches (absent: unknown to the catalog). */
+  /**
+   * Catalog facts of the items the batch touches and of those its users' recent lists may pair them
+   * with (pairableItems): a deleted partner pairs with nothing (planInteraction). Absent: unknown to
+   * the catalog.
+   */
   readonly catalog: ReadonlyMap<string, CatalogFacts>;
   /** Forgotten users among the batch's users: user id → sequence of their UserForgotten event. */
   readonly forgotten: ReadonlyMap<string, bigint>;
@@ -108,17 +112,35 @@ export type PlannedEvent =
   /** `routine`: expected in normal operation (a forgotten user's events), not a defect of the message. */
   | { readonly kind: 'skip'; readonly reason: string; readonly routine?: boolean };
 
+/** What a batch's plan depends on: what the snapshot must read. */
+export interface SnapshotNeeds {
+  /** The batch's users, each with the number of their interactions in it (0: a user change or forget only). */
+  readonly users: Map<string, number>;
+  /** The sequence of each user's first interaction in the batch (pairableItems). */
+  readonly firstInteractions: Map<string, bigint>;
+  /** The items the batch's events name. */
+  readonly items: Set<string>;
+  /** The items the batch deletes. */
+  readonly deletedItems: Set<string>;
+}
+
 /** The users and items whose state a batch's plan depends on (what the snapshot must read). */
-export function snapshotNeeds(events: readonly IncomingEvent[]): { users: Map<string, number>; items: Set<string>; deletedItems: Set<string> } {
+export function snapshotNeeds(events: readonly IncomingEvent[]): SnapshotNeeds {
   const users = new Map<string, number>();
+  const firstInteractions = new Map<string, bigint>();
   const items = new Set<string>();
   const deletedItems = new Set<string>();
   for (const { event } of events) {
     switch (event.payload.case) {
-      case 'interaction':
-        users.set(event.payload.value.userId, (users.get(event.payload.value.userId) ?? 0) + 1);
-        items.add(event.payload.value.itemId);
+      case 'interaction': {
+        const { userId, itemId } = event.payload.value;
+        users.set(userId, (users.get(userId) ?? 0) + 1);
+        items.add(itemId);
+        const first = firstInteractions.get(userId);
+        // An event without a sequence is never planned (planBatch), so it pairs with nothing.
+        if (event.sequence > 0n && (first === undefined || event.sequence < first)) firstInteractions.set(userId, event.sequence);
         break;
+      }
       case 'userUpserted':
       case 'userForgotten':
         users.set(event.payload.value.userId, users.get(event.payload.value.userId) ?? 0);
@@ -138,7 +160,24 @@ export function snapshotNeeds(events: readonly IncomingEvent[]): { users: Map<st
       }
     }
   }
-  return { users, items, deletedItems };
+  return { users, firstInteractions, items, deletedItems };
+}
+
+/**
+ * The items of a user's recent list (newest first) that the user's interactions of a batch may pair
+ * with, the first of them at `firstSequence`: coVisitPartners passes over the entries at or above an
+ * interaction's sequence (on a replay the list holds the batch's own events, and maybe later ones) and
+ * then looks at `lookBack` entries at most, so the entries below `firstSequence` past the `lookBack`
+ * newest are never partners. The snapshot needs their catalog facts (a deleted one pairs with nothing).
+ */
+export function pairableItems(listNewestFirst: readonly RecentEntry[], firstSequence: bigint, lookBack: number): string[] {
+  const items: string[] = [];
+  let below = 0;
+  for (const entry of listNewestFirst) {
+    if (entry.sequence < firstSequence && below++ >= lookBack) break;
+    items.push(entry.itemId);
+  }
+  return items;
 }
 
 /** A batch's plans, and the recent lists they leave. */
@@ -163,6 +202,7 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
   // The users whose recent list the snapshot read (they have interactions here) or the batch deletes.
   const listed = new Set<string>();
   const catalog = new Map(snapshot.catalog);
+  const isDeleted = (itemId: string): boolean => catalog.get(itemId)?.deleted === true;
   const forgotten = new Map(snapshot.forgotten);
   const outcomes: PlannedEvent[] = [];
   // Co-visit pairs written earlier in this batch (not in the snapshot yet), for a deletion later in
@@ -212,8 +252,12 @@ export function planBatch(events: readonly IncomingEvent[], snapshot: Snapshot, 
         const occurredMs = resolveOccurredMs(event, incoming.messageTimestampMs);
         const entry: RecentEntry = { sequence: event.sequence, type: interaction.type, value: interaction.value, occurredMs, itemId: interaction.itemId };
         const history = recent.get(interaction.userId) ?? [];
-        const itemDeleted = catalog.get(interaction.itemId)?.deleted === true;
-        const plan = planInteraction({ position, userId: interaction.userId, entry, history, categories: catalog.get(interaction.itemId)?.categories ?? [], itemDeleted }, keys, config);
+        const itemDeleted = isDeleted(interaction.itemId);
+        const plan = planInteraction(
+          { position, userId: interaction.userId, entry, history, categories: catalog.get(interaction.itemId)?.categories ?? [], itemDeleted, partnerDeleted: isDeleted },
+          keys,
+          config,
+        );
         // Only an interaction newer than the history's newest is new to it. An older one is in the read
         // model already (a user's interactions are applied in sequence order), even when the history
         // does not hold it: on a redelivery the recent list may have dropped it (it keeps the newest
@@ -283,6 +327,11 @@ export interface InteractionInput {
    * deletion removed.
    */
   readonly itemDeleted: boolean;
+  /**
+   * Whether the catalog view shows a partner (an item of the history) deleted: it still takes its
+   * place among the partners, but pairs with nothing (planInteraction).
+   */
+  readonly partnerDeleted: (itemId: string) => boolean;
 }
 
 /**
@@ -292,6 +341,13 @@ export interface InteractionInput {
  * an item the catalog view shows deleted, only the user's seen set, counts and last active: the
  * item's side is what the deletion removed (writing it would bring it back), and the recent list is
  * what later interactions pair with (planBatch leaves it out of the history too).
+ *
+ * A partner the catalog view shows deleted (the user met it before its deletion) is dropped, not
+ * replaced by the next earlier item: the pairs come out as if the interaction had been planned before
+ * the deletion, which then took the item out of both sides (planItemDelete). So a co-visit list does
+ * not depend on whether an interaction was read before or after a deletion (they travel on different
+ * partitions), a rebuild replaying in commit order agrees with the live reading, and the trainer,
+ * which knows only which items are deleted now, pairs the same way (apps/trainer history.ts).
  */
 export function planInteraction(input: InteractionInput, keys: ProjectionKeys, config: ProjectionConfig): EventPlan {
   const { entry, userId, categories } = input;
@@ -329,6 +385,7 @@ export function planInteraction(input: InteractionInput, keys: ProjectionKeys, c
   });
   const coVisitHalfLife = halfLifeMs(config.coVisitHalfLifeHours);
   for (const partner of partners) {
+    if (input.partnerDeleted(partner.itemId)) continue;
     const logWeight = logDecayedWeight(partner.weight, entry.occurredMs, coVisitHalfLife);
     ops.push({ kind: 'zlse', key: item.coVisits, member: partner.itemId, logWeight, keep: config.coVisitLimit });
     ops.push({ kind: 'zlse', key: keys.item(partner.itemId).coVisits, member: entry.itemId, logWeight, keep: config.coVisitLimit });
@@ -375,10 +432,10 @@ function catalogChanged(keys: ProjectionKeys): Op {
  * A deleted item leaves every projection: its catalog view becomes a tombstone (interactions with it
  * planned later count for the user only, reads say it does not exist), its stats, distinct users and co-visits are
  * deleted, it leaves every trending ranking and joins the hidden set (so nothing ranks it again),
- * and it leaves the co-visit set of every item its own co-visit set held. (A partner that kept it
- * while it had dropped the partner from its capped set, or a user's later interaction pairing with
- * it from the recent list, can still list it: query filters co-visits through the hidden set.) The
- * catalog change count moves, as for an upsert.
+ * and it leaves the co-visit set of every item its own co-visit set held. Interactions planned after
+ * it do not pair with it from a user's recent list (planInteraction). (A partner that kept it while
+ * it had dropped the partner from its capped set can still list it: query filters co-visits through
+ * the hidden set.) The catalog change count moves, as for an upsert.
  */
 export function planItemDelete(position: StreamPosition, itemId: string, previous: CatalogFacts | undefined, coVisitedWith: readonly string[], keys: ProjectionKeys): EventPlan {
   const item = keys.item(itemId);

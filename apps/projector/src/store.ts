@@ -17,8 +17,8 @@ import {
 } from '@orrery/projections';
 import { projectorRecentLists } from '@orrery/metrics';
 import { APPLY_SCRIPT, encodeCall, scriptCalls, type CounterCheck, type ScriptCall, type ScriptChain, type ScriptPart, type ScriptScope } from './apply-script';
-import { snapshotNeeds, type CatalogFacts, type EventPlan, type IncomingEvent, type Snapshot } from './plan';
-import { CatalogFactsCache } from './catalog-facts';
+import { pairableItems, snapshotNeeds, type CatalogFacts, type EventPlan, type IncomingEvent, type Snapshot, type SnapshotNeeds } from './plan';
+import { CatalogFactsCache, type KeptFacts } from './catalog-facts';
 import type { RecentHeads } from './recent-heads';
 
 /** What applying a plan did: all of it, none of it (a redelivery), or the rest of a partly applied one (slot scope). */
@@ -27,9 +27,11 @@ export type ApplyOutcome = 'applied' | 'duplicate' | 'completed';
 /** Reads the projector's inputs and writes its outputs in Redis. */
 export interface ProjectionStore {
   /**
-   * Reads the recent lists and catalog facts a batch's plan depends on: one round trip. A user whose
-   * list head `heads` holds is not read. When the forget count read differs from the one read before,
-   * every head is forgotten: a user held may have been forgotten since (see snapshotInMemory).
+   * Reads the recent lists and catalog facts a batch's plan depends on (the facts of the batch's items
+   * and of the items its users' lists may pair them with): one round trip, and a second one for the
+   * facts not held of items named by the lists read or, after a catalog change, of every item. A user
+   * whose list head `heads` holds is not read. When the forget count read differs from the one read
+   * before, every head is forgotten: a user held may have been forgotten since (see snapshotInMemory).
    */
   readSnapshot(events: readonly IncomingEvent[], heads?: RecentHeads): Promise<Snapshot>;
   /**
@@ -44,9 +46,9 @@ export interface ProjectionStore {
   applyAll(plans: readonly EventPlan[], token?: string): Promise<ApplyOutcome[]>;
   /**
    * What the plan of `events` depends on, from memory only: the recent lists from `listOf` and the
-   * catalog facts held, with the counts (catalog changes, forgets) they are current at, which the
-   * script must check. Undefined when anything is not in memory, when an event is not an interaction,
-   * or on a Redis Cluster. No forgotten user is listed: `listOf` must give only lists of users whose
+   * catalog facts held (of the events' items and of those the lists may pair them with), with the
+   * counts (catalog changes, forgets) they are current at, which the script must check. Undefined when
+   * anything is not in memory, when an event is not an interaction, or on a Redis Cluster. No forgotten user is listed: `listOf` must give only lists of users whose
    * tombstone a snapshot read found absent, at the forget count returned (readSnapshot forgets every
    * head when that count moves; apply-chunk.ts keeps no head of a user it found forgotten).
    */
@@ -94,9 +96,15 @@ export function redisProjectionStore(
       const kept = known.reduce((sum, head) => sum + (head === undefined ? 0 : 1), 0);
       projectorRecentLists.inc({ source: 'memory' }, kept);
       projectorRecentLists.inc({ source: 'redis' }, users.reduce((sum, [, count]) => sum + (count > 0 ? 1 : 0), 0) - kept);
-      const items = [...needs.items];
-      const heldFacts = items.map((itemId) => catalogFacts.get(itemId));
-      const unheld = items.filter((_, index) => heldFacts[index] === undefined);
+      // The batch's items and those the heads held may pair them with; the lists read add theirs below.
+      const items = new Set(needs.items);
+      users.forEach(([userId], index) => {
+        const head = known[index];
+        if (head) for (const itemId of pairableOf(needs, userId, head)) items.add(itemId);
+      });
+      const firstItems = [...items];
+      const heldFacts = firstItems.map((itemId) => catalogFacts.get(itemId));
+      const unheld = firstItems.filter((_, index) => heldFacts[index] === undefined);
       const deletedItems = [...needs.deletedItems];
       // Deep enough for this batch's partners (coVisitLookBack before each) even when a replay finds
       // the batch's own events (and some later ones) already at the head of the list.
@@ -127,25 +135,41 @@ export function redisProjectionStore(
         if (sequence) forgotten.set(userId, BigInt(sequence));
       });
       const catalog = new Map<string, CatalogFacts>();
+      const note = (itemId: string, facts: KeptFacts): void => {
+        if (facts) catalog.set(itemId, facts);
+      };
       const keepRead = (itemIds: readonly string[], read: readonly (readonly (string | null)[])[]): void =>
         itemIds.forEach((itemId, index) => {
           const [categories, deleted] = read[index] ?? [];
           const facts = deleted === '1' ? { categories: [], deleted: true } : categories !== null && categories !== undefined ? { categories: parseStringList(categories), deleted: false } : null;
           catalogFacts.keep(itemId, facts);
-          if (facts) catalog.set(itemId, facts);
+          note(itemId, facts);
         });
+      // Read again after the first round trip: the facts held, when a catalog change was applied since
+      // they were read, and those of items only the lists read name.
+      const readAgain: string[] = [];
       if (catalogFacts.readAt(changeCount)) {
-        items.forEach((itemId, index) => {
+        firstItems.forEach((itemId, index) => {
           const facts = heldFacts[index];
-          if (facts) catalog.set(itemId, facts);
+          if (facts !== undefined) note(itemId, facts);
         });
       } else {
-        // A catalog change was applied since the facts held were read: they are read again.
         catalogFacts.reset(changeCount);
-        const held = items.filter((_, index) => heldFacts[index] !== undefined);
-        if (held.length > 0) keepRead(held, await inOneWrite(redis, () => readFacts(held)));
+        readAgain.push(...firstItems.filter((_, index) => heldFacts[index] !== undefined));
       }
       keepRead(unheld, unheldFacts);
+      users.forEach(([userId, count], index) => {
+        if (count === 0 || known[index] !== undefined) return;
+        for (const itemId of pairableOf(needs, userId, recent.get(userId) ?? [])) {
+          if (items.has(itemId)) continue;
+          items.add(itemId);
+          // Held facts were read at changeCount (or dropped just now by the reset).
+          const facts = catalogFacts.get(itemId);
+          if (facts === undefined) readAgain.push(itemId);
+          else note(itemId, facts);
+        }
+      });
+      if (readAgain.length > 0) keepRead(readAgain, await inOneWrite(redis, () => readFacts(readAgain)));
       const coVisitedWith = new Map(deletedItems.map((itemId, index) => [itemId, coVisited[index] ?? []]));
       return { recent, catalog, forgotten, coVisitedWith };
     },
@@ -153,16 +177,18 @@ export function redisProjectionStore(
     snapshotInMemory(events, listOf) {
       const catalogCount = catalogFacts.countHeld();
       if (scope === 'slot' || catalogCount === undefined || forgetsRead === undefined) return undefined;
+      if (events.some(({ event }) => event.payload.case !== 'interaction')) return undefined;
+      const needs = snapshotNeeds(events);
       const recent = new Map<string, readonly RecentEntry[]>();
       const catalog = new Map<string, CatalogFacts>();
-      for (const { event } of events) {
-        if (event.payload.case !== 'interaction') return undefined;
-        const { userId, itemId } = event.payload.value;
-        if (!recent.has(userId)) {
-          const list = listOf(userId);
-          if (list === undefined) return undefined;
-          recent.set(userId, list);
-        }
+      const items = new Set(needs.items);
+      for (const userId of needs.users.keys()) {
+        const list = listOf(userId);
+        if (list === undefined) return undefined;
+        recent.set(userId, list);
+        for (const itemId of pairableOf(needs, userId, list)) items.add(itemId);
+      }
+      for (const itemId of items) {
         const facts = catalogFacts.get(itemId);
         if (facts === undefined) return undefined;
         if (facts) catalog.set(itemId, facts);
@@ -209,6 +235,12 @@ export function redisProjectionStore(
     },
   };
   return store;
+
+  /** The items of `userId`'s list that the batch's interactions of the user may pair with. */
+  function pairableOf(needs: SnapshotNeeds, userId: string, list: readonly RecentEntry[]): string[] {
+    const first = needs.firstInteractions.get(userId);
+    return first === undefined ? [] : pairableItems(list, first, coVisitLookBack(config.coVisitPartners, config.recentLimit));
+  }
 
   /**
    * Runs the calls of one batch; resolves to the parts each applied, in the order of `calls`. They go

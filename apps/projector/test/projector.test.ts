@@ -1,10 +1,10 @@
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { readConfig, type OrreryConfig } from '@orrery/config';
-import { controlKeys, createRedis, decayedValue, EVENT_SCOPE_TAG, halfLifeMs, logAddExp, logDecayedWeight, projectionKeys, runScript, type RedisClient } from '@orrery/projections';
-import { EventType } from '@orrery/proto';
+import { controlKeys, createRedis, decayedValue, decodeRecentEntry, EVENT_SCOPE_TAG, halfLifeMs, logAddExp, logDecayedWeight, projectionKeys, runScript, type RecentEntry, type RedisClient } from '@orrery/projections';
+import { EventType, type DomainEvent } from '@orrery/proto';
 import { createLogger } from '@orrery/telemetry';
 import { createTestTopic, deleteTestTopic, eventually, uniqueName } from '@orrery/testing';
-import { APPLY_SCRIPT, scriptCalls } from '../src/apply-script';
+import { APPLY_SCRIPT, scriptCalls, type ScriptScope } from '../src/apply-script';
 import { emptySnapshot, planBatch, type EventPlan } from '../src/plan';
 import { startProjector, type RunningProjector } from '../src/service';
 import { redisProjectionStore, type ApplyOutcome, type ProjectionStore } from '../src/store';
@@ -47,6 +47,23 @@ async function caughtUp(groupId: string): Promise<void> {
   );
 }
 
+/**
+ * Two projector instances (stores) over one projection under `prefix`, and how each applies a chunk:
+ * planned on its own snapshot read; resolves to each event's outcome ('plan' or the reason skipped).
+ */
+function twoInstances(prefix: string, scope: ScriptScope = 'event') {
+  const keys = projectionKeys(prefix);
+  const control = controlKeys(prefix);
+  const instance = (): ProjectionStore => redisProjectionStore(redis, keys, control, config.projection, scope, config.projectorCachedItems);
+  const chunk = async (store: ProjectionStore, ...events: DomainEvent[]): Promise<string[]> => {
+    const incoming = events.map((event) => ({ event, source: SOURCE, messageTimestampMs: Date.now() }));
+    const { outcomes } = planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection);
+    await store.applyAll(outcomes.flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : [])));
+    return outcomes.map((outcome) => (outcome.kind === 'plan' ? 'plan' : outcome.reason));
+  };
+  return { keys, mine: instance(), other: instance(), chunk };
+}
+
 beforeAll(async () => {
   const base = readConfig();
   config = { ...base, eventsTopic: await createTestTopic(2), eventsTopicPartitions: 2, redisPrefix: uniqueName('projector_test'), tracingEnabled: false };
@@ -66,6 +83,31 @@ afterAll(async () => {
 });
 
 describe('projector', () => {
+  it('when a user met an item before it was deleted, their next interaction leaves no co-visit pair with it', async () => {
+    // First in the file: no other group's projector applies these events meanwhile, so this one plans
+    // the interaction with the user's list head it holds in memory.
+    const group = uniqueName('projector');
+    await start(group);
+    const keys = projectionKeys(config.redisPrefix);
+    const t = Date.now() - 60_000;
+    await publish(producer, config.eventsTopic, [
+      ...['gone-d', 'gone-p', 'gone-x'].map((itemId) => itemUpserted({ itemId, categories: ['c1'] })),
+      interaction({ userId: 'gone-user', itemId: 'gone-p', occurredMs: t }),
+      interaction({ userId: 'gone-user', itemId: 'gone-d', occurredMs: t + 1_000 }),
+    ]);
+    await caughtUp(group);
+    expect(await redis.zrange(keys.item('gone-d').coVisits, 0, -1)).toEqual(['gone-p']);
+    // Interactions and catalog changes travel on different partitions: the deletion is applied first.
+    await publish(producer, config.eventsTopic, [itemDeleted('gone-d')]);
+    await caughtUp(group);
+    await publish(producer, config.eventsTopic, [interaction({ userId: 'gone-user', itemId: 'gone-x', type: EventType.CLICK, occurredMs: t + 2_000 })]);
+    await caughtUp(group);
+
+    expect(await redis.zrange(keys.item('gone-x').coVisits, 0, -1)).toEqual(['gone-p']);
+    expect(await redis.zrange(keys.item('gone-p').coVisits, 0, -1)).toEqual(['gone-x']);
+    expect(await redis.exists(keys.item('gone-d').coVisits)).toBe(0);
+  });
+
   it('when the same domain event is delivered twice, counts and popularity change once', async () => {
     const group = uniqueName('projector');
     await start(group);
@@ -158,17 +200,8 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
 
   it('when another instance applies a catalog change, the next chunk plans with the new facts, not those this store held', async () => {
     const prefix = uniqueName('projector_catalog');
-    const keys = projectionKeys(prefix);
-    const control = controlKeys(prefix);
-    const mine = redisProjectionStore(redis, keys, control, config.projection, 'event', config.projectorCachedItems);
-    const other = redisProjectionStore(redis, keys, control, config.projection, 'event', config.projectorCachedItems);
+    const { keys, mine, other, chunk } = twoInstances(prefix);
     const t = Date.now();
-    const chunk = async (store: ProjectionStore, ...events: ReturnType<typeof interaction>[]): Promise<string[]> => {
-      const incoming = events.map((event) => ({ event, source: SOURCE, messageTimestampMs: t }));
-      const { outcomes } = planBatch(incoming, await store.readSnapshot(incoming), keys, control, config.projection);
-      await store.applyAll(outcomes.flatMap((outcome) => (outcome.kind === 'plan' ? [outcome.plan] : [])));
-      return outcomes.map((outcome) => (outcome.kind === 'plan' ? 'plan' : outcome.reason));
-    };
     await chunk(other, itemUpserted({ itemId: 'shoe', categories: ['boots'] }), itemUpserted({ itemId: 'sock', categories: ['socks'] }));
     expect(await chunk(mine, interaction({ userId: 'u', itemId: 'shoe', occurredMs: t }), interaction({ userId: 'u', itemId: 'sock', occurredMs: t }))).toEqual(['plan', 'plan']);
     await chunk(other, itemDeleted('shoe'), itemUpserted({ itemId: 'sock', categories: ['wool'] }));
@@ -177,6 +210,42 @@ describe('applying plans in cluster-safe (per slot) scope', () => {
     expect(await redis.hget(keys.item('shoe').stats, 'n')).toBeNull();
     expect(await redis.hget(keys.user('v').stats, 'VIEW')).toBe('2');
     expect(await redis.zrange(keys.user('v').affinity, 0, -1)).toEqual(['wool']);
+    await deleteModel(redis, prefix);
+  });
+
+  it.each(['event', 'slot'] as const)(
+    'when another instance deleted an item a user met, the next chunk (the list read from Redis, %s scope) pairs their interaction with the items before it only',
+    async (scope) => {
+      const prefix = uniqueName(`projector_gone_${scope}`);
+      const { keys, mine, other, chunk } = twoInstances(prefix, scope);
+      const t = Date.now();
+      await chunk(other, itemUpserted({ itemId: 'd', categories: ['c1'] }), itemUpserted({ itemId: 'p', categories: ['c1'] }));
+      await chunk(mine, interaction({ userId: 'u', itemId: 'p', occurredMs: t }), interaction({ userId: 'u', itemId: 'd', occurredMs: t + 1 }));
+      await chunk(other, itemDeleted('d'));
+      await chunk(mine, interaction({ userId: 'u', itemId: 'x', occurredMs: t + 2 }));
+
+      expect(await redis.zrange(keys.item('x').coVisits, 0, -1)).toEqual(['p']);
+      expect(await redis.zrange(keys.item('p').coVisits, 0, -1)).toEqual(['x']);
+      expect(await redis.exists(keys.item('d').coVisits)).toBe(0);
+      await deleteModel(redis, prefix);
+    },
+  );
+
+  it('when the catalog facts of an item a user may pair with are not held, their chunk is not planned from memory; once read, the deleted item shows deleted there', async () => {
+    const prefix = uniqueName('projector_gone_memory');
+    const { keys, mine, other, chunk } = twoInstances(prefix);
+    const t = Date.now();
+    await chunk(other, ...['d', 'p', 'x'].map((itemId) => itemUpserted({ itemId, categories: ['c1'] })));
+    await chunk(mine, interaction({ userId: 'u', itemId: 'p', occurredMs: t }), interaction({ userId: 'u', itemId: 'd', occurredMs: t + 1 }));
+    await chunk(other, itemDeleted('d'));
+    // Another user's chunk: this store reads the moved change count, drops the facts it held and holds x's.
+    await chunk(mine, interaction({ userId: 'v', itemId: 'x', occurredMs: t + 2 }));
+    const list = (await redis.lrange(keys.user('u').recent, 0, -1)).map(decodeRecentEntry).filter((entry): entry is RecentEntry => entry !== undefined);
+    const click = [{ event: interaction({ userId: 'u', itemId: 'x', occurredMs: t + 3 }), source: SOURCE, messageTimestampMs: t }];
+
+    expect(mine.snapshotInMemory(click, () => list)).toBeUndefined();
+    await mine.readSnapshot(click);
+    expect(mine.snapshotInMemory(click, () => list)?.snapshot.catalog.get('d')).toEqual({ categories: [], deleted: true });
     await deleteModel(redis, prefix);
   });
 
