@@ -1,4 +1,4 @@
-// The trainer's input: the event store's `events` and `items` tables (infra/sql/001_event_store.sql).
+// The trainer's input: the event store's `events`, `items` and `deleted_items` tables (infra/sql/001_event_store.sql, 003_deletions.sql).
 
 import type { Pool } from 'pg';
 import { INTERACTION_TYPES, type Interaction, type InteractionType } from '@orrery/ml';
@@ -57,4 +57,10 @@ export async function readCatalog(pool: Pool): Promise<Catalog> {
   return new Map<string, CatalogItem>(
     rows.map((row) => [row.item_id, { categories: row.categories, publishedAt: row.published_ms === null ? undefined : Number(row.published_ms), hidden: row.hidden }]),
   );
+}
+
+/** The items deleted from the catalog (`deleted_items`, infra/sql/003_deletions.sql; an item upserted again leaves it). */
+export async function readDeletedItems(pool: Pool): Promise<Set<string>> {
+  const { rows } = await pool.query<{ item_id: string }>('SELECT item_id FROM deleted_items');
+  return new Set(rows.map((row) => row.item_id));
 }

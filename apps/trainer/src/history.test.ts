@@ -38,6 +38,16 @@ describe('snapshotHistory (the projector’s view of a log)', () => {
     expect(neighboursOf('b').has('c')).toBe(false);
   });
 
+  it('co-visits a deleted item with nothing, as the projector leaves it: it keeps its place among the partners (the next earlier item does not take it)', () => {
+    const views = ['a', 'b', 'gone', 'c', 'x'].map((itemId, minute) => event('u3', itemId, minute));
+    const neighboursOf = (deleted: ReadonlySet<string>, itemId: string) => (snapshotHistory(views, catalog, projection, deleted).coVisits.get(itemId) ?? []).map(([id]) => id).sort();
+    expect(projection.coVisitPartners).toBe(3);
+    expect(neighboursOf(new Set(), 'x')).toEqual(['b', 'c', 'gone']);
+    expect(neighboursOf(new Set(['gone']), 'x')).toEqual(['b', 'c']);
+    expect(neighboursOf(new Set(['gone']), 'gone')).toEqual([]);
+    expect(neighboursOf(new Set(['gone']), 'c')).toEqual(['a', 'b', 'x']);
+  });
+
   it('ranks trending items by decayed weight (a lone recent view beats an older funnel) and counts interactions', () => {
     expect(snapshot.trending[0]).toBe('c');
     expect(snapshot.interactions.get('a')).toBe(3);

@@ -57,8 +57,14 @@ function byScoreDescending(entries: Iterable<readonly [string, number]>): Array<
   return [...entries].sort(([aId, a], [bId, b]) => b - a || (aId < bId ? -1 : aId > bId ? 1 : 0));
 }
 
-/** Builds the snapshot of `events` (any order) with the projector's settings. */
-export function snapshotHistory(events: readonly Interaction[], catalog: Catalog, config: ProjectionConfig): HistorySnapshot {
+/**
+ * Builds the snapshot of `events` (any order) with the projector's settings. An item of
+ * `deletedItems` (deleted from the catalog) is co-visited with nothing, as the projector leaves it:
+ * its deletion removed the pairs made before it, and a pairing after it drops it, while it still takes
+ * its place among the partners of the interaction (apps/projector plan.ts, planInteraction). When it
+ * was deleted is not known here; the projector's result does not depend on it.
+ */
+export function snapshotHistory(events: readonly Interaction[], catalog: Catalog, config: ProjectionConfig, deletedItems: ReadonlySet<string> = new Set()): HistorySnapshot {
   const ordered = [...events].sort((a, b) => a.occurredAt - b.occurredAt);
   const now = ordered.length > 0 ? (ordered[ordered.length - 1] as Interaction).occurredAt : 0;
   const decay = (hours: number, at: number): number => Math.pow(0.5, (now - at) / halfLifeMs(hours));
@@ -96,7 +102,8 @@ export function snapshotHistory(events: readonly Interaction[], catalog: Catalog
       if (event.occurredAt - earlier.occurredMs > coVisitOptions.windowMs) break;
       newestFirst.push(earlier);
     }
-    for (const partner of coVisitPartners(entry, newestFirst, coVisitOptions)) {
+    for (const partner of deletedItems.has(event.itemId) ? [] : coVisitPartners(entry, newestFirst, coVisitOptions)) {
+      if (deletedItems.has(partner.itemId)) continue;
       const score = partner.weight * decay(config.coVisitHalfLifeHours, event.occurredAt);
       addCoVisit(event.itemId, partner.itemId, score);
       addCoVisit(partner.itemId, event.itemId, score);

@@ -31,7 +31,7 @@ import { createPool, migrate } from '@orrery/store';
 import type { Logger } from '@orrery/telemetry';
 import { indexEmbeddings } from './candidates';
 import { evaluateAtK, EVALUATION_K, metricEntries, pipelineRecommender, retrievalRecommender, sampleCases, splitIdOf } from './evaluation';
-import { readCatalog, readInteractions } from './event-source';
+import { readCatalog, readDeletedItems, readInteractions } from './event-source';
 import { snapshotHistory, type Catalog } from './history';
 import { buildRankerRows } from './ranker-rows';
 import { formatSummary } from './summary';
@@ -128,11 +128,11 @@ async function trainWithPool(pool: Pool, config: OrreryConfig, logger: Logger, o
   const seed = options.seed ?? 42;
   const print = options.print ?? ((text: string) => process.stdout.write(`${text}\n`));
 
-  const [events, catalog] = await timed(
+  const [events, catalog, deletedItems] = await timed(
     logger,
     'read event store',
-    () => Promise.all([readInteractions(pool), readCatalog(pool)]),
-    ([loaded, items]) => ({ events: loaded.length, catalogItems: items.size }),
+    () => Promise.all([readInteractions(pool), readCatalog(pool), readDeletedItems(pool)]),
+    ([loaded, items, deleted]) => ({ events: loaded.length, catalogItems: items.size, deletedItems: deleted.size }),
   );
   const { train, test } = splitLeaveLastOut(events);
   // The ranker learns from each user's last training item, against the history before it.
@@ -159,7 +159,7 @@ async function trainWithPool(pool: Pool, config: OrreryConfig, logger: Logger, o
     logger,
     'build ranker rows',
     () =>
-      buildRankerRows(inner.test, snapshotHistory(inner.train, catalog, config.projection), indexEmbeddings(rankerEmbeddings), catalog, {
+      buildRankerRows(inner.test, snapshotHistory(inner.train, catalog, config.projection, deletedItems), indexEmbeddings(rankerEmbeddings), catalog, {
         negativesPerUser: options.negativesPerUser,
         seed,
       }),
@@ -176,7 +176,7 @@ async function trainWithPool(pool: Pool, config: OrreryConfig, logger: Logger, o
   const rankerOnnx = exportRankerToOnnx(ranker);
   const embeddings = await timed(logger, 'train ALS embeddings', () => trainImplicitAls(train, alsOptions), itemsOf);
 
-  const snapshot = snapshotHistory(train, catalog, config.projection);
+  const snapshot = snapshotHistory(train, catalog, config.projection, deletedItems);
   const catalogSize = new Set([...events.map((event) => event.itemId), ...catalog.keys()]).size;
   const split = { snapshot, catalog, cases, catalogSize };
   const candidate = await timed(logger, 'evaluate candidate', () => evaluateModel(embeddings, rankerOnnx, split), (result) => ({
