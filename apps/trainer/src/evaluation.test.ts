@@ -1,5 +1,5 @@
 import type { Interaction } from '@orrery/ml';
-import { splitIdOf } from './evaluation';
+import { baselineRecommender, splitIdOf } from './evaluation';
 
 function interaction(userId: string, itemId: string, occurredAt: number): Interaction {
   return { userId, itemId, type: 'VIEW', value: 0, occurredAt };
@@ -20,5 +20,16 @@ describe('the identity of an evaluation split', () => {
   it('when the training part or the held-out events differ, the id differs', () => {
     expect(splitIdOf([...train, interaction('u3', 'a', 5)], test, 2)).not.toBe(splitIdOf(train, test, 2));
     expect(splitIdOf(train, [test[0]!], 2)).not.toBe(splitIdOf(train, test, 2));
+  });
+});
+
+describe('the popularity baseline the candidate must beat', () => {
+  it('when the most popular item is hidden in the catalog, it recommends the next ones, as served recommendations never show it', async () => {
+    const train = [interaction('u1', 'hidden', 1), interaction('u2', 'hidden', 2), interaction('u3', 'hidden', 3), interaction('u1', 'a', 4), interaction('u2', 'a', 5), interaction('u1', 'b', 6)];
+    const catalog = new Map([
+      ['hidden', { categories: [], publishedAt: undefined, hidden: true }],
+      ['a', { categories: [], publishedAt: undefined, hidden: false }],
+    ]);
+    expect(await baselineRecommender(train, catalog)('u9', 2)).toEqual(['a', 'b']);
   });
 });

@@ -2,7 +2,7 @@
 // served pipeline (candidates + ranker), ANN retrieval alone, and the popularity baseline.
 
 import { createHash } from 'node:crypto';
-import { evaluateRecommender, type EvaluationCase, type Interaction, type OfflineMetrics, type Recommender } from '@orrery/ml';
+import { evaluateRecommender, popularityBaseline, type EvaluationCase, type Interaction, type OfflineMetrics, type Recommender } from '@orrery/ml';
 import { annCandidates, candidatesForUser, featureRows, type IndexedEmbeddings } from './candidates';
 import type { Catalog, HistorySnapshot } from './history';
 
@@ -30,9 +30,18 @@ export function pipelineRecommender(snapshot: HistorySnapshot, embeddings: Index
 export function retrievalRecommender(snapshot: HistorySnapshot, embeddings: IndexedEmbeddings, catalog: Catalog): Recommender {
   return (userId, k) => {
     const seen = snapshot.seenItems.get(userId);
-    const exclude = (itemId: string): boolean => (seen?.has(itemId) ?? false) || (catalog.get(itemId)?.hidden ?? false);
+    const exclude = (itemId: string): boolean => (seen?.has(itemId) ?? false) || hiddenIn(catalog, itemId);
     return annCandidates(snapshot.recentItems.get(userId) ?? [], exclude, embeddings, k).map((hit) => hit.itemId);
   };
+}
+
+/** The popularity baseline of `train`, without the items the catalog hides: served recommendations never show them. */
+export function baselineRecommender(train: readonly Interaction[], catalog: Catalog): Recommender {
+  return popularityBaseline(train, { excluded: (itemId) => hiddenIn(catalog, itemId) });
+}
+
+function hiddenIn(catalog: Catalog, itemId: string): boolean {
+  return catalog.get(itemId)?.hidden ?? false;
 }
 
 /** Metrics under `prefix` (e.g. `baseline.`) as flat registry entries: `ndcg@10`, `hitRate@10`, `recall@10`. */

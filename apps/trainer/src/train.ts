@@ -6,7 +6,6 @@ import type { OrreryConfig } from '@orrery/config';
 import {
   evaluationCasesFrom,
   exportRankerToOnnx,
-  popularityBaseline,
   RANKING_FEATURE_SCHEMA,
   RANKING_FEATURES,
   splitLeaveLastOut,
@@ -30,7 +29,7 @@ import {
 import { createPool, migrate } from '@orrery/store';
 import type { Logger } from '@orrery/telemetry';
 import { indexEmbeddings } from './candidates';
-import { evaluateAtK, EVALUATION_K, metricEntries, pipelineRecommender, retrievalRecommender, sampleCases, splitIdOf } from './evaluation';
+import { baselineRecommender, evaluateAtK, EVALUATION_K, metricEntries, pipelineRecommender, retrievalRecommender, sampleCases, splitIdOf } from './evaluation';
 import { readCatalog, readDeletedItems, readInteractions } from './event-source';
 import { snapshotHistory, type Catalog } from './history';
 import { buildRankerRows } from './ranker-rows';
@@ -183,7 +182,7 @@ async function trainWithPool(pool: Pool, config: OrreryConfig, logger: Logger, o
     [PROMOTION_METRIC]: result.pipeline.ndcg,
     users: result.pipeline.users,
   }));
-  const baseline = await timed(logger, 'evaluate popularity baseline', () => evaluateAtK(cases, popularityBaseline(train), catalogSize), (result) => ({
+  const baseline = await timed(logger, 'evaluate popularity baseline', () => evaluateAtK(cases, baselineRecommender(train, catalog), catalogSize), (result) => ({
     [PROMOTION_METRIC]: result.ndcg,
   }));
 

@@ -30,6 +30,12 @@ describe('popularityBaseline', () => {
     expect(recommend('u3', 10)).toEqual(['b', 'd']);
   });
 
+  it('when items are excluded (hidden in the catalog), it recommends the most weighted of the others', () => {
+    const recommend = popularityBaseline(interactions, { excluded: (itemId) => itemId === 'c' });
+    expect(recommend('new-user', 3)).toEqual(['a', 'b', 'd']);
+    expect(recommend('u3', 10)).toEqual(['b', 'd']);
+  });
+
   it('when a half-life is set, recent interactions outweigh older ones', () => {
     const recommend = popularityBaseline([event('u1', 'old', 0), event('u2', 'old', 0), event('u3', 'new', 60 * 24 * 10)], {
       halfLifeDays: 1,

@@ -16,6 +16,8 @@ export interface PopularityBaselineOptions {
   /** Weight of an event halves every this many days before the newest event; default Infinity (no decay). */
   readonly halfLifeDays?: number;
   readonly eventWeights?: Readonly<Record<InteractionType, number>>;
+  /** Items never recommended, e.g. those the catalog hides (serving never shows them); default none. */
+  readonly excluded?: (itemId: string) => boolean;
 }
 
 export interface CoVisitationBaselineOptions {
@@ -53,12 +55,14 @@ function firstUnseen(ranked: readonly string[], exclude: ReadonlySet<string> | u
   return picked;
 }
 
-/** Recommends the most-interacted-with items the user has not seen (the same list for everyone). */
+/** Recommends the most-interacted-with items the user has not seen, but for the excluded ones (the same list for everyone). */
 export function popularityBaseline(
   interactions: readonly Interaction[],
   options: PopularityBaselineOptions = {},
 ): Recommender {
-  const ranked = itemsByPopularity(interactions, options);
+  const { excluded } = options;
+  const popular = itemsByPopularity(interactions, options);
+  const ranked = excluded ? popular.filter((itemId) => !excluded(itemId)) : popular;
   const seen = seenItemsByUser(interactions);
   return (userId, k) => firstUnseen(ranked, seen.get(userId), k);
 }
