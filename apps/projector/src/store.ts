@@ -181,17 +181,22 @@ export function redisProjectionStore(
       const needs = snapshotNeeds(events);
       const recent = new Map<string, readonly RecentEntry[]>();
       const catalog = new Map<string, CatalogFacts>();
-      const items = new Set(needs.items);
+      for (const itemId of needs.items) {
+        const facts = catalogFacts.get(itemId);
+        if (facts === undefined) return undefined;
+        if (facts) catalog.set(itemId, facts);
+      }
       for (const userId of needs.users.keys()) {
         const list = listOf(userId);
         if (list === undefined) return undefined;
         recent.set(userId, list);
-        for (const itemId of pairableOf(needs, userId, list)) items.add(itemId);
-      }
-      for (const itemId of items) {
-        const facts = catalogFacts.get(itemId);
-        if (facts === undefined) return undefined;
-        if (facts) catalog.set(itemId, facts);
+        // Of a partner, only a deletion changes the plan (no facts pair as live ones do): the facts of
+        // the live ones, most of them, are checked held but not copied.
+        for (const itemId of pairableOf(needs, userId, list)) {
+          const facts = catalogFacts.get(itemId);
+          if (facts === undefined) return undefined;
+          if (facts?.deleted) catalog.set(itemId, facts);
+        }
       }
       projectorRecentLists.inc({ source: 'memory' }, recent.size);
       const counts: CounterCheck[] = [
