@@ -188,7 +188,7 @@ describe('orrery trace against a Jaeger query API', () => {
     }
   });
 
-  it('draws the longest of the traces a search finds with --slowest, after their p50 and p99', async () => {
+  it('draws the longest of the traces a search finds with --slowest, after their p50 and p99 (≤max where too few traces tell one)', async () => {
     const quick = (traceID: string, took: number): object => rawTrace(traceID, [rawSpan('q', 'grpc.orrery.v1.RecommendationService/Recommend', -1_000, took)]);
     const found = [quick('00000000000000000000000000000003', 5), rawTrace(ID, whole), quick('00000000000000000000000000000004', 7), quick('00000000000000000000000000000005', 6)];
     const jaeger = await fakeJaeger((url) => {
@@ -199,7 +199,7 @@ describe('orrery trace against a Jaeger query API', () => {
       const { code, out, err } = await run(jaeger.url, ['--service', 'recommender', '--operation', 'grpc.orrery.v1.RecommendationService/Recommend', '--slowest', '--lookback', '5m']);
       expect({ code, err }).toEqual({ code: 0, err: '' });
       const [heading, , drawn] = out.split('\n');
-      expect(heading).toBe('the slowest of the newest 4 traces of recommender "grpc.orrery.v1.RecommendationService/Recommend" in the last 5m: 20.00 ms (p50 6.00, p99 20.00 ms)');
+      expect(heading).toBe('the slowest of the newest 4 traces of recommender "grpc.orrery.v1.RecommendationService/Recommend" in the last 5m: 20.00 ms (p50 ≤max, p99 ≤max ms)');
       expect(drawn).toMatch(new RegExp(`^trace ${ID}: 20\\.00 ms, 3 spans`));
       expect(jaeger.requests[0]!.searchParams.get('limit')).toBe('1000');
       const withLimit = await run(jaeger.url, ['--service', 'recommender', '--slowest', '--limit', '4000']);

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { durationOption, integerOption, parseOptions, USAGE_EXIT_CODE, UsageError, usageErrorText, wantsHelp } from '@orrery/config';
-import { percentiles } from '@orrery/metrics';
+import { formatPercentile, percentiles } from '@orrery/metrics';
 import { fetchTrace, listServices, searchTraces, traceDurationMs, type JaegerTrace } from './jaeger';
 import { parseTraceId, renderTraceList, renderWaterfall, waterfallSvg } from './trace-view';
 
@@ -156,7 +156,7 @@ export async function traceCommand(jaegerUrl: string, args: readonly string[], p
         chosen = traces[longest]!;
         const { p50, p99 } = percentiles(durations);
         const of = `${values.service}${values.operation === undefined ? '' : ` "${values.operation}"`}`;
-        write(`the slowest of the newest ${traces.length} traces of ${of} in the last ${values.lookback}: ${durations[longest]!.toFixed(2)} ms (p50 ${p50.toFixed(2)}, p99 ${p99.toFixed(2)} ms)\n`);
+        write(`the slowest of the newest ${traces.length} traces of ${of} in the last ${values.lookback}: ${durations[longest]!.toFixed(2)} ms (p50 ${formatPercentile('p50', p50, durations.length, 2)}, p99 ${formatPercentile('p99', p99, durations.length, 2)} ms)\n`);
       }
       if (await draw(chosen.traceId)) return 0;
       fail(`trace ${chosen.traceId} left Jaeger before it could be drawn`);

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
       console.log(
         `round ${round}${round === 1 ? ' (warm-up)' : ''}: ${perCall.toFixed(0)} µs CPU a call (user ${(cpu.user / report.sent).toFixed(0)}), ` +
           `${((report.sent * 1000) / report.tookMs).toFixed(0)} calls/s, ` +
-          `${((garbageCollections * 1000) / report.sent).toFixed(1)} garbage collections a thousand calls (${((garbageCollectionMs * 1000) / report.sent).toFixed(0)} µs a call), last ${Math.min(200, report.sent)} calls p99 ${report.lastCallsP99Ms.toFixed(1)} ms`,
+          `${((garbageCollections * 1000) / report.sent).toFixed(1)} garbage collections a thousand calls (${((garbageCollectionMs * 1000) / report.sent).toFixed(0)} µs a call), last ${Math.min(200, report.sent)} calls p90 ${report.lastCallsP90Ms.toFixed(1)} ms`,
       );
     }
     if (cpuPerCall.length > 0) console.log(`CPU µs a call, rounds after the warm-up: ${cpuPerCall.map((perCall) => perCall.toFixed(0)).join(' / ')}`);
