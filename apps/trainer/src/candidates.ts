@@ -5,7 +5,7 @@
 
 import { foldInUser, RANKING_FEATURES, RECENT_CATEGORY_WINDOW, rankingFeatureValues, topKByScore, withAffinityTotal, writeRankingFeatures, type RankingFeatureName, type UserFeatureInputs } from '@orrery/ml';
 import { recentItemWeights, type ItemEmbeddings } from '@orrery/models';
-import type { Catalog, HistorySnapshot } from './history';
+import { servableIn, type Catalog, type HistorySnapshot } from './history';
 
 /** Items asked of each source (the recommender's candidatePoolSize for count 10). */
 export const CANDIDATES_PER_SOURCE = 50;
@@ -89,13 +89,8 @@ export function candidatesForUser(
   const seen = snapshot.seenItems.get(userId);
   const recent = recentOf(userId, snapshot);
   const recentSet = new Set(recent);
-  // With no catalog at all (events only), nothing could be checked, so nothing is dropped as unknown.
-  const unknownDropped = catalog.size > 0;
-  const eligible = (itemId: string): boolean => {
-    if (seen?.has(itemId) || recentSet.has(itemId)) return false;
-    const item = catalog.get(itemId);
-    return item ? !item.hidden : !unknownDropped;
-  };
+  const servable = servableIn(catalog);
+  const eligible = (itemId: string): boolean => !(seen?.has(itemId) || recentSet.has(itemId)) && servable(itemId);
   type Draft = { annScore?: number; coVisit?: { score: number; sourceItemId: string; best: number }; trending: boolean };
   const merged = new Map<string, Draft>();
   const entry = (itemId: string): Draft => {

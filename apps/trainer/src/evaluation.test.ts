@@ -29,7 +29,15 @@ describe('the popularity baseline the candidate must beat', () => {
     const catalog = new Map([
       ['hidden', { categories: [], publishedAt: undefined, hidden: true }],
       ['a', { categories: [], publishedAt: undefined, hidden: false }],
+      ['b', { categories: [], publishedAt: undefined, hidden: false }],
     ]);
     expect(await baselineRecommender(train, catalog)('u9', 2)).toEqual(['a', 'b']);
+  });
+
+  it('when the most popular item has left the catalog (deleted), it recommends the next ones; with no catalog at all, every item counts', async () => {
+    const train = [interaction('u1', 'deleted', 1), interaction('u2', 'deleted', 2), interaction('u1', 'a', 3)];
+    const catalog = new Map([['a', { categories: [], publishedAt: undefined, hidden: false }]]);
+    expect(await baselineRecommender(train, catalog)('u9', 2)).toEqual(['a']);
+    expect(await baselineRecommender(train, new Map())('u9', 2)).toEqual(['deleted', 'a']);
   });
 });

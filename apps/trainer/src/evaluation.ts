@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { evaluateRecommender, popularityBaseline, type EvaluationCase, type Interaction, type OfflineMetrics, type Recommender } from '@orrery/ml';
 import { annCandidates, candidatesForUser, featureRows, type IndexedEmbeddings } from './candidates';
-import type { Catalog, HistorySnapshot } from './history';
+import { servableIn, type Catalog, type HistorySnapshot } from './history';
 
 /** The cut-off of every metric. */
 export const EVALUATION_K = 10;
@@ -30,18 +30,16 @@ export function pipelineRecommender(snapshot: HistorySnapshot, embeddings: Index
 export function retrievalRecommender(snapshot: HistorySnapshot, embeddings: IndexedEmbeddings, catalog: Catalog): Recommender {
   return (userId, k) => {
     const seen = snapshot.seenItems.get(userId);
-    const exclude = (itemId: string): boolean => (seen?.has(itemId) ?? false) || hiddenIn(catalog, itemId);
+    const servable = servableIn(catalog);
+    const exclude = (itemId: string): boolean => (seen?.has(itemId) ?? false) || !servable(itemId);
     return annCandidates(snapshot.recentItems.get(userId) ?? [], exclude, embeddings, k).map((hit) => hit.itemId);
   };
 }
 
-/** The popularity baseline of `train`, without the items the catalog hides: served recommendations never show them. */
+/** The popularity baseline of `train`, of the items serving could show (servableIn: not hidden, not deleted). */
 export function baselineRecommender(train: readonly Interaction[], catalog: Catalog): Recommender {
-  return popularityBaseline(train, { excluded: (itemId) => hiddenIn(catalog, itemId) });
-}
-
-function hiddenIn(catalog: Catalog, itemId: string): boolean {
-  return catalog.get(itemId)?.hidden ?? false;
+  const servable = servableIn(catalog);
+  return popularityBaseline(train, { excluded: (itemId) => !servable(itemId) });
 }
 
 /** Metrics under `prefix` (e.g. `baseline.`) as flat registry entries: `ndcg@10`, `hitRate@10`, `recall@10`. */

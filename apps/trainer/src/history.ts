@@ -20,6 +20,19 @@ export interface CatalogItem {
 
 export type Catalog = ReadonlyMap<string, CatalogItem>;
 
+/**
+ * Whether serving could show an item, by `catalog`: listed (a deleted item leaves the `items` table) and
+ * not hidden. With no catalog at all (events only) nothing can be checked, so every item can. The one rule
+ * of the trainer's candidates, its retrieval evaluation and its popularity baseline.
+ */
+export function servableIn(catalog: Catalog): (itemId: string) => boolean {
+  if (catalog.size === 0) return () => true;
+  return (itemId) => {
+    const item = catalog.get(itemId);
+    return item !== undefined && !item.hidden;
+  };
+}
+
 /** Recent interactions the recommender reads per user (its GetUserContext recent_limit). */
 export const RECENT_INTERACTIONS_READ = 20;
 
