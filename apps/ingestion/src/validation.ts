@@ -4,6 +4,7 @@ import { create } from '@bufbuild/protobuf';
 import { timestampFromMs, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { characterCount, idProblem } from '@orrery/grpc';
 import { EventSchema, EventType, EventTypeSchema, ItemSchema, UserSchema, type Event, type Item, type User } from '@orrery/proto';
+import { MAX_TRACEPARENT_BYTES } from '@orrery/zmq';
 
 /** The bounds ingestion enforces. */
 export const LIMITS = {
@@ -21,8 +22,8 @@ export const LIMITS = {
   mapCharacters: 16_384,
   /** Entries of one batch. */
   batch: 10_000,
-  /** Characters of one of a batch's traceparents (a ZeroMQ traceparent frame's limit too). */
-  traceparentLength: 256,
+  /** Characters of one of a batch's traceparents: what a ZeroMQ request's traceparent frame may hold. */
+  traceparentLength: MAX_TRACEPARENT_BYTES,
   /** Events of one TrackStream (bounds the reply, which lists every refused one). */
   stream: 100_000,
   /** How far in the future occurred_at may be (clock skew), in ms. */

@@ -48,11 +48,14 @@ export interface RequestFrames {
   readonly payload: Buffer;
 }
 
+/** The longest traceparent a request carries, in bytes (a W3C traceparent of version 00 is 55). */
+export const MAX_TRACEPARENT_BYTES = 256;
+
 /** Splits a ROUTER message into its parts; returns a reason string when malformed. */
 export function parseRequestFrames(frames: readonly Buffer[]): RequestFrames | string {
   if (frames.length !== 4) return `expected 3 frames (request id, traceparent, payload), got ${Math.max(0, frames.length - 1)}`;
   const [identity, requestId, traceparent, payload] = frames as [Buffer, Buffer, Buffer, Buffer];
   if (requestId.length === 0 || requestId.length > 64) return 'request id frame must be 1..64 bytes';
-  if (traceparent.length > 256) return 'traceparent frame longer than 256 bytes';
+  if (traceparent.length > MAX_TRACEPARENT_BYTES) return `traceparent frame longer than ${MAX_TRACEPARENT_BYTES} bytes`;
   return { identity, requestId, traceparent: traceparent.toString('latin1'), payload };
 }
