@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UsageError } from '@orrery/config';
-import { formatPercentile, hasSamplesFor, p99Bound, percentiles, samplesNeededFor, SAMPLES_BEYOND_A_PERCENTILE, sentPerSecond, type PercentileName, type Percentiles } from '@orrery/metrics';
+import { formatPercentile, hasSamplesFor, percentileBound, percentiles, samplesNeededFor, SAMPLES_BEYOND_A_PERCENTILE, sentPerSecond, type PercentileName, type Percentiles } from '@orrery/metrics';
 import { topReasons } from './stats';
 import { escapeXml, svgOpening } from './svg';
 
@@ -73,12 +73,12 @@ export function parseRates(option: string, text: string, expected = 'rising whol
 /**
  * The highest asked rate whose p99 is under `p99LimitMs` with every request answered without error
  * and the rate actually reached (at least 95% of it), or undefined when no step qualifies. A step too
- * small for a p99 (p99Bound) is judged on its maximum: it qualifies only when every call was under
+ * small for a p99 (percentileBound) is judged on its maximum: it qualifies only when every call was under
  * the limit. Steps above a failing one can still qualify: the tail on a shared machine is not
  * monotonic in the rate.
  */
 export function highestRateWithin(steps: readonly LadderStep[], p99LimitMs: number): number | undefined {
-  const passing = steps.filter((step) => step.errors === 0 && step.latency.count > 0 && p99Bound(step.latency) < p99LimitMs && step.achievedRate >= 0.95 * step.askedRate);
+  const passing = steps.filter((step) => step.errors === 0 && step.latency.count > 0 && percentileBound(step.latency, 'p99') < p99LimitMs && step.achievedRate >= 0.95 * step.askedRate);
   return passing.length === 0 ? undefined : Math.max(...passing.map((step) => step.askedRate));
 }
 
@@ -146,7 +146,7 @@ const SERIES = [
 ] as const satisfies readonly { label: PercentileName; colour: string }[];
 
 /** Where a step's percentile `name` is plotted: at its value, or at the step's maximum, which bounds it, when the step is too small for it. */
-const plotted = (step: LadderStep, name: PercentileName): number => (hasSamplesFor(name, step.latency.count) ? step.latency[name] : step.latency.max);
+const plotted = (step: LadderStep, name: PercentileName): number => percentileBound(step.latency, name);
 
 /**
  * Latency by asked rate as a standalone SVG: p50, p99 and p999 on a logarithmic millisecond axis

@@ -1,4 +1,4 @@
-import { describeLatencies, formatPercentile, p99Bound, percentiles, samplesNeededFor } from './percentiles';
+import { describeLatencies, formatPercentile, percentileBound, percentiles, samplesNeededFor } from './percentiles';
 
 describe('percentiles', () => {
   it('when the sample is 1..100, p50 is 50 and p99 is 99 (nearest rank)', () => {
@@ -35,9 +35,9 @@ describe('which percentiles a sample is large enough to print', () => {
   it('bounds p99 by the maximum when the sample is too small for a p99', () => {
     const small = percentiles([...Array.from({ length: 299 }, () => 2), 30]);
     expect(small.p99).toBe(2);
-    expect(p99Bound(small)).toBe(30);
+    expect(percentileBound(small, 'p99')).toBe(30);
     const large = percentiles([...Array.from({ length: 999 }, () => 2), 30]);
-    expect(p99Bound(large)).toBe(2);
+    expect(percentileBound(large, 'p99')).toBe(2);
   });
 });
 

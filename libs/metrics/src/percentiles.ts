@@ -48,12 +48,12 @@ export function formatPercentile(name: PercentileName, value: number, count: num
 }
 
 /**
- * The least the p99 of `p` is known to stay under: the p99 itself when the sample is large enough to
- * print it, else the maximum. A latency goal on p99 is judged on this, so a step of 300 calls passes
- * a 10 ms goal only when every call took under 10 ms.
+ * The least the percentile `name` of `p` is known to stay under: the percentile itself when the sample
+ * is large enough to print it, else the maximum. A latency goal on p99 is judged on this, so a step of
+ * 300 calls passes a 10 ms goal only when every call took under 10 ms; a plot draws it.
  */
-export function p99Bound(p: Percentiles): number {
-  return hasSamplesFor('p99', p.count) ? p.p99 : p.max;
+export function percentileBound(p: Percentiles, name: PercentileName): number {
+  return hasSamplesFor(name, p.count) ? p[name] : p.max;
 }
 
 /**
